@@ -1,0 +1,85 @@
+"""The context store: how flows share state, persisted so a restart resumes.
+
+Keys live in a scope: ``global`` or one flow's own. Values must be JSON. Each
+``set`` is written through to SQLite (WAL) at once, so nothing set before a
+power cut is lost; a change of value notifies listeners (the context trigger).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from flowengine.clock import Clock
+
+GLOBAL = "global"
+
+Listener = Callable[[str, str, Any, Any], None]  # scope, key, new, old
+
+
+class ContextStore:
+    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._values: dict[tuple[str, str], Any] = {}
+        self._encoded: dict[tuple[str, str], str] = {}
+        self._listeners: list[Listener] = []
+        for scope, key, value in db.execute("SELECT scope, key, value FROM context"):
+            self._values[(scope, key)] = json.loads(value)
+            self._encoded[(scope, key)] = value
+
+    def get(self, scope: str, key: str, default: Any = None) -> Any:
+        """A fresh copy of the value, so a caller's edits never leak into the store."""
+        encoded = self._encoded.get((scope, key))
+        return default if encoded is None else json.loads(encoded)
+
+    def set(self, scope: str, key: str, value: Any) -> None:
+        try:
+            encoded = json.dumps(value, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"context key '{key}' must hold JSON data: {exc}") from None
+        old_encoded = self._encoded.get((scope, key))
+        if old_encoded == encoded:
+            return
+        old = self._values.get((scope, key))
+        self._db.execute(
+            "INSERT INTO context (scope, key, value, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, "
+            "updated = excluded.updated",
+            (scope, key, encoded, self._clock.time()),
+        )
+        self._values[(scope, key)] = json.loads(encoded)
+        self._encoded[(scope, key)] = encoded
+        for listener in list(self._listeners):
+            listener(scope, key, value, old)
+
+    def keys(self, scope: str) -> list[str]:
+        return sorted(k for s, k in self._values if s == scope)
+
+    def scope(self, scope: str) -> Scope:
+        return Scope(self, scope)
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+
+class Scope:
+    """One scope of the store, as a node sees it (``ctx.flow`` / ``ctx.globals``)."""
+
+    __slots__ = ("_name", "_store")
+
+    def __init__(self, store: ContextStore, name: str) -> None:
+        self._store = store
+        self._name = name
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._store.get(self._name, key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self._store.set(self._name, key, value)
+
+    def keys(self) -> list[str]:
+        return self._store.keys(self._name)

@@ -1,0 +1,130 @@
+"""What a node type is, and what a node may reach while it runs.
+
+A node is small and knows only its message (Node-RED's rule): it gets a
+``Message`` in ``process`` and returns what goes out of which port. Everything
+else it needs (time, context, shared connections, settings, status) comes
+through its ``NodeContext``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from flowengine.message import Message
+
+if TYPE_CHECKING:
+    from flowengine.clock import Clock
+
+#: What ``process`` may return: nothing, one message for the first port, or a
+#: mapping of port name to a message or a list of messages.
+Output = None | Message | Mapping[str, "Message | list[Message] | None"]
+
+#: Every node has this port besides its declared outputs: a node that raises
+#: sends the error there when it is wired, otherwise to the flow's error flow.
+ERROR_PORT = "error"
+
+STATUS_STATES = ("idle", "ok", "busy", "warn", "error")
+
+
+class ContextScope(Protocol):
+    """One scope (a flow's own keys, or the global keys) of the context store."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class NodeContext(Protocol):
+    """Everything outside its message that a node may use."""
+
+    node_id: str
+    flow_id: str
+    clock: Clock
+    log: logging.Logger
+
+    @property
+    def flow(self) -> ContextScope: ...
+
+    @property
+    def globals(self) -> ContextScope: ...
+
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+
+    def connection(self, connection_id: str) -> Any: ...
+
+    def status(self, text: str, state: str = "ok") -> None: ...
+
+
+class Node:
+    """Base class of every node type.
+
+    Subclasses set the class attributes (they drive validation, ``power-master
+    nodes``, the editor schema and the UI's node panel) and implement
+    ``process``. ``process`` may be a plain function or a coroutine; plain ones
+    cost less per hop.
+    """
+
+    type_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: JSON Schema of the node's ``config``. A string property carrying
+    #: ``"x-connection": "<connection type>"`` names a shared connection.
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+    }
+    #: What the node takes on its input, in words.
+    takes: ClassVar[str] = "any message"
+    #: Output ports and, for each, what it gives in words.
+    gives: ClassVar[dict[str, str]] = {"out": "the message"}
+
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.config = config
+
+    @classmethod
+    def output_ports(cls) -> tuple[str, ...]:
+        return tuple(cls.gives)
+
+    async def start(self) -> None:
+        """Called once when the flow starts, before any message arrives."""
+
+    async def stop(self) -> None:
+        """Called once when the flow stops."""
+
+    def process(self, msg: Message) -> Output | Awaitable[Output]:
+        raise NotImplementedError
+
+
+class Connection:
+    """A shared connection (a Modbus client, an HTTP session, ...).
+
+    Declared once in a flow file's ``connections:`` list and used by any node
+    whose config names it, like Node-RED's config nodes.
+    """
+
+    type_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+    }
+
+    def __init__(self, connection_id: str, config: dict[str, Any], clock: Clock,
+                 settings: Mapping[str, Any]) -> None:
+        self.connection_id = connection_id
+        self.config = config
+        self.clock = clock
+        self.settings = settings
+
+    async def open(self) -> None:
+        """Open it. Must not raise for a peer that is merely unreachable now."""
+
+    async def close(self) -> None:
+        """Release it."""

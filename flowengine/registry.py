@@ -1,0 +1,90 @@
+"""The node-type and connection-type registry.
+
+Types arrive through Python entry points, so another package adds nodes by
+declaring, in its own ``pyproject.toml``::
+
+    [project.entry-points."flowengine.nodes"]
+    mypkg = "mypkg.nodes:NODE_TYPES"
+
+where ``NODE_TYPES`` is a list of ``Node`` subclasses (connections likewise
+under ``flowengine.connections``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from typing import Any
+
+from flowengine.node import Connection, Node
+
+log = logging.getLogger("flowengine")
+
+NODE_GROUP = "flowengine.nodes"
+CONNECTION_GROUP = "flowengine.connections"
+
+
+class RegistryError(Exception):
+    pass
+
+
+class Registry:
+    """Every node and connection type the engine can build, by type name."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, type[Node]] = {}
+        self.connections: dict[str, type[Connection]] = {}
+        self.broken: dict[str, str] = {}
+
+    def add_node(self, node_type: type[Node]) -> None:
+        _check_declared(node_type)
+        existing = self.nodes.get(node_type.type_name)
+        if existing is not None and existing is not node_type:
+            raise RegistryError(
+                f"node type '{node_type.type_name}' is registered twice: "
+                f"{existing.__module__}.{existing.__name__} and "
+                f"{node_type.__module__}.{node_type.__name__}"
+            )
+        self.nodes[node_type.type_name] = node_type
+
+    def add_connection(self, connection_type: type[Connection]) -> None:
+        _check_declared(connection_type)
+        self.connections[connection_type.type_name] = connection_type
+
+    def add_all(self, types: Iterable[type[Any]]) -> None:
+        for item in types:
+            if issubclass(item, Connection):
+                self.add_connection(item)
+            else:
+                self.add_node(item)
+
+    def load_entry_points(self) -> Registry:
+        """Add every type that installed packages declare. Returns self.
+
+        A package whose types fail to import is logged and skipped: flows that
+        use its types then fail validation by name, and the rest still run.
+        """
+        for group in (NODE_GROUP, CONNECTION_GROUP):
+            for point in sorted(entry_points(group=group), key=lambda p: p.name):
+                try:
+                    types = point.load()
+                except (ImportError, AttributeError) as exc:
+                    self.broken[point.name] = f"{point.value}: {exc}"
+                    log.error("node package '%s' (%s) failed to load: %s",
+                              point.name, point.value, exc)
+                    continue
+                self.add_all(types)
+        return self
+
+
+def _check_declared(kind: type[Any]) -> None:
+    if not kind.type_name:
+        raise RegistryError(f"{kind.__module__}.{kind.__name__} has no type_name")
+    if not kind.description:
+        raise RegistryError(f"type '{kind.type_name}' has no description")
+
+
+def default_registry() -> Registry:
+    """A registry holding every type that installed packages declare."""
+    return Registry().load_entry_points()

@@ -1,0 +1,363 @@
+"""A running flow: its nodes, its triggers, its runs and their run mode.
+
+Each run is an asyncio task, so one slow or failing node never stalls another
+flow. The run mode says what a new trigger does while a run is going, as in
+Home Assistant's automations: ``single`` drops it, ``restart`` cancels the
+running one, ``queued`` waits its turn, ``parallel`` runs alongside up to
+``max_runs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import os
+import time
+import traceback
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from flowengine.context import GLOBAL, Scope
+from flowengine.message import Message
+from flowengine.node import ERROR_PORT, Node, Output
+from flowengine.spec import FlowSpec, NodeSpec
+from flowengine.summary import summarize
+from flowengine.traces import RunTrace, Step, flow_digest
+from flowengine.triggers import Trigger
+
+if TYPE_CHECKING:
+    from flowengine.clock import Clock
+    from flowengine.engine import Engine
+
+log = logging.getLogger("flowengine")
+
+_RUN_PREFIX = f"{int(time.time()):x}{os.getpid() % 4096:03x}"
+_run_counter = itertools.count(1)
+
+
+def new_run_id() -> str:
+    return f"{_RUN_PREFIX}-{next(_run_counter):06d}"
+
+
+class NodeContextImpl:
+    """The ``NodeContext`` a node gets: its view of the engine."""
+
+    def __init__(self, engine: Engine, flow_id: str, node_id: str) -> None:
+        self.node_id = node_id
+        self.flow_id = flow_id
+        self.clock: Clock = engine.clock
+        self.log = logging.getLogger(f"flow.{flow_id}.{node_id}")
+        self._engine = engine
+        self._flow = Scope(engine.context, f"flow:{flow_id}")
+        self._globals = Scope(engine.context, GLOBAL)
+        self.runtime: NodeRuntime | None = None
+
+    @property
+    def flow(self) -> Scope:
+        return self._flow
+
+    @property
+    def globals(self) -> Scope:
+        return self._globals
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return self._engine.settings
+
+    def connection(self, connection_id: str) -> Any:
+        return self._engine.connections[connection_id]
+
+    def status(self, text: str, state: str = "ok") -> None:
+        if self.runtime is not None:
+            self.runtime.set_status(text, state)
+
+    def trigger_flow(self, flow_id: str, payload: Any = None) -> str | None:
+        """Start another flow (e.g. a re-plan); returns its run id, or None if dropped."""
+        return self._engine.trigger(flow_id, payload, source=f"flow {self.flow_id}")
+
+
+class NodeRuntime:
+    """One node of a running flow, with its wiring and live status."""
+
+    __slots__ = ("count", "errors", "flow", "id", "is_async", "last_error", "node",
+                 "ports", "spec", "status", "wires")
+
+    def __init__(self, flow: FlowRuntime, spec: NodeSpec, node: Node) -> None:
+        self.flow = flow
+        self.id = spec.id
+        self.spec = spec
+        self.node = node
+        self.ports = node.output_ports()
+        self.wires: dict[str, tuple[NodeRuntime, ...]] = {}
+        self.is_async = inspect.iscoroutinefunction(node.process)
+        self.count = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.status: dict[str, Any] = {"text": "", "state": "idle", "at": None}
+
+    def set_status(self, text: str, state: str = "ok") -> None:
+        self.status = {"text": text, "state": state, "at": self.flow.engine.clock.time()}
+        self.flow.engine.events.publish({
+            "type": "status", "flow": self.flow.id, "node": self.id,
+            "count": self.count, "errors": self.errors, **self.status,
+        })
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.spec.type,
+            "name": self.spec.name,
+            "wires": {port: [t.id for t in targets] for port, targets in self.wires.items()},
+            "count": self.count,
+            "errors": self.errors,
+            "last_error": self.last_error,
+            "status": self.status,
+        }
+
+
+class RunHandle:
+    """A started (or queued) run: its id, and its trace once it finishes."""
+
+    __slots__ = ("done", "run_id")
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.done: asyncio.Future[RunTrace] = asyncio.get_running_loop().create_future()
+
+    async def wait(self) -> RunTrace:
+        return await asyncio.shield(self.done)
+
+
+class FlowRuntime:
+    def __init__(self, engine: Engine, spec: FlowSpec) -> None:
+        self.engine = engine
+        self.spec = spec
+        self.id = spec.id
+        self.digest = flow_digest(spec.source)
+        self.nodes: dict[str, NodeRuntime] = {}
+        self.triggers: list[Trigger] = []
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._queue: deque[tuple[RunHandle, Any, str, tuple[str, ...] | None]] = deque()
+        self.dropped = 0
+        self.running = False
+        for node_spec in spec.nodes:
+            ctx = NodeContextImpl(engine, spec.id, node_spec.id)
+            kind = engine.registry.nodes[node_spec.type]
+            runtime = NodeRuntime(self, node_spec, kind(ctx, dict(node_spec.config)))
+            ctx.runtime = runtime
+            self.nodes[node_spec.id] = runtime
+        for runtime in self.nodes.values():
+            runtime.wires = {
+                port: tuple(self.nodes[t] for t in targets)
+                for port, targets in runtime.spec.wires.items()
+            }
+        self._entry = tuple(self.nodes[n] for n in spec.entry_nodes)
+
+    # -- life cycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        self.engine.traces.remember_flow(self.digest, self.spec.source)
+        for runtime in self.nodes.values():
+            await runtime.node.start()
+        self.running = True
+        for trigger_spec in self.spec.triggers:
+            trigger = self.engine.trigger_types[trigger_spec.type](trigger_spec, self)
+            self.triggers.append(trigger)
+            await trigger.start()
+
+    async def stop(self, cancel_runs: bool = True) -> None:
+        """Stop triggers; cancel runs in progress (or let them finish); stop nodes."""
+        self.running = False
+        for trigger in self.triggers:
+            await trigger.stop()
+        self.triggers.clear()
+        for handle, *_ in self._queue:
+            if not handle.done.done():
+                handle.done.cancel()
+        self._queue.clear()
+        tasks = list(self._active.values())
+        if cancel_runs:
+            for task in tasks:
+                task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for runtime in self.nodes.values():
+            try:
+                await runtime.node.stop()
+            except Exception:  # a node's cleanup failing must not stop the others'
+                log.exception("node %s.%s failed to stop", self.id, runtime.id)
+
+    @property
+    def active_runs(self) -> int:
+        return len(self._active)
+
+    def active_tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._active.values())
+
+    def idle(self) -> bool:
+        return not self._active and not self._queue
+
+    # -- starting runs --------------------------------------------------------
+
+    def trigger(self, payload: Any = None, source: str = "manual",
+                to: tuple[str, ...] | None = None) -> RunHandle | None:
+        """Start a run according to the run mode; None when the mode drops it."""
+        if not self.running:
+            return None
+        mode = self.spec.mode
+        handle = RunHandle(new_run_id())
+        if self._active:
+            if mode == "single" or (mode == "parallel" and len(self._active) >= self.spec.max_runs):
+                self.dropped += 1
+                log.warning("flow %s: %s trigger dropped, a run is still going (mode %s)",
+                            self.id, source, mode)
+                return None
+            if mode == "restart":
+                for task in self._active.values():
+                    task.cancel()
+            elif mode == "queued":
+                if len(self._queue) >= self.spec.max_runs:
+                    self.dropped += 1
+                    log.warning("flow %s: queue full, %s trigger dropped", self.id, source)
+                    return None
+                self._queue.append((handle, payload, source, to))
+                return handle
+        self._launch(handle, payload, source, to)
+        return handle
+
+    def _launch(self, handle: RunHandle, payload: Any, source: str,
+                to: tuple[str, ...] | None) -> None:
+        engine = self.engine
+        now = engine.clock.time()
+        trace = RunTrace(self.id, handle.run_id, source, now, summarize(payload), self.digest)
+        engine.events.publish({"type": "run_start", "flow": self.id, "run_id": handle.run_id,
+                               "trigger": source, "at": now})
+        msg = Message(payload, "", handle.run_id, now)
+        targets = self._entry if to is None else tuple(self.nodes[n] for n in to)
+        task = asyncio.create_task(self._execute(trace, msg, targets),
+                                   name=f"run:{self.id}:{handle.run_id}")
+        self._active[handle.run_id] = task
+        task.add_done_callback(lambda done: self._finish(handle, trace, done))
+
+    def _finish(self, handle: RunHandle, trace: RunTrace, task: asyncio.Task[None]) -> None:
+        """Record a finished run, whether it ended, failed or was cancelled (even unstarted)."""
+        engine = self.engine
+        if task.cancelled():
+            trace.outcome = "cancelled"
+        elif (exc := task.exception()) is not None:
+            trace.outcome = "error"
+            trace.error = f"engine error: {type(exc).__name__}: {exc}"
+            log.error("flow %s run %s crashed", self.id, trace.run_id, exc_info=exc)
+        else:
+            trace.outcome = "error" if trace.error else "ok"
+        trace.finished = engine.clock.time()
+        self._active.pop(handle.run_id, None)
+        engine.traces.record(trace)
+        engine.events.publish({
+            "type": "run", "flow": self.id, "run_id": handle.run_id,
+            "outcome": trace.outcome, "error": trace.error, "at": trace.finished,
+            "counts": {n.id: n.count for n in self.nodes.values()},
+        })
+        if not handle.done.done():
+            handle.done.set_result(trace)
+        if self._queue and self.running:
+            next_handle, next_payload, next_source, next_to = self._queue.popleft()
+            self._launch(next_handle, next_payload, next_source, next_to)
+        engine.run_finished()
+
+    async def _execute(self, trace: RunTrace, msg: Message,
+                       targets: tuple[NodeRuntime, ...]) -> None:
+        steps = trace.steps
+        queue: deque[tuple[NodeRuntime, Message, int]] = deque()
+        for index, target in enumerate(targets):
+            queue.append((target, msg if index == 0 else msg.copy(), -1))
+        clock_time = self.engine.clock.time
+        perf = time.perf_counter
+        while queue:
+            runtime, message, source = queue.popleft()
+            step = Step(runtime.id, source, clock_time())
+            step_index = len(steps)
+            steps.append(step)
+            runtime.count += 1
+            started = perf()
+            try:
+                out = runtime.node.process(message)
+                if runtime.is_async or inspect.isawaitable(out):
+                    timeout = runtime.spec.timeout
+                    out = await (asyncio.wait_for(out, timeout) if timeout else out)  # type: ignore[arg-type]
+            except asyncio.CancelledError:
+                step.status = "cancelled"
+                step.duration_us = (perf() - started) * 1e6
+                raise
+            except Exception as exc:  # the engine boundary: record, route, carry on
+                step.duration_us = (perf() - started) * 1e6
+                self._fail(trace, step, step_index, runtime, message, exc, queue)
+                continue
+            step.duration_us = (perf() - started) * 1e6
+            if out is not None:
+                step.output = self._route(runtime, out, step_index, queue)
+
+    def _route(self, runtime: NodeRuntime, out: Output, step_index: int,
+               queue: deque[tuple[NodeRuntime, Message, int]]) -> dict[str, Any]:
+        if isinstance(out, Message):
+            port = runtime.ports[0]
+            targets = runtime.wires.get(port)
+            if targets:
+                queue.append((targets[0], out, step_index))
+                for target in targets[1:]:
+                    queue.append((target, out.copy(), step_index))
+            return {port: summarize(out.payload)}
+        summary: dict[str, Any] = {}
+        for port, value in out.items():
+            if value is None:
+                continue
+            messages = value if isinstance(value, list) else [value]
+            summary[port] = (summarize(messages[0].payload) if len(messages) == 1
+                             else [summarize(m.payload) for m in messages])
+            targets = runtime.wires.get(port, ())
+            for message in messages:
+                for index, target in enumerate(targets):
+                    queue.append((target, message if index == 0 else message.copy(), step_index))
+        return summary
+
+    def _fail(self, trace: RunTrace, step: Step, step_index: int, runtime: NodeRuntime,
+              message: Message, exc: Exception,
+              queue: deque[tuple[NodeRuntime, Message, int]]) -> None:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            text = f"timed out after {runtime.spec.timeout:g}s"
+        step.status = "error"
+        step.error = text
+        trace.error = f"{runtime.id}: {text}"
+        runtime.errors += 1
+        runtime.last_error = text
+        runtime.set_status(text, "error")
+        log.warning("flow %s, node %s failed: %s\n%s", self.id, runtime.id, text,
+                    "".join(traceback.format_exception(exc)).rstrip())
+        error_payload = {
+            "error": text, "flow": self.id, "node": runtime.id, "type": runtime.spec.type,
+            "run_id": trace.run_id, "payload": summarize(message.payload),
+        }
+        handlers = runtime.wires.get(ERROR_PORT)
+        if handlers:
+            step.output = {ERROR_PORT: error_payload}
+            for index, target in enumerate(handlers):
+                error_msg = message.derive(error_payload if index == 0 else dict(error_payload))
+                queue.append((target, error_msg, step_index))
+        elif self.spec.on_error:
+            self.engine.trigger(self.spec.on_error, error_payload, source=f"error in {self.id}")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "file": self.spec.file,
+            "description": self.spec.description,
+            "mode": self.spec.mode,
+            "triggers": [t.label for t in self.triggers] or [t.type for t in self.spec.triggers],
+            "active_runs": len(self._active),
+            "dropped": self.dropped,
+            "nodes": [n.describe() for n in self.nodes.values()],
+        }

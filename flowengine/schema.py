@@ -1,0 +1,160 @@
+"""JSON Schemas of flow files.
+
+``structure_schema`` checks the shape every flow file shares; node configs are
+checked one node at a time against their type's own schema, so an error can
+name the node. ``editor_schema`` folds both into one document for YAML language
+servers, so an editor completes node types and config keys as you type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowengine.durations import DURATION_PATTERN
+from flowengine.registry import Registry
+from flowengine.spec import RUN_MODES
+
+ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+
+DURATION: dict[str, Any] = {
+    "description": "seconds, or text such as 30s, 5m, 1h30m",
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+}
+
+TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
+    "interval": {
+        "description": "every so often, aligned to whole multiples of the period by default",
+        "properties": {"every": DURATION, "align": {"type": "boolean"}},
+        "required": ["every"],
+    },
+    "cron": {
+        "description": "on a cron schedule (five fields), in the engine's time zone",
+        "properties": {"cron": {"type": "string"}, "timezone": {"type": "string"}},
+        "required": ["cron"],
+    },
+    "start": {"description": "once, when the flow starts", "properties": {}, "required": []},
+    "context": {
+        "description": "whenever a context key changes value ('global.key' or 'flow.key')",
+        "properties": {"key": {"type": "string", "pattern": r"^(global|flow)\.[^.].*$"}},
+        "required": ["key"],
+    },
+}
+
+_TRIGGER_COMMON: dict[str, Any] = {
+    "type": {"type": "string"},
+    "to": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    "payload": {},
+}
+
+
+def trigger_schema(trigger_options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Schema of one trigger; its own options are checked by ``type``."""
+    options: dict[str, Any] = {}
+    for spec in trigger_options.values():
+        options.update(spec["properties"])
+    return {
+        "type": "object",
+        "required": ["type"],
+        "properties": {**_TRIGGER_COMMON, **options},
+        "additionalProperties": False,
+    }
+
+
+def structure_schema(trigger_options: dict[str, dict[str, Any]] = TRIGGER_OPTIONS) -> dict[str, Any]:
+    """The shape shared by every flow file (node configs are checked separately)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "flowengine flow file",
+        "type": "object",
+        "properties": {
+            "flow": {"type": "string", "pattern": ID_PATTERN, "description": "the flow's id"},
+            "description": {"type": "string"},
+            "mode": {"enum": list(RUN_MODES), "description": "what a new trigger does while a run is going"},
+            "max_runs": {"type": "integer", "minimum": 1},
+            "on_error": {"type": "string", "description": "the flow that gets failed runs' errors"},
+            "triggers": {"type": "array", "items": trigger_schema(trigger_options)},
+            "nodes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "type"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": ID_PATTERN},
+                        "type": {"type": "string"},
+                        "name": {"type": "string"},
+                        "config": {"type": "object"},
+                        "timeout": DURATION,
+                        "wires": {
+                            "anyOf": [
+                                {"type": "array", "items": {"type": "string"}},
+                                {
+                                    "type": "object",
+                                    "additionalProperties": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                    },
+                                },
+                            ]
+                        },
+                    },
+                    "additionalProperties": False,
+                },
+            },
+            "connections": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "type"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": ID_PATTERN},
+                        "type": {"type": "string"},
+                        "config": {"type": "object"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    }
+
+
+def editor_schema(
+    registry: Registry, trigger_options: dict[str, dict[str, Any]] = TRIGGER_OPTIONS
+) -> dict[str, Any]:
+    """One schema for editors: node types as an enum, each type's config by type."""
+    schema = structure_schema(trigger_options)
+    props = schema["properties"]
+    node_item = props["nodes"]["items"]
+    node_item["properties"]["type"] = {
+        "enum": sorted(registry.nodes),
+        "description": "the node type (see `power-master nodes`)",
+    }
+    node_item["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {
+                "properties": {"config": kind.config_schema},
+                "description": kind.description,
+            },
+        }
+        for name, kind in sorted(registry.nodes.items())
+    ]
+    conn_item = props["connections"]["items"]
+    conn_item["properties"]["type"] = {"enum": sorted(registry.connections)}
+    conn_item["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {"properties": {"config": kind.config_schema}},
+        }
+        for name, kind in sorted(registry.connections.items())
+    ]
+    trigger_item = props["triggers"]["items"]
+    trigger_item["properties"]["type"] = {"enum": sorted(trigger_options)}
+    trigger_item["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {"required": spec["required"], "description": spec["description"]},
+        }
+        for name, spec in sorted(trigger_options.items())
+    ]
+    return schema

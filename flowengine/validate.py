@@ -1,0 +1,403 @@
+"""Turn flow files into a ``FlowSet``, or say exactly what is wrong and where.
+
+Every problem is reported as ``FILE:LINE:COL: message`` in plain words. All
+problems in all files are collected before giving up, and nothing is built
+from files that do not validate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from croniter import croniter
+
+from flowengine.durations import parse_duration
+from flowengine.errors import InvalidFlows, Problem
+from flowengine.node import ERROR_PORT
+from flowengine.registry import Registry
+from flowengine.schema import TRIGGER_OPTIONS, structure_schema
+from flowengine.spec import ConnectionSpec, FlowSet, FlowSpec, NodeSpec, TriggerSpec
+from flowengine.yamlsource import JsonPath, SourceDoc, YamlSyntaxError, parse_file, parse_text
+
+Validator = jsonschema.Draft202012Validator
+
+
+def load_flow_dir(
+    directory: Path,
+    registry: Registry,
+    exclude: Iterable[str] = (),
+    trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
+) -> FlowSet:
+    """Validate and load every ``*.yaml`` flow file in ``directory``."""
+    skip = set(exclude)
+    files = sorted(
+        p for p in directory.glob("*.yaml") if p.name not in skip and not p.name.endswith(".test.yaml")
+    )
+    return load_flow_files(files, registry, trigger_options)
+
+
+def load_flow_files(
+    files: Iterable[Path],
+    registry: Registry,
+    trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
+) -> FlowSet:
+    docs: list[SourceDoc] = []
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            docs.append(parse_file(path))
+        except YamlSyntaxError as exc:
+            problems.append(exc.problem)
+    return load_docs(docs, registry, trigger_options, problems)
+
+
+def load_flow_text(text: str, registry: Registry, file: str = "<flow>") -> FlowSet:
+    """Validate one flow file given as text (tests, the API, the UI editor)."""
+    try:
+        doc = parse_text(text, file)
+    except YamlSyntaxError as exc:
+        raise InvalidFlows([exc.problem]) from None
+    return load_docs([doc], registry)
+
+
+def load_docs(
+    docs: list[SourceDoc],
+    registry: Registry,
+    trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
+    problems: list[Problem] | None = None,
+) -> FlowSet:
+    checker = _Checker(registry, dict(trigger_options), problems or [])
+    for doc in docs:
+        checker.check_doc(doc)
+    checker.check_across_files()
+    if checker.problems:
+        raise InvalidFlows(checker.problems)
+    return FlowSet(checker.flows, checker.connections)
+
+
+class _Checker:
+    def __init__(
+        self, registry: Registry, trigger_options: dict[str, dict[str, Any]], problems: list[Problem]
+    ) -> None:
+        self.registry = registry
+        self.trigger_options = trigger_options
+        self.problems = problems
+        self.structure = Validator(structure_schema(trigger_options))
+        self.flows: dict[str, FlowSpec] = {}
+        self.connections: dict[str, ConnectionSpec] = {}
+        self._flow_docs: dict[str, tuple[SourceDoc, JsonPath]] = {}
+        self._connection_uses: list[tuple[SourceDoc, JsonPath, str, str]] = []
+        self._current_data: Any = None
+
+    def problem(self, doc: SourceDoc, path: JsonPath, message: str) -> None:
+        self.problems.append(doc.problem(path, message))
+
+    # -- one file -------------------------------------------------------------
+
+    def check_doc(self, doc: SourceDoc) -> None:
+        data = doc.data
+        if not isinstance(data, dict):
+            self.problem(doc, (), "a flow file must be a mapping with 'flow' and 'nodes' keys")
+            return
+        if "flow" not in data and "connections" not in data:
+            self.problem(doc, (), "not a flow file: it needs a 'flow' key (the flow's id)")
+            return
+        before = len(self.problems)
+        for error in self.structure.iter_errors(data):
+            self.problems.append(_schema_problem(doc, (), error))
+        if len(self.problems) > before:
+            return
+        for index, conn in enumerate(data.get("connections", [])):
+            self._add_connection(doc, ("connections", index), conn)
+        if "flow" in data:
+            self._current_data = data
+            self._add_flow(doc, data)
+        elif "nodes" in data or "triggers" in data:
+            self.problem(doc, (), "this file has nodes but no 'flow' key naming the flow")
+
+    def _add_connection(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any]) -> None:
+        conn_id, type_name = raw["id"], raw["type"]
+        kind = self.registry.connections.get(type_name)
+        if kind is None:
+            self.problem(doc, (*path, "type"), _unknown("connection type", type_name,
+                                                        self.registry.connections))
+            return
+        config = raw.get("config", {})
+        self._check_config(doc, (*path, "config"), config, kind.config_schema,
+                           f"connection '{conn_id}'")
+        if conn_id in self.connections:
+            first = self.connections[conn_id].file
+            self.problem(doc, (*path, "id"), f"duplicate connection id '{conn_id}' "
+                                             f"(already declared in {first})")
+            return
+        self.connections[conn_id] = ConnectionSpec(conn_id, type_name, config, doc.file)
+
+    def _add_flow(self, doc: SourceDoc, data: dict[str, Any]) -> None:
+        flow_id = data["flow"]
+        nodes: list[NodeSpec] = []
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(data.get("nodes", [])):
+            path: JsonPath = ("nodes", index)
+            if raw["id"] in seen:
+                self.problem(doc, (*path, "id"), f"duplicate node id '{raw['id']}' "
+                                                 f"(first used by node {seen[raw['id']] + 1})")
+                continue
+            seen[raw["id"]] = index
+            node = self._node(doc, path, raw)
+            if node is not None:
+                nodes.append(node)
+        by_id = {n.id: n for n in nodes}
+        known_ids = set(seen)
+        for index, raw in enumerate(data.get("nodes", [])):
+            node = by_id.get(raw["id"])
+            if node is not None:
+                self._check_wires(doc, ("nodes", index), node, known_ids)
+        self._check_cycles(doc, data, by_id)
+        triggers = tuple(
+            t for index, raw in enumerate(data.get("triggers", []))
+            if (t := self._trigger(doc, ("triggers", index), raw, known_ids)) is not None
+        )
+        mode = data.get("mode", "single")
+        default_max = 10 if mode in ("queued", "parallel") else 1
+        spec = FlowSpec(
+            id=flow_id,
+            file=doc.file,
+            description=data.get("description", ""),
+            mode=mode,
+            max_runs=data.get("max_runs", default_max),
+            on_error=data.get("on_error"),
+            triggers=triggers,
+            nodes=tuple(nodes),
+            source=data,
+        )
+        if flow_id in self.flows:
+            self.problem(doc, ("flow",), f"duplicate flow id '{flow_id}' "
+                                         f"(already used by {self.flows[flow_id].file})")
+            return
+        self.flows[flow_id] = spec
+        self._flow_docs[flow_id] = (doc, ())
+
+    def _node(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any]) -> NodeSpec | None:
+        kind = self.registry.nodes.get(raw["type"])
+        if kind is None:
+            self.problem(doc, (*path, "type"), _unknown("node type", raw["type"],
+                                                        self.registry.nodes))
+            return None
+        config = raw.get("config", {})
+        self._check_config(doc, (*path, "config"), config, kind.config_schema,
+                           f"node '{raw['id']}'")
+        for key, prop in kind.config_schema.get("properties", {}).items():
+            if "x-connection" in prop and isinstance(config.get(key), str):
+                self._connection_uses.append(
+                    (doc, (*path, "config", key), config[key], prop["x-connection"])
+                )
+        wires = raw.get("wires", [])
+        ports = ({"out": tuple(wires)} if wires else {}) if isinstance(wires, list) else {
+            port: tuple(targets) for port, targets in wires.items()
+        }
+        if isinstance(wires, list) and wires and "out" not in kind.gives:
+            first = next(iter(kind.gives), None)
+            if first is not None:
+                ports = {first: tuple(wires)}
+        timeout = parse_duration(raw["timeout"]) if "timeout" in raw else None
+        return NodeSpec(raw["id"], raw["type"], config, ports, raw.get("name", ""), timeout)
+
+    def _check_config(self, doc: SourceDoc, path: JsonPath, config: Any,
+                      schema: dict[str, Any], owner: str) -> None:
+        for error in Validator(schema).iter_errors(config):
+            self.problems.append(_schema_problem(doc, path, error, owner))
+
+    def _check_wires(self, doc: SourceDoc, path: JsonPath, node: NodeSpec,
+                     known_ids: set[str]) -> None:
+        ports = (*self.registry.nodes[node.type].output_ports(), ERROR_PORT)
+        raw_wires = _get(self._current_data, (*path, "wires"))
+        for port, targets in node.wires.items():
+            port_path: JsonPath = (*path, "wires", port) if isinstance(raw_wires, dict) else (
+                *path, "wires")
+            if port not in ports:
+                key_path = (*path, "wires", f"<key>{port}") if isinstance(raw_wires, dict) else (
+                    port_path)
+                self.problem(doc, key_path, f"node '{node.id}' ({node.type}) has no output "
+                                             f"'{port}'; its outputs are {', '.join(ports)}")
+            for index, target in enumerate(targets):
+                if target not in known_ids:
+                    self.problem(doc, (*port_path, index),
+                                 _unknown(f"wire from '{node.id}' goes to", target, known_ids,
+                                          noun="which is not a node in this flow"))
+                elif target == node.id:
+                    self.problem(doc, (*port_path, index),
+                                 f"node '{node.id}' is wired to itself, which would loop forever")
+
+    def _check_cycles(self, doc: SourceDoc, data: dict[str, Any],
+                      by_id: dict[str, NodeSpec]) -> None:
+        index_of = {raw["id"]: i for i, raw in enumerate(data.get("nodes", []))}
+        state: dict[str, int] = {}
+        stack: list[str] = []
+
+        def visit(node_id: str) -> bool:
+            state[node_id] = 1
+            stack.append(node_id)
+            node = by_id[node_id]
+            for targets in node.wires.values():
+                for target in targets:
+                    if target not in by_id or target == node_id:
+                        continue
+                    if state.get(target) == 1:
+                        loop = [*stack[stack.index(target):], target]
+                        self.problem(doc, ("nodes", index_of[node_id], "wires"),
+                                     "wires form a cycle: " + " -> ".join(loop)
+                                     + "; a message would go round forever")
+                        return True
+                    if state.get(target) is None and visit(target):
+                        return True
+            stack.pop()
+            state[node_id] = 2
+            return False
+
+        for node_id in by_id:
+            if state.get(node_id) is None and visit(node_id):
+                return
+
+    def _trigger(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any],
+                 known_ids: set[str]) -> TriggerSpec | None:
+        kind = raw["type"]
+        spec = self.trigger_options.get(kind)
+        if spec is None:
+            self.problem(doc, (*path, "type"), _unknown("trigger type", kind, self.trigger_options))
+            return None
+        options = {k: v for k, v in raw.items() if k not in ("type", "to", "payload")}
+        ok = True
+        for key in spec["required"]:
+            if key not in options:
+                self.problem(doc, path, f"a '{kind}' trigger needs '{key}'")
+                ok = False
+        for key in options:
+            if key not in spec["properties"]:
+                allowed = ", ".join(spec["properties"]) or "no options"
+                self.problem(doc, (*path, f"<key>{key}"),
+                             f"unknown key '{key}' for a '{kind}' trigger; it takes {allowed}")
+                ok = False
+        if kind == "cron" and "cron" in options and not croniter.is_valid(options["cron"]):
+            self.problem(doc, (*path, "cron"),
+                         f"'{options['cron']}' is not a valid cron expression "
+                         "(five fields: minute hour day month weekday)")
+            ok = False
+        if kind == "interval" and "every" in options and parse_duration(options["every"]) <= 0:
+            self.problem(doc, (*path, "every"), "an interval must be longer than zero")
+            ok = False
+        for index, target in enumerate(raw.get("to", [])):
+            if target not in known_ids:
+                self.problem(doc, (*path, "to", index),
+                             _unknown("trigger goes to", target, known_ids,
+                                      noun="which is not a node in this flow"))
+                ok = False
+        if not ok:
+            return None
+        if "every" in options:
+            options["every"] = parse_duration(options["every"])
+        return TriggerSpec(kind, options, tuple(raw.get("to", ())), raw.get("payload"))
+
+    # -- across files ---------------------------------------------------------
+
+    def check_across_files(self) -> None:
+        for doc, path, conn_id, wanted in self._connection_uses:
+            conn = self.connections.get(conn_id)
+            if conn is None:
+                self.problem(doc, path, _unknown("connection", conn_id, self.connections,
+                                                 noun="which is not declared in any flow file"))
+            elif conn.type != wanted:
+                self.problem(doc, path, f"connection '{conn_id}' is a {conn.type}, "
+                                        f"but this needs a {wanted}")
+        for flow_id, flow in self.flows.items():
+            if flow.on_error is not None and flow.on_error not in self.flows:
+                doc, _ = self._flow_docs[flow_id]
+                self.problem(doc, ("on_error",), _unknown("on_error names flow", flow.on_error,
+                                                          self.flows, noun="which does not exist"))
+
+
+def _get(data: Any, path: JsonPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _unknown(what: str, name: str, known: Iterable[str], noun: str = "") -> str:
+    known_list = sorted(known)
+    message = f"{what} '{name}'" + (f", {noun}" if noun else f" is unknown")
+    close = difflib.get_close_matches(name, known_list, n=1)
+    if close:
+        return f"{message}; did you mean '{close[0]}'?"
+    if known_list and len(known_list) <= 12:
+        return f"{message}; known: {', '.join(known_list)}"
+    return message
+
+
+def _schema_problem(doc: SourceDoc, base: JsonPath, error: jsonschema.ValidationError,
+                    owner: str = "") -> Problem:
+    path: JsonPath = (*base, *error.absolute_path)
+    where = _describe(path, owner)
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed] if isinstance(
+            error.instance, dict) else []
+        key = extra[0] if extra else "?"
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        tail = f"; did you mean '{hint[0]}'?" if hint else (
+            f"; allowed: {', '.join(allowed)}" if allowed else "; it takes no keys")
+        return doc.problem((*path, f"<key>{key}"), f"unknown key '{key}' in {where}{tail}")
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return doc.problem(path, f"missing key '{missing}' in {where}")
+    if validator == "type":
+        wanted = error.validator_value
+        wanted_text = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return doc.problem(path, f"{where} must be {_article(wanted_text)}, "
+                                 f"not {_kind(error.instance)} {error.instance!r}")
+    if validator == "enum":
+        options = ", ".join(str(v) for v in error.validator_value)
+        return doc.problem(path, f"{where} must be one of {options}, not {error.instance!r}")
+    if validator == "const":
+        return doc.problem(path, f"{where} must be {error.validator_value!r}")
+    if validator == "pattern":
+        return doc.problem(path, f"{where} {error.instance!r} has the wrong form "
+                                 f"(expected to match {error.validator_value})")
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "maximum": "at most",
+                 "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[validator]
+        return doc.problem(path, f"{where} must be {words} {error.validator_value}, "
+                                 f"not {error.instance!r}")
+    if validator == "anyOf" and path and path[-1] in ("every", "timeout"):
+        return doc.problem(path, f"{where} must be a duration such as 30s, 5m, 1h or a "
+                                 f"number of seconds, not {error.instance!r}")
+    return doc.problem(path, f"{where}: {error.message}")
+
+
+def _describe(path: JsonPath, owner: str) -> str:
+    parts = [str(p) for p in path if not (isinstance(p, str) and p.startswith("<key>"))]
+    if owner:
+        inner = parts
+        if "config" in inner:
+            inner = inner[inner.index("config") + 1:]
+            return f"the config of {owner}" if not inner else f"'{'.'.join(inner)}' of {owner}"
+    if not parts:
+        return "the file"
+    return "'" + ".".join(parts) + "'"
+
+
+def _article(word: str) -> str:
+    names = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+             "number": "a number", "boolean": "true or false", "null": "empty"}
+    return names.get(word, word)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false",
+            int: "the number", float: "the number"}.get(type(value), "the value")

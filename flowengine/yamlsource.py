@@ -1,0 +1,105 @@
+"""YAML loading that remembers where every value came from.
+
+JSON Schema and graph checks work on plain Python data; this module keeps, for
+every path into that data, the line and column it was read from, so an error
+can say ``flows/control.yaml:12:7: ...`` instead of "somewhere in the file".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flowengine.errors import Problem
+
+JsonPath = tuple[str | int, ...]
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+class SecretRef(str):
+    """A ``!secret name`` reference, resolved by whoever owns the secrets."""
+
+    __slots__ = ()
+
+
+@dataclass
+class SourceDoc:
+    """A parsed YAML document with the position of every value in it."""
+
+    file: str
+    data: Any
+    positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: JsonPath) -> tuple[int, int]:
+        """The line and column of ``path``, or of its nearest located parent."""
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+    def problem(self, path: JsonPath, message: str) -> Problem:
+        line, column = self.where(path)
+        return Problem(self.file, line, column, message)
+
+
+def parse_text(text: str, file: str) -> SourceDoc:
+    """Parse YAML text; raises ``YamlSyntaxError`` with a located message."""
+    doc = SourceDoc(file, None)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        if node is not None:
+            doc.data = _convert(node, (), doc)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise YamlSyntaxError(Problem(file, line, column, f"YAML syntax: {reason}")) from None
+    return doc
+
+
+def parse_file(path: Path) -> SourceDoc:
+    return parse_text(path.read_text(encoding="utf-8"), str(path))
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def _convert(node: yaml.Node, path: JsonPath, doc: SourceDoc) -> Any:
+    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            key_text = str(key)
+            if key_text in result:
+                line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                raise YamlSyntaxError(
+                    Problem(doc.file, line, column, f"duplicate key '{key_text}'")
+                )
+            doc.positions[(*path, f"<key>{key_text}")] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
+            result[key_text] = _convert(value_node, (*path, key_text), doc)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*path, i), doc) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if node.tag == "!secret":
+        return SecretRef(node.value)
+    return _CONSTRUCTOR.construct_object(node, deep=True)

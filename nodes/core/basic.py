@@ -1,0 +1,120 @@
+"""Small building blocks: pass, set, read and write context, wait, log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from flowengine.durations import parse_duration
+from flowengine.message import Message
+from flowengine.node import Node
+from flowengine.schema import DURATION
+
+CONTEXT_KEY = {"type": "string", "pattern": r"^(global|flow)\.[^.].*$",
+               "description": "'global.<key>' or 'flow.<key>'"}
+
+
+def _scope_and_key(node: Node, qualified: str) -> tuple[Any, str]:
+    scope, _, key = qualified.partition(".")
+    return (node.ctx.globals if scope == "global" else node.ctx.flow), key
+
+
+class Passthrough(Node):
+    type_name = "core.passthrough"
+    description = "Passes each message on unchanged."
+
+    def process(self, msg: Message) -> Message:
+        return msg
+
+
+class SetPayload(Node):
+    type_name = "core.set"
+    description = "Replaces the payload (and optionally the topic) with fixed values."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"payload": {}, "topic": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    gives: ClassVar[dict[str, str]] = {"out": "the message with the configured payload"}
+
+    def process(self, msg: Message) -> Message:
+        if "payload" in self.config:
+            msg.payload = self.config["payload"]
+        if "topic" in self.config:
+            msg.topic = self.config["topic"]
+        return msg
+
+
+class ContextGet(Node):
+    type_name = "core.context_get"
+    description = "Puts a context value into the payload (whole, or under a field)."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"key": CONTEXT_KEY, "field": {"type": "string"}, "default": {}},
+        "required": ["key"],
+        "additionalProperties": False,
+    }
+    gives: ClassVar[dict[str, str]] = {"out": "the message carrying the value"}
+
+    def process(self, msg: Message) -> Message:
+        scope, key = _scope_and_key(self, self.config["key"])
+        value = scope.get(key, self.config.get("default"))
+        field = self.config.get("field")
+        if field:
+            payload = msg.payload if isinstance(msg.payload, dict) else {}
+            payload[field] = value
+            msg.payload = payload
+        else:
+            msg.payload = value
+        return msg
+
+
+class ContextSet(Node):
+    type_name = "core.context_set"
+    description = "Stores the payload (or one field of it) under a context key."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"key": CONTEXT_KEY, "field": {"type": "string"}},
+        "required": ["key"],
+        "additionalProperties": False,
+    }
+    takes = "a payload that is JSON data"
+    gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged"}
+
+    def process(self, msg: Message) -> Message:
+        scope, key = _scope_and_key(self, self.config["key"])
+        field = self.config.get("field")
+        value = msg.payload.get(field) if field and isinstance(msg.payload, dict) else msg.payload
+        scope.set(key, value)
+        return msg
+
+
+class Delay(Node):
+    type_name = "core.delay"
+    description = "Waits a while (on the engine's clock) before passing the message on."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"for": DURATION},
+        "required": ["for"],
+        "additionalProperties": False,
+    }
+
+    async def process(self, msg: Message) -> Message:
+        await self.ctx.clock.sleep(parse_duration(self.config["for"]))
+        return msg
+
+
+class LogNode(Node):
+    type_name = "core.log"
+    description = "Writes the payload to the log and shows it as the node's status."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"level": {"enum": ["debug", "info", "warning", "error"]}},
+        "additionalProperties": False,
+    }
+    gives: ClassVar[dict[str, str]] = {}
+
+    def process(self, msg: Message) -> None:
+        level = getattr(logging, self.config.get("level", "info").upper())
+        self.ctx.log.log(level, "%s", msg.payload)
+        self.ctx.status(str(msg.payload)[:80])

@@ -1,0 +1,58 @@
+"""Shared connections every domain needs: an HTTP session and a SQLite database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aiohttp
+
+from flowengine.database import open_database
+from flowengine.node import Connection
+
+
+class HttpSession(Connection):
+    """One aiohttp session (connection pool, cookies) shared by HTTP nodes."""
+
+    type_name = "core.http"
+    description = "A shared HTTP client session with a default timeout."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                       "user_agent": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.config.get("timeout_s", 20))
+        headers = {"User-Agent": self.config.get("user_agent", "power-master")}
+        self.session = aiohttp.ClientSession(timeout=timeout, headers=headers)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+
+class SqliteDatabase(Connection):
+    """A SQLite file in WAL mode, shared by the nodes that keep records in it."""
+
+    type_name = "core.sqlite"
+    description = "A shared SQLite database file (WAL mode), relative to the data directory."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"file": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    db: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        data_dir = Path(self.settings.get("data_dir", "."))
+        self.db = open_database(data_dir / self.config.get("file", "site.db"), schema="")
+
+    async def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None

@@ -1,0 +1,369 @@
+"""An async Fox ESS KH client that speaks Power Master's conventions.
+
+It converts raw device signs at this edge (protocols.md §0), keeps to the
+KH's read quirks (§1.7), drives remote control in the order of §1.6 and reads
+back every register it writes. Every failure is an ``InverterError`` naming the
+register; an unreachable inverter is "not connected", retried with a backoff
+measured on the clock (never a wall-time sleep).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+from pymodbus.pdu import ModbusPDU
+
+from flowengine.clock import Clock, RealClock
+from nodes.foxess import registers as r
+
+MODES = ("self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold")
+#: Work mode that 41000 should hold if the watchdog drops remote control.
+FALLBACK = {
+    "self_use_zero_export": r.WorkMode.SELF_USE,
+    "force_charge": r.WorkMode.BACK_UP,
+    "hold": r.WorkMode.BACK_UP,
+    "force_discharge": r.WorkMode.FEED_IN_FIRST,
+}
+
+
+class InverterError(Exception):
+    """A failed exchange with the inverter, naming the register when there is one."""
+
+    def __init__(self, reason: str, register: int | None = None) -> None:
+        self.reason = reason
+        self.register = register
+        where = f" (register {register})" if register is not None else ""
+        super().__init__(f"{reason}{where}")
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """One poll, in internal conventions: battery + = charging, grid + = importing."""
+
+    timestamp: float
+    soc: float
+    soc_pct: float
+    pv_w: float
+    load_w: float
+    battery_w: float
+    grid_w: float
+    battery_voltage_v: float
+    inverter_temp_c: float
+    ambient_temp_c: float
+    battery_temp_c: float
+    inverter_state: int
+    grid_lost: bool
+    work_mode: int
+    remote_enabled: bool
+    remote_setpoint_w: int
+    energy_kwh: dict[str, float] = field(default_factory=dict)  # inverter totals
+    energy_today_kwh: dict[str, float] = field(default_factory=dict)  # since local midnight
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class InverterSettings:
+    """41000 and 41007-41011, decoded."""
+
+    work_mode: int
+    max_charge_current_a: float
+    max_discharge_current_a: float
+    min_soc_pct: int
+    max_soc_pct: int
+    min_soc_on_grid_pct: int
+
+
+@dataclass(slots=True)
+class CommandResult:
+    """What a command wrote, what reading it back gave, and any disagreement."""
+
+    mode: str
+    setpoint_w: int | None
+    written: dict[int, int] = field(default_factory=dict)
+    readback: dict[int, int] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return not self.mismatches
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "verified": self.verified}
+
+
+@dataclass(slots=True)
+class _Remote:
+    """The remote-control command this client put in force (so it may refresh it)."""
+
+    mode: str
+    setpoint_w: int
+
+
+class FoxKHClient:
+    """One Modbus TCP link to a KH (through its RS485 gateway)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 502,
+        *,
+        unit_id: int = r.UNIT_ID,
+        firmware: str = "kh133",
+        register_function: str = "holding",
+        watchdog_s: int = 60,
+        timeout_s: float = 3.0,
+        clock: Clock | None = None,
+        backoff_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        if register_function not in ("holding", "input"):
+            raise ValueError("register_function must be 'holding' or 'input'")
+        self.firmware = r.Firmware(firmware)
+        self.unit_id = unit_id
+        self.register_function = register_function
+        self.watchdog_s = int(watchdog_s)
+        self.clock: Clock = clock or RealClock()
+        self._map = r.register_map(self.firmware)
+        self.host, self.port, self.timeout_s = host, port, timeout_s
+        self._modbus: AsyncModbusTcpClient | None = None  # made in connect(): needs a loop
+        self._backoff_min = backoff_s
+        self._backoff_max = backoff_max_s
+        self._backoff = backoff_s
+        self._next_attempt = 0.0
+        self._remote: _Remote | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._modbus is not None and self._modbus.connected
+
+    @property
+    def remote_active(self) -> bool:
+        """True while a remote-control command from this client is in force."""
+        return self._remote is not None
+
+    async def connect(self) -> bool:
+        """Try once now; on failure schedule the next try. Never raises."""
+        if self.connected:
+            return True
+        if self._modbus is None:
+            self._modbus = AsyncModbusTcpClient(
+                self.host, port=self.port, timeout=self.timeout_s, retries=0, reconnect_delay=0
+            )
+        ok = await self._modbus.connect()
+        now = self.clock.time()
+        if ok:
+            self._backoff = self._backoff_min
+            self._next_attempt = now
+        else:
+            self._modbus.close()
+            self._next_attempt = now + self._backoff
+            self._backoff = min(self._backoff * 2, self._backoff_max)
+        return ok
+
+    def close(self) -> None:
+        if self._modbus is not None:
+            self._modbus.close()
+
+    @property
+    def _link(self) -> AsyncModbusTcpClient:
+        if self._modbus is None:
+            raise InverterError("not connected")
+        return self._modbus
+
+    # -- reads --
+
+    async def read_telemetry(self) -> Telemetry:
+        regs = await self._read_map()
+        work_mode = await self._read_one(r.WORK_MODE)
+        remote = await self._read(r.REMOTE_ENABLE, 3, holding=True)
+        value = {name: f.decode(regs) for name, f in self._map.items()}
+        state = int(value["inverter_state"])
+        fault_lost = int(value.get("fault1", 0)) & r.FAULT1_GRID_LOST
+        grid_sign = r.GRID_CT_IMPORT_SIGN[self.firmware]
+        return Telemetry(
+            timestamp=self.clock.time(),
+            soc=value["soc"] / 100.0,
+            soc_pct=value["soc"],
+            pv_w=max(0.0, sum(value[f"pv{n}_power"] for n in range(1, 5))),
+            load_w=max(0.0, value["load_power"]),
+            battery_w=0.0 - value["battery_power"],
+            grid_w=grid_sign * value["grid_ct"] + 0.0,  # + 0.0 turns -0.0 into 0.0
+            battery_voltage_v=value["battery_voltage"],
+            inverter_temp_c=value["inverter_temp"],
+            ambient_temp_c=value["ambient_temp"],
+            battery_temp_c=value["battery_temp"],
+            inverter_state=state,
+            grid_lost=state == r.INVERTER_STATE_OFF_GRID or bool(fault_lost),
+            work_mode=work_mode,
+            remote_enabled=remote[0] == 1,
+            remote_setpoint_w=r.decode_i16(remote[2]),
+            energy_kwh=_energy(value, "_total"),
+            energy_today_kwh=_energy(value, "_today"),
+        )
+
+    async def read_settings(self) -> InverterSettings:
+        raw = {a: await self._read_one(a) for a in r.SETTINGS}
+        return InverterSettings(
+            work_mode=raw[r.WORK_MODE],
+            max_charge_current_a=raw[r.MAX_CHARGE_CURRENT] / 10,
+            max_discharge_current_a=raw[r.MAX_DISCHARGE_CURRENT] / 10,
+            min_soc_pct=raw[r.MIN_SOC],
+            max_soc_pct=raw[r.MAX_SOC],
+            min_soc_on_grid_pct=raw[r.MIN_SOC_ON_GRID],
+        )
+
+    async def read_versions(self) -> dict[str, str]:
+        """Model string and hex-decoded versions (master, slave, manager)."""
+        model = await self._read(*r.MODEL_REGISTERS, holding=True)
+        addresses = r.VERSION_REGISTERS[self.firmware]
+        words = await self._read(addresses[0], 3, holding=True)
+        names = ("master", "slave", "manager")
+        return {"model": r.decode_ascii(model)} | {
+            n: r.decode_version(w) for n, w in zip(names, words, strict=True)
+        }
+
+    # -- control --
+
+    async def command(self, mode: str, power_w: float = 0) -> CommandResult:
+        """Put the inverter in ``mode`` and verify by reading every write back.
+
+        ``self_use_zero_export`` is remote control with the AC output set to the
+        load just measured (PV beyond load + battery is curtailed, so nothing is
+        exported); its fallback is Self Use, so a lost watchdog is harmless.
+        ``refresh_watchdog`` re-measures the load.
+        """
+        if mode not in MODES:
+            raise InverterError(f"unknown mode {mode!r}; expected one of {MODES}")
+        if mode == "self_use":
+            return await self._leave_remote()
+        setpoint = await self._setpoint(mode, power_w)
+        result = CommandResult(mode, setpoint)
+        fallback = int(FALLBACK[mode])
+        if await self._read_one(r.WORK_MODE) != fallback:
+            await self._write(r.WORK_MODE, fallback, result)
+        await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
+        await self._write(r.REMOTE_ENABLE, 1, result)
+        await self._write(r.REMOTE_SETPOINT, r.encode_i16(setpoint), result)
+        self._remote = _Remote(mode, setpoint)
+        await self._verify(result, {r.WORK_MODE: fallback})
+        return result
+
+    async def refresh_watchdog(self) -> CommandResult | None:
+        """Re-write timeout and setpoint if this client's remote command is in force.
+
+        It does not re-enable remote control: if the watchdog already fired, the
+        result shows a 44000 mismatch and the caller decides whether to command again.
+        """
+        if self._remote is None:
+            return None
+        setpoint = self._remote.setpoint_w
+        if self._remote.mode == "self_use_zero_export":
+            setpoint = await self._setpoint(self._remote.mode, 0)
+        result = CommandResult(self._remote.mode, setpoint)
+        await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
+        await self._write(r.REMOTE_SETPOINT, r.encode_i16(setpoint), result)
+        self._remote.setpoint_w = setpoint
+        await self._verify(result, {r.REMOTE_ENABLE: 1})  # 0 here: the watchdog already fired
+        return result
+
+    async def _leave_remote(self) -> CommandResult:
+        result = CommandResult("self_use", None)
+        await self._write(r.REMOTE_ENABLE, 0, result)
+        self._remote = None
+        if await self._read_one(r.WORK_MODE) != r.WorkMode.SELF_USE:
+            await self._write(r.WORK_MODE, int(r.WorkMode.SELF_USE), result)
+        await self._verify(result, {r.WORK_MODE: int(r.WorkMode.SELF_USE)})
+        return result
+
+    async def _setpoint(self, mode: str, power_w: float) -> int:
+        """The signed 44002 value: + = AC output (discharge), - = AC input (charge)."""
+        if mode == "force_charge":
+            watts = -abs(power_w)
+        elif mode == "force_discharge":
+            watts = abs(power_w)
+        elif mode == "self_use_zero_export":
+            regs = await self._read_fields(["load_power"])
+            watts = max(0.0, self._map["load_power"].decode(regs))
+        else:
+            watts = 0.0
+        return max(-0x8000, min(0x7FFF, round(watts)))
+
+    async def _verify(self, result: CommandResult, expected: dict[int, int]) -> None:
+        """Read back every register written (41xxx one at a time) and compare."""
+        expected = {**result.written, **expected}
+        for address in sorted(expected):
+            got = await self._read_one(address)
+            result.readback[address] = got
+            if got != expected[address]:
+                result.mismatches.append(
+                    f"register {address}: expected {expected[address]}, read back {got}"
+                )
+
+    # -- transport --
+
+    async def _read_map(self) -> dict[int, int]:
+        return await self._read_fields(list(self._map))
+
+    async def _read_fields(self, names: list[str]) -> dict[int, int]:
+        addresses = [a for n in names for a in self._map[n].addresses]
+        regs: dict[int, int] = {}
+        for block in r.plan_blocks(addresses):
+            words = await self._read(block.start, block.count)
+            regs.update(zip(range(block.start, block.end + 1), words, strict=True))
+        return regs
+
+    async def _read_one(self, address: int) -> int:
+        return (await self._read(address, 1, holding=True))[0]
+
+    async def _read(self, address: int, count: int, *, holding: bool = False) -> list[int]:
+        """Read registers; 4xxxx and fixed info always use FC3, telemetry as configured."""
+        use_holding = holding or self.register_function == "holding"
+
+        def send() -> Awaitable[ModbusPDU]:
+            link = self._link
+            call = link.read_holding_registers if use_holding else link.read_input_registers
+            return call(address, count=count, device_id=self.unit_id)
+
+        response = await self._exchange(address, send)
+        if len(response.registers) != count:
+            raise InverterError(f"short read: {len(response.registers)} of {count}", address)
+        return list(response.registers)
+
+    async def _write(self, address: int, value: int, result: CommandResult) -> None:
+        await self._exchange(
+            address, lambda: self._link.write_register(address, value, device_id=self.unit_id)
+        )
+        result.written[address] = value
+
+    async def _exchange(
+        self, address: int, send: Callable[[], Awaitable[ModbusPDU]]
+    ) -> ModbusPDU:
+        """Run one request with connection handling; map every failure to InverterError."""
+        await self._ensure_connected(address)
+        try:
+            response = await send()
+        except (TimeoutError, ModbusException, OSError) as exc:
+            self.close()
+            self._next_attempt = self.clock.time()
+            raise InverterError(f"communication failed: {exc}", address) from exc
+        if response.isError():
+            code = getattr(response, "exception_code", 0)
+            raise InverterError(f"device answered exception {code:02d}", address)
+        return response
+
+    async def _ensure_connected(self, address: int) -> None:
+        if self.connected:
+            return
+        if self.clock.time() < self._next_attempt or not await self.connect():
+            raise InverterError("not connected", address)
+
+
+def _energy(value: dict[str, float], suffix: str) -> dict[str, float]:
+    """The 0.1 kWh counters ending in ``suffix``, keyed by flow (pv, grid_import, ...)."""
+    return {n.removesuffix(suffix): round(v, 1) for n, v in value.items() if n.endswith(suffix)}

@@ -1,0 +1,24 @@
+"""Pure battery planning model: PlanInputs -> MILP -> Plan (no I/O, no engine types)."""
+
+from nodes.planning.inputs import (
+    BatterySpec,
+    DeferrableLoad,
+    GridSpec,
+    PlanInputs,
+    PlanOptions,
+)
+from nodes.planning.model import PlanError, build_pulp_problem, solve_plan
+from nodes.planning.plan import Plan, PlanSlot
+
+__all__ = [
+    "BatterySpec",
+    "DeferrableLoad",
+    "GridSpec",
+    "Plan",
+    "PlanError",
+    "PlanInputs",
+    "PlanOptions",
+    "PlanSlot",
+    "build_pulp_problem",
+    "solve_plan",
+]

@@ -1,0 +1,212 @@
+"""The battery-planning MILP, written once against LinearModel (powers in kW, energy in kWh).
+
+Per slot t, AC-side flows (kW): pv_to_load, pv_to_batt, pv_to_grid, pv_curtail, grid_to_load,
+grid_to_batt, batt_to_load, batt_to_grid; stored energy soc (kWh, slot end); binaries
+charging (no simultaneous charge and discharge) and importing (no simultaneous import and
+export). Objective: import cost - export revenue + wear + break-even hurdle + penalties
+- terminal value of stored energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nodes.planning.inputs import PlanInputs
+from nodes.planning.linear import LinearModel
+
+# Tie-breaks ($/kWh), far below any real price so they only choose between equal-cost plans.
+_TIE_CURTAIL = 1e-6  # export rather than curtail at a 0c feed-in
+_TIE_PV_TO_LOAD = 1e-6  # PV serves load first, as the inverter does in self-use
+_TIE_DEFERRABLE = 1e-5  # per slot of lateness, scaled by priority
+
+
+@dataclass
+class SlotVars:
+    """Column indices for one slot."""
+
+    pv_to_load: int
+    pv_to_batt: int
+    pv_to_grid: int
+    pv_curtail: int
+    grid_to_load: int
+    grid_to_batt: int
+    batt_to_load: int
+    batt_to_grid: int
+    soc: int
+
+
+@dataclass
+class PlanModel:
+    """The built model plus the column handles needed to read a solution back."""
+
+    lm: LinearModel
+    slots: list[SlotVars]
+    deferrable_on: dict[str, dict[int, int]] = field(default_factory=dict)
+    terminal_value: float = 0.0
+    # binary column -> flow columns it switches on ("charging" <- charge flows, ...)
+    indicators: dict[int, list[int]] = field(default_factory=dict)
+
+    def round_relaxation(self, x: list[float], tol: float = 1e-7) -> list[float] | None:
+        """Integral point with the LP-relaxation's flows, or None if the flows need branching.
+
+        Indicators are set from their flows; other binaries must already be integral. If the
+        result is feasible and costs what the relaxation costs, it is the proven MILP optimum
+        (the relaxation is a lower bound), which skips HiGHS' comparatively slow MIP root.
+        """
+        y = list(x)
+        for col, integer in enumerate(self.lm.integer):
+            if not integer:
+                continue
+            flows = self.indicators.get(col)
+            if flows is not None:
+                y[col] = 1.0 if sum(x[f] for f in flows) > tol else 0.0
+            elif abs(x[col] - round(x[col])) <= tol:
+                y[col] = float(round(x[col]))
+            else:
+                return None
+        if self.lm.max_violation(y) > 1e-6:
+            return None
+        lp_obj, int_obj = self.lm.objective_at(x), self.lm.objective_at(y)
+        if int_obj - lp_obj > 1e-9 * max(1.0, abs(lp_obj)):
+            return None
+        return y
+
+
+def build_model(inp: PlanInputs) -> PlanModel:
+    """Translate PlanInputs into a LinearModel (see module docstring for the variables)."""
+    bat, grid, opt = inp.battery, inp.grid, inp.options
+    n, h = inp.n_slots, inp.slot_hours
+    eta_c, eta_d = bat.charge_efficiency, bat.discharge_efficiency
+    cap = bat.capacity_kwh
+    c_max, d_max = bat.max_charge_w / 1000.0, bat.max_discharge_w / 1000.0
+    i_max, e_max = grid.max_import_w / 1000.0, grid.max_export_w / 1000.0
+    soc0 = inp.soc_now * cap
+    # Hard bounds widened to include the current SOC so a reading just outside the band
+    # (sensor rounding, a reserve discharge) cannot make the model infeasible.
+    soc_lo, soc_hi = min(bat.soc_min * cap, soc0), max(bat.soc_max * cap, soc0)
+    gb_max = c_max if opt.allow_grid_charge else 0.0
+    bg_max = d_max if opt.arbitrage_export else 0.0
+    reserve = [0.0] * n
+    for rng, floor in opt.reserve:
+        for t in rng:
+            reserve[t] = max(reserve[t], floor * cap)
+
+    lm = LinearModel()
+    var, row = lm.var, lm.row
+    slots: list[SlotVars] = []
+    indicators: dict[int, list[int]] = {}
+    prev_soc: int | None = None
+    for t in range(n):
+        pv, load = inp.pv_w[t] / 1000.0, inp.load_w[t] / 1000.0
+        pi, pe = inp.import_price[t] * h, inp.export_price[t] * h  # $ per kW for one slot
+        wear = opt.cycle_cost_per_kwh * h
+        s = SlotVars(
+            # PV always covers the base load first: that is what the inverter does.
+            pv_to_load=var(f"pv_to_load_{t}", min(pv, load), pv, -_TIE_PV_TO_LOAD * h),
+            pv_to_batt=var(f"pv_to_batt_{t}", 0.0, min(pv, c_max)),
+            pv_to_grid=var(f"pv_to_grid_{t}", 0.0, min(pv, e_max), -pe),
+            pv_curtail=var(f"pv_curtail_{t}", 0.0, pv, _TIE_CURTAIL * h),
+            grid_to_load=var(f"grid_to_load_{t}", 0.0, i_max, pi),
+            grid_to_batt=var(f"grid_to_batt_{t}", 0.0, min(gb_max, i_max), pi),
+            batt_to_load=var(f"batt_to_load_{t}", 0.0, d_max, wear),
+            batt_to_grid=var(
+                f"batt_to_grid_{t}", 0.0, min(bg_max, e_max), -pe + wear + opt.break_even_delta * h
+            ),
+            soc=var(f"soc_{t}", soc_lo, soc_hi),
+        )
+        slots.append(s)
+        row(f"pv_balance_{t}", [(s.pv_to_load, 1), (s.pv_to_batt, 1), (s.pv_to_grid, 1),
+                                (s.pv_curtail, 1)], pv, pv)  # fmt: skip
+        # Load balance is added after deferrable loads are known (they add to the demand).
+        flow_terms = [(s.soc, 1.0), (s.pv_to_batt, -eta_c * h), (s.grid_to_batt, -eta_c * h),
+                      (s.batt_to_load, h / eta_d), (s.batt_to_grid, h / eta_d)]  # fmt: skip
+        if prev_soc is None:
+            row(f"soc_{t}_dyn", flow_terms, soc0, soc0)
+        else:
+            row(f"soc_{t}_dyn", [*flow_terms, (prev_soc, -1.0)], 0.0, 0.0)
+        prev_soc = s.soc
+        if c_max > 0 and d_max > 0:
+            ch = var(f"charging_{t}", binary=True)
+            indicators[ch] = [s.pv_to_batt, s.grid_to_batt]
+            row(f"charge_cap_{t}", [(s.pv_to_batt, 1), (s.grid_to_batt, 1), (ch, -c_max)], ub=0)
+            row(f"discharge_cap_{t}", [(s.batt_to_load, 1), (s.batt_to_grid, 1), (ch, d_max)],
+                ub=d_max)  # fmt: skip
+        else:
+            row(f"charge_cap_{t}", [(s.pv_to_batt, 1), (s.grid_to_batt, 1)], ub=c_max)
+            row(f"discharge_cap_{t}", [(s.batt_to_load, 1), (s.batt_to_grid, 1)], ub=d_max)
+        if e_max > 0 and i_max > 0:
+            imp = var(f"importing_{t}", binary=True)
+            indicators[imp] = [s.grid_to_load, s.grid_to_batt]
+            row(f"import_cap_{t}", [(s.grid_to_load, 1), (s.grid_to_batt, 1), (imp, -i_max)], ub=0)
+            row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1), (imp, e_max)],
+                ub=e_max)  # fmt: skip
+        else:
+            row(f"import_cap_{t}", [(s.grid_to_load, 1), (s.grid_to_batt, 1)], ub=i_max)
+            row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1)], ub=e_max)
+        _soc_penalties(lm, inp, t, s.soc, reserve[t])
+        _hysteresis(lm, inp, t, s, gb_max, bg_max)
+
+    extra: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    deferrable_on: dict[str, dict[int, int]] = {}
+    for d in inp.deferrable:
+        first, last = d.window
+        ons = {}
+        for t in range(first, last + 1):
+            late = _TIE_DEFERRABLE * (1 + d.priority) * t / n
+            ons[t] = var(f"on_{d.name}_{t}", cost=late, binary=True)
+            extra[t].append((ons[t], -d.power_w / 1000.0))
+        row(f"runs_{d.name}", [(c, 1.0) for c in ons.values()], d.run_slots, d.run_slots)
+        deferrable_on[d.name] = ons
+    for t, s in enumerate(slots):
+        load = inp.load_w[t] / 1000.0
+        row(f"load_balance_{t}", [(s.pv_to_load, 1), (s.grid_to_load, 1), (s.batt_to_load, 1),
+                                  *extra[t]], load, load)  # fmt: skip
+
+    value = inp.terminal_value()
+    lm.add_cost(slots[-1].soc, -value)
+    return PlanModel(lm, slots, deferrable_on, value, indicators)
+
+
+def _soc_penalties(lm: LinearModel, inp: PlanInputs, t: int, soc: int, floor_kwh: float) -> None:
+    """Soft band and storm-reserve floor as penalised shortfall (kWh per slot)."""
+    opt, cap = inp.options, inp.battery.capacity_kwh
+    if opt.soft_soc_min is not None and opt.soft_soc_min_penalty > 0:
+        below = lm.var(f"below_soft_min_{t}", cost=opt.soft_soc_min_penalty)
+        lm.row(f"soft_min_{t}", [(soc, 1.0), (below, 1.0)], lb=opt.soft_soc_min * cap)
+    if opt.soft_soc_max is not None and opt.soft_soc_max_penalty > 0:
+        above = lm.var(f"above_soft_max_{t}", cost=opt.soft_soc_max_penalty)
+        lm.row(f"soft_max_{t}", [(soc, 1.0), (above, -1.0)], ub=opt.soft_soc_max * cap)
+    if floor_kwh > 0:
+        short = lm.var(f"reserve_short_{t}", cost=opt.reserve_penalty_per_kwh)
+        lm.row(f"reserve_{t}", [(soc, 1.0), (short, 1.0)], lb=floor_kwh)
+
+
+def _hysteresis(
+    lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars, gb_max: float, bg_max: float
+) -> None:
+    """Charge switch_penalty for flipping force_charge/force_discharge against the incumbent.
+
+    A force mode counts as "on" only with at least min_force_w flowing, so the solver cannot
+    keep the incumbent label while doing nothing.
+    """
+    opt = inp.options
+    inc = opt.incumbent_modes
+    if inc is None or opt.switch_penalty <= 0 or t >= len(inc) or inc[t] is None:
+        return
+    floor = opt.min_force_w / 1000.0
+    for mode, col, cap in (
+        ("force_charge", s.grid_to_batt, gb_max),
+        ("force_discharge", s.batt_to_grid, bg_max),
+    ):
+        was_on = inc[t] == mode
+        if cap < floor:
+            lm.offset += opt.switch_penalty if was_on else 0.0
+            continue
+        on = lm.var(f"{mode}_{t}", binary=True)
+        lm.row(f"{mode}_hi_{t}", [(col, 1.0), (on, -cap)], ub=0.0)
+        lm.row(f"{mode}_lo_{t}", [(col, 1.0), (on, -floor)], lb=0.0)
+        if was_on:
+            lm.offset += opt.switch_penalty
+            lm.add_cost(on, -opt.switch_penalty)
+        else:
+            lm.add_cost(on, opt.switch_penalty)

@@ -1,0 +1,175 @@
+"""Planner inputs: plain dataclasses so the model stays free of I/O and engine types."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Mode = Literal["self_use", "self_use_zero_export", "force_charge", "force_discharge"]
+MODES: tuple[Mode, ...] = ("self_use", "self_use_zero_export", "force_charge", "force_discharge")
+SolverName = Literal["highs", "highs-pulp", "cbc"]
+
+
+@dataclass(frozen=True)
+class BatterySpec:
+    """Battery limits; SOC values are fractions of capacity_kwh."""
+
+    capacity_kwh: float
+    max_charge_w: float
+    max_discharge_w: float
+    charge_efficiency: float = 0.95
+    discharge_efficiency: float = 0.95
+    soc_min: float = 0.1
+    soc_max: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.capacity_kwh <= 0:
+            raise ValueError("capacity_kwh must be > 0")
+        if self.max_charge_w < 0 or self.max_discharge_w < 0:
+            raise ValueError("charge/discharge limits must be >= 0")
+        for eff in (self.charge_efficiency, self.discharge_efficiency):
+            if not 0 < eff <= 1:
+                raise ValueError("efficiencies must be in (0, 1]")
+        if not 0 <= self.soc_min <= self.soc_max <= 1:
+            raise ValueError("need 0 <= soc_min <= soc_max <= 1")
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Grid connection limits (export limit is often a DNSP condition, e.g. 5 kW)."""
+
+    max_import_w: float
+    max_export_w: float
+
+    def __post_init__(self) -> None:
+        if self.max_import_w < 0 or self.max_export_w < 0:
+            raise ValueError("grid limits must be >= 0")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Economic knobs and solver settings.
+
+    terminal_value_per_kwh: $ per kWh *stored* at the horizon end. Default (None) is
+    discharge_efficiency x (median import price - cycle_cost), floored at 0: stored energy
+    will later displace a typical import. It exceeds what dumping to grid earns whenever
+    feed-in is below the typical import price, so the plan does not empty the battery at the
+    horizon end, yet it is below the cost of grid-charging at a typical price (losses), so the
+    plan does not top up just to hold energy.
+    reserve: (slot range, soc floor) pairs; held unless physically unreachable, in which case
+    each kWh short costs reserve_penalty_per_kwh (so the planner degrades instead of failing).
+    incumbent_modes: the previous plan's mode per slot (None = no opinion); changing a
+    force_charge / force_discharge decision against it costs switch_penalty $.
+    """
+
+    cycle_cost_per_kwh: float = 0.0
+    break_even_delta: float = 0.0
+    allow_grid_charge: bool = True
+    arbitrage_export: bool = True
+    soft_soc_min: float | None = None
+    soft_soc_min_penalty: float = 0.0
+    soft_soc_max: float | None = None
+    soft_soc_max_penalty: float = 0.0
+    reserve: Sequence[tuple[range, float]] = ()
+    reserve_penalty_per_kwh: float = 1000.0
+    terminal_value_per_kwh: float | None = None
+    incumbent_modes: Sequence[Mode | None] | None = None
+    switch_penalty: float = 0.0
+    min_force_w: float = 100.0
+    time_limit_s: float = 10.0
+    mip_rel_gap: float = 1e-6
+    solver: SolverName = "highs"
+    display_tz: str = "UTC"
+
+    def __post_init__(self) -> None:
+        for name in ("soft_soc_min", "soft_soc_max"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v <= 1:
+                raise ValueError(f"{name} must be a fraction")
+        for rng, floor in self.reserve:
+            if not isinstance(rng, range) or rng.step != 1:
+                raise ValueError("reserve windows must be unit-step ranges")
+            if not 0 <= floor <= 1:
+                raise ValueError("reserve floor must be a fraction")
+        if self.time_limit_s <= 0:
+            raise ValueError("time_limit_s must be > 0")
+        if self.solver not in ("highs", "highs-pulp", "cbc"):
+            raise ValueError(f"unknown solver {self.solver!r}")
+        if self.incumbent_modes is not None:
+            bad = [m for m in self.incumbent_modes if m is not None and m not in MODES]
+            if bad:
+                raise ValueError(f"unknown incumbent modes {bad}")
+
+
+@dataclass(frozen=True)
+class DeferrableLoad:
+    """A load that must run exactly run_slots slots within window (first, last), inclusive.
+
+    Higher priority wins ties: it is nudged towards earlier slots.
+    """
+
+    name: str
+    power_w: float
+    run_slots: int
+    window: tuple[int, int]
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        first, last = self.window
+        if self.power_w < 0 or self.run_slots < 0:
+            raise ValueError(f"{self.name}: power_w and run_slots must be >= 0")
+        if first < 0 or last < first or last - first + 1 < self.run_slots:
+            raise ValueError(f"{self.name}: window {self.window} cannot fit {self.run_slots}")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """One planning problem. Prices in $/kWh; export_price is what we earn (may be < 0)."""
+
+    slot_starts: Sequence[datetime]
+    import_price: Sequence[float]
+    export_price: Sequence[float]
+    pv_w: Sequence[float]
+    load_w: Sequence[float]
+    soc_now: float
+    battery: BatterySpec
+    grid: GridSpec
+    options: PlanOptions = field(default_factory=PlanOptions)
+    deferrable: Sequence[DeferrableLoad] = ()
+    slot_hours: float = 0.5
+
+    def __post_init__(self) -> None:
+        n = len(self.slot_starts)
+        if n == 0:
+            raise ValueError("empty horizon")
+        for name in ("import_price", "export_price", "pv_w", "load_w"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} values, need {n}")
+        if any(s.tzinfo is None or s.utcoffset() is None for s in self.slot_starts):
+            raise ValueError("slot_starts must be timezone-aware")
+        if self.slot_hours <= 0:
+            raise ValueError("slot_hours must be > 0")
+        if not 0 <= self.soc_now <= 1:
+            raise ValueError("soc_now must be a fraction")
+        if any(v < 0 for v in self.pv_w) or any(v < 0 for v in self.load_w):
+            raise ValueError("pv_w and load_w must be >= 0")
+        for d in self.deferrable:
+            if d.window[1] >= n:
+                raise ValueError(f"{d.name}: window {d.window} beyond horizon of {n} slots")
+        for rng, _ in self.options.reserve:
+            if rng.start < 0 or rng.stop > n:
+                raise ValueError(f"reserve window {rng} beyond horizon of {n} slots")
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slot_starts)
+
+    def terminal_value(self) -> float:
+        """$ per stored kWh at the horizon end (see PlanOptions)."""
+        if self.options.terminal_value_per_kwh is not None:
+            return self.options.terminal_value_per_kwh
+        typical = statistics.median(self.import_price) - self.options.cycle_cost_per_kwh
+        return max(0.0, typical * self.battery.discharge_efficiency)

@@ -1,0 +1,84 @@
+"""The plan the controller executes: per-slot mode + setpoint, JSON round-trippable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from nodes.planning.inputs import Mode
+
+
+@dataclass(frozen=True)
+class PlanSlot:
+    """One slot. power_w is the AC setpoint for force modes (0 in self-use); costs in $."""
+
+    start: datetime
+    mode: Mode
+    power_w: float
+    soc_end: float
+    grid_import_w: float
+    grid_export_w: float
+    battery_charge_w: float
+    battery_discharge_w: float
+    pv_curtailed_w: float
+    import_price: float
+    export_price: float
+    cost: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start"] = self.start.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlanSlot:
+        return cls(**{**d, "start": datetime.fromisoformat(d["start"])})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved plan; objective includes wear, penalties and minus terminal value."""
+
+    slots: list[PlanSlot]
+    objective: float
+    solver: str
+    status: str
+    solve_ms: float
+    build_ms: float
+    created_at: datetime
+    terminal_value_per_kwh: float = 0.0
+    deferrable: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> float:
+        """Grid bill over the horizon ($), without wear, penalties or terminal value."""
+        return sum(s.cost for s in self.slots)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slots": [s.to_dict() for s in self.slots],
+            "objective": self.objective,
+            "solver": self.solver,
+            "status": self.status,
+            "solve_ms": self.solve_ms,
+            "build_ms": self.build_ms,
+            "created_at": self.created_at.isoformat(),
+            "terminal_value_per_kwh": self.terminal_value_per_kwh,
+            "deferrable": {k: list(v) for k, v in self.deferrable.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        return cls(
+            slots=[PlanSlot.from_dict(s) for s in d["slots"]],
+            objective=d["objective"],
+            solver=d["solver"],
+            status=d["status"],
+            solve_ms=d["solve_ms"],
+            build_ms=d["build_ms"],
+            created_at=datetime.fromisoformat(d["created_at"]),
+            terminal_value_per_kwh=d.get("terminal_value_per_kwh", 0.0),
+            deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
+        )

@@ -1,0 +1,1 @@
+"""A simulated home battery site and a Fox ESS KH that speaks real Modbus TCP."""

@@ -1,0 +1,188 @@
+"""A simulated Fox ESS KH answering real Modbus TCP (pymodbus 3.16 server).
+
+Uses pymodbus's SimDevice datastore: only the ranges a KH answers are defined
+(everything else is exception 02), and an ``action`` hook recomputes every read
+from the site model at the moment of the request and applies every write to it.
+The device quirks from protocols.md §1 are enforced here: 41xxx one register
+per read, settings and remote control written with FC6 only, unit id 247 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator.simcore import SimCore
+
+from flowengine.clock import Clock
+from nodes.foxess.registers import UNIT_ID, decode_i16
+from powermaster.sim.fox_image import READ_ONLY_RANGES, WRITABLE_RANGES, register_image
+from powermaster.sim.site import SiteModel
+
+#: Writable settings and what the model calls them, with the raw values accepted.
+_SETTINGS = {
+    41007: ("max_charge_current_da", 0, 1000),
+    41008: ("max_discharge_current_da", 0, 1000),
+    41009: ("min_soc_pct", 0, 100),
+    41010: ("max_soc_pct", 0, 100),
+    41011: ("min_soc_on_grid_pct", 0, 100),
+}
+_READS = (3, 4, 6)  # 6: pymodbus reads the register back to echo a single write
+
+
+class _OneUnitCore(SimCore):
+    """SimCore falls back to device 0 for unknown ids; a KH bus has only unit 247."""
+
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        self._check(device_id)
+        return await super().async_getValues(device_id, func_code, address, count)
+
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
+        self._check(device_id)
+        return await super().async_setValues(device_id, func_code, address, values)
+
+    def _check(self, device_id: int) -> None:
+        if device_id not in self.devices:
+            raise NoSuchIdException(f"no unit {device_id} on this bus")
+
+
+class FoxKHServer:
+    """Serve one ``SiteModel`` as a KH; start/stop (or ``async with``) may repeat."""
+
+    def __init__(
+        self,
+        model: SiteModel,
+        clock: Clock,
+        host: str = "127.0.0.1",
+        port: int = 5020,
+        firmware: str = "kh133",
+        *,
+        unit_id: int = UNIT_ID,
+        tick_s: float = 30.0,
+    ) -> None:
+        if firmware not in READ_ONLY_RANGES:
+            raise ValueError(f"unknown firmware {firmware!r}; use 'kh133' or 'pre133'")
+        self.model = model
+        self.clock = clock
+        self.host = host
+        self.port = port
+        self.firmware = firmware
+        self.unit_id = unit_id
+        self.tick_s = tick_s
+        self._server: ModbusTcpServer | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        device = SimDevice(id=self.unit_id, simdata=self._layout(), action=self._action)
+        server = ModbusTcpServer(device, address=(self.host, self.port))
+        server.context = _OneUnitCore(device)
+        await server.serve_forever(background=True)
+        self._server = server
+        self._ticker = asyncio.create_task(self._tick(), name="fox-sim-tick")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+
+    async def __aenter__(self) -> FoxKHServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _tick(self) -> None:
+        """Keep the model at the present so SOC and watchdog move with nobody polling."""
+        while True:
+            await self.clock.sleep(self.tick_s)
+            self.model.advance_to(self.clock.time())
+
+    def _layout(self) -> list[SimData]:
+        ranges = [(r, True) for r in READ_ONLY_RANGES[self.firmware]]
+        ranges += [(r, False) for r in WRITABLE_RANGES]
+        return [
+            SimData(low, count=high - low + 1, datatype=DataType.REGISTERS, readonly=ro)
+            for (low, high), ro in ranges
+        ]
+
+    async def _action(
+        self, func_code: int, start: int, address: int, count: int,
+        registers: list[int], values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """pymodbus hook: runs after its own invalid/read-only checks, before it answers."""
+        if values is not None:
+            if func_code != 6:
+                return ExcCodes.ILLEGAL_FUNCTION  # the KH takes single-register writes only
+            return self._write(address, int(values[0]))
+        if func_code not in _READS:
+            return ExcCodes.ILLEGAL_FUNCTION
+        last = address + count - 1
+        if func_code == 4 and last >= 40000:
+            return ExcCodes.ILLEGAL_ADDRESS  # settings are holding registers
+        if count > 1 and address <= 41999 and last >= 41000:
+            return ExcCodes.ILLEGAL_ADDRESS  # 41xxx: one register per request
+        self.model.advance_to(self.clock.time())
+        image = register_image(self.model, self.firmware)
+        for a in range(address, last + 1):
+            registers[a - start] = image.get(a, 0)
+        return None
+
+    def _write(self, address: int, raw: int) -> ExcCodes | None:
+        now = self.clock.time()
+        model = self.model
+        if address == 41000:
+            if raw not in (0, 1, 2):
+                return ExcCodes.ILLEGAL_VALUE
+            model.set_work_mode(raw, now)
+        elif address in _SETTINGS:
+            name, low, high = _SETTINGS[address]
+            if not low <= raw <= high:
+                return ExcCodes.ILLEGAL_VALUE
+            model.set_setting(name, raw, now)
+        elif address == 44000:
+            if raw not in (0, 1):
+                return ExcCodes.ILLEGAL_VALUE
+            model.write_remote(now, enabled=bool(raw))
+        elif address == 44001:
+            model.write_remote(now, timeout_s=raw)
+        elif address == 44002:
+            model.write_remote(now, setpoint_w=decode_i16(raw))
+        else:
+            return ExcCodes.ILLEGAL_ADDRESS
+        return None
+
+
+async def serve_site(
+    model: SiteModel,
+    clock: Clock,
+    host: str = "127.0.0.1",
+    port: int = 5020,
+    firmware: str = "kh133",
+) -> None:
+    """Serve ``model`` as a KH until cancelled."""
+    async with FoxKHServer(model, clock, host, port, firmware):
+        await asyncio.Event().wait()
