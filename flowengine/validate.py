@@ -319,6 +319,12 @@ class _Checker:
                                                           self.flows, noun="which does not exist"))
 
 
+def schema_problems(doc: SourceDoc, schema: dict[str, Any], owner: str = "") -> list[Problem]:
+    """Check a whole document against ``schema``; problems in plain, located words."""
+    return [_schema_problem(doc, (), error, owner) for error in Validator(schema).iter_errors(
+        doc.data)]
+
+
 def _get(data: Any, path: JsonPath) -> Any:
     for part in path:
         try:

@@ -22,3 +22,12 @@ __all__ = [
     "build_pulp_problem",
     "solve_plan",
 ]
+
+
+def _node_types() -> list[type]:
+    from nodes.planning.node import Planner
+
+    return [Planner]
+
+
+NODE_TYPES = _node_types()

@@ -1,0 +1,79 @@
+"""The control hierarchy: who decides this tick, highest first.
+
+1. hardware safety: grid lost, temperatures, stale telemetry -> the inverter's own self-use
+2. the plan: the mode and power of the slot we are in
+3. fallback: no plan in force -> self-use
+Whatever is chosen then passes ``enforce_limits``. Each decision says which
+level made it and why, so "why is it charging at 3 pm?" has an answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from flowengine.durations import parse_duration
+from flowengine.message import Message
+from flowengine.node import Node
+from nodes.control.decision import Decision, Limits, enforce_limits
+
+
+def safety_override(telemetry: dict[str, Any], settings: Any, now: float) -> Decision | None:
+    """A reason to stop forcing and hand back to self-use, if there is one."""
+    if telemetry.get("grid_lost"):
+        return Decision("self_use", 0.0, "safety", "grid lost: the inverter runs on its own")
+    stale_after = parse_duration(settings.get("control", {}).get("telemetry_stale_after", "15m"))
+    age = now - float(telemetry.get("timestamp", now))
+    if age > stale_after:
+        return Decision("self_use", 0.0, "safety", f"telemetry is {age:.0f}s old")
+    battery, inverter = settings["battery"], settings.get("inverter", {})
+    battery_temp = telemetry.get("battery_temp_c")
+    if battery_temp is not None:
+        if battery_temp > battery.get("max_temp_c", 50):
+            return Decision("self_use", 0.0, "safety", f"battery hot ({battery_temp:.0f} °C)")
+        if battery_temp < battery.get("min_temp_c", 0):
+            return Decision("self_use", 0.0, "safety", f"battery cold ({battery_temp:.0f} °C)")
+    inverter_temp = telemetry.get("inverter_temp_c")
+    if inverter_temp is not None and inverter_temp > inverter.get("max_temp_c", 70):
+        return Decision("self_use", 0.0, "safety", f"inverter hot ({inverter_temp:.0f} °C)")
+    return None
+
+
+def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
+    """The plan's slot for ``now``, or self-use when no plan covers it."""
+    if plan:
+        for slot in plan.get("slots", []):
+            start = datetime.fromisoformat(slot["start"]).timestamp()
+            if start <= now < start + 1800:
+                return Decision(slot["mode"], float(slot.get("power_w", 0.0)), "plan",
+                                slot.get("reason", ""))
+    return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
+
+
+class Hierarchy(Node):
+    type_name = "control.hierarchy"
+    description = "Decides the inverter's mode and power for this tick, inside hard limits."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"plan_key": {"type": "string", "description": "global key of the plan"}},
+        "additionalProperties": False,
+    }
+    takes = "payload = inverter telemetry (soc, pv_w, load_w, temperatures, grid_lost, timestamp)"
+    gives: ClassVar[dict[str, str]] = {
+        "out": "payload {mode, power_w, level, reason}: the command for the inverter"
+    }
+
+    def process(self, msg: Message) -> Message:
+        telemetry = msg.payload
+        now = self.ctx.clock.time()
+        settings = self.ctx.settings
+        decision = safety_override(telemetry, settings, now)
+        if decision is None:
+            plan = self.ctx.globals.get(self.config.get("plan_key", "plan"))
+            decision = plan_decision(plan, now)
+        decision = enforce_limits(decision, float(telemetry["soc"]), telemetry.get("pv_w", 0.0),
+                                  telemetry.get("load_w", 0.0), Limits.from_settings(settings))
+        self.ctx.status(f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
+                        "warn" if decision.level == "safety" else "ok")
+        msg.payload = {**decision.as_dict(), "soc": telemetry["soc"], "at": now}
+        return msg

@@ -1,0 +1,200 @@
+"""The ``power-master`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
+from flowengine.graph import to_dot, to_mermaid
+from flowengine.schema import editor_schema
+from flows import FLOWS_DIR, SITE_CONFIG
+from powermaster.config import SITE_SCHEMA, load_site_config
+from powermaster.service import NOT_FLOW_FILES, Options, Service
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("power_master").setLevel(logging.INFO)
+    result: int = args.func(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="power-master",
+        description="Runs a home's solar, battery and loads for the lowest bill.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the service (the demo site when no inverter is given)")
+    run.add_argument("--config", type=Path, default=SITE_CONFIG, help="site config YAML")
+    run.add_argument("--flows", type=Path, default=FLOWS_DIR, help="directory of flow files")
+    run.add_argument("--data-dir", type=Path, default=Path("power-master-data"),
+                     help="where the database and state live")
+    run.add_argument("--host", default="127.0.0.1", help="web UI address (0.0.0.0 for the LAN)")
+    run.add_argument("--port", type=int, default=8080, help="web UI port")
+    run.add_argument("--speed", type=float, default=1.0,
+                     help="run time this many times faster (demo: 300 = 5 min a second)")
+    run.add_argument("--inverter", metavar="HOST:PORT",
+                     help="use this inverter (Modbus TCP gateway) instead of the simulator")
+    run.add_argument("--simulator-port", type=int, default=5020)
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(func=_run)
+
+    simulate = sub.add_parser("simulate", help="run the simulated Fox KH inverter on its own")
+    simulate.add_argument("--config", type=Path, default=SITE_CONFIG)
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=5020)
+    simulate.add_argument("--speed", type=float, default=1.0)
+    simulate.set_defaults(func=_simulate)
+
+    validate = sub.add_parser("validate", help="check flow files and the site config")
+    validate.add_argument("paths", nargs="+", type=Path, help="files or directories")
+    validate.set_defaults(func=_validate)
+
+    nodes = sub.add_parser("nodes", help="list node types and their config")
+    nodes.add_argument("--json", action="store_true", help="as JSON")
+    nodes.set_defaults(func=_nodes)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of flow files (for editors)")
+    schema.add_argument("--site", action="store_true", help="the site config's schema instead")
+    schema.set_defaults(func=_schema)
+
+    graph = sub.add_parser("graph", help="draw a flow as Mermaid or DOT")
+    graph.add_argument("flow", help="a flow id or a flow file")
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    graph.add_argument("--flows", type=Path, default=FLOWS_DIR)
+    graph.set_defaults(func=_graph)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    options = Options(config=args.config, flows=args.flows, data_dir=args.data_dir,
+                      host=args.host, port=args.port, speed=args.speed,
+                      inverter=args.inverter, simulator_port=args.simulator_port)
+    try:
+        service = Service(options)
+    except InvalidFlows as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Power Master: http://{args.host}:{args.port}/flows  (Ctrl-C stops)", flush=True)
+    try:
+        asyncio.run(service.run_forever())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from powermaster.simulator import inverter_server, site_model
+
+    settings = load_site_config(args.config)
+
+    async def serve() -> None:
+        clock = RealClock(args.speed)
+        server = inverter_server(site_model(settings, clock), clock, args.host, args.port,
+                                 settings["inverter"]["firmware"])
+        async with server:
+            print(f"simulated Fox KH on {args.host}:{args.port}, unit 247 (Ctrl-C stops)",
+                  flush=True)
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    registry = default_registry()
+    flow_files: list[Path] = []
+    problems: list[str] = []
+    checked = 0
+    for path in args.paths:
+        files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+        for file in files:
+            if file.name.endswith(".test.yaml") or file.name == "secrets.yaml":
+                continue
+            checked += 1
+            if file.name == "site.yaml":
+                try:
+                    load_site_config(file)
+                except InvalidFlows as exc:
+                    problems.extend(str(p) for p in exc.problems)
+            else:
+                flow_files.append(file)
+    try:
+        load_flow_files(flow_files, registry)
+    except InvalidFlows as exc:
+        problems.extend(str(p) for p in exc.problems)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {checked} file(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {checked} file(s) valid")
+    return 0
+
+
+def _nodes(args: argparse.Namespace) -> int:
+    registry = default_registry()
+    if args.json:
+        print(json.dumps({name: {"description": kind.description, "takes": kind.takes,
+                                 "gives": kind.gives, "config": kind.config_schema}
+                          for name, kind in sorted(registry.nodes.items())}, indent=2))
+        return 0
+    for name, kind in sorted(registry.nodes.items()):
+        print(f"{name}\n    {kind.description}")
+        print(f"    takes: {kind.takes}")
+        for port, what in kind.gives.items():
+            print(f"    gives ({port}): {what}")
+        properties = kind.config_schema.get("properties", {})
+        required = set(kind.config_schema.get("required", []))
+        for key, prop in properties.items():
+            mark = " (required)" if key in required else ""
+            about = prop.get("description", "")
+            kinds = prop.get("type") or ("one of " + ", ".join(map(str, prop["enum"]))
+                                         if "enum" in prop else "any")
+            print(f"    config {key}{mark}: {kinds}{' - ' + about if about else ''}")
+        print()
+    for name, conn in sorted(registry.connections.items()):
+        print(f"{name} (connection)\n    {conn.description}\n")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    schema = SITE_SCHEMA if args.site else editor_schema(default_registry())
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    registry = default_registry()
+    target = Path(args.flow)
+    files = [target] if target.suffix in (".yaml", ".yml") and target.exists() else [
+        f for f in sorted(args.flows.glob("*.yaml")) if f.name not in NOT_FLOW_FILES]
+    try:
+        flowset = load_flow_files(files, registry)
+    except InvalidFlows as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    flows = list(flowset.flows.values())
+    chosen = flows[0] if target.suffix in (".yaml", ".yml") and flows else flowset.flows.get(
+        args.flow)
+    if chosen is None:
+        print(f"no flow '{args.flow}'; flows: {', '.join(flowset.flows)}", file=sys.stderr)
+        return 1
+    print(to_mermaid(chosen) if args.format == "mermaid" else to_dot(chosen), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The web UI: a small Starlette app over a running flow engine."""

@@ -1,0 +1,138 @@
+"""The web UI and its JSON API, as one Starlette app over a running service.
+
+``create_app(service)`` serves the flows page, a small JSON API and a live event
+stream (Server-Sent Events). It only reads the engine, except ``trigger``,
+which starts a run by hand exactly as a trigger would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ui.service import Service
+from ui.views import flow_view, trace_view
+
+HERE = Path(__file__).parent
+#: Only our own files: the page must never load anything from elsewhere.
+CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+PING_SECONDS = 15.0
+RUNS_LIMIT = 20
+
+
+class Json(JSONResponse):
+    """JSON that tolerates odd values in configs and payloads (dates, paths)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=str, ensure_ascii=False).encode()
+
+
+def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
+    """Build the UI app; ``ping`` is the SSE keep-alive interval in seconds."""
+    templates = Jinja2Templates(directory=HERE / "templates")
+    engine = service.engine
+
+    def not_found(what: str) -> Json:
+        return Json({"error": f"no {what}"}, status_code=404)
+
+    async def index(request: Request) -> Response:
+        return RedirectResponse("/flows")
+
+    async def flows_page(request: Request) -> Response:
+        response = templates.TemplateResponse(request, "flows.html", {"title": "Flows"})
+        response.headers["Content-Security-Policy"] = CSP
+        return response
+
+    async def health(request: Request) -> Response:
+        report = service.health()
+        return Json(report, status_code=503 if report.get("status") == "safety" else 200)
+
+    async def state(request: Request) -> Response:
+        return Json(service.state())
+
+    async def flows(request: Request) -> Response:
+        return Json([flow_view(flow, engine.registry) for flow in engine.flows.values()])
+
+    async def flow(request: Request) -> Response:
+        found = engine.flows.get(request.path_params["flow_id"])
+        return Json(flow_view(found, engine.registry)) if found else not_found("such flow")
+
+    async def runs(request: Request) -> Response:
+        flow_id = request.path_params["flow_id"]
+        if flow_id not in engine.flows:
+            return not_found("such flow")
+        try:
+            limit = max(1, int(request.query_params.get("limit", RUNS_LIMIT)))
+        except ValueError:
+            return Json({"error": "limit must be a whole number"}, status_code=400)
+        return Json(engine.traces.recent(flow_id, limit))
+
+    async def run(request: Request) -> Response:
+        flow_id, run_id = request.path_params["flow_id"], request.path_params["run_id"]
+        trace = engine.traces.get(flow_id, run_id)
+        if trace is None:
+            return not_found("such run")
+        return Json(trace_view(trace, engine.flows.get(flow_id)))
+
+    async def trigger(request: Request) -> Response:
+        flow_id = request.path_params["flow_id"]
+        if flow_id not in engine.flows:
+            return not_found("such flow")
+        body = await request.body()
+        try:
+            payload = json.loads(body).get("payload") if body.strip() else None
+        except (ValueError, AttributeError):
+            return Json({"error": 'body must be JSON like {"payload": ...}'}, status_code=400)
+        run_id = engine.trigger(flow_id, payload, source="manual")
+        if run_id is None:
+            mode = engine.flows[flow_id].spec.mode
+            return Json({"error": f"run dropped (mode {mode}, a run is going)", "mode": mode},
+                        status_code=409)
+        return Json({"run_id": run_id, "flow": flow_id}, status_code=202)
+
+    async def events(request: Request) -> Response:
+        return EventSourceResponse(_stream(service), ping=ping)
+
+    routes = [
+        Route("/", index),
+        Route("/flows", flows_page),
+        Route("/api/health", health),
+        Route("/api/state", state),
+        Route("/api/flows", flows),
+        Route("/api/flows/{flow_id}", flow),
+        Route("/api/flows/{flow_id}/runs", runs),
+        Route("/api/flows/{flow_id}/runs/{run_id}", run),
+        Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
+        Route("/api/events", events),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes)
+
+
+async def _stream(service: Service) -> AsyncIterator[dict[str, str]]:
+    """Every node's last status, then ``ready``, then live events until disconnect."""
+    bus = service.engine.events
+    queue: asyncio.Queue[dict[str, Any]] = bus.subscribe()
+    try:
+        for _ in range(queue.qsize()):
+            yield _sse(queue.get_nowait())
+        yield _sse({"type": "ready"})
+        while True:
+            yield _sse(await queue.get())
+    finally:
+        bus.unsubscribe(queue)
+
+
+def _sse(event: dict[str, Any]) -> dict[str, str]:
+    return {"data": json.dumps(event, default=str, ensure_ascii=False)}

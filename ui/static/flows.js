@@ -1,0 +1,284 @@
+// The flows page: draws each flow as an SVG graph from /api/flows (the server
+// already laid it out), then keeps it live from /api/events. No framework;
+// untrusted text only ever goes in through textContent.
+"use strict";
+
+(() => {
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const BOX_W = 168, BOX_H = 58, COL = 220, ROW = 80, PAD = 14;
+  const STATUS_CHARS = 22;
+
+  /** flow id -> {data, nodes: Map(node id -> {data, g})} */
+  const flows = new Map();
+  let panelFor = null; // {kind: "node"|"run", flow, id}
+  let connectedOnce = false;
+
+  // -- small helpers ----------------------------------------------------------
+
+  function h(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (value !== undefined && value !== null) node.setAttribute(key, value);
+    }
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  }
+
+  function s(tag, attrs = {}, text) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  async function api(path, options) {
+    const response = await fetch(path, options);
+    const body = await response.json().catch(() => null);
+    return { ok: response.ok, status: response.status, body };
+  }
+
+  const clip = (text, n) => (text.length > n ? text.slice(0, n - 1) + "…" : text);
+  const pretty = (value) => JSON.stringify(value, null, 2) ?? "—";
+  const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "—");
+
+  function duration(us) {
+    if (us < 1000) return `${Math.round(us)} µs`;
+    if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
+    return `${(us / 1e6).toFixed(2)} s`;
+  }
+
+  // -- drawing ----------------------------------------------------------------
+
+  function render(list) {
+    const root = document.getElementById("flows");
+    flows.clear();
+    root.replaceChildren();
+    if (!list.length) root.append(h("p", { class: "muted" }, "No flows are loaded."));
+    for (const flow of list) root.append(renderFlow(flow));
+  }
+
+  function renderFlow(flow) {
+    const entry = { data: flow, nodes: new Map() };
+    flows.set(flow.id, entry);
+    const result = h("span", { class: "result", role: "status" });
+    const runButton = h("button", { type: "button", class: "run", onclick: () => runNow(flow.id, result) },
+      "Run now");
+    const runsList = h("ol", { class: "runs-list" });
+    const runs = h("details", { class: "runs", ontoggle: (e) => e.target.open && loadRuns(flow.id) },
+      h("summary", {}, "Runs"), runsList);
+    const meta = [`mode ${flow.mode}`, ...flow.triggers.map((t) => `on ${t}`)].join(" · ");
+    return h("section", { class: "flow", "data-flow": flow.id },
+      h("header", {},
+        h("div", {}, h("h2", {}, flow.id), h("p", { class: "muted" }, flow.description || "")),
+        h("div", { class: "actions" }, h("span", { class: "meta" }, meta), runButton, result)),
+      h("div", { class: "graph" }, drawGraph(flow, entry)),
+      runs);
+  }
+
+  function drawGraph(flow, entry) {
+    const { layers, rows } = flow.layout;
+    const width = PAD * 2 + Math.max(0, layers - 1) * COL + BOX_W;
+    const height = PAD * 2 + Math.max(0, rows - 1) * ROW + BOX_H;
+    const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+      "aria-label": `flow ${flow.id}` });
+    const at = new Map(flow.nodes.map((n) => [n.id, [PAD + n.layer * COL, PAD + n.y * ROW]]));
+    for (const wire of flow.wires) {
+      const [x1, y1] = at.get(wire.from), [x2, y2] = at.get(wire.to);
+      const a = [x1 + BOX_W, y1 + BOX_H / 2], b = [x2, y2 + BOX_H / 2], bend = (b[0] - a[0]) / 2;
+      const path = s("path", { class: `wire${wire.port === "error" ? " error" : ""}`,
+        d: `M${a} C${a[0] + bend},${a[1]} ${b[0] - bend},${b[1]} ${b}` });
+      path.append(s("title", {}, `${wire.from}.${wire.port} → ${wire.to}`));
+      svg.append(path);
+    }
+    for (const node of flow.nodes) {
+      const [x, y] = at.get(node.id);
+      const g = s("g", { class: "node", "data-node": node.id, transform: `translate(${x},${y})`,
+        tabindex: "0", role: "button", "aria-label": `node ${node.id}` });
+      g.append(
+        s("title", {}),
+        s("rect", { class: "box", width: BOX_W, height: BOX_H, rx: 7 }),
+        s("text", { class: "id", x: 10, y: 18 }, clip(node.id, 16)),
+        s("text", { class: "count", x: BOX_W - 10, y: 18, "text-anchor": "end" }),
+        s("text", { class: "type", x: 10, y: 34 }, clip(node.type, 24)),
+        s("circle", { class: "badge", cx: 14, cy: 47, r: 5 }),
+        s("text", { class: "status", x: 24, y: 51 }));
+      const show = () => showNode(flow.id, node.id);
+      g.addEventListener("click", show);
+      g.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && show());
+      entry.nodes.set(node.id, { data: node, g });
+      paintNode(entry.nodes.get(node.id));
+      svg.append(g);
+    }
+    return svg;
+  }
+
+  function paintNode({ data, g }) {
+    const state = data.status?.state || "idle";
+    const text = data.status?.text || state;
+    g.dataset.state = state;
+    g.querySelector(".count").textContent = String(data.count);
+    g.querySelector(".status").textContent = clip(text, STATUS_CHARS);
+    g.querySelector("title").textContent =
+      `${data.id} (${data.type})\n${text}\n${data.count} messages, ${data.errors} errors`;
+  }
+
+  function flash(g) {
+    g.classList.remove("flash");
+    void g.getBoundingClientRect(); // restart the animation
+    g.classList.add("flash");
+  }
+
+  function updateNode(flowId, nodeId, patch) {
+    const node = flows.get(flowId)?.nodes.get(nodeId);
+    if (!node) return;
+    const grew = patch.count !== undefined && patch.count > node.data.count;
+    Object.assign(node.data, patch);
+    paintNode(node);
+    if (grew) flash(node.g);
+    if (panelFor?.kind === "node" && panelFor.flow === flowId && panelFor.id === nodeId) {
+      showNode(flowId, nodeId);
+    }
+  }
+
+  // -- side panel -------------------------------------------------------------
+
+  function openPanel(what, ...content) {
+    panelFor = what;
+    document.getElementById("panel-body").replaceChildren(...content);
+    document.getElementById("panel").hidden = false;
+  }
+
+  function closePanel() {
+    panelFor = null;
+    document.getElementById("panel").hidden = true;
+  }
+
+  function field(label, value) {
+    return [h("dt", {}, label), h("dd", {}, value ?? "—")];
+  }
+
+  function showNode(flowId, nodeId) {
+    const node = flows.get(flowId)?.nodes.get(nodeId)?.data;
+    if (!node) return;
+    const wires = Object.entries(node.wires).map(([port, to]) => `${port} → ${to.join(", ")}`);
+    const gives = Object.entries(node.gives).map(([port, what]) => `${port}: ${what}`);
+    openPanel({ kind: "node", flow: flowId, id: nodeId },
+      h("h3", {}, node.id),
+      h("p", { class: "muted" }, `${node.type} in ${flowId}`),
+      h("p", {}, node.description || ""),
+      h("dl", {},
+        ...field("Status", `${node.status?.state || "idle"} ${node.status?.text || ""}`.trim()),
+        ...field("Since", when(node.status?.at)),
+        ...field("Messages", String(node.count)),
+        ...field("Errors", String(node.errors)),
+        ...field("Last error", node.last_error),
+        ...field("Takes", node.takes),
+        ...field("Gives", gives.join("\n") || "nothing"),
+        ...field("Wired", wires.join("\n") || "nothing")),
+      h("h4", {}, "Config"),
+      h("pre", { class: "config" }, pretty(node.config)));
+  }
+
+  async function showRun(flowId, runId) {
+    const { ok, body } = await api(`/api/flows/${encodeURIComponent(flowId)}/runs/${encodeURIComponent(runId)}`);
+    if (!ok) return openPanel(null, h("p", {}, `Run ${runId} is no longer kept.`));
+    const rows = body.steps.map((step, index) => h("tr", { class: step.status },
+      h("td", {}, String(index)),
+      h("td", {}, step.node, step.source >= 0 ? h("small", {}, ` from #${step.source}`) : null),
+      h("td", {}, h("pre", {}, pretty(step.got))),
+      h("td", {}, step.error ? h("span", { class: "error" }, step.error) : h("pre", {}, pretty(step.output))),
+      h("td", { class: "num" }, duration(step.duration_us))));
+    openPanel({ kind: "run", flow: flowId, id: runId },
+      h("h3", {}, `Run ${runId}`),
+      h("p", { class: `outcome ${body.outcome}` }, `${body.outcome} · ${body.trigger} · ${when(body.started)}`),
+      body.error ? h("p", { class: "error" }, body.error) : null,
+      h("div", { class: "timeline" }, h("table", {},
+        h("thead", {}, h("tr", {}, ...["#", "Node", "Got", "Gave", "Took"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, ...rows))));
+  }
+
+  // -- runs -------------------------------------------------------------------
+
+  async function loadRuns(flowId) {
+    const list = document.querySelector(`section.flow[data-flow="${CSS.escape(flowId)}"] .runs-list`);
+    if (!list) return;
+    const { ok, body } = await api(`/api/flows/${encodeURIComponent(flowId)}/runs`);
+    if (!ok) return;
+    list.replaceChildren(...body.map((run) => h("li", {},
+      h("button", { type: "button", class: `run-item ${run.outcome}`, "data-run": run.run_id,
+        onclick: () => showRun(flowId, run.run_id) },
+        h("span", { class: "outcome" }, run.outcome),
+        ` ${when(run.started)} · ${run.trigger} · ${run.steps} steps`,
+        run.error ? h("span", { class: "error" }, ` ${run.error}`) : null))));
+    if (!body.length) list.append(h("li", { class: "muted" }, "No runs yet."));
+  }
+
+  async function runNow(flowId, result) {
+    const { status, body } = await api(`/api/flows/${encodeURIComponent(flowId)}/trigger`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    result.textContent = status === 202 ? `started ${body.run_id}` : body?.error || `failed (${status})`;
+    result.className = `result ${status === 202 ? "ok" : "warn"}`;
+  }
+
+  // -- live events ------------------------------------------------------------
+
+  function setLive(on) {
+    document.body.dataset.live = on ? "1" : "0";
+    const pill = document.getElementById("live");
+    pill.textContent = on ? "live" : "offline";
+    pill.dataset.state = on ? "ok" : "warn";
+  }
+
+  function handle(event) {
+    switch (event.type) {
+      case "ready":
+        if (connectedOnce) loadFlows(); // resync after a reconnect
+        connectedOnce = true;
+        setLive(true);
+        break;
+      case "status":
+        updateNode(event.flow, event.node, { count: event.count, errors: event.errors,
+          status: { state: event.state, text: event.text, at: event.at } });
+        break;
+      case "run_start":
+        document.querySelector(`section.flow[data-flow="${CSS.escape(event.flow)}"]`)?.classList.add("running");
+        break;
+      case "run": {
+        const section = document.querySelector(`section.flow[data-flow="${CSS.escape(event.flow)}"]`);
+        section?.classList.remove("running");
+        for (const [nodeId, count] of Object.entries(event.counts || {})) {
+          updateNode(event.flow, nodeId, { count });
+        }
+        if (section?.querySelector("details.runs")?.open) loadRuns(event.flow);
+        break;
+      }
+    }
+  }
+
+  function connect() {
+    const source = new EventSource("/api/events");
+    source.onmessage = (e) => handle(JSON.parse(e.data));
+    source.onerror = () => setLive(false); // EventSource reconnects by itself
+  }
+
+  async function loadFlows() {
+    const { ok, body } = await api("/api/flows");
+    if (ok) render(body);
+  }
+
+  async function loadHealth() {
+    const { body } = await api("/api/health");
+    const pill = document.getElementById("health");
+    const status = body?.status || "unknown";
+    pill.textContent = status;
+    pill.dataset.state = { ok: "ok", degraded: "warn", safety: "error" }[status] || "idle";
+  }
+
+  document.getElementById("panel-close").addEventListener("click", closePanel);
+  document.addEventListener("keydown", (e) => e.key === "Escape" && closePanel());
+  setLive(false);
+  loadFlows();
+  loadHealth();
+  connect();
+})();
