@@ -59,13 +59,13 @@ class Engine:
     async def start(self, flowset: FlowSet) -> None:
         """Open connections, build every flow, then start them (triggers last)."""
         self.flowset = flowset
-        for spec in flowset.connections.values():
-            kind = self.registry.connections[spec.type]
-            connection = kind(spec.id, dict(spec.config), self.clock, self.settings)
+        for conn_spec in flowset.connections.values():
+            kind = self.registry.connections[conn_spec.type]
+            connection = kind(conn_spec.id, dict(conn_spec.config), self.clock, self.settings)
             await connection.open()
-            self.connections[spec.id] = connection
-        for spec in flowset.flows.values():
-            self.flows[spec.id] = FlowRuntime(self, spec)
+            self.connections[conn_spec.id] = connection
+        for flow_spec in flowset.flows.values():
+            self.flows[flow_spec.id] = FlowRuntime(self, flow_spec)
         for flow in self.flows.values():
             await flow.start()
         self.started = True
@@ -91,14 +91,24 @@ class Engine:
 
     # -- runs -----------------------------------------------------------------
 
-    def trigger(self, flow_id: str, payload: Any = None, source: str = "manual",
-                to: tuple[str, ...] | None = None) -> str | None:
+    def trigger(
+        self,
+        flow_id: str,
+        payload: Any = None,
+        source: str = "manual",
+        to: tuple[str, ...] | None = None,
+    ) -> str | None:
         """Start a run of ``flow_id`` by hand; returns its run id, or None if dropped."""
         handle = self.start_run(flow_id, payload, source, to)
         return handle.run_id if handle else None
 
-    def start_run(self, flow_id: str, payload: Any = None, source: str = "manual",
-                  to: tuple[str, ...] | None = None) -> RunHandle | None:
+    def start_run(
+        self,
+        flow_id: str,
+        payload: Any = None,
+        source: str = "manual",
+        to: tuple[str, ...] | None = None,
+    ) -> RunHandle | None:
         flow = self.flows.get(flow_id)
         if flow is None:
             raise KeyError(f"no flow named '{flow_id}'")
@@ -130,8 +140,12 @@ class Engine:
         clock = self.clock
         sleeping = clock.sleeping_tasks if isinstance(clock, VirtualClock) else set()
         while True:
-            busy = [task for flow in self.flows.values() for task in flow.active_tasks()
-                    if not task.done() and task not in sleeping]
+            busy = [
+                task
+                for flow in self.flows.values()
+                for task in flow.active_tasks()
+                if not task.done() and task not in sleeping
+            ]
             if not busy:
                 return
             await asyncio.wait(busy, timeout=0.001, return_when=asyncio.FIRST_COMPLETED)

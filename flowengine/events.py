@@ -26,6 +26,11 @@ class EventBus:
                 queue.get_nowait()
             queue.put_nowait(event)
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone is subscribed (so callers can skip building events)."""
+        return bool(self._subscribers)
+
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         for event in list(self.last_status.values())[-QUEUE_SIZE // 2 :]:

@@ -25,7 +25,7 @@ def to_mermaid(flow: FlowSpec) -> str:
 
 
 def to_dot(flow: FlowSpec) -> str:
-    lines = [f'digraph "{flow.id}" {{', "    rankdir=LR;", '    node [shape=box, style=rounded];']
+    lines = [f'digraph "{flow.id}" {{', "    rankdir=LR;", "    node [shape=box, style=rounded];"]
     if flow.triggers:
         labels = "\\n".join(_trigger_label(t.type, t.options) for t in flow.triggers)
         lines.append(f'    "trigger" [shape=oval, label="{labels}"];')
@@ -35,7 +35,7 @@ def to_dot(flow: FlowSpec) -> str:
         lines.append(f'    "{node.id}" [label="{node.id}\\n{node.type}"];')
     for node in flow.nodes:
         for port, targets in node.wires.items():
-            style = ', style=dashed' if port == "error" else ""
+            style = ", style=dashed" if port == "error" else ""
             label = f' [label="{port}"{style}]' if port != "out" else ""
             for target in targets:
                 lines.append(f'    "{node.id}" -> "{target}"{label};')

@@ -116,8 +116,9 @@ class Connection:
         "additionalProperties": False,
     }
 
-    def __init__(self, connection_id: str, config: dict[str, Any], clock: Clock,
-                 settings: Mapping[str, Any]) -> None:
+    def __init__(
+        self, connection_id: str, config: dict[str, Any], clock: Clock, settings: Mapping[str, Any]
+    ) -> None:
         self.connection_id = connection_id
         self.config = config
         self.clock = clock

@@ -71,8 +71,9 @@ class Registry:
                     types = point.load()
                 except (ImportError, AttributeError) as exc:
                     self.broken[point.name] = f"{point.value}: {exc}"
-                    log.error("node package '%s' (%s) failed to load: %s",
-                              point.name, point.value, exc)
+                    log.error(
+                        "node package '%s' (%s) failed to load: %s", point.name, point.value, exc
+                    )
                     continue
                 self.add_all(types)
         return self

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine.context import GLOBAL, Scope
 from flowengine.message import Message
-from flowengine.node import ERROR_PORT, Node, Output
+from flowengine.node import ERROR_PORT, Node
 from flowengine.spec import FlowSpec, NodeSpec
 from flowengine.summary import summarize
 from flowengine.traces import RunTrace, Step, flow_digest
@@ -82,8 +82,20 @@ class NodeContextImpl:
 class NodeRuntime:
     """One node of a running flow, with its wiring and live status."""
 
-    __slots__ = ("count", "errors", "flow", "id", "is_async", "last_error", "node",
-                 "ports", "spec", "status", "wires")
+    __slots__ = (
+        "count",
+        "errors",
+        "first_targets",
+        "flow",
+        "id",
+        "is_async",
+        "last_error",
+        "node",
+        "ports",
+        "spec",
+        "status",
+        "wires",
+    )
 
     def __init__(self, flow: FlowRuntime, spec: NodeSpec, node: Node) -> None:
         self.flow = flow
@@ -92,6 +104,7 @@ class NodeRuntime:
         self.node = node
         self.ports = node.output_ports()
         self.wires: dict[str, tuple[NodeRuntime, ...]] = {}
+        self.first_targets: tuple[NodeRuntime, ...] = ()
         self.is_async = inspect.iscoroutinefunction(node.process)
         self.count = 0
         self.errors = 0
@@ -100,10 +113,16 @@ class NodeRuntime:
 
     def set_status(self, text: str, state: str = "ok") -> None:
         self.status = {"text": text, "state": state, "at": self.flow.engine.clock.time()}
-        self.flow.engine.events.publish({
-            "type": "status", "flow": self.flow.id, "node": self.id,
-            "count": self.count, "errors": self.errors, **self.status,
-        })
+        self.flow.engine.events.publish(
+            {
+                "type": "status",
+                "flow": self.flow.id,
+                "node": self.id,
+                "count": self.count,
+                "errors": self.errors,
+                **self.status,
+            }
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -154,6 +173,8 @@ class FlowRuntime:
                 port: tuple(self.nodes[t] for t in targets)
                 for port, targets in runtime.spec.wires.items()
             }
+            if runtime.ports:
+                runtime.first_targets = runtime.wires.get(runtime.ports[0], ())
         self._entry = tuple(self.nodes[n] for n in spec.entry_nodes)
 
     # -- life cycle -----------------------------------------------------------
@@ -202,8 +223,9 @@ class FlowRuntime:
 
     # -- starting runs --------------------------------------------------------
 
-    def trigger(self, payload: Any = None, source: str = "manual",
-                to: tuple[str, ...] | None = None) -> RunHandle | None:
+    def trigger(
+        self, payload: Any = None, source: str = "manual", to: tuple[str, ...] | None = None
+    ) -> RunHandle | None:
         """Start a run according to the run mode; None when the mode drops it."""
         if not self.running:
             return None
@@ -212,8 +234,12 @@ class FlowRuntime:
         if self._active:
             if mode == "single" or (mode == "parallel" and len(self._active) >= self.spec.max_runs):
                 self.dropped += 1
-                log.warning("flow %s: %s trigger dropped, a run is still going (mode %s)",
-                            self.id, source, mode)
+                log.warning(
+                    "flow %s: %s trigger dropped, a run is still going (mode %s)",
+                    self.id,
+                    source,
+                    mode,
+                )
                 return None
             if mode == "restart":
                 for task in self._active.values():
@@ -228,17 +254,27 @@ class FlowRuntime:
         self._launch(handle, payload, source, to)
         return handle
 
-    def _launch(self, handle: RunHandle, payload: Any, source: str,
-                to: tuple[str, ...] | None) -> None:
+    def _launch(
+        self, handle: RunHandle, payload: Any, source: str, to: tuple[str, ...] | None
+    ) -> None:
         engine = self.engine
         now = engine.clock.time()
         trace = RunTrace(self.id, handle.run_id, source, now, summarize(payload), self.digest)
-        engine.events.publish({"type": "run_start", "flow": self.id, "run_id": handle.run_id,
-                               "trigger": source, "at": now})
+        if engine.events.listening:
+            engine.events.publish(
+                {
+                    "type": "run_start",
+                    "flow": self.id,
+                    "run_id": handle.run_id,
+                    "trigger": source,
+                    "at": now,
+                }
+            )
         msg = Message(payload, "", handle.run_id, now)
         targets = self._entry if to is None else tuple(self.nodes[n] for n in to)
-        task = asyncio.create_task(self._execute(trace, msg, targets),
-                                   name=f"run:{self.id}:{handle.run_id}")
+        task = asyncio.create_task(
+            self._execute(trace, msg, targets), name=f"run:{self.id}:{handle.run_id}"
+        )
         self._active[handle.run_id] = task
         task.add_done_callback(lambda done: self._finish(handle, trace, done))
 
@@ -256,11 +292,18 @@ class FlowRuntime:
         trace.finished = engine.clock.time()
         self._active.pop(handle.run_id, None)
         engine.traces.record(trace)
-        engine.events.publish({
-            "type": "run", "flow": self.id, "run_id": handle.run_id,
-            "outcome": trace.outcome, "error": trace.error, "at": trace.finished,
-            "counts": {n.id: n.count for n in self.nodes.values()},
-        })
+        if engine.events.listening:
+            engine.events.publish(
+                {
+                    "type": "run",
+                    "flow": self.id,
+                    "run_id": handle.run_id,
+                    "outcome": trace.outcome,
+                    "error": trace.error,
+                    "at": trace.finished,
+                    "counts": {n.id: n.count for n in self.nodes.values()},
+                }
+            )
         if not handle.done.done():
             handle.done.set_result(trace)
         if self._queue and self.running:
@@ -268,26 +311,31 @@ class FlowRuntime:
             self._launch(next_handle, next_payload, next_source, next_to)
         engine.run_finished()
 
-    async def _execute(self, trace: RunTrace, msg: Message,
-                       targets: tuple[NodeRuntime, ...]) -> None:
+    async def _execute(
+        self, trace: RunTrace, msg: Message, targets: tuple[NodeRuntime, ...]
+    ) -> None:
         steps = trace.steps
         queue: deque[tuple[NodeRuntime, Message, int]] = deque()
         for index, target in enumerate(targets):
             queue.append((target, msg if index == 0 else msg.copy(), -1))
-        clock_time = self.engine.clock.time
         perf = time.perf_counter
+        perf_origin = perf()
+        clock_origin = trace.started
         while queue:
             runtime, message, source = queue.popleft()
-            step = Step(runtime.id, source, clock_time())
+            started = perf()
+            step = Step(runtime.id, source, clock_origin + (started - perf_origin))
             step_index = len(steps)
             steps.append(step)
             runtime.count += 1
-            started = perf()
             try:
                 out = runtime.node.process(message)
-                if runtime.is_async or inspect.isawaitable(out):
+                if runtime.is_async or (
+                    out is not None and out.__class__ is not Message and inspect.isawaitable(out)
+                ):
                     timeout = runtime.spec.timeout
-                    out = await (asyncio.wait_for(out, timeout) if timeout else out)  # type: ignore[arg-type]
+                    waiting: Any = out
+                    out = await (asyncio.wait_for(waiting, timeout) if timeout else waiting)
             except asyncio.CancelledError:
                 step.status = "cancelled"
                 step.duration_us = (perf() - started) * 1e6
@@ -297,11 +345,25 @@ class FlowRuntime:
                 self._fail(trace, step, step_index, runtime, message, exc, queue)
                 continue
             step.duration_us = (perf() - started) * 1e6
-            if out is not None:
+            if out is None:
+                continue
+            if isinstance(out, Message):  # the common case: one message out of the first port
+                first = runtime.first_targets
+                if first:
+                    queue.append((first[0], out, step_index))
+                    for target in first[1:]:
+                        queue.append((target, out.copy(), step_index))
+                step.output = {runtime.ports[0]: summarize(out.payload)}
+            elif isinstance(out, Mapping):
                 step.output = self._route(runtime, out, step_index, queue)
 
-    def _route(self, runtime: NodeRuntime, out: Output, step_index: int,
-               queue: deque[tuple[NodeRuntime, Message, int]]) -> dict[str, Any]:
+    def _route(
+        self,
+        runtime: NodeRuntime,
+        out: Mapping[str, Message | list[Message] | None],
+        step_index: int,
+        queue: deque[tuple[NodeRuntime, Message, int]],
+    ) -> dict[str, Any]:
         if isinstance(out, Message):
             port = runtime.ports[0]
             targets = runtime.wires.get(port)
@@ -315,17 +377,27 @@ class FlowRuntime:
             if value is None:
                 continue
             messages = value if isinstance(value, list) else [value]
-            summary[port] = (summarize(messages[0].payload) if len(messages) == 1
-                             else [summarize(m.payload) for m in messages])
+            summary[port] = (
+                summarize(messages[0].payload)
+                if len(messages) == 1
+                else [summarize(m.payload) for m in messages]
+            )
             targets = runtime.wires.get(port, ())
             for message in messages:
                 for index, target in enumerate(targets):
                     queue.append((target, message if index == 0 else message.copy(), step_index))
         return summary
 
-    def _fail(self, trace: RunTrace, step: Step, step_index: int, runtime: NodeRuntime,
-              message: Message, exc: Exception,
-              queue: deque[tuple[NodeRuntime, Message, int]]) -> None:
+    def _fail(
+        self,
+        trace: RunTrace,
+        step: Step,
+        step_index: int,
+        runtime: NodeRuntime,
+        message: Message,
+        exc: Exception,
+        queue: deque[tuple[NodeRuntime, Message, int]],
+    ) -> None:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, TimeoutError):
             text = f"timed out after {runtime.spec.timeout:g}s"
@@ -335,11 +407,20 @@ class FlowRuntime:
         runtime.errors += 1
         runtime.last_error = text
         runtime.set_status(text, "error")
-        log.warning("flow %s, node %s failed: %s\n%s", self.id, runtime.id, text,
-                    "".join(traceback.format_exception(exc)).rstrip())
+        log.warning(
+            "flow %s, node %s failed: %s\n%s",
+            self.id,
+            runtime.id,
+            text,
+            "".join(traceback.format_exception(exc)).rstrip(),
+        )
         error_payload = {
-            "error": text, "flow": self.id, "node": runtime.id, "type": runtime.spec.type,
-            "run_id": trace.run_id, "payload": summarize(message.payload),
+            "error": text,
+            "flow": self.id,
+            "node": runtime.id,
+            "type": runtime.spec.type,
+            "run_id": trace.run_id,
+            "payload": summarize(message.payload),
         }
         handlers = runtime.wires.get(ERROR_PORT)
         if handlers:

@@ -60,7 +60,9 @@ def trigger_schema(trigger_options: dict[str, dict[str, Any]]) -> dict[str, Any]
     }
 
 
-def structure_schema(trigger_options: dict[str, dict[str, Any]] = TRIGGER_OPTIONS) -> dict[str, Any]:
+def structure_schema(
+    trigger_options: dict[str, dict[str, Any]] = TRIGGER_OPTIONS,
+) -> dict[str, Any]:
     """The shape shared by every flow file (node configs are checked separately)."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -69,7 +71,10 @@ def structure_schema(trigger_options: dict[str, dict[str, Any]] = TRIGGER_OPTION
         "properties": {
             "flow": {"type": "string", "pattern": ID_PATTERN, "description": "the flow's id"},
             "description": {"type": "string"},
-            "mode": {"enum": list(RUN_MODES), "description": "what a new trigger does while a run is going"},
+            "mode": {
+                "enum": list(RUN_MODES),
+                "description": "what a new trigger does while a run is going",
+            },
             "max_runs": {"type": "integer", "minimum": 1},
             "on_error": {"type": "string", "description": "the flow that gets failed runs' errors"},
             "triggers": {"type": "array", "items": trigger_schema(trigger_options)},

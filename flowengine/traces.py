@@ -105,9 +105,7 @@ class TraceStore:
         return bucket
 
     def _load(self) -> None:
-        rows = self._db.execute(
-            "SELECT body FROM traces ORDER BY started"
-        ).fetchall()
+        rows = self._db.execute("SELECT body FROM traces ORDER BY started").fetchall()
         for (body,) in rows:
             trace = json.loads(body)
             self._bucket(trace["flow_id"], trace["outcome"]).append(trace)
@@ -155,6 +153,9 @@ class TraceStore:
         if not self._pending:
             return 0
         pending, self._pending = self._pending, []
+        # Only runs still among the last N of their outcome are worth a write.
+        kept = {id(item) for bucket in self._recent.values() for item in bucket}
+        pending = [trace for trace in pending if id(trace) in kept]
         touched: set[tuple[str, str]] = set()
         with _transaction(self._db):
             for trace in pending:
@@ -168,8 +169,13 @@ class TraceStore:
                 self._db.execute(
                     "INSERT OR REPLACE INTO traces (flow_id, run_id, outcome, started, body) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (trace.flow_id, trace.run_id, trace.outcome, trace.started,
-                     json.dumps(trace.to_dict(), default=str)),
+                    (
+                        trace.flow_id,
+                        trace.run_id,
+                        trace.outcome,
+                        trace.started,
+                        json.dumps(trace.to_dict(), default=str),
+                    ),
                 )
                 touched.add((trace.flow_id, trace.outcome))
             for flow_id, outcome in touched:

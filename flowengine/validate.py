@@ -35,7 +35,9 @@ def load_flow_dir(
     """Validate and load every ``*.yaml`` flow file in ``directory``."""
     skip = set(exclude)
     files = sorted(
-        p for p in directory.glob("*.yaml") if p.name not in skip and not p.name.endswith(".test.yaml")
+        p
+        for p in directory.glob("*.yaml")
+        if p.name not in skip and not p.name.endswith(".test.yaml")
     )
     return load_flow_files(files, registry, trigger_options)
 
@@ -81,7 +83,10 @@ def load_docs(
 
 class _Checker:
     def __init__(
-        self, registry: Registry, trigger_options: dict[str, dict[str, Any]], problems: list[Problem]
+        self,
+        registry: Registry,
+        trigger_options: dict[str, dict[str, Any]],
+        problems: list[Problem],
     ) -> None:
         self.registry = registry
         self.trigger_options = trigger_options
@@ -123,16 +128,23 @@ class _Checker:
         conn_id, type_name = raw["id"], raw["type"]
         kind = self.registry.connections.get(type_name)
         if kind is None:
-            self.problem(doc, (*path, "type"), _unknown("connection type", type_name,
-                                                        self.registry.connections))
+            self.problem(
+                doc,
+                (*path, "type"),
+                _unknown("connection type", type_name, self.registry.connections),
+            )
             return
         config = raw.get("config", {})
-        self._check_config(doc, (*path, "config"), config, kind.config_schema,
-                           f"connection '{conn_id}'")
+        self._check_config(
+            doc, (*path, "config"), config, kind.config_schema, f"connection '{conn_id}'"
+        )
         if conn_id in self.connections:
             first = self.connections[conn_id].file
-            self.problem(doc, (*path, "id"), f"duplicate connection id '{conn_id}' "
-                                             f"(already declared in {first})")
+            self.problem(
+                doc,
+                (*path, "id"),
+                f"duplicate connection id '{conn_id}' (already declared in {first})",
+            )
             return
         self.connections[conn_id] = ConnectionSpec(conn_id, type_name, config, doc.file)
 
@@ -143,8 +155,11 @@ class _Checker:
         for index, raw in enumerate(data.get("nodes", [])):
             path: JsonPath = ("nodes", index)
             if raw["id"] in seen:
-                self.problem(doc, (*path, "id"), f"duplicate node id '{raw['id']}' "
-                                                 f"(first used by node {seen[raw['id']] + 1})")
+                self.problem(
+                    doc,
+                    (*path, "id"),
+                    f"duplicate node id '{raw['id']}' (first used by node {seen[raw['id']] + 1})",
+                )
                 continue
             seen[raw["id"]] = index
             node = self._node(doc, path, raw)
@@ -158,7 +173,8 @@ class _Checker:
                 self._check_wires(doc, ("nodes", index), node, known_ids)
         self._check_cycles(doc, data, by_id)
         triggers = tuple(
-            t for index, raw in enumerate(data.get("triggers", []))
+            t
+            for index, raw in enumerate(data.get("triggers", []))
             if (t := self._trigger(doc, ("triggers", index), raw, known_ids)) is not None
         )
         mode = data.get("mode", "single")
@@ -175,8 +191,11 @@ class _Checker:
             source=data,
         )
         if flow_id in self.flows:
-            self.problem(doc, ("flow",), f"duplicate flow id '{flow_id}' "
-                                         f"(already used by {self.flows[flow_id].file})")
+            self.problem(
+                doc,
+                ("flow",),
+                f"duplicate flow id '{flow_id}' (already used by {self.flows[flow_id].file})",
+            )
             return
         self.flows[flow_id] = spec
         self._flow_docs[flow_id] = (doc, ())
@@ -184,21 +203,25 @@ class _Checker:
     def _node(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any]) -> NodeSpec | None:
         kind = self.registry.nodes.get(raw["type"])
         if kind is None:
-            self.problem(doc, (*path, "type"), _unknown("node type", raw["type"],
-                                                        self.registry.nodes))
+            self.problem(
+                doc, (*path, "type"), _unknown("node type", raw["type"], self.registry.nodes)
+            )
             return None
         config = raw.get("config", {})
-        self._check_config(doc, (*path, "config"), config, kind.config_schema,
-                           f"node '{raw['id']}'")
+        self._check_config(
+            doc, (*path, "config"), config, kind.config_schema, f"node '{raw['id']}'"
+        )
         for key, prop in kind.config_schema.get("properties", {}).items():
             if "x-connection" in prop and isinstance(config.get(key), str):
                 self._connection_uses.append(
                     (doc, (*path, "config", key), config[key], prop["x-connection"])
                 )
         wires = raw.get("wires", [])
-        ports = ({"out": tuple(wires)} if wires else {}) if isinstance(wires, list) else {
-            port: tuple(targets) for port, targets in wires.items()
-        }
+        ports = (
+            ({"out": tuple(wires)} if wires else {})
+            if isinstance(wires, list)
+            else {port: tuple(targets) for port, targets in wires.items()}
+        )
         if isinstance(wires, list) and wires and "out" not in kind.gives:
             first = next(iter(kind.gives), None)
             if first is not None:
@@ -206,34 +229,53 @@ class _Checker:
         timeout = parse_duration(raw["timeout"]) if "timeout" in raw else None
         return NodeSpec(raw["id"], raw["type"], config, ports, raw.get("name", ""), timeout)
 
-    def _check_config(self, doc: SourceDoc, path: JsonPath, config: Any,
-                      schema: dict[str, Any], owner: str) -> None:
+    def _check_config(
+        self, doc: SourceDoc, path: JsonPath, config: Any, schema: dict[str, Any], owner: str
+    ) -> None:
         for error in Validator(schema).iter_errors(config):
             self.problems.append(_schema_problem(doc, path, error, owner))
 
-    def _check_wires(self, doc: SourceDoc, path: JsonPath, node: NodeSpec,
-                     known_ids: set[str]) -> None:
+    def _check_wires(
+        self, doc: SourceDoc, path: JsonPath, node: NodeSpec, known_ids: set[str]
+    ) -> None:
         ports = (*self.registry.nodes[node.type].output_ports(), ERROR_PORT)
         raw_wires = _get(self._current_data, (*path, "wires"))
         for port, targets in node.wires.items():
-            port_path: JsonPath = (*path, "wires", port) if isinstance(raw_wires, dict) else (
-                *path, "wires")
+            port_path: JsonPath = (
+                (*path, "wires", port) if isinstance(raw_wires, dict) else (*path, "wires")
+            )
             if port not in ports:
-                key_path = (*path, "wires", f"<key>{port}") if isinstance(raw_wires, dict) else (
-                    port_path)
-                self.problem(doc, key_path, f"node '{node.id}' ({node.type}) has no output "
-                                             f"'{port}'; its outputs are {', '.join(ports)}")
+                key_path = (
+                    (*path, "wires", f"<key>{port}") if isinstance(raw_wires, dict) else (port_path)
+                )
+                self.problem(
+                    doc,
+                    key_path,
+                    f"node '{node.id}' ({node.type}) has no output "
+                    f"'{port}'; its outputs are {', '.join(ports)}",
+                )
             for index, target in enumerate(targets):
                 if target not in known_ids:
-                    self.problem(doc, (*port_path, index),
-                                 _unknown(f"wire from '{node.id}' goes to", target, known_ids,
-                                          noun="which is not a node in this flow"))
+                    self.problem(
+                        doc,
+                        (*port_path, index),
+                        _unknown(
+                            f"wire from '{node.id}' goes to",
+                            target,
+                            known_ids,
+                            noun="which is not a node in this flow",
+                        ),
+                    )
                 elif target == node.id:
-                    self.problem(doc, (*port_path, index),
-                                 f"node '{node.id}' is wired to itself, which would loop forever")
+                    self.problem(
+                        doc,
+                        (*port_path, index),
+                        f"node '{node.id}' is wired to itself, which would loop forever",
+                    )
 
-    def _check_cycles(self, doc: SourceDoc, data: dict[str, Any],
-                      by_id: dict[str, NodeSpec]) -> None:
+    def _check_cycles(
+        self, doc: SourceDoc, data: dict[str, Any], by_id: dict[str, NodeSpec]
+    ) -> None:
         index_of = {raw["id"]: i for i, raw in enumerate(data.get("nodes", []))}
         state: dict[str, int] = {}
         stack: list[str] = []
@@ -247,10 +289,14 @@ class _Checker:
                     if target not in by_id or target == node_id:
                         continue
                     if state.get(target) == 1:
-                        loop = [*stack[stack.index(target):], target]
-                        self.problem(doc, ("nodes", index_of[node_id], "wires"),
-                                     "wires form a cycle: " + " -> ".join(loop)
-                                     + "; a message would go round forever")
+                        loop = [*stack[stack.index(target) :], target]
+                        self.problem(
+                            doc,
+                            ("nodes", index_of[node_id], "wires"),
+                            "wires form a cycle: "
+                            + " -> ".join(loop)
+                            + "; a message would go round forever",
+                        )
                         return True
                     if state.get(target) is None and visit(target):
                         return True
@@ -262,8 +308,9 @@ class _Checker:
             if state.get(node_id) is None and visit(node_id):
                 return
 
-    def _trigger(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any],
-                 known_ids: set[str]) -> TriggerSpec | None:
+    def _trigger(
+        self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any], known_ids: set[str]
+    ) -> TriggerSpec | None:
         kind = raw["type"]
         spec = self.trigger_options.get(kind)
         if spec is None:
@@ -278,22 +325,35 @@ class _Checker:
         for key in options:
             if key not in spec["properties"]:
                 allowed = ", ".join(spec["properties"]) or "no options"
-                self.problem(doc, (*path, f"<key>{key}"),
-                             f"unknown key '{key}' for a '{kind}' trigger; it takes {allowed}")
+                self.problem(
+                    doc,
+                    (*path, f"<key>{key}"),
+                    f"unknown key '{key}' for a '{kind}' trigger; it takes {allowed}",
+                )
                 ok = False
         if kind == "cron" and "cron" in options and not croniter.is_valid(options["cron"]):
-            self.problem(doc, (*path, "cron"),
-                         f"'{options['cron']}' is not a valid cron expression "
-                         "(five fields: minute hour day month weekday)")
+            self.problem(
+                doc,
+                (*path, "cron"),
+                f"'{options['cron']}' is not a valid cron expression "
+                "(five fields: minute hour day month weekday)",
+            )
             ok = False
         if kind == "interval" and "every" in options and parse_duration(options["every"]) <= 0:
             self.problem(doc, (*path, "every"), "an interval must be longer than zero")
             ok = False
         for index, target in enumerate(raw.get("to", [])):
             if target not in known_ids:
-                self.problem(doc, (*path, "to", index),
-                             _unknown("trigger goes to", target, known_ids,
-                                      noun="which is not a node in this flow"))
+                self.problem(
+                    doc,
+                    (*path, "to", index),
+                    _unknown(
+                        "trigger goes to",
+                        target,
+                        known_ids,
+                        noun="which is not a node in this flow",
+                    ),
+                )
                 ok = False
         if not ok:
             return None
@@ -307,22 +367,40 @@ class _Checker:
         for doc, path, conn_id, wanted in self._connection_uses:
             conn = self.connections.get(conn_id)
             if conn is None:
-                self.problem(doc, path, _unknown("connection", conn_id, self.connections,
-                                                 noun="which is not declared in any flow file"))
+                self.problem(
+                    doc,
+                    path,
+                    _unknown(
+                        "connection",
+                        conn_id,
+                        self.connections,
+                        noun="which is not declared in any flow file",
+                    ),
+                )
             elif conn.type != wanted:
-                self.problem(doc, path, f"connection '{conn_id}' is a {conn.type}, "
-                                        f"but this needs a {wanted}")
+                self.problem(
+                    doc, path, f"connection '{conn_id}' is a {conn.type}, but this needs a {wanted}"
+                )
         for flow_id, flow in self.flows.items():
             if flow.on_error is not None and flow.on_error not in self.flows:
                 doc, _ = self._flow_docs[flow_id]
-                self.problem(doc, ("on_error",), _unknown("on_error names flow", flow.on_error,
-                                                          self.flows, noun="which does not exist"))
+                self.problem(
+                    doc,
+                    ("on_error",),
+                    _unknown(
+                        "on_error names flow",
+                        flow.on_error,
+                        self.flows,
+                        noun="which does not exist",
+                    ),
+                )
 
 
 def schema_problems(doc: SourceDoc, schema: dict[str, Any], owner: str = "") -> list[Problem]:
     """Check a whole document against ``schema``; problems in plain, located words."""
-    return [_schema_problem(doc, (), error, owner) for error in Validator(schema).iter_errors(
-        doc.data)]
+    return [
+        _schema_problem(doc, (), error, owner) for error in Validator(schema).iter_errors(doc.data)
+    ]
 
 
 def _get(data: Any, path: JsonPath) -> Any:
@@ -336,7 +414,7 @@ def _get(data: Any, path: JsonPath) -> Any:
 
 def _unknown(what: str, name: str, known: Iterable[str], noun: str = "") -> str:
     known_list = sorted(known)
-    message = f"{what} '{name}'" + (f", {noun}" if noun else f" is unknown")
+    message = f"{what} '{name}'" + (f", {noun}" if noun else " is unknown")
     close = difflib.get_close_matches(name, known_list, n=1)
     if close:
         return f"{message}; did you mean '{close[0]}'?"
@@ -345,44 +423,66 @@ def _unknown(what: str, name: str, known: Iterable[str], noun: str = "") -> str:
     return message
 
 
-def _schema_problem(doc: SourceDoc, base: JsonPath, error: jsonschema.ValidationError,
-                    owner: str = "") -> Problem:
+def _schema_problem(
+    doc: SourceDoc, base: JsonPath, error: jsonschema.ValidationError, owner: str = ""
+) -> Problem:
     path: JsonPath = (*base, *error.absolute_path)
     where = _describe(path, owner)
     validator = error.validator
+    schema: Any = error.schema
+    value: Any = error.validator_value
     if validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed] if isinstance(
-            error.instance, dict) else []
+        allowed = sorted(schema.get("properties", {}) if isinstance(schema, dict) else {})
+        extra = (
+            [k for k in error.instance if k not in allowed]
+            if isinstance(error.instance, dict)
+            else []
+        )
         key = extra[0] if extra else "?"
         hint = difflib.get_close_matches(key, allowed, n=1)
-        tail = f"; did you mean '{hint[0]}'?" if hint else (
-            f"; allowed: {', '.join(allowed)}" if allowed else "; it takes no keys")
+        tail = (
+            f"; did you mean '{hint[0]}'?"
+            if hint
+            else (f"; allowed: {', '.join(allowed)}" if allowed else "; it takes no keys")
+        )
         return doc.problem((*path, f"<key>{key}"), f"unknown key '{key}' in {where}{tail}")
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return doc.problem(path, f"missing key '{missing}' in {where}")
     if validator == "type":
-        wanted = error.validator_value
-        wanted_text = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return doc.problem(path, f"{where} must be {_article(wanted_text)}, "
-                                 f"not {_kind(error.instance)} {error.instance!r}")
+        wanted_text = " or ".join(value) if isinstance(value, list) else str(value)
+        return doc.problem(
+            path,
+            f"{where} must be {_article(wanted_text)}, "
+            f"not {_kind(error.instance)} {error.instance!r}",
+        )
     if validator == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        options = ", ".join(str(v) for v in value)
         return doc.problem(path, f"{where} must be one of {options}, not {error.instance!r}")
     if validator == "const":
         return doc.problem(path, f"{where} must be {error.validator_value!r}")
     if validator == "pattern":
-        return doc.problem(path, f"{where} {error.instance!r} has the wrong form "
-                                 f"(expected to match {error.validator_value})")
+        return doc.problem(
+            path,
+            f"{where} {error.instance!r} has the wrong form "
+            f"(expected to match {error.validator_value})",
+        )
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "maximum": "at most",
-                 "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[validator]
-        return doc.problem(path, f"{where} must be {words} {error.validator_value}, "
-                                 f"not {error.instance!r}")
+        words = {
+            "minimum": "at least",
+            "maximum": "at most",
+            "exclusiveMinimum": "more than",
+            "exclusiveMaximum": "less than",
+        }[validator]
+        return doc.problem(
+            path, f"{where} must be {words} {error.validator_value}, not {error.instance!r}"
+        )
     if validator == "anyOf" and path and path[-1] in ("every", "timeout"):
-        return doc.problem(path, f"{where} must be a duration such as 30s, 5m, 1h or a "
-                                 f"number of seconds, not {error.instance!r}")
+        return doc.problem(
+            path,
+            f"{where} must be a duration such as 30s, 5m, 1h or a "
+            f"number of seconds, not {error.instance!r}",
+        )
     return doc.problem(path, f"{where}: {error.message}")
 
 
@@ -391,7 +491,7 @@ def _describe(path: JsonPath, owner: str) -> str:
     if owner:
         inner = parts
         if "config" in inner:
-            inner = inner[inner.index("config") + 1:]
+            inner = inner[inner.index("config") + 1 :]
             return f"the config of {owner}" if not inner else f"'{'.'.join(inner)}' of {owner}"
     if not parts:
         return "the file"
@@ -399,11 +499,24 @@ def _describe(path: JsonPath, owner: str) -> str:
 
 
 def _article(word: str) -> str:
-    names = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
-             "number": "a number", "boolean": "true or false", "null": "empty"}
+    names = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "text",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+        "null": "empty",
+    }
     return names.get(word, word)
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false",
-            int: "the number", float: "the number"}.get(type(value), "the value")
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "the number",
+        float: "the number",
+    }.get(type(value), "the value")

@@ -20,8 +20,10 @@ from powermaster.service import NOT_FLOW_FILES, Options, Service
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("power_master").setLevel(logging.INFO)
     result: int = args.func(args)
     return result
@@ -30,20 +32,32 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="power-master",
-        description="Runs a home's solar, battery and loads for the lowest bill.")
+        description="Runs a home's solar, battery and loads for the lowest bill.",
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the service (the demo site when no inverter is given)")
     run.add_argument("--config", type=Path, default=SITE_CONFIG, help="site config YAML")
     run.add_argument("--flows", type=Path, default=FLOWS_DIR, help="directory of flow files")
-    run.add_argument("--data-dir", type=Path, default=Path("power-master-data"),
-                     help="where the database and state live")
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("power-master-data"),
+        help="where the database and state live",
+    )
     run.add_argument("--host", default="127.0.0.1", help="web UI address (0.0.0.0 for the LAN)")
     run.add_argument("--port", type=int, default=8080, help="web UI port")
-    run.add_argument("--speed", type=float, default=1.0,
-                     help="run time this many times faster (demo: 300 = 5 min a second)")
-    run.add_argument("--inverter", metavar="HOST:PORT",
-                     help="use this inverter (Modbus TCP gateway) instead of the simulator")
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="run time this many times faster (demo: 300 = 5 min a second)",
+    )
+    run.add_argument(
+        "--inverter",
+        metavar="HOST:PORT",
+        help="use this inverter (Modbus TCP gateway) instead of the simulator",
+    )
     run.add_argument("--simulator-port", type=int, default=5020)
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_run)
@@ -76,9 +90,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    options = Options(config=args.config, flows=args.flows, data_dir=args.data_dir,
-                      host=args.host, port=args.port, speed=args.speed,
-                      inverter=args.inverter, simulator_port=args.simulator_port)
+    options = Options(
+        config=args.config,
+        flows=args.flows,
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        inverter=args.inverter,
+        simulator_port=args.simulator_port,
+    )
     try:
         service = Service(options)
     except InvalidFlows as exc:
@@ -99,11 +120,17 @@ def _simulate(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         clock = RealClock(args.speed)
-        server = inverter_server(site_model(settings, clock), clock, args.host, args.port,
-                                 settings["inverter"]["firmware"])
+        server = inverter_server(
+            site_model(settings, clock),
+            clock,
+            args.host,
+            args.port,
+            settings["inverter"]["firmware"],
+        )
         async with server:
-            print(f"simulated Fox KH on {args.host}:{args.port}, unit 247 (Ctrl-C stops)",
-                  flush=True)
+            print(
+                f"simulated Fox KH on {args.host}:{args.port}, unit 247 (Ctrl-C stops)", flush=True
+            )
             await asyncio.Event().wait()
 
     try:
@@ -147,9 +174,20 @@ def _validate(args: argparse.Namespace) -> int:
 def _nodes(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.json:
-        print(json.dumps({name: {"description": kind.description, "takes": kind.takes,
-                                 "gives": kind.gives, "config": kind.config_schema}
-                          for name, kind in sorted(registry.nodes.items())}, indent=2))
+        print(
+            json.dumps(
+                {
+                    name: {
+                        "description": kind.description,
+                        "takes": kind.takes,
+                        "gives": kind.gives,
+                        "config": kind.config_schema,
+                    }
+                    for name, kind in sorted(registry.nodes.items())
+                },
+                indent=2,
+            )
+        )
         return 0
     for name, kind in sorted(registry.nodes.items()):
         print(f"{name}\n    {kind.description}")
@@ -161,8 +199,9 @@ def _nodes(args: argparse.Namespace) -> int:
         for key, prop in properties.items():
             mark = " (required)" if key in required else ""
             about = prop.get("description", "")
-            kinds = prop.get("type") or ("one of " + ", ".join(map(str, prop["enum"]))
-                                         if "enum" in prop else "any")
+            kinds = prop.get("type") or (
+                "one of " + ", ".join(map(str, prop["enum"])) if "enum" in prop else "any"
+            )
             print(f"    config {key}{mark}: {kinds}{' - ' + about if about else ''}")
         print()
     for name, conn in sorted(registry.connections.items()):
@@ -179,16 +218,20 @@ def _schema(args: argparse.Namespace) -> int:
 def _graph(args: argparse.Namespace) -> int:
     registry = default_registry()
     target = Path(args.flow)
-    files = [target] if target.suffix in (".yaml", ".yml") and target.exists() else [
-        f for f in sorted(args.flows.glob("*.yaml")) if f.name not in NOT_FLOW_FILES]
+    files = (
+        [target]
+        if target.suffix in (".yaml", ".yml") and target.exists()
+        else [f for f in sorted(args.flows.glob("*.yaml")) if f.name not in NOT_FLOW_FILES]
+    )
     try:
         flowset = load_flow_files(files, registry)
     except InvalidFlows as exc:
         print(exc, file=sys.stderr)
         return 1
     flows = list(flowset.flows.values())
-    chosen = flows[0] if target.suffix in (".yaml", ".yml") and flows else flowset.flows.get(
-        args.flow)
+    chosen = (
+        flows[0] if target.suffix in (".yaml", ".yml") and flows else flowset.flows.get(args.flow)
+    )
     if chosen is None:
         print(f"no flow '{args.flow}'; flows: {', '.join(flowset.flows)}", file=sys.stderr)
         return 1

@@ -22,8 +22,13 @@ SLOT_SECONDS = 1800
 class SamplePrices:
     """Import and export prices ($/kWh) per 30-min slot, for any date."""
 
-    def __init__(self, start: datetime, import_price: array[float],
-                 export_price: array[float], spike: array[int]) -> None:
+    def __init__(
+        self,
+        start: datetime,
+        import_price: array[float],
+        export_price: array[float],
+        spike: array[int],
+    ) -> None:
         self.start = start.timestamp()
         self.import_price = import_price
         self.export_price = export_price

@@ -45,8 +45,9 @@ class Options:
 
 
 class Service:
-    def __init__(self, options: Options, clock: Clock | None = None,
-                 registry: Registry | None = None) -> None:
+    def __init__(
+        self, options: Options, clock: Clock | None = None, registry: Registry | None = None
+    ) -> None:
         self.options = options
         self.clock: Clock = clock or RealClock(options.speed)
         self.registry = registry or default_registry()
@@ -61,7 +62,10 @@ class Service:
             self.settings["inverter"].update(host="127.0.0.1", port=options.simulator_port)
         self.flowset = load_flow_dir(options.flows, self.registry, exclude=NOT_FLOW_FILES)
         self.engine = Engine(
-            self.registry, self.clock, options.data_dir / "engine.db", self.settings,
+            self.registry,
+            self.clock,
+            options.data_dir / "engine.db",
+            self.settings,
             timezone=self.settings["site"]["timezone"],
         )
         self._web: uvicorn.Server | None = None
@@ -70,9 +74,13 @@ class Service:
     async def start(self) -> None:
         if not self.options.inverter:
             model = site_model(self.settings, self.clock)
-            self.simulator = inverter_server(model, self.clock, "127.0.0.1",
-                                             self.options.simulator_port,
-                                             self.settings["inverter"]["firmware"])
+            self.simulator = inverter_server(
+                model,
+                self.clock,
+                "127.0.0.1",
+                self.options.simulator_port,
+                self.settings["inverter"]["firmware"],
+            )
             await self.simulator.start()
             log.info("simulated Fox KH on 127.0.0.1:%d", self.options.simulator_port)
         await self.engine.start(self.flowset)
@@ -82,8 +90,13 @@ class Service:
     async def _start_web(self) -> None:
         from ui.app import create_app
 
-        config = uvicorn.Config(create_app(self), host=self.options.host, port=self.options.port,
-                                log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(self),
+            host=self.options.host,
+            port=self.options.port,
+            log_level="warning",
+            lifespan="off",
+        )
         self._web = uvicorn.Server(config)
         self._web_task = asyncio.create_task(self._web.serve(), name="web")
         while not self._web.started and not self._web_task.done():
@@ -140,8 +153,12 @@ class Service:
         decision = context.get("global", "decision") or {}
         if decision.get("level") == "safety" and status == "ok":
             status = "degraded"
-        return {"status": status, "time": self.clock.now().isoformat(), "checks": checks,
-                "speed": getattr(self.clock, "speed", 1.0)}
+        return {
+            "status": status,
+            "time": self.clock.now().isoformat(),
+            "checks": checks,
+            "speed": getattr(self.clock, "speed", 1.0),
+        }
 
     def state(self) -> dict[str, Any]:
         """What the site is doing now: SOC, power flows, mode, prices."""

@@ -11,8 +11,9 @@ from powermaster.sim.profile import SampleProfile
 from powermaster.sim.site import Battery, Grid, Profile, SiteModel
 
 
-def site_model(settings: Mapping[str, Any], clock: Clock,
-               profile: Profile | None = None) -> SiteModel:
+def site_model(
+    settings: Mapping[str, Any], clock: Clock, profile: Profile | None = None
+) -> SiteModel:
     """A site model with the config's battery and grid, on the sample profile."""
     battery, grid = settings["battery"], settings["grid"]
     soc_initial = settings.get("simulator", {}).get("soc_initial", 0.5)
@@ -33,6 +34,7 @@ def site_model(settings: Mapping[str, Any], clock: Clock,
     )
 
 
-def inverter_server(model: SiteModel, clock: Clock, host: str, port: int,
-                    firmware: str = "kh133") -> FoxKHServer:
+def inverter_server(
+    model: SiteModel, clock: Clock, host: str, port: int, firmware: str = "kh133"
+) -> FoxKHServer:
     return FoxKHServer(model, clock, host, port, firmware)

@@ -76,7 +76,10 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
             limit = max(1, int(request.query_params.get("limit", RUNS_LIMIT)))
         except ValueError:
             return Json({"error": "limit must be a whole number"}, status_code=400)
-        return Json(engine.traces.recent(flow_id, limit))
+        # Newest first; run ids grow within a process, so they break ties in start time.
+        recent = sorted(engine.traces.recent(flow_id), reverse=True,
+                        key=lambda run: (run["started"], run["run_id"]))
+        return Json(recent[:limit])
 
     async def run(request: Request) -> Response:
         flow_id, run_id = request.path_params["flow_id"], request.path_params["run_id"]
@@ -96,9 +99,10 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
             return Json({"error": 'body must be JSON like {"payload": ...}'}, status_code=400)
         run_id = engine.trigger(flow_id, payload, source="manual")
         if run_id is None:
-            mode = engine.flows[flow_id].spec.mode
-            return Json({"error": f"run dropped (mode {mode}, a run is going)", "mode": mode},
-                        status_code=409)
+            flow = engine.flows[flow_id]
+            why = "the flow is stopped" if not flow.running else "a run is still going"
+            error = f"run dropped: {why} (mode {flow.spec.mode})"
+            return Json({"error": error, "mode": flow.spec.mode}, status_code=409)
         return Json({"run_id": run_id, "flow": flow_id}, status_code=202)
 
     async def events(request: Request) -> Response:

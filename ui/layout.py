@@ -87,7 +87,8 @@ def _order(layers: list[list[str]], edges: list[tuple[str, str]]) -> list[list[s
             neighbours: dict[str, list[float]] = {node: [] for node in current[index]}
             for a, b in edges:
                 here, there = (b, a) if downward else (a, b)
-                if here in neighbours and (y[there][0] < index if downward else y[there][0] > index):
+                beside = y[there][0] < index if downward else y[there][0] > index
+                if here in neighbours and beside:
                     neighbours[here].append(y[there][1])
             current[index].sort(key=lambda n: _mean(neighbours[n], y[n][1]))
         found = crossings(current, edges)

@@ -29,10 +29,13 @@ class Limits:
     def from_settings(cls, settings: Any) -> Limits:
         battery, grid = settings["battery"], settings["grid"]
         return cls(
-            soc_min=battery["soc_min"], soc_max=battery["soc_max"],
+            soc_min=battery["soc_min"],
+            soc_max=battery["soc_max"],
             soc_margin=settings.get("control", {}).get("soc_margin", 0.02),
-            max_charge_w=battery["max_charge_w"], max_discharge_w=battery["max_discharge_w"],
-            max_import_w=grid["max_import_w"], max_export_w=grid["max_export_w"],
+            max_charge_w=battery["max_charge_w"],
+            max_discharge_w=battery["max_discharge_w"],
+            max_import_w=grid["max_import_w"],
+            max_export_w=grid["max_export_w"],
         )
 
 
@@ -47,8 +50,9 @@ class Decision:
         return asdict(self)
 
 
-def enforce_limits(wanted: Decision, soc: float, pv_w: float, load_w: float,
-                   limits: Limits) -> Decision:
+def enforce_limits(
+    wanted: Decision, soc: float, pv_w: float, load_w: float, limits: Limits
+) -> Decision:
     """The safe version of ``wanted``: same or less forcing, never more."""
     if wanted.mode not in MODES:
         return Decision("self_use", 0.0, "safety", f"unknown mode {wanted.mode!r}: self-use")
@@ -59,21 +63,33 @@ def enforce_limits(wanted: Decision, soc: float, pv_w: float, load_w: float,
     load = max(0.0, load_w) if load_w == load_w else 0.0
     if wanted.mode == "force_charge":
         if soc >= limits.soc_max - limits.soc_margin:
-            return Decision("self_use", 0.0, "safety",
-                            f"battery full ({soc:.0%} >= {limits.soc_max - limits.soc_margin:.0%}):"
-                            " charging stopped")
+            return Decision(
+                "self_use",
+                0.0,
+                "safety",
+                f"battery full ({soc:.0%} >= {limits.soc_max - limits.soc_margin:.0%}):"
+                " charging stopped",
+            )
         # Grid import while charging is load + |P| - pv: keep it inside the import limit.
         ceiling = min(limits.max_charge_w, limits.max_import_w - load + pv)
     else:
         if soc <= limits.soc_min + limits.soc_margin:
-            return Decision("self_use", 0.0, "safety",
-                            f"battery at its floor ({soc:.0%} <= "
-                            f"{limits.soc_min + limits.soc_margin:.0%}): discharge stopped")
+            return Decision(
+                "self_use",
+                0.0,
+                "safety",
+                f"battery at its floor ({soc:.0%} <= "
+                f"{limits.soc_min + limits.soc_margin:.0%}): discharge stopped",
+            )
         # AC output P: export is P - load; the battery gives P - pv at most max_discharge.
         ceiling = min(limits.max_discharge_w, limits.max_export_w + load)
     ceiling = max(0.0, ceiling)
     clamped = min(max(0.0, power), ceiling)
     if clamped < power:
-        return Decision(wanted.mode, clamped, wanted.level,
-                        f"{wanted.reason} (power capped at {clamped:.0f} W by limits)")
+        return Decision(
+            wanted.mode,
+            clamped,
+            wanted.level,
+            f"{wanted.reason} (power capped at {clamped:.0f} W by limits)",
+        )
     return Decision(wanted.mode, clamped, wanted.level, wanted.reason)

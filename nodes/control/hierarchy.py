@@ -45,8 +45,9 @@ def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
         for slot in plan.get("slots", []):
             start = datetime.fromisoformat(slot["start"]).timestamp()
             if start <= now < start + 1800:
-                return Decision(slot["mode"], float(slot.get("power_w", 0.0)), "plan",
-                                slot.get("reason", ""))
+                return Decision(
+                    slot["mode"], float(slot.get("power_w", 0.0)), "plan", slot.get("reason", "")
+                )
     return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
 
 
@@ -71,9 +72,16 @@ class Hierarchy(Node):
         if decision is None:
             plan = self.ctx.globals.get(self.config.get("plan_key", "plan"))
             decision = plan_decision(plan, now)
-        decision = enforce_limits(decision, float(telemetry["soc"]), telemetry.get("pv_w", 0.0),
-                                  telemetry.get("load_w", 0.0), Limits.from_settings(settings))
-        self.ctx.status(f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
-                        "warn" if decision.level == "safety" else "ok")
+        decision = enforce_limits(
+            decision,
+            float(telemetry["soc"]),
+            telemetry.get("pv_w", 0.0),
+            telemetry.get("load_w", 0.0),
+            Limits.from_settings(settings),
+        )
+        self.ctx.status(
+            f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
+            "warn" if decision.level == "safety" else "ok",
+        )
         msg.payload = {**decision.as_dict(), "soc": telemetry["soc"], "at": now}
         return msg

@@ -10,8 +10,11 @@ from flowengine.message import Message
 from flowengine.node import Node
 from flowengine.schema import DURATION
 
-CONTEXT_KEY = {"type": "string", "pattern": r"^(global|flow)\.[^.].*$",
-               "description": "'global.<key>' or 'flow.<key>'"}
+CONTEXT_KEY = {
+    "type": "string",
+    "pattern": r"^(global|flow)\.[^.].*$",
+    "description": "'global.<key>' or 'flow.<key>'",
+}
 
 
 def _scope_and_key(node: Node, qualified: str) -> tuple[Any, str]:

@@ -19,8 +19,10 @@ class HttpSession(Connection):
     description = "A shared HTTP client session with a default timeout."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0},
-                       "user_agent": {"type": "string"}},
+        "properties": {
+            "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+            "user_agent": {"type": "string"},
+        },
         "additionalProperties": False,
     }
     session: aiohttp.ClientSession | None = None

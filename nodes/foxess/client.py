@@ -341,9 +341,7 @@ class FoxKHClient:
         )
         result.written[address] = value
 
-    async def _exchange(
-        self, address: int, send: Callable[[], Awaitable[ModbusPDU]]
-    ) -> ModbusPDU:
+    async def _exchange(self, address: int, send: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
         """Run one request with connection handling; map every failure to InverterError."""
         await self._ensure_connected(address)
         try:

@@ -47,8 +47,9 @@ class FoxModbusConnection(Connection):
         "additionalProperties": False,
     }
 
-    def __init__(self, connection_id: str, config: dict[str, Any], clock: Clock,
-                 settings: Mapping[str, Any]) -> None:
+    def __init__(
+        self, connection_id: str, config: dict[str, Any], clock: Clock, settings: Mapping[str, Any]
+    ) -> None:
         super().__init__(connection_id, config, clock, settings)
         self._lock = asyncio.Lock()
         self.client = FoxKHClient(

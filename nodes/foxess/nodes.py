@@ -38,7 +38,7 @@ class FoxRead(_FoxNode):
     takes = "any message (a trigger)"
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = telemetry dict: soc 0..1, battery_w + = charging, "
-               "grid_w + = importing, energy_kwh totals"
+        "grid_w + = importing, energy_kwh totals"
     }
 
     async def process(self, msg: Message) -> Message:
@@ -83,6 +83,8 @@ class FoxWatchdog(_FoxNode):
         result = await self.connection.refresh_watchdog()
         if result is not None:
             self.ctx.status(f"watchdog fed, {result.setpoint_w} W")
-        msg.payload = {"refreshed": result is not None,
-                       "result": None if result is None else result.as_dict()}
+        msg.payload = {
+            "refreshed": result is not None,
+            "result": None if result is None else result.as_dict(),
+        }
         return msg

@@ -29,8 +29,11 @@ class Planner(Node):
         "properties": {
             "soc_key": {"type": "string", "description": "global context key of telemetry"},
             "previous_key": {"type": "string", "description": "global key of the plan in force"},
-            "switch_penalty": {"type": "number", "minimum": 0,
-                               "description": "$ a mode change must save to replace the plan"},
+            "switch_penalty": {
+                "type": "number",
+                "minimum": 0,
+                "description": "$ a mode change must save to replace the plan",
+            },
             "solver": {"enum": ["highs", "highs-pulp", "cbc"]},
         },
         "additionalProperties": False,
@@ -48,8 +51,10 @@ class Planner(Node):
             "soc": inputs.soc_now,
             "slots": inputs.n_slots,
         }
-        self.ctx.status(f"{len(plan.slots)} slots, ${plan.total_cost:.2f}, "
-                        f"{plan.build_ms + plan.solve_ms:.0f} ms")
+        self.ctx.status(
+            f"{len(plan.slots)} slots, ${plan.total_cost:.2f}, "
+            f"{plan.build_ms + plan.solve_ms:.0f} ms"
+        )
         msg.payload = result
         return msg
 
@@ -59,8 +64,10 @@ class Planner(Node):
         grid = settings["grid"]
         planner = settings.get("planner", {})
         step = forecast["slot_seconds"]
-        starts = [datetime.fromtimestamp(forecast["start"] + i * step, UTC)
-                  for i in range(len(forecast["import_price"]))]
+        starts = [
+            datetime.fromtimestamp(forecast["start"] + i * step, UTC)
+            for i in range(len(forecast["import_price"]))
+        ]
         telemetry = self.ctx.globals.get(self.config.get("soc_key", "telemetry")) or {}
         soc = float(telemetry.get("soc", settings.get("simulator", {}).get("soc_initial", 0.5)))
         soc = min(1.0, max(0.0, soc))

@@ -20,10 +20,14 @@ class ReplayDataset(Connection):
     description = "Recorded prices, PV and load, served as forecasts (demo and backtests)."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {"dataset": {"enum": ["sample", "provided"],
-                                   "description": "'sample': the shipped sample data; "
-                                                  "'provided': one the service supplies "
-                                                  "(a backtest scenario)"}},
+        "properties": {
+            "dataset": {
+                "enum": ["sample", "provided"],
+                "description": "'sample': the shipped sample data; "
+                "'provided': one the service supplies "
+                "(a backtest scenario)",
+            }
+        },
         "additionalProperties": False,
     }
     dataset: Dataset | None = None

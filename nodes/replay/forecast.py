@@ -33,8 +33,10 @@ class ReplayForecast(Node):
         hours = self.config.get("horizon_hours", 48)
         slots = int(hours * 3600 // dataset.slot_seconds)
         forecast = dataset.forecast(self.ctx.clock.time(), slots)
-        self.ctx.status(f"{len(forecast['import_price'])} slots, now "
-                        f"{forecast['import_price'][0] * 100:.1f}c / "
-                        f"{forecast['export_price'][0] * 100:.1f}c")
+        self.ctx.status(
+            f"{len(forecast['import_price'])} slots, now "
+            f"{forecast['import_price'][0] * 100:.1f}c / "
+            f"{forecast['export_price'][0] * 100:.1f}c"
+        )
         msg.payload = forecast
         return msg

@@ -29,8 +29,13 @@ GRID_VOLTS = 240.0
 COMMON_RANGES = ((31000, 31054), (32000, 32023))
 READ_ONLY_RANGES = {
     "kh133": (
-        (30000, 30015), *COMMON_RANGES, (36001, 36003), (37617, 37632),
-        (39067, 39077), (39168, 39169), (39279, 39286),
+        (30000, 30015),
+        *COMMON_RANGES,
+        (36001, 36003),
+        (37617, 37632),
+        (39067, 39077),
+        (39168, 39169),
+        (39279, 39286),
     ),
     "pre133": ((30000, 30018), *COMMON_RANGES),
 }
@@ -68,8 +73,9 @@ def register_image(
     for i, word in enumerate(encode_ascii(MODEL_NAME, 16)):
         img[30000 + i] = word
     vers = versions or DEFAULT_VERSIONS[firmware]
-    for address, text in zip((30016, 30017, 30018) if pre else (36001, 36002, 36003), vers,
-                             strict=True):
+    for address, text in zip(
+        (30016, 30017, 30018) if pre else (36001, 36002, 36003), vers, strict=True
+    ):
         img[address] = encode_version(text)
 
     pv_addr = (31000, 31003, 31039, 31042) if pre else (39070, 39072, 39074, 39076)

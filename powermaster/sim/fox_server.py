@@ -110,7 +110,9 @@ class FoxKHServer:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
@@ -130,8 +132,13 @@ class FoxKHServer:
         ]
 
     async def _action(
-        self, func_code: int, start: int, address: int, count: int,
-        registers: list[int], values: list[int] | list[bool] | None,
+        self,
+        func_code: int,
+        start: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         """pymodbus hook: runs after its own invalid/read-only checks, before it answers."""
         if values is not None:

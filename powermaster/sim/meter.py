@@ -14,8 +14,16 @@ from powermaster.sim.dispatch import Flows
 #: NEM time (protocols.md §0): the inverter's "today" counters roll at local midnight.
 LOCAL_TZ = timezone(timedelta(hours=10))
 #: Energies the inverter counts itself (32000-32023), in register order.
-COUNTERS = ("pv", "battery_charge", "battery_discharge", "grid_export", "grid_import",
-            "inverter_output", "inverter_input", "load")
+COUNTERS = (
+    "pv",
+    "battery_charge",
+    "battery_discharge",
+    "grid_export",
+    "grid_import",
+    "inverter_output",
+    "inverter_input",
+    "load",
+)
 
 
 @dataclass(slots=True)
@@ -94,10 +102,14 @@ class Meter:
         Its PV counter is what the panels delivered (after curtailment).
         """
         total, today = self.total, self.today(t)
-        result = {name: (int(getattr(total, name) // 100), int(getattr(today, name) // 100))
-                  for name in COUNTERS}
-        result["pv"] = (int((total.pv - total.pv_curtailed) // 100),
-                        int((today.pv - today.pv_curtailed) // 100))
+        result = {
+            name: (int(getattr(total, name) // 100), int(getattr(today, name) // 100))
+            for name in COUNTERS
+        }
+        result["pv"] = (
+            int((total.pv - total.pv_curtailed) // 100),
+            int((today.pv - today.pv_curtailed) // 100),
+        )
         return result
 
 

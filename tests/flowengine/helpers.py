@@ -21,7 +21,10 @@ class Append(Node):
     type_name = "test.append"
     description = "Appends its config 'item' to the payload list, in place."
     config_schema: ClassVar[dict[str, Any]] = {
-        "type": "object", "properties": {"item": {}}, "additionalProperties": False}
+        "type": "object",
+        "properties": {"item": {}},
+        "additionalProperties": False,
+    }
 
     def process(self, msg: Message) -> Message:
         msg.payload.append(self.config.get("item", self.ctx.node_id))
@@ -42,8 +45,10 @@ class Sleep(Node):
     type_name = "test.sleep"
     description = "Sleeps on the clock for config 'seconds'."
     config_schema: ClassVar[dict[str, Any]] = {
-        "type": "object", "properties": {"seconds": {"type": "number"}},
-        "additionalProperties": False}
+        "type": "object",
+        "properties": {"seconds": {"type": "number"}},
+        "additionalProperties": False,
+    }
 
     async def process(self, msg: Message) -> Message:
         await self.ctx.clock.sleep(self.config.get("seconds", 60))
@@ -68,8 +73,9 @@ def registry() -> Registry:
     return reg
 
 
-async def start_engine(text: str, clock: VirtualClock, database: Path | str = ":memory:",
-                       **kwargs: Any) -> Engine:
+async def start_engine(
+    text: str, clock: VirtualClock, database: Path | str = ":memory:", **kwargs: Any
+) -> Engine:
     Collect.seen = {}
     engine = Engine(registry(), clock, database, **kwargs)
     await engine.start(load_flow_text(text, registry()))

@@ -50,7 +50,9 @@ def test_unknown_node_type_suggests_the_close_one() -> None:
 
 
 def test_unknown_config_key() -> None:
-    text = GOOD.replace("    type: core.log\n", "    type: core.log\n    config:\n      levle: info\n")
+    text = GOOD.replace(
+        "    type: core.log\n", "    type: core.log\n    config:\n      levle: info\n"
+    )
     assert problems(text) == [
         "f.yaml:12:7: unknown key 'levle' in the config of node 'b'; did you mean 'level'?"
     ]
@@ -96,9 +98,7 @@ def test_cycle() -> None:
 
 def test_unknown_top_level_key_and_bad_mode() -> None:
     text = "mdoe: single\n" + GOOD
-    assert problems(text) == [
-        "f.yaml:1:1: unknown key 'mdoe' in the file; did you mean 'mode'?"
-    ]
+    assert problems(text) == ["f.yaml:1:1: unknown key 'mdoe' in the file; did you mean 'mode'?"]
     assert problems(GOOD + "mode: sometimes\n") == [
         "f.yaml:11:7: 'mode' must be one of single, queued, restart, parallel, not 'sometimes'"
     ]

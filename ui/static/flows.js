@@ -145,7 +145,7 @@
 
   function openPanel(what, ...content) {
     panelFor = what;
-    document.getElementById("panel-body").replaceChildren(...content);
+    document.getElementById("panel-body").replaceChildren(...content.filter((c) => c));
     document.getElementById("panel").hidden = false;
   }
 

@@ -1,0 +1,91 @@
+"""Messages per second through a chain of 10 pass-through nodes, tracing on (the default).
+
+Prints throughput (msgs/s), µs per hop, and the end-to-end latency of one
+message (p50/p99) when messages go one at a time. For scale: Node-RED 4.1 on
+this machine moves about 32,000 msgs/s through 10 change nodes (about 2.8 µs a
+hop, 22 µs p50 for one message end to end).
+
+    python benchmarks/engine_throughput.py [--messages 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from flowengine import Engine, Registry, VirtualClock, load_flow_text
+from nodes.core import CONNECTION_TYPES, NODE_TYPES
+
+HOPS = 10
+
+
+def chain_flow(mode: str) -> str:
+    lines = [f"flow: chain\nmode: {mode}\nmax_runs: 100000\nnodes:"]
+    for i in range(HOPS):
+        wires = f", wires: [n{i + 1}]" if i < HOPS - 1 else ""
+        lines.append(f"  - {{id: n{i}, type: core.passthrough{wires}}}")
+    return "\n".join(lines) + "\n"
+
+
+async def make_engine(mode: str, db: Path) -> Engine:
+    registry = Registry()
+    registry.add_all([*NODE_TYPES, *CONNECTION_TYPES])
+    engine = Engine(registry, VirtualClock(), db)
+    await engine.start(load_flow_text(chain_flow(mode), registry))
+    return engine
+
+
+async def throughput(messages: int, db: Path) -> float:
+    """Many messages in flight (parallel run mode); returns msgs/s."""
+    engine = await make_engine("parallel", db)
+    batch = 1000
+    started = time.perf_counter()
+    for first in range(0, messages, batch):
+        handles = [engine.start_run("chain", n) for n in range(first, first + batch)]
+        await asyncio.gather(*(h.done for h in handles if h is not None))
+        engine.traces.flush()
+    elapsed = time.perf_counter() - started
+    await engine.stop()
+    engine.close()
+    return messages / elapsed
+
+
+async def latency(messages: int, db: Path) -> list[float]:
+    """One message at a time, start to finish; returns µs per message."""
+    engine = await make_engine("single", db)
+    samples: list[float] = []
+    for n in range(messages):
+        started = time.perf_counter()
+        handle = engine.start_run("chain", n)
+        assert handle is not None
+        await handle.done
+        samples.append((time.perf_counter() - started) * 1e6)
+    await engine.stop()
+    engine.close()
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        asyncio.run(throughput(2000, db))  # warm up
+        rate = asyncio.run(throughput(args.messages, db))
+        samples = asyncio.run(latency(min(args.messages, 10_000), Path(tmp) / "lat.db"))
+    samples.sort()
+    print(f"chain of {HOPS} pass-through nodes, tracing on, traces persisted to SQLite")
+    print(f"throughput: {rate:,.0f} msgs/s  ({1e6 / rate / HOPS:.2f} µs per hop)")
+    print(
+        f"one message end to end: p50 {statistics.median(samples):.1f} µs, "
+        f"p99 {samples[int(len(samples) * 0.99)]:.1f} µs"
+    )
+
+
+if __name__ == "__main__":
+    main()

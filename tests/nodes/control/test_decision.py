@@ -1,0 +1,101 @@
+"""Whatever is asked, the command that leaves the hierarchy is inside hard limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nodes.control.decision import MODES, Decision, Limits, enforce_limits
+from nodes.control.hierarchy import plan_decision, safety_override
+from powermaster.config import DEFAULTS
+
+LIMITS = Limits(
+    soc_min=0.1,
+    soc_max=1.0,
+    soc_margin=0.02,
+    max_charge_w=5000,
+    max_discharge_w=5000,
+    max_import_w=15000,
+    max_export_w=5000,
+)
+
+anything = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@given(
+    mode=st.sampled_from([*MODES, "turbo", ""]),
+    power=anything,
+    soc=st.floats(min_value=0, max_value=1),
+    pv=anything,
+    load=anything,
+)
+def test_enforced_command_never_leaves_the_hard_limits(
+    mode: str, power: float, soc: float, pv: float, load: float
+) -> None:
+    safe = enforce_limits(Decision(mode, power, "plan", "asked"), soc, pv, load, LIMITS)
+    assert safe.mode in MODES
+    assert safe.power_w >= 0.0
+    if safe.mode == "force_charge":
+        assert soc < LIMITS.soc_max - LIMITS.soc_margin
+        assert safe.power_w <= LIMITS.max_charge_w
+    elif safe.mode == "force_discharge":
+        assert soc > LIMITS.soc_min + LIMITS.soc_margin
+        assert safe.power_w <= LIMITS.max_discharge_w
+    else:
+        assert safe.power_w == 0.0
+
+
+def test_charge_power_respects_the_import_limit() -> None:
+    safe = enforce_limits(Decision("force_charge", 5000, "plan", "cheap"), 0.5, 0, 12000, LIMITS)
+    assert safe.power_w == 3000
+    assert "capped" in safe.reason
+
+
+def test_full_battery_stops_charging_with_a_reason() -> None:
+    safe = enforce_limits(Decision("force_charge", 3000, "plan", "cheap"), 0.99, 0, 500, LIMITS)
+    assert (safe.mode, safe.level) == ("self_use", "safety")
+
+
+def telemetry(**overrides: Any) -> dict[str, Any]:
+    return {
+        "soc": 0.5,
+        "timestamp": 1000.0,
+        "grid_lost": False,
+        "battery_temp_c": 25.0,
+        "inverter_temp_c": 40.0,
+        **overrides,
+    }
+
+
+def test_safety_overrides() -> None:
+    assert safety_override(telemetry(), DEFAULTS, 1000.0) is None
+    assert "grid lost" in safety_override(telemetry(grid_lost=True), DEFAULTS, 1000.0).reason
+    assert "old" in safety_override(telemetry(), DEFAULTS, 1000.0 + 3600).reason
+    assert "hot" in safety_override(telemetry(battery_temp_c=55), DEFAULTS, 1000.0).reason
+    assert "cold" in safety_override(telemetry(battery_temp_c=-3), DEFAULTS, 1000.0).reason
+
+
+def test_plan_decision_picks_the_slot_we_are_in() -> None:
+    plan = {
+        "slots": [
+            {
+                "start": "2026-01-01T00:00:00+00:00",
+                "mode": "force_charge",
+                "power_w": 2000,
+                "reason": "cheap",
+            },
+            {
+                "start": "2026-01-01T00:30:00+00:00",
+                "mode": "force_discharge",
+                "power_w": 3000,
+                "reason": "spike",
+            },
+        ]
+    }
+    t0 = 1767225600.0  # 2026-01-01T00:00Z
+    assert plan_decision(plan, t0 + 100).mode == "force_charge"
+    assert plan_decision(plan, t0 + 1900).power_w == 3000
+    assert plan_decision(plan, t0 + 3700).level == "fallback"
+    assert plan_decision(None, t0).mode == "self_use"

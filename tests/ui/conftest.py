@@ -1,0 +1,146 @@
+"""A real engine on virtual time, a fake service around it, and the UI served by uvicorn.
+
+The app is served in-process on a free port (same event loop as the engine), so
+tests talk HTTP to it exactly as a browser would, streaming included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from flowengine import Engine, VirtualClock
+from flowengine.validate import load_docs
+from flowengine.yamlsource import parse_text
+from tests.flowengine.helpers import Collect, registry
+from ui.app import create_app
+
+START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC).timestamp()
+
+FLOWS = """
+flow: demo
+description: Numbers through a split.
+triggers: [{type: interval, every: 300}]
+nodes:
+  - {id: num, type: core.set, config: {payload: 42}, wires: [split]}
+  - id: split
+    type: test.split
+    wires: {low: [small], high: [big]}
+  - {id: small, type: test.collect}
+  - {id: big, type: test.collect}
+---
+flow: slow
+mode: single
+nodes:
+  - {id: nap, type: test.sleep, config: {seconds: 60}}
+---
+flow: secrets
+nodes:
+  - id: creds
+    type: core.set
+    config: {payload: {password: hunter2, api_token: abc123, site: home}}
+    wires: [sink]
+  - {id: sink, type: test.collect}
+---
+flow: risky
+nodes:
+  - id: bad
+    type: test.fail
+    wires: {error: [handler]}
+  - {id: handler, type: test.collect}
+"""
+
+
+@dataclass
+class FakeService:
+    """The smallest ``ui.service.Service``: an engine plus canned health and state."""
+
+    engine: Engine
+    status: str = "ok"
+    plant: dict[str, Any] = field(default_factory=lambda: {
+        "soc": 0.62, "mode": "self_use", "powers": {"pv": 2100, "load": 800},
+        "prices": {"import": 0.21}})
+
+    def health(self) -> dict[str, Any]:
+        return {"status": self.status, "flows": len(self.engine.flows)}
+
+    def state(self) -> dict[str, Any]:
+        return self.plant
+
+
+@dataclass
+class Served:
+    url: str
+    service: FakeService
+
+    @property
+    def engine(self) -> Engine:
+        return self.service.engine
+
+    @property
+    def clock(self) -> VirtualClock:
+        clock = self.engine.clock
+        assert isinstance(clock, VirtualClock)
+        return clock
+
+
+@asynccontextmanager
+async def serve(app: Starlette, port: int) -> AsyncIterator[str]:
+    """Run ``app`` under uvicorn on ``port`` in this event loop; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off", ws="none", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("uvicorn stopped before it started")
+                await asyncio.sleep(0.005)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def wait_for(condition: Any, timeout: float = 5.0) -> None:
+    """Wait until ``condition()`` is true (a condition, not a fixed sleep)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+async def start_engine(text: str) -> Engine:
+    """Start an engine on virtual time with every ``---``-separated flow in ``text``."""
+    docs = [parse_text(part, f"flow{i}.yaml") for i, part in enumerate(text.split("\n---\n"))]
+    Collect.seen = {}
+    engine = Engine(registry(), VirtualClock(START))
+    await engine.start(load_docs(docs, registry()))
+    return engine
+
+
+@asynccontextmanager
+async def running_ui(port: int, ping: float = 15.0) -> AsyncIterator[Served]:
+    engine = await start_engine(FLOWS)
+    service = FakeService(engine)
+    try:
+        async with serve(create_app(service, ping=ping), port) as url:
+            yield Served(url, service)
+    finally:
+        await engine.stop()
+        engine.close()
+
+
+@pytest.fixture
+async def ui(free_port: int) -> AsyncIterator[Served]:
+    async with running_ui(free_port) as served:
+        yield served
