@@ -27,6 +27,10 @@ class EventBus:
             queue.put_nowait(event)
 
     @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    @property
     def listening(self) -> bool:
         """Whether anyone is subscribed (so callers can skip building events)."""
         return bool(self._subscribers)

@@ -39,7 +39,7 @@ _run_counter = itertools.count(1)
 
 
 def new_run_id() -> str:
-    return f"{_RUN_PREFIX}-{next(_run_counter):06d}"
+    return f"{_RUN_PREFIX}-{next(_run_counter):09d}"
 
 
 class NodeContextImpl:

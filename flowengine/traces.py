@@ -126,7 +126,7 @@ class TraceStore:
             if fid == flow_id
             for item in bucket
         ]
-        runs.sort(key=lambda r: r["started"], reverse=True)
+        runs.sort(key=lambda r: (r["started"], r["run_id"]), reverse=True)
         return runs[:limit] if limit else runs
 
     def get(self, flow_id: str, run_id: str) -> dict[str, Any] | None:

@@ -76,10 +76,7 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
             limit = max(1, int(request.query_params.get("limit", RUNS_LIMIT)))
         except ValueError:
             return Json({"error": "limit must be a whole number"}, status_code=400)
-        # Newest first; run ids grow within a process, so they break ties in start time.
-        recent = sorted(engine.traces.recent(flow_id), reverse=True,
-                        key=lambda run: (run["started"], run["run_id"]))
-        return Json(recent[:limit])
+        return Json(engine.traces.recent(flow_id, limit))
 
     async def run(request: Request) -> Response:
         flow_id, run_id = request.path_params["flow_id"], request.path_params["run_id"]

@@ -163,7 +163,7 @@ async def test_events_stream_last_status_then_live_events(
         assert snapshot[0] | {"at": None} == {
             "type": "status", "flow": "demo", "node": "num", "text": "earlier",
             "state": "warn", "count": 0, "errors": 0, "at": None}
-        assert len(ui.engine.events._subscribers) == 1
+        assert ui.engine.events.subscriber_count == 1
         demo.nodes["split"].set_status("live now", "busy")
         (live,) = await read_events(response, lambda e: e.get("type") == "status")
         assert (live["node"], live["text"], live["state"]) == ("split", "live now", "busy")
@@ -172,7 +172,7 @@ async def test_events_stream_last_status_then_live_events(
         assert [e["type"] for e in events] == ["run_start", "run"]
         assert events[1]["run_id"] == run_id and events[1]["outcome"] == "ok"
         assert events[1]["counts"] == {"num": 1, "split": 1, "small": 0, "big": 1}
-    await wait_for(lambda: not ui.engine.events._subscribers)
+    await wait_for(lambda: ui.engine.events.subscriber_count == 0)
 
 
 async def test_events_stream_sends_keepalive_pings(

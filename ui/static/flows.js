@@ -5,8 +5,8 @@
 
 (() => {
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const BOX_W = 168, BOX_H = 58, COL = 220, ROW = 80, PAD = 14;
-  const STATUS_CHARS = 22;
+  const BOX_W = 190, BOX_H = 58, COL = 240, ROW = 80, PAD = 14;
+  const STATUS_CHARS = 26;
 
   /** flow id -> {data, nodes: Map(node id -> {data, g})} */
   const flows = new Map();
@@ -98,7 +98,7 @@
       g.append(
         s("title", {}),
         s("rect", { class: "box", width: BOX_W, height: BOX_H, rx: 7 }),
-        s("text", { class: "id", x: 10, y: 18 }, clip(node.id, 16)),
+        s("text", { class: "id", x: 10, y: 18 }, clip(node.id, 17)),
         s("text", { class: "count", x: BOX_W - 10, y: 18, "text-anchor": "end" }),
         s("text", { class: "type", x: 10, y: 34 }, clip(node.type, 24)),
         s("circle", { class: "badge", cx: 14, cy: 47, r: 5 }),
