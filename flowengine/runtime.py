@@ -273,22 +273,37 @@ class FlowRuntime:
         msg = Message(payload, "", handle.run_id, now)
         targets = self._entry if to is None else tuple(self.nodes[n] for n in to)
         task = asyncio.create_task(
-            self._execute(trace, msg, targets), name=f"run:{self.id}:{handle.run_id}"
+            self._run(handle, trace, msg, targets), name=f"run:{self.id}:{handle.run_id}"
         )
         self._active[handle.run_id] = task
-        task.add_done_callback(lambda done: self._finish(handle, trace, done))
+        task.add_done_callback(lambda _: self._cancelled_before_start(handle, trace))
 
-    def _finish(self, handle: RunHandle, trace: RunTrace, task: asyncio.Task[None]) -> None:
-        """Record a finished run, whether it ended, failed or was cancelled (even unstarted)."""
-        engine = self.engine
-        if task.cancelled():
+    async def _run(
+        self, handle: RunHandle, trace: RunTrace, msg: Message, targets: tuple[NodeRuntime, ...]
+    ) -> None:
+        try:
+            await self._execute(trace, msg, targets)
+        except asyncio.CancelledError:
             trace.outcome = "cancelled"
-        elif (exc := task.exception()) is not None:
+            self._finish(handle, trace)
+            raise
+        except Exception as exc:  # a bug in the engine itself: record it, the flow lives on
             trace.outcome = "error"
             trace.error = f"engine error: {type(exc).__name__}: {exc}"
             log.error("flow %s run %s crashed", self.id, trace.run_id, exc_info=exc)
         else:
             trace.outcome = "error" if trace.error else "ok"
+        self._finish(handle, trace)
+
+    def _cancelled_before_start(self, handle: RunHandle, trace: RunTrace) -> None:
+        """A run cancelled before its first step never reached ``_run``'s own bookkeeping."""
+        if trace.finished is None:
+            trace.outcome = "cancelled"
+            self._finish(handle, trace)
+
+    def _finish(self, handle: RunHandle, trace: RunTrace) -> None:
+        """Record a finished run, tell listeners, and start the next queued one."""
+        engine = self.engine
         trace.finished = engine.clock.time()
         self._active.pop(handle.run_id, None)
         engine.traces.record(trace)
