@@ -151,7 +151,7 @@ def _validate(args: argparse.Namespace) -> int:
             if file.name.endswith(".test.yaml") or file.name == "secrets.yaml":
                 continue
             checked += 1
-            if file.name == "site.yaml":
+            if _is_site_config(file):
                 try:
                     load_site_config(file)
                 except InvalidFlows as exc:
@@ -169,6 +169,18 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {checked} file(s) valid")
     return 0
+
+
+def _is_site_config(file: Path) -> bool:
+    """Site configs are told apart from flow files by having neither 'flow' nor 'connections'."""
+    if file.name == "site.yaml":
+        return True
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    keys = {line.split(":", 1)[0] for line in text.splitlines() if line and line[0].isalpha()}
+    return bool(keys) and not keys & {"flow", "connections", "nodes", "triggers"}
 
 
 def _nodes(args: argparse.Namespace) -> int:
