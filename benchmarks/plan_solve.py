@@ -1,7 +1,10 @@
 """Build/solve p50/p95 (ms) of the 96-slot (48 h) plan for each solver path.
 
 Self-contained synthetic day pair: sinusoidal PV 0-6 kW by day, 300-3000 W load with an
-evening peak, cheap midday import, 16-21 h peak and one export spike. Run:
+evening peak, cheap midday import, 16-21 h peak and one export spike. Cases: "base";
+"incumb" = anti-flip on against a plan in force (solved before the export spike was
+announced and on 1c dearer evenings; switch_penalty_per_kwh 0.01); "extras" = that plus a 7 kW EV
+as a deferrable load (real binaries). Run:
     python benchmarks/plan_solve.py [repeats]
 """
 
@@ -19,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulp
 
+from nodes.planning import solve_plan
 from nodes.planning.formulation import build_model
 from nodes.planning.inputs import (
     BatterySpec,
@@ -30,14 +34,24 @@ from nodes.planning.inputs import (
 from nodes.planning.solvers import solve_highs, solve_pulp, to_pulp
 
 
+def with_incumbent(inp: PlanInputs) -> PlanInputs:
+    """Anti-flip on against a plan solved without the spike and on 1c dearer evenings."""
+    imp = [p + (0.01 if (t % 48) >= 32 else 0.0) for t, p in enumerate(inp.import_price)]
+    exp = list(inp.export_price)
+    imp[48 + 37], exp[48 + 37] = imp[48 + 36], exp[48 + 36]
+    previous = solve_plan(replace(inp, import_price=imp, export_price=exp))
+    opts = replace(
+        inp.options,
+        incumbent_battery_w=[s.battery_w for s in previous.slots],
+        switch_penalty_per_kwh=0.01,
+    )
+    return replace(inp, options=opts)
+
+
 def with_extras(inp: PlanInputs) -> PlanInputs:
-    """Add a 7 kW EV (6 slots, overnight window) and hysteresis against a shifted plan."""
-    incumbent = ["self_use"] * inp.n_slots
-    for t in (24, 25, 72, 73):  # previous plan grid-charged late morning
-        incumbent[t] = "force_charge"
+    """Anti-flip plus a 7 kW EV (6 slots, overnight window)."""
     ev = DeferrableLoad("ev", 7000, 6, (36, 63), priority=1)
-    opts = replace(inp.options, incumbent_modes=incumbent, switch_penalty=0.02)
-    return replace(inp, options=opts, deferrable=(ev,))
+    return replace(with_incumbent(inp), deferrable=(ev,))
 
 
 def synthetic_inputs(solver: str = "highs", n: int = 96) -> PlanInputs:
@@ -86,7 +100,7 @@ def bench(path: str, repeats: int, inp: PlanInputs, label: str) -> None:
         pm = build_model(inp)
         f_ms = (time.perf_counter() - t0) * 1000
         if path == "highs":
-            res = solve_highs(pm.lm, 10.0, 1e-6, pm.round_relaxation, pm.indicators)
+            res = solve_highs(pm.lm, 10.0, 1e-6, pm.round_relaxation)
         elif path == "highs-mip":
             res = solve_highs(pm.lm, 10.0, 1e-6)
         else:
@@ -125,7 +139,12 @@ def main() -> None:
           "highs-mip = always branch-and-cut")  # fmt: skip
     print(f"96 slots: {pm.lm.n_cols} cols ({n_int} binary), {pm.lm.n_rows} rows, "
           f"{len(pm.lm.row_index)} nonzeros; {repeats} repeats")  # fmt: skip
-    for label, inp in (("base", synthetic_inputs()), ("extras", with_extras(synthetic_inputs()))):
+    cases = (
+        ("base", synthetic_inputs()),
+        ("incumb", with_incumbent(synthetic_inputs())),
+        ("extras", with_extras(synthetic_inputs())),
+    )
+    for label, inp in cases:
         for path in ("highs", "highs-mip", "highs-pulp", "cbc"):
             bench(path, repeats if path.startswith("highs") else max(5, repeats // 3), inp, label)
 

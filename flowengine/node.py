@@ -59,6 +59,10 @@ class NodeContext(Protocol):
 
     def status(self, text: str, state: str = "ok") -> None: ...
 
+    def trigger_flow(self, flow_id: str, payload: Any = None, reason: str = "") -> str | None:
+        """Start a run of another flow; its run id, or None when its run mode drops it."""
+        ...
+
 
 class Node:
     """Base class of every node type.

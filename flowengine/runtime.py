@@ -74,9 +74,10 @@ class NodeContextImpl:
         if self.runtime is not None:
             self.runtime.set_status(text, state)
 
-    def trigger_flow(self, flow_id: str, payload: Any = None) -> str | None:
+    def trigger_flow(self, flow_id: str, payload: Any = None, reason: str = "") -> str | None:
         """Start another flow (e.g. a re-plan); returns its run id, or None if dropped."""
-        return self._engine.trigger(flow_id, payload, source=f"flow {self.flow_id}")
+        source = f"{reason} (from {self.flow_id})" if reason else f"flow {self.flow_id}"
+        return self._engine.trigger(flow_id, payload, source=source)
 
 
 class NodeRuntime:
@@ -270,7 +271,7 @@ class FlowRuntime:
                     "at": now,
                 }
             )
-        msg = Message(payload, "", handle.run_id, now)
+        msg = Message(payload, "", handle.run_id, now, {"trigger": source})
         targets = self._entry if to is None else tuple(self.nodes[n] for n in to)
         task = asyncio.create_task(
             self._run(handle, trace, msg, targets), name=f"run:{self.id}:{handle.run_id}"

@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--speed", type=float, default=1.0)
     simulate.set_defaults(func=_simulate)
 
+    backtest = sub.add_parser(
+        "backtest", help="run the real flows against a scenario on virtual time")
+    backtest.add_argument("scenario", type=Path, help="scenario JSON (see docs/backtest.md)")
+    backtest.add_argument("--out", type=Path, required=True, help="where to write the result")
+    backtest.add_argument("--flows", type=Path, default=FLOWS_DIR)
+    backtest.add_argument("--quiet", action="store_true", help="no progress bar")
+    backtest.set_defaults(func=_backtest)
+
     validate = sub.add_parser("validate", help="check flow files and the site config")
     validate.add_argument("paths", nargs="+", type=Path, help="files or directories")
     validate.set_defaults(func=_validate)
@@ -110,6 +118,26 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(service.run_forever())
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from flowengine.atomic import write_atomic
+    from powermaster.backtest.runner import progress_bar, run_backtest
+    from powermaster.backtest.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except (OSError, ValueError) as exc:
+        print(f"{args.scenario}: {exc}", file=sys.stderr)
+        return 2
+    progress = None if args.quiet else progress_bar()
+    result = asyncio.run(run_backtest(scenario, args.flows, progress))
+    write_atomic(args.out, json.dumps(result, indent=1))
+    bill, base = result["bill"], result["baselines"]
+    print(f"{scenario.name}: bill ${bill['net']:.2f} (self-use ${base['self_use']:.2f}, "
+          f"no battery ${base['no_battery']:.2f}); {result['ticks']} ticks, "
+          f"{result['plans']} plans, {result['wall_seconds']:.1f} s")
     return 0
 
 

@@ -1,18 +1,21 @@
-"""Decisions and the hard limits no decision may cross.
+"""Decisions, the hard limits no decision may cross, and the command that results.
 
 ``enforce_limits`` is the last word before any command reaches the inverter:
 whatever the plan, a forecast, the UI or a bug upstream asks for, the command
-that leaves it keeps the battery inside its hard SOC limits, its power limits
-and the grid's limits. It only ever makes a command safer.
+that leaves it keeps the battery inside its hard SOC limits and power limits,
+and the grid inside its import and export limits where the battery can do that.
+It only ever makes a command safer.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MODES = ("self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold")
-FORCING = ("force_charge", "force_discharge")
+#: Modes the inverter runs by itself; every other mode holds an exact battery power.
+INVERTER_LED = ("self_use", "self_use_zero_export")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,55 +44,88 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """What to do this tick, who decided it and why.
+
+    ``battery_w`` is the net battery power to hold (+ = charging) for the modes
+    that hold one; ``None`` means "as the mode's power says" (force_charge at
+    ``power_w`` charges at that power, force_discharge discharges, hold idles).
+    """
+
     mode: str
     power_w: float
     level: str
     reason: str
+    battery_w: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def target_w(self) -> float:
+        """The net battery power this decision asks for (+ = charging)."""
+        if self.battery_w is not None:
+            return self.battery_w
+        if self.mode == "force_charge":
+            return abs(self.power_w)
+        if self.mode == "force_discharge":
+            return -abs(self.power_w)
+        return 0.0
+
+
+def _finite(value: float, default: float = 0.0) -> float:
+    return value if isinstance(value, int | float) and math.isfinite(value) else default
 
 
 def enforce_limits(
     wanted: Decision, soc: float, pv_w: float, load_w: float, limits: Limits
 ) -> Decision:
-    """The safe version of ``wanted``: same or less forcing, never more."""
+    """The safe version of ``wanted``: never more forcing, and inside every hard limit."""
     if wanted.mode not in MODES:
         return Decision("self_use", 0.0, "safety", f"unknown mode {wanted.mode!r}: self-use")
-    if wanted.mode not in FORCING:
+    if wanted.mode in INVERTER_LED:
         return Decision(wanted.mode, 0.0, wanted.level, wanted.reason)
-    power = wanted.power_w if wanted.power_w == wanted.power_w else 0.0  # NaN -> 0
-    pv = max(0.0, pv_w) if pv_w == pv_w else 0.0
-    load = max(0.0, load_w) if load_w == load_w else 0.0
-    if wanted.mode == "force_charge":
-        if soc >= limits.soc_max - limits.soc_margin:
+    pv, load = max(0.0, _finite(pv_w)), max(0.0, _finite(load_w))
+    target = _finite(wanted.target_w())
+    top = limits.soc_max - limits.soc_margin
+    bottom = limits.soc_min + limits.soc_margin
+    if target > 0 and soc >= top:
+        if wanted.mode == "force_charge":
             return Decision(
                 "self_use",
                 0.0,
                 "safety",
-                f"battery full ({soc:.0%} >= {limits.soc_max - limits.soc_margin:.0%}):"
-                " charging stopped",
+                f"battery full ({soc:.0%} >= {top:.0%}): charging stopped",
             )
-        # Grid import while charging is load + |P| - pv: keep it inside the import limit.
-        ceiling = min(limits.max_charge_w, limits.max_import_w - load + pv)
-    else:
-        if soc <= limits.soc_min + limits.soc_margin:
+        target = 0.0
+    if target < 0 and soc <= bottom:
+        if wanted.mode == "force_discharge":
             return Decision(
                 "self_use",
                 0.0,
                 "safety",
-                f"battery at its floor ({soc:.0%} <= "
-                f"{limits.soc_min + limits.soc_margin:.0%}): discharge stopped",
+                f"battery at its floor ({soc:.0%} <= {bottom:.0%}): discharge stopped",
             )
-        # AC output P: export is P - load; the battery gives P - pv at most max_discharge.
-        ceiling = min(limits.max_discharge_w, limits.max_export_w + load)
-    ceiling = max(0.0, ceiling)
-    clamped = min(max(0.0, power), ceiling)
-    if clamped < power:
-        return Decision(
-            wanted.mode,
-            clamped,
-            wanted.level,
-            f"{wanted.reason} (power capped at {clamped:.0f} W by limits)",
-        )
-    return Decision(wanted.mode, clamped, wanted.level, wanted.reason)
+        target = 0.0
+    # Grid: import = load - pv + battery, export = pv - load - battery.
+    high = min(limits.max_charge_w, limits.max_import_w - load + pv)
+    low = max(-limits.max_discharge_w, pv - load - limits.max_export_w)
+    bounded = min(max(target, low), high)
+    # The battery's own limits win over the grid's: never below the floor or above the top.
+    bounded = min(max(bounded, -limits.max_discharge_w), limits.max_charge_w)
+    if soc <= bottom:
+        bounded = max(bounded, 0.0)
+    if soc >= top:
+        bounded = min(bounded, 0.0)
+    reason = wanted.reason
+    if abs(bounded - target) > 0.5:
+        reason = f"{reason} (battery power capped at {bounded:.0f} W by limits)"
+    return replace(wanted, power_w=abs(bounded), battery_w=bounded, reason=reason)
+
+
+def inverter_command(decision: Decision, pv_w: float) -> dict[str, Any]:
+    """The ``foxess.command`` payload: an exact AC setpoint (pv - battery) when held."""
+    command: dict[str, Any] = {"mode": decision.mode, "power_w": decision.power_w}
+    if decision.mode not in INVERTER_LED:
+        setpoint = max(0.0, _finite(pv_w)) - decision.target_w()
+        command["setpoint_w"] = round(setpoint)
+        command["power_w"] = abs(round(setpoint))
+    return command

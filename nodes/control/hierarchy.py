@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
-from nodes.control.decision import Decision, Limits, enforce_limits
+from nodes.control.decision import Decision, Limits, enforce_limits, inverter_command
 
 
 def safety_override(telemetry: dict[str, Any], settings: Any, now: float) -> Decision | None:
@@ -45,8 +45,13 @@ def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
         for slot in plan.get("slots", []):
             start = datetime.fromisoformat(slot["start"]).timestamp()
             if start <= now < start + 1800:
+                battery_w = slot.get("battery_w")
                 return Decision(
-                    slot["mode"], float(slot.get("power_w", 0.0)), "plan", slot.get("reason", "")
+                    slot["mode"],
+                    float(slot.get("power_w", 0.0)),
+                    "plan",
+                    slot.get("reason", ""),
+                    None if battery_w is None else float(battery_w),
                 )
     return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
 
@@ -61,7 +66,7 @@ class Hierarchy(Node):
     }
     takes = "payload = inverter telemetry (soc, pv_w, load_w, temperatures, grid_lost, timestamp)"
     gives: ClassVar[dict[str, str]] = {
-        "out": "payload {mode, power_w, level, reason}: the command for the inverter"
+        "out": "payload {mode, power_w, setpoint_w, battery_w, level, reason}: the command"
     }
 
     def process(self, msg: Message) -> Message:
@@ -83,5 +88,6 @@ class Hierarchy(Node):
             f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
             "warn" if decision.level == "safety" else "ok",
         )
-        msg.payload = {**decision.as_dict(), "soc": telemetry["soc"], "at": now}
+        command = inverter_command(decision, telemetry.get("pv_w", 0.0))
+        msg.payload = {**decision.as_dict(), **command, "soc": telemetry["soc"], "at": now}
         return msg

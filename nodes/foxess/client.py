@@ -60,6 +60,7 @@ class Telemetry:
     work_mode: int
     remote_enabled: bool
     remote_setpoint_w: int
+    battery_energy_kwh: float | None = None  # BMS energy remaining (KH >= 1.33)
     energy_kwh: dict[str, float] = field(default_factory=dict)  # inverter totals
     energy_today_kwh: dict[str, float] = field(default_factory=dict)  # since local midnight
 
@@ -103,6 +104,7 @@ class _Remote:
 
     mode: str
     setpoint_w: int
+    written_at: float = 0.0
 
 
 class FoxKHClient:
@@ -203,6 +205,7 @@ class FoxKHClient:
             work_mode=work_mode,
             remote_enabled=remote[0] == 1,
             remote_setpoint_w=r.decode_i16(remote[2]),
+            battery_energy_kwh=value.get("bms_energy_remaining"),
             energy_kwh=_energy(value, "_total"),
             energy_today_kwh=_energy(value, "_today"),
         )
@@ -230,19 +233,32 @@ class FoxKHClient:
 
     # -- control --
 
-    async def command(self, mode: str, power_w: float = 0) -> CommandResult:
+    async def command(
+        self, mode: str, power_w: float = 0, setpoint_w: float | None = None
+    ) -> CommandResult:
         """Put the inverter in ``mode`` and verify by reading every write back.
 
+        ``setpoint_w``, when given, is the signed AC-port power to hold (+ = output,
+        - = input): how a controller asks for an exact battery power (pv - battery).
         ``self_use_zero_export`` is remote control with the AC output set to the
         load just measured (PV beyond load + battery is curtailed, so nothing is
         exported); its fallback is Self Use, so a lost watchdog is harmless.
-        ``refresh_watchdog`` re-measures the load.
+        ``refresh_watchdog`` re-measures the load. The same command again only
+        refreshes the watchdog (two registers instead of the whole sequence).
         """
         if mode not in MODES:
             raise InverterError(f"unknown mode {mode!r}; expected one of {MODES}")
         if mode == "self_use":
             return await self._leave_remote()
-        setpoint = await self._setpoint(mode, power_w)
+        if setpoint_w is not None and mode != "self_use_zero_export":
+            setpoint = max(-0x8000, min(0x7FFF, round(setpoint_w)))
+        else:
+            setpoint = await self._setpoint(mode, power_w)
+        same = self._remote
+        if same is not None and same.mode == mode and same.setpoint_w == setpoint:
+            refreshed = await self.refresh_watchdog(force=True)
+            if refreshed is not None and refreshed.verified:
+                return refreshed
         result = CommandResult(mode, setpoint)
         fallback = int(FALLBACK[mode])
         if await self._read_one(r.WORK_MODE) != fallback:
@@ -250,17 +266,21 @@ class FoxKHClient:
         await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
         await self._write(r.REMOTE_ENABLE, 1, result)
         await self._write(r.REMOTE_SETPOINT, r.encode_i16(setpoint), result)
-        self._remote = _Remote(mode, setpoint)
+        self._remote = _Remote(mode, setpoint, self.clock.time())
         await self._verify(result, {r.WORK_MODE: fallback})
         return result
 
-    async def refresh_watchdog(self) -> CommandResult | None:
+    async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
         """Re-write timeout and setpoint if this client's remote command is in force.
 
-        It does not re-enable remote control: if the watchdog already fired, the
-        result shows a 44000 mismatch and the caller decides whether to command again.
+        Without ``force`` it only writes once a third of the watchdog time has
+        passed since the last write (a refresh in time, never a flood). It does not
+        re-enable remote control: if the watchdog already fired, the result shows a
+        44000 mismatch and the caller decides whether to command again.
         """
         if self._remote is None:
+            return None
+        if not force and self.clock.time() - self._remote.written_at < self.watchdog_s / 3:
             return None
         setpoint = self._remote.setpoint_w
         if self._remote.mode == "self_use_zero_export":
@@ -269,6 +289,7 @@ class FoxKHClient:
         await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
         await self._write(r.REMOTE_SETPOINT, r.encode_i16(setpoint), result)
         self._remote.setpoint_w = setpoint
+        self._remote.written_at = self.clock.time()
         await self._verify(result, {r.REMOTE_ENABLE: 1})  # 0 here: the watchdog already fired
         return result
 

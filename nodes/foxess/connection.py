@@ -88,11 +88,13 @@ class FoxModbusConnection(Connection):
     async def read_settings(self) -> InverterSettings:
         return await self._locked(self.client.read_settings)
 
-    async def command(self, mode: str, power_w: float = 0) -> CommandResult:
-        return await self._locked(lambda: self.client.command(mode, power_w))
+    async def command(
+        self, mode: str, power_w: float = 0, setpoint_w: float | None = None
+    ) -> CommandResult:
+        return await self._locked(lambda: self.client.command(mode, power_w, setpoint_w))
 
-    async def refresh_watchdog(self) -> CommandResult | None:
-        return await self._locked(self.client.refresh_watchdog)
+    async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
+        return await self._locked(lambda: self.client.refresh_watchdog(force))
 
     async def _locked(self, call: Callable[[], Awaitable[T]]) -> T:
         async with self._lock:

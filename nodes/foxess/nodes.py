@@ -51,7 +51,10 @@ class FoxRead(_FoxNode):
 class FoxCommand(_FoxNode):
     type_name = "foxess.command"
     description = "Puts the inverter in a mode (remote control or Self Use) and verifies it."
-    takes = f'payload {{"mode": one of {list(MODES)}, "power_w": W >= 0}}'
+    takes = (
+        f'payload {{"mode": one of {list(MODES)}, "power_w": W >= 0, '
+        '"setpoint_w": optional signed AC-port W (+ = output)}}'
+    )
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = command result: written and read-back registers, mismatches"
     }
@@ -64,7 +67,12 @@ class FoxCommand(_FoxNode):
         power = payload.get("power_w", 0)
         if not isinstance(power, int | float) or isinstance(power, bool):
             raise InverterError(f"payload power_w must be a number, got {power!r}")
-        result = await self.connection.command(mode, power)
+        setpoint = payload.get("setpoint_w")
+        if setpoint is not None and (
+            not isinstance(setpoint, int | float) or isinstance(setpoint, bool)
+        ):
+            raise InverterError(f"payload setpoint_w must be a number, got {setpoint!r}")
+        result = await self.connection.command(mode, power, setpoint)
         state = "ok" if result.verified else "warn"
         self.ctx.status(f"{mode} {result.setpoint_w or 0} W", state)
         msg.payload = result.as_dict()

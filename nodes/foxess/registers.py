@@ -195,6 +195,7 @@ KH133_MAP: dict[str, Field] = {
     **{f"pv{n}_current": Field(39069 + 2 * n, "i16", 0.01) for n in range(1, 5)},
     "grid_ct": Field(39168, "i32"),  # raw + = export
     "load_power": Field(31016, "i16"),
+    "bms_energy_remaining": Field(37632, "u16", 0.01),  # kWh: finer than the 1 % SOC
     "fault1": Field(39067),
     "fault2": Field(39068),
     "fault3": Field(39069),

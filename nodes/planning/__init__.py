@@ -25,9 +25,11 @@ __all__ = [
 
 
 def _node_types() -> list[type]:
+    from nodes.planning.archive import PlanArchive
     from nodes.planning.node import Planner
+    from nodes.planning.replan import ReplanCheck
 
-    return [Planner]
+    return [Planner, ReplanCheck, PlanArchive]
 
 
 NODE_TYPES = _node_types()

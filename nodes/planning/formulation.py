@@ -4,7 +4,11 @@ Per slot t, AC-side flows (kW): pv_to_load, pv_to_batt, pv_to_grid, pv_curtail, 
 grid_to_batt, batt_to_load, batt_to_grid; stored energy soc (kWh, slot end); binaries
 charging (no simultaneous charge and discharge) and importing (no simultaneous import and
 export). Objective: import cost - export revenue + wear + break-even hurdle + penalties
-- terminal value of stored energy.
++ deviation from the plan in force - terminal value of stored energy.
+
+The only binaries besides deferrable-load switches are those two indicators, which the
+LP relaxation almost always satisfies already (losses make simultaneous flows a waste), so
+the highs path usually proves the optimum from one LP solve.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from nodes.planning.linear import LinearModel
 _TIE_CURTAIL = 1e-6  # export rather than curtail at a 0c feed-in
 _TIE_PV_TO_LOAD = 1e-6  # PV serves load first, as the inverter does in self-use
 _TIE_DEFERRABLE = 1e-5  # per slot of lateness, scaled by priority
+# Per kW-slot and slot of earliness: among equal-cost plans store PV surplus and serve load
+# from the battery as early as possible, which is what the inverter's self-use does, so a
+# tie does not show up as a "hold". Capped so long horizons are not distorted.
+_TIE_EARLY = 1e-6
+_TIE_EARLY_SLOTS = 96
 
 
 @dataclass
@@ -89,7 +98,8 @@ def build_model(inp: PlanInputs) -> PlanModel:
     reserve = [0.0] * n
     for rng, floor in opt.reserve:
         for t in rng:
-            reserve[t] = max(reserve[t], floor * cap)
+            if t < n:  # windows past a truncated horizon are clipped
+                reserve[t] = max(reserve[t], floor * cap)
 
     lm = LinearModel()
     var, row = lm.var, lm.row
@@ -100,15 +110,16 @@ def build_model(inp: PlanInputs) -> PlanModel:
         pv, load = inp.pv_w[t] / 1000.0, inp.load_w[t] / 1000.0
         pi, pe = inp.import_price[t] * h, inp.export_price[t] * h  # $ per kW for one slot
         wear = opt.cycle_cost_per_kwh * h
+        early = -_TIE_EARLY * max(0, min(n, _TIE_EARLY_SLOTS) - t)
         s = SlotVars(
             # PV always covers the base load first: that is what the inverter does.
             pv_to_load=var(f"pv_to_load_{t}", min(pv, load), pv, -_TIE_PV_TO_LOAD * h),
-            pv_to_batt=var(f"pv_to_batt_{t}", 0.0, min(pv, c_max)),
+            pv_to_batt=var(f"pv_to_batt_{t}", 0.0, min(pv, c_max), early),
             pv_to_grid=var(f"pv_to_grid_{t}", 0.0, min(pv, e_max), -pe),
             pv_curtail=var(f"pv_curtail_{t}", 0.0, pv, _TIE_CURTAIL * h),
             grid_to_load=var(f"grid_to_load_{t}", 0.0, i_max, pi),
             grid_to_batt=var(f"grid_to_batt_{t}", 0.0, min(gb_max, i_max), pi),
-            batt_to_load=var(f"batt_to_load_{t}", 0.0, d_max, wear),
+            batt_to_load=var(f"batt_to_load_{t}", 0.0, d_max, wear + early),
             batt_to_grid=var(
                 f"batt_to_grid_{t}", 0.0, min(bg_max, e_max), -pe + wear + opt.break_even_delta * h
             ),
@@ -144,7 +155,7 @@ def build_model(inp: PlanInputs) -> PlanModel:
             row(f"import_cap_{t}", [(s.grid_to_load, 1), (s.grid_to_batt, 1)], ub=i_max)
             row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1)], ub=e_max)
         _soc_penalties(lm, inp, t, s.soc, reserve[t])
-        _hysteresis(lm, inp, t, s, gb_max, bg_max)
+        _incumbent_deviation(lm, inp, t, s)
 
     extra: list[list[tuple[int, float]]] = [[] for _ in range(n)]
     deferrable_on: dict[str, dict[int, int]] = {}
@@ -164,6 +175,9 @@ def build_model(inp: PlanInputs) -> PlanModel:
 
     value = inp.terminal_value()
     lm.add_cost(slots[-1].soc, -value)
+    if opt.final_soc_min is not None:
+        last = slots[-1].soc
+        lm.lb[last] = max(lm.lb[last], opt.final_soc_min * cap)
     return PlanModel(lm, slots, deferrable_on, value, indicators)
 
 
@@ -181,32 +195,19 @@ def _soc_penalties(lm: LinearModel, inp: PlanInputs, t: int, soc: int, floor_kwh
         lm.row(f"reserve_{t}", [(soc, 1.0), (short, 1.0)], lb=floor_kwh)
 
 
-def _hysteresis(
-    lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars, gb_max: float, bg_max: float
-) -> None:
-    """Charge switch_penalty for flipping force_charge/force_discharge against the incumbent.
+def _incumbent_deviation(lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars) -> None:
+    """|net battery power - the plan in force's| x slot hours x switch_penalty_per_kwh.
 
-    A force mode counts as "on" only with at least min_force_w flowing, so the solver cannot
-    keep the incumbent label while doing nothing.
+    dev >= net - inc and dev >= inc - net with dev costed: pure LP, so near-equal plans do
+    not flip on every re-plan while a plan better by more than the penalty still wins.
     """
     opt = inp.options
-    inc = opt.incumbent_modes
-    if inc is None or opt.switch_penalty <= 0 or t >= len(inc) or inc[t] is None:
+    inc = opt.incumbent_battery_w
+    if inc is None or opt.switch_penalty_per_kwh <= 0 or t >= len(inc) or inc[t] is None:
         return
-    floor = opt.min_force_w / 1000.0
-    for mode, col, cap in (
-        ("force_charge", s.grid_to_batt, gb_max),
-        ("force_discharge", s.batt_to_grid, bg_max),
-    ):
-        was_on = inc[t] == mode
-        if cap < floor:
-            lm.offset += opt.switch_penalty if was_on else 0.0
-            continue
-        on = lm.var(f"{mode}_{t}", binary=True)
-        lm.row(f"{mode}_hi_{t}", [(col, 1.0), (on, -cap)], ub=0.0)
-        lm.row(f"{mode}_lo_{t}", [(col, 1.0), (on, -floor)], lb=0.0)
-        if was_on:
-            lm.offset += opt.switch_penalty
-            lm.add_cost(on, -opt.switch_penalty)
-        else:
-            lm.add_cost(on, opt.switch_penalty)
+    target = float(inc[t] or 0.0) / 1000.0
+    dev = lm.var(f"switch_dev_{t}", cost=opt.switch_penalty_per_kwh * inp.slot_hours)
+    net = [(s.pv_to_batt, 1.0), (s.grid_to_batt, 1.0), (s.batt_to_load, -1.0),
+           (s.batt_to_grid, -1.0)]  # fmt: skip
+    lm.row(f"switch_up_{t}", [*net, (dev, -1.0)], ub=target)
+    lm.row(f"switch_down_{t}", [*net, (dev, 1.0)], lb=target)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Mode = Literal["self_use", "self_use_zero_export", "force_charge", "force_discharge"]
-MODES: tuple[Mode, ...] = ("self_use", "self_use_zero_export", "force_charge", "force_discharge")
+Mode = Literal["self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold"]
+MODES: tuple[Mode, ...] = (
+    "self_use",
+    "self_use_zero_export",
+    "force_charge",
+    "force_discharge",
+    "hold",
+)
 SolverName = Literal["highs", "highs-pulp", "cbc"]
 
 
@@ -61,8 +68,13 @@ class PlanOptions:
     plan does not top up just to hold energy.
     reserve: (slot range, soc floor) pairs; held unless physically unreachable, in which case
     each kWh short costs reserve_penalty_per_kwh (so the planner degrades instead of failing).
-    incumbent_modes: the previous plan's mode per slot (None = no opinion); changing a
-    force_charge / force_discharge decision against it costs switch_penalty $.
+    Windows reaching past the horizon are clipped to it (the horizon may be truncated).
+    final_soc_min: hard floor on the SOC fraction at the horizon end (e.g. soc_now with
+    terminal_value_per_kwh=0 for a perfect-foresight optimum that may not drain the battery).
+    The plan is infeasible (PlanError) if the battery cannot reach it.
+    incumbent_battery_w: the plan in force's net battery power per slot (W, + = charging;
+    None = no opinion). Each kWh of deviation from it costs switch_penalty_per_kwh $, so a
+    new plan replaces it only where it saves more than that (LP terms, no binaries).
     """
 
     cycle_cost_per_kwh: float = 0.0
@@ -76,19 +88,21 @@ class PlanOptions:
     reserve: Sequence[tuple[range, float]] = ()
     reserve_penalty_per_kwh: float = 1000.0
     terminal_value_per_kwh: float | None = None
-    incumbent_modes: Sequence[Mode | None] | None = None
-    switch_penalty: float = 0.0
-    min_force_w: float = 100.0
+    final_soc_min: float | None = None
+    incumbent_battery_w: Sequence[float | None] | None = None
+    switch_penalty_per_kwh: float = 0.0
     time_limit_s: float = 10.0
     mip_rel_gap: float = 1e-6
     solver: SolverName = "highs"
     display_tz: str = "UTC"
 
     def __post_init__(self) -> None:
-        for name in ("soft_soc_min", "soft_soc_max"):
+        for name in ("soft_soc_min", "soft_soc_max", "final_soc_min"):
             v = getattr(self, name)
             if v is not None and not 0 <= v <= 1:
                 raise ValueError(f"{name} must be a fraction")
+        if self.switch_penalty_per_kwh < 0:
+            raise ValueError("switch_penalty_per_kwh must be >= 0")
         for rng, floor in self.reserve:
             if not isinstance(rng, range) or rng.step != 1:
                 raise ValueError("reserve windows must be unit-step ranges")
@@ -98,10 +112,10 @@ class PlanOptions:
             raise ValueError("time_limit_s must be > 0")
         if self.solver not in ("highs", "highs-pulp", "cbc"):
             raise ValueError(f"unknown solver {self.solver!r}")
-        if self.incumbent_modes is not None:
-            bad = [m for m in self.incumbent_modes if m is not None and m not in MODES]
+        if self.incumbent_battery_w is not None:
+            bad = [w for w in self.incumbent_battery_w if w is not None and not math.isfinite(w)]
             if bad:
-                raise ValueError(f"unknown incumbent modes {bad}")
+                raise ValueError(f"incumbent_battery_w must be finite, got {bad}")
 
 
 @dataclass(frozen=True)
@@ -160,8 +174,11 @@ class PlanInputs:
             if d.window[1] >= n:
                 raise ValueError(f"{d.name}: window {d.window} beyond horizon of {n} slots")
         for rng, _ in self.options.reserve:
-            if rng.start < 0 or rng.stop > n:
-                raise ValueError(f"reserve window {rng} beyond horizon of {n} slots")
+            if rng.start < 0:
+                raise ValueError(f"reserve window {rng} starts before the horizon")
+        fsm = self.options.final_soc_min
+        if fsm is not None and fsm > self.battery.soc_max and fsm > self.soc_now:
+            raise ValueError("final_soc_min above soc_max (and above soc_now)")
 
     @property
     def n_slots(self) -> int:

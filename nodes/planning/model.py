@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nodes.planning.explain import EPS_W, SlotFlows, derive_mode, reason
+from nodes.planning.explain import SlotFlows, derive_mode, reason, selfuse_battery_w
 from nodes.planning.formulation import PlanModel, build_model
 from nodes.planning.inputs import PlanInputs, SolverName
 from nodes.planning.plan import Plan, PlanSlot
@@ -27,9 +27,7 @@ _FALLBACK: dict[SolverName, SolverName] = {"highs": "cbc", "highs-pulp": "cbc", 
 def _run(pm: PlanModel, solver: SolverName, inp: PlanInputs) -> SolveResult:
     opt = inp.options
     if solver == "highs":
-        return solve_highs(
-            pm.lm, opt.time_limit_s, opt.mip_rel_gap, pm.round_relaxation, pm.indicators
-        )
+        return solve_highs(pm.lm, opt.time_limit_s, opt.mip_rel_gap, pm.round_relaxation)
     return solve_pulp(pm.lm, solver, opt.time_limit_s, opt.mip_rel_gap)
 
 
@@ -57,20 +55,39 @@ def build_pulp_problem(inputs: PlanInputs) -> Any:
 
 
 def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: float) -> Plan:
-    x, cap = res.values, inp.battery.capacity_kwh
-    flows = [
-        SlotFlows(
-            grid_to_batt=x[s.grid_to_batt] * 1000,
-            batt_to_grid=x[s.batt_to_grid] * 1000,
-            batt_to_load=x[s.batt_to_load] * 1000,
-            grid_to_load=x[s.grid_to_load] * 1000,
-            pv_to_grid=x[s.pv_to_grid] * 1000,
-            pv_curtail=x[s.pv_curtail] * 1000,
-            charge=(x[s.pv_to_batt] + x[s.grid_to_batt]) * 1000,
-            discharge=(x[s.batt_to_load] + x[s.batt_to_grid]) * 1000,
+    x, bat = res.values, inp.battery
+    cap, h = bat.capacity_kwh, inp.slot_hours
+    extra_load = [0.0] * inp.n_slots  # planned deferrable loads: the inverter sees them too
+    for d in inp.deferrable:
+        for t, col in pm.deferrable_on.get(d.name, {}).items():
+            if x[col] > 0.5:
+                extra_load[t] += d.power_w
+    flows = []
+    for t, s in enumerate(pm.slots):
+        stored = inp.soc_now * cap if t == 0 else x[pm.slots[t - 1].soc]
+        flows.append(
+            SlotFlows(
+                grid_to_batt=x[s.grid_to_batt] * 1000,
+                batt_to_grid=x[s.batt_to_grid] * 1000,
+                batt_to_load=x[s.batt_to_load] * 1000,
+                grid_to_load=x[s.grid_to_load] * 1000,
+                pv_to_grid=x[s.pv_to_grid] * 1000,
+                pv_curtail=x[s.pv_curtail] * 1000,
+                charge=(x[s.pv_to_batt] + x[s.grid_to_batt]) * 1000,
+                discharge=(x[s.batt_to_load] + x[s.batt_to_grid]) * 1000,
+                selfuse_battery_w=selfuse_battery_w(
+                    inp.pv_w[t],
+                    inp.load_w[t] + extra_load[t],
+                    bat.max_charge_w,
+                    bat.max_discharge_w,
+                    room_kwh=bat.soc_max * cap - stored,
+                    stored_kwh=stored - bat.soc_min * cap,
+                    charge_efficiency=bat.charge_efficiency,
+                    discharge_efficiency=bat.discharge_efficiency,
+                    slot_hours=h,
+                ),
+            )
         )
-        for s in pm.slots
-    ]
     tz = ZoneInfo(inp.options.display_tz)
     slots = []
     for t, (s, f) in enumerate(zip(pm.slots, flows, strict=True)):
@@ -78,31 +95,25 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
         exp_w = f.pv_to_grid + f.batt_to_grid
         pi, pe = inp.import_price[t], inp.export_price[t]
         mode, power = derive_mode(f, pe)
-        soc = x[s.soc] / cap
-        above_min = soc > inp.battery.soc_min + EPS_W / 1000 / cap
+        kept = max(0.0, x[s.soc] - bat.soc_min * cap)
         slots.append(
             PlanSlot(
                 start=inp.slot_starts[t],
                 mode=mode,
                 power_w=_clean(power),
-                soc_end=soc,
+                soc_end=x[s.soc] / cap,
                 grid_import_w=_clean(imp_w),
                 grid_export_w=_clean(exp_w),
                 battery_charge_w=_clean(f.charge),
                 battery_discharge_w=_clean(f.discharge),
+                battery_w=_clean(f.charge - f.discharge),
+                selfuse_battery_w=_clean(f.selfuse_battery_w),
                 pv_curtailed_w=_clean(f.pv_curtail),
                 import_price=pi,
                 export_price=pe,
-                cost=(pi * imp_w - pe * exp_w) / 1000 * inp.slot_hours,
+                cost=(pi * imp_w - pe * exp_w) / 1000 * h,
                 reason=reason(
-                    t,
-                    mode,
-                    flows,
-                    inp.import_price,
-                    inp.export_price,
-                    inp.slot_starts,
-                    tz,
-                    above_min,
+                    t, mode, flows, inp.import_price, inp.export_price, inp.slot_starts, tz, kept
                 ),
             )
         )

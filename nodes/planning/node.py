@@ -2,7 +2,9 @@
 
 It takes the site's battery, grid and planner settings from the site config,
 the state of charge from the latest telemetry in context, and the previous
-plan's modes (so near-equal alternatives do not flip on every re-plan). The
+plan's battery power per slot (deviating from it costs switch_penalty_per_kwh,
+so near-equal alternatives do not flip on every re-plan). The horizon is as
+long as the shortest forecast series (prices may not be known 48 h ahead). The
 solve runs in a worker thread, so a slow solve never stalls other flows. A
 failed solve raises, the run fails, and the previous plan stays in force.
 """
@@ -29,10 +31,10 @@ class Planner(Node):
         "properties": {
             "soc_key": {"type": "string", "description": "global context key of telemetry"},
             "previous_key": {"type": "string", "description": "global key of the plan in force"},
-            "switch_penalty": {
+            "switch_penalty_per_kwh": {
                 "type": "number",
                 "minimum": 0,
-                "description": "$ a mode change must save to replace the plan",
+                "description": "$ per kWh of battery flow changed from the plan in force",
             },
             "solver": {"enum": ["highs", "highs-pulp", "cbc"]},
         },
@@ -64,10 +66,11 @@ class Planner(Node):
         grid = settings["grid"]
         planner = settings.get("planner", {})
         step = forecast["slot_seconds"]
-        starts = [
-            datetime.fromtimestamp(forecast["start"] + i * step, UTC)
-            for i in range(len(forecast["import_price"]))
-        ]
+        series = ("import_price", "export_price", "pv_w", "load_w")
+        n = min(len(forecast[k]) for k in series)
+        if n < 1:
+            raise ValueError("forecast has no complete slot to plan")
+        starts = [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
         telemetry = self.ctx.globals.get(self.config.get("soc_key", "telemetry")) or {}
         soc = float(telemetry.get("soc", settings.get("simulator", {}).get("soc_initial", 0.5)))
         soc = min(1.0, max(0.0, soc))
@@ -76,17 +79,17 @@ class Planner(Node):
             break_even_delta=planner.get("break_even_delta", 0.0),
             allow_grid_charge=planner.get("allow_grid_charge", True),
             arbitrage_export=planner.get("arbitrage_export", True),
-            incumbent_modes=self._incumbent(starts),
-            switch_penalty=self.config.get("switch_penalty", 0.05),
+            incumbent_battery_w=self._incumbent(starts),
+            switch_penalty_per_kwh=self.config.get("switch_penalty_per_kwh", 0.01),
             solver=self.config.get("solver", "highs"),
             display_tz=settings.get("site", {}).get("timezone", "UTC"),
         )
         return PlanInputs(
             slot_starts=starts,
-            import_price=forecast["import_price"],
-            export_price=forecast["export_price"],
-            pv_w=forecast["pv_w"],
-            load_w=forecast["load_w"],
+            import_price=list(forecast["import_price"][:n]),
+            export_price=list(forecast["export_price"][:n]),
+            pv_w=list(forecast["pv_w"][:n]),
+            load_w=list(forecast["load_w"][:n]),
             soc_now=soc,
             battery=BatterySpec(
                 capacity_kwh=battery["capacity_kwh"],
@@ -102,9 +105,26 @@ class Planner(Node):
             slot_hours=step / 3600,
         )
 
-    def _incumbent(self, starts: list[datetime]) -> list[Any] | None:
+    def _incumbent(self, starts: list[datetime]) -> list[float | None] | None:
+        """The plan in force's battery_w per slot start (None where it has no slot)."""
         previous = self.ctx.globals.get(self.config.get("previous_key", "plan"))
         if not previous:
             return None
-        modes = {slot["start"]: slot["mode"] for slot in previous.get("slots", [])}
-        return [modes.get(start.isoformat()) for start in starts]
+        by_start: dict[str, float] = {}
+        for slot in previous.get("slots", []):
+            w = slot.get("battery_w")
+            if w is None and "battery_charge_w" in slot:  # plans from before battery_w
+                w = slot["battery_charge_w"] - slot.get("battery_discharge_w", 0.0)
+            if w is not None and "start" in slot:
+                by_start[_iso(slot["start"])] = float(w)
+        found = [by_start.get(start.isoformat()) for start in starts]
+        return found if any(w is not None for w in found) else None
+
+
+def _iso(start: Any) -> str:
+    """Normalise a stored slot start to the UTC isoformat the planner's starts use."""
+    try:
+        dt = datetime.fromisoformat(str(start))
+    except ValueError:
+        return str(start)
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

@@ -11,7 +11,14 @@ from nodes.planning.inputs import Mode
 
 @dataclass(frozen=True)
 class PlanSlot:
-    """One slot. power_w is the AC setpoint for force modes (0 in self-use); costs in $."""
+    """One slot; powers in W, costs in $.
+
+    battery_w: planned net battery power (+ = charging), the true planned flow; the
+    controller commands it in every mode but self_use / self_use_zero_export.
+    selfuse_battery_w: what the inverter's Self Use would do with the battery in this slot
+    (forecast pv - load, clamped to the power limits and the planned SOC at slot start).
+    power_w: AC setpoint magnitude for force modes (|battery_w| in hold, 0 in self-use).
+    """
 
     start: datetime
     mode: Mode
@@ -21,6 +28,8 @@ class PlanSlot:
     grid_export_w: float
     battery_charge_w: float
     battery_discharge_w: float
+    battery_w: float
+    selfuse_battery_w: float
     pv_curtailed_w: float
     import_price: float
     export_price: float
@@ -34,7 +43,11 @@ class PlanSlot:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PlanSlot:
-        return cls(**{**d, "start": datetime.fromisoformat(d["start"])})
+        d = {**d, "start": datetime.fromisoformat(d["start"])}
+        if "battery_w" not in d:  # plans stored before battery_w existed
+            d["battery_w"] = d["battery_charge_w"] - d["battery_discharge_w"]
+        d.setdefault("selfuse_battery_w", d["battery_w"])
+        return cls(**d)
 
 
 @dataclass(frozen=True)

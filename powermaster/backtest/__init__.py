@@ -1,0 +1,1 @@
+"""Backtests: run the real flows over a scenario under virtual time and score the bill."""
