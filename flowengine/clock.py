@@ -132,12 +132,11 @@ class VirtualClock:
 
     async def settle(self) -> None:
         """Let woken tasks run until they are waiting on the clock again."""
-        for _ in range(20):
+        for _ in range(3 if self.settle_hook is not None else 20):
             await asyncio.sleep(0)
         if self.settle_hook is not None:
             await self.settle_hook()
-            for _ in range(5):
-                await asyncio.sleep(0)
+            await asyncio.sleep(0)
 
     def _drop_cancelled(self) -> None:
         while self._sleepers and self._sleepers[0][2].done():

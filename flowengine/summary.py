@@ -7,6 +7,7 @@ levels deep, long text is shortened. Keys that name secrets are masked.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flowengine.yamlsource import SecretRef
@@ -45,6 +46,7 @@ def summarize(value: Any, depth: int = 0) -> Any:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
     lowered = name.lower()
     return any(word in lowered for word in SECRET_WORDS)

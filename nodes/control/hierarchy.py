@@ -56,6 +56,36 @@ def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
     return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
 
 
+def planned_pv(plan: dict[str, Any] | None, now: float) -> float | None:
+    """The PV the plan expects in the slot we are in, if it says."""
+    for slot in (plan or {}).get("slots", []):
+        start = datetime.fromisoformat(slot["start"]).timestamp()
+        if start <= now < start + 1800:
+            value = slot.get("pv_w")
+            return None if value is None else float(value)
+    return None
+
+
+def available_pv(telemetry: dict[str, Any], plan_pv: float | None, settings: Any) -> float:
+    """PV the panels could give now, for the AC setpoint (pv - battery).
+
+    The PV registers report what the panels deliver, which is less than they
+    could while the inverter curtails them (battery at its charge limit, or
+    export at its limit). Then the plan's PV for this slot is the better guess.
+    """
+    measured = max(0.0, float(telemetry.get("pv_w", 0.0)))
+    if plan_pv is None or plan_pv <= measured:
+        return measured
+    charge_limit = settings["battery"]["max_charge_w"]
+    export_limit = settings["grid"]["max_export_w"]
+    battery_w = float(telemetry.get("battery_w", 0.0))
+    grid_w = float(telemetry.get("grid_w", 0.0))
+    curtailing = battery_w >= charge_limit - 50 or -grid_w >= export_limit - 50 or (
+        telemetry.get("remote_enabled") and telemetry.get("remote_setpoint_w", 0) < 0
+    )
+    return plan_pv if curtailing else measured
+
+
 class Hierarchy(Node):
     type_name = "control.hierarchy"
     description = "Decides the inverter's mode and power for this tick, inside hard limits."
@@ -74,9 +104,11 @@ class Hierarchy(Node):
         now = self.ctx.clock.time()
         settings = self.ctx.settings
         decision = safety_override(telemetry, settings, now)
+        plan_pv: float | None = None
         if decision is None:
             plan = self.ctx.globals.get(self.config.get("plan_key", "plan"))
             decision = plan_decision(plan, now)
+            plan_pv = planned_pv(plan, now)
         decision = enforce_limits(
             decision,
             float(telemetry["soc"]),
@@ -88,6 +120,6 @@ class Hierarchy(Node):
             f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
             "warn" if decision.level == "safety" else "ok",
         )
-        command = inverter_command(decision, telemetry.get("pv_w", 0.0))
+        command = inverter_command(decision, available_pv(telemetry, plan_pv, settings))
         msg.payload = {**decision.as_dict(), **command, "soc": telemetry["soc"], "at": now}
         return msg

@@ -65,7 +65,10 @@ class Telemetry:
     energy_today_kwh: dict[str, float] = field(default_factory=dict)  # since local midnight
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = {name: getattr(self, name) for name in self.__slots__}  # flat: asdict is slow
+        d["energy_kwh"] = dict(self.energy_kwh)
+        d["energy_today_kwh"] = dict(self.energy_today_kwh)
+        return d
 
 
 @dataclass(slots=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
+from flowengine.schema import DURATION
 from nodes.foxess.client import MODES, InverterError
 from nodes.foxess.connection import FoxModbusConnection
 
@@ -80,19 +82,55 @@ class FoxCommand(_FoxNode):
 
 
 class FoxWatchdog(_FoxNode):
+    """Feeds the remote-control watchdog, but only while control is alive.
+
+    One run lasts as long as a forced command is in force: it refreshes the
+    watchdog each time a third of its timeout has passed, and stops feeding as
+    soon as the control tick's last decision is older than ``hold_for``. So if
+    the control flow dies, the inverter's own watchdog hands it back to its
+    fallback work mode by itself, instead of a forced mode living on.
+    """
+
     type_name = "foxess.watchdog"
-    description = "Re-writes the remote-control timeout and setpoint while remote control is on."
-    takes = "any message (a trigger, every <= half the watchdog timeout)"
+    description = "Keeps a forced mode's watchdog fed while the control tick is alive."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            **CONNECTION_SCHEMA["properties"],
+            "hold_for": {**DURATION, "description": "how long a decision stays fresh"},
+            "decision_key": {"type": "string", "description": "global key of the decision"},
+        },
+        "required": ["connection"],
+        "additionalProperties": False,
+    }
+    takes = "any message (start it whenever the command changes; mode restart)"
     gives: ClassVar[dict[str, str]] = {
-        "out": 'payload {"refreshed": bool, "result": command result or null}'
+        "out": 'payload {"refreshes": n, "stopped": why the feeding stopped}'
     }
 
     async def process(self, msg: Message) -> Message:
-        result = await self.connection.refresh_watchdog()
-        if result is not None:
-            self.ctx.status(f"watchdog fed, {result.setpoint_w} W")
-        msg.payload = {
-            "refreshed": result is not None,
-            "result": None if result is None else result.as_dict(),
-        }
+        clock = self.ctx.clock
+        hold_for = parse_duration(self.config.get("hold_for", "12m"))
+        refreshes = 0
+        while True:
+            client = self.connection.client
+            if not client.remote_active:
+                stopped = "no forced mode in force"
+                break
+            decision = self.ctx.globals.get(self.config.get("decision_key", "decision")) or {}
+            age = clock.time() - float(decision.get("at", 0.0))
+            if age > hold_for:
+                stopped = f"control silent for {age:.0f}s: watchdog left to expire"
+                self.ctx.status(stopped, "warn")
+                break
+            result = await self.connection.refresh_watchdog()
+            if result is not None:
+                refreshes += 1
+                if not result.verified:
+                    stopped = "; ".join(result.mismatches) or "refresh not verified"
+                    self.ctx.status(stopped, "warn")
+                    break
+                self.ctx.status(f"watchdog fed, {result.setpoint_w} W")
+            await clock.sleep(max(1.0, client.watchdog_s / 3))
+        msg.payload = {"refreshes": refreshes, "stopped": stopped}
         return msg

@@ -48,10 +48,15 @@ class Planner(Node):
         inputs = self._inputs(forecast)
         plan = await asyncio.to_thread(solve_plan, inputs)
         result = plan.to_dict()
+        result["created_at"] = self.ctx.clock.now().isoformat()  # engine time, not wall time
+        for slot, pv, load in zip(result["slots"], inputs.pv_w, inputs.load_w, strict=True):
+            slot["pv_w"], slot["load_w"] = pv, load  # what this slot was planned on
         result["built_from"] = {
             "issued_at": forecast.get("issued_at"),
             "soc": inputs.soc_now,
             "slots": inputs.n_slots,
+            "trigger": msg.meta.get("trigger"),
+            "load_source": forecast.get("load_source", "given"),
         }
         self.ctx.status(
             f"{len(plan.slots)} slots, ${plan.total_cost:.2f}, "
@@ -72,8 +77,8 @@ class Planner(Node):
             raise ValueError("forecast has no complete slot to plan")
         starts = [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
         telemetry = self.ctx.globals.get(self.config.get("soc_key", "telemetry")) or {}
-        soc = float(telemetry.get("soc", settings.get("simulator", {}).get("soc_initial", 0.5)))
-        soc = min(1.0, max(0.0, soc))
+        soc = _soc(telemetry, battery["capacity_kwh"],
+                   settings.get("simulator", {}).get("soc_initial", 0.5))
         options = PlanOptions(
             cycle_cost_per_kwh=planner.get("cycle_cost_per_kwh", 0.0),
             break_even_delta=planner.get("break_even_delta", 0.0),
@@ -119,6 +124,17 @@ class Planner(Node):
                 by_start[_iso(slot["start"])] = float(w)
         found = [by_start.get(start.isoformat()) for start in starts]
         return found if any(w is not None for w in found) else None
+
+
+def _soc(telemetry: dict[str, Any], capacity_kwh: float, default: float) -> float:
+    """SOC now: the BMS's remaining energy when it agrees with the 1 %-step SOC register."""
+    soc = float(telemetry.get("soc", default))
+    energy = telemetry.get("battery_energy_kwh")
+    if isinstance(energy, int | float) and capacity_kwh > 0:
+        fine = energy / capacity_kwh
+        if abs(fine - soc) <= 0.011:  # finer, and the same reading
+            soc = fine
+    return min(1.0, max(0.0, soc))
 
 
 def _iso(start: Any) -> str:

@@ -80,6 +80,7 @@ class FoxKHServer:
         self.tick_s = tick_s
         self._server: ModbusTcpServer | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._cached: tuple[tuple[object, ...], dict[int, int]] | None = None
 
     @property
     def running(self) -> bool:
@@ -152,13 +153,31 @@ class FoxKHServer:
             return ExcCodes.ILLEGAL_ADDRESS  # settings are holding registers
         if count > 1 and address <= 41999 and last >= 41000:
             return ExcCodes.ILLEGAL_ADDRESS  # 41xxx: one register per request
-        self.model.advance_to(self.clock.time())
-        image = register_image(self.model, self.firmware)
+        image = self._image()
         for a in range(address, last + 1):
             registers[a - start] = image.get(a, 0)
         return None
 
+    def _image(self) -> dict[int, int]:
+        """The register image now; rebuilt only when time moved or a write changed state."""
+        self.model.advance_to(self.clock.time())
+        model = self.model
+        key = (
+            model.time,
+            model.profile(model.time),
+            model.soc,
+            model.grid_lost,
+            model.remote.enabled,
+            model.remote.setpoint_w,
+            model.remote.timeout_s,
+            repr(model.settings),
+        )
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, register_image(model, self.firmware))
+        return self._cached[1]
+
     def _write(self, address: int, raw: int) -> ExcCodes | None:
+        self._cached = None
         now = self.clock.time()
         model = self.model
         if address == 41000:

@@ -29,7 +29,9 @@ async def test_the_demo_site_runs_the_loop_end_to_end(tmp_path: Path, free_port:
         await clock.advance(6 * 3600)
         ticks = [r for r in site.engine.traces.recent("control") if r["outcome"] == "ok"]
         assert len(ticks) >= 20  # capped by trace retention; every tick succeeded
-        assert site.engine.flows["control"].nodes["read"].count == 1 + 6 * 12
+        plans = site.engine.flows["plan"].nodes["store"].count
+        # a tick every 5 minutes, and one more whenever a new plan lands
+        assert site.engine.flows["control"].nodes["read"].count == 1 + 6 * 12 + plans
         state = site.state()
         assert state["level"] in ("plan", "safety")
         assert state["mode"] in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -207,11 +208,18 @@ async def test_server_restart_under_a_connected_client(
 # -- connection and nodes --
 
 
+class _Scope(dict[str, Any]):
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
 class _Ctx:
     """The slice of NodeContext the foxess nodes use."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, clock: Any = None) -> None:
         self._connection = connection
+        self.clock = clock
+        self.globals = _Scope()
         self.statuses: list[tuple[str, str]] = []
 
     def connection(self, connection_id: str) -> Any:
@@ -248,7 +256,7 @@ async def test_nodes_read_command_and_feed_the_watchdog(
                                {"inverter": {"firmware": server.firmware}})
     await conn.open()
     try:
-        ctx = _Ctx(conn)
+        ctx = _Ctx(conn, clock)
         out = await FoxRead(ctx, {"connection": "fox"}).process(Message())  # type: ignore[arg-type]
         assert out.payload["battery_w"] == 3000 and out.payload["grid_w"] == -2000
         command = FoxCommand(ctx, {"connection": "fox"})  # type: ignore[arg-type]
@@ -257,11 +265,18 @@ async def test_nodes_read_command_and_feed_the_watchdog(
         assert out.payload["verified"] and out.payload["setpoint_w"] == 2500
         with pytest.raises(InverterError):
             await command.process(Message({"mode": "turbo"}))
-        watchdog = FoxWatchdog(ctx, {"connection": "fox"})  # type: ignore[arg-type]
-        await clock.advance(50)
-        out = await watchdog.process(Message())
-        assert out.payload["refreshed"]
-        await clock.advance(50)
-        assert model.remote.enabled  # fed at 50 s, so still on at 100 s
+        # The keeper feeds while the control tick's decision is fresh...
+        ctx.globals.set("decision", {"at": clock.time()})
+        watchdog = FoxWatchdog(ctx, {"connection": "fox", "hold_for": 300})  # type: ignore[arg-type]
+        keeper = asyncio.create_task(watchdog.process(Message()))
+        await clock.advance(250)
+        assert model.remote.enabled and not keeper.done()
+        # ...and once control falls silent it stops, so the inverter's watchdog hands back.
+        await clock.advance(200)
+        assert keeper.done()
+        assert keeper.result().payload["stopped"].startswith("control silent")
+        assert keeper.result().payload["refreshes"] >= 10
+        await clock.advance(120)
+        assert not model.remote.enabled
     finally:
         await conn.close()
