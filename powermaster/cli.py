@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
     backtest = sub.add_parser(
         "backtest", help="run the real flows against a scenario on virtual time")
-    backtest.add_argument("scenario", type=Path, help="scenario JSON (see docs/backtest.md)")
+    backtest.add_argument("scenario", type=Path, help="scenario JSON (format: docs/backtest.md)")
     backtest.add_argument("--out", type=Path, required=True, help="where to write the result")
     backtest.add_argument("--flows", type=Path, default=FLOWS_DIR)
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")

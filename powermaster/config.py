@@ -65,6 +65,9 @@ SITE_SCHEMA: dict[str, Any] = {
                 "allow_grid_charge": {"type": "boolean"},
                 "arbitrage_export": {"type": "boolean"},
                 "horizon_hours": {"type": "number", "minimum": 1, "maximum": 72},
+            "soft_soc_min": FRACTION,
+            "soft_soc_max": FRACTION,
+            "soft_soc_penalty_per_kwh": {"type": "number", "minimum": 0},
             }
         ),
         "control": _section(

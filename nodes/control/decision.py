@@ -88,14 +88,9 @@ def enforce_limits(
     top = limits.soc_max - limits.soc_margin
     bottom = limits.soc_min + limits.soc_margin
     if target > 0 and soc >= top:
-        if wanted.mode == "force_charge":
-            return Decision(
-                "self_use",
-                0.0,
-                "safety",
-                f"battery full ({soc:.0%} >= {top:.0%}): charging stopped",
-            )
-        target = 0.0
+        # Hold rather than self-use: a plan that curtails PV (importing pays) keeps doing so.
+        reason = f"battery full ({soc:.0%} >= {top:.0%}): charging stopped"
+        return enforce_limits(Decision("hold", 0.0, "safety", reason, 0.0), soc, pv, load, limits)
     if target < 0 and soc <= bottom:
         if wanted.mode == "force_discharge":
             return Decision(

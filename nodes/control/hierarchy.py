@@ -56,32 +56,47 @@ def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
     return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
 
 
-def planned_pv(plan: dict[str, Any] | None, now: float) -> float | None:
-    """The PV the plan expects in the slot we are in, if it says."""
+def planned_pv(plan: dict[str, Any] | None, now: float) -> tuple[float | None, float]:
+    """The PV the plan expects in the slot we are in (if it says), and what it curtails."""
     for slot in (plan or {}).get("slots", []):
         start = datetime.fromisoformat(slot["start"]).timestamp()
         if start <= now < start + 1800:
             value = slot.get("pv_w")
-            return None if value is None else float(value)
-    return None
+            curtailed = float(slot.get("pv_curtailed_w", 0.0))
+            return (None if value is None else float(value)), curtailed
+    return None, 0.0
 
 
-def available_pv(telemetry: dict[str, Any], plan_pv: float | None, settings: Any) -> float:
-    """PV the panels could give now, for the AC setpoint (pv - battery).
+def available_pv(
+    telemetry: dict[str, Any], plan_pv: float | None, settings: Any, curtailed: float = 0.0
+) -> float:
+    """PV to count on for the AC setpoint (pv - battery).
 
     The PV registers report what the panels deliver, which is less than they
     could while the inverter curtails them (battery at its charge limit, or
     export at its limit). Then the plan's PV for this slot is the better guess.
+    Where the plan curtails PV on purpose (exporting costs money, or importing
+    pays), no more than the PV it planned to use is counted.
     """
     measured = max(0.0, float(telemetry.get("pv_w", 0.0)))
+    if plan_pv is not None and curtailed > 0:
+        return min(_available(measured, plan_pv, telemetry, settings), plan_pv - curtailed)
+    return _available(measured, plan_pv, telemetry, settings)
+
+
+def _available(
+    measured: float, plan_pv: float | None, telemetry: dict[str, Any], settings: Any
+) -> float:
     if plan_pv is None or plan_pv <= measured:
         return measured
     charge_limit = settings["battery"]["max_charge_w"]
     export_limit = settings["grid"]["max_export_w"]
     battery_w = float(telemetry.get("battery_w", 0.0))
     grid_w = float(telemetry.get("grid_w", 0.0))
-    curtailing = battery_w >= charge_limit - 50 or -grid_w >= export_limit - 50 or (
-        telemetry.get("remote_enabled") and telemetry.get("remote_setpoint_w", 0) < 0
+    curtailing = (
+        battery_w >= charge_limit - 50
+        or -grid_w >= export_limit - 50
+        or (telemetry.get("remote_enabled") and telemetry.get("remote_setpoint_w", 0) < 0)
     )
     return plan_pv if curtailing else measured
 
@@ -105,10 +120,11 @@ class Hierarchy(Node):
         settings = self.ctx.settings
         decision = safety_override(telemetry, settings, now)
         plan_pv: float | None = None
+        curtailed = 0.0
         if decision is None:
             plan = self.ctx.globals.get(self.config.get("plan_key", "plan"))
             decision = plan_decision(plan, now)
-            plan_pv = planned_pv(plan, now)
+            plan_pv, curtailed = planned_pv(plan, now)
         decision = enforce_limits(
             decision,
             float(telemetry["soc"]),
@@ -120,6 +136,7 @@ class Hierarchy(Node):
             f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
             "warn" if decision.level == "safety" else "ok",
         )
-        command = inverter_command(decision, available_pv(telemetry, plan_pv, settings))
+        pv = available_pv(telemetry, plan_pv, settings, curtailed)
+        command = inverter_command(decision, max(0.0, pv))
         msg.payload = {**decision.as_dict(), **command, "soc": telemetry["soc"], "at": now}
         return msg

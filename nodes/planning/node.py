@@ -37,6 +37,7 @@ class Planner(Node):
                 "description": "$ per kWh of battery flow changed from the plan in force",
             },
             "solver": {"enum": ["highs", "highs-pulp", "cbc"]},
+            "reserve_key": {"type": "string", "description": "global key of the storm reserve"},
         },
         "additionalProperties": False,
     }
@@ -85,6 +86,11 @@ class Planner(Node):
             allow_grid_charge=planner.get("allow_grid_charge", True),
             arbitrage_export=planner.get("arbitrage_export", True),
             incumbent_battery_w=self._incumbent(starts),
+            soft_soc_min=planner.get("soft_soc_min"),
+            soft_soc_min_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
+            soft_soc_max=planner.get("soft_soc_max"),
+            soft_soc_max_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
+            reserve=self._reserve(starts, step),
             switch_penalty_per_kwh=self.config.get("switch_penalty_per_kwh", 0.01),
             solver=self.config.get("solver", "highs"),
             display_tz=settings.get("site", {}).get("timezone", "UTC"),
@@ -109,6 +115,16 @@ class Planner(Node):
             options=options,
             slot_hours=step / 3600,
         )
+
+    def _reserve(self, starts: list[datetime], step: float) -> list[tuple[range, float]]:
+        """The storm reserve (global.storm_reserve: soc, start, end epochs) as slot ranges."""
+        reserve = self.ctx.globals.get(self.config.get("reserve_key", "storm_reserve"))
+        if not reserve or not reserve.get("soc"):
+            return []
+        first = starts[0].timestamp()
+        begin = max(0, int((float(reserve.get("start", first)) - first) // step))
+        end = min(len(starts), int((float(reserve.get("end", first)) - first) // step) + 1)
+        return [(range(begin, end), float(reserve["soc"]))] if begin < end else []
 
     def _incumbent(self, starts: list[datetime]) -> list[float | None] | None:
         """The plan in force's battery_w per slot start (None where it has no slot)."""

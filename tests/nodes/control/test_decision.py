@@ -18,8 +18,15 @@ from nodes.control.decision import (
 from nodes.control.hierarchy import plan_decision, safety_override
 from powermaster.config import DEFAULTS
 
-LIMITS = Limits(soc_min=0.1, soc_max=1.0, soc_margin=0.02, max_charge_w=5000,
-                max_discharge_w=5000, max_import_w=15000, max_export_w=5000)
+LIMITS = Limits(
+    soc_min=0.1,
+    soc_max=1.0,
+    soc_margin=0.02,
+    max_charge_w=5000,
+    max_discharge_w=5000,
+    max_import_w=15000,
+    max_export_w=5000,
+)
 
 anything = st.floats(allow_nan=True, allow_infinity=True, width=64)
 watts = st.floats(min_value=0, max_value=20000)
@@ -64,7 +71,7 @@ def test_charge_power_respects_the_import_limit() -> None:
 
 def test_full_battery_stops_charging_with_a_reason() -> None:
     safe = enforce_limits(Decision("force_charge", 3000, "plan", "cheap"), 0.99, 0, 500, LIMITS)
-    assert (safe.mode, safe.level) == ("self_use", "safety")
+    assert (safe.mode, safe.level, safe.battery_w) == ("hold", "safety", 0.0)
 
 
 def test_hold_sets_the_ac_port_to_the_pv() -> None:
@@ -73,17 +80,21 @@ def test_hold_sets_the_ac_port_to_the_pv() -> None:
 
 
 def test_planned_battery_power_becomes_the_setpoint() -> None:
-    charge = enforce_limits(Decision("force_charge", 0, "plan", "", 4000.0), 0.5, 1000, 500,
-                            LIMITS)
+    charge = enforce_limits(Decision("force_charge", 0, "plan", "", 4000.0), 0.5, 1000, 500, LIMITS)
     assert inverter_command(charge, 1000)["setpoint_w"] == -3000  # 3 kW in from the grid
-    out = enforce_limits(Decision("force_discharge", 0, "plan", "", -4000.0), 0.5, 0, 500,
-                         LIMITS)
+    out = enforce_limits(Decision("force_discharge", 0, "plan", "", -4000.0), 0.5, 0, 500, LIMITS)
     assert inverter_command(out, 0)["setpoint_w"] == 4000
 
 
 def telemetry(**overrides: Any) -> dict[str, Any]:
-    return {"soc": 0.5, "timestamp": 1000.0, "grid_lost": False, "battery_temp_c": 25.0,
-            "inverter_temp_c": 40.0, **overrides}
+    return {
+        "soc": 0.5,
+        "timestamp": 1000.0,
+        "grid_lost": False,
+        "battery_temp_c": 25.0,
+        "inverter_temp_c": 40.0,
+        **overrides,
+    }
 
 
 def test_safety_overrides() -> None:
@@ -95,12 +106,23 @@ def test_safety_overrides() -> None:
 
 
 def test_plan_decision_picks_the_slot_we_are_in() -> None:
-    plan = {"slots": [
-        {"start": "2026-01-01T00:00:00+00:00", "mode": "force_charge", "power_w": 2000,
-         "battery_w": 2000, "reason": "cheap"},
-        {"start": "2026-01-01T00:30:00+00:00", "mode": "force_discharge", "power_w": 3000,
-         "reason": "spike"},
-    ]}
+    plan = {
+        "slots": [
+            {
+                "start": "2026-01-01T00:00:00+00:00",
+                "mode": "force_charge",
+                "power_w": 2000,
+                "battery_w": 2000,
+                "reason": "cheap",
+            },
+            {
+                "start": "2026-01-01T00:30:00+00:00",
+                "mode": "force_discharge",
+                "power_w": 3000,
+                "reason": "spike",
+            },
+        ]
+    }
     t0 = 1767225600.0  # 2026-01-01T00:00Z
     assert plan_decision(plan, t0 + 100).battery_w == 2000
     assert plan_decision(plan, t0 + 1900).power_w == 3000
