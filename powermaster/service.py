@@ -11,9 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import uvicorn
+from typing import TYPE_CHECKING, Any
 
 from flowengine import Engine, RealClock, default_registry, load_flow_dir
 from flowengine.clock import Clock
@@ -23,6 +21,9 @@ from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster.config import load_site_config
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.simulator import inverter_server, site_model
+
+if TYPE_CHECKING:
+    from ui.server import WebServer
 
 log = logging.getLogger("power_master")
 
@@ -68,8 +69,7 @@ class Service:
             self.settings,
             timezone=self.settings["site"]["timezone"],
         )
-        self._web: uvicorn.Server | None = None
-        self._web_task: asyncio.Task[None] | None = None
+        self._web: WebServer | None = None
 
     async def start(self) -> None:
         if not self.options.inverter:
@@ -89,26 +89,15 @@ class Service:
 
     async def _start_web(self) -> None:
         from ui.app import create_app
+        from ui.server import WebServer
 
-        config = uvicorn.Config(
-            create_app(self),
-            host=self.options.host,
-            port=self.options.port,
-            log_level="warning",
-            lifespan="off",
-        )
-        self._web = uvicorn.Server(config)
-        self._web_task = asyncio.create_task(self._web.serve(), name="web")
-        while not self._web.started and not self._web_task.done():
-            await asyncio.sleep(0.01)
-        if self._web_task.done():
-            self._web_task.result()
-        log.info("web UI on http://%s:%d/flows", self.options.host, self.options.port)
+        self._web = WebServer(create_app(self), self.options.host, self.options.port)
+        await self._web.start()
+        log.info("web UI on %s/flows", self._web.url)
 
     async def stop(self) -> None:
-        if self._web is not None and self._web_task is not None:
-            self._web.should_exit = True
-            await self._web_task
+        if self._web is not None:
+            await self._web.stop()
         await self.engine.stop()
         if self.simulator is not None:
             await self.simulator.stop()

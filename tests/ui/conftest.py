@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from flowengine import Engine, VirtualClock
@@ -22,6 +21,7 @@ from flowengine.validate import load_docs
 from flowengine.yamlsource import parse_text
 from tests.flowengine.helpers import Collect, registry
 from ui.app import create_app
+from ui.server import WebServer
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC).timestamp()
 
@@ -95,28 +95,15 @@ class Served:
 @asynccontextmanager
 async def serve(app: Starlette, port: int) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn on ``port`` in this event loop; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", ws="none", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("uvicorn stopped before it started")
-                await asyncio.sleep(0.005)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with WebServer(app, "127.0.0.1", port) as web:
+        yield web.url
 
 
 async def wait_for(condition: Any, timeout: float = 5.0) -> None:
     """Wait until ``condition()`` is true (a condition, not a fixed sleep)."""
     async with asyncio.timeout(timeout):
         while not condition():
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0)  # a loop turn: the server's tasks run, then look again
 
 
 async def start_engine(text: str) -> Engine:
