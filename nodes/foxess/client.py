@@ -319,11 +319,13 @@ class FoxKHClient:
         return max(-0x8000, min(0x7FFF, round(watts)))
 
     async def _verify(self, result: CommandResult, expected: dict[int, int]) -> None:
-        """Read back every register written (41xxx one at a time) and compare."""
+        """Read back every register written (in blocks; 41xxx one at a time) and compare."""
         expected = {**result.written, **expected}
+        for block in r.plan_blocks(expected):
+            words = await self._read(block.start, block.count, holding=True)
+            result.readback.update(zip(range(block.start, block.end + 1), words, strict=True))
         for address in sorted(expected):
-            got = await self._read_one(address)
-            result.readback[address] = got
+            got = result.readback[address]
             if got != expected[address]:
                 result.mismatches.append(
                     f"register {address}: expected {expected[address]}, read back {got}"

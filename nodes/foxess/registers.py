@@ -241,11 +241,12 @@ class Block:
         return self.start + self.count - 1
 
 
-def plan_blocks(addresses: Iterable[int], max_count: int = 20) -> list[Block]:
+def plan_blocks(addresses: Iterable[int], max_count: int = 20, bridge: int = 6) -> list[Block]:
     """Group addresses into reads that never touch an invalid register.
 
-    Blocks only span addresses that were asked for, so holes in the map are
-    never read; 41xxx addresses each get a request of their own.
+    A block may bridge a gap of up to ``bridge`` registers that were not asked
+    for, as long as every register in the gap is valid (one request instead of
+    several); 41xxx addresses each get a request of their own.
     """
     wanted = sorted(set(addresses))
     if bad := [a for a in wanted if is_invalid(a)]:
@@ -253,14 +254,16 @@ def plan_blocks(addresses: Iterable[int], max_count: int = 20) -> list[Block]:
     blocks: list[Block] = []
     for address in wanted:
         last = blocks[-1] if blocks else None
+        gap = range(last.end + 1, address) if last is not None else range(0)
         if (
             last is not None
-            and address == last.end + 1
-            and last.count < max_count
+            and len(gap) <= bridge
+            and address - last.start + 1 <= max_count
             and not is_single_read(address)
             and not is_single_read(last.start)
+            and not any(is_invalid(a) or is_single_read(a) for a in gap)
         ):
-            blocks[-1] = Block(last.start, last.count + 1)
+            blocks[-1] = Block(last.start, address - last.start + 1)
         else:
             blocks.append(Block(address, 1))
     return blocks

@@ -91,7 +91,7 @@ class Planner(Node):
             soft_soc_max=planner.get("soft_soc_max"),
             soft_soc_max_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
             reserve=self._reserve(starts, step),
-            switch_penalty_per_kwh=self.config.get("switch_penalty_per_kwh", 0.01),
+            switch_penalty_per_kwh=self.config.get("switch_penalty_per_kwh", 0.001),
             solver=self.config.get("solver", "highs"),
             display_tz=settings.get("site", {}).get("timezone", "UTC"),
         )

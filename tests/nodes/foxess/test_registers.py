@@ -68,7 +68,8 @@ def test_block_plan_never_touches_invalid_ranges(firmware: r.Firmware) -> None:
     wanted = {a for f in fields for a in f.addresses} | set(r.SETTINGS)
     blocks = r.plan_blocks(wanted)
     covered = {a for b in blocks for a in range(b.start, b.end + 1)}
-    assert covered == wanted
+    assert covered >= wanted
+    assert len(blocks) < len(wanted)  # small valid gaps are bridged, not read one by one
     for block in blocks:
         assert block.count <= 20
         assert not any(r.is_invalid(a) for a in range(block.start, block.end + 1))

@@ -217,7 +217,7 @@ def test_node_truncates_to_known_prices_and_passes_incumbent() -> None:
     }
     inp = planner(previous.to_dict())._inputs(forecast)
     assert inp.n_slots == 3 and len(inp.pv_w) == 3
-    assert inp.options.switch_penalty_per_kwh == 0.01
+    assert inp.options.switch_penalty_per_kwh == 0.001
     assert inp.options.incumbent_battery_w == [s.battery_w for s in previous.slots[1:]]
     assert inp.slot_starts[0] == datetime(2025, 1, 1, 0, 30, tzinfo=UTC)
     assert solve_plan(inp).slots[0].start == inp.slot_starts[0]
