@@ -18,6 +18,7 @@ from flowengine.clock import Clock
 from flowengine.durations import parse_duration
 from flowengine.registry import Registry
 from flows import FLOWS_DIR, SITE_CONFIG
+from nodes.planning.plan import slot_at
 from powermaster.config import load_site_config
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.simulator import inverter_server, site_model
@@ -156,7 +157,7 @@ class Service:
         decision = context.get("global", "decision") or {}
         plan = context.get("global", "plan") or {}
         now = self.clock.time()
-        slot = _current_slot(plan, now)
+        slot = slot_at(plan, now)
         return {
             "time": self.clock.now().isoformat(),
             "soc": telemetry.get("soc"),
@@ -174,13 +175,3 @@ class Service:
             "plan_created_at": plan.get("created_at"),
             "telemetry_at": telemetry.get("timestamp"),
         }
-
-
-def _current_slot(plan: dict[str, Any], now: float) -> dict[str, Any] | None:
-    from datetime import datetime
-
-    for slot in plan.get("slots", []):
-        start = datetime.fromisoformat(slot["start"]).timestamp()
-        if start <= now < start + 1800:
-            return dict(slot)
-    return None

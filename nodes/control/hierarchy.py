@@ -9,13 +9,13 @@ level made it and why, so "why is it charging at 3 pm?" has an answer.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
 from nodes.control.decision import Decision, Limits, enforce_limits, inverter_command
+from nodes.planning.plan import slot_at
 
 
 def safety_override(telemetry: dict[str, Any], settings: Any, now: float) -> Decision | None:
@@ -41,30 +41,26 @@ def safety_override(telemetry: dict[str, Any], settings: Any, now: float) -> Dec
 
 def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
     """The plan's slot for ``now``, or self-use when no plan covers it."""
-    if plan:
-        for slot in plan.get("slots", []):
-            start = datetime.fromisoformat(slot["start"]).timestamp()
-            if start <= now < start + 1800:
-                battery_w = slot.get("battery_w")
-                return Decision(
-                    slot["mode"],
-                    float(slot.get("power_w", 0.0)),
-                    "plan",
-                    slot.get("reason", ""),
-                    None if battery_w is None else float(battery_w),
-                )
-    return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
+    slot = slot_at(plan, now)
+    if slot is None:
+        return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
+    battery_w = slot.get("battery_w")
+    return Decision(
+        slot["mode"],
+        float(slot.get("power_w", 0.0)),
+        "plan",
+        slot.get("reason", ""),
+        None if battery_w is None else float(battery_w),
+    )
 
 
 def planned_pv(plan: dict[str, Any] | None, now: float) -> tuple[float | None, float]:
     """The PV the plan expects in the slot we are in (if it says), and what it curtails."""
-    for slot in (plan or {}).get("slots", []):
-        start = datetime.fromisoformat(slot["start"]).timestamp()
-        if start <= now < start + 1800:
-            value = slot.get("pv_w")
-            curtailed = float(slot.get("pv_curtailed_w", 0.0))
-            return (None if value is None else float(value)), curtailed
-    return None, 0.0
+    slot = slot_at(plan, now)
+    if slot is None:
+        return None, 0.0
+    value = slot.get("pv_w")
+    return (None if value is None else float(value)), float(slot.get("pv_curtailed_w", 0.0))
 
 
 def available_pv(

@@ -95,3 +95,14 @@ class Plan:
             terminal_value_per_kwh=d.get("terminal_value_per_kwh", 0.0),
             deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
         )
+
+
+def slot_at(
+    plan: dict[str, Any] | None, now: float, seconds: float = 1800
+) -> dict[str, Any] | None:
+    """The slot of a stored plan (its dict form) that contains epoch time ``now``."""
+    for slot in (plan or {}).get("slots", []):
+        start = datetime.fromisoformat(slot["start"]).timestamp()
+        if start <= now < start + seconds:
+            return dict(slot)
+    return None
