@@ -54,6 +54,10 @@ def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
     )
 
 
+#: SOC within this of soc_max counts as full (the BMS stops taking charge).
+_FULL_SOC_BAND = 0.005
+
+
 def planned_pv(plan: dict[str, Any] | None, now: float) -> tuple[float | None, float]:
     """The PV the plan expects in the slot we are in (if it says), and what it curtails."""
     slot = slot_at(plan, now)
@@ -89,10 +93,15 @@ def _available(
     export_limit = settings["grid"]["max_export_w"]
     battery_w = float(telemetry.get("battery_w", 0.0))
     grid_w = float(telemetry.get("grid_w", 0.0))
+    remote = bool(telemetry.get("remote_enabled"))
+    # A full battery takes nothing above the AC setpoint, so the PV reading then only
+    # echoes our own last setpoint: trusting it would ratchet the setpoint (and PV) down.
+    full = float(telemetry.get("soc", 0.0)) >= settings["battery"]["soc_max"] - _FULL_SOC_BAND
     curtailing = (
         battery_w >= charge_limit - 50
         or -grid_w >= export_limit - 50
-        or (telemetry.get("remote_enabled") and telemetry.get("remote_setpoint_w", 0) < 0)
+        or (remote and telemetry.get("remote_setpoint_w", 0) < 0)
+        or (remote and full)
     )
     return plan_pv if curtailing else measured
 
