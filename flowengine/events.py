@@ -8,19 +8,25 @@ node's last status, so a page opened mid-run is complete at once.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 QUEUE_SIZE = 1000
+#: Notifications kept for clients that connect later (the newest last).
+KEEP_NOTIFICATIONS = 50
 
 
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.last_status: dict[tuple[str, str], dict[str, Any]] = {}
+        self.notifications: deque[dict[str, Any]] = deque(maxlen=KEEP_NOTIFICATIONS)
 
     def publish(self, event: dict[str, Any]) -> None:
         if event.get("type") == "status":
             self.last_status[(event["flow"], event["node"])] = event
+        elif event.get("type") == "notification":
+            self.notifications.append(event)
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()

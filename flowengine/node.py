@@ -63,6 +63,10 @@ class NodeContext(Protocol):
         """Start a run of another flow; its run id, or None when its run mode drops it."""
         ...
 
+    def notify(self, text: str, level: str = "info", data: Any = None) -> None:
+        """Tell the people watching (the UI's event stream, the log, later MQTT)."""
+        ...
+
 
 class Node:
     """Base class of every node type.

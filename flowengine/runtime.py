@@ -79,6 +79,21 @@ class NodeContextImpl:
         source = f"{reason} (from {self.flow_id})" if reason else f"flow {self.flow_id}"
         return self._engine.trigger(flow_id, payload, source=source)
 
+    def notify(self, text: str, level: str = "info", data: Any = None) -> None:
+        """A notification event on the engine's bus, and the same line in the log."""
+        self.log.log(logging.WARNING if level in ("warn", "error") else logging.INFO, "%s", text)
+        self._engine.events.publish(
+            {
+                "type": "notification",
+                "flow": self.flow_id,
+                "node": self.node_id,
+                "level": level,
+                "text": text,
+                "data": data,
+                "at": self.clock.time(),
+            }
+        )
+
 
 class NodeRuntime:
     """One node of a running flow, with its wiring and live status."""

@@ -21,9 +21,17 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when pre
 
 
 class SecretRef(str):
-    """A ``!secret name`` reference, resolved by whoever owns the secrets."""
+    """A ``!secret name`` reference: the string is the name, never the secret.
 
-    __slots__ = ()
+    Whoever owns the secrets attaches the value (``flowengine.secrets``); only
+    ``reveal`` reads it, so printing, logging, tracing or serialising a config
+    that holds one shows the name and nothing else.
+    """
+
+    _value: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SecretRef({str.__str__(self)!r})"
 
 
 @dataclass

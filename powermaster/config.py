@@ -6,10 +6,19 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from flowengine.errors import InvalidFlows, Problem
 from flowengine.schema import DURATION
+from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import YamlSyntaxError, parse_file
+from nodes.inputs.catalog import SETTINGS_CHECKS
+from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
+from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
+
+#: Where ``!secret name`` values live: beside the site config, never shown anywhere.
+SECRETS_FILE = "secrets.yaml"
 
 FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 WATTS = {"type": "number", "minimum": 0}
@@ -31,7 +40,14 @@ SITE_SCHEMA: dict[str, Any] = {
     "title": "Power Master site config",
     "type": "object",
     "properties": {
-        "site": _section({"name": {"type": "string"}, "timezone": {"type": "string"}}),
+        "site": _section(
+            {
+                "name": {"type": "string"},
+                "timezone": {"type": "string"},
+                "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+            }
+        ),
         "battery": _section(
             {
                 "capacity_kwh": POSITIVE,
@@ -76,14 +92,34 @@ SITE_SCHEMA: dict[str, Any] = {
                 "telemetry_stale_after": DURATION,
             }
         ),
-        "prices": _section({"source": {"enum": ["sample"]}}),
+        "sources": _section(
+            {
+                "prices": {"type": "string", "description": "amber, tariff or sample"},
+                "pv": {"type": "string", "description": "solcast, forecast_solar or sample"},
+                "weather": {"type": "string", "description": "open_meteo or none"},
+                "storm": {"type": "string", "description": "bom or none"},
+            }
+        ),
+        "inputs": _section(
+            {
+                "stale_after": _section(
+                    {"prices": DURATION, "pv": DURATION, "weather": DURATION, "storm": DURATION}
+                )
+            }
+        ),
         "simulator": _section({"soc_initial": FRACTION}),
+        **CATALOG_SCHEMA,
     },
     "additionalProperties": False,
 }
 
 DEFAULTS: dict[str, Any] = {
-    "site": {"name": "Power Master site", "timezone": "Australia/Brisbane"},
+    "site": {
+        "name": "Power Master site",
+        "timezone": "Australia/Brisbane",
+        "latitude": -27.47,
+        "longitude": 153.03,
+    },
     "battery": {
         "capacity_kwh": 10.4,
         "max_charge_w": 5000,
@@ -114,8 +150,10 @@ DEFAULTS: dict[str, Any] = {
         "horizon_hours": 48,
     },
     "control": {"soc_margin": 0.02, "telemetry_stale_after": "15m"},
-    "prices": {"source": "sample"},
+    "sources": {"prices": "sample", "pv": "sample", "weather": "none", "storm": "none"},
+    "inputs": {"stale_after": {"prices": "15m", "pv": "8h", "weather": "6h", "storm": "1h"}},
     "simulator": {"soc_initial": 0.5},
+    **CATALOG_DEFAULTS,
 }
 
 
@@ -130,9 +168,29 @@ def load_site_config(path: Path) -> dict[str, Any]:
     problems = schema_problems(doc, SITE_SCHEMA)
     if not problems:
         problems = _check_consistency(doc, data)
+    if not problems:
+        problems = _attach_secrets(doc, data, path.parent / SECRETS_FILE)
     if problems:
         raise InvalidFlows(problems)
     return merge_defaults(data)
+
+
+def _attach_secrets(doc: Any, data: dict[str, Any], secrets_file: Path) -> list[Problem]:
+    """Bind ``!secret`` values from the secrets file beside the config; name the missing."""
+    try:
+        secrets = load_secrets(secrets_file)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        return [doc.problem((), f"cannot read {secrets_file}: {exc}")]
+    return [
+        doc.problem(where, f"secret {data_at(data, where)!s} is not defined in {secrets_file.name}")
+        for where in attach_secrets(data, secrets)
+    ]
+
+
+def data_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
 
 
 def merge_defaults(data: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +201,16 @@ def merge_defaults(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_consistency(doc: Any, data: dict[str, Any]) -> list[Problem]:
+    problems = [
+        doc.problem(tuple(problem.path), problem.message)
+        for section, check in SETTINGS_CHECKS.items()
+        if section in data
+        for problem in check(data[section])
+    ]
+    return problems or _check_battery(doc, data)
+
+
+def _check_battery(doc: Any, data: dict[str, Any]) -> list[Problem]:
     battery = {**DEFAULTS["battery"], **data.get("battery", {})}
     if battery["soc_min"] >= battery["soc_max"]:
         return [

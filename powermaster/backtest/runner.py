@@ -53,6 +53,10 @@ class ScenarioDataset:
         self.scenario = scenario
         self.slot_seconds = scenario.slot_minutes * 60
 
+    def issue_at(self, t: float) -> int:
+        """Which forecast issue is in force at t (-1: none yet, or perfect foresight)."""
+        return self.scenario.issue_index(t)
+
     def forecast(self, t: float, slots: int) -> dict[str, Any]:
         known = self.scenario.known_at(t, slots)
         # Before any issue (or where one leaves prices out) only today's real price is

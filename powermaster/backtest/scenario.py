@@ -187,6 +187,12 @@ class Scenario:
         """Index of the slot containing epoch t (may be out of range)."""
         return math.floor((t - self.start_epoch) / self.slot_seconds)
 
+    def issue_index(self, t: float) -> int:
+        """Index of the newest forecast issue with issued_at <= t; -1 if none (or no issues)."""
+        if self.forecasts is None:
+            return -1
+        return bisect_right(self._issue_times, t) - 1
+
     def known_at(self, t: float, slots: int) -> dict[str, Any]:
         """What the system can see at epoch t, for up to ``slots`` slots from the current one.
 

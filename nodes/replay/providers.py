@@ -1,0 +1,106 @@
+"""Replay providers: the sample data (or a backtest's scenario) as prices and PV readings.
+
+They give the demo site, with no accounts, the same inputs in the same shapes
+as Amber and Solcast would, and a backtest exactly what its scenario says was
+known at each moment. The dataset is the one the service supplies
+(``settings["replay_dataset"]``, a backtest) or else the shipped sample data.
+A replay only refreshes when what is known changes (a new slot or a new
+forecast issue), and keeps no history: the data is on disk already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import aiohttp
+
+from flowengine.clock import Clock
+from nodes.inputs.provider import CallLog, Provider
+from nodes.inputs.reading import Reading
+from nodes.replay.dataset import Dataset
+
+
+def replay_dataset(settings: Mapping[str, Any]) -> Dataset:
+    provided = settings.get("replay_dataset")
+    if provided is not None:
+        return provided  # type: ignore[no-any-return]
+    from powermaster.sampledata import sample_dataset
+
+    return sample_dataset()
+
+
+class _Replay(Provider):
+    name = "sample"
+    needs_http = False
+    keep_history = False
+    horizon_hours: ClassVar[float] = 72.0
+
+    def __init__(self, settings: Mapping[str, Any], clock: Clock) -> None:
+        super().__init__(settings, clock)
+        self.dataset = replay_dataset(settings)
+        self._known: tuple[float, Any] | None = None
+
+    def _state(self, now: float) -> tuple[float, Any]:
+        """What identifies the data known at ``now``: its slot and the issue it comes from."""
+        step = self.dataset.slot_seconds
+        issue = getattr(self.dataset, "issue_at", None)
+        return (now - now % step, issue(now) if issue is not None else None)
+
+    def due(self, now: float, last: Reading | None, calls: CallLog) -> bool:
+        return last is None or self._known != self._state(now)
+
+    async def fetch(self, http: aiohttp.ClientSession | None, now: float) -> Any:
+        self._known = self._state(now)
+        slots = int(self.horizon_hours * 3600 // self.dataset.slot_seconds)
+        return self.dataset.forecast(now, slots)
+
+
+class ReplayPrices(_Replay):
+    kind = "prices"
+    node_type = "replay.prices"
+    description = "Import and feed-in prices replayed from the sample data (or a backtest)."
+
+    def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
+        start, step = float(raw["start"]), float(raw["slot_seconds"])
+        intervals = []
+        prices = zip(raw["import_price"], raw["export_price"], strict=False)
+        for i, (buy, sell) in enumerate(prices):
+            begin = start + i * step
+            intervals.append(
+                {
+                    "start": begin,
+                    "end": begin + step,
+                    "import_price": buy,
+                    "export_price": sell,
+                    "type": "current" if begin <= now < begin + step else "forecast",
+                    "estimate": False,
+                    "spike": "none",
+                    "descriptor": None,
+                    "renewables": None,
+                }
+            )
+        issued = raw.get("issued_at")
+        return (now if issued is None else float(issued)), {"intervals": intervals}
+
+
+class ReplayPv(_Replay):
+    kind = "pv"
+    node_type = "replay.pv"
+    description = "The PV (and, where recorded, the load) replayed from the sample data."
+
+    def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
+        start, step = float(raw["start"]), float(raw["slot_seconds"])
+        periods = [
+            {"start": start + i * step, "end": start + (i + 1) * step,
+             "p50_w": w, "p10_w": w, "p90_w": w}
+            for i, w in enumerate(raw["pv_w"])
+        ]  # fmt: skip
+        data: dict[str, Any] = {"periods": periods}
+        if raw.get("load_w") is not None:
+            data["load_w"] = list(raw["load_w"])
+        issued = raw.get("issued_at")
+        return (now if issued is None else float(issued)), data
+
+
+PROVIDERS: list[type[Provider]] = [ReplayPrices, ReplayPv]

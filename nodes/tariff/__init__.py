@@ -1,0 +1,27 @@
+"""A static time-of-use tariff (sources.prices: tariff) for households not on Amber."""
+
+from nodes.inputs.node import provider_node
+from nodes.tariff.bands import TariffProblem
+from nodes.tariff.check import InvalidTariff, check_tariff
+from nodes.tariff.provider import TariffPrices
+from nodes.tariff.schema import TARIFF_SCHEMA
+from nodes.tariff.tariff import Tariff
+
+PROVIDERS = [TariffPrices]
+NODE_TYPES = [provider_node(TariffPrices)]
+SETTINGS_SCHEMA = {"tariff": TARIFF_SCHEMA}
+SETTINGS_DEFAULTS: dict[str, dict[str, object]] = {}
+SETTINGS_CHECKS = {"tariff": check_tariff}
+
+__all__ = [
+    "NODE_TYPES",
+    "PROVIDERS",
+    "SETTINGS_CHECKS",
+    "SETTINGS_DEFAULTS",
+    "SETTINGS_SCHEMA",
+    "InvalidTariff",
+    "Tariff",
+    "TariffPrices",
+    "TariffProblem",
+    "check_tariff",
+]
