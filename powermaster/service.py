@@ -18,6 +18,7 @@ from flowengine.clock import Clock
 from flowengine.durations import parse_duration
 from flowengine.registry import Registry
 from flows import FLOWS_DIR, SITE_CONFIG
+from nodes.inputs.node import HEALTH_KEY, input_status
 from nodes.planning.plan import slot_at
 from powermaster.config import load_site_config
 from powermaster.sim.fox_server import FoxKHServer
@@ -140,6 +141,11 @@ class Service:
                     status = "degraded"
         plan = context.get("global", "plan")
         checks["plan"] = plan.get("created_at") if plan else None
+        inputs = input_ages(context.get("global", HEALTH_KEY) or {}, now)
+        if inputs:
+            checks["inputs"] = inputs
+            if status == "ok" and any(i["stale"] for i in inputs.values()):
+                status = "degraded"
         decision = context.get("global", "decision") or {}
         if decision.get("level") == "safety" and status == "ok":
             status = "degraded"
@@ -175,3 +181,8 @@ class Service:
             "plan_created_at": plan.get("created_at"),
             "telemetry_at": telemetry.get("timestamp"),
         }
+
+
+def input_ages(health: dict[str, Any], now: float) -> dict[str, Any]:
+    """Each input's provider, age now and staleness, from what the input nodes recorded."""
+    return {kind: input_status(entry, now) for kind, entry in health.items()}

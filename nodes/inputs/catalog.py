@@ -12,10 +12,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from nodes import replay, tariff
+from nodes import amber, bom, replay, solar, storm, tariff, weather
 from nodes.inputs.provider import Provider
 
-PACKAGES: list[ModuleType] = [replay, tariff]
+PACKAGES: list[ModuleType] = [amber, bom, replay, solar, storm, tariff, weather]
 
 PROVIDERS: list[type[Provider]] = []
 SETTINGS_SCHEMA: dict[str, Any] = {}

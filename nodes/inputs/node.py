@@ -9,7 +9,9 @@ Whatever a provider does (times out, rate-limits, returns garbage), the node
 never passes on anything that did not validate: a failed fetch or an invalid
 payload goes out of the ``problem`` port (and into the trace), and ``out``
 carries the last good reading, older but sound. Its age is tracked in
-``global.input_health``; past ``inputs.stale_after.<kind>`` it is stale.
+``global.input_health`` (shared by every node of the same input, so a provider
+is asked once however many flows read it); past ``inputs.stale_after.<kind>``
+it is stale.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from nodes.inputs.registry import providers
 from nodes.inputs.store import InputStore
 
 HEALTH_KEY = "input_health"
+#: After a failed try, the next waits this long at most (or the provider's period).
+RETRY_GAP_S = 300.0
 #: Default age past which each kind of input is stale.
 STALE_AFTER: dict[str, str] = {"prices": "15m", "pv": "8h", "weather": "6h", "storm": "1h"}
 
@@ -83,6 +87,7 @@ class InputNode(Node):
         self.store: InputStore | None = None
         self.calls: InputStore | _MemoryCalls = _MemoryCalls()
         self.blocked_until = 0.0
+        self.attempted_at = 0.0
         self.failures = 0
         self.last_error: str | None = None
 
@@ -129,15 +134,38 @@ class InputNode(Node):
             msg.payload = None
             return {"out": msg}
         now = self.ctx.clock.time()
+        self._catch_up(provider)
         problem: dict[str, Any] | None = None
-        if now >= self.blocked_until and provider.due(now, self.last, self.calls):
+        if self._may_try(provider, now) and provider.due(now, self.last, self.calls):
+            self.attempted_at = now
             problem = await self._refresh(provider, now)
-        self._report_health(provider, now)
+            self._report_health(provider)
         out = msg.copy() if problem else msg
         out.payload = self.last.as_dict() if self.last else None
         if problem is not None:
             msg.payload = problem
         return {"out": out, "problem": msg if problem is not None else None}
+
+    def _catch_up(self, provider: Provider) -> None:
+        """Take what other nodes of this input (other flows) fetched or learnt meanwhile,
+        so a provider is asked once however many flows read it."""
+        shared = (self.ctx.globals.get(HEALTH_KEY) or {}).get(self.kind) or {}
+        if shared.get("provider") != provider.name:
+            return
+        self.blocked_until = max(self.blocked_until, float(shared.get("blocked_until") or 0))
+        self.attempted_at = max(self.attempted_at, float(shared.get("attempted_at") or 0))
+        fetched = shared.get("fetched_at")
+        if fetched is not None and (self.last is None or fetched > self.last.fetched_at):
+            kept = self.ctx.globals.get(self.key)
+            if isinstance(kept, Mapping) and kept.get("provider") == provider.name:
+                self.last = Reading.from_dict(dict(kept))
+
+    def _may_try(self, provider: Provider, now: float) -> bool:
+        """Not while rate-limited, and not again within a fetch period of a failed try."""
+        if now < self.blocked_until:
+            return False
+        failed_since = self.last is None or self.attempted_at > self.last.fetched_at
+        return not (failed_since and now - self.attempted_at < min(provider.every_s, RETRY_GAP_S))
 
     async def _refresh(self, provider: Provider, now: float) -> dict[str, Any] | None:
         http = None
@@ -183,24 +211,35 @@ class InputNode(Node):
         self.ctx.status(f"{provider.name}: {error}"[:120], "error")
         return {"kind": self.kind, "provider": provider.name, "error": error, "kept": kept}
 
-    def _report_health(self, provider: Provider, now: float) -> None:
+    def _report_health(self, provider: Provider) -> None:
+        """What every node of this input shares (and the health checks read): when it was
+        last fetched and tried, what went wrong, when it goes stale."""
         limits = {**STALE_AFTER, **(self.ctx.settings.get("inputs", {}).get("stale_after") or {})}
-        stale_after = parse_duration(limits.get(self.kind, "1h"))
-        age = None if self.last is None else max(0.0, now - self.last.fetched_at)
         health = dict(self.ctx.globals.get(HEALTH_KEY) or {})
         health[self.kind] = {
             "provider": provider.name,
             "issued_at": self.last.issued_at if self.last else None,
             "fetched_at": self.last.fetched_at if self.last else None,
-            "age_s": age,
-            "stale_after_s": stale_after,
-            "stale": age is None or age > stale_after,
+            "attempted_at": self.attempted_at or None,
+            "stale_after_s": parse_duration(limits.get(self.kind, "1h")),
             "failures": self.failures,
             "last_error": self.last_error,
             "blocked_until": self.blocked_until or None,
         }
-        if health != self.ctx.globals.get(HEALTH_KEY):
-            self.ctx.globals.set(HEALTH_KEY, health)
+        self.ctx.globals.set(HEALTH_KEY, health)
+
+
+def input_status(entry: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """One input's health now: its provider, age, whether it is stale, the last error."""
+    fetched = entry.get("fetched_at")
+    age = None if fetched is None else round(now - float(fetched), 1)
+    return {
+        "provider": entry.get("provider"),
+        "age_s": age,
+        "stale": age is None or age > float(entry.get("stale_after_s") or 0),
+        "failures": entry.get("failures", 0),
+        "last_error": entry.get("last_error"),
+    }
 
 
 def _scrub(text: str, section: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flowengine import Engine, Registry, VirtualClock, load_flow_text
 from nodes.core import CONNECTION_TYPES, NODE_TYPES
-from nodes.inputs.node import kind_node, provider_node
+from nodes.inputs.node import input_status, kind_node, provider_node
 from nodes.inputs.registry import providers, register
 from nodes.tariff import TariffPrices
 from tests.flowengine.helpers import TEST_TYPES, Collect
@@ -74,7 +74,7 @@ async def test_prices_for_48_hours_from_the_current_slot_renewed_each_slot() -> 
     assert first["export_price"] == 0.08
     assert second["type"] == "forecast"
     assert engine.context.get("global", "prices") == reading
-    health = engine.context.get("global", "input_health")["prices"]
+    health = input_status(engine.context.get("global", "input_health")["prices"], clock.time())
     assert (health["provider"], health["stale"], health["failures"]) == ("tariff", False, 0)
     earlier = got[0]["data"]["intervals"][0]
     assert (earlier["start"], earlier["descriptor"]) == (local(15, 30), "solar sponge")
@@ -102,7 +102,7 @@ async def test_an_unusable_tariff_goes_out_of_problem_and_nothing_reaches_global
     }
     assert Collect.seen["got"] == [None]
     assert engine.context.get("global", "prices") is None
-    health = engine.context.get("global", "input_health")["prices"]
+    health = input_status(engine.context.get("global", "input_health")["prices"], clock.time())
     assert health["stale"] is True and "weekends 16:00-21:00" in health["last_error"]
     await engine.stop()
     engine.close()

@@ -1,0 +1,27 @@
+"""Amber Electric: live prices as a prices provider, and a spike watch for any prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowengine.node import Node
+from nodes.amber.prices import AmberPrices
+from nodes.amber.schema import SETTINGS_DEFAULTS as _AMBER_DEFAULTS
+from nodes.amber.schema import SETTINGS_SCHEMA as _AMBER_SCHEMA
+from nodes.amber.spike import PriceSpike
+from nodes.inputs.node import provider_node
+from nodes.inputs.provider import Provider
+
+PROVIDERS: list[type[Provider]] = [AmberPrices]
+NODE_TYPES: list[type[Node]] = [provider_node(AmberPrices), PriceSpike]
+SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"amber": _AMBER_SCHEMA}
+SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"amber": _AMBER_DEFAULTS}
+
+__all__ = [
+    "NODE_TYPES",
+    "PROVIDERS",
+    "SETTINGS_DEFAULTS",
+    "SETTINGS_SCHEMA",
+    "AmberPrices",
+    "PriceSpike",
+]

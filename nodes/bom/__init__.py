@@ -1,0 +1,18 @@
+"""Bureau of Meteorology storm warnings and the town précis, over anonymous FTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowengine.node import Node
+from nodes.bom import settings
+from nodes.bom.provider import BomStorm
+from nodes.inputs.node import provider_node
+from nodes.inputs.provider import Provider
+
+PROVIDERS: list[type[Provider]] = [BomStorm]
+NODE_TYPES: list[type[Node]] = [provider_node(BomStorm)]
+SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"bom": settings.SCHEMA}
+SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"bom": settings.DEFAULTS}
+
+__all__ = ["NODE_TYPES", "PROVIDERS", "SETTINGS_DEFAULTS", "SETTINGS_SCHEMA", "BomStorm"]

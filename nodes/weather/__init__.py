@@ -1,0 +1,18 @@
+"""The weather forecast from Open-Meteo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowengine.node import Node
+from nodes.inputs.node import provider_node
+from nodes.inputs.provider import Provider
+from nodes.weather import settings
+from nodes.weather.open_meteo import OpenMeteoWeather
+
+PROVIDERS: list[type[Provider]] = [OpenMeteoWeather]
+NODE_TYPES: list[type[Node]] = [provider_node(OpenMeteoWeather)]
+SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"open_meteo": settings.SCHEMA}
+SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"open_meteo": settings.DEFAULTS}
+
+__all__ = ["NODE_TYPES", "PROVIDERS", "SETTINGS_DEFAULTS", "SETTINGS_SCHEMA", "OpenMeteoWeather"]
