@@ -1,14 +1,14 @@
-"""Replay providers: forecasts and prices served from recorded data.
+"""Replay providers: prices and PV served from recorded data, in the providers' shapes.
 
-The demo site and the backtest use the same mechanism: a ``replay.dataset``
-connection holds the data, a ``replay.forecast`` node asks it what is known now;
-the ``sample`` providers (``replay.prices``, ``replay.pv``) serve it as inputs.
+The demo site and the backtest use the same mechanism: ``sources: sample``
+makes ``inputs.prices`` and ``inputs.pv`` replay the shipped sample data, or
+the scenario a backtest supplies (``settings["replay_dataset"]``).
 """
 
 from nodes.inputs.node import provider_node
-from nodes.replay.dataset import ReplayDataset
-from nodes.replay.forecast import ReplayForecast
+from nodes.replay.dataset import Dataset
 from nodes.replay.providers import PROVIDERS
 
-NODE_TYPES = [ReplayForecast, *(provider_node(p) for p in PROVIDERS)]
-CONNECTION_TYPES = [ReplayDataset]
+NODE_TYPES = [provider_node(p) for p in PROVIDERS]
+
+__all__ = ["NODE_TYPES", "PROVIDERS", "Dataset"]

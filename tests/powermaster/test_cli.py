@@ -60,6 +60,6 @@ def test_nodes_lists_every_type_with_its_config(capsys: pytest.CaptureFixture[st
     assert main(["nodes"]) == 0
     out = capsys.readouterr().out
     for name in ("foxess.read", "foxess.command", "planning.plan", "control.hierarchy",
-                 "replay.forecast", "core.context_set"):
+                 "inputs.prices", "amber.prices", "forecast.aggregate", "core.context_set"):
         assert f"\n{name}\n" in f"\n{out}"
     assert "config connection (required)" in out
