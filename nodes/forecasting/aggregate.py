@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.message import Message
-from flowengine.node import Node
-from nodes.forecasting.align import align, slot_start
+from flowengine.node import Node, NodeContext
+from nodes.forecasting.align import align, align_fields, slot_start
 from nodes.forecasting.node import site_timezone
+from nodes.inputs.node import HEALTH_KEY
 
 DEFAULTS: dict[str, float] = {
     "p10_blend": 0.0,  # always this far from P50 towards P10
@@ -60,7 +61,13 @@ class ForecastAggregate(Node):
         "load_w[] or null, issued_at, sources, estimated[], pv_blend}"
     }
 
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self._health: dict[str, Any] | None = None
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
     def process(self, msg: Message) -> Message:
+        self._health = self.ctx.globals.get(HEALTH_KEY)
         settings = self.ctx.settings
         now = self.ctx.clock.time()
         horizon = self.config.get("horizon_hours") or settings.get("planner", {}).get(
@@ -74,15 +81,17 @@ class ForecastAggregate(Node):
             missing = " and ".join(k for k, r in (("prices", prices), ("PV", pv)) if r is None)
             raise NoForecast(f"no {missing} reading yet: the plan in force stays")
 
-        buy = align(prices["data"]["intervals"], "import_price", start, step, count)
-        sell = align(prices["data"]["intervals"], "export_price", start, step, count)
+        price = align_fields(
+            prices["data"]["intervals"], ("import_price", "export_price"), start, step, count
+        )
+        buy, sell = price["import_price"], price["export_price"]
         estimated = self._fill_from_tariff(buy, sell, start, step)
         n = _known_length(buy, sell)
         if n == 0:
             raise NoForecast("the prices reading does not cover the slot we are in")
         periods = pv["data"]["periods"]
-        p50 = align(periods, "p50_w", start, step, n)
-        p10 = align(periods, "p10_w", start, step, n)
+        solar = align_fields(periods, ("p50_w", "p10_w"), start, step, n)
+        p50, p10 = solar["p50_w"], solar["p10_w"]
         n = _known_length(p50)
         if n == 0:
             raise NoForecast("the PV reading does not cover the slot we are in")
@@ -115,9 +124,18 @@ class ForecastAggregate(Node):
         return msg
 
     def _reading(self, key: str) -> dict[str, Any] | None:
+        """The reading in global ``key``, decoded again only when its input node fetched anew
+        (``input_health`` says when), as the plan and replan flows ask for it every tick."""
+        fetched = ((self._health or {}).get(key) or {}).get("fetched_at")
+        cached = self._cache.get(key)
+        if cached is not None and fetched is not None and cached[0] == fetched:
+            return cached[1]
         value = self.ctx.globals.get(key)
         if isinstance(value, Mapping) and isinstance(value.get("data"), Mapping):
-            return dict(value)
+            reading = dict(value)
+            if reading.get("fetched_at") == fetched:
+                self._cache[key] = (fetched, reading)
+            return reading
         return None
 
     def _fill_from_tariff(

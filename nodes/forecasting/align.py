@@ -30,6 +30,9 @@ def align(
     count: int,
 ) -> list[float | None]:
     """``field`` per slot from ``start``: exact where one interval covers the slot."""
+    exact = _on_the_slots(intervals, (field,), start, slot_seconds, count)
+    if exact is not None:
+        return exact[field]
     ordered = sorted(
         (float(i["start"]), float(i["end"]), i[field])
         for i in intervals
@@ -56,4 +59,43 @@ def align(
             out.append(parts[0][0])
         else:
             out.append(sum(v * w for v, w in parts) / covered)
+    return out
+
+
+def align_fields(
+    intervals: Sequence[dict[str, Any]],
+    fields: Sequence[str],
+    start: float,
+    slot_seconds: float,
+    count: int,
+) -> dict[str, list[float | None]]:
+    """``align`` for several fields of the same intervals, in one pass where it can."""
+    exact = _on_the_slots(intervals, fields, start, slot_seconds, count)
+    if exact is not None:
+        return exact
+    return {f: align(intervals, f, start, slot_seconds, count) for f in fields}
+
+
+def _on_the_slots(
+    intervals: Sequence[dict[str, Any]],
+    fields: Sequence[str],
+    start: float,
+    slot_seconds: float,
+    count: int,
+) -> dict[str, list[float | None]] | None:
+    """The common case, fast: intervals that are exactly the slots (a replay, Solcast, Amber
+    at 30 min). None when they are not, so the general way takes over."""
+    by_start: dict[float, dict[str, Any]] = {}
+    for item in intervals:
+        begin = float(item["start"])
+        if float(item["end"]) - begin != slot_seconds or (begin - start) % slot_seconds:
+            return None
+        by_start[begin] = item
+    out: dict[str, list[float | None]] = {f: [] for f in fields}
+    empty: dict[str, Any] = {}
+    for n in range(count):
+        item = by_start.get(start + n * slot_seconds, empty)
+        for f in fields:
+            value = item.get(f)
+            out[f].append(None if value is None else float(value))
     return out

@@ -61,6 +61,8 @@ class InputNode(Node):
     takes = "any message (a trigger)"
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = the reading in force {kind, provider, issued_at, fetched_at, data}",
+        "new": "the same, only when this run fetched a new reading (for work worth doing "
+        "once per reading, such as spike checks)",
         "problem": "payload {kind, provider, error, kept}: a fetch failed or its payload was "
         "invalid (out still carries the last good reading)",
     }
@@ -136,15 +138,21 @@ class InputNode(Node):
         now = self.ctx.clock.time()
         self._catch_up(provider)
         problem: dict[str, Any] | None = None
+        fresh = False
         if self._may_try(provider, now) and provider.due(now, self.last, self.calls):
             self.attempted_at = now
             problem = await self._refresh(provider, now)
+            fresh = problem is None
             self._report_health(provider)
         out = msg.copy() if problem else msg
         out.payload = self.last.as_dict() if self.last else None
         if problem is not None:
             msg.payload = problem
-        return {"out": out, "problem": msg if problem is not None else None}
+        return {
+            "out": out,
+            "new": out.copy() if fresh else None,
+            "problem": msg if problem is not None else None,
+        }
 
     def _catch_up(self, provider: Provider) -> None:
         """Take what other nodes of this input (other flows) fetched or learnt meanwhile,

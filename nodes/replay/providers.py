@@ -39,7 +39,6 @@ class _Replay(Provider):
     def __init__(self, settings: Mapping[str, Any], clock: Clock) -> None:
         super().__init__(settings, clock)
         self.dataset = replay_dataset(settings)
-        self._known: tuple[float, Any] | None = None
 
     def _state(self, now: float) -> tuple[float, Any]:
         """What identifies the data known at ``now``: its slot and the issue it comes from."""
@@ -48,12 +47,12 @@ class _Replay(Provider):
         return (now - now % step, issue(now) if issue is not None else None)
 
     def due(self, now: float, last: Reading | None, calls: CallLog) -> bool:
-        return last is None or self._known != self._state(now)
+        """When the slot or the forecast issue moved on since ``last`` (whoever fetched it)."""
+        return last is None or last.data.get("replay_state") != list(self._state(now))
 
     async def fetch(self, http: aiohttp.ClientSession | None, now: float) -> Any:
-        self._known = self._state(now)
         slots = int(self.horizon_hours * 3600 // self.dataset.slot_seconds)
-        return self.dataset.forecast(now, slots)
+        return {**self.dataset.forecast(now, slots), "replay_state": list(self._state(now))}
 
 
 class ReplayPrices(_Replay):
@@ -81,7 +80,8 @@ class ReplayPrices(_Replay):
                 }
             )
         issued = raw.get("issued_at")
-        return (now if issued is None else float(issued)), {"intervals": intervals}
+        data = {"intervals": intervals, "replay_state": raw["replay_state"]}
+        return (now if issued is None else float(issued)), data
 
 
 class ReplayPv(_Replay):
@@ -96,7 +96,7 @@ class ReplayPv(_Replay):
              "p50_w": w, "p10_w": w, "p90_w": w}
             for i, w in enumerate(raw["pv_w"])
         ]  # fmt: skip
-        data: dict[str, Any] = {"periods": periods}
+        data: dict[str, Any] = {"periods": periods, "replay_state": raw["replay_state"]}
         if raw.get("load_w") is not None:
             data["load_w"] = list(raw["load_w"])
         issued = raw.get("issued_at")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,16 +82,11 @@ def test_thin_slot_of_week_data_leans_on_the_broader_profiles() -> None:
     assert 400.0 < load[20] < 1400.0  # 10:00: between the odd Monday and the usual 300 W
 
 
-def test_is_deterministic_and_fast() -> None:
+def test_is_deterministic() -> None:
     start = MONDAY + 30 * 86400 + 1800 * 7
     past = history(35, start)
     first = predict_load(past, start, 96, TZ, DEFAULT_PROFILE)
-    began = time.perf_counter()
-    for _ in range(20):
-        again = predict_load(past, start, 96, TZ, DEFAULT_PROFILE)
-    elapsed = (time.perf_counter() - began) / 20
-    assert again == first
-    assert elapsed < 0.02  # ~2 ms on a laptop; loose for slow CI machines
+    assert predict_load(past, start, 96, TZ, DEFAULT_PROFILE) == first
 
 
 def test_local_time_with_daylight_saving() -> None:

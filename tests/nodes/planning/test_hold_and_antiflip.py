@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -121,14 +120,11 @@ def month_inputs(n: int) -> PlanInputs:
                 cycle_cost_per_kwh=0.02, final_soc_min=0.4)  # fmt: skip
 
 
-def test_long_horizon_solves_fast_with_final_soc_floor() -> None:
-    inp = month_inputs(700)
-    t0 = time.perf_counter()
-    plan = solve_plan(inp)
-    elapsed = time.perf_counter() - t0
+def test_long_horizon_solves_to_optimal_with_final_soc_floor() -> None:
+    # How fast is benchmarks/backtest_optimum.py's job; here only that it is proven optimal.
+    plan = solve_plan(month_inputs(700))
     assert len(plan.slots) == 700 and plan.status == "Optimal"
     assert plan.slots[-1].soc_end >= 0.4 - EPS
-    assert elapsed < 3.0, f"{elapsed:.2f} s"
     assert {"hold", "self_use"} <= set(modes(plan))
 
 
