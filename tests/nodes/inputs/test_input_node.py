@@ -70,8 +70,9 @@ nodes:
   - id: prices
     type: echo.prices
     config: {http: web, database: db}
-    wires: {out: [got], problem: [trouble]}
+    wires: {out: [got], new: [fresh], problem: [trouble]}
   - {id: got, type: test.collect}
+  - {id: fresh, type: test.collect}
   - {id: trouble, type: test.collect}
 """
 
@@ -127,6 +128,7 @@ async def test_good_data_is_kept_and_garbage_never_replaces_it(
 
         await tick(clock, engine)
         assert "not JSON" in Collect.seen["trouble"][-1]["error"]
+        assert Collect.seen["fresh"] == [first]  # "new" only carried the one good reading
         assert engine.context.get("global", "prices") == first
         health = status(engine)
         assert health["failures"] == 2 and not health["stale"]
