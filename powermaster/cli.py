@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
@@ -142,24 +143,25 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from powermaster.sim.reporter import report_changes
     from powermaster.simulator import inverter_server, site_model
 
     settings = load_site_config(args.config)
 
+    def say(line: str) -> None:
+        print(line, flush=True)
+
     async def serve() -> None:
         clock = RealClock(args.speed)
+        model = site_model(settings, clock)
         server = inverter_server(
-            site_model(settings, clock),
-            clock,
-            args.host,
-            args.port,
-            settings["inverter"]["firmware"],
+            model, clock, args.host, args.port, settings["inverter"]["firmware"]
         )
         async with server:
-            print(
-                f"simulated Fox KH on {args.host}:{args.port}, unit 247 (Ctrl-C stops)", flush=True
-            )
-            await asyncio.Event().wait()
+            say(f"simulated Fox KH on {args.host}:{args.port}, unit 247 (Ctrl-C stops)")
+            # Simulator time at a wall time: t + (wall_now - wall) * speed.
+            say(f"clock t={clock.time():.3f} wall={time.time():.6f} speed={args.speed:g}")
+            await report_changes(model, clock, say)
 
     try:
         asyncio.run(serve())

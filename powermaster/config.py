@@ -13,6 +13,7 @@ from flowengine.schema import DURATION
 from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import YamlSyntaxError, parse_file
+from nodes.control.decision import MODES
 from nodes.inputs.catalog import SETTINGS_CHECKS
 from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
 from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
@@ -34,6 +35,92 @@ def _section(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict
         "additionalProperties": False,
     }
 
+
+_CLOCK_TIME = {"type": "string", "pattern": r"^(([01]?\d|2[0-3]):[0-5]\d|24:00)$"}
+_DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "all", "weekdays", "weekends"]
+
+#: The control tick's hierarchy and anti-oscillation (nodes/control/settings.py reads them).
+CONTROL_SCHEMA: dict[str, Any] = {
+    "critical_soc": {
+        **FRACTION,
+        "description": "no discharging at or below this SOC, in any mode, and the plan "
+        "stays above it (default: soc_min)",
+    },
+    "soc_hysteresis": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 0.2,
+        "description": "how far SOC must clear a threshold (critical, storm reserve) to undo it",
+    },
+    "degraded_soc_margin": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 0.3,
+        "description": "extra SOC margin inside the hard limits while health is degraded",
+    },
+    "min_hold": {
+        "description": "how long a mode stays in force before another may replace it: one "
+        "duration, or one per mode (modes not named: 10m); safety never waits",
+        "anyOf": [
+            DURATION,
+            {
+                "type": "object",
+                "properties": dict.fromkeys(MODES, DURATION),
+                "additionalProperties": False,
+            },
+        ],
+    },
+    "max_mode_changes": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "at most this many mode changes per mode_change_window (safety excepted)",
+    },
+    "mode_change_window": {**DURATION, "description": "the window max_mode_changes counts in"},
+    "opportunistic": _section(
+        {
+            "enabled": {
+                "type": "boolean",
+                "description": "sell stored energy into an export price the plan did not expect",
+            },
+            "default_cost_basis": {
+                **PRICE,
+                "description": "what stored energy cost ($/kWh) when global.cost_basis is unset",
+            },
+        }
+    ),
+    "schedule": {
+        "description": "weekly mode rules in the site's time zone; the first that matches "
+        "wins (above the plan, below the manual override)",
+        "type": "array",
+        "items": _section(
+            {
+                "name": {"type": "string"},
+                "days": {
+                    "description": "mon..sun, or all, weekdays, weekends",
+                    "anyOf": [
+                        {"enum": _DAY_NAMES},
+                        {"type": "array", "items": {"enum": _DAY_NAMES}, "minItems": 1},
+                    ],
+                },
+                "from": {**_CLOCK_TIME, "description": "HH:MM local time"},
+                "to": {**_CLOCK_TIME, "description": "HH:MM; not after from: past midnight"},
+                "mode": {"enum": list(MODES)},
+                "power_w": WATTS,
+                "export_limit_w": WATTS,
+            },
+            required=("from", "to", "mode"),
+        ),
+    },
+}
+CONTROL_DEFAULTS: dict[str, Any] = {
+    "soc_hysteresis": 0.02,
+    "degraded_soc_margin": 0.05,
+    "min_hold": "10m",
+    "max_mode_changes": 6,
+    "mode_change_window": "1h",
+    "opportunistic": {"enabled": True, "default_cost_basis": 0.10},
+    "schedule": [],
+}
 
 SITE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -72,6 +159,10 @@ SITE_SCHEMA: dict[str, Any] = {
                 "watchdog_s": {"type": "integer", "minimum": 10, "maximum": 600},
                 "timeout_s": POSITIVE,
                 "max_temp_c": {"type": "number"},
+                "fallback_mode": {
+                    "enum": ["self_use", "feed_in_first", "back_up"],
+                    "description": "work mode (41000) the inverter runs when remote control ends",
+                },
             }
         ),
         "planner": _section(
@@ -90,6 +181,11 @@ SITE_SCHEMA: dict[str, Any] = {
             {
                 "soc_margin": {"type": "number", "minimum": 0, "maximum": 0.2},
                 "telemetry_stale_after": DURATION,
+                "override_max_duration": {
+                    **DURATION,
+                    "description": "the longest manual override accepted (24h)",
+                },
+                **CONTROL_SCHEMA,
             }
         ),
         "sources": _section(
@@ -108,6 +204,23 @@ SITE_SCHEMA: dict[str, Any] = {
             }
         ),
         "simulator": _section({"soc_initial": FRACTION}),
+        "health": _section(
+            {
+                "telemetry_degraded_after": DURATION,
+                "telemetry_safety_after": DURATION,
+                "modbus_degraded_after": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "consecutive failed Modbus exchanges",
+                },
+                "modbus_safety_after": {"type": "integer", "minimum": 1},
+                "plan_degraded_after": DURATION,
+                "plan_safety_after": DURATION,
+                "input_safety_after": _section(
+                    {"prices": DURATION, "pv": DURATION, "weather": DURATION, "storm": DURATION}
+                ),
+            }
+        ),
         **CATALOG_SCHEMA,
     },
     "additionalProperties": False,
@@ -141,6 +254,7 @@ DEFAULTS: dict[str, Any] = {
         "watchdog_s": 60,
         "timeout_s": 3.0,
         "max_temp_c": 70,
+        "fallback_mode": "self_use",
     },
     "planner": {
         "cycle_cost_per_kwh": 0.02,
@@ -149,10 +263,24 @@ DEFAULTS: dict[str, Any] = {
         "arbitrage_export": True,
         "horizon_hours": 48,
     },
-    "control": {"soc_margin": 0.02, "telemetry_stale_after": "15m"},
+    "control": {
+        "soc_margin": 0.02,
+        "telemetry_stale_after": "15m",
+        "override_max_duration": "24h",
+        **CONTROL_DEFAULTS,
+    },
     "sources": {"prices": "sample", "pv": "sample", "weather": "none", "storm": "none"},
     "inputs": {"stale_after": {"prices": "15m", "pv": "8h", "weather": "6h", "storm": "1h"}},
     "simulator": {"soc_initial": 0.5},
+    "health": {  # docs: nodes/health/checks.py says why these
+        "telemetry_degraded_after": "10m",
+        "telemetry_safety_after": "15m",
+        "modbus_degraded_after": 1,
+        "modbus_safety_after": 3,
+        "plan_degraded_after": "2h",
+        "plan_safety_after": "12h",
+        "input_safety_after": {"prices": "2h"},
+    },
     **CATALOG_DEFAULTS,
 }
 

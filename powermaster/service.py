@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowengine import Engine, RealClock, default_registry, load_flow_dir
 from flowengine.clock import Clock
-from flowengine.durations import parse_duration
 from flowengine.registry import Registry
 from flows import FLOWS_DIR, SITE_CONFIG
-from nodes.inputs.node import HEALTH_KEY, input_status
+from nodes.foxess.client import InverterError
+from nodes.foxess.connection import FoxModbusConnection
+from nodes.health.checks import Finding, HealthLimits, assess
+from nodes.health.node import HEALTH_KEY, HealthCheck, health_record, observe
 from nodes.planning.plan import slot_at
+from powermaster import override as manual
 from powermaster.config import load_site_config
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.simulator import inverter_server, site_model
@@ -30,7 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("power_master")
 
 NOT_FLOW_FILES = ("site.yaml", "secrets.yaml")
-TICK_SECONDS = 300
+#: A health record older than this means its flow has stopped judging (it runs every minute).
+HEALTH_SILENT_S = 180.0
 
 
 @dataclass
@@ -57,6 +62,7 @@ class Service:
         self.settings = load_site_config(options.config)
         self.settings.update(options.extra_settings)
         self.settings["data_dir"] = str(options.data_dir)
+        self.started_at = self.clock.time()  # what is never seen counts its age from here
         self.simulator: FoxKHServer | None = None
         if options.inverter:
             host, _, port = options.inverter.rpartition(":")
@@ -98,63 +104,81 @@ class Service:
         log.info("web UI on %s/flows", self._web.url)
 
     async def stop(self) -> None:
+        """Stop cleanly: the flows first (no tick may force again), then hand the
+        inverter back: remote control off at once, its min-SOC backstop as configured."""
+        self._cancel_override_expiry()
         if self._web is not None:
             await self._web.stop()
         await self.engine.stop()
+        await self._release_inverters()
         if self.simulator is not None:
             await self.simulator.stop()
         self.engine.close()
 
+    async def _release_inverters(self) -> None:
+        for connection in self.engine.connections.values():
+            if not isinstance(connection, FoxModbusConnection):
+                continue
+            try:
+                result = await connection.release()
+            except InverterError as exc:  # its own watchdog hands it back within watchdog_s
+                log.warning("could not release the inverter at shutdown: %s", exc)
+            else:
+                if not result.verified:
+                    log.warning("inverter release not verified: %s", "; ".join(result.mismatches))
+            finally:
+                await connection.close()
+
     async def run_forever(self) -> None:
-        await self.start()
+        """Run until SIGTERM (or SIGINT), then stop cleanly."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+        for sig in signals:
+            loop.add_signal_handler(sig, stopping.set)
         try:
-            await asyncio.Event().wait()
+            await self.start()
+            await stopping.wait()
         finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
             await self.stop()
 
     # -- views for the UI and API ---------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """ok / degraded / safety, with the checks that led there."""
+        """ok / degraded / safety, why, since when and the checks: ``global.health``, as the
+        health flow keeps it; judged here and now when no health flow is keeping it."""
         now = self.clock.time()
         context = self.engine.context
-        telemetry = context.get("global", "telemetry")
-        stale_after = parse_duration(self.settings["control"]["telemetry_stale_after"])
-        checks: dict[str, Any] = {}
-        status = "ok"
-        if not telemetry:
-            checks["telemetry"] = "no telemetry yet"
-            status = "degraded"
-        else:
-            age = now - float(telemetry["timestamp"])
-            checks["telemetry_age_s"] = round(age, 1)
-            if age > stale_after:
-                status = "safety"
-            elif age > 2 * TICK_SECONDS:
-                status = "degraded"
-        control = self.engine.flows.get("control")
-        if control is not None:
-            runs = self.engine.traces.recent("control", 1)
-            if runs:
-                checks["last_tick"] = runs[0]["outcome"]
-                if runs[0]["outcome"] == "error" and status == "ok":
-                    status = "degraded"
-        plan = context.get("global", "plan")
-        checks["plan"] = plan.get("created_at") if plan else None
-        inputs = input_ages(context.get("global", HEALTH_KEY) or {}, now)
-        if inputs:
-            checks["inputs"] = inputs
-            if status == "ok" and any(i["stale"] for i in inputs.values()):
-                status = "degraded"
-        decision = context.get("global", "decision") or {}
-        if decision.get("level") == "safety" and status == "ok":
-            status = "degraded"
+        record = context.get("global", HEALTH_KEY)
+        if not isinstance(record, dict) or now - float(record.get("at", 0.0)) > HEALTH_SILENT_S:
+            silent = Finding("health", "degraded", "the health check has stopped running")
+            result = assess(
+                observe(context.scope("global"), now, self.started_at),
+                HealthLimits.from_settings(self.settings),
+                [silent] if self._judges_health() else [],  # a health flow that stopped judging
+            )
+            record = health_record(result, now, record)
+        checks = dict(record.get("checks") or {})
+        runs = self.engine.traces.recent("control", 1) if "control" in self.engine.flows else []
+        if runs:
+            checks["last_tick"] = runs[0]["outcome"]
         return {
-            "status": status,
+            "status": record["state"],
+            "reasons": list(record.get("reasons") or []),
+            "since": record.get("since"),
             "time": self.clock.now().isoformat(),
             "checks": checks,
             "speed": getattr(self.clock, "speed", 1.0),
         }
+
+    def _judges_health(self) -> bool:
+        return any(
+            isinstance(node.node, HealthCheck)
+            for flow in self.engine.flows.values()
+            for node in flow.nodes.values()
+        )
 
     def state(self) -> dict[str, Any]:
         """What the site is doing now: SOC, power flows, mode, prices."""
@@ -180,9 +204,74 @@ class Service:
             "export_price": slot.get("export_price") if slot else None,
             "plan_created_at": plan.get("created_at"),
             "telemetry_at": telemetry.get("timestamp"),
+            "decided_at": decision.get("at"),
+            "override": self.override(),
+            "storm_reserve": storm_reserve_view(context.get("global", "storm_reserve"), now),
         }
 
+    # -- the manual override (the API now, MQTT later) -------------------------
 
-def input_ages(health: dict[str, Any], now: float) -> dict[str, Any]:
-    """Each input's provider, age now and staleness, from what the input nodes recorded."""
-    return {kind: input_status(entry, now) for kind, entry in health.items()}
+    _override_expiry: asyncio.Task[None] | None = None
+
+    def override(self) -> dict[str, Any] | None:
+        """The manual override in force now, if any (an expired one is not)."""
+        return manual.active_override(self.engine.context, self.clock.time())
+
+    def set_override(
+        self, mode: Any, power_w: Any, duration: Any, reason: Any = None, source: str = "api"
+    ) -> dict[str, Any]:
+        """Store a manual override (``InvalidOverride`` if refused) and act on it at once."""
+        stored = manual.set_override(
+            self.engine.context, self.clock, self.settings, mode, power_w, duration, source, reason
+        )
+        log.info(
+            "override from %s: %s %.0f W until %s (%s)",
+            source, stored["mode"], stored["power_w"], stored["until"], stored["reason"],
+        )
+        self._control_now("override")
+        self._expire_override_at(float(stored["until"]))
+        return stored
+
+    def clear_override(self) -> dict[str, Any] | None:
+        """End the override now and act on it at once; returns the one cleared, if any."""
+        self._cancel_override_expiry()
+        cleared = manual.clear_override(self.engine.context)
+        if cleared is not None:
+            log.info("override cleared: %s %s", cleared.get("mode"), cleared.get("reason"))
+            self._control_now("override")
+        return cleared
+
+    def _control_now(self, source: str) -> str | None:
+        """A control tick now; a queued tick already waiting reads the same override."""
+        if "control" not in self.engine.flows or not self.engine.started:
+            return None
+        return self.engine.trigger("control", source=source)
+
+    def _expire_override_at(self, until: float) -> None:
+        """Tick again the moment the override runs out, not up to a tick later."""
+        self._cancel_override_expiry()
+
+        async def expire() -> None:
+            await self.clock.sleep_until(until)
+            self._control_now("override expired")
+
+        self._override_expiry = asyncio.get_running_loop().create_task(
+            expire(), name="override-expiry"
+        )
+
+    def _cancel_override_expiry(self) -> None:
+        """Stop waiting for the override's end (on clear, a new override, or shutdown)."""
+        if self._override_expiry is not None:
+            self._override_expiry.cancel()
+            self._override_expiry = None
+
+
+def storm_reserve_view(reserve: Any, now: float) -> dict[str, Any] | None:
+    """The storm reserve as stored, and whether it holds a SOC right now."""
+    if not isinstance(reserve, dict):
+        return None
+    start, end = reserve.get("start"), reserve.get("end")
+    holding = bool(
+        reserve.get("armed") and start is not None and end is not None and start <= now < end
+    )
+    return {**reserve, "holding": holding}

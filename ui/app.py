@@ -2,7 +2,8 @@
 
 ``create_app(service)`` serves the flows page, a small JSON API and a live event
 stream (Server-Sent Events). It only reads the engine, except ``trigger``,
-which starts a run by hand exactly as a trigger would.
+which starts a run by hand exactly as a trigger would, and ``override``, which
+sets or ends the user's manual override through the service.
 """
 
 from __future__ import annotations
@@ -102,6 +103,19 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
             return Json({"error": error, "mode": flow.spec.mode}, status_code=409)
         return Json({"run_id": run_id, "flow": flow_id}, status_code=202)
 
+    async def override(request: Request) -> Response:
+        if request.method == "GET":
+            return Json({"override": service.override()})
+        if request.method == "DELETE":
+            return Json({"override": None, "cleared": service.clear_override()})
+        body, problems = await _override_request(request)
+        if not problems:
+            try:
+                return Json(service.set_override(**body))
+            except ValueError as exc:
+                problems = _problems(exc)
+        return Json({"error": "override refused", "problems": problems}, status_code=422)
+
     async def events(request: Request) -> Response:
         return EventSourceResponse(_stream(service), ping=ping)
 
@@ -115,10 +129,42 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
         Route("/api/flows/{flow_id}/runs", runs),
         Route("/api/flows/{flow_id}/runs/{run_id}", run),
         Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
+        Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)
+
+
+#: What POST /api/override takes; mode, power_w and duration are required.
+OVERRIDE_FIELDS = ("mode", "power_w", "duration", "reason")
+
+
+async def _override_request(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The override fields of a JSON body, or the problems with it (each naming its field)."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return {}, [{"field": "", "message": 'body must be a JSON object like '
+                     '{"mode": "force_charge", "power_w": 3000, "duration": "1h"}'}]
+    unknown = [
+        {"field": key, "message": f"is not a field of an override ({', '.join(OVERRIDE_FIELDS)})"}
+        for key in body
+        if key not in OVERRIDE_FIELDS
+    ]
+    fields = {key: body.get(key) for key in OVERRIDE_FIELDS}
+    return fields, unknown
+
+
+def _problems(exc: ValueError) -> list[dict[str, Any]]:
+    """The located problems a refused override carries, else its message."""
+    problems = getattr(exc, "problems", None)
+    if not problems:
+        return [{"field": "", "message": str(exc)}]
+    return [p.as_dict() if hasattr(p, "as_dict") else {"field": "", "message": str(p)}
+            for p in problems]
 
 
 async def _stream(service: Service) -> AsyncIterator[dict[str, str]]:

@@ -24,3 +24,21 @@ class Service(Protocol):
     def state(self) -> dict[str, Any]:
         """Live plant state (SOC, powers, mode, prices), passed through as JSON."""
         ...
+
+    def override(self) -> dict[str, Any] | None:
+        """The manual override in force now, or None."""
+        ...
+
+    def set_override(
+        self, mode: Any, power_w: Any, duration: Any, reason: Any = None, source: str = "api"
+    ) -> dict[str, Any]:
+        """Store a manual override and return it as stored.
+
+        Raises ``ValueError`` when refused; its ``problems`` attribute, when there is
+        one, lists what is wrong as objects with ``as_dict() -> {"field", "message"}``.
+        """
+        ...
+
+    def clear_override(self) -> dict[str, Any] | None:
+        """End the manual override now; the one that was stored, or None."""
+        ...

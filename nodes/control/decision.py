@@ -41,6 +41,10 @@ class Limits:
             max_export_w=grid["max_export_w"],
         )
 
+    def with_extra_margin(self, margin: float) -> Limits:
+        """Stricter SOC limits (health degraded): further from soc_min and soc_max."""
+        return replace(self, soc_margin=self.soc_margin + max(0.0, _finite(margin)))
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -56,6 +60,8 @@ class Decision:
     level: str
     reason: str
     battery_w: float | None = None
+    #: A lower export limit than the grid's for this decision (a schedule rule's).
+    export_limit_w: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,21 +82,33 @@ def _finite(value: float, default: float = 0.0) -> float:
 
 
 def enforce_limits(
-    wanted: Decision, soc: float, pv_w: float, load_w: float, limits: Limits
+    wanted: Decision,
+    soc: float,
+    pv_w: float,
+    load_w: float,
+    limits: Limits,
+    floor: float | None = None,
 ) -> Decision:
-    """The safe version of ``wanted``: never more forcing, and inside every hard limit."""
+    """The safe version of ``wanted``: never more forcing, and inside every hard limit.
+
+    ``floor`` raises the SOC the battery may not be discharged at or below (a storm
+    reserve, the critical SOC) over ``soc_min`` plus the margin.
+    """
     if wanted.mode not in MODES:
         return Decision("self_use", 0.0, "safety", f"unknown mode {wanted.mode!r}: self-use")
+    export_cap = _export_cap(wanted, limits)
     if wanted.mode in INVERTER_LED:
-        return Decision(wanted.mode, 0.0, wanted.level, wanted.reason)
+        mode = "self_use_zero_export" if export_cap <= 0 else wanted.mode
+        return Decision(mode, 0.0, wanted.level, wanted.reason, None, wanted.export_limit_w)
     pv, load = max(0.0, _finite(pv_w)), max(0.0, _finite(load_w))
     target = _finite(wanted.target_w())
     top = limits.soc_max - limits.soc_margin
-    bottom = limits.soc_min + limits.soc_margin
+    bottom = max(limits.soc_min + limits.soc_margin, _finite(floor or 0.0))
     if target > 0 and soc >= top:
         # Hold rather than self-use: a plan that curtails PV (importing pays) keeps doing so.
         reason = f"battery full ({soc:.0%} >= {top:.0%}): charging stopped"
-        return enforce_limits(Decision("hold", 0.0, "safety", reason, 0.0), soc, pv, load, limits)
+        held = Decision("hold", 0.0, "safety", reason, 0.0)
+        return enforce_limits(held, soc, pv, load, limits, floor)
     if target < 0 and soc <= bottom:
         if wanted.mode == "force_discharge":
             return Decision(
@@ -102,7 +120,7 @@ def enforce_limits(
         target = 0.0
     # Grid: import = load - pv + battery, export = pv - load - battery.
     high = min(limits.max_charge_w, limits.max_import_w - load + pv)
-    low = max(-limits.max_discharge_w, pv - load - limits.max_export_w)
+    low = max(-limits.max_discharge_w, pv - load - export_cap)
     bounded = min(max(target, low), high)
     # The battery's own limits win over the grid's: never below the floor or above the top.
     bounded = min(max(bounded, -limits.max_discharge_w), limits.max_charge_w)
@@ -116,11 +134,30 @@ def enforce_limits(
     return replace(wanted, power_w=abs(bounded), battery_w=bounded, reason=reason)
 
 
-def inverter_command(decision: Decision, pv_w: float) -> dict[str, Any]:
-    """The ``foxess.command`` payload: an exact AC setpoint (pv - battery) when held."""
+def _export_cap(wanted: Decision, limits: Limits) -> float:
+    cap = limits.max_export_w
+    if wanted.export_limit_w is not None and math.isfinite(wanted.export_limit_w):
+        cap = min(cap, max(0.0, wanted.export_limit_w))
+    return cap
+
+
+def inverter_command(
+    decision: Decision, pv_w: float, min_soc: float | None = None
+) -> dict[str, Any]:
+    """The ``foxess.command`` payload: an exact AC setpoint (pv - battery) when held.
+
+    ``min_soc`` (a fraction) is the floor the inverter's own minimum-SOC setting
+    should hold, so its self-use keeps a storm reserve even if we fall silent.
+    """
     command: dict[str, Any] = {"mode": decision.mode, "power_w": decision.power_w}
     if decision.mode not in INVERTER_LED:
         setpoint = max(0.0, _finite(pv_w)) - decision.target_w()
         command["setpoint_w"] = round(setpoint)
         command["power_w"] = abs(round(setpoint))
+    if decision.export_limit_w is not None:
+        command["export_limit_w"] = round(max(0.0, _finite(decision.export_limit_w)))
+    if min_soc is not None:
+        # Whole percent (the register's step), rounded up: never below the floor asked for.
+        percent = math.ceil(round(min(1.0, max(0.0, _finite(min_soc))) * 100, 6))
+        command["min_soc"] = percent / 100
     return command

@@ -1,57 +1,43 @@
-"""The control hierarchy: who decides this tick, highest first.
+"""The control hierarchy node: who decides this tick, highest first.
 
-1. hardware safety: grid lost, temperatures, stale telemetry -> the inverter's own self-use
-2. the plan: the mode and power of the slot we are in
-3. fallback: no plan in force -> self-use
-Whatever is chosen then passes ``enforce_limits``. Each decision says which
-level made it and why, so "why is it charging at 3 pm?" has an answer.
+safety (grid lost, temperatures, stale telemetry, health) > storm reserve >
+critical SOC > manual override > weekly schedule > plan > opportunistic sale >
+self-use. Anti-oscillation then holds the mode in force when a change would
+come too soon or too often (never for safety, storm or critical), and
+``enforce_limits`` has the last word. The levels are pure functions
+(``nodes.control.levels``) run by ``nodes.control.tick``; this node reads
+context, writes the stability state to the flow's context and the command out.
+Each decision names its level and why, so "why is it charging at 3 pm?" has an
+answer in the trace and in /api/state.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
-from nodes.control.decision import Decision, Limits, enforce_limits, inverter_command
+from nodes.control.decision import inverter_command
+from nodes.control.levels import plan_decision, safety_override
+from nodes.control.settings import ControlSettings
+from nodes.control.situation import Situation
+from nodes.control.stability import StabilityState
+from nodes.control.tick import control_tick
 from nodes.planning.plan import slot_at
 
+__all__ = ["Hierarchy", "available_pv", "plan_decision", "planned_pv", "safety_override"]
 
-def safety_override(telemetry: dict[str, Any], settings: Any, now: float) -> Decision | None:
-    """A reason to stop forcing and hand back to self-use, if there is one."""
-    if telemetry.get("grid_lost"):
-        return Decision("self_use", 0.0, "safety", "grid lost: the inverter runs on its own")
-    stale_after = parse_duration(settings.get("control", {}).get("telemetry_stale_after", "15m"))
-    age = now - float(telemetry.get("timestamp", now))
-    if age > stale_after:
-        return Decision("self_use", 0.0, "safety", f"telemetry is {age:.0f}s old")
-    battery, inverter = settings["battery"], settings.get("inverter", {})
-    battery_temp = telemetry.get("battery_temp_c")
-    if battery_temp is not None:
-        if battery_temp > battery.get("max_temp_c", 50):
-            return Decision("self_use", 0.0, "safety", f"battery hot ({battery_temp:.0f} °C)")
-        if battery_temp < battery.get("min_temp_c", 0):
-            return Decision("self_use", 0.0, "safety", f"battery cold ({battery_temp:.0f} °C)")
-    inverter_temp = telemetry.get("inverter_temp_c")
-    if inverter_temp is not None and inverter_temp > inverter.get("max_temp_c", 70):
-        return Decision("self_use", 0.0, "safety", f"inverter hot ({inverter_temp:.0f} °C)")
-    return None
-
-
-def plan_decision(plan: dict[str, Any] | None, now: float) -> Decision:
-    """The plan's slot for ``now``, or self-use when no plan covers it."""
-    slot = slot_at(plan, now)
-    if slot is None:
-        return Decision("self_use", 0.0, "fallback", "no plan covers this slot: self-use")
-    battery_w = slot.get("battery_w")
-    return Decision(
-        slot["mode"],
-        float(slot.get("power_w", 0.0)),
-        "plan",
-        slot.get("reason", ""),
-        None if battery_w is None else float(battery_w),
-    )
+#: Flow-context key of the anti-oscillation state (mode in force, since, changes).
+STABILITY_KEY = "stability"
+#: Global keys read each tick, and the config option that renames each.
+GLOBAL_KEYS = {
+    "plan": ("plan_key", "plan"),
+    "storm": ("storm_key", "storm_reserve"),
+    "override": ("override_key", "override"),
+    "health": ("health_key", "health"),
+    "prices": ("prices_key", "prices"),
+    "cost_basis": ("cost_basis_key", "cost_basis"),
+}
 
 
 #: SOC within this of soc_max counts as full (the BMS stops taking charge).
@@ -108,40 +94,67 @@ def _available(
 
 class Hierarchy(Node):
     type_name = "control.hierarchy"
-    description = "Decides the inverter's mode and power for this tick, inside hard limits."
+    description = (
+        "Decides the inverter's mode and power for this tick through the hierarchy "
+        "(safety, storm, critical, override, schedule, plan, opportunistic, fallback), "
+        "without flapping, inside hard limits."
+    )
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {"plan_key": {"type": "string", "description": "global key of the plan"}},
+        "properties": {
+            "plan_key": {"type": "string", "description": "global key of the plan"},
+            "storm_key": {"type": "string", "description": "global key of the storm reserve"},
+            "override_key": {"type": "string", "description": "global key of the override"},
+            "health_key": {"type": "string", "description": "global key of the health state"},
+            "prices_key": {"type": "string", "description": "global key of the prices input"},
+            "cost_basis_key": {
+                "type": "string",
+                "description": "global key of the stored energy's cost basis",
+            },
+        },
         "additionalProperties": False,
     }
     takes = "payload = inverter telemetry (soc, pv_w, load_w, temperatures, grid_lost, timestamp)"
     gives: ClassVar[dict[str, str]] = {
-        "out": "payload {mode, power_w, setpoint_w, battery_w, level, reason}: the command"
+        "out": "payload {mode, power_w, setpoint_w, battery_w, min_soc, level, reason, floor}: "
+        "the command, who decided it and why"
     }
 
     def process(self, msg: Message) -> Message:
-        telemetry = msg.payload
+        telemetry = msg.payload if isinstance(msg.payload, dict) else {}
         now = self.ctx.clock.time()
         settings = self.ctx.settings
-        decision = safety_override(telemetry, settings, now)
-        plan_pv: float | None = None
-        curtailed = 0.0
-        if decision is None:
-            plan = self.ctx.globals.get(self.config.get("plan_key", "plan"))
-            decision = plan_decision(plan, now)
-            plan_pv, curtailed = planned_pv(plan, now)
-        decision = enforce_limits(
-            decision,
-            float(telemetry["soc"]),
-            telemetry.get("pv_w", 0.0),
-            telemetry.get("load_w", 0.0),
-            Limits.from_settings(settings),
+        state = StabilityState.from_dict(self.ctx.flow.get(STABILITY_KEY))
+        found = {
+            name: self.ctx.globals.get(self.config.get(option, default))
+            for name, (option, default) in GLOBAL_KEYS.items()
+        }
+        situation = Situation(
+            now=now,
+            telemetry=telemetry,
+            settings=settings,
+            options=ControlSettings.from_settings(settings),
+            latched=state.latched,
+            **{name: value if isinstance(value, dict) else None for name, value in found.items()},
         )
+        outcome = control_tick(situation, state)
+        self.ctx.flow.set(STABILITY_KEY, outcome.state.as_dict())
+        decision = outcome.decision
         self.ctx.status(
             f"{decision.level}: {decision.mode} {decision.power_w:.0f} W",
-            "warn" if decision.level == "safety" else "ok",
+            "warn" if decision.level in ("safety", "storm", "critical") else "ok",
         )
+        plan = situation.plan
+        plan_pv, curtailed = planned_pv(dict(plan) if plan else None, now)
+        if decision.level != "plan":
+            curtailed = 0.0  # only the plan curtails PV on purpose
         pv = available_pv(telemetry, plan_pv, settings, curtailed)
-        command = inverter_command(decision, max(0.0, pv))
-        msg.payload = {**decision.as_dict(), **command, "soc": telemetry["soc"], "at": now}
+        command = inverter_command(decision, max(0.0, pv), outcome.floor.min_soc)
+        msg.payload = {
+            **decision.as_dict(),
+            **command,
+            "floor": round(outcome.floor.soc, 4),
+            "soc": telemetry.get("soc"),
+            "at": now,
+        }
         return msg

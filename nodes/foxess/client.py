@@ -4,11 +4,18 @@ It converts raw device signs at this edge (protocols.md §0), keeps to the
 KH's read quirks (§1.7), drives remote control in the order of §1.6 and reads
 back every register it writes. Every failure is an ``InverterError`` naming the
 register; an unreachable inverter is "not connected", retried with a backoff
-measured on the clock (never a wall-time sleep).
+measured on the clock (never a wall-time sleep). A reading no KH could give
+(SOC 250 %, a 32 kW battery) is an error too, never telemetry.
+
+Before forcing anything it makes sure 41000 holds the configured fallback work
+mode, the one the inverter runs by itself when the watchdog drops remote
+control; it keeps the inverter's own min-SOC-on-grid (41011) at the storm
+reserve while one is asked for and at the configured floor otherwise.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -19,14 +26,14 @@ from pymodbus.pdu import ModbusPDU
 
 from flowengine.clock import Clock, RealClock
 from nodes.foxess import registers as r
+from nodes.foxess.plausible import TelemetryLimits, implausible
 
 MODES = ("self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold")
-#: Work mode that 41000 should hold if the watchdog drops remote control.
-FALLBACK = {
-    "self_use_zero_export": r.WorkMode.SELF_USE,
-    "force_charge": r.WorkMode.BACK_UP,
-    "hold": r.WorkMode.BACK_UP,
-    "force_discharge": r.WorkMode.FEED_IN_FIRST,
+#: Work modes 41000 may hold for the inverter to fall back to when the watchdog fires.
+FALLBACK_MODES = {
+    "self_use": r.WorkMode.SELF_USE,
+    "feed_in_first": r.WorkMode.FEED_IN_FIRST,
+    "back_up": r.WorkMode.BACK_UP,
 }
 
 
@@ -126,9 +133,19 @@ class FoxKHClient:
         clock: Clock | None = None,
         backoff_s: float = 1.0,
         backoff_max_s: float = 60.0,
+        fallback_mode: str = "self_use",
+        min_soc_backstop: float | None = None,
+        limits: TelemetryLimits | None = None,
     ) -> None:
+        """``min_soc_backstop`` (a fraction) is the 41011 floor to keep when no reserve is
+        asked for; None leaves 41011 alone unless a command asks for a reserve."""
         if register_function not in ("holding", "input"):
             raise ValueError("register_function must be 'holding' or 'input'")
+        if fallback_mode not in FALLBACK_MODES:
+            raise ValueError(f"fallback_mode must be one of {list(FALLBACK_MODES)}")
+        self.fallback = FALLBACK_MODES[fallback_mode]
+        self.min_soc_backstop = min_soc_backstop
+        self.limits = limits or TelemetryLimits()
         self.firmware = r.Firmware(firmware)
         self.unit_id = unit_id
         self.register_function = register_function
@@ -191,7 +208,7 @@ class FoxKHClient:
         state = int(value["inverter_state"])
         fault_lost = int(value.get("fault1", 0)) & r.FAULT1_GRID_LOST
         grid_sign = r.GRID_CT_IMPORT_SIGN[self.firmware]
-        return Telemetry(
+        telemetry = Telemetry(
             timestamp=self.clock.time(),
             soc=value["soc"] / 100.0,
             soc_pct=value["soc"],
@@ -212,6 +229,9 @@ class FoxKHClient:
             energy_kwh=_energy(value, "_total"),
             energy_today_kwh=_energy(value, "_today"),
         )
+        if problems := implausible(telemetry.as_dict(), self.limits):
+            raise InverterError("implausible telemetry: " + "; ".join(problems))
+        return telemetry
 
     async def read_settings(self) -> InverterSettings:
         raw = {a: await self._read_one(a) for a in r.SETTINGS}
@@ -237,20 +257,40 @@ class FoxKHClient:
     # -- control --
 
     async def command(
-        self, mode: str, power_w: float = 0, setpoint_w: float | None = None
+        self,
+        mode: str,
+        power_w: float = 0,
+        setpoint_w: float | None = None,
+        min_soc: float | None = None,
     ) -> CommandResult:
         """Put the inverter in ``mode`` and verify by reading every write back.
+
+        ``min_soc`` (a fraction: the storm reserve) is written to the inverter's
+        min SOC on grid (41011), rounded up to a whole percent, so its own
+        self-use holds the reserve too; without it 41011 goes back to the
+        configured backstop. It is checked on every command, in every mode.
 
         ``setpoint_w``, when given, is the signed AC-port power to hold (+ = output,
         - = input): how a controller asks for an exact battery power (pv - battery).
         ``self_use_zero_export`` is remote control with the AC output set to the
         load just measured (PV beyond load + battery is curtailed, so nothing is
-        exported); its fallback is Self Use, so a lost watchdog is harmless.
+        exported); like every forced mode it falls back to the configured work mode.
         ``refresh_watchdog`` re-measures the load. The same command again only
         refreshes the watchdog (two registers instead of the whole sequence).
         """
         if mode not in MODES:
             raise InverterError(f"unknown mode {mode!r}; expected one of {MODES}")
+        floor = CommandResult(mode, None)
+        await self._verify(floor, await self._set_floor(min_soc, floor))
+        result = await self._command(mode, power_w, setpoint_w)
+        result.written = {**floor.written, **result.written}
+        result.readback = {**floor.readback, **result.readback}
+        result.mismatches = floor.mismatches + result.mismatches
+        return result
+
+    async def _command(
+        self, mode: str, power_w: float, setpoint_w: float | None
+    ) -> CommandResult:
         if mode == "self_use":
             return await self._leave_remote()
         if setpoint_w is not None and mode != "self_use_zero_export":
@@ -263,7 +303,7 @@ class FoxKHClient:
             if refreshed is not None and refreshed.verified:
                 return refreshed
         result = CommandResult(mode, setpoint)
-        fallback = int(FALLBACK[mode])
+        fallback = int(self.fallback)
         if await self._read_one(r.WORK_MODE) != fallback:
             await self._write(r.WORK_MODE, fallback, result)
         await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
@@ -272,6 +312,31 @@ class FoxKHClient:
         self._remote = _Remote(mode, setpoint, self.clock.time())
         await self._verify(result, {r.WORK_MODE: fallback})
         return result
+
+    async def release(self) -> CommandResult:
+        """Hand the inverter back for good (shutdown): remote control off at once, so it
+        runs its own work mode now rather than when the watchdog fires, and 41011 back
+        at the configured backstop (no reserve outlives the service that held it)."""
+        result = CommandResult("released", None)
+        await self._write(r.REMOTE_ENABLE, 0, result)
+        self._remote = None
+        await self._verify(result, await self._set_floor(None, result))
+        return result
+
+    async def _set_floor(self, min_soc: float | None, result: CommandResult) -> dict[int, int]:
+        """Put 41011 at the reserve asked for, else the backstop; what to read back."""
+        wanted = self.min_soc_backstop if min_soc is None else min_soc
+        if wanted is None:
+            return {}
+        if self.min_soc_backstop is not None:
+            wanted = max(wanted, self.min_soc_backstop)  # never below the configured floor
+        pct = max(0, min(100, math.ceil(round(wanted * 100, 6))))
+        current = await self._read_one(r.MIN_SOC_ON_GRID)
+        if current == pct:
+            result.readback[r.MIN_SOC_ON_GRID] = current  # already right: that read is the check
+            return {}
+        await self._write(r.MIN_SOC_ON_GRID, pct, result)
+        return {r.MIN_SOC_ON_GRID: pct}
 
     async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
         """Re-write timeout and setpoint if this client's remote command is in force.

@@ -2,7 +2,8 @@
 
 One RS485 gateway serves one request at a time, so every call goes through a
 lock. Keys missing from the flow's connection config come from the site
-config (``settings["inverter"]``) and then from defaults.
+config (``settings["inverter"]``) and then from defaults. The battery's hard
+floor (``battery.soc_min``) is the inverter's min-SOC backstop.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any, ClassVar, TypeVar
 
 from flowengine.clock import Clock
 from flowengine.node import Connection
-from nodes.foxess.client import CommandResult, FoxKHClient, InverterSettings, Telemetry
+from nodes.foxess.client import (
+    FALLBACK_MODES,
+    CommandResult,
+    FoxKHClient,
+    InverterSettings,
+    Telemetry,
+)
+from nodes.foxess.plausible import TelemetryLimits
 
 T = TypeVar("T")
 
@@ -25,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "register_function": "holding",
     "watchdog_s": 60,
     "timeout_s": 3.0,
+    "fallback_mode": "self_use",
 }
 
 
@@ -43,6 +52,10 @@ class FoxModbusConnection(Connection):
             "register_function": {"enum": ["holding", "input"]},
             "watchdog_s": {"type": "integer", "minimum": 10, "maximum": 3600},
             "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+            "fallback_mode": {
+                "enum": list(FALLBACK_MODES),
+                "description": "work mode (41000) the inverter runs when remote control ends",
+            },
         },
         "additionalProperties": False,
     }
@@ -61,6 +74,9 @@ class FoxModbusConnection(Connection):
             watchdog_s=int(self.option("watchdog_s")),
             timeout_s=float(self.option("timeout_s")),
             clock=clock,
+            fallback_mode=self.option("fallback_mode"),
+            min_soc_backstop=(settings.get("battery") or {}).get("soc_min"),
+            limits=TelemetryLimits.for_site(settings),
         )
 
     def option(self, key: str) -> Any:
@@ -89,9 +105,22 @@ class FoxModbusConnection(Connection):
         return await self._locked(self.client.read_settings)
 
     async def command(
-        self, mode: str, power_w: float = 0, setpoint_w: float | None = None
+        self,
+        mode: str,
+        power_w: float = 0,
+        setpoint_w: float | None = None,
+        min_soc: float | None = None,
     ) -> CommandResult:
-        return await self._locked(lambda: self.client.command(mode, power_w, setpoint_w))
+        return await self._locked(
+            lambda: self.client.command(mode, power_w, setpoint_w, min_soc)
+        )
+
+    async def release(self) -> CommandResult:
+        """Remote control off and the min-SOC backstop as configured (at shutdown). The
+        last word: one more try to connect now, whatever the reconnect backoff says."""
+        async with self._lock:
+            await self.client.connect()
+            return await self.client.release()
 
     async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
         return await self._locked(lambda: self.client.refresh_watchdog(force))

@@ -1,12 +1,15 @@
 """Flow nodes for a Fox ESS KH: read telemetry, command a mode, feed the watchdog.
 
 They hold no state of their own; the shared ``foxess.modbus`` connection does.
-Failures raise ``InverterError`` so the engine routes them to the error port.
+Every exchange's outcome goes into ``global.inverter_link`` (for the health
+check) first; failures then raise ``InverterError`` so the engine routes them
+to the error port.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Awaitable
+from typing import Any, ClassVar, TypeVar
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
@@ -14,6 +17,9 @@ from flowengine.node import Node
 from flowengine.schema import DURATION
 from nodes.foxess.client import MODES, InverterError
 from nodes.foxess.connection import FoxModbusConnection
+from nodes.foxess.link import record_error, record_ok
+
+T = TypeVar("T")
 
 CONNECTION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -33,6 +39,21 @@ class _FoxNode(Node):
             raise InverterError(f"connection {self.config['connection']!r} is not foxess.modbus")
         return conn
 
+    async def exchange(self, call: Awaitable[T], *, ends_streak: bool = True) -> T:
+        """Await one exchange with the inverter, recording how the link did.
+
+        Only the control path's exchanges (a read, a command) end an error streak:
+        a watchdog refresh that gets through says nothing of telemetry that fails.
+        """
+        try:
+            result = await call
+        except InverterError as exc:
+            record_error(self.ctx.globals, self.ctx.clock.time(), str(exc))
+            raise
+        if ends_streak:
+            record_ok(self.ctx.globals, self.ctx.clock.time())
+        return result
+
 
 class FoxRead(_FoxNode):
     type_name = "foxess.read"
@@ -44,7 +65,7 @@ class FoxRead(_FoxNode):
     }
 
     async def process(self, msg: Message) -> Message:
-        telemetry = await self.connection.read_telemetry()
+        telemetry = await self.exchange(self.connection.read_telemetry())
         self.ctx.status(f"SOC {telemetry.soc_pct:.0f}%, grid {telemetry.grid_w:.0f} W")
         msg.payload = telemetry.as_dict()
         return msg
@@ -55,7 +76,8 @@ class FoxCommand(_FoxNode):
     description = "Puts the inverter in a mode (remote control or Self Use) and verifies it."
     takes = (
         f'payload {{"mode": one of {list(MODES)}, "power_w": W >= 0, '
-        '"setpoint_w": optional signed AC-port W (+ = output)}}'
+        '"setpoint_w": optional signed AC-port W (+ = output), '
+        '"min_soc": optional storm reserve 0..1 for the inverter\'s own floor (41011)}'
     )
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = command result: written and read-back registers, mismatches"
@@ -74,11 +96,18 @@ class FoxCommand(_FoxNode):
             not isinstance(setpoint, int | float) or isinstance(setpoint, bool)
         ):
             raise InverterError(f"payload setpoint_w must be a number, got {setpoint!r}")
-        result = await self.connection.command(mode, power, setpoint)
+        min_soc = payload.get("min_soc")
+        if min_soc is not None and not _fraction(min_soc):
+            raise InverterError(f"payload min_soc must be a fraction 0..1, got {min_soc!r}")
+        result = await self.exchange(self.connection.command(mode, power, setpoint, min_soc))
         state = "ok" if result.verified else "warn"
         self.ctx.status(f"{mode} {result.setpoint_w or 0} W", state)
         msg.payload = result.as_dict()
         return msg
+
+
+def _fraction(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 class FoxWatchdog(_FoxNode):
@@ -86,9 +115,10 @@ class FoxWatchdog(_FoxNode):
 
     One run lasts as long as a forced command is in force: it refreshes the
     watchdog each time a third of its timeout has passed, and stops feeding as
-    soon as the control tick's last decision is older than ``hold_for``. So if
-    the control flow dies, the inverter's own watchdog hands it back to its
-    fallback work mode by itself, instead of a forced mode living on.
+    soon as the control tick's last decision is older than ``hold_for`` or the
+    health check says safety. So if the control flow dies or control is no
+    longer sound, the inverter's own watchdog hands it back to its fallback
+    work mode by itself, instead of a forced mode living on.
     """
 
     type_name = "foxess.watchdog"
@@ -99,6 +129,7 @@ class FoxWatchdog(_FoxNode):
             **CONNECTION_SCHEMA["properties"],
             "hold_for": {**DURATION, "description": "how long a decision stays fresh"},
             "decision_key": {"type": "string", "description": "global key of the decision"},
+            "health_key": {"type": "string", "description": "global key of the health state"},
         },
         "required": ["connection"],
         "additionalProperties": False,
@@ -123,7 +154,12 @@ class FoxWatchdog(_FoxNode):
                 stopped = f"control silent for {age:.0f}s: watchdog left to expire"
                 self.ctx.status(stopped, "warn")
                 break
-            result = await self.connection.refresh_watchdog()
+            health = self.ctx.globals.get(self.config.get("health_key", "health")) or {}
+            if health.get("state") == "safety":
+                stopped = "health is safety: watchdog left to expire"
+                self.ctx.status(stopped, "warn")
+                break
+            result = await self.exchange(self.connection.refresh_watchdog(), ends_streak=False)
             if result is not None:
                 refreshes += 1
                 if not result.verified:

@@ -71,6 +71,7 @@ class Planner(Node):
         battery = settings["battery"]
         grid = settings["grid"]
         planner = settings.get("planner", {})
+        control = settings.get("control", {})
         step = forecast["slot_seconds"]
         series = ("import_price", "export_price", "pv_w", "load_w")
         n = min(len(forecast[k]) for k in series)
@@ -108,7 +109,8 @@ class Planner(Node):
                 max_discharge_w=battery["max_discharge_w"],
                 charge_efficiency=battery["charge_efficiency"],
                 discharge_efficiency=battery["discharge_efficiency"],
-                soc_min=battery["soc_min"],
+                # The control tick keeps the critical SOC floor; a plan below it is moot.
+                soc_min=max(battery["soc_min"], control.get("critical_soc", battery["soc_min"])),
                 soc_max=battery["soc_max"],
             ),
             grid=GridSpec(grid["max_import_w"], grid["max_export_w"]),

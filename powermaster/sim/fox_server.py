@@ -5,12 +5,15 @@ Uses pymodbus's SimDevice datastore: only the ranges a KH answers are defined
 from the site model at the moment of the request and applies every write to it.
 The device quirks from protocols.md §1 are enforced here: 41xxx one register
 per read, settings and remote control written with FC6 only, unit id 247 only.
+Tests can make it misbehave (``slow_replies``, ``answer_exceptions``,
+``serve_nonsense``, ``stop_serving``) while the inverter underneath keeps running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from types import TracebackType
 
 from pymodbus.constants import ExcCodes
@@ -21,6 +24,7 @@ from pymodbus.simulator.simcore import SimCore
 
 from flowengine.clock import Clock
 from nodes.foxess.registers import UNIT_ID, decode_i16
+from powermaster.sim.faults import Faults, nonsense_words
 from powermaster.sim.fox_image import READ_ONLY_RANGES, WRITABLE_RANGES, register_image
 from powermaster.sim.site import SiteModel
 
@@ -81,12 +85,39 @@ class FoxKHServer:
         self._server: ModbusTcpServer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._cached: tuple[tuple[object, ...], dict[int, int]] | None = None
+        self.faults = Faults()
+        self._release = asyncio.Event()  # set: every held reply goes out now
 
     @property
     def running(self) -> bool:
         return self._server is not None
 
     async def start(self) -> None:
+        """Serve Modbus and keep the inverter's time moving."""
+        await self.resume_serving()
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick(), name="fox-sim-tick")
+
+    async def stop(self) -> None:
+        """Stop serving and stop the inverter's own clock."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        await self.stop_serving()
+
+    # -- faults (the inverter keeps running through all of them) --
+
+    async def stop_serving(self) -> None:
+        """The link goes down (connections refused); the inverter and its watchdog run on."""
+        self._release_held()
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+
+    async def resume_serving(self) -> None:
+        """The link comes back on the same port."""
         if self._server is not None:
             return
         device = SimDevice(id=self.unit_id, simdata=self._layout(), action=self._action)
@@ -94,17 +125,37 @@ class FoxKHServer:
         server.context = _OneUnitCore(device)
         await server.serve_forever(background=True)
         self._server = server
-        self._ticker = asyncio.create_task(self._tick(), name="fox-sim-tick")
 
-    async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
+    def slow_replies(self, delay_s: float) -> None:
+        """Hold every reply ``delay_s`` clock seconds (a gateway answering far too late)."""
+        self.faults.delay_s = float(delay_s)
+
+    def answer_exceptions(self, code: ExcCodes = ExcCodes.DEVICE_FAILURE) -> None:
+        """Answer every request, read or write, with a Modbus exception ``code``."""
+        self.faults.exception = code
+
+    def serve_nonsense(self, words: Mapping[int, int] | None = None) -> None:
+        """Serve these register words instead of the model's (default: SOC 250 %, 32 kW...)."""
+        self.faults.words = dict(nonsense_words(self.firmware) if words is None else words)
+
+    def clear_faults(self) -> None:
+        """Back to a healthy device; replies still held go out at once."""
+        self.faults = Faults()
+        self._release_held()
+
+    def _release_held(self) -> None:
+        self._release.set()
+        self._release = asyncio.Event()
+
+    async def _hold(self, seconds: float) -> None:
+        """Wait ``seconds`` on the clock, or until the faults are cleared or serving stops."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        released = asyncio.ensure_future(self._release.wait())
+        try:
+            await asyncio.wait((sleeper, released), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            released.cancel()
 
     async def __aenter__(self) -> FoxKHServer:
         await self.start()
@@ -142,6 +193,11 @@ class FoxKHServer:
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         """pymodbus hook: runs after its own invalid/read-only checks, before it answers."""
+        faults = self.faults
+        if faults.delay_s > 0:
+            await self._hold(faults.delay_s)
+        if faults.exception is not None:
+            return faults.exception
         if values is not None:
             if func_code != 6:
                 return ExcCodes.ILLEGAL_FUNCTION  # the KH takes single-register writes only
@@ -154,8 +210,9 @@ class FoxKHServer:
         if count > 1 and address <= 41999 and last >= 41000:
             return ExcCodes.ILLEGAL_ADDRESS  # 41xxx: one register per request
         image = self._image()
+        words = faults.words
         for a in range(address, last + 1):
-            registers[a - start] = image.get(a, 0)
+            registers[a - start] = words[a] if a in words else image.get(a, 0)
         return None
 
     def _image(self) -> dict[int, int]:

@@ -53,6 +53,7 @@ async def test_the_demo_site_runs_the_loop_end_to_end(tmp_path: Path, free_port:
 async def test_soc_follows_a_forced_charge(tmp_path: Path, free_port: int) -> None:
     clock = VirtualClock(START)
     site = service(tmp_path, free_port, clock)
+    site.settings["control"]["min_hold"] = 0  # about actuation: a new plan's mode at once
     await site.start()
     try:
         await clock.advance(1)

@@ -19,6 +19,8 @@ from starlette.applications import Starlette
 from flowengine import Engine, VirtualClock
 from flowengine.validate import load_docs
 from flowengine.yamlsource import parse_text
+from powermaster.config import DEFAULTS
+from powermaster.override import active_override, clear_override, set_override
 from tests.flowengine.helpers import Collect, registry
 from ui.app import create_app
 from ui.server import WebServer
@@ -61,7 +63,8 @@ nodes:
 
 @dataclass
 class FakeService:
-    """The smallest ``ui.service.Service``: an engine plus canned health and state."""
+    """The smallest ``ui.service.Service``: an engine, canned health and state, and the
+    real manual override on the engine's context (with the default site's limits)."""
 
     engine: Engine
     status: str = "ok"
@@ -74,6 +77,18 @@ class FakeService:
 
     def state(self) -> dict[str, Any]:
         return self.plant
+
+    def override(self) -> dict[str, Any] | None:
+        return active_override(self.engine.context, self.engine.clock.time())
+
+    def set_override(
+        self, mode: Any, power_w: Any, duration: Any, reason: Any = None, source: str = "api"
+    ) -> dict[str, Any]:
+        context, clock = self.engine.context, self.engine.clock
+        return set_override(context, clock, DEFAULTS, mode, power_w, duration, source, reason)
+
+    def clear_override(self) -> dict[str, Any] | None:
+        return clear_override(self.engine.context)
 
 
 @dataclass

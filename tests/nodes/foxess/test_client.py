@@ -94,7 +94,7 @@ async def test_force_charge_raises_soc_and_verifies(
     result = await client.command("force_charge", 2000)
     assert result.verified, result.mismatches
     assert result.setpoint_w == -2000
-    assert result.readback == {41000: 2, 44000: 1, 44001: 60, 44002: 0xF830}
+    assert result.readback == {41000: 0, 44000: 1, 44001: 60, 44002: 0xF830}  # self-use fallback
     before = model.soc
     for _ in range(3):  # feed the watchdog every 20 s for a minute
         await clock.advance(20)
@@ -105,12 +105,17 @@ async def test_force_charge_raises_soc_and_verifies(
     assert model.soc == pytest.approx(before + 2000 * 60 / 3600 / 10_000)
 
 
-async def test_force_discharge_falls_back_to_feed_in_first(
-    client: FoxKHClient, model: SiteModel
+async def test_force_discharge_sets_the_configured_fallback_first(
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
-    result = await client.command("force_discharge", 1500)
-    assert result.verified and result.readback[41000] == 1
-    assert model.remote.setpoint_w == 1500
+    fox = FoxKHClient("127.0.0.1", server.port, firmware=server.firmware, timeout_s=1.0,
+                      clock=clock, fallback_mode="feed_in_first")
+    try:
+        result = await fox.command("force_discharge", 1500)
+        assert result.verified and result.readback[41000] == 1
+        assert model.remote.setpoint_w == 1500
+    finally:
+        fox.close()
 
 
 async def test_lost_watchdog_returns_to_the_fallback_work_mode(
@@ -123,20 +128,27 @@ async def test_lost_watchdog_returns_to_the_fallback_work_mode(
     await clock.advance(2)
     lost = await client.read_telemetry()
     assert not lost.remote_enabled
-    assert lost.work_mode == 2  # Back-up: the battery is held, not discharged
-    assert lost.battery_w == 0 and lost.grid_w == 1000
+    assert lost.work_mode == 0  # Self Use, the configured fallback: the battery serves the house
+    assert lost.battery_w == -1000 and lost.grid_w == 0
     late = await client.refresh_watchdog()
     assert late is not None and not late.verified
     assert late.mismatches == ["register 44000: expected 1, read back 0"]
 
 
-async def test_self_use_leaves_remote_control(client: FoxKHClient, model: SiteModel) -> None:
-    await client.command("hold")
-    assert model.remote.enabled and model.settings.work_mode == 2
-    result = await client.command("self_use")
-    assert result.verified and result.written == {44000: 0, 41000: 0}
-    assert not model.remote.enabled and model.settings.work_mode == 0
-    assert await client.refresh_watchdog() is None
+async def test_self_use_leaves_remote_control(
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel
+) -> None:
+    fox = FoxKHClient("127.0.0.1", server.port, firmware=server.firmware, timeout_s=1.0,
+                      clock=clock, fallback_mode="back_up")
+    try:
+        await fox.command("hold")
+        assert model.remote.enabled and model.settings.work_mode == 2
+        result = await fox.command("self_use")
+        assert result.verified and result.written == {44000: 0, 41000: 0}
+        assert not model.remote.enabled and model.settings.work_mode == 0
+        assert await fox.refresh_watchdog() is None
+    finally:
+        fox.close()
 
 
 async def test_zero_export_sets_ac_output_to_the_load(

@@ -1,0 +1,87 @@
+"""The ``control.health`` node: judges the context every run and keeps ``global.health``.
+
+It reads only what other flows keep in the context (telemetry, the Modbus
+link, the last decision, the inputs, the plan), never the inverter, so it runs
+in a flow of its own and keeps judging while the inverter is unreachable. The
+control hierarchy reads ``global.health``; the watchdog stops feeding in safety.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from flowengine.message import Message
+from flowengine.node import ContextScope, Node, NodeContext
+from nodes.foxess.link import LINK_KEY
+from nodes.health.checks import Assessment, HealthLimits, Observed, assess
+from nodes.inputs.node import HEALTH_KEY as INPUT_HEALTH_KEY
+
+HEALTH_KEY = "health"
+
+
+def observe(scope: ContextScope, now: float, started_at: float) -> Observed:
+    """What the checks look at, from the global context."""
+    return Observed(
+        now=now,
+        started_at=started_at,
+        telemetry=scope.get("telemetry"),
+        link=scope.get(LINK_KEY),
+        decision=scope.get("decision"),
+        inputs=scope.get(INPUT_HEALTH_KEY) or {},
+        plan=scope.get("plan"),
+    )
+
+
+def health_record(result: Assessment, now: float, previous: Any) -> dict[str, Any]:
+    """``global.health``: the state, why, since when (kept while the state holds)."""
+    previous = previous if isinstance(previous, dict) else {}
+    same = previous.get("state") == result.state and previous.get("since") is not None
+    return {
+        "state": result.state,
+        "reasons": result.reasons,
+        "since": previous["since"] if same else now,
+        "at": now,
+        "checks": result.checks,
+    }
+
+
+class HealthCheck(Node):
+    type_name = "control.health"
+    description = "Judges whether control is sound (ok, degraded, safety) and records why."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string", "description": "global key to keep it in (health)"}
+        },
+        "additionalProperties": False,
+    }
+    takes = "any message (a trigger: run it every minute, in a flow of its own)"
+    gives: ClassVar[dict[str, str]] = {
+        "out": "payload = global.health {state, reasons[], since, at, checks{...}}"
+    }
+
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self.started_at = ctx.clock.time()
+
+    async def start(self) -> None:
+        self.started_at = self.ctx.clock.time()
+
+    def process(self, msg: Message) -> Message:
+        now = self.ctx.clock.time()
+        key = str(self.config.get("key", HEALTH_KEY))
+        result = assess(
+            observe(self.ctx.globals, now, self.started_at),
+            HealthLimits.from_settings(self.ctx.settings),
+        )
+        previous = self.ctx.globals.get(key)
+        record = health_record(result, now, previous)
+        if not isinstance(previous, dict) or previous.get("state") != result.state:
+            level = "info" if result.state == "ok" else "warn"
+            why = "; ".join(result.reasons) or "every check passes"
+            self.ctx.notify(f"health {result.state}: {why}", level, record)
+        self.ctx.globals.set(key, record)
+        text = result.state if result.state == "ok" else f"{result.state}: {result.reasons[0]}"
+        self.ctx.status(text[:120], {"ok": "ok", "degraded": "warn"}.get(result.state, "error"))
+        msg.payload = record
+        return msg

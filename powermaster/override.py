@@ -1,0 +1,187 @@
+"""The user's manual override: a mode and power for a while, ending by itself.
+
+It lives in the global context key ``override`` as ``{mode, power_w, until,
+set_at, source, reason}`` (epoch seconds), so the control hierarchy reads it
+like any other input and it survives a restart. Whatever it asks for still
+passes ``enforce_limits``; here only absurd requests (beyond what the battery
+can do at all, a duration past the cap) are refused, each problem naming its
+field, so the API and MQTT can answer with the same located messages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flowengine.clock import Clock
+from flowengine.context import GLOBAL, ContextStore, Scope
+from flowengine.durations import parse_duration
+from nodes.control.decision import MODES
+
+OVERRIDE_KEY = "override"
+SOURCES = ("api", "mqtt")
+#: The longest override without a setting saying otherwise.
+DEFAULT_MAX_DURATION = "24h"
+MAX_REASON_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request, and the field it is about."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class InvalidOverride(ValueError):
+    """A refused override; ``problems`` says what is wrong with which field."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+
+def set_override(
+    context: ContextStore,
+    clock: Clock,
+    settings: Mapping[str, Any],
+    mode: Any,
+    power_w: Any,
+    duration: Any,
+    source: str = "api",
+    reason: Any = None,
+) -> dict[str, Any]:
+    """Check the request, store it as ``global.override`` and return what was stored."""
+    problems: list[Problem] = []
+    checked_mode = _mode(mode, problems)
+    power = _power(power_w, checked_mode, settings, problems)
+    seconds = _duration(duration, settings, problems)
+    if source not in SOURCES:
+        problems.append(Problem("source", f"must be one of {', '.join(SOURCES)}, not {source!r}"))
+    text = _reason(reason, problems)
+    if problems:
+        raise InvalidOverride(problems)
+    now = clock.time()
+    override = {
+        "mode": checked_mode,
+        "power_w": power,
+        "until": now + seconds,
+        "set_at": now,
+        "source": source,
+        "reason": text or f"manual override from {source}",
+    }
+    context.set(GLOBAL, OVERRIDE_KEY, override)
+    return override
+
+
+def clear_override(context: ContextStore) -> dict[str, Any] | None:
+    """End the override now; returns the one that was stored (expired or not), if any."""
+    stored = context.get(GLOBAL, OVERRIDE_KEY)
+    if stored is not None:
+        context.set(GLOBAL, OVERRIDE_KEY, None)
+    return stored if isinstance(stored, dict) else None
+
+
+def active_override(
+    context: ContextStore | Scope | Mapping[str, Any], now: float
+) -> dict[str, Any] | None:
+    """The stored override if it is still in force at ``now``; an expired one is not."""
+    if isinstance(context, ContextStore):
+        stored = context.get(GLOBAL, OVERRIDE_KEY)
+    else:
+        stored = context.get(OVERRIDE_KEY)
+    return stored if is_active(stored, now) else None
+
+
+def is_active(override: Any, now: float) -> bool:
+    """Whether ``override`` (a stored value, maybe None or malformed) is in force at ``now``."""
+    if not isinstance(override, Mapping) or override.get("mode") not in MODES:
+        return False
+    until = override.get("until")
+    return isinstance(until, int | float) and _number(until) and until > now
+
+
+def max_duration_s(settings: Mapping[str, Any]) -> float:
+    control = settings.get("control") or {}
+    return parse_duration(control.get("override_max_duration", DEFAULT_MAX_DURATION))
+
+
+def power_limit_w(mode: str | None, settings: Mapping[str, Any]) -> tuple[float, str]:
+    """The most power ``mode`` can ask for at all, and what sets that limit."""
+    battery = settings["battery"]
+    charge, discharge = float(battery["max_charge_w"]), float(battery["max_discharge_w"])
+    if mode == "force_charge":
+        return charge, "the battery's charge limit"
+    if mode == "force_discharge":
+        return discharge, "the battery's discharge limit"
+    return max(charge, discharge), "the battery's power limits"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _mode(mode: Any, problems: list[Problem]) -> str | None:
+    if mode is None:
+        problems.append(Problem("mode", f"is required: one of {', '.join(MODES)}"))
+        return None
+    if mode not in MODES:
+        problems.append(Problem("mode", f"must be one of {', '.join(MODES)}, not {mode!r}"))
+        return None
+    return str(mode)
+
+
+def _power(
+    power_w: Any, mode: str | None, settings: Mapping[str, Any], problems: list[Problem]
+) -> float:
+    if power_w is None:
+        problems.append(Problem("power_w", "is required: watts, 0 or more"))
+        return 0.0
+    if not _number(power_w):
+        problems.append(Problem("power_w", f"must be a number of watts, not {power_w!r}"))
+        return 0.0
+    if power_w < 0:
+        problems.append(Problem("power_w", f"cannot be negative ({power_w} W)"))
+        return 0.0
+    limit, what = power_limit_w(mode, settings)
+    if power_w > limit:
+        problems.append(Problem("power_w", f"{power_w:g} W is beyond {what} ({limit:g} W)"))
+    return float(power_w)
+
+
+def _duration(duration: Any, settings: Mapping[str, Any], problems: list[Problem]) -> float:
+    if duration is None:
+        problems.append(Problem("duration", "is required: seconds, or text like 30m or 2h"))
+        return 0.0
+    if not (isinstance(duration, str) or _number(duration)):
+        problems.append(Problem("duration", f"must be seconds or text like 2h, not {duration!r}"))
+        return 0.0
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        problems.append(Problem("duration", str(exc)))
+        return 0.0
+    longest = max_duration_s(settings)
+    if seconds <= 0:
+        problems.append(Problem("duration", "must be more than 0"))
+    elif seconds > longest:
+        problems.append(
+            Problem("duration", f"{seconds:g} s is longer than the most allowed ({longest:g} s)")
+        )
+    return seconds
+
+
+def _reason(reason: Any, problems: list[Problem]) -> str:
+    if reason is None:
+        return ""
+    if not isinstance(reason, str):
+        problems.append(Problem("reason", f"must be text, not {reason!r}"))
+        return ""
+    if len(reason) > MAX_REASON_CHARS:
+        problems.append(Problem("reason", f"is longer than {MAX_REASON_CHARS} characters"))
+    return reason.strip()
