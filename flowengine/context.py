@@ -35,6 +35,14 @@ class ContextStore:
         encoded = self._encoded.get((scope, key))
         return default if encoded is None else json.loads(encoded)
 
+    def peek(self, scope: str, key: str, default: Any = None) -> Any:
+        """The stored value itself, not a copy: for hot readers that only read.
+
+        Changing what it returns would change the store behind its back (and not on
+        disk), so a caller that edits must use ``get``.
+        """
+        return self._values.get((scope, key), default)
+
     def set(self, scope: str, key: str, value: Any) -> None:
         try:
             encoded = json.dumps(value, sort_keys=True, allow_nan=False)
@@ -77,6 +85,10 @@ class Scope:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._store.get(self._name, key, default)
+
+    def peek(self, key: str, default: Any = None) -> Any:
+        """Read-only: the stored value itself (see ``ContextStore.peek``)."""
+        return self._store.peek(self._name, key, default)
 
     def set(self, key: str, value: Any) -> None:
         self._store.set(self._name, key, value)

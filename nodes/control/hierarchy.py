@@ -126,7 +126,7 @@ class Hierarchy(Node):
         settings = self.ctx.settings
         state = StabilityState.from_dict(self.ctx.flow.get(STABILITY_KEY))
         found = {
-            name: self.ctx.globals.get(self.config.get(option, default))
+            name: self.ctx.globals.peek(self.config.get(option, default))  # read only
             for name, (option, default) in GLOBAL_KEYS.items()
         }
         situation = Situation(

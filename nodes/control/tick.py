@@ -44,12 +44,23 @@ def propose(sit: Situation, floor: Floor) -> Decision:
 
 def zero_export(decision: Decision, sit: Situation) -> Decision:
     """Self-use with no export allowed is the zero-export mode, named so before
-    anti-oscillation counts it (enforce_limits would rename it anyway)."""
-    limit = float(sit.settings["grid"]["max_export_w"])
-    if decision.export_limit_w is not None:
-        limit = min(limit, decision.export_limit_w)
-    if decision.mode == "self_use" and limit <= 0:
+    anti-oscillation counts it (enforce_limits would rename it anyway).
+
+    So is self-use under any lower export limit on KH firmware before 1.33, which
+    has no export-limit register: the reason says so (``nodes.foxess.client``).
+    """
+    grid = float(sit.settings["grid"]["max_export_w"])
+    limit = grid if decision.export_limit_w is None else min(grid, decision.export_limit_w)
+    if decision.mode != "self_use":
+        return decision
+    if limit <= 0:
         return replace(decision, mode="self_use_zero_export")
+    if limit < grid and (sit.settings.get("inverter") or {}).get("firmware") == "pre133":
+        why = (
+            f"{decision.reason} (zero export: KH firmware before 1.33 cannot limit "
+            f"self-use export to {limit:.0f} W)"
+        )
+        return replace(decision, mode="self_use_zero_export", reason=why)
     return decision
 
 

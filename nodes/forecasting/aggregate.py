@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import Node
 from nodes.forecasting.align import align, align_fields, slot_start
 from nodes.forecasting.node import site_timezone
-from nodes.inputs.node import HEALTH_KEY
 
 DEFAULTS: dict[str, float] = {
     "p10_blend": 0.0,  # always this far from P50 towards P10
@@ -61,13 +60,7 @@ class ForecastAggregate(Node):
         "load_w[] or null, issued_at, sources, estimated[], pv_blend}"
     }
 
-    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
-        super().__init__(ctx, config)
-        self._health: dict[str, Any] | None = None
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
-
     def process(self, msg: Message) -> Message:
-        self._health = self.ctx.globals.get(HEALTH_KEY)
         settings = self.ctx.settings
         now = self.ctx.clock.time()
         horizon = self.config.get("horizon_hours") or settings.get("planner", {}).get(
@@ -124,18 +117,11 @@ class ForecastAggregate(Node):
         return msg
 
     def _reading(self, key: str) -> dict[str, Any] | None:
-        """The reading in global ``key``, decoded again only when its input node fetched anew
-        (``input_health`` says when), as the plan and replan flows ask for it every tick."""
-        fetched = ((self._health or {}).get(key) or {}).get("fetched_at")
-        cached = self._cache.get(key)
-        if cached is not None and fetched is not None and cached[0] == fetched:
-            return cached[1]
-        value = self.ctx.globals.get(key)
+        """The reading in global ``key``, read in place (the plan and replan flows ask for
+        every reading every tick; nothing here changes them)."""
+        value = self.ctx.globals.peek(key)
         if isinstance(value, Mapping) and isinstance(value.get("data"), Mapping):
-            reading = dict(value)
-            if reading.get("fetched_at") == fetched:
-                self._cache[key] = (fetched, reading)
-            return reading
+            return dict(value)
         return None
 
     def _fill_from_tariff(

@@ -10,11 +10,14 @@ measured on the clock (never a wall-time sleep). A reading no KH could give
 Before forcing anything it makes sure 41000 holds the configured fallback work
 mode, the one the inverter runs by itself when the watchdog drops remote
 control; it keeps the inverter's own min-SOC-on-grid (41011) at the storm
-reserve while one is asked for and at the configured floor otherwise.
+reserve while one is asked for and at the configured floor otherwise, and the
+export power limit (46616/46617, KH >= 1.33) at the limit a command carries, in
+every mode, and at the grid's otherwise.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +30,8 @@ from pymodbus.pdu import ModbusPDU
 from flowengine.clock import Clock, RealClock
 from nodes.foxess import registers as r
 from nodes.foxess.plausible import TelemetryLimits, implausible
+
+log = logging.getLogger(__name__)
 
 MODES = ("self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold")
 #: Work modes 41000 may hold for the inverter to fall back to when the watchdog fires.
@@ -99,10 +104,18 @@ class CommandResult:
     written: dict[int, int] = field(default_factory=dict)
     readback: dict[int, int] = field(default_factory=dict)
     mismatches: list[str] = field(default_factory=list)
+    #: How the command was carried out when that differs from what was asked.
+    note: str = ""
 
     @property
     def verified(self) -> bool:
         return not self.mismatches
+
+    def absorb(self, part: CommandResult) -> None:
+        """Take in a step that ran before this one (its writes come first)."""
+        self.written = {**part.written, **self.written}
+        self.readback = {**part.readback, **self.readback}
+        self.mismatches = part.mismatches + self.mismatches
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "verified": self.verified}
@@ -136,9 +149,13 @@ class FoxKHClient:
         fallback_mode: str = "self_use",
         min_soc_backstop: float | None = None,
         limits: TelemetryLimits | None = None,
+        max_export_w: float | None = None,
     ) -> None:
         """``min_soc_backstop`` (a fraction) is the 41011 floor to keep when no reserve is
-        asked for; None leaves 41011 alone unless a command asks for a reserve."""
+        asked for; None leaves 41011 alone unless a command asks for a reserve.
+        ``max_export_w`` is the grid's export limit: no command's limit goes above it,
+        and it is restored when a command carries none (None: what the register held
+        before this client first changed it)."""
         if register_function not in ("holding", "input"):
             raise ValueError("register_function must be 'holding' or 'input'")
         if fallback_mode not in FALLBACK_MODES:
@@ -159,6 +176,11 @@ class FoxKHClient:
         self._backoff = backoff_s
         self._next_attempt = 0.0
         self._remote: _Remote | None = None
+        self.max_export_w = max_export_w
+        self._export_register = r.EXPORT_LIMIT.get(self.firmware)
+        self._export_limit: int | None = None  # in force as last verified; None: unknown
+        self._export_found: int | None = None  # held before this client first changed it
+        self._told_no_export_register = False
 
     @property
     def connected(self) -> bool:
@@ -182,6 +204,7 @@ class FoxKHClient:
         if ok:
             self._backoff = self._backoff_min
             self._next_attempt = now
+            self._export_limit = None  # a new link may face a restarted inverter: check again
         else:
             self._modbus.close()
             self._next_attempt = now + self._backoff
@@ -262,6 +285,7 @@ class FoxKHClient:
         power_w: float = 0,
         setpoint_w: float | None = None,
         min_soc: float | None = None,
+        export_limit_w: float | None = None,
     ) -> CommandResult:
         """Put the inverter in ``mode`` and verify by reading every write back.
 
@@ -277,15 +301,31 @@ class FoxKHClient:
         exported); like every forced mode it falls back to the configured work mode.
         ``refresh_watchdog`` re-measures the load. The same command again only
         refreshes the watchdog (two registers instead of the whole sequence).
+
+        ``export_limit_w`` (W) caps export in every mode: on KH >= 1.33 it goes to the
+        export power limit (46616/46617), never above ``max_export_w``; without it
+        that register goes back to ``max_export_w``. Pre-1.33 firmware has no such
+        register: self-use with a lower limit runs as zero export (the note says so).
         """
         if mode not in MODES:
             raise InverterError(f"unknown mode {mode!r}; expected one of {MODES}")
+        if export_limit_w is not None and not (
+            math.isfinite(export_limit_w) and export_limit_w >= 0
+        ):
+            raise InverterError(f"export limit must be a power >= 0 W, got {export_limit_w!r}")
         floor = CommandResult(mode, None)
         await self._verify(floor, await self._set_floor(min_soc, floor))
+        export = await self._set_export_limit(export_limit_w)
+        note = ""
+        if self._limit_unheld(export_limit_w):
+            self._tell_no_export_register()
+            if mode == "self_use":
+                mode = "self_use_zero_export"
+                note = f"self-use with export up to {export_limit_w:.0f} W run as zero export"
         result = await self._command(mode, power_w, setpoint_w)
-        result.written = {**floor.written, **result.written}
-        result.readback = {**floor.readback, **result.readback}
-        result.mismatches = floor.mismatches + result.mismatches
+        result.absorb(export)
+        result.absorb(floor)
+        result.note = note
         return result
 
     async def _command(
@@ -321,6 +361,11 @@ class FoxKHClient:
         await self._write(r.REMOTE_ENABLE, 0, result)
         self._remote = None
         await self._verify(result, await self._set_floor(None, result))
+        self._export_limit = None  # the last word: check the register, whatever we remember
+        export = await self._set_export_limit(None)
+        result.written.update(export.written)
+        result.readback.update(export.readback)
+        result.mismatches += export.mismatches
         return result
 
     async def _set_floor(self, min_soc: float | None, result: CommandResult) -> dict[int, int]:
@@ -337,6 +382,60 @@ class FoxKHClient:
             return {}
         await self._write(r.MIN_SOC_ON_GRID, pct, result)
         return {r.MIN_SOC_ON_GRID: pct}
+
+    async def _set_export_limit(self, limit_w: float | None) -> CommandResult:
+        """Put 46616/46617 at ``limit_w`` (at most the grid's), else the grid's, and check.
+
+        The value verified is remembered, so the same limit again costs nothing.
+        """
+        result = CommandResult("export_limit", None)
+        address, wanted = self._export_register, self._export_wanted(limit_w)
+        if address is None or wanted is None:
+            return result
+        if wanted == self._export_limit and self.connected:  # a reconnect forgets it
+            return result
+        self._export_limit = None  # unknown until read back
+        words = await self._read(address, 2, holding=True)
+        result.readback.update({address: words[0], address + 1: words[1]})
+        current = r.decode_i32(*words)
+        if self._export_found is None:
+            self._export_found = current
+        if current != wanted:
+            # One word per write (FC6). Lowering, the high word first; raising, the low
+            # word first: between the two writes the limit is never above both values.
+            steps = list(zip((address, address + 1), r.encode_i32(wanted), strict=True))
+            for step, value in steps if wanted < current else reversed(steps):
+                if result.readback[step] != value:
+                    await self._write(step, value, result)
+            await self._verify(result, {})
+        if result.verified:
+            self._export_limit = wanted
+        return result
+
+    def _export_wanted(self, limit_w: float | None) -> int | None:
+        """The export-limit register's value for a command's limit (None: leave it)."""
+        ceiling = self.max_export_w
+        if limit_w is None:
+            target = ceiling if ceiling is not None else self._export_found
+        else:
+            target = limit_w if ceiling is None else min(limit_w, ceiling)
+        return None if target is None else max(0, min(0x7FFF_FFFF, round(target)))
+
+    def _limit_unheld(self, limit_w: float | None) -> bool:
+        """A limit below the grid's that this firmware has no register for."""
+        if self._export_register is not None or limit_w is None:
+            return False
+        return self.max_export_w is None or limit_w < self.max_export_w
+
+    def _tell_no_export_register(self) -> None:
+        if not self._told_no_export_register:
+            self._told_no_export_register = True
+            log.warning(
+                "KH firmware before 1.33 has no export-limit register: an export limit is "
+                "held by the remote-control setpoint alone, and self-use under one runs as "
+                "zero export (the setpoint is exact, so a higher one would export stored "
+                "energy, and PV curtailed at it cannot be seen to raise it)"
+            )
 
     async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
         """Re-write timeout and setpoint if this client's remote command is in force.

@@ -3,7 +3,8 @@
 One RS485 gateway serves one request at a time, so every call goes through a
 lock. Keys missing from the flow's connection config come from the site
 config (``settings["inverter"]``) and then from defaults. The battery's hard
-floor (``battery.soc_min``) is the inverter's min-SOC backstop.
+floor (``battery.soc_min``) is the inverter's min-SOC backstop, and the grid's
+export limit (``grid.max_export_w``) the export limit it goes back to.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class FoxModbusConnection(Connection):
             fallback_mode=self.option("fallback_mode"),
             min_soc_backstop=(settings.get("battery") or {}).get("soc_min"),
             limits=TelemetryLimits.for_site(settings),
+            max_export_w=(settings.get("grid") or {}).get("max_export_w"),
         )
 
     def option(self, key: str) -> Any:
@@ -110,14 +112,16 @@ class FoxModbusConnection(Connection):
         power_w: float = 0,
         setpoint_w: float | None = None,
         min_soc: float | None = None,
+        export_limit_w: float | None = None,
     ) -> CommandResult:
         return await self._locked(
-            lambda: self.client.command(mode, power_w, setpoint_w, min_soc)
+            lambda: self.client.command(mode, power_w, setpoint_w, min_soc, export_limit_w)
         )
 
     async def release(self) -> CommandResult:
-        """Remote control off and the min-SOC backstop as configured (at shutdown). The
-        last word: one more try to connect now, whatever the reconnect backoff says."""
+        """Remote control off, the min-SOC backstop and export limit as configured (at
+        shutdown). The last word: one more try to connect now, whatever the reconnect
+        backoff says."""
         async with self._lock:
             await self.client.connect()
             return await self.client.release()

@@ -8,6 +8,7 @@ to the error port.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
@@ -77,7 +78,8 @@ class FoxCommand(_FoxNode):
     takes = (
         f'payload {{"mode": one of {list(MODES)}, "power_w": W >= 0, '
         '"setpoint_w": optional signed AC-port W (+ = output), '
-        '"min_soc": optional storm reserve 0..1 for the inverter\'s own floor (41011)}'
+        '"min_soc": optional storm reserve 0..1 for the inverter\'s own floor (41011), '
+        '"export_limit_w": optional W >= 0 the export stays under, in every mode}'
     )
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = command result: written and read-back registers, mismatches"
@@ -99,15 +101,22 @@ class FoxCommand(_FoxNode):
         min_soc = payload.get("min_soc")
         if min_soc is not None and not _fraction(min_soc):
             raise InverterError(f"payload min_soc must be a fraction 0..1, got {min_soc!r}")
-        result = await self.exchange(self.connection.command(mode, power, setpoint, min_soc))
+        limit = payload.get("export_limit_w")
+        if limit is not None and not _watts(limit):
+            raise InverterError(f"payload export_limit_w must be W >= 0, got {limit!r}")
+        result = await self.exchange(self.connection.command(mode, power, setpoint, min_soc, limit))
         state = "ok" if result.verified else "warn"
-        self.ctx.status(f"{mode} {result.setpoint_w or 0} W", state)
+        self.ctx.status(f"{result.mode} {result.setpoint_w or 0} W", state)
         msg.payload = result.as_dict()
         return msg
 
 
 def _fraction(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _watts(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < math.inf
 
 
 class FoxWatchdog(_FoxNode):

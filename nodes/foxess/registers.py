@@ -41,6 +41,9 @@ SETTINGS = (WORK_MODE, MAX_CHARGE_CURRENT, MAX_DISCHARGE_CURRENT, MIN_SOC, MAX_S
 REMOTE_ENABLE = 44000
 REMOTE_TIMEOUT = 44001
 REMOTE_SETPOINT = 44002
+#: Export power limit, I32 W, high word here and the low word next, per firmware: KH >= 1.33
+#: only. The 41012 some tools write is invalid on a KH; pre-1.33 firmware has none.
+EXPORT_LIMIT: dict[Firmware, int] = {Firmware.KH133: 46616}
 
 #: Never read these on a KH (foxess_modbus KH_REGISTERS); inclusive ranges.
 INVALID_RANGES: tuple[tuple[int, int], ...] = (

@@ -24,11 +24,11 @@ def observe(scope: ContextScope, now: float, started_at: float) -> Observed:
     return Observed(
         now=now,
         started_at=started_at,
-        telemetry=scope.get("telemetry"),
-        link=scope.get(LINK_KEY),
-        decision=scope.get("decision"),
-        inputs=scope.get(INPUT_HEALTH_KEY) or {},
-        plan=scope.get("plan"),
+        telemetry=scope.peek("telemetry"),  # read only, every minute: no copies
+        link=scope.peek(LINK_KEY),
+        decision=scope.peek("decision"),
+        inputs=scope.peek(INPUT_HEALTH_KEY) or {},
+        plan=scope.peek("plan"),
     )
 
 

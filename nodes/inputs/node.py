@@ -157,7 +157,7 @@ class InputNode(Node):
     def _catch_up(self, provider: Provider) -> None:
         """Take what other nodes of this input (other flows) fetched or learnt meanwhile,
         so a provider is asked once however many flows read it."""
-        shared = (self.ctx.globals.get(HEALTH_KEY) or {}).get(self.kind) or {}
+        shared = (self.ctx.globals.peek(HEALTH_KEY) or {}).get(self.kind) or {}  # read only
         if shared.get("provider") != provider.name:
             return
         self.blocked_until = max(self.blocked_until, float(shared.get("blocked_until") or 0))

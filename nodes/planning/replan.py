@@ -93,7 +93,7 @@ class ReplanCheck(Node):
     def process(self, msg: Message) -> Message:
         forecast = msg.payload
         now = self.ctx.clock.time()
-        plan = self.ctx.globals.get("plan")
+        plan = self.ctx.globals.peek("plan")  # read only
         reason = self._reason(plan, forecast, now)
         if reason:
             self.ctx.trigger_flow(self.config.get("plan_flow", "plan"), reason=reason)
@@ -114,7 +114,7 @@ class ReplanCheck(Node):
         planned_now = _planned_price(plan, forecast["start"])
         if price_now >= spike and (planned_now is None or planned_now < spike):
             return f"price spike: {price_now * 100:.0f}c/kWh not in the plan"
-        telemetry = self.ctx.globals.get("telemetry") or {}
+        telemetry = self.ctx.globals.peek("telemetry") or {}
         soc, expected = telemetry.get("soc"), expected_soc(plan, now)
         drift = self.config.get("soc_drift", 0.05)
         if soc is not None and expected is not None and abs(soc - expected) > drift:

@@ -39,7 +39,11 @@ READ_ONLY_RANGES = {
     ),
     "pre133": ((30000, 30018), *COMMON_RANGES),
 }
-WRITABLE_RANGES = ((41000, 41000), (41007, 41011), (44000, 44002))
+_SETTINGS_AND_REMOTE = ((41000, 41000), (41007, 41011), (44000, 44002))
+WRITABLE_RANGES = {
+    "kh133": (*_SETTINGS_AND_REMOTE, (46616, 46617)),  # + the export power limit, I32 W
+    "pre133": _SETTINGS_AND_REMOTE,
+}
 
 
 class _Image(dict[int, int]):
@@ -138,6 +142,9 @@ def register_image(
     img.u16(41009, s.min_soc_pct)
     img.u16(41010, s.max_soc_pct)
     img.u16(41011, s.min_soc_on_grid_pct)
+    if not pre:
+        own = model.grid.max_export_w if s.export_limit_w is None else s.export_limit_w
+        img.i32(46616, own)
     img.u16(44000, 1 if model.remote.enabled else 0)
     img.u16(44001, model.remote.timeout_s)
     img.i16(44002, model.remote.setpoint_w)

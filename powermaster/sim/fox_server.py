@@ -23,7 +23,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simcore import SimCore
 
 from flowengine.clock import Clock
-from nodes.foxess.registers import UNIT_ID, decode_i16
+from nodes.foxess.registers import UNIT_ID, decode_i16, decode_i32
 from powermaster.sim.faults import Faults, nonsense_words
 from powermaster.sim.fox_image import READ_ONLY_RANGES, WRITABLE_RANGES, register_image
 from powermaster.sim.site import SiteModel
@@ -177,7 +177,7 @@ class FoxKHServer:
 
     def _layout(self) -> list[SimData]:
         ranges = [(r, True) for r in READ_ONLY_RANGES[self.firmware]]
-        ranges += [(r, False) for r in WRITABLE_RANGES]
+        ranges += [(r, False) for r in WRITABLE_RANGES[self.firmware]]
         return [
             SimData(low, count=high - low + 1, datatype=DataType.REGISTERS, readonly=ro)
             for (low, high), ro in ranges
@@ -254,8 +254,22 @@ class FoxKHServer:
             model.write_remote(now, timeout_s=raw)
         elif address == 44002:
             model.write_remote(now, setpoint_w=decode_i16(raw))
+        elif address in (46616, 46617):
+            return self._write_export_limit(address, raw, now)
         else:
             return ExcCodes.ILLEGAL_ADDRESS
+        return None
+
+    def _write_export_limit(self, address: int, raw: int, now: float) -> ExcCodes | None:
+        """One word of the I32 export limit; the new value holds from this write on."""
+        image = self._image()
+        words = [image[46616], image[46617]]
+        words[address - 46616] = raw
+        value = decode_i32(*words)
+        if value < 0:
+            return ExcCodes.ILLEGAL_VALUE
+        self.model.set_setting("export_limit_w", value, now)
+        self._cached = None
         return None
 
 

@@ -90,6 +90,7 @@ class InverterSettings:
     min_soc_pct: int = 10  # 41009, off-grid floor
     max_soc_pct: int = 100  # 41010, ignored while remote charging
     min_soc_on_grid_pct: int = 10  # 41011, Self Use floor
+    export_limit_w: int | None = None  # 46616/46617 (KH >= 1.33); None: the grid's
 
 
 @dataclass(slots=True)
@@ -191,7 +192,13 @@ class SiteModel:
             discharge = 0.0
         if self.grid_lost:
             return Limits(charge, discharge, 0.0, 0.0)
-        return Limits(charge, discharge, self.grid.max_import_w, self.grid.max_export_w)
+        return Limits(charge, discharge, self.grid.max_import_w, self.export_limit_w)
+
+    @property
+    def export_limit_w(self) -> float:
+        """The export the inverter allows in every mode: its own limit within the grid's."""
+        own = self.settings.export_limit_w
+        return self.grid.max_export_w if own is None else min(self.grid.max_export_w, own)
 
     # -- integration --
 

@@ -140,6 +140,26 @@ async def test_pre133_map(pre133: AsyncModbusTcpClient) -> None:
     assert await read(pre133, 36001) == 2
 
 
+async def test_kh133_export_limit_is_an_i32_of_two_fc6_words(
+    kh133: AsyncModbusTcpClient, model: SiteModel
+) -> None:
+    assert await read(kh133, 46616, 2) == [0, 5000]  # the grid's until written
+    assert await read(kh133, 46616, 2, fc=4) == 2  # a holding register
+    assert not (await kh133.write_register(46617, 1500, device_id=UNIT)).isError()
+    assert model.settings.export_limit_w == 1500 and model.limits().export_w == 1500
+    assert not (await kh133.write_register(46616, 1, device_id=UNIT)).isError()
+    assert await read(kh133, 46616, 2) == [1, 1500]  # 67036 W: above the grid's 5000
+    assert model.limits().export_w == 5000
+    assert (await kh133.write_register(46616, 0x8000, device_id=UNIT)).exception_code == 3
+    assert (await kh133.write_registers(46616, [0, 0], device_id=UNIT)).exception_code == 1
+    assert await read(kh133, 46616, 2) == [1, 1500]
+
+
+async def test_pre133_has_no_export_limit_register(pre133: AsyncModbusTcpClient) -> None:
+    assert await read(pre133, 46616, 2) == 2
+    assert (await pre133.write_register(46617, 0, device_id=UNIT)).exception_code == 2
+
+
 async def test_watchdog_drops_remote_control_to_the_41000_mode(
     kh133: AsyncModbusTcpClient, model: SiteModel, clock: VirtualClock
 ) -> None:

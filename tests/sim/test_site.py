@@ -43,6 +43,36 @@ def test_self_use_curtails_pv_beyond_the_export_limit_when_full() -> None:
     assert model.soc == 1.0
 
 
+@pytest.mark.parametrize("soc", [0.5, 1.0])
+def test_self_use_curtails_export_at_the_inverters_own_limit(soc: float) -> None:
+    model = site(9000, 1000, soc_initial=soc)
+    model.set_setting("export_limit_w", 1200, T0)  # 46616/46617
+    model.advance_to(T0 + HOUR)
+    charged = 3000 if soc < 1 else 0  # the battery still takes what it can first
+    assert model.meter.total.grid_export == pytest.approx(1200)
+    assert model.meter.total.battery_charge == pytest.approx(charged)
+    assert model.meter.total.pv_curtailed == pytest.approx(9000 - 1000 - 1200 - charged)
+
+
+@pytest.mark.parametrize("mode", [WorkMode.SELF_USE, WorkMode.FEED_IN_FIRST, None])
+def test_a_zero_export_limit_holds_in_every_mode(mode: WorkMode | None) -> None:
+    model = site(9000, 1000, soc_initial=1.0)
+    model.set_setting("export_limit_w", 0, T0)
+    if mode is None:  # remote control asking for a 6 kW AC output
+        model.write_remote(T0, enabled=True, timeout_s=0, setpoint_w=6000)
+    else:
+        model.set_work_mode(mode, T0)
+    model.advance_to(T0 + HOUR)
+    assert model.meter.total.grid_export == 0
+    assert model.meter.total.battery_discharge == 0  # no stored energy pushed at the grid
+
+
+def test_an_export_limit_above_the_grids_changes_nothing() -> None:
+    model = site(9000, 1000, soc_initial=1.0)
+    model.set_setting("export_limit_w", 8000, T0)
+    assert model.limits().export_w == 5000
+
+
 def test_self_use_stops_discharging_at_min_soc_on_grid_at_the_exact_instant() -> None:
     model = site(0, 2000, soc_initial=0.3, discharge_efficiency=0.95)
     model.settings.min_soc_on_grid_pct = 25
@@ -202,6 +232,7 @@ OPS = st.one_of(
         st.sampled_from(["max_charge_current_da", "max_discharge_current_da", "max_soc_pct",
                          "min_soc_on_grid_pct", "min_soc_pct"]),
         st.integers(0, 100))),
+    st.tuples(st.just("setting"), st.tuples(st.just("export_limit_w"), st.integers(0, 6000))),
     st.tuples(st.just("grid_lost"), st.booleans()),
     st.tuples(st.just("wait"), st.just(None)),
 )
@@ -244,7 +275,7 @@ def test_soc_limits_power_limits_and_energy_balance_always_hold(
         assert flows.charge_w <= battery.max_charge_w + 1e-9
         assert flows.discharge_w <= battery.max_discharge_w + 1e-9
         assert flows.import_w <= grid.max_import_w + 1e-9
-        assert flows.export_w <= grid.max_export_w + 1e-9
+        assert flows.export_w <= model.export_limit_w + 1e-9 <= grid.max_export_w + 1e-9
         assert 0 <= flows.pv_used_w <= flows.pv_w + 1e-9
         assert 0 <= flows.load_served_w <= flows.load_w + 1e-9
     assert abs(model.meter.total.imbalance()) < 1e-6

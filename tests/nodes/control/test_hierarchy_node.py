@@ -15,6 +15,9 @@ class Scope(dict[str, Any]):
     def set(self, key: str, value: Any) -> None:
         self[key] = value
 
+    def peek(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
+
     def keys(self) -> list[str]:  # type: ignore[override]
         return sorted(super().keys())
 

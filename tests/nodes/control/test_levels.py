@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nodes.control import levels
-from nodes.control.decision import Decision
+from nodes.control.decision import Decision, inverter_command
 from nodes.control.floors import floor_of
 from nodes.control.situation import CRITICAL, STORM_CHARGE, Situation
 from nodes.control.stability import StabilityState
@@ -197,6 +197,32 @@ def test_schedule_rule_decides_with_its_export_limit() -> None:
     assert "afternoon top-up" in decision.reason and "mon,tue,wed,thu,fri" in decision.reason
     later = decide(situation(now=NOW + 2 * HOUR, settings=site(schedule=rules)))
     assert (later.level, later.mode) == ("schedule", "self_use_zero_export")
+
+
+@pytest.mark.parametrize(
+    ("firmware", "mode"), [("kh133", "self_use"), ("pre133", "self_use_zero_export")]
+)
+def test_a_self_use_export_limit_goes_to_the_inverter_or_becomes_zero_export(
+    firmware: str, mode: str
+) -> None:
+    rules = [{"days": "all", "from": "00:00", "to": "00:00", "mode": "self_use",
+              "export_limit_w": 1500}]  # fmt: skip
+    settings = site(schedule=rules)
+    settings["inverter"]["firmware"] = firmware
+    decision = decide(situation(settings=settings))
+    assert (decision.level, decision.mode, decision.export_limit_w) == ("schedule", mode, 1500)
+    payload = inverter_command(decision, 0.0)
+    assert payload["export_limit_w"] == 1500  # kh133: 46616/46617 hold it in self-use
+    if firmware == "pre133":  # no export-limit register: nothing exported, and why
+        assert "before 1.33 cannot limit self-use export to 1500 W" in decision.reason
+
+
+def test_a_limit_at_or_above_the_grids_leaves_pre133_self_use_alone() -> None:
+    rules = [{"days": "all", "from": "00:00", "to": "00:00", "mode": "self_use",
+              "export_limit_w": 5000}]  # fmt: skip
+    settings = site(schedule=rules)
+    settings["inverter"]["firmware"] = "pre133"
+    assert decide(situation(settings=settings)).mode == "self_use"
 
 
 def test_schedule_caps_export_of_a_forced_discharge() -> None:
