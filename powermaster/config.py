@@ -86,6 +86,11 @@ CONTROL_SCHEMA: dict[str, Any] = {
                 **PRICE,
                 "description": "what stored energy cost ($/kWh) when global.cost_basis is unset",
             },
+            "spike_export_price": {
+                **PRICE,
+                "description": "an export price ($/kWh) at or above this is a spike worth "
+                "selling into when the plan did not expect it (default 0.50)",
+            },
         }
     ),
     "schedule": {
@@ -118,7 +123,7 @@ CONTROL_DEFAULTS: dict[str, Any] = {
     "min_hold": "10m",
     "max_mode_changes": 6,
     "mode_change_window": "1h",
-    "opportunistic": {"enabled": True, "default_cost_basis": 0.10},
+    "opportunistic": {"enabled": True, "default_cost_basis": 0.10, "spike_export_price": 0.50},
     "schedule": [],
 }
 

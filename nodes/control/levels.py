@@ -153,8 +153,9 @@ def plan_decision(plan: Mapping[str, Any] | None, now: float) -> Decision:
 
 
 def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision | None:
-    """Sell stored energy into a price the plan did not see coming: when the export price
-    now beats both what the stored energy cost and the price the plan expected for now,
+    """Sell stored energy into a spike the plan did not see coming: when the export price
+    now is a spike (``opportunistic.spike_export_price``) and beats both what the stored
+    energy cost and the price the plan expected for now,
     each by the break-even delta, and SOC is well above the floors. Never while health
     is degraded (no arbitrage), nor without a plan (no forecast to have missed a spike)."""
     options = sit.options
@@ -168,6 +169,8 @@ def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision |
     price = export_price_now(sit)
     if price is None:
         return None
+    if price < options.spike_export_price:
+        return None  # not a spike: the plan's own choice stands (forecasts err both ways)
     basis = cost_basis(sit)
     if not price > basis + options.break_even_delta:
         return None

@@ -38,6 +38,8 @@ class ControlSettings:
     mode_change_window_s: float
     opportunistic: bool
     default_cost_basis: float
+    #: $/kWh an export price must reach to count as a spike worth selling into.
+    spike_export_price: float
     break_even_delta: float
     timezone: str
     schedule: tuple[Rule, ...] = field(default=())
@@ -67,6 +69,7 @@ class ControlSettings:
             opportunistic=bool(opportunistic.get("enabled", True))
             and bool(planner.get("arbitrage_export", True)),
             default_cost_basis=float(opportunistic.get("default_cost_basis", 0.10)),
+            spike_export_price=float(opportunistic.get("spike_export_price", 0.50)),
             break_even_delta=float(planner.get("break_even_delta", 0.02)),
             timezone=str(settings.get("site", {}).get("timezone", "UTC")),
             schedule=parse_rules(control.get("schedule", [])),

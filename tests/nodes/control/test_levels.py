@@ -275,8 +275,10 @@ def test_opportunistic_holds_back() -> None:
     plan = plan_slot(NOW, "self_use", export_price=0.08)
     cheap = situation(plan=plan, prices=prices(0.13), cost_basis={"per_kwh": 0.12})
     assert decide(cheap).level == "plan"  # 0.13 is not above 0.12 + 0.02
-    # The default cost basis (0.10) + 0.02 is beaten by 0.15.
-    assert decide(situation(plan=plan, prices=prices(0.15))).level == "opportunistic"
+    # 0.15 beats the default cost basis (0.10) + 0.02, but is no spike: the plan stands.
+    assert decide(situation(plan=plan, prices=prices(0.15))).level == "plan"
+    # A spike (0.50 and up) that beats both is sold into.
+    assert decide(situation(plan=plan, prices=prices(0.60))).level == "opportunistic"
     # The plan already expected the price: its choice stands.
     foreseen = situation(plan=plan_slot(NOW, "self_use", export_price=1.5), prices=prices(1.5))
     assert decide(foreseen).level == "plan"
