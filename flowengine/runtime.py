@@ -404,10 +404,14 @@ class FlowRuntime:
                     queue.append((target, out.copy(), step_index))
             return {port: summarize(out.payload)}
         summary: dict[str, Any] = {}
+        sent: set[int] = set()  # a message given on two ports is copied for the second
         for port, value in out.items():
             if value is None:
                 continue
             messages = value if isinstance(value, list) else [value]
+            if runtime.wires.get(port):
+                messages = [m.copy() if id(m) in sent else m for m in messages]
+                sent.update(id(m) for m in messages)
             summary[port] = (
                 summarize(messages[0].payload)
                 if len(messages) == 1

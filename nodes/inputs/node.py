@@ -150,7 +150,7 @@ class InputNode(Node):
             msg.payload = problem
         return {
             "out": out,
-            "new": out.copy() if fresh else None,
+            "new": out if fresh else None,  # the engine copies it if both ports are wired
             "problem": msg if problem is not None else None,
         }
 

@@ -64,7 +64,16 @@ class Split(Node):
         return {"high" if msg.payload > 10 else "low": msg}
 
 
-TEST_TYPES = [Fail, Append, Collect, Sleep, Split]
+class Twice(Node):
+    type_name = "test.twice"
+    description = "Gives the very same message on both of its ports."
+    gives: ClassVar[dict[str, str]] = {"one": "the message", "two": "the same message"}
+
+    def process(self, msg: Message) -> dict[str, Message]:
+        return {"one": msg, "two": msg}
+
+
+TEST_TYPES = [Fail, Append, Collect, Sleep, Split, Twice]
 
 
 def registry() -> Registry:

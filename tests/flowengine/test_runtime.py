@@ -35,6 +35,27 @@ nodes:
     await engine.stop()
 
 
+async def test_one_message_given_on_two_ports_is_copied_for_the_second() -> None:
+    clock = VirtualClock(START)
+    engine = await start_engine(
+        """
+flow: ports
+nodes:
+  - {id: src, type: test.twice, wires: {one: [left], two: [right]}}
+  - {id: left, type: test.append, config: {item: L}, wires: [seen_left]}
+  - {id: right, type: test.append, config: {item: R}, wires: [seen_right]}
+  - {id: seen_left, type: test.collect}
+  - {id: seen_right, type: test.collect}
+""",
+        clock,
+    )
+    handle = engine.start_run("ports", [])
+    assert handle is not None
+    assert (await handle.wait()).outcome == "ok"
+    assert Collect.seen == {"seen_left": [["L"]], "seen_right": [["R"]]}
+    await engine.stop()
+
+
 async def test_single_wire_passes_the_same_object() -> None:
     clock = VirtualClock(START)
     engine = await start_engine(
