@@ -15,9 +15,21 @@ from flowengine.node import ContextScope
 LINK_KEY = "inverter_link"
 
 
+#: While the link is sound, ``ok_at`` is brought up to date at most this often: every
+#: exchange would otherwise be a database write (an SD card's wear, a backtest's time).
+OK_REFRESH_S = 300.0
+
+
 def record_ok(scope: ContextScope, now: float) -> None:
     """A good exchange: the error streak ends (the last error stays, for the record)."""
-    link: dict[str, Any] = scope.get(LINK_KEY) or {}
+    seen: Any = scope.peek(LINK_KEY)
+    if (
+        isinstance(seen, dict)
+        and not seen.get("consecutive_errors")
+        and now - float(seen.get("ok_at") or 0.0) < OK_REFRESH_S
+    ):
+        return
+    link: dict[str, Any] = dict(seen) if isinstance(seen, dict) else {}
     scope.set(LINK_KEY, {**link, "ok_at": now, "consecutive_errors": 0})
 
 

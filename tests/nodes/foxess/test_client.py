@@ -224,6 +224,9 @@ class _Scope(dict[str, Any]):
     def set(self, key: str, value: Any) -> None:
         self[key] = value
 
+    def peek(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
+
 
 class _Ctx:
     """The slice of NodeContext the foxess nodes use."""
