@@ -275,7 +275,7 @@ DEFAULTS: dict[str, Any] = {
         **CONTROL_DEFAULTS,
     },
     "sources": {"prices": "sample", "pv": "sample", "weather": "none", "storm": "none"},
-    "inputs": {"stale_after": {"prices": "15m", "pv": "8h", "weather": "6h", "storm": "1h"}},
+    "inputs": {"stale_after": {"prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h"}},
     "simulator": {"soc_initial": 0.5},
     "health": {  # docs: nodes/health/checks.py says why these
         "telemetry_degraded_after": "10m",

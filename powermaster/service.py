@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("power_master")
 
 NOT_FLOW_FILES = ("site.yaml", "secrets.yaml")
-#: A health record older than this means its flow has stopped judging (it runs every minute).
-HEALTH_SILENT_S = 180.0
+#: A health record older than this means its flow has stopped judging (it runs every 5 min).
+HEALTH_SILENT_S = 900.0
 
 
 @dataclass

@@ -35,8 +35,9 @@ from nodes.inputs.store import InputStore
 HEALTH_KEY = "input_health"
 #: After a failed try, the next waits this long at most (or the provider's period).
 RETRY_GAP_S = 300.0
-#: Default age past which each kind of input is stale.
-STALE_AFTER: dict[str, str] = {"prices": "15m", "pv": "8h", "weather": "6h", "storm": "1h"}
+#: Default age past which each kind of input is stale (prices: a replay or a half-hourly
+#: tariff refreshes once a slot, so 15 minutes would call them stale half the time).
+STALE_AFTER: dict[str, str] = {"prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h"}
 
 
 class _MemoryCalls:

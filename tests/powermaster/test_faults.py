@@ -300,6 +300,7 @@ async def test_a_stale_price_feed_degrades_hands_back_and_recovers(
     site = start_service(
         tmp_path, modbus_port, clock, amber_site_config(tmp_path, amber.url), health
     )
+    site.settings["inputs"]["stale_after"]["prices"] = "15m"  # a site on 5-minute Amber
     await site.start()
     try:
         await clock.advance(MINUTE)

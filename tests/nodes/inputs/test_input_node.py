@@ -87,7 +87,8 @@ async def start(tmp_path: Path, url: str, clock: VirtualClock) -> Engine:
     reg.add_all([EchoNode])
     secret = SecretRef("echo_key")
     settings = {"data_dir": str(tmp_path), "echo": {"base_url": url, "api_key": secret,
-                                                    "timeout_s": 0.2}}  # fmt: skip
+                                                    "timeout_s": 0.2},
+                "inputs": {"stale_after": {"prices": "15m"}}}  # fmt: skip
     attach_secrets(settings, {"echo_key": KEY})
     engine = Engine(reg, clock, tmp_path / "engine.db", settings=settings)
     await engine.start(load_flow_text(FLOW, reg))
