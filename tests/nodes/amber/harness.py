@@ -10,15 +10,12 @@ from typing import Any, ClassVar
 from flowengine import Engine, Message, Node, Registry, VirtualClock, load_flow_text
 from flowengine.secrets import SecretRef, attach_secrets
 from flowengine.traces import RunTrace
-from nodes.amber import NODE_TYPES, AmberPrices
+from nodes.amber import NODE_TYPES
 from nodes.core import CONNECTION_TYPES
 from nodes.core import NODE_TYPES as CORE_TYPES
 from nodes.inputs import NODE_TYPES as INPUT_TYPES
-from nodes.inputs.registry import register
 from tests.flowengine.helpers import TEST_TYPES
 from tests.nodes.amber.fake_amber import API_KEY, SITE_ID, FakeAmber
-
-register(AmberPrices)  # for sources.prices: amber, until the catalog lists nodes.amber
 
 
 class RecordTrigger(Node):

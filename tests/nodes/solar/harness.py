@@ -15,9 +15,7 @@ from flowengine import Engine, Registry, VirtualClock, load_flow_text
 from flowengine.secrets import SecretRef, attach_secrets
 from nodes.core import CONNECTION_TYPES, NODE_TYPES
 from nodes.inputs import NODE_TYPES as INPUT_TYPES
-from nodes.inputs.registry import register
 from nodes.solar import NODE_TYPES as SOLAR_TYPES
-from nodes.solar import PROVIDERS
 from tests.flowengine.helpers import TEST_TYPES, Collect
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -85,8 +83,6 @@ class FakeApi:
 
 
 def registry() -> Registry:
-    for provider in PROVIDERS:
-        register(provider)
     reg = Registry()
     reg.add_all([*NODE_TYPES, *CONNECTION_TYPES, *TEST_TYPES, *INPUT_TYPES, *SOLAR_TYPES])
     return reg

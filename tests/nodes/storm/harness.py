@@ -13,12 +13,9 @@ from nodes import bom, storm, weather
 from nodes.core import CONNECTION_TYPES
 from nodes.core import NODE_TYPES as CORE_TYPES
 from nodes.inputs import NODE_TYPES as INPUT_TYPES
-from nodes.inputs.registry import register
 from tests.flowengine.helpers import TEST_TYPES, Collect
 
 PROVIDERS = [*weather.PROVIDERS, *bom.PROVIDERS]
-for _provider in PROVIDERS:  # until nodes.inputs.catalog lists these packages
-    register(_provider)
 
 
 def registry() -> Registry:

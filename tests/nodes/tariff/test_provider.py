@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flowengine import Engine, Registry, VirtualClock, load_flow_text
 from nodes.core import CONNECTION_TYPES, NODE_TYPES
 from nodes.inputs.node import input_status, kind_node, provider_node
-from nodes.inputs.registry import providers, register
+from nodes.inputs.registry import providers
 from nodes.tariff import TariffPrices
 from tests.flowengine.helpers import TEST_TYPES, Collect
 from tests.nodes.tariff.test_tariff import WORKWEEK
@@ -33,7 +33,6 @@ nodes:
 
 
 async def start(node_type: str, settings: dict[str, Any]) -> tuple[Engine, VirtualClock]:
-    register(TariffPrices)
     registry = Registry()
     registry.add_all(
         [
