@@ -15,12 +15,12 @@ by the product from the home's own history).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
 from pathlib import Path
 
+from flowengine.loop import run as run_loop
 from powermaster.backtest.builder import build_all
 from powermaster.backtest.capture import capture, check_result
 from powermaster.backtest.optimum import optimum
@@ -29,7 +29,7 @@ from powermaster.backtest.scenario import Scenario
 
 
 def run_one(scenario: Scenario) -> dict[str, object]:
-    result = asyncio.run(run_backtest(scenario))
+    result = run_loop(run_backtest(scenario))
     problems = check_result(result, scenario)
     best = optimum(scenario)
     value = capture(

@@ -17,17 +17,19 @@ from flowengine.clock import Clock
 GLOBAL = "global"
 
 Listener = Callable[[str, str, Any, Any], None]  # scope, key, new, old
+_Watch = tuple[Listener, str | None, str | None]  # the listener, its scope and key (None: any)
 
 
 class ContextStore:
     def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        #: Decoded values, filled on first ``peek`` (most values set are never peeked,
+        #: and decoding a 30 kB plan on every set is a cost worth skipping).
         self._values: dict[tuple[str, str], Any] = {}
         self._encoded: dict[tuple[str, str], str] = {}
-        self._listeners: list[Listener] = []
+        self._watches: list[_Watch] = []
         for scope, key, value in db.execute("SELECT scope, key, value FROM context"):
-            self._values[(scope, key)] = json.loads(value)
             self._encoded[(scope, key)] = value
 
     def get(self, scope: str, key: str, default: Any = None) -> Any:
@@ -41,37 +43,50 @@ class ContextStore:
         Changing what it returns would change the store behind its back (and not on
         disk), so a caller that edits must use ``get``.
         """
-        return self._values.get((scope, key), default)
+        slot = (scope, key)
+        if slot in self._values:
+            return self._values[slot]
+        encoded = self._encoded.get(slot)
+        if encoded is None:
+            return default
+        value = self._values[slot] = json.loads(encoded)
+        return value
 
     def set(self, scope: str, key: str, value: Any) -> None:
         try:
             encoded = json.dumps(value, sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"context key '{key}' must hold JSON data: {exc}") from None
-        old_encoded = self._encoded.get((scope, key))
+        slot = (scope, key)
+        old_encoded = self._encoded.get(slot)
         if old_encoded == encoded:
             return
-        old = self._values.get((scope, key))
+        watching = [w for w, s, k in self._watches if s in (None, scope) and k in (None, key)]
+        old = self.peek(scope, key) if watching else None
         self._db.execute(
             "INSERT INTO context (scope, key, value, updated) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, "
             "updated = excluded.updated",
             (scope, key, encoded, self._clock.time()),
         )
-        self._values[(scope, key)] = json.loads(encoded)
-        self._encoded[(scope, key)] = encoded
-        for listener in list(self._listeners):
+        self._values.pop(slot, None)
+        self._encoded[slot] = encoded
+        for listener in watching:
             listener(scope, key, value, old)
 
     def keys(self, scope: str) -> list[str]:
-        return sorted(k for s, k in self._values if s == scope)
+        return sorted(k for s, k in self._encoded if s == scope)
 
     def scope(self, scope: str) -> Scope:
         return Scope(self, scope)
 
-    def listen(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+    def listen(
+        self, listener: Listener, scope: str | None = None, key: str | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener`` on each change (of ``scope``/``key`` only, when given)."""
+        watch = (listener, scope, key)
+        self._watches.append(watch)
+        return lambda: self._watches.remove(watch)
 
 
 class Scope:

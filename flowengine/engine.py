@@ -47,6 +47,9 @@ class Engine:
         self.db = open_database(database)
         self.context = ContextStore(self.db, clock)
         self.traces = TraceStore(self.db, keep_traces)
+        #: keep_traces=0 (a backtest: nobody opens a month of runs) skips the step
+        #: previews and the trace writes; runs, outcomes and errors are the same.
+        self.tracing = keep_traces > 0
         self.events = EventBus()
         self.flows: dict[str, FlowRuntime] = {}
         self.connections: dict[str, Connection] = {}

@@ -275,7 +275,8 @@ class FlowRuntime:
     ) -> None:
         engine = self.engine
         now = engine.clock.time()
-        trace = RunTrace(self.id, handle.run_id, source, now, summarize(payload), self.digest)
+        preview = summarize(payload) if engine.tracing else None
+        trace = RunTrace(self.id, handle.run_id, source, now, preview, self.digest)
         if engine.events.listening:
             engine.events.publish(
                 {
@@ -322,7 +323,8 @@ class FlowRuntime:
         engine = self.engine
         trace.finished = engine.clock.time()
         self._active.pop(handle.run_id, None)
-        engine.traces.record(trace)
+        if engine.tracing:
+            engine.traces.record(trace)
         if engine.events.listening:
             engine.events.publish(
                 {
@@ -349,6 +351,7 @@ class FlowRuntime:
         queue: deque[tuple[NodeRuntime, Message, int]] = deque()
         for index, target in enumerate(targets):
             queue.append((target, msg if index == 0 else msg.copy(), -1))
+        tracing = self.engine.tracing
         perf = time.perf_counter
         perf_origin = perf()
         clock_origin = trace.started
@@ -384,9 +387,10 @@ class FlowRuntime:
                     queue.append((first[0], out, step_index))
                     for target in first[1:]:
                         queue.append((target, out.copy(), step_index))
-                step.output = {runtime.ports[0]: summarize(out.payload)}
+                if tracing:
+                    step.output = {runtime.ports[0]: summarize(out.payload)}
             elif isinstance(out, Mapping):
-                step.output = self._route(runtime, out, step_index, queue)
+                step.output = self._route(runtime, out, step_index, queue, tracing)
 
     def _route(
         self,
@@ -394,6 +398,7 @@ class FlowRuntime:
         out: Mapping[str, Message | list[Message] | None],
         step_index: int,
         queue: deque[tuple[NodeRuntime, Message, int]],
+        tracing: bool = True,
     ) -> dict[str, Any]:
         if isinstance(out, Message):
             port = runtime.ports[0]
@@ -402,7 +407,7 @@ class FlowRuntime:
                 queue.append((targets[0], out, step_index))
                 for target in targets[1:]:
                     queue.append((target, out.copy(), step_index))
-            return {port: summarize(out.payload)}
+            return {port: summarize(out.payload)} if tracing else {}
         summary: dict[str, Any] = {}
         sent: set[int] = set()  # a message given on two ports is copied for the second
         for port, value in out.items():
@@ -412,11 +417,12 @@ class FlowRuntime:
             if runtime.wires.get(port):
                 messages = [m.copy() if id(m) in sent else m for m in messages]
                 sent.update(id(m) for m in messages)
-            summary[port] = (
-                summarize(messages[0].payload)
-                if len(messages) == 1
-                else [summarize(m.payload) for m in messages]
-            )
+            if tracing:
+                summary[port] = (
+                    summarize(messages[0].payload)
+                    if len(messages) == 1
+                    else [summarize(m.payload) for m in messages]
+                )
             targets = runtime.wires.get(port, ())
             for message in messages:
                 for index, target in enumerate(targets):

@@ -86,9 +86,12 @@ class CronTrigger(Trigger):
         clock = self.flow.engine.clock
         zone = ZoneInfo(self.spec.options.get("timezone") or self.flow.engine.timezone)
         expression = self.spec.options["cron"]
+        schedule = croniter(expression, datetime.fromtimestamp(clock.time(), zone))
         while True:
-            now = datetime.fromtimestamp(clock.time(), zone)
-            next_at = croniter(expression, now).get_next(datetime).timestamp()
+            next_at = schedule.get_next(datetime).timestamp()
+            if next_at <= clock.time():  # fell behind (machine asleep): skip, never burst
+                schedule = croniter(expression, datetime.fromtimestamp(clock.time(), zone))
+                continue
             await clock.sleep_until(next_at)
             self.fire()
 
@@ -113,7 +116,7 @@ class ContextTrigger(Trigger):
             if changed_scope == scope and changed_key == key:
                 self.fire({"key": self.spec.options["key"], "value": new, "old": old})
 
-        self._unlisten = self.flow.engine.context.listen(changed)
+        self._unlisten = self.flow.engine.context.listen(changed, scope, key)
 
     async def stop(self) -> None:
         if self._unlisten is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
 from flowengine.graph import to_dot, to_mermaid
+from flowengine.loop import run as run_loop
 from flowengine.schema import editor_schema
 from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster.config import SITE_SCHEMA, load_site_config
@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     print(f"Power Master: http://{args.host}:{args.port}/flows  (Ctrl-C stops)", flush=True)
     try:
-        asyncio.run(service.run_forever())
+        run_loop(service.run_forever())
     except KeyboardInterrupt:
         pass
     return 0
@@ -133,7 +133,7 @@ def _backtest(args: argparse.Namespace) -> int:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 2
     progress = None if args.quiet else progress_bar()
-    result = asyncio.run(run_backtest(scenario, args.flows, progress))
+    result = run_loop(run_backtest(scenario, args.flows, progress))
     write_atomic(args.out, json.dumps(result, indent=1))
     bill, base = result["bill"], result["baselines"]
     print(f"{scenario.name}: bill ${bill['net']:.2f} (self-use ${base['self_use']:.2f}, "
@@ -164,7 +164,7 @@ def _simulate(args: argparse.Namespace) -> int:
             await report_changes(model, clock, say)
 
     try:
-        asyncio.run(serve())
+        run_loop(serve())
     except KeyboardInterrupt:
         pass
     return 0

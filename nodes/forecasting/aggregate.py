@@ -60,6 +60,10 @@ class ForecastAggregate(Node):
         "load_w[] or null, issued_at, sources, estimated[], pv_blend}"
     }
 
+    #: The last payload and what it was built from: the replan check asks every tick,
+    #: and between two readings (and within a slot) the answer is the same.
+    _last: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+
     def process(self, msg: Message) -> Message:
         settings = self.ctx.settings
         now = self.ctx.clock.time()
@@ -73,6 +77,32 @@ class ForecastAggregate(Node):
         if prices is None or pv is None:
             missing = " and ".join(k for k, r in (("prices", prices), ("PV", pv)) if r is None)
             raise NoForecast(f"no {missing} reading yet: the plan in force stays")
+        storm = self.ctx.globals.peek("storm_reserve") or {}
+        armed = bool(storm.get("armed") or storm.get("soc"))
+        weather = self._reading("weather")
+        key = (start, step, count, armed, *(_stamp(r) for r in (prices, pv, weather)))
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self._aggregate(prices, pv, weather, start, step, count, armed))
+        payload = _fresh_copy(self._last[1])
+        payload["sources"] = self._sources(now)
+        self.ctx.status(
+            f"{len(payload['import_price'])} slots from {prices['provider']} + {pv['provider']}"
+            + (f", {len(payload['estimated'])} estimated" if payload["estimated"] else "")
+        )
+        msg.payload = payload
+        return msg
+
+    def _aggregate(
+        self,
+        prices: dict[str, Any],
+        pv: dict[str, Any],
+        weather: dict[str, Any] | None,
+        start: float,
+        step: float,
+        count: int,
+        armed: bool,
+    ) -> dict[str, Any]:
+        """The payload (but its ``sources``) for these readings on these slots."""
 
         price = align_fields(
             prices["data"]["intervals"], ("import_price", "export_price"), start, step, count
@@ -88,8 +118,7 @@ class ForecastAggregate(Node):
         n = _known_length(p50)
         if n == 0:
             raise NoForecast("the PV reading does not cover the slot we are in")
-        storm = self.ctx.globals.get("storm_reserve") or {}
-        weight = self._pv_weight(buy[:n], sell[:n], bool(storm.get("armed") or storm.get("soc")))
+        weight = self._pv_weight(buy[:n], sell[:n], armed)
         pv_w = [blend(float(a), b, weight) for a, b in zip(p50[:n], p10[:n], strict=True)]
         load = self._given_load(pv, start, step, n)
         payload: dict[str, Any] = {
@@ -102,19 +131,12 @@ class ForecastAggregate(Node):
             "load_w": load,
             "estimated": [i for i in estimated if i < n],
             "pv_blend": weight,
-            "sources": self._sources(now),
         }
-        weather = self._reading("weather")
         if weather is not None:
             payload["temperature_c"] = align(
                 weather["data"]["hours"], "temperature_c", start, step, n
             )
-        self.ctx.status(
-            f"{n} slots from {prices['provider']} + {pv['provider']}"
-            + (f", {len(payload['estimated'])} estimated" if payload["estimated"] else "")
-        )
-        msg.payload = payload
-        return msg
+        return payload
 
     def _reading(self, key: str) -> dict[str, Any] | None:
         """The reading in global ``key``, read in place (the plan and replan flows ask for
@@ -172,6 +194,18 @@ class ForecastAggregate(Node):
                     "age_s": round(now - float(reading["fetched_at"]), 1),
                 }
         return out
+
+
+def _stamp(reading: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """What tells one reading from the next (a new fetch is a new reading)."""
+    if reading is None:
+        return None
+    return (reading.get("provider"), reading.get("issued_at"), reading.get("fetched_at"))
+
+
+def _fresh_copy(payload: dict[str, Any]) -> dict[str, Any]:
+    """A copy a downstream node may change (its series are flat lists of numbers)."""
+    return {k: list(v) if isinstance(v, list) else v for k, v in payload.items()}
 
 
 def _known_length(*series: list[Any]) -> int:

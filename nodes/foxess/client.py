@@ -33,6 +33,9 @@ from nodes.foxess.plausible import TelemetryLimits, implausible
 
 log = logging.getLogger(__name__)
 
+#: How old a telemetry read of 44000-44002 may be and still verify the same command.
+SEEN_FRESH_S = 10.0
+
 MODES = ("self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold")
 #: Work modes 41000 may hold for the inverter to fall back to when the watchdog fires.
 FALLBACK_MODES = {
@@ -150,12 +153,15 @@ class FoxKHClient:
         min_soc_backstop: float | None = None,
         limits: TelemetryLimits | None = None,
         max_export_w: float | None = None,
+        settings_check_s: float = 900.0,
     ) -> None:
         """``min_soc_backstop`` (a fraction) is the 41011 floor to keep when no reserve is
         asked for; None leaves 41011 alone unless a command asks for a reserve.
         ``max_export_w`` is the grid's export limit: no command's limit goes above it,
         and it is restored when a command carries none (None: what the register held
-        before this client first changed it)."""
+        before this client first changed it). ``settings_check_s``: how long a 41xxx
+        setting read or verified stays trusted (protocols §1.7: settings are read on
+        change or every few minutes, not on every poll)."""
         if register_function not in ("holding", "input"):
             raise ValueError("register_function must be 'holding' or 'input'")
         if fallback_mode not in FALLBACK_MODES:
@@ -181,6 +187,9 @@ class FoxKHClient:
         self._export_limit: int | None = None  # in force as last verified; None: unknown
         self._export_found: int | None = None  # held before this client first changed it
         self._told_no_export_register = False
+        self.settings_check_s = float(settings_check_s)
+        self._settings: dict[int, tuple[int, float]] = {}  # 41xxx address: (value, read at)
+        self._remote_seen: tuple[float, tuple[int, ...]] | None = None  # 44000-44002, when
 
     @property
     def connected(self) -> bool:
@@ -205,6 +214,8 @@ class FoxKHClient:
             self._backoff = self._backoff_min
             self._next_attempt = now
             self._export_limit = None  # a new link may face a restarted inverter: check again
+            self._settings.clear()
+            self._remote_seen = None
         else:
             self._modbus.close()
             self._next_attempt = now + self._backoff
@@ -225,8 +236,9 @@ class FoxKHClient:
 
     async def read_telemetry(self) -> Telemetry:
         regs = await self._read_map()
-        work_mode = await self._read_one(r.WORK_MODE)
+        work_mode = await self._read_setting(r.WORK_MODE)
         remote = await self._read(r.REMOTE_ENABLE, 3, holding=True)
+        self._remote_seen = (self.clock.time(), tuple(remote))
         value = {name: f.decode(regs) for name, f in self._map.items()}
         state = int(value["inverter_state"])
         fault_lost = int(value.get("fault1", 0)) & r.FAULT1_GRID_LOST
@@ -339,12 +351,14 @@ class FoxKHClient:
             setpoint = await self._setpoint(mode, power_w)
         same = self._remote
         if same is not None and same.mode == mode and same.setpoint_w == setpoint:
+            if (held := self._held_as_seen(same)) is not None:
+                return held
             refreshed = await self.refresh_watchdog(force=True)
             if refreshed is not None and refreshed.verified:
                 return refreshed
         result = CommandResult(mode, setpoint)
         fallback = int(self.fallback)
-        if await self._read_one(r.WORK_MODE) != fallback:
+        if await self._read_setting(r.WORK_MODE) != fallback:
             await self._write(r.WORK_MODE, fallback, result)
         await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
         await self._write(r.REMOTE_ENABLE, 1, result)
@@ -352,6 +366,38 @@ class FoxKHClient:
         self._remote = _Remote(mode, setpoint, self.clock.time())
         await self._verify(result, {r.WORK_MODE: fallback})
         return result
+
+    def _held_as_seen(self, remote: _Remote) -> CommandResult | None:
+        """The command in force, verified by the telemetry read moments ago, when the
+        watchdog was fed within a third of its time: nothing to write (the watchdog
+        keeper feeds it on time). None: write and check as usual."""
+        seen = self._remote_seen
+        now = self.clock.time()
+        if (
+            seen is None
+            or now - seen[0] > SEEN_FRESH_S
+            or now - remote.written_at >= self.watchdog_s / 3
+        ):
+            return None
+        words = dict(zip(range(r.REMOTE_ENABLE, r.REMOTE_ENABLE + 3), seen[1], strict=True))
+        if words[r.REMOTE_ENABLE] != 1 or r.decode_i16(words[r.REMOTE_SETPOINT]) != (
+            remote.setpoint_w
+        ):
+            return None
+        return CommandResult(remote.mode, remote.setpoint_w, readback=words)
+
+    def _self_use_as_seen(self) -> CommandResult | None:
+        """Self Use already in force, as the telemetry read moments ago (44000 off) and
+        41000 as last checked show it: nothing to write. None: write and check."""
+        seen = self._remote_seen
+        mode = self._settings.get(r.WORK_MODE)
+        now = self.clock.time()
+        if seen is None or now - seen[0] > SEEN_FRESH_S or seen[1][0] != 0:
+            return None
+        if mode is None or mode[0] != r.WorkMode.SELF_USE or now - mode[1] >= self.settings_check_s:
+            return None
+        readback = {r.REMOTE_ENABLE: seen[1][0], r.WORK_MODE: mode[0]}
+        return CommandResult("self_use", None, readback=readback)
 
     async def release(self) -> CommandResult:
         """Hand the inverter back for good (shutdown): remote control off at once, so it
@@ -376,7 +422,7 @@ class FoxKHClient:
         if self.min_soc_backstop is not None:
             wanted = max(wanted, self.min_soc_backstop)  # never below the configured floor
         pct = max(0, min(100, math.ceil(round(wanted * 100, 6))))
-        current = await self._read_one(r.MIN_SOC_ON_GRID)
+        current = await self._read_setting(r.MIN_SOC_ON_GRID)
         if current == pct:
             result.readback[r.MIN_SOC_ON_GRID] = current  # already right: that read is the check
             return {}
@@ -461,10 +507,12 @@ class FoxKHClient:
         return result
 
     async def _leave_remote(self) -> CommandResult:
+        if self._remote is None and (held := self._self_use_as_seen()) is not None:
+            return held
         result = CommandResult("self_use", None)
         await self._write(r.REMOTE_ENABLE, 0, result)
         self._remote = None
-        if await self._read_one(r.WORK_MODE) != r.WorkMode.SELF_USE:
+        if await self._read_setting(r.WORK_MODE) != r.WorkMode.SELF_USE:
             await self._write(r.WORK_MODE, int(r.WorkMode.SELF_USE), result)
         await self._verify(result, {r.WORK_MODE: int(r.WorkMode.SELF_USE)})
         return result
@@ -488,6 +536,10 @@ class FoxKHClient:
         for block in r.plan_blocks(expected):
             words = await self._read(block.start, block.count, holding=True)
             result.readback.update(zip(range(block.start, block.end + 1), words, strict=True))
+        now = self.clock.time()
+        for address in expected:
+            if r.is_single_read(address):
+                self._settings[address] = (result.readback[address], now)
         for address in sorted(expected):
             got = result.readback[address]
             if got != expected[address]:
@@ -511,6 +563,17 @@ class FoxKHClient:
     async def _read_one(self, address: int) -> int:
         return (await self._read(address, 1, holding=True))[0]
 
+    async def _read_setting(self, address: int) -> int:
+        """A 41xxx setting as last read or verified, read again once it is
+        ``settings_check_s`` old (so a change made in the Fox app is seen then)."""
+        now = self.clock.time()
+        known = self._settings.get(address)
+        if known is not None and now - known[1] < self.settings_check_s:
+            return known[0]
+        value = await self._read_one(address)
+        self._settings[address] = (value, now)
+        return value
+
     async def _read(self, address: int, count: int, *, holding: bool = False) -> list[int]:
         """Read registers; 4xxxx and fixed info always use FC3, telemetry as configured."""
         use_holding = holding or self.register_function == "holding"
@@ -526,6 +589,7 @@ class FoxKHClient:
         return list(response.registers)
 
     async def _write(self, address: int, value: int, result: CommandResult) -> None:
+        self._settings.pop(address, None)  # unknown until read back
         await self._exchange(
             address, lambda: self._link.write_register(address, value, device_id=self.unit_id)
         )

@@ -66,6 +66,7 @@ class FoxModbusConnection(Connection):
     ) -> None:
         super().__init__(connection_id, config, clock, settings)
         self._lock = asyncio.Lock()
+        self._last_telemetry: Telemetry | None = None
         self.client = FoxKHClient(
             self.option("host"),
             int(self.option("port")),
@@ -100,8 +101,21 @@ class FoxModbusConnection(Connection):
     def connected(self) -> bool:
         return self.client.connected
 
-    async def read_telemetry(self) -> Telemetry:
-        return await self._locked(self.client.read_telemetry)
+    async def read_telemetry(self, max_age_s: float = 0.0) -> Telemetry:
+        """Telemetry read now, or the last read if it is at most ``max_age_s`` old.
+
+        Flows that fire at the same moment (the plan and the control tick at :00)
+        then share one poll instead of asking the gateway twice.
+        """
+
+        async def read() -> Telemetry:
+            last = self._last_telemetry
+            if last is not None and self.clock.time() - last.timestamp <= max_age_s:
+                return last
+            self._last_telemetry = await self.client.read_telemetry()
+            return self._last_telemetry
+
+        return await self._locked(read)
 
     async def read_settings(self) -> InverterSettings:
         return await self._locked(self.client.read_settings)

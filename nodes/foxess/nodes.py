@@ -59,6 +59,17 @@ class _FoxNode(Node):
 class FoxRead(_FoxNode):
     type_name = "foxess.read"
     description = "Reads the inverter's telemetry (SOC, PV, load, battery, grid, energy)."
+    config_schema: ClassVar[dict[str, Any]] = {
+        **CONNECTION_SCHEMA,
+        "properties": {
+            **CONNECTION_SCHEMA["properties"],
+            "max_age": {
+                **DURATION,
+                "description": "reuse the connection's last telemetry when it is at most "
+                "this old (another flow just read it); default 0: always read",
+            },
+        },
+    }
     takes = "any message (a trigger)"
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = telemetry dict: soc 0..1, battery_w + = charging, "
@@ -66,7 +77,8 @@ class FoxRead(_FoxNode):
     }
 
     async def process(self, msg: Message) -> Message:
-        telemetry = await self.exchange(self.connection.read_telemetry())
+        max_age = parse_duration(self.config.get("max_age", 0))
+        telemetry = await self.exchange(self.connection.read_telemetry(max_age))
         self.ctx.status(f"SOC {telemetry.soc_pct:.0f}%, grid {telemetry.grid_w:.0f} W")
         msg.payload = telemetry.as_dict()
         return msg

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 from typing import Literal
 
 UNIT_ID = 247
@@ -251,7 +252,12 @@ def plan_blocks(addresses: Iterable[int], max_count: int = 20, bridge: int = 6) 
     for, as long as every register in the gap is valid (one request instead of
     several); 41xxx addresses each get a request of their own.
     """
-    wanted = sorted(set(addresses))
+    return list(_plan_blocks(tuple(sorted(set(addresses))), max_count, bridge))
+
+
+@lru_cache(maxsize=256)
+def _plan_blocks(wanted: tuple[int, ...], max_count: int, bridge: int) -> tuple[Block, ...]:
+    """``plan_blocks`` for sorted unique addresses; every poll asks the same, so cached."""
     if bad := [a for a in wanted if is_invalid(a)]:
         raise ValueError(f"invalid KH registers requested: {bad}")
     blocks: list[Block] = []
@@ -269,4 +275,4 @@ def plan_blocks(addresses: Iterable[int], max_count: int = 20, bridge: int = 6) 
             blocks[-1] = Block(last.start, address - last.start + 1)
         else:
             blocks.append(Block(address, 1))
-    return blocks
+    return tuple(blocks)

@@ -165,7 +165,7 @@ class InputNode(Node):
         self.attempted_at = max(self.attempted_at, float(shared.get("attempted_at") or 0))
         fetched = shared.get("fetched_at")
         if fetched is not None and (self.last is None or fetched > self.last.fetched_at):
-            kept = self.ctx.globals.get(self.key)
+            kept = self.ctx.globals.peek(self.key)  # a reading is never changed once made
             if isinstance(kept, Mapping) and kept.get("provider") == provider.name:
                 self.last = Reading.from_dict(dict(kept))
 

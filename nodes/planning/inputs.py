@@ -93,6 +93,10 @@ class PlanOptions:
     switch_penalty_per_kwh: float = 0.0
     time_limit_s: float = 10.0
     mip_rel_gap: float = 1e-6
+    #: $ a plan may stay above the proven optimum: a tenth of a cent over the horizon,
+    #: far below what any slot's rounding is worth, and it halves the volatile-price
+    #: solves (only the first slots of a plan run before the next one replaces it).
+    mip_abs_gap: float = 0.001
     solver: SolverName = "highs"
     display_tz: str = "UTC"
 
@@ -108,6 +112,8 @@ class PlanOptions:
                 raise ValueError("reserve windows must be unit-step ranges")
             if not 0 <= floor <= 1:
                 raise ValueError("reserve floor must be a fraction")
+        if self.mip_abs_gap < 0 or self.mip_rel_gap < 0:
+            raise ValueError("MIP gaps must be >= 0")
         if self.time_limit_s <= 0:
             raise ValueError("time_limit_s must be > 0")
         if self.solver not in ("highs", "highs-pulp", "cbc"):

@@ -27,8 +27,10 @@ _FALLBACK: dict[SolverName, SolverName] = {"highs": "cbc", "highs-pulp": "cbc", 
 def _run(pm: PlanModel, solver: SolverName, inp: PlanInputs) -> SolveResult:
     opt = inp.options
     if solver == "highs":
-        return solve_highs(pm.lm, opt.time_limit_s, opt.mip_rel_gap, pm.round_relaxation)
-    return solve_pulp(pm.lm, solver, opt.time_limit_s, opt.mip_rel_gap)
+        return solve_highs(
+            pm.lm, opt.time_limit_s, opt.mip_rel_gap, pm.round_relaxation, opt.mip_abs_gap
+        )
+    return solve_pulp(pm.lm, solver, opt.time_limit_s, opt.mip_rel_gap, opt.mip_abs_gap)
 
 
 def solve_plan(inputs: PlanInputs) -> Plan:

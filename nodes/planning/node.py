@@ -130,7 +130,7 @@ class Planner(Node):
 
     def _incumbent(self, starts: list[datetime]) -> list[float | None] | None:
         """The plan in force's battery_w per slot start (None where it has no slot)."""
-        previous = self.ctx.globals.get(self.config.get("previous_key", "plan"))
+        previous = self.ctx.globals.peek(self.config.get("previous_key", "plan"))  # read only
         if not previous:
             return None
         by_start: dict[str, float] = {}

@@ -19,11 +19,18 @@ from flowengine.node import Node
 from flowengine.schema import DURATION
 
 
-def expected_soc(plan: dict[str, Any], now: float) -> float | None:
+def slot_starts(plan: dict[str, Any]) -> list[float]:
+    """Each slot's start as a timestamp (the checks below run every tick: parse once)."""
+    return [datetime.fromisoformat(slot["start"]).timestamp() for slot in plan.get("slots", [])]
+
+
+def expected_soc(
+    plan: dict[str, Any], now: float, starts: list[float] | None = None
+) -> float | None:
     """The plan's SOC at ``now``, interpolated inside the slot."""
     previous: float | None = plan.get("built_from", {}).get("soc")
-    for slot in plan.get("slots", []):
-        start = datetime.fromisoformat(slot["start"]).timestamp()
+    starts = slot_starts(plan) if starts is None else starts
+    for slot, start in zip(plan.get("slots", []), starts, strict=True):
         if start <= now < start + 1800:
             if previous is None:
                 return float(slot["soc_end"])
@@ -33,7 +40,9 @@ def expected_soc(plan: dict[str, Any], now: float) -> float | None:
     return None
 
 
-def cost_shift(plan: dict[str, Any], forecast: dict[str, Any]) -> float:
+def cost_shift(
+    plan: dict[str, Any], forecast: dict[str, Any], starts: list[float] | None = None
+) -> float:
     """How much the plan's own cost moves under the new forecast ($, absolute).
 
     Price moves are valued on the plan's grid flows; PV and load moves on the
@@ -42,8 +51,9 @@ def cost_shift(plan: dict[str, Any], forecast: dict[str, Any]) -> float:
     step = forecast["slot_seconds"]
     index = {forecast["start"] + i * step: i for i in range(len(forecast["import_price"]))}
     shift = 0.0
-    for slot in plan.get("slots", []):
-        i = index.get(datetime.fromisoformat(slot["start"]).timestamp())
+    starts = slot_starts(plan) if starts is None else starts
+    for slot, start in zip(plan.get("slots", []), starts, strict=True):
+        i = index.get(start)
         if i is None:
             continue
         hours = step / 3600
@@ -90,6 +100,9 @@ class ReplanCheck(Node):
         "out": "payload {replan: bool, reason}: the decision (the plan flow is started)"
     }
 
+    #: The plan in force's slot starts, parsed once per plan (keyed by its created_at).
+    _starts: tuple[str, list[float]] | None = None
+
     def process(self, msg: Message) -> Message:
         forecast = msg.payload
         now = self.ctx.clock.time()
@@ -109,24 +122,29 @@ class ReplanCheck(Node):
         created = datetime.fromisoformat(plan["created_at"]).timestamp()
         if now - created < parse_duration(self.config.get("cool_down", "10m")):
             return ""
+        if self._starts is None or self._starts[0] != plan["created_at"]:
+            self._starts = (plan["created_at"], slot_starts(plan))
+        starts = self._starts[1]
         spike = self.config.get("spike_price", 1.0)
         price_now = forecast["import_price"][0]
-        planned_now = _planned_price(plan, forecast["start"])
+        planned_now = _planned_price(plan, forecast["start"], starts)
         if price_now >= spike and (planned_now is None or planned_now < spike):
             return f"price spike: {price_now * 100:.0f}c/kWh not in the plan"
         telemetry = self.ctx.globals.peek("telemetry") or {}
-        soc, expected = telemetry.get("soc"), expected_soc(plan, now)
+        soc, expected = telemetry.get("soc"), expected_soc(plan, now, starts)
         drift = self.config.get("soc_drift", 0.05)
         if soc is not None and expected is not None and abs(soc - expected) > drift:
             return f"SOC {soc:.0%} strayed from the plan's {expected:.0%}"
-        shift = cost_shift(plan, forecast)
+        shift = cost_shift(plan, forecast, starts)
         if shift > self.config.get("cost_threshold", 0.25):
             return f"forecast moved the plan's cost by ${shift:.2f}"
         return ""
 
 
-def _planned_price(plan: dict[str, Any], slot_start: float) -> float | None:
-    for slot in plan.get("slots", []):
-        if datetime.fromisoformat(slot["start"]).timestamp() == slot_start:
+def _planned_price(
+    plan: dict[str, Any], slot_start: float, starts: list[float]
+) -> float | None:
+    for slot, start in zip(plan.get("slots", []), starts, strict=True):
+        if start == slot_start:
             return float(slot["import_price"])
     return None

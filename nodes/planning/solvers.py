@@ -52,6 +52,7 @@ def solve_highs(
     time_limit_s: float,
     mip_rel_gap: float,
     rounder: Rounder | None = None,
+    mip_abs_gap: float = 0.0,
 ) -> SolveResult:
     """Pass the sparse arrays to highspy in one call: no per-variable Python objects.
 
@@ -70,6 +71,7 @@ def solve_highs(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("mip_abs_gap", float(mip_abs_gap))
     lp = highspy.HighsLp()
     lp.num_col_ = lm.n_cols
     lp.num_row_ = lm.n_rows
@@ -175,7 +177,7 @@ def _cbc_path() -> str | None:
 
 
 def solve_pulp(
-    lm: LinearModel, solver: str, time_limit_s: float, mip_rel_gap: float
+    lm: LinearModel, solver: str, time_limit_s: float, mip_rel_gap: float, mip_abs_gap: float = 0.0
 ) -> SolveResult:
     """Solve through PuLP with CBC ("cbc") or PuLP's highspy wrapper ("highs-pulp")."""
     import pulp
@@ -184,10 +186,16 @@ def solve_pulp(
     prob, cols = to_pulp(lm)
     if solver == "cbc":
         engine = pulp.COIN_CMD(
-            path=_cbc_path(), msg=False, timeLimit=time_limit_s, gapRel=mip_rel_gap
+            path=_cbc_path(),
+            msg=False,
+            timeLimit=time_limit_s,
+            gapRel=mip_rel_gap,
+            gapAbs=mip_abs_gap,
         )
     else:
-        engine = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=mip_rel_gap)
+        engine = pulp.HiGHS(
+            msg=False, timeLimit=time_limit_s, gapRel=mip_rel_gap, gapAbs=mip_abs_gap
+        )
     if not engine.available():
         raise SolverUnavailable(f"{solver} not available")
     build_ms = _ms(t0)

@@ -147,7 +147,12 @@ async def run_backtest(
         settings["replay_dataset"] = ScenarioDataset(scenario)
         server = FoxKHServer(model, clock, "127.0.0.1", port, tick_s=scenario.slot_minutes * 60)
         engine = Engine(
-            registry, clock, Path(data_dir) / "engine.db", settings, timezone=scenario.timezone
+            registry,
+            clock,
+            Path(data_dir) / "engine.db",
+            settings,
+            timezone=scenario.timezone,
+            keep_traces=0,  # the data dir goes when the run ends: nobody reads its traces
         )
         await server.start()
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -26,7 +27,7 @@ from flowengine.clock import Clock
 from nodes.foxess.registers import UNIT_ID, decode_i16, decode_i32
 from powermaster.sim.faults import Faults, nonsense_words
 from powermaster.sim.fox_image import READ_ONLY_RANGES, WRITABLE_RANGES, register_image
-from powermaster.sim.site import SiteModel
+from powermaster.sim.site import InverterSettings, SiteModel
 
 #: Writable settings and what the model calls them, with the raw values accepted.
 _SETTINGS = {
@@ -84,7 +85,7 @@ class FoxKHServer:
         self.tick_s = tick_s
         self._server: ModbusTcpServer | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._cached: tuple[tuple[object, ...], dict[int, int]] | None = None
+        self._cached: tuple[tuple[object, ...], InverterSettings, dict[int, int]] | None = None
         self.faults = Faults()
         self._release = asyncio.Event()  # set: every held reply goes out now
 
@@ -219,19 +220,22 @@ class FoxKHServer:
         """The register image now; rebuilt only when time moved or a write changed state."""
         self.model.advance_to(self.clock.time())
         model = self.model
+        remote = model.remote
         key = (
             model.time,
-            model.profile(model.time),
+            id(model.profile),  # a test may swap the profile without time moving
             model.soc,
             model.grid_lost,
-            model.remote.enabled,
-            model.remote.setpoint_w,
-            model.remote.timeout_s,
-            repr(model.settings),
+            remote.enabled,
+            remote.setpoint_w,
+            remote.timeout_s,
         )
-        if self._cached is None or self._cached[0] != key:
-            self._cached = (key, register_image(model, self.firmware))
-        return self._cached[1]
+        cached = self._cached
+        if cached is None or cached[0] != key or cached[1] != model.settings:
+            # The settings are compared as a snapshot: a test may change them in place.
+            cached = (key, copy.copy(model.settings), register_image(model, self.firmware))
+            self._cached = cached
+        return cached[2]
 
     def _write(self, address: int, raw: int) -> ExcCodes | None:
         self._cached = None

@@ -183,7 +183,8 @@ def test_any_horizon_length(n: int) -> None:
 
 
 class FakeScope(dict[str, Any]):
-    pass
+    def peek(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
 
 
 def planner(previous: dict[str, Any] | None, **config: Any) -> Planner:
