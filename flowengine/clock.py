@@ -80,6 +80,7 @@ class VirtualClock:
         #: Tasks now blocked in ``sleep``: a settle hook can tell "waiting for
         #: time to move" apart from "still working".
         self.sleeping_tasks: set[asyncio.Task[object]] = set()
+        self._sleep_watchers: list[asyncio.Future[None]] = []
 
     def time(self) -> float:
         return self._now
@@ -99,11 +100,24 @@ class VirtualClock:
         task = asyncio.current_task()
         if task is not None:
             self.sleeping_tasks.add(task)
+        if self._sleep_watchers:
+            watchers, self._sleep_watchers = self._sleep_watchers, []
+            for watcher in watchers:
+                if not watcher.done():
+                    watcher.set_result(None)
         try:
             await future
         finally:
             if task is not None:
                 self.sleeping_tasks.discard(task)
+
+    def next_sleeper(self) -> asyncio.Future[None]:
+        """Resolves when the next task starts waiting on this clock: how a settle hook
+        learns that work has come to rest without polling (polling steals the GIL from
+        a solver thread, and cost a month's backtest a fifth of its time)."""
+        watcher: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleep_watchers.append(watcher)
+        return watcher
 
     def next_deadline(self) -> float | None:
         """The earliest time anyone is waiting for, if anyone is."""

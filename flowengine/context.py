@@ -7,11 +7,11 @@ power cut is lost; a change of value notifies listeners (the context trigger).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from flowengine import jsondata
 from flowengine.clock import Clock
 
 GLOBAL = "global"
@@ -35,7 +35,7 @@ class ContextStore:
     def get(self, scope: str, key: str, default: Any = None) -> Any:
         """A fresh copy of the value, so a caller's edits never leak into the store."""
         encoded = self._encoded.get((scope, key))
-        return default if encoded is None else json.loads(encoded)
+        return default if encoded is None else jsondata.loads(encoded)
 
     def peek(self, scope: str, key: str, default: Any = None) -> Any:
         """The stored value itself, not a copy: for hot readers that only read.
@@ -49,12 +49,12 @@ class ContextStore:
         encoded = self._encoded.get(slot)
         if encoded is None:
             return default
-        value = self._values[slot] = json.loads(encoded)
+        value = self._values[slot] = jsondata.loads(encoded)
         return value
 
     def set(self, scope: str, key: str, value: Any) -> None:
         try:
-            encoded = json.dumps(value, sort_keys=True, allow_nan=False)
+            encoded = jsondata.dumps(value)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"context key '{key}' must hold JSON data: {exc}") from None
         slot = (scope, key)

@@ -23,6 +23,7 @@ from flowengine.triggers import TRIGGER_TYPES, Trigger
 log = logging.getLogger("flowengine")
 
 TRACE_FLUSH_SECONDS = 2.0
+SETTLE_CHECK_S = 0.05  # real seconds between checks while a run is busy on real I/O
 
 
 class Engine:
@@ -160,7 +161,18 @@ class Engine:
             ]
             if not busy:
                 return
-            await asyncio.wait(busy, timeout=0.001, return_when=asyncio.FIRST_COMPLETED)
+            if not isinstance(clock, VirtualClock):
+                await asyncio.wait(busy, timeout=0.001, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            # Wake when a busy run ends or some task starts waiting on the clock (the
+            # timeout is only a safety net for waits the engine cannot see).
+            rest = clock.next_sleeper()
+            try:
+                await asyncio.wait(
+                    [*busy, rest], timeout=SETTLE_CHECK_S, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                rest.cancel()
 
     async def _flush_traces(self) -> None:
         while True:

@@ -163,6 +163,13 @@ SITE_SCHEMA: dict[str, Any] = {
                 "register_function": {"enum": ["holding", "input"]},
                 "watchdog_s": {"type": "integer", "minimum": 10, "maximum": 600},
                 "timeout_s": POSITIVE,
+                "max_read_registers": {
+                    "type": "integer",
+                    "minimum": 8,
+                    "maximum": 125,
+                    "description": "registers per read request (protocols §1.7: the KH takes "
+                    "31000-31027 in one; foxess_modbus keeps to 20 for slow gateways)",
+                },
                 "max_temp_c": {"type": "number"},
                 "fallback_mode": {
                     "enum": ["self_use", "feed_in_first", "back_up"],
@@ -258,6 +265,7 @@ DEFAULTS: dict[str, Any] = {
         "register_function": "holding",
         "watchdog_s": 60,
         "timeout_s": 3.0,
+        "max_read_registers": 20,
         "max_temp_c": 70,
         "fallback_mode": "self_use",
     },

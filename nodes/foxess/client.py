@@ -154,6 +154,7 @@ class FoxKHClient:
         limits: TelemetryLimits | None = None,
         max_export_w: float | None = None,
         settings_check_s: float = 900.0,
+        max_read_registers: int = 20,
     ) -> None:
         """``min_soc_backstop`` (a fraction) is the 41011 floor to keep when no reserve is
         asked for; None leaves 41011 alone unless a command asks for a reserve.
@@ -188,6 +189,7 @@ class FoxKHClient:
         self._export_found: int | None = None  # held before this client first changed it
         self._told_no_export_register = False
         self.settings_check_s = float(settings_check_s)
+        self.max_read_registers = int(max_read_registers)
         self._settings: dict[int, tuple[int, float]] = {}  # 41xxx address: (value, read at)
         self._remote_seen: tuple[float, tuple[int, ...]] | None = None  # 44000-44002, when
 
@@ -533,7 +535,7 @@ class FoxKHClient:
     async def _verify(self, result: CommandResult, expected: dict[int, int]) -> None:
         """Read back every register written (in blocks; 41xxx one at a time) and compare."""
         expected = {**result.written, **expected}
-        for block in r.plan_blocks(expected):
+        for block in r.plan_blocks(expected, self.max_read_registers):
             words = await self._read(block.start, block.count, holding=True)
             result.readback.update(zip(range(block.start, block.end + 1), words, strict=True))
         now = self.clock.time()
@@ -555,7 +557,7 @@ class FoxKHClient:
     async def _read_fields(self, names: list[str]) -> dict[int, int]:
         addresses = [a for n in names for a in self._map[n].addresses]
         regs: dict[int, int] = {}
-        for block in r.plan_blocks(addresses):
+        for block in r.plan_blocks(addresses, self.max_read_registers):
             words = await self._read(block.start, block.count)
             regs.update(zip(range(block.start, block.end + 1), words, strict=True))
         return regs

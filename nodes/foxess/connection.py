@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "watchdog_s": 60,
     "timeout_s": 3.0,
     "fallback_mode": "self_use",
+    "max_read_registers": 20,
 }
 
 
@@ -53,6 +54,7 @@ class FoxModbusConnection(Connection):
             "register_function": {"enum": ["holding", "input"]},
             "watchdog_s": {"type": "integer", "minimum": 10, "maximum": 3600},
             "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+            "max_read_registers": {"type": "integer", "minimum": 8, "maximum": 125},
             "fallback_mode": {
                 "enum": list(FALLBACK_MODES),
                 "description": "work mode (41000) the inverter runs when remote control ends",
@@ -77,6 +79,7 @@ class FoxModbusConnection(Connection):
             timeout_s=float(self.option("timeout_s")),
             clock=clock,
             fallback_mode=self.option("fallback_mode"),
+            max_read_registers=int(self.option("max_read_registers")),
             min_soc_backstop=(settings.get("battery") or {}).get("soc_min"),
             limits=TelemetryLimits.for_site(settings),
             max_export_w=(settings.get("grid") or {}).get("max_export_w"),
@@ -110,7 +113,9 @@ class FoxModbusConnection(Connection):
 
         async def read() -> Telemetry:
             last = self._last_telemetry
-            if last is not None and self.clock.time() - last.timestamp <= max_age_s:
+            fresh = last is not None and self.clock.time() - last.timestamp <= max_age_s
+            if fresh and max_age_s > 0:
+                assert last is not None
                 return last
             self._last_telemetry = await self.client.read_telemetry()
             return self._last_telemetry

@@ -51,7 +51,16 @@ def sample_values(payload: Mapping[str, Any]) -> dict[str, float | None]:
 
 def record_sample(db: sqlite3.Connection, timestamp: float, values: Mapping[str, Any]) -> bool:
     """Store one sample and refresh its slot's means; False if that timestamp was known."""
-    ensure_schema(db)
+    try:
+        return _record(db, timestamp, values)
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+    ensure_schema(db)  # the first sample into a new database: every tick after skips this
+    return _record(db, timestamp, values)
+
+
+def _record(db: sqlite3.Connection, timestamp: float, values: Mapping[str, Any]) -> bool:
     row = [timestamp, *(values.get(name) for name in FIELDS)]
     with _transaction(db):
         cursor = db.execute(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any, ClassVar
 
+from flowengine import jsondata
 from flowengine.message import Message
 from flowengine.node import Node
 
@@ -49,8 +49,8 @@ class PlanArchive(Node):
                 plan["created_at"],
                 str(msg.meta.get("trigger", "")),
                 plan.get("objective"),
-                json.dumps(built_from),
-                json.dumps(plan),
+                jsondata.dumps(built_from),
+                jsondata.dumps(plan),
             ),
         )
         keep = self.config.get("keep", 48)

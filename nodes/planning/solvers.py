@@ -69,6 +69,9 @@ def solve_highs(
     t0 = time.perf_counter()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
+    # One thread: a 96-slot MIP gains nothing from HiGHS' worker threads here, and they
+    # spin on the Pi's other cores (and beside the service's own event loop).
+    h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("mip_abs_gap", float(mip_abs_gap))
