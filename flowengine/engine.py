@@ -44,7 +44,7 @@ class Engine:
         self.clock = clock
         self.settings: Mapping[str, Any] = settings or {}
         self.timezone = timezone
-        self.trigger_types = {**TRIGGER_TYPES, **(trigger_types or {})}
+        self.trigger_types = {**TRIGGER_TYPES, **registry.triggers, **(trigger_types or {})}
         self.db = open_database(database)
         self.context = ContextStore(self.db, clock)
         self.traces = TraceStore(self.db, keep_traces)

@@ -7,7 +7,7 @@ declaring, in its own ``pyproject.toml``::
     mypkg = "mypkg.nodes:NODE_TYPES"
 
 where ``NODE_TYPES`` is a list of ``Node`` subclasses (connections likewise
-under ``flowengine.connections``).
+under ``flowengine.connections``; trigger types may sit in either list).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from flowengine.node import Connection, Node
+from flowengine.triggers import Trigger
 
 log = logging.getLogger("flowengine")
 
@@ -35,6 +36,7 @@ class Registry:
     def __init__(self) -> None:
         self.nodes: dict[str, type[Node]] = {}
         self.connections: dict[str, type[Connection]] = {}
+        self.triggers: dict[str, type[Trigger]] = {}
         self.broken: dict[str, str] = {}
 
     def add_node(self, node_type: type[Node]) -> None:
@@ -52,10 +54,23 @@ class Registry:
         _check_declared(connection_type)
         self.connections[connection_type.type_name] = connection_type
 
+    def add_trigger(self, trigger_type: type[Trigger]) -> None:
+        _check_declared(trigger_type)
+        self.triggers[trigger_type.type_name] = trigger_type
+
+    def trigger_options(self) -> dict[str, dict[str, Any]]:
+        """Each package trigger's options, in the shape ``flowengine.schema`` uses."""
+        return {
+            name: {"description": kind.description, "required": [], **kind.options}
+            for name, kind in self.triggers.items()
+        }
+
     def add_all(self, types: Iterable[type[Any]]) -> None:
         for item in types:
             if issubclass(item, Connection):
                 self.add_connection(item)
+            elif issubclass(item, Trigger):
+                self.add_trigger(item)
             else:
                 self.add_node(item)
 

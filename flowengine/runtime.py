@@ -175,7 +175,7 @@ class FlowRuntime:
         self.nodes: dict[str, NodeRuntime] = {}
         self.triggers: list[Trigger] = []
         self._active: dict[str, asyncio.Task[None]] = {}
-        self._queue: deque[tuple[RunHandle, Any, str, tuple[str, ...] | None]] = deque()
+        self._queue: deque[tuple[RunHandle, Any, str, tuple[str, ...] | None, str]] = deque()
         self.dropped = 0
         self.running = False
         for node_spec in spec.nodes:
@@ -240,7 +240,11 @@ class FlowRuntime:
     # -- starting runs --------------------------------------------------------
 
     def trigger(
-        self, payload: Any = None, source: str = "manual", to: tuple[str, ...] | None = None
+        self,
+        payload: Any = None,
+        source: str = "manual",
+        to: tuple[str, ...] | None = None,
+        topic: str = "",
     ) -> RunHandle | None:
         """Start a run according to the run mode; None when the mode drops it."""
         if not self.running:
@@ -265,13 +269,18 @@ class FlowRuntime:
                     self.dropped += 1
                     log.warning("flow %s: queue full, %s trigger dropped", self.id, source)
                     return None
-                self._queue.append((handle, payload, source, to))
+                self._queue.append((handle, payload, source, to, topic))
                 return handle
-        self._launch(handle, payload, source, to)
+        self._launch(handle, payload, source, to, topic)
         return handle
 
     def _launch(
-        self, handle: RunHandle, payload: Any, source: str, to: tuple[str, ...] | None
+        self,
+        handle: RunHandle,
+        payload: Any,
+        source: str,
+        to: tuple[str, ...] | None,
+        topic: str = "",
     ) -> None:
         engine = self.engine
         now = engine.clock.time()
@@ -287,7 +296,7 @@ class FlowRuntime:
                     "at": now,
                 }
             )
-        msg = Message(payload, "", handle.run_id, now, {"trigger": source})
+        msg = Message(payload, topic, handle.run_id, now, {"trigger": source})
         targets = self._entry if to is None else tuple(self.nodes[n] for n in to)
         task = asyncio.create_task(
             self._run(handle, trace, msg, targets), name=f"run:{self.id}:{handle.run_id}"
@@ -340,8 +349,7 @@ class FlowRuntime:
         if not handle.done.done():
             handle.done.set_result(trace)
         if self._queue and self.running:
-            next_handle, next_payload, next_source, next_to = self._queue.popleft()
-            self._launch(next_handle, next_payload, next_source, next_to)
+            self._launch(*self._queue.popleft())
         engine.run_finished()
 
     async def _execute(

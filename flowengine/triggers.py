@@ -11,7 +11,7 @@ import asyncio
 import math
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 
 
 class Trigger:
-    """Base class: ``start`` begins watching, ``stop`` ends it."""
+    """Base class: ``start`` begins watching, ``stop`` ends it.
+
+    A package adds a trigger type by listing a subclass among its ``NODE_TYPES``
+    with ``type_name``, ``description`` and ``options`` (its keys as JSON Schema
+    ``properties`` and ``required``), as ``mqtt`` does in ``nodes.mqtt``.
+    """
+
+    type_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    options: ClassVar[dict[str, Any]] = {"properties": {}, "required": []}
 
     def __init__(self, spec: TriggerSpec, flow: FlowRuntime) -> None:
         self.spec = spec
@@ -35,11 +44,12 @@ class Trigger:
     def label(self) -> str:
         return self.spec.type
 
-    def fire(self, payload: Any = None) -> None:
+    def fire(self, payload: Any = None, topic: str = "") -> None:
         self.flow.trigger(
             self.spec.payload if payload is None else payload,
             source=self.label,
             to=self.spec.to or None,
+            topic=topic,
         )
 
     async def start(self) -> None:

@@ -89,9 +89,9 @@ class _Checker:
         problems: list[Problem],
     ) -> None:
         self.registry = registry
-        self.trigger_options = trigger_options
+        self.trigger_options = {**trigger_options, **registry.trigger_options()}
         self.problems = problems
-        self.structure = Validator(structure_schema(trigger_options))
+        self.structure = Validator(structure_schema(self.trigger_options))
         self.flows: dict[str, FlowSpec] = {}
         self.connections: dict[str, ConnectionSpec] = {}
         self._flow_docs: dict[str, tuple[SourceDoc, JsonPath]] = {}

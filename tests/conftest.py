@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
+
+from tests.support.mosquitto import Mosquitto
 
 
 @pytest.fixture
@@ -32,3 +35,15 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
         return connect(sock, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", local_only)
+
+
+@pytest.fixture
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """A private Mosquitto broker on a free port (never the machine's own on 1883)."""
+    try:
+        broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+        broker.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield broker
+    broker.stop()

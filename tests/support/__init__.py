@@ -1,0 +1,1 @@
+"""Real peers that tests start for themselves (a private Mosquitto broker, ...)."""
