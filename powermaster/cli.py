@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         help="use this inverter (Modbus TCP gateway) instead of the simulator",
     )
     run.add_argument("--simulator-port", type=int, default=5020)
+    run.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT",
+        help="MQTT broker (Home Assistant's Mosquitto...), over site.yaml's mqtt section",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_run)
 
@@ -108,10 +113,11 @@ def _run(args: argparse.Namespace) -> int:
         speed=args.speed,
         inverter=args.inverter,
         simulator_port=args.simulator_port,
+        mqtt=args.mqtt,
     )
     try:
         service = Service(options)
-    except InvalidFlows as exc:
+    except (InvalidFlows, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2
     print(f"Power Master: http://{args.host}:{args.port}/flows  (Ctrl-C stops)", flush=True)

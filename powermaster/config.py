@@ -17,6 +17,8 @@ from nodes.control.decision import MODES
 from nodes.inputs.catalog import SETTINGS_CHECKS
 from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
 from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
+from nodes.mqtt.connection import DEFAULTS as MQTT_DEFAULTS
+from nodes.mqtt.connection import SETTINGS_SCHEMA as MQTT_SCHEMA
 
 #: Where ``!secret name`` values live: beside the site config, never shown anywhere.
 SECRETS_FILE = "secrets.yaml"
@@ -233,6 +235,7 @@ SITE_SCHEMA: dict[str, Any] = {
                 ),
             }
         ),
+        "mqtt": MQTT_SCHEMA,
         **CATALOG_SCHEMA,
     },
     "additionalProperties": False,
@@ -294,6 +297,7 @@ DEFAULTS: dict[str, Any] = {
         "plan_safety_after": "12h",
         "input_safety_after": {"prices": "2h"},
     },
+    "mqtt": dict(MQTT_DEFAULTS),
     **CATALOG_DEFAULTS,
 }
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowengine import Engine, RealClock, default_registry, load_flow_dir
 from flowengine.clock import Clock
+from flowengine.context import GLOBAL
 from flowengine.registry import Registry
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.foxess.client import InverterError
@@ -48,6 +50,7 @@ class Options:
     speed: float = 1.0
     inverter: str | None = None  # HOST:PORT of a real inverter; None runs the simulator
     simulator_port: int = 5020
+    mqtt: str | None = None  # HOST:PORT of an MQTT broker, over the site config's mqtt section
     ui: bool = True
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
@@ -69,6 +72,11 @@ class Service:
             self.settings["inverter"].update(host=host or "127.0.0.1", port=int(port))
         else:
             self.settings["inverter"].update(host="127.0.0.1", port=options.simulator_port)
+        if options.mqtt:
+            host, _, port = options.mqtt.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"--mqtt wants HOST:PORT, got {options.mqtt!r}")
+            self.settings["mqtt"].update(host=host, port=int(port))
         self.flowset = load_flow_dir(options.flows, self.registry, exclude=NOT_FLOW_FILES)
         self.engine = Engine(
             self.registry,
@@ -91,7 +99,13 @@ class Service:
             )
             await self.simulator.start()
             log.info("simulated Fox KH on 127.0.0.1:%d", self.options.simulator_port)
+        self._unlisten_override = self.engine.context.listen(
+            self._override_changed, GLOBAL, manual.OVERRIDE_KEY
+        )
         await self.engine.start(self.flowset)
+        active = self.override()
+        if active is not None:  # one stored before a restart still ends on time
+            self._expire_override_at(float(active["until"]))
         if self.options.ui:
             await self._start_web()
 
@@ -107,6 +121,9 @@ class Service:
         """Stop cleanly: the flows first (no tick may force again), then hand the
         inverter back: remote control off at once, its min-SOC backstop as configured."""
         self._cancel_override_expiry()
+        if self._unlisten_override is not None:
+            self._unlisten_override()
+            self._unlisten_override = None
         if self._web is not None:
             await self._web.stop()
         await self.engine.stop()
@@ -212,6 +229,7 @@ class Service:
     # -- the manual override (the API now, MQTT later) -------------------------
 
     _override_expiry: asyncio.Task[None] | None = None
+    _unlisten_override: Callable[[], None] | None = None
 
     def override(self) -> dict[str, Any] | None:
         """The manual override in force now, if any (an expired one is not)."""
@@ -228,18 +246,22 @@ class Service:
             "override from %s: %s %.0f W until %s (%s)",
             source, stored["mode"], stored["power_w"], stored["until"], stored["reason"],
         )
-        self._control_now("override")
-        self._expire_override_at(float(stored["until"]))
-        return stored
+        return stored  # the control flow ticks on the change; _override_changed times its end
 
     def clear_override(self) -> dict[str, Any] | None:
         """End the override now and act on it at once; returns the one cleared, if any."""
-        self._cancel_override_expiry()
         cleared = manual.clear_override(self.engine.context)
         if cleared is not None:
             log.info("override cleared: %s %s", cleared.get("mode"), cleared.get("reason"))
-            self._control_now("override")
         return cleared
+
+    def _override_changed(self, scope: str, key: str, new: Any, old: Any) -> None:
+        """Whoever changed the override (the API, Home Assistant over MQTT, a flow), the
+        control flow ticks on the change by its own trigger; here its end gets a tick
+        the moment it runs out, not up to a tick later."""
+        self._cancel_override_expiry()
+        if isinstance(new, dict) and new.get("until") is not None:
+            self._expire_override_at(float(new["until"]))
 
     def _control_now(self, source: str) -> str | None:
         """A control tick now; a queued tick already waiting reads the same override."""

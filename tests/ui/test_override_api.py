@@ -169,7 +169,7 @@ async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
     assert status == 200
     await site.engine.settle()
     runs = control_runs(site)
-    assert len(runs) == before + 1 and runs[-1]["trigger"] == "override"
+    assert len(runs) == before + 1 and runs[-1]["trigger"] == "context global.override"
     assert runs[-1]["started"] == stored["set_at"]  # no virtual time passed: at once
     state = (await call(http, "GET", url(site, "/api/state")))[1]
     assert state["override"] == stored and state["decided_at"] == stored["set_at"]
@@ -193,7 +193,7 @@ async def test_clearing_an_override_makes_control_act_at_once(
     assert status == 200 and answer["cleared"]["mode"] == "force_charge"
     await site.engine.settle()
     runs = control_runs(site)
-    assert len(runs) == before + 1 and runs[-1]["trigger"] == "override"
+    assert len(runs) == before + 1 and runs[-1]["trigger"] == "context global.override"
     assert site.engine.context.get("global", "override") is None
     clock = site.clock
     assert isinstance(clock, VirtualClock)
