@@ -14,11 +14,15 @@ from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import YamlSyntaxError, parse_file
 from nodes.control.decision import MODES
+from nodes.homeassistant import SETTINGS_DEFAULTS as HA_DEFAULTS
+from nodes.homeassistant import SETTINGS_SCHEMA as HA_SCHEMA
 from nodes.inputs.catalog import SETTINGS_CHECKS
 from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
 from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
 from nodes.mqtt.connection import DEFAULTS as MQTT_DEFAULTS
 from nodes.mqtt.connection import SETTINGS_SCHEMA as MQTT_SCHEMA
+from nodes.notify import SETTINGS_DEFAULTS as NOTIFY_DEFAULTS
+from nodes.notify import SETTINGS_SCHEMA as NOTIFY_SCHEMA
 
 #: Where ``!secret name`` values live: beside the site config, never shown anywhere.
 SECRETS_FILE = "secrets.yaml"
@@ -236,6 +240,8 @@ SITE_SCHEMA: dict[str, Any] = {
             }
         ),
         "mqtt": MQTT_SCHEMA,
+        **HA_SCHEMA,
+        **NOTIFY_SCHEMA,
         **CATALOG_SCHEMA,
     },
     "additionalProperties": False,
@@ -298,6 +304,8 @@ DEFAULTS: dict[str, Any] = {
         "input_safety_after": {"prices": "2h"},
     },
     "mqtt": dict(MQTT_DEFAULTS),
+    **copy.deepcopy(HA_DEFAULTS),
+    **copy.deepcopy(NOTIFY_DEFAULTS),
     **CATALOG_DEFAULTS,
 }
 

@@ -34,7 +34,7 @@ from flowengine.secrets import reveal
 
 log = logging.getLogger("power_master.mqtt")
 
-Handler = Callable[[str, bytes], Awaitable[None] | None]
+Handler = Callable[..., Awaitable[None] | None]  # (topic, payload[, retained])
 ConnectListener = Callable[[], Awaitable[None] | None]
 
 DEFAULTS: dict[str, Any] = {
@@ -93,6 +93,7 @@ class _Subscription:
     topic_filter: str
     handler: Handler
     qos: int
+    with_retain: bool = False
 
 
 class MqttBroker(Connection):
@@ -206,11 +207,15 @@ class MqttBroker(Connection):
         result = client.publish(topic, encode(payload), qos=qos, retain=retain)
         return result.rc == paho.MQTT_ERR_SUCCESS
 
-    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 0) -> Callable[[], None]:
+    def subscribe(
+        self, topic_filter: str, handler: Handler, qos: int = 0, *, with_retain: bool = False
+    ) -> Callable[[], None]:
         """Call ``handler(topic, payload)`` in the event loop for each message on the filter
-        (``+`` and ``#`` wildcards), now and after every reconnect. Returns the unsubscribe."""
+        (``+`` and ``#`` wildcards), now and after every reconnect; with ``with_retain``,
+        ``handler(topic, payload, retained)`` (a command must not act on a stale retained
+        message). Returns the unsubscribe."""
         paho.topic_matches_sub(topic_filter, "x")  # raises ValueError on a malformed filter
-        subscription = _Subscription(topic_filter, handler, qos)
+        subscription = _Subscription(topic_filter, handler, qos, with_retain)
         self._subscriptions.append(subscription)
         if self._client is not None and self._connected:
             self._client.subscribe(topic_filter, qos)
@@ -270,10 +275,11 @@ class MqttBroker(Connection):
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         if self._loop is None:
             return
-        topic, payload = message.topic, bytes(message.payload)
+        topic, payload, retained = message.topic, bytes(message.payload), bool(message.retain)
         for subscription in list(self._subscriptions):
             if paho.topic_matches_sub(subscription.topic_filter, topic):
-                self._loop.call_soon_threadsafe(self._run, subscription.handler, topic, payload)
+                args = (topic, payload, retained) if subscription.with_retain else (topic, payload)
+                self._loop.call_soon_threadsafe(self._run, subscription.handler, *args)
 
     # -- the event loop side --
 

@@ -9,6 +9,7 @@ the window and charges ahead of it by itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,6 +64,9 @@ class StormMonitor(Node):
 
     def process(self, msg: Message) -> Message:
         options = StormSettings.from_settings(self.ctx.settings)
+        chosen = self.ctx.globals.peek("storm_reserve_soc")  # set from Home Assistant
+        if isinstance(chosen, int | float) and not isinstance(chosen, bool) and 0 <= chosen <= 1:
+            options = replace(options, reserve_soc=float(chosen))
         now = self.ctx.clock.time()
         storm = self._data(msg.payload, self.config.get("storm_key", "storm"), "storm")
         weather = self._data(None, self.config.get("weather_key", "weather"), "weather")

@@ -29,6 +29,9 @@ from powermaster.sim.site import Battery, Grid, SiteModel
 
 Progress = Callable[[float], None]
 CHUNK_SECONDS = 6 * 3600
+#: Flows that only tell people (notifications, Home Assistant over MQTT): they change
+#: nothing the meter sees, and a backtest has nobody to tell.
+TELL_ONLY_FLOWS = ("notify.yaml", "homeassistant.yaml")
 
 
 class ScenarioProfile:
@@ -141,7 +144,7 @@ async def run_backtest(
     clock = VirtualClock(start)
     model = site_for(scenario)
     registry = registry or default_registry()
-    flowset = load_flow_dir(flows_dir, registry, exclude=NOT_FLOW_FILES)
+    flowset = load_flow_dir(flows_dir, registry, exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS))
     settings = backtest_settings(scenario)
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
         port = _free_port()

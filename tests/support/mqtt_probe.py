@@ -50,6 +50,11 @@ class MqttProbe:
 
         return await asyncio.wait_for(wait(), timeout)
 
+    def drain(self) -> None:
+        """Forget what arrived so far: the next ``next_on`` waits for something new."""
+        while not self.messages.empty():
+            self.messages.get_nowait()
+
     def publish(self, topic: str, payload: str, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 

@@ -1,0 +1,194 @@
+"""``homeassistant.bridge``: Power Master as one Home Assistant device over MQTT.
+
+One long run (started with the service): it announces the device (discovery),
+publishes the state every ``homeassistant.state_every`` on the engine clock,
+announces again after every reconnect and whenever Home Assistant says it is
+back (``homeassistant/status`` = ``online``), and takes commands from HA's
+controls through the same functions the HTTP API uses (the override; the load
+commands; the storm reserve SOC in global context). A command HA sends with
+the retain flag, or one that does not parse, is refused in the log and never
+acted on; the control's state is published again so HA shows what holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from flowengine.context import Scope
+from flowengine.durations import parse_duration
+from flowengine.message import Message
+from flowengine.node import Node
+from flowengine.schema import DURATION
+from nodes.homeassistant.commands import (
+    ClearOverride,
+    CommandError,
+    SetOverride,
+    SetReserveSoc,
+    SwitchLoad,
+    parse_command,
+)
+from nodes.homeassistant.discovery import build_discovery
+from nodes.homeassistant.state import build_state, encode, entity_states
+from nodes.homeassistant.topics import Topics
+from nodes.mqtt.connection import MqttBroker
+from powermaster.override import InvalidOverride, clear_override, set_override
+
+log = logging.getLogger("power_master.homeassistant")
+
+#: Global keys: the loads announced last (so a removed load is removed in HA after a
+#: restart too), and the storm reserve SOC set from HA (over ``storm.reserve_soc``).
+ANNOUNCED_KEY = "ha_announced_loads"
+RESERVE_KEY = "storm_reserve_soc"
+LOAD_COMMANDS_KEY = "load_commands"
+
+
+class _GlobalStore:
+    """The ``ContextStore`` face (``get``/``set`` by scope) that ``powermaster.override``
+    takes, over a node's global scope."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    def get(self, scope: str, key: str, default: Any = None) -> Any:
+        return self._scope.get(key, default)
+
+    def set(self, scope: str, key: str, value: Any) -> None:
+        self._scope.set(key, value)
+
+
+class HomeAssistantBridge(Node):
+    type_name = "homeassistant.bridge"
+    description = "Announces Power Master to Home Assistant, publishes its state, takes commands."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "connection": {"type": "string", "x-connection": "mqtt.broker"},
+            "every": {**DURATION, "description": "state period (homeassistant.state_every)"},
+        },
+        "required": ["connection"],
+        "additionalProperties": False,
+    }
+    takes = "a start trigger; runs until the flow stops"
+    gives: ClassVar[dict[str, str]] = {"out": 'payload {"enabled": false} when MQTT is off'}
+
+    async def process(self, msg: Message) -> Message:
+        broker = self.ctx.connection(self.config["connection"])
+        if not isinstance(broker, MqttBroker):
+            raise TypeError(f"connection {self.config['connection']!r} is not an mqtt.broker")
+        if not broker.enabled:
+            self.ctx.status("MQTT is off (no mqtt.host)", "idle")
+            msg.payload = {"enabled": False}
+            return msg
+        self.broker = broker
+        self.topics = Topics.from_settings(self.ctx.settings)
+        self.published: dict[str, str] = {}  # entity state topic -> payload last sent
+        every = parse_duration(
+            self.config.get("every")
+            or (self.ctx.settings.get("homeassistant") or {}).get("state_every", "30s")
+        )
+        discovery = build_discovery(self.ctx.settings)
+        listeners: list[Callable[[], None]] = [
+            broker.subscribe(self.topics.ha_status, self._ha_status, qos=1),
+            *(
+                broker.subscribe(topic, self._command, qos=1, with_retain=True)
+                for topic in discovery.command_topics
+            ),
+            broker.on_connect(self._announce),
+        ]
+        try:
+            while True:
+                await self._publish_state()
+                await self.ctx.clock.sleep(every)
+        finally:
+            for stop in listeners:
+                stop()
+
+    # -- publishing --
+
+    async def _announce(self) -> None:
+        """Discovery (with removals of loads no longer configured), then every state."""
+        announced = self.ctx.globals.get(ANNOUNCED_KEY) or []
+        discovery = build_discovery(self.ctx.settings, announced=announced)
+        await self.broker.publish(discovery.topic, discovery.encoded(), qos=1, retain=True)
+        self.ctx.globals.set(ANNOUNCED_KEY, sorted(discovery.announced_loads))
+        self.published = {}
+        await self._publish_state()
+        self.ctx.status(f"announced {len(discovery.payload['cmps'])} entities")
+
+    async def _publish_state(self) -> None:
+        if not self.broker.connected:
+            self.ctx.status("waiting for the MQTT broker", "warn")
+            return
+        now = self.ctx.clock.time()
+        scope = self.ctx.globals
+        state = build_state(
+            now,
+            telemetry=scope.peek("telemetry"),
+            decision=scope.peek("decision"),
+            health=scope.peek("health"),
+            prices=scope.peek("prices"),
+            storm=scope.peek("storm_reserve"),
+        )
+        await self.broker.publish(self.topics.state, encode(state))
+        for topic, payload in self._entity_states(now).items():
+            if self.published.get(topic) != payload:
+                await self.broker.publish(topic, payload, qos=1, retain=True)
+                self.published[topic] = payload
+
+    def _entity_states(self, now: float) -> dict[str, str]:
+        scope = self.ctx.globals
+        loads = scope.peek("loads") or {}
+        return entity_states(
+            self.ctx.settings,
+            now,
+            override=scope.peek("override"),
+            reserve_soc=scope.peek(RESERVE_KEY),
+            load_states={
+                name: load.get("on") if isinstance(load, Mapping) else None
+                for name, load in loads.items()
+            },
+        )
+
+    # -- what Home Assistant sends --
+
+    async def _ha_status(self, topic: str, payload: bytes) -> None:
+        if payload.strip().lower() == b"online":
+            log.info("Home Assistant is back: announcing again")
+            await self._announce()
+
+    async def _command(self, topic: str, payload: bytes, retained: bool) -> None:
+        settings, scope, clock = self.ctx.settings, self.ctx.globals, self.ctx.clock
+        try:
+            command = parse_command(settings, topic, payload, retained=retained)
+            if isinstance(command, ClearOverride):
+                clear_override(_GlobalStore(scope))  # type: ignore[arg-type]
+            elif isinstance(command, SetOverride):
+                set_override(
+                    _GlobalStore(scope),  # type: ignore[arg-type]
+                    clock,
+                    settings,
+                    command.mode,
+                    command.power_w,
+                    command.duration_s,
+                    source="mqtt",
+                    reason=command.reason or "from Home Assistant",
+                )
+            elif isinstance(command, SetReserveSoc):
+                scope.set(RESERVE_KEY, command.soc)
+            elif isinstance(command, SwitchLoad):
+                commands = dict(scope.get(LOAD_COMMANDS_KEY) or {})
+                commands[command.load] = {
+                    "command": "on" if command.on else "off",
+                    "until": None,
+                    "source": "mqtt",
+                    "at": clock.time(),
+                }
+                scope.set(LOAD_COMMANDS_KEY, commands)
+            self.ctx.status(f"command: {command.kind}")
+        except (CommandError, InvalidOverride) as exc:
+            log.warning("Home Assistant %s (not acted on)", exc)
+            self.ctx.status(str(exc)[:120], "warn")
+        self.published = {}  # HA's control shows what holds now, refused or not
+        await self._publish_state()

@@ -1,0 +1,219 @@
+"""Commands from Home Assistant: a topic and raw payload in, a checked action out.
+
+Each command topic takes one kind of action; anything we cannot read as exactly
+that is a ``CommandError`` naming the topic and what is wrong, and nothing is
+done. A retained command is refused too: it would replay on every reconnect
+(HA publishes commands unretained; a retained one was left by someone else).
+
+Override (``<prefix>/override/mode/set``): ``auto`` ends the override; any of
+the control modes starts one at the battery's full power for a forcing mode
+and for ``control.override_default_duration`` (2h unless set, never past
+``control.override_max_duration``). A JSON object ``{"mode", "power_w",
+"duration", "reason"}`` may say more (for automations); ``set_override`` checks
+the result once more when it is applied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from flowengine.durations import parse_duration
+from nodes.control.decision import MODES
+from nodes.homeassistant.discovery import AUTO
+from nodes.homeassistant.settings import HomeAssistantSettings
+from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
+from powermaster.override import MAX_REASON_CHARS, max_duration_s, power_limit_w
+
+#: A select change carries no duration: the override lasts this long.
+DEFAULT_OVERRIDE_DURATION = "2h"
+#: No command of ours is longer; a bigger payload is not one.
+MAX_PAYLOAD_BYTES = 1024
+FORCING = ("force_charge", "force_discharge")
+
+
+class CommandError(ValueError):
+    """A command refused: ``topic`` and what is wrong with it."""
+
+    def __init__(self, topic: str, problem: str) -> None:
+        self.topic = topic
+        self.problem = problem
+        super().__init__(f"command on {topic}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class ClearOverride:
+    """End the manual override: ``powermaster.override.clear_override``."""
+
+    kind: ClassVar[str] = "clear_override"
+
+
+@dataclass(frozen=True, slots=True)
+class SetOverride:
+    """Start one: ``set_override(context, clock, settings, mode, power_w, duration_s,
+    source="mqtt", reason=reason)``."""
+
+    mode: str
+    power_w: float
+    duration_s: float
+    reason: str | None = None
+    kind: ClassVar[str] = "override"
+
+
+@dataclass(frozen=True, slots=True)
+class SetReserveSoc:
+    """The storm reserve SOC (``storm.reserve_soc``), as a fraction."""
+
+    soc: float
+    kind: ClassVar[str] = "reserve_soc"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchLoad:
+    """Turn a load on or off by hand; ``load`` is its key in settings ``loads``."""
+
+    load: str
+    on: bool
+    kind: ClassVar[str] = "load"
+
+
+Command = ClearOverride | SetOverride | SetReserveSoc | SwitchLoad
+
+
+def parse_command(
+    settings: Mapping[str, Any],
+    topic: str,
+    payload: bytes | str,
+    *,
+    retained: bool = False,
+    loads: Iterable[str] | Mapping[str, Any] | None = None,
+) -> Command:
+    """The action ``payload`` on ``topic`` asks for, or a ``CommandError``."""
+    ha = HomeAssistantSettings.from_settings(settings)
+    topics = Topics(ha.topic_prefix, ha.discovery_prefix, ha.device_id)
+    if retained:
+        raise CommandError(topic, "a retained command is ignored: send it unretained")
+    text = _text(topic, payload)
+    if topic == topics.override_mode_set:
+        return _override(topic, text, settings)
+    if topic == topics.reserve_soc_set:
+        return _reserve(topic, text, ha)
+    for load in loads_from(settings.get("loads") if loads is None else loads):
+        if topic == topics.load_set(load):
+            return SwitchLoad(load.key, _on_off(topic, text))
+    raise CommandError(topic, "not a command topic of ours (no such control or load)")
+
+
+def default_duration_s(settings: Mapping[str, Any]) -> float:
+    """How long an override from the select lasts: the default, within the maximum."""
+    control = settings.get("control") or {}
+    wanted = parse_duration(control.get("override_default_duration", DEFAULT_OVERRIDE_DURATION))
+    return min(wanted, max_duration_s(settings))
+
+
+def _text(topic: str, payload: bytes | str) -> str:
+    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise CommandError(topic, f"payload of {len(raw)} bytes is too long for a command")
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CommandError(topic, "payload is not UTF-8 text") from None
+    if not text:
+        raise CommandError(topic, "payload is empty")
+    return text
+
+
+def _override(topic: str, text: str, settings: Mapping[str, Any]) -> Command:
+    if text.startswith("{"):
+        return _override_json(topic, text, settings)
+    option = text.lower()
+    if option == AUTO:
+        return ClearOverride()
+    if option not in MODES:
+        raise CommandError(topic, f"{text!r} is not an option: one of {', '.join((AUTO, *MODES))}")
+    return SetOverride(option, _full_power(option, settings), default_duration_s(settings))
+
+
+def _override_json(topic: str, text: str, settings: Mapping[str, Any]) -> Command:
+    try:
+        request = json.loads(text)
+    except ValueError as exc:
+        raise CommandError(topic, f"payload is not valid JSON ({exc})") from None
+    if not isinstance(request, dict):
+        raise CommandError(topic, "a JSON payload must be an object")
+    unknown = set(request) - {"mode", "power_w", "duration", "reason"}
+    if unknown:
+        raise CommandError(topic, f"unknown field(s) {', '.join(sorted(unknown))}")
+    mode = request.get("mode")
+    if mode == AUTO:
+        return ClearOverride()
+    if mode not in MODES:
+        raise CommandError(topic, f"mode must be one of {', '.join((AUTO, *MODES))}, not {mode!r}")
+    return SetOverride(
+        mode,
+        _power(topic, request.get("power_w"), mode, settings),
+        _duration(topic, request.get("duration"), settings),
+        _reason(topic, request.get("reason")),
+    )
+
+
+def _full_power(mode: str, settings: Mapping[str, Any]) -> float:
+    return power_limit_w(mode, settings)[0] if mode in FORCING else 0.0
+
+
+def _power(topic: str, value: Any, mode: str, settings: Mapping[str, Any]) -> float:
+    if value is None:
+        return _full_power(mode, settings)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CommandError(topic, f"power_w must be a number of watts, not {value!r}")
+    limit, what = power_limit_w(mode, settings)
+    if not 0 <= value <= limit:
+        raise CommandError(topic, f"power_w {value:g} W is outside 0 to {what} ({limit:g} W)")
+    return float(value)
+
+
+def _duration(topic: str, value: Any, settings: Mapping[str, Any]) -> float:
+    if value is None:
+        return default_duration_s(settings)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CommandError(topic, f"duration must be seconds or text like 2h, not {value!r}")
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise CommandError(topic, f"duration: {exc}") from None
+    longest = max_duration_s(settings)
+    if not 0 < seconds <= longest:
+        raise CommandError(topic, f"duration {seconds:g} s is outside (0, {longest:g}] s")
+    return seconds
+
+
+def _reason(topic: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_REASON_CHARS:
+        raise CommandError(topic, f"reason must be text of at most {MAX_REASON_CHARS} characters")
+    return value.strip() or None
+
+
+def _reserve(topic: str, text: str, ha: HomeAssistantSettings) -> SetReserveSoc:
+    try:
+        percent = float(text)
+    except ValueError:
+        raise CommandError(topic, f"{text!r} is not a number of percent") from None
+    if not math.isfinite(percent):
+        raise CommandError(topic, f"{text!r} is not a number of percent")
+    low, high = ha.reserve_min_pct, ha.reserve_max_pct
+    if not low <= percent <= high:
+        raise CommandError(topic, f"{percent:g} % is outside {low:g} to {high:g} %")
+    return SetReserveSoc(round(percent / 100, 4))
+
+
+def _on_off(topic: str, text: str) -> bool:
+    word = text.upper()
+    if word not in (ON, OFF):
+        raise CommandError(topic, f"{text!r} is neither {ON} nor {OFF}")
+    return word == ON

@@ -1,0 +1,196 @@
+"""What we publish as state: the JSON on ``<prefix>/state`` and the controls' own topics.
+
+Every key the discovery templates read is always present; a value we do not
+know is null, which HA shows as unknown (a numeric sensor and a binary sensor
+take the rendered ``None`` as unknown, and text sensors' templates turn null
+into HA's ``unknown``). Nothing here raises on a missing or malformed input: a
+half-started site still publishes what it knows.
+
+Units are HA's: SOC and probabilities in %, power in W, energy in kWh, prices in
+AUD/kWh (the price feed's own $/kWh, export price as what exporting earns).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from nodes.control.decision import MODES
+from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
+from nodes.homeassistant.settings import HomeAssistantSettings
+from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
+from nodes.storm.settings import DEFAULTS as STORM_DEFAULTS
+from powermaster.override import is_active
+
+#: HA keeps at most 255 characters of a state.
+MAX_TEXT = 255
+#: What a switch's state topic says when we do not know (HA's PAYLOAD_NONE: unknown).
+NONE_PAYLOAD = "None"
+#: Telemetry older than this is not shown as live (control.telemetry_stale_after's default).
+DEFAULT_TELEMETRY_MAX_AGE_S = 900.0
+
+
+def build_state(
+    now: float,
+    telemetry: Mapping[str, Any] | None = None,
+    decision: Mapping[str, Any] | None = None,
+    health: Mapping[str, Any] | None = None,
+    prices: Mapping[str, Any] | None = None,
+    storm: Mapping[str, Any] | None = None,
+    telemetry_max_age_s: float = DEFAULT_TELEMETRY_MAX_AGE_S,
+) -> dict[str, Any]:
+    """The ``<prefix>/state`` message from the global context's values (each may be None).
+
+    Live values (SOC, power) from telemetry older than ``telemetry_max_age_s`` are
+    null; the energy counters are totals and stay. A counter at 0 or below is
+    null too: a KH that has run a day never reads 0, and HA would take the drop
+    for a meter reset and count the next real reading again in full.
+    """
+    return {
+        "timestamp": _iso(now),
+        **_telemetry(telemetry, now, telemetry_max_age_s),
+        **_prices(prices, now),
+        **_decision(decision),
+        "health": _choice(_mapping(health).get("state"), HEALTH_STATES),
+        **_storm(storm),
+    }
+
+
+def encode(state: Mapping[str, Any]) -> bytes:
+    """Compact JSON; never NaN (``build_state`` already turned those into null)."""
+    return json.dumps(state, separators=(",", ":"), allow_nan=False).encode()
+
+
+def entity_states(
+    settings: Mapping[str, Any],
+    now: float,
+    override: Mapping[str, Any] | None = None,
+    reserve_soc: float | None = None,
+    load_states: Mapping[str, bool | None] | None = None,
+    loads: Iterable[str] | Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Topic -> payload for the select, the number and each load switch.
+
+    ``override`` is ``global.override`` (an expired one reads ``auto``);
+    ``reserve_soc`` the reserve in force as a fraction (default: settings
+    ``storm.reserve_soc``); ``load_states`` maps a load's settings key to on/off
+    (missing or None: unknown).
+    """
+    ha = HomeAssistantSettings.from_settings(settings)
+    topics = Topics(ha.topic_prefix, ha.discovery_prefix, ha.device_id)
+    states = {topics.override_mode_state: override_option(override, now)}
+    reserve = _number(reserve_soc)
+    if reserve is None:
+        reserve = _number(_mapping(settings.get("storm")).get("reserve_soc"))
+    if reserve is None:
+        reserve = float(STORM_DEFAULTS["reserve_soc"])
+    states[topics.reserve_soc_state] = _percent_text(reserve)
+    switched = load_states or {}
+    for load in loads_from(settings.get("loads") if loads is None else loads):
+        on = switched.get(load.key)
+        states[topics.load_state(load)] = NONE_PAYLOAD if on is None else (ON if on else OFF)
+    return states
+
+
+def override_option(override: Mapping[str, Any] | None, now: float) -> str:
+    """The select's option: the override's mode while it is in force, else ``auto``."""
+    if override is not None and is_active(override, now):
+        return str(override["mode"])
+    return AUTO
+
+
+def _telemetry(telemetry: Mapping[str, Any] | None, now: float, max_age_s: float) -> dict[str, Any]:
+    data = _mapping(telemetry)
+    at = _number(data.get("timestamp"))
+    live = at is not None and now - at <= max_age_s
+    soc = _number(data.get("soc"))
+    if soc is None and _number(data.get("soc_pct")) is not None:
+        soc = float(data["soc_pct"]) / 100
+    values: dict[str, Any] = {
+        "telemetry_at": _iso(at) if at is not None else None,
+        "battery_soc": round(soc * 100, 1) if live and soc is not None else None,
+    }
+    for name in ("pv_w", "load_w", "battery_w", "grid_w"):
+        watts = _number(data.get(name))
+        values[name] = round(watts) if live and watts is not None else None
+    energy = _mapping(data.get("energy_kwh"))
+    for flow in ENERGY_FLOWS:
+        total = _number(energy.get(flow))
+        values[f"{flow}_kwh"] = round(total, 2) if total is not None and total > 0 else None
+    return values
+
+
+def _prices(prices: Mapping[str, Any] | None, now: float) -> dict[str, Any]:
+    """The interval covering ``now`` in a prices reading (or its ``data``)."""
+    reading = _mapping(prices)
+    data = _mapping(reading.get("data", reading))
+    intervals = data.get("intervals")
+    for interval in intervals if isinstance(intervals, list) else ():
+        item = _mapping(interval)
+        start, end = _number(item.get("start")), _number(item.get("end"))
+        if start is not None and end is not None and start <= now < end:
+            return {
+                "import_price": _rounded(item.get("import_price"), 7),
+                "export_price": _rounded(item.get("export_price"), 7),
+            }
+    return {"import_price": None, "export_price": None}
+
+
+def _decision(decision: Mapping[str, Any] | None) -> dict[str, Any]:
+    data = _mapping(decision)
+    return {
+        "mode": _choice(data.get("mode"), MODES),
+        "level": _text(data.get("level")),
+        "reason": _text(data.get("reason")),
+    }
+
+
+def _storm(storm: Mapping[str, Any] | None) -> dict[str, Any]:
+    data = _mapping(storm)
+    armed = data.get("armed")
+    if not isinstance(armed, bool):
+        return {"storm_armed": None, "storm_reserve_soc": None, "storm_probability": None}
+    soc = _number(data.get("soc"))
+    probability = _number(data.get("probability"))
+    return {
+        "storm_armed": ON if armed else OFF,
+        "storm_reserve_soc": (round(soc * 100, 1) if soc is not None else None) if armed else 0,
+        "storm_probability": round(probability * 100, 1) if probability is not None else None,
+    }
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    number = _number(value)
+    return None if number is None else round(number, digits) + 0.0
+
+
+def _choice(value: Any, allowed: Iterable[str]) -> str | None:
+    return value if isinstance(value, str) and value in allowed else None
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _percent_text(fraction: float) -> str:
+    return f"{round(fraction * 100, 1):g}"
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
