@@ -19,6 +19,9 @@ from nodes.homeassistant import SETTINGS_SCHEMA as HA_SCHEMA
 from nodes.inputs.catalog import SETTINGS_CHECKS
 from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
 from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
+from nodes.loads import SETTINGS_CHECKS as LOADS_CHECKS
+from nodes.loads import SETTINGS_DEFAULTS as LOADS_DEFAULTS
+from nodes.loads import SETTINGS_SCHEMA as LOADS_SCHEMA
 from nodes.mqtt.connection import DEFAULTS as MQTT_DEFAULTS
 from nodes.mqtt.connection import SETTINGS_SCHEMA as MQTT_SCHEMA
 from nodes.notify import SETTINGS_DEFAULTS as NOTIFY_DEFAULTS
@@ -242,6 +245,7 @@ SITE_SCHEMA: dict[str, Any] = {
         "mqtt": MQTT_SCHEMA,
         **HA_SCHEMA,
         **NOTIFY_SCHEMA,
+        **LOADS_SCHEMA,
         **CATALOG_SCHEMA,
     },
     "additionalProperties": False,
@@ -306,6 +310,7 @@ DEFAULTS: dict[str, Any] = {
     "mqtt": dict(MQTT_DEFAULTS),
     **copy.deepcopy(HA_DEFAULTS),
     **copy.deepcopy(NOTIFY_DEFAULTS),
+    **copy.deepcopy(LOADS_DEFAULTS),
     **CATALOG_DEFAULTS,
 }
 
@@ -356,7 +361,7 @@ def merge_defaults(data: dict[str, Any]) -> dict[str, Any]:
 def _check_consistency(doc: Any, data: dict[str, Any]) -> list[Problem]:
     problems = [
         doc.problem(tuple(problem.path), problem.message)
-        for section, check in SETTINGS_CHECKS.items()
+        for section, check in {**SETTINGS_CHECKS, **LOADS_CHECKS}.items()
         if section in data
         for problem in check(data[section])
     ]

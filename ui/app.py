@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from nodes.loads import set_load_command
 from ui.service import Service
 from ui.views import flow_view, trace_view
 
@@ -116,6 +117,35 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
                 problems = _problems(exc)
         return Json({"error": "override refused", "problems": problems}, status_code=422)
 
+    async def loads(request: Request) -> Response:
+        """Each load's state (global.loads) and the manual commands in force; POST
+        {name, command: on|off|auto, until?} sets one, as Home Assistant's switches do."""
+        engine = service.engine
+        if request.method == "POST":
+            try:
+                body = json.loads(await request.body() or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("body must be a JSON object {name, command, until}")
+                unknown = set(body) - {"name", "command", "until"}
+                if unknown:
+                    raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+                stored = set_load_command(
+                    engine.context, engine.clock, body.get("name"), body.get("command"),
+                    body.get("until"), "api", engine.settings,
+                )
+            except ValueError as exc:
+                return Json(
+                    {"error": "load command refused", "problems": _problems(exc)},
+                    status_code=422,
+                )
+            return Json({"command": stored})
+        return Json(
+            {
+                "loads": engine.context.get("global", "loads") or {},
+                "commands": engine.context.get("global", "load_commands") or {},
+            }
+        )
+
     async def events(request: Request) -> Response:
         return EventSourceResponse(_stream(service), ping=ping)
 
@@ -130,6 +160,7 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
         Route("/api/flows/{flow_id}/runs/{run_id}", run),
         Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
         Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
+        Route("/api/loads", loads, methods=["GET", "POST"]),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -32,6 +32,7 @@ from nodes.homeassistant.commands import (
 from nodes.homeassistant.discovery import build_discovery
 from nodes.homeassistant.state import build_state, encode, entity_states
 from nodes.homeassistant.topics import Topics
+from nodes.loads import InvalidLoadCommand, set_load_command
 from nodes.mqtt.connection import MqttBroker
 from powermaster.override import InvalidOverride, clear_override, set_override
 
@@ -41,7 +42,6 @@ log = logging.getLogger("power_master.homeassistant")
 #: restart too), and the storm reserve SOC set from HA (over ``storm.reserve_soc``).
 ANNOUNCED_KEY = "ha_announced_loads"
 RESERVE_KEY = "storm_reserve_soc"
-LOAD_COMMANDS_KEY = "load_commands"
 
 
 class _GlobalStore:
@@ -178,16 +178,12 @@ class HomeAssistantBridge(Node):
             elif isinstance(command, SetReserveSoc):
                 scope.set(RESERVE_KEY, command.soc)
             elif isinstance(command, SwitchLoad):
-                commands = dict(scope.get(LOAD_COMMANDS_KEY) or {})
-                commands[command.load] = {
-                    "command": "on" if command.on else "off",
-                    "until": None,
-                    "source": "mqtt",
-                    "at": clock.time(),
-                }
-                scope.set(LOAD_COMMANDS_KEY, commands)
+                set_load_command(
+                    scope, clock, command.load, "on" if command.on else "off", None, "mqtt",
+                    settings,
+                )
             self.ctx.status(f"command: {command.kind}")
-        except (CommandError, InvalidOverride) as exc:
+        except (CommandError, InvalidOverride, InvalidLoadCommand) as exc:
             log.warning("Home Assistant %s (not acted on)", exc)
             self.ctx.status(str(exc)[:120], "warn")
         self.published = {}  # HA's control shows what holds now, refused or not

@@ -116,7 +116,18 @@ class Planner(Node):
             grid=GridSpec(grid["max_import_w"], grid["max_export_w"]),
             options=options,
             slot_hours=step / 3600,
+            deferrable=self._deferrable(starts),
         )
+
+    def _deferrable(self, starts: list[datetime]) -> list[Any]:
+        """The site's controllable loads, less what each has already run today."""
+        if not self.ctx.settings.get("loads"):
+            return []
+        from nodes.loads import deferrable_loads, run_today
+
+        now = self.ctx.clock.time()
+        done = run_today(self.ctx.globals.peek("loads"), self.ctx.settings, now)
+        return list(deferrable_loads(self.ctx.settings, starts, done, now))
 
     def _reserve(self, starts: list[datetime], step: float) -> list[tuple[range, float]]:
         """The storm reserve (global.storm_reserve: soc, start, end epochs) as slot ranges."""
