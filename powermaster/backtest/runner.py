@@ -32,6 +32,8 @@ CHUNK_SECONDS = 6 * 3600
 #: Flows that only tell people (notifications, Home Assistant over MQTT): they change
 #: nothing the meter sees, and a backtest has nobody to tell.
 TELL_ONLY_FLOWS = ("notify.yaml", "homeassistant.yaml")
+#: A scenario has no controllable loads (docs/backtest.md): nothing for this flow to switch.
+NO_LOADS_FLOWS = ("loads.yaml",)
 
 
 class ScenarioProfile:
@@ -144,7 +146,9 @@ async def run_backtest(
     clock = VirtualClock(start)
     model = site_for(scenario)
     registry = registry or default_registry()
-    flowset = load_flow_dir(flows_dir, registry, exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS))
+    flowset = load_flow_dir(
+        flows_dir, registry, exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *NO_LOADS_FLOWS)
+    )
     settings = backtest_settings(scenario)
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
         port = _free_port()
