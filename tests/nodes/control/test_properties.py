@@ -171,7 +171,10 @@ def test_the_command_never_breaks_the_hard_limits(sit: Situation, state: Stabili
         assert "setpoint_w" not in command
         return
     soc, pv, load = sit.soc, sit.pv_w, sit.load_w
-    margin = sit.settings["control"]["soc_margin"]
+    # Degraded health keeps an extra margin (control.degraded_soc_margin) on both ends.
+    margin = sit.settings["control"]["soc_margin"] + (
+        sit.options.degraded_soc_margin if sit.degraded else 0.0
+    )
     top, bottom = battery["soc_max"] - margin, battery["soc_min"] + margin
     target = decision.target_w()
     assert -battery["max_discharge_w"] - TOLERANCE_W <= target

@@ -99,7 +99,8 @@ async def test_a_broker_restart_resubscribes_and_reannounces(
         again = await MqttProbe(mosquitto.host, mosquitto.port, "power_master/status",
                                 client_id="after").ready()
         try:
-            assert await again.next_on("power_master/status") == ("online", True)
+            # Live or retained, depending on who was first after the restart.
+            assert (await again.next_on("power_master/status"))[0] == "online"
             await _until_subscribed(broker, again, "test/cmd", got)  # subscribed again
         finally:
             again.close()
