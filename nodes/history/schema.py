@@ -1,12 +1,15 @@
-"""The history tables' DDL, kept in one place.
+"""The history tables' DDL, as versioned migrations (``flowengine.migrations``).
 
-Versioned migrations come later; until then every writer and reader calls
-``ensure_schema`` (idempotent, ``CREATE ... IF NOT EXISTS``) before first use.
+``ensure_schema`` brings a database up to the newest version (the history node
+runs it at start) and refuses one a newer release wrote. Version 1 is the
+tables as they were before versioning, so such a database is adopted as it is.
 """
 
 from __future__ import annotations
 
 import sqlite3
+
+from flowengine.migrations import Migration, migrate
 
 #: Seconds in one roll-up slot (UTC epoch aligned, so :00 and :30 in whole-hour zones).
 SLOT_SECONDS = 1800
@@ -30,9 +33,13 @@ CREATE TABLE IF NOT EXISTS history_30min (
 """
 
 
+COMPONENT = "history"
+MIGRATIONS = (Migration(1, SCHEMA, "telemetry samples and their 30-minute means"),)
+
+
 def ensure_schema(db: sqlite3.Connection) -> None:
-    """Create the history tables if they are missing (idempotent, a few microseconds)."""
-    db.executescript(SCHEMA)
+    """The history tables at the newest version (``SchemaTooNew`` for a newer file)."""
+    migrate(db, COMPONENT, MIGRATIONS)
 
 
 def slot_start(timestamp: float) -> int:

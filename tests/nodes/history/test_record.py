@@ -122,3 +122,14 @@ async def test_record_node_in_an_engine_writes_a_wal_file(tmp_path: Path) -> Non
         (int(START) + 1800, 750.0, 0.0, 2, "recorded"),
     ]
     db.close()
+
+
+def test_history_written_by_a_newer_release_is_refused(tmp_path: Path) -> None:
+    from flowengine.migrations import SchemaTooNew
+    from nodes.history.schema import ensure_schema
+
+    db = open_database(tmp_path / "site.db", schema="")
+    ensure_schema(db)
+    db.execute("UPDATE schema_versions SET version = 99 WHERE component = 'history'")
+    with pytest.raises(SchemaTooNew, match="version 99"):
+        ensure_schema(db)
