@@ -1,0 +1,1 @@
+"""The ledger: every cent accounted (events, cost basis, billing cycles)."""
