@@ -1,0 +1,295 @@
+"""Billing cycles and what a cycle costs, the way the retailer's bill adds it up.
+
+A cycle starts at local midnight on ``start_day`` (1-28) of a month in the site's
+time zone and runs to local midnight on ``start_day`` of the next month, exclusive:
+an instant exactly on the boundary belongs to the new cycle. Boundaries are found
+in local wall time and only then turned into epochs, so a cycle that holds a
+daylight saving change is an hour shorter or longer than naive day counting says.
+
+Money is kept as ``Decimal`` at full precision (a float amount enters as the
+decimal it prints as, so sums are exact); ``CycleTotals.rounded()`` is the view
+to the cent for display. Savings (self-consumption value, arbitrage P&L) and the
+counterfactual bills sit beside the bill and are never added into it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CENT = Decimal("0.01")
+WATT_HOUR = Decimal("0.001")
+ZERO = Decimal(0)
+
+Zone = tzinfo | str
+Bounds = tuple[float, float]
+
+
+class BillingError(ValueError):
+    """Bad input to the billing arithmetic; the message names what and where."""
+
+
+def zone(tz: Zone) -> tzinfo:
+    """A time zone from a ``tzinfo`` or an IANA name such as ``Australia/Sydney``."""
+    if isinstance(tz, tzinfo):
+        return tz
+    if isinstance(tz, str):
+        try:
+            return ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise BillingError(f"time zone {tz!r} is not a known IANA zone") from exc
+    raise BillingError(f"time zone must be a tzinfo or an IANA name, not {tz!r}")
+
+
+def _check_start_day(start_day: object) -> int:
+    if isinstance(start_day, bool) or not isinstance(start_day, int) or not 1 <= start_day <= 28:
+        raise BillingError(
+            f"start_day must be a whole day of the month from 1 to 28, not {start_day!r}"
+        )
+    return start_day
+
+
+def _check_epoch(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BillingError(f"{name} must be a finite epoch in seconds, not {value!r}")
+    return float(value)
+
+
+def local_midnight(day: date, tz: Zone) -> float:
+    """The first instant of ``day`` in ``tz``. Where midnight is skipped by a clock change
+    it is the first instant after the gap; where it happens twice, the first one."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone(tz)).timestamp()
+
+
+def _shift_month(year: int, month: int, by: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + by
+    return index // 12, index % 12 + 1
+
+
+def _boundary(year: int, month: int, start_day: int, tz: tzinfo) -> float:
+    return local_midnight(date(year, month, start_day), tz)
+
+
+def cycle_bounds(at_epoch: float, start_day: int, tz: Zone) -> Bounds:
+    """``(start, end)`` epochs of the cycle holding ``at_epoch``: start <= at < end."""
+    at = _check_epoch("at_epoch", at_epoch)
+    day = _check_start_day(start_day)
+    place = zone(tz)
+    local = datetime.fromtimestamp(at, place)
+    year, month = local.year, local.month
+    if at < _boundary(year, month, day, place):
+        year, month = _shift_month(year, month, -1)
+    next_year, next_month = _shift_month(year, month, 1)
+    return _boundary(year, month, day, place), _boundary(next_year, next_month, day, place)
+
+
+def closed_cycles(now: float, start_day: int, tz: Zone, count: int) -> list[Bounds]:
+    """Bounds of the last ``count`` cycles that ended at or before ``now``, oldest first."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise BillingError(f"count must be a whole number of cycles, 0 or more, not {count!r}")
+    cycles: list[Bounds] = []
+    start, _ = cycle_bounds(now, start_day, tz)
+    for _ in range(count):
+        previous = cycle_bounds(start - 1, start_day, tz)
+        cycles.append(previous)
+        start = previous[0]
+    return cycles[::-1]
+
+
+def days_in(start: float, end: float, tz: Zone) -> int:
+    """Local calendar days that ``[start, end)`` touches: the days a daily supply charge
+    is billed for. A day begun is a day charged, so an open cycle up to noon today
+    counts today; a whole cycle counts each of its dates once, whatever DST does."""
+    begin = _check_epoch("start", start)
+    finish = _check_epoch("end", end)
+    if finish <= begin:
+        return 0
+    place = zone(tz)
+    first = datetime.fromtimestamp(begin, place).date()
+    last = datetime.fromtimestamp(finish, place).date()
+    if local_midnight(last, place) >= finish:
+        last -= timedelta(days=1)
+    return (last - first).days + 1
+
+
+def elapsed_fraction(start: float, end: float, now: float) -> float:
+    """How much of ``[start, end)`` has passed at ``now``, in real seconds, from 0 to 1."""
+    begin, finish = _check_epoch("start", start), _check_epoch("end", end)
+    at = _check_epoch("now", now)
+    if finish <= begin:
+        raise BillingError(f"cycle end {finish} is not after its start {begin}")
+    return min(1.0, max(0.0, (at - begin) / (finish - begin)))
+
+
+@dataclass(frozen=True)
+class CycleTotals:
+    """One cycle's bill, its line items, and the savings figures kept beside it.
+
+    ``import_cost`` is money paid for imports (negative when import prices were
+    negative and the retailer paid us); ``export_revenue`` is money earned for
+    exports (negative under negative feed-in prices). ``supply_days`` and
+    ``cycle_days`` say how many days ``supply_charges`` covers out of the cycle's.
+    """
+
+    import_kwh: Decimal = ZERO
+    export_kwh: Decimal = ZERO
+    import_cost: Decimal = ZERO
+    export_revenue: Decimal = ZERO
+    supply_charges: Decimal = ZERO
+    monthly_fees: Decimal = ZERO
+    self_consumption_value: Decimal = ZERO
+    arbitrage_pnl: Decimal = ZERO
+    no_battery_bill: Decimal | None = None
+    self_use_bill: Decimal | None = None
+    supply_days: int = 0
+    cycle_days: int = 0
+
+    @property
+    def net_bill(self) -> Decimal:
+        """What the retailer bills: imports less exports plus the fixed charges.
+        Savings figures are not part of it."""
+        return self.import_cost - self.export_revenue + self.supply_charges + self.monthly_fees
+
+    def rounded(self) -> CycleTotals:
+        """The same totals to the cent (kWh to the watt-hour), half up, for display.
+        Its ``net_bill`` is the sum of the rounded line items, as a printed bill adds up."""
+        changes: dict[str, Any] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Decimal):
+                step = WATT_HOUR if field.name.endswith("_kwh") else CENT
+                changes[field.name] = value.quantize(step, rounding=ROUND_HALF_UP)
+        return replace(self, **changes)
+
+
+def exact(name: str, value: object) -> Decimal:
+    """``value`` as an exact Decimal; a float becomes the decimal it prints as."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise BillingError(f"{name} must be a finite number, not {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BillingError(f"{name} must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise BillingError(f"{name} must be a finite number, not {value!r}")
+    return Decimal(str(value))
+
+
+def _optional_exact(name: str, value: object) -> Decimal | None:
+    return None if value is None else exact(name, value)
+
+
+def _field(event: Mapping[str, Any], index: int, key: str) -> Any:
+    if key not in event:
+        raise BillingError(f"ledger event [{index}] ({event.get('kind', '?')}) has no {key!r}")
+    return event[key]
+
+
+#: Ledger event kind -> (money total it adds to, kWh total it adds to or None).
+KIND_TOTALS: dict[str, tuple[str, str | None]] = {
+    "import_cost": ("import_cost", "import_kwh"),
+    "export_revenue": ("export_revenue", "export_kwh"),
+    "self_consumption_saving": ("self_consumption_value", None),
+    "arbitrage_pnl": ("arbitrage_pnl", None),
+}
+
+
+def summarise(
+    events: Iterable[Mapping[str, Any]],
+    start: float,
+    end: float,
+    tz: Zone,
+    daily_supply: float | Decimal,
+    monthly_fee: float | Decimal,
+    *,
+    until: float | None = None,
+    no_battery_bill: float | Decimal | None = None,
+    self_use_bill: float | Decimal | None = None,
+) -> CycleTotals:
+    """Totals of the ledger events with ``start <= at < end``.
+
+    Event amounts are signed as cash flows: an ``import_cost`` amount is negative when
+    money was spent, an ``export_revenue`` amount positive when money was earned.
+    Kinds other than those in ``KIND_TOTALS`` are not bill items and are skipped.
+    For an open cycle pass ``until`` (now): supply is charged for the days begun by then;
+    the monthly fee is charged in full from the first day.
+    """
+    begin = _check_epoch("start", start)
+    finish = _check_epoch("end", end)
+    if finish <= begin:
+        raise BillingError(f"cycle end {finish} is not after its start {begin}")
+    rate = exact("daily_supply", daily_supply)
+    fee = exact("monthly_fee", monthly_fee)
+    for name, value in (("daily_supply", rate), ("monthly_fee", fee)):
+        if value < 0:
+            raise BillingError(f"{name} must not be negative, not {value}")
+    sums = {name: ZERO for pair in KIND_TOTALS.values() for name in pair if name is not None}
+    for index, event in enumerate(events):
+        if not isinstance(event, Mapping):
+            raise BillingError(f"ledger event [{index}] must be a mapping, not {event!r}")
+        kind = _field(event, index, "kind")
+        at = _check_epoch(f"ledger event [{index}] ({kind}) 'at'", _field(event, index, "at"))
+        if kind not in KIND_TOTALS or not begin <= at < finish:
+            continue
+        money_total, kwh_total = KIND_TOTALS[kind]
+        amount = exact(f"ledger event [{index}] ({kind}) 'amount'", _field(event, index, "amount"))
+        # import_cost events carry money spent as a negative amount; the bill shows it positive.
+        sums[money_total] += -amount if kind == "import_cost" else amount
+        if kwh_total is not None:
+            sums[kwh_total] += exact(
+                f"ledger event [{index}] ({kind}) 'kwh'", _field(event, index, "kwh")
+            )
+    charged_to = finish if until is None else min(finish, _check_epoch("until", until))
+    supply_days = days_in(begin, charged_to, tz)
+    return CycleTotals(
+        **sums,
+        supply_charges=rate * supply_days,
+        monthly_fees=fee,
+        no_battery_bill=_optional_exact("no_battery_bill", no_battery_bill),
+        self_use_bill=_optional_exact("self_use_bill", self_use_bill),
+        supply_days=supply_days,
+        cycle_days=days_in(begin, finish, tz),
+    )
+
+
+#: Figures that grow with use, and so are projected in proportion to time.
+USAGE_FIELDS = (
+    "import_kwh",
+    "export_kwh",
+    "import_cost",
+    "export_revenue",
+    "self_consumption_value",
+    "arbitrage_pnl",
+    "no_battery_bill",
+    "self_use_bill",
+)
+
+
+def project(totals: CycleTotals, elapsed_fraction: float) -> CycleTotals:
+    """An open cycle's totals carried to its end by simple linear projection.
+
+    The usage figures (``USAGE_FIELDS``) so far are divided by the fraction of the cycle
+    elapsed, i.e. the rest of the cycle is assumed to go as it has so far. Supply is
+    charged for every day of the cycle at the rate paid so far; the monthly fee, already
+    charged in full, stays as it is. The counterfactual bills are scaled like usage.
+    """
+    fraction = elapsed_fraction
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+        raise BillingError(
+            f"elapsed_fraction must be above 0 and at most 1, not {elapsed_fraction!r}"
+        )
+    scale = 1 / Decimal(str(fraction))
+    changes: dict[str, Any] = {}
+    for name in USAGE_FIELDS:
+        value = getattr(totals, name)
+        if value is not None:
+            changes[name] = value * scale
+    if totals.supply_days:
+        changes["supply_charges"] = totals.supply_charges / totals.supply_days * totals.cycle_days
+    changes["supply_days"] = totals.cycle_days
+    return replace(totals, **changes)
