@@ -1,1 +1,39 @@
-"""The ledger: every cent accounted (events, cost basis, billing cycles)."""
+"""The accounting ledger: interval energy, its attribution, battery cost basis, entries."""
+
+from nodes.ledger.events import (
+    KINDS,
+    IntervalLedger,
+    IntervalPrices,
+    LedgerEvent,
+    idempotency_key,
+    interval_events,
+)
+from nodes.ledger.flows import (
+    BALANCE_TOLERANCE_KWH,
+    COUNTERS,
+    CounterError,
+    Flows,
+    IntervalEnergy,
+    attribute,
+    interval_energy,
+)
+from nodes.ledger.wacb import BasisError, CostBasis, Discharge
+
+__all__ = [
+    "BALANCE_TOLERANCE_KWH",
+    "COUNTERS",
+    "KINDS",
+    "BasisError",
+    "CostBasis",
+    "CounterError",
+    "Discharge",
+    "Flows",
+    "IntervalEnergy",
+    "IntervalLedger",
+    "IntervalPrices",
+    "LedgerEvent",
+    "attribute",
+    "idempotency_key",
+    "interval_energy",
+    "interval_events",
+]
