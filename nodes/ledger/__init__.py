@@ -17,12 +17,16 @@ from nodes.ledger.flows import (
     attribute,
     interval_energy,
 )
+from nodes.ledger.node import LedgerPost
 from nodes.ledger.wacb import BasisError, CostBasis, Discharge
+
+NODE_TYPES = [LedgerPost]
 
 __all__ = [
     "BALANCE_TOLERANCE_KWH",
     "COUNTERS",
     "KINDS",
+    "NODE_TYPES",
     "BasisError",
     "CostBasis",
     "CounterError",
@@ -32,6 +36,7 @@ __all__ = [
     "IntervalLedger",
     "IntervalPrices",
     "LedgerEvent",
+    "LedgerPost",
     "attribute",
     "idempotency_key",
     "interval_energy",
