@@ -67,9 +67,11 @@ class Mosquitto:
         )
         assert process.stderr is not None
         seen = []
-        for line in process.stderr:  # blocks until the broker says it listens (or dies)
+        for line in process.stderr:  # blocks until the broker says it runs (or dies)
             seen.append(line)
-            if "Opening ipv4 listen socket" in line or "Opening ipv6 listen socket" in line:
+            # "Opening ... listen socket" comes before the socket listens; "running"
+            # comes once every listener is up.
+            if " running" in line and "mosquitto version" in line:
                 break
         else:
             raise RuntimeError("mosquitto did not start:\n" + "".join(seen))
