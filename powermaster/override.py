@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flowengine.clock import Clock
 from flowengine.context import GLOBAL, ContextStore, Scope
 from flowengine.durations import parse_duration
+from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.control.decision import MODES
 
 OVERRIDE_KEY = "override"
@@ -27,23 +27,11 @@ DEFAULT_MAX_DURATION = "24h"
 MAX_REASON_CHARS = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a request, and the field it is about."""
-
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+Problem = FieldProblem
 
 
-class InvalidOverride(ValueError):
+class InvalidOverride(InvalidRequest):
     """A refused override; ``problems`` says what is wrong with which field."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
 
 
 def set_override(

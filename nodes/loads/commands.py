@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flowengine.clock import Clock
 from flowengine.context import GLOBAL, ContextStore
+from flowengine.errors import FieldProblem, InvalidRequest
 from flowengine.node import ContextScope
 from nodes.loads.manager import ManualCommand
 
@@ -27,23 +27,11 @@ COMMANDS = ("on", "off", "auto")
 MAX_SOURCE_CHARS = 40
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a request, and the field it is about."""
-
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+Problem = FieldProblem
 
 
-class InvalidLoadCommand(ValueError):
+class InvalidLoadCommand(InvalidRequest):
     """A refused command; ``problems`` says what is wrong with which field."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
 
 
 def set_load_command(
