@@ -194,6 +194,9 @@ def _field(event: Mapping[str, Any], index: int, key: str) -> Any:
 KIND_TOTALS: dict[str, tuple[str, str | None]] = {
     "import_cost": ("import_cost", "import_kwh"),
     "export_revenue": ("export_revenue", "export_kwh"),
+    # The retailer's meter data settling the inverter's provisional figures (ledger.settle).
+    "import_settlement": ("import_cost", "import_kwh"),
+    "export_settlement": ("export_revenue", "export_kwh"),
     "self_consumption_saving": ("self_consumption_value", None),
     "arbitrage_pnl": ("arbitrage_pnl", None),
 }
@@ -239,7 +242,7 @@ def summarise(
         money_total, kwh_total = KIND_TOTALS[kind]
         amount = exact(f"ledger event [{index}] ({kind}) 'amount'", _field(event, index, "amount"))
         # import_cost events carry money spent as a negative amount; the bill shows it positive.
-        sums[money_total] += -amount if kind == "import_cost" else amount
+        sums[money_total] += -amount if money_total == "import_cost" else amount
         if kwh_total is not None:
             sums[kwh_total] += exact(
                 f"ledger event [{index}] ({kind}) 'kwh'", _field(event, index, "kwh")
