@@ -21,6 +21,7 @@ from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
 from flowengine.schema import DURATION
+from nodes.ledger.basis import across_gap, basis_reading, stored_energy
 from nodes.ledger.counterfactual import BatteryModel, SelfUseShadow, no_battery
 from nodes.ledger.events import IntervalPrices, idempotency_key, interval_events
 from nodes.ledger.flows import CounterError, interval_energy
@@ -43,7 +44,8 @@ class LedgerPost(Node):
     }
     takes = "telemetry payload {timestamp, energy_kwh{pv, load, grid_import, ...}}"
     gives: ClassVar[dict[str, str]] = {
-        "out": "payload {posted: n, gap: reason or null, bill: $ of the interval}"
+        "out": "payload {posted: n, gap: reason or null, bill: $ of the interval, "
+        "cost_basis: {per_kwh, stored_kwh, at}}"
     }
 
     async def start(self) -> None:
@@ -60,23 +62,21 @@ class LedgerPost(Node):
         db = self._db()
         state = load_state(db)
         battery = BatteryModel.from_settings(self.ctx.settings["battery"])
-        last = state.get("last")
-        basis = CostBasis.from_dict(state["basis"]) if "basis" in state else CostBasis(0.0, 0.0)
-        shadow = SelfUseShadow.from_dict(state["self_use"]) if "self_use" in state else (
-            SelfUseShadow(float(telemetry.get("battery_energy_kwh") or 0.0))
-        )
+        stored_now = stored_energy(telemetry, battery)
         now_prices = self._prices(float(at))
         here = {"at": float(at), "counters": dict(counters),
                 "prices": None if now_prices is None else asdict(now_prices)}
+        last = state.get("last")
         if last is None:
+            basis = CostBasis(stored_now or 0.0, self._default_basis() if stored_now else 0.0)
             post(db, [], state={"last": here, "basis": basis.as_dict(),
-                                "self_use": shadow.as_dict()})
+                                "self_use": SelfUseShadow(stored_now or 0.0).as_dict()})
             self.ctx.status("first reading: the ledger starts here")
-            msg.payload = {"posted": 0, "gap": None, "bill": 0.0}
-            return msg
-        if float(at) <= float(last["at"]):
-            msg.payload = {"posted": 0, "gap": None, "bill": 0.0}  # a replay: already posted
-            return msg
+            return self._out(msg, 0, None, 0.0, basis, float(at))
+        basis = CostBasis.from_dict(state["basis"])
+        shadow = SelfUseShadow.from_dict(state["self_use"])
+        if float(at) <= float(last["at"]):  # a replay: already posted
+            return self._out(msg, 0, None, 0.0, basis, float(last["at"]))
         start, end = float(last["at"]), float(at)
         try:
             energy, reset = interval_energy(last["counters"], counters)
@@ -93,12 +93,13 @@ class LedgerPost(Node):
             else ("no price known for the interval" if prices is None else None)
         )
         if why is not None or energy is None or prices is None:
+            basis, shadow = across_gap(basis, shadow, battery, energy, end - start, stored_now)
             gap = {"start": start, "end": end, "reason": why or "unreadable",
                    "energy": asdict(energy) if energy is not None else {}}
-            post(db, [], state={"last": here}, gap=gap)
+            post(db, [], state={"last": here, "basis": basis.as_dict(),
+                                "self_use": shadow.as_dict()}, gap=gap)
             self.ctx.status(f"gap: {why}", "warn")
-            msg.payload = {"posted": 0, "gap": why, "bill": 0.0}
-            return msg
+            return self._out(msg, 0, why, 0.0, basis, end)
         begin, finish = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
         ledger = interval_events(
             begin, finish, energy, prices, basis,
@@ -121,7 +122,20 @@ class LedgerPost(Node):
             "last": here, "basis": ledger.basis_after.as_dict(), "self_use": shadow.as_dict()})
         bill = float(ledger.bill)
         self.ctx.status(f"posted {added} entries, ${bill:+.3f}")
-        msg.payload = {"posted": added, "gap": None, "bill": bill}
+        return self._out(msg, added, None, bill, ledger.basis_after, end)
+
+    def _default_basis(self) -> float:
+        """What energy of unknown cost is taken to have cost: the opportunistic level's
+        ``default_cost_basis``, so the ledger and the control agree on it."""
+        control = self.ctx.settings.get("control") or {}
+        return float((control.get("opportunistic") or {}).get("default_cost_basis", 0.10))
+
+    @staticmethod
+    def _out(
+        msg: Message, posted: int, gap: str | None, bill: float, basis: CostBasis, at: float
+    ) -> Message:
+        msg.payload = {"posted": posted, "gap": gap, "bill": bill,
+                       "cost_basis": basis_reading(basis, at)}
         return msg
 
     def _prices(self, at: float) -> IntervalPrices | None:

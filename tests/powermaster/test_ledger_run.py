@@ -12,14 +12,15 @@ import pytest
 from flowengine.clock import VirtualClock
 from flowengine.database import open_database
 from flows import SITE_CONFIG
-from nodes.ledger.store import events_between, gaps
+from nodes.ledger.store import events_between, gaps, load_state
 from powermaster.service import Options, Service
 from tests.support.mosquitto import free_port
 
 START = datetime(2026, 1, 15, 2, 0, tzinfo=UTC).timestamp()  # noon in Brisbane
 
 
-async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> None:
+async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> object:
+    """Run the demo service for ``seconds``; the cost basis it published at the end."""
     site = Service(
         Options(config=SITE_CONFIG, data_dir=tmp_path / "data", simulator_port=free_port(),
                 ui=False),
@@ -29,14 +30,20 @@ async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> None:
     try:
         await clock.advance(seconds)
         await site.engine.settle()
+        return site.engine.context.get("global", "cost_basis")
     finally:
         await site.stop()
 
 
 async def test_every_tick_is_posted_once_and_a_restart_resumes(tmp_path: Path) -> None:
     clock = VirtualClock(START)
-    await run(tmp_path, clock, 3 * 3600)
+    published = await run(tmp_path, clock, 3 * 3600)
     db = open_database(tmp_path / "data" / "site.db", schema="")
+    # The control sees the ledger's cost basis (its opportunistic level's break-even).
+    basis = load_state(db)["basis"]
+    assert published == {"per_kwh": basis["basis"], "stored_kwh": basis["stored_kwh"],
+                         "at": load_state(db)["last"]["at"]}
+    assert basis["stored_kwh"] > 0
     posted = events_between(db, 0, 1e12)
     keys = [e["key"] for e in posted]
     assert len(keys) == len(set(keys))

@@ -325,3 +325,16 @@ def test_degraded_adds_a_soc_margin() -> None:
     # soc_max 1.0 - soc_margin 0.02 - degraded margin 0.05 = 0.93
     assert decide(situation(plan=plan, telemetry={"soc": 0.94}, health=health)).mode == "hold"
     assert decide(situation(plan=plan, telemetry={"soc": 0.94})).mode == "force_charge"
+
+
+def test_opportunistic_spike_must_beat_what_the_stored_energy_cost() -> None:
+    plan = plan_slot(NOW, "self_use", export_price=0.08)
+    # Energy bought at $0.70/kWh (the ledger's basis) is not sold into a $0.60 spike...
+    dear = situation(plan=plan, prices=prices(0.60), cost_basis={"per_kwh": 0.70})
+    assert decide(dear).level == "plan"
+    # ...but is into $0.75 (0.70 + the 0.02 break-even delta is beaten).
+    assert decide(situation(plan=plan, prices=prices(0.75),
+                            cost_basis={"per_kwh": 0.70})).level == "opportunistic"
+    # An empty battery's basis is published as None: the default (0.10) applies.
+    empty = situation(plan=plan, prices=prices(0.60), cost_basis={"per_kwh": None})
+    assert decide(empty).level == "opportunistic"
