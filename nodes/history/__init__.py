@@ -1,18 +1,36 @@
-"""The site's own history: telemetry recorded in SQLite for the load forecast."""
+"""The site's own history: telemetry with its 30-minute and daily roll-ups, prices and
+forecasts by issue time, and their retention (docs/history.md)."""
 
+from typing import Any
+
+from nodes.history import settings
+from nodes.history.inputs_node import HistoryRecordForecast, HistoryRecordPrices
+from nodes.history.issues import forecast_believed_at, prices_believed_at
 from nodes.history.node import HistoryRecord
+from nodes.history.prune_node import HistoryPrune
 from nodes.history.schema import SCHEMA, SLOT_SECONDS, ensure_schema, slot_start
 from nodes.history.store import load_history, record_sample, seed_history
 
-NODE_TYPES = [HistoryRecord]
+NODE_TYPES = [HistoryRecord, HistoryRecordPrices, HistoryRecordForecast, HistoryPrune]
+
+#: The ``history`` section of site.yaml, for powermaster/config.py to splice in.
+SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"history": settings.SCHEMA}
+SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"history": settings.DEFAULTS}
 
 __all__ = [
     "NODE_TYPES",
     "SCHEMA",
+    "SETTINGS_DEFAULTS",
+    "SETTINGS_SCHEMA",
     "SLOT_SECONDS",
+    "HistoryPrune",
     "HistoryRecord",
+    "HistoryRecordForecast",
+    "HistoryRecordPrices",
     "ensure_schema",
+    "forecast_believed_at",
     "load_history",
+    "prices_believed_at",
     "record_sample",
     "seed_history",
     "slot_start",

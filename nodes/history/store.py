@@ -1,39 +1,34 @@
-"""Reading and writing the site's own history: raw samples and 30-minute means.
+"""Reading and writing the site's own history: raw samples and their roll-ups.
 
-The 30-minute row is recomputed from the raw samples of its slot on every write,
-so a replayed sample (same timestamp) changes nothing and the means stay exact.
+Each new sample refreshes the 30-minute rows next to it and the local days
+those fall on (``nodes/history/rollup.py``), so a replayed sample (same
+timestamp) changes nothing. A sample from before the raw samples were last
+pruned is refused: its slot's other samples are gone, and rebuilding the slot
+from what is left would spoil a figure that was right.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from nodes.history.schema import SLOT_SECONDS, ensure_schema, slot_start
+from nodes.history.rollup import TOTALS, refresh_days, refresh_slots, slot_dates
+from nodes.history.schema import COUNTERS, SLOT_SECONDS, ensure_schema, slot_start
+from nodes.history.sqlite import transaction
 
 FIELDS = ("load_w", "pv_w", "battery_w", "grid_w", "soc")
+#: Samples further apart than this leave the energy between them out of the roll-ups.
+DEFAULT_GAP_AFTER_S = 900.0
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """One atomic write, whether or not the connection is in autocommit mode."""
-    if not db.in_transaction:
-        db.execute("BEGIN")
-    try:
-        yield
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
 
 
 def sample_values(payload: Mapping[str, Any]) -> dict[str, float | None]:
@@ -49,34 +44,64 @@ def sample_values(payload: Mapping[str, Any]) -> dict[str, float | None]:
     return values
 
 
-def record_sample(db: sqlite3.Connection, timestamp: float, values: Mapping[str, Any]) -> bool:
-    """Store one sample and refresh its slot's means; False if that timestamp was known."""
+def record_sample(
+    db: sqlite3.Connection,
+    timestamp: float,
+    values: Mapping[str, Any],
+    counters: Mapping[str, float] | None = None,
+    *,
+    zone: ZoneInfo = UTC_ZONE,
+    gap_after_s: float = DEFAULT_GAP_AFTER_S,
+) -> bool:
+    """Store one sample and refresh its roll-ups; False if that timestamp was known
+    (or is older than the raw samples kept).
+
+    ``counters`` are the telemetry's cumulative ``energy_kwh`` (see ``counter_values``);
+    ``zone`` is the site's, whose local dates key the daily rows.
+    """
     try:
-        return _record(db, timestamp, values)
+        return _record(db, timestamp, values, counters or {}, zone, gap_after_s)
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
             raise
     ensure_schema(db)  # the first sample into a new database: every tick after skips this
-    return _record(db, timestamp, values)
+    return _record(db, timestamp, values, counters or {}, zone, gap_after_s)
 
 
-def _record(db: sqlite3.Connection, timestamp: float, values: Mapping[str, Any]) -> bool:
-    row = [timestamp, *(values.get(name) for name in FIELDS)]
-    with _transaction(db):
+def _record(
+    db: sqlite3.Connection,
+    timestamp: float,
+    values: Mapping[str, Any],
+    counters: Mapping[str, float],
+    zone: ZoneInfo,
+    gap_after_s: float,
+) -> bool:
+    row = [timestamp, *(values.get(name) for name in FIELDS),
+           *(counters.get(name) for name in COUNTERS)]  # fmt: skip
+    with transaction(db):
+        pruned = db.execute(
+            "SELECT before FROM history_pruned WHERE table_name = 'telemetry_samples'"
+        ).fetchone()
+        if pruned is not None and timestamp < pruned[0] + SLOT_SECONDS:
+            return False
         cursor = db.execute(
-            "INSERT OR IGNORE INTO telemetry_samples "
-            "(timestamp, load_w, pv_w, battery_w, grid_w, soc) VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO telemetry_samples (timestamp, {', '.join(FIELDS)}, "
+            f"{', '.join(TOTALS)}) VALUES ({', '.join('?' * len(row))})",
             row,
         )
         if cursor.rowcount != 1:
             return False
-        start = slot_start(timestamp)
-        db.execute(
-            "INSERT OR REPLACE INTO history_30min (slot_start, load_w, pv_w, samples, source) "
-            "SELECT ?, AVG(load_w), AVG(pv_w), COUNT(*), 'recorded' FROM telemetry_samples "
-            "WHERE timestamp >= ? AND timestamp < ?",
-            (start, start, start + SLOT_SECONDS),
-        )
+        before, after = db.execute(
+            "SELECT (SELECT MAX(timestamp) FROM telemetry_samples WHERE timestamp < :t), "
+            "(SELECT MIN(timestamp) FROM telemetry_samples WHERE timestamp > :t)",
+            {"t": timestamp},
+        ).fetchone()
+        first = slot_start(before if before is not None and timestamp - before <= gap_after_s
+                           else timestamp)  # fmt: skip
+        last = slot_start(after if after is not None and after - timestamp <= gap_after_s
+                          else timestamp)  # fmt: skip
+        refresh_slots(db, first, last, gap_after_s)
+        refresh_days(db, slot_dates(first, last, zone), zone)
     return True
 
 
@@ -98,7 +123,7 @@ def seed_history(
         (slot_start(t), _number(load), _number(pv))
         for t, load, pv in zip(slot_start_epochs, load_w, pvs, strict=True)
     ]
-    with _transaction(db):
+    with transaction(db):
         before = db.total_changes
         db.executemany(
             "INSERT OR IGNORE INTO history_30min (slot_start, load_w, pv_w, samples, source) "
