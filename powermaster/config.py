@@ -14,11 +14,16 @@ from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import YamlSyntaxError, parse_file
 from nodes.control.decision import MODES
+from nodes.history import SETTINGS_DEFAULTS as HISTORY_DEFAULTS
+from nodes.history import SETTINGS_SCHEMA as HISTORY_SCHEMA
 from nodes.homeassistant import SETTINGS_DEFAULTS as HA_DEFAULTS
 from nodes.homeassistant import SETTINGS_SCHEMA as HA_SCHEMA
 from nodes.inputs.catalog import SETTINGS_CHECKS
 from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
 from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
+from nodes.ledger import SETTINGS_DEFAULTS as BILLING_DEFAULTS
+from nodes.ledger import SETTINGS_SCHEMA as BILLING_SCHEMA
+from nodes.ledger import check_billing
 from nodes.loads import SETTINGS_CHECKS as LOADS_CHECKS
 from nodes.loads import SETTINGS_DEFAULTS as LOADS_DEFAULTS
 from nodes.loads import SETTINGS_SCHEMA as LOADS_SCHEMA
@@ -215,12 +220,18 @@ SITE_SCHEMA: dict[str, Any] = {
                 "pv": {"type": "string", "description": "solcast, forecast_solar or sample"},
                 "weather": {"type": "string", "description": "open_meteo or none"},
                 "storm": {"type": "string", "description": "bom or none"},
+                "usage": {
+                    "type": "string",
+                    "description": "the retailer's metered usage the ledger settles against: "
+                    "amber, sample (the simulated site's meter) or none",
+                },
             }
         ),
         "inputs": _section(
             {
                 "stale_after": _section(
-                    {"prices": DURATION, "pv": DURATION, "weather": DURATION, "storm": DURATION}
+                    {"prices": DURATION, "pv": DURATION, "weather": DURATION, "storm": DURATION,
+                     "usage": DURATION}
                 )
             }
         ),
@@ -246,7 +257,9 @@ SITE_SCHEMA: dict[str, Any] = {
         **HA_SCHEMA,
         **NOTIFY_SCHEMA,
         **LOADS_SCHEMA,
+        **HISTORY_SCHEMA,
         **CATALOG_SCHEMA,
+        **BILLING_SCHEMA,
     },
     "additionalProperties": False,
 }
@@ -295,8 +308,10 @@ DEFAULTS: dict[str, Any] = {
         "override_max_duration": "24h",
         **CONTROL_DEFAULTS,
     },
-    "sources": {"prices": "sample", "pv": "sample", "weather": "none", "storm": "none"},
-    "inputs": {"stale_after": {"prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h"}},
+    "sources": {
+        "prices": "sample", "pv": "sample", "weather": "none", "storm": "none", "usage": "sample"},
+    "inputs": {"stale_after": {
+        "prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h", "usage": "3d"}},
     "simulator": {"soc_initial": 0.5},
     "health": {  # docs: nodes/health/checks.py says why these
         "telemetry_degraded_after": "10m",
@@ -311,7 +326,9 @@ DEFAULTS: dict[str, Any] = {
     **copy.deepcopy(HA_DEFAULTS),
     **copy.deepcopy(NOTIFY_DEFAULTS),
     **copy.deepcopy(LOADS_DEFAULTS),
+    **copy.deepcopy(HISTORY_DEFAULTS),
     **CATALOG_DEFAULTS,
+    **copy.deepcopy(BILLING_DEFAULTS),
 }
 
 
@@ -365,6 +382,7 @@ def _check_consistency(doc: Any, data: dict[str, Any]) -> list[Problem]:
         if section in data
         for problem in check(data[section])
     ]
+    problems += [doc.problem(p.path, p.message) for p in check_billing(data)]
     return problems or _check_battery(doc, data)
 
 

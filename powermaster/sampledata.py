@@ -88,8 +88,15 @@ def sample_dataset() -> SampleDataset:
     return SampleDataset(SamplePrices.from_csv(), SampleProfile.from_csv())
 
 
+def sample_slot_prices(t: float) -> tuple[float, float]:
+    """The sample prices of the slot holding ``t``, as the replay serves them: the demo
+    site's retailer bills at the prices its flows were told."""
+    known = sample_dataset().forecast(t, 1)
+    return float(known["import_price"][0]), float(known["export_price"][0])  # type: ignore[index]
+
+
 def slot_start(t: float) -> float:
     return t - t % SLOT_SECONDS
 
 
-__all__ = ["SampleDataset", "SamplePrices", "sample_dataset", "slot_start"]
+__all__ = ["SampleDataset", "SamplePrices", "sample_dataset", "sample_slot_prices", "slot_start"]

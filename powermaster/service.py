@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +26,17 @@ from nodes.foxess.client import InverterError
 from nodes.foxess.connection import FoxModbusConnection
 from nodes.health.checks import Finding, HealthLimits, assess
 from nodes.health.node import HEALTH_KEY, HealthCheck, health_record, observe
+from nodes.ledger.billing import zone
+from nodes.ledger.cycles import statement
+from nodes.ledger.entries import EntryQuery, entries
+from nodes.ledger.settings import BillingTerms
+from nodes.ledger.store import NoLedger, require_schema
 from nodes.planning.plan import slot_at
 from powermaster import override as manual
 from powermaster.config import load_site_config
+from powermaster.sampledata import sample_slot_prices
 from powermaster.sim.fox_server import FoxKHServer
+from powermaster.sim.retailer import SimulatedRetailer
 from powermaster.simulator import inverter_server, site_model
 
 if TYPE_CHECKING:
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("power_master")
 
 NOT_FLOW_FILES = ("site.yaml", "secrets.yaml")
+#: The connection the flows keep the site database (history, the ledger) on.
+SITE_DB = "site_db"
 #: A health record older than this means its flow has stopped judging (it runs every 5 min).
 HEALTH_SILENT_S = 900.0
 
@@ -90,6 +101,7 @@ class Service:
     async def start(self) -> None:
         if not self.options.inverter:
             model = site_model(self.settings, self.clock)
+            self.settings["site_meter"] = SimulatedRetailer(model, sample_slot_prices)
             self.simulator = inverter_server(
                 model,
                 self.clock,
@@ -225,6 +237,35 @@ class Service:
             "override": self.override(),
             "storm_reserve": storm_reserve_view(context.get("global", "storm_reserve"), now),
         }
+
+    # -- the ledger: billing cycles and entries (docs/ledger.md) ---------------
+
+    # Both read a snapshot of site.db through a read-only connection of their own, so
+    # the API runs them in a worker thread: a month of entries takes a moment to add up.
+
+    def billing(self) -> dict[str, Any]:
+        """The open billing cycle so far and projected, and the closed ones, newest first."""
+        terms = BillingTerms.from_settings(self.settings)
+        with self._ledger_reader() as db:
+            return statement(db, self.clock.time(), terms)
+
+    def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Ledger entries and gaps, newest first; ``InvalidRequest`` for a bad query."""
+        tz = zone(self.settings["site"]["timezone"])
+        query = EntryQuery.parse(params, tz)
+        with self._ledger_reader() as db:
+            return entries(db, query, tz)
+
+    @contextmanager
+    def _ledger_reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection to the site database the flows keep the ledger in;
+        ``NoLedger`` when there is none."""
+        path = getattr(self.engine.connections.get(SITE_DB), "path", None)
+        if not isinstance(path, Path) or not path.exists():
+            raise NoLedger(f"no ledger: the flows have no {SITE_DB!r} database open")
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as reader:
+            require_schema(reader)
+            yield reader
 
     # -- the manual override (the API now, MQTT later) -------------------------
 

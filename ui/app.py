@@ -3,7 +3,8 @@
 ``create_app(service)`` serves the flows page, a small JSON API and a live event
 stream (Server-Sent Events). It only reads the engine, except ``trigger``,
 which starts a run by hand exactly as a trigger would, and ``override``, which
-sets or ends the user's manual override through the service.
+sets or ends the user's manual override through the service. ``billing`` and
+``ledger`` read the ledger (docs/ledger.md).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from flowengine.errors import InvalidRequest
+from nodes.ledger.store import NoLedger
 from nodes.loads import set_load_command
 from ui.service import Service
 from ui.views import flow_view, trace_view
@@ -146,6 +149,23 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
             }
         )
 
+    async def billing(request: Request) -> Response:
+        """Billing cycles: the open one so far and projected, the closed ones newest first."""
+        try:
+            return Json(await asyncio.to_thread(service.billing))
+        except NoLedger as exc:
+            return Json({"error": str(exc)}, status_code=404)
+
+    async def ledger(request: Request) -> Response:
+        """Ledger entries and gaps, newest first: ?since=&until=&kind=&limit=."""
+        try:
+            return Json(await asyncio.to_thread(service.ledger, request.query_params))
+        except InvalidRequest as exc:
+            problems = [p.as_dict() for p in exc.problems]
+            return Json({"error": "bad ledger query", "problems": problems}, status_code=400)
+        except NoLedger as exc:
+            return Json({"error": str(exc)}, status_code=404)
+
     async def events(request: Request) -> Response:
         return EventSourceResponse(_stream(service), ping=ping)
 
@@ -161,6 +181,8 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
         Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
         Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
         Route("/api/loads", loads, methods=["GET", "POST"]),
+        Route("/api/billing", billing),
+        Route("/api/ledger", ledger),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

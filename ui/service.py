@@ -6,6 +6,7 @@ tests' fake can all be handed to ``create_app`` without importing the UI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from flowengine.engine import Engine
@@ -41,4 +42,15 @@ class Service(Protocol):
 
     def clear_override(self) -> dict[str, Any] | None:
         """End the manual override now; the one that was stored, or None."""
+        ...
+
+    # The API calls these two in a worker thread: they must not touch the engine's
+    # database connections (open one of your own) or its event loop.
+
+    def billing(self) -> dict[str, Any]:
+        """Billing cycles (``nodes.ledger.cycles.statement``); ``NoLedger`` if none is kept."""
+        ...
+
+    def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Ledger entries for a query string; ``InvalidRequest`` names each bad parameter."""
         ...

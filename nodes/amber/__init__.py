@@ -9,11 +9,12 @@ from nodes.amber.prices import AmberPrices
 from nodes.amber.schema import SETTINGS_DEFAULTS as _AMBER_DEFAULTS
 from nodes.amber.schema import SETTINGS_SCHEMA as _AMBER_SCHEMA
 from nodes.amber.spike import PriceSpike
+from nodes.amber.usage import AmberUsage
 from nodes.inputs.node import provider_node
 from nodes.inputs.provider import Provider
 
-PROVIDERS: list[type[Provider]] = [AmberPrices]
-NODE_TYPES: list[type[Node]] = [provider_node(AmberPrices), PriceSpike]
+PROVIDERS: list[type[Provider]] = [AmberPrices, AmberUsage]
+NODE_TYPES: list[type[Node]] = [provider_node(AmberPrices), provider_node(AmberUsage), PriceSpike]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"amber": _AMBER_SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"amber": _AMBER_DEFAULTS}
 
@@ -23,5 +24,6 @@ __all__ = [
     "SETTINGS_DEFAULTS",
     "SETTINGS_SCHEMA",
     "AmberPrices",
+    "AmberUsage",
     "PriceSpike",
 ]

@@ -64,11 +64,7 @@ class AmberPrices(Provider):
         if http is None:
             raise FetchError("amber needs an HTTP session (the node's http connection)")
         key = self._api_key()
-        site = self.setting("site_id")
-        if not site:
-            raise FetchError("amber.site_id is not set in site.yaml (GET /sites lists yours)")
-        url = f"{str(self.setting('base_url')).rstrip('/')}/sites/{quote(str(site), safe='')}"
-        url += "/prices/current"
+        url = self._site_url("prices/current")
         try:
             response = await self._get(http, url, key, self.resolution)
         except FetchError as exc:
@@ -100,6 +96,19 @@ class AmberPrices(Provider):
             "previous": int(self.setting("previous")),
             "resolution": resolution,
         }
+        return await self._request(http, url, key, params)
+
+    def _site_url(self, path: str) -> str:
+        """``<base_url>/sites/<site_id>/<path>``; FetchError when no site is configured."""
+        site = self.setting("site_id")
+        if not site:
+            raise FetchError("amber.site_id is not set in site.yaml (GET /sites lists yours)")
+        base = str(self.setting("base_url")).rstrip("/")
+        return f"{base}/sites/{quote(str(site), safe='')}/{path}"
+
+    async def _request(
+        self, http: aiohttp.ClientSession, url: str, key: str, params: Mapping[str, Any]
+    ) -> Response:
         headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
         try:
             return await fetch(http, url, self.clock, params=params, headers=headers,

@@ -29,6 +29,8 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "previous": 2,
     "every": "60s",
     "timeout_s": 20.0,
+    "usage_every": "24h",
+    "usage_days": 7,
 }
 
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -72,6 +74,17 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             "exclusiveMinimum": 0,
             "description": "seconds to wait for an answer (default 20)",
         },
+        "usage_every": {
+            **DURATION,
+            "description": "fetch the metered usage (sources.usage: amber) at most this often "
+            "(default 24h, as Amber advises: the meter's data arrives a day or so late)",
+        },
+        "usage_days": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 90,
+            "description": "days of usage to ask for each time (default 7; Amber keeps 90)",
+        },
     },
     "additionalProperties": False,
 }
@@ -110,4 +123,35 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "array",
     "items": INTERVAL_SCHEMA,
+}
+
+#: One ``/usage`` object: an interval of one meter channel, what it metered and cost.
+#: kWh are bounded to catch garbage (a 30-minute slot through a 100 A main is ~12 kWh);
+#: cost in c incl. GST, within the price bound times that.
+_KWH = {"type": "number", "minimum": -1000, "maximum": 1000}
+USAGE_ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["duration", "startTime", "endTime", "channelType", "channelIdentifier",
+                 "kwh", "quality", "cost"],
+    "properties": {
+        "type": {"enum": ["Usage"]},
+        "duration": {"enum": [5, 15, 30]},
+        "startTime": _UTC_TIME,
+        "endTime": _UTC_TIME,
+        "channelType": {"enum": ["general", "controlledLoad", "feedIn"]},
+        "channelIdentifier": {"type": "string"},
+        "kwh": _KWH,
+        "quality": {"enum": ["estimated", "billable"]},
+        "cost": {"type": "number", "minimum": -MAX_C_PER_KWH * 1000,
+                 "maximum": MAX_C_PER_KWH * 1000},
+        "perKwh": _PRICE,
+    },
+}  # fmt: skip
+
+#: ``/sites/{id}/usage``: every channel's intervals in one list (general, controlled load,
+#: feed-in, in that order, though we group by channelType as the spec advises).
+USAGE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "array",
+    "items": USAGE_ITEM_SCHEMA,
 }

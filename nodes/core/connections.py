@@ -49,10 +49,12 @@ class SqliteDatabase(Connection):
         "additionalProperties": False,
     }
     db: sqlite3.Connection | None = None
+    #: The file, once open: a reader in another thread opens a connection of its own to it.
+    path: Path | None = None
 
     async def open(self) -> None:
-        data_dir = Path(self.settings.get("data_dir", "."))
-        self.db = open_database(data_dir / self.config.get("file", "site.db"), schema="")
+        self.path = Path(self.settings.get("data_dir", ".")) / self.config.get("file", "site.db")
+        self.db = open_database(self.path, schema="")
 
     async def close(self) -> None:
         if self.db is not None:

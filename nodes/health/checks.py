@@ -24,7 +24,9 @@ The checks and why their defaults (site config ``health:``) are what they are:
   Solcast is asked a few times a day). Prices older than 2 h are safety (four
   half-hour intervals unseen: a spike may come and go unnoticed, so forcing on
   old prices is no longer defensible). Other inputs only degrade: forecasts
-  age gracefully, and the plan already covers their gaps.
+  age gracefully, and the plan already covers their gaps. The retailer's usage
+  data is shown but never judged: it only settles the accounts, and control
+  does not depend on it.
 - the plan (``global.plan``): older than 2 h (four re-plans failed) is degraded;
   older than 12 h is safety (it was built on half a day old SOC, prices and
   forecasts).
@@ -46,6 +48,8 @@ from flowengine.durations import parse_duration
 from nodes.inputs.node import input_status
 
 STATES = ("ok", "degraded", "safety")
+#: Inputs that only settle the accounts: their age says nothing about control's health.
+ACCOUNTING_ONLY = frozenset({"usage"})
 #: An input quiet (not failing) this many times its stale limit is unhealthy all the same.
 QUIET_FACTOR = 3.0
 DEFAULT_INPUT_SAFETY = {"prices": "2h"}
@@ -189,6 +193,8 @@ def _inputs(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> lis
         checks["inputs"] = statuses
     findings = []
     for kind, status in statuses.items():
+        if kind in ACCOUNTING_ONLY:
+            continue
         if not _failing(status, float(seen.inputs[kind].get("stale_after_s") or 0)):
             continue
         age = status["age_s"] if status["age_s"] is not None else _age(seen, None)

@@ -37,7 +37,8 @@ HEALTH_KEY = "input_health"
 RETRY_GAP_S = 300.0
 #: Default age past which each kind of input is stale (prices: a replay or a half-hourly
 #: tariff refreshes once a slot, so 15 minutes would call them stale half the time).
-STALE_AFTER: dict[str, str] = {"prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h"}
+STALE_AFTER: dict[str, str] = {
+    "prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h", "usage": "3d"}
 
 
 class _MemoryCalls:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("prices", "pv", "weather", "storm")
+KINDS = ("prices", "pv", "weather", "storm", "usage")
 
 
 @dataclass(frozen=True)

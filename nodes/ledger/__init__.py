@@ -1,5 +1,9 @@
-"""The accounting ledger: interval energy, its attribution, battery cost basis, entries."""
+"""The accounting ledger: interval energy, its attribution, battery cost basis, entries,
+and billing cycles (``nodes.ledger.settings`` is the site config's ``billing`` section)."""
 
+from typing import Any
+
+from nodes.ledger import settings
 from nodes.ledger.events import (
     KINDS,
     IntervalLedger,
@@ -18,16 +22,23 @@ from nodes.ledger.flows import (
     interval_energy,
 )
 from nodes.ledger.node import LedgerPost
+from nodes.ledger.settings import BillingTerms, check_billing
+from nodes.ledger.settle_node import LedgerSettle
 from nodes.ledger.wacb import BasisError, CostBasis, Discharge
 
-NODE_TYPES = [LedgerPost]
+NODE_TYPES = [LedgerPost, LedgerSettle]
+SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"billing": settings.SCHEMA}
+SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"billing": settings.DEFAULTS}
 
 __all__ = [
     "BALANCE_TOLERANCE_KWH",
     "COUNTERS",
     "KINDS",
     "NODE_TYPES",
+    "SETTINGS_DEFAULTS",
+    "SETTINGS_SCHEMA",
     "BasisError",
+    "BillingTerms",
     "CostBasis",
     "CounterError",
     "Discharge",
@@ -37,7 +48,9 @@ __all__ = [
     "IntervalPrices",
     "LedgerEvent",
     "LedgerPost",
+    "LedgerSettle",
     "attribute",
+    "check_billing",
     "idempotency_key",
     "interval_energy",
     "interval_events",

@@ -134,6 +134,10 @@ class CycleTotals:
     negative and the retailer paid us); ``export_revenue`` is money earned for
     exports (negative under negative feed-in prices). ``supply_days`` and
     ``cycle_days`` say how many days ``supply_charges`` covers out of the cycle's.
+    ``no_battery_bill`` and ``self_use_bill`` are the energy part of the bill the same
+    period would have had with no battery, and with the inverter's own self-use (imports
+    less exports under that baseline); the fixed charges, the same either way, are added
+    by ``no_battery_net_bill`` and ``self_use_net_bill``.
     """
 
     import_kwh: Decimal = ZERO
@@ -154,6 +158,31 @@ class CycleTotals:
         """What the retailer bills: imports less exports plus the fixed charges.
         Savings figures are not part of it."""
         return self.import_cost - self.export_revenue + self.supply_charges + self.monthly_fees
+
+    @property
+    def no_battery_net_bill(self) -> Decimal | None:
+        """The whole bill with no battery: its energy plus the same fixed charges."""
+        return self._with_fixed(self.no_battery_bill)
+
+    @property
+    def self_use_net_bill(self) -> Decimal | None:
+        """The whole bill with the inverter's own self-use: energy plus the fixed charges."""
+        return self._with_fixed(self.self_use_bill)
+
+    @property
+    def saving_vs_no_battery(self) -> Decimal | None:
+        """What the battery, run as it was, saved against having none."""
+        other = self.no_battery_net_bill
+        return None if other is None else other - self.net_bill
+
+    @property
+    def saving_vs_self_use(self) -> Decimal | None:
+        """What Power Master saved against leaving the battery to the inverter's self-use."""
+        other = self.self_use_net_bill
+        return None if other is None else other - self.net_bill
+
+    def _with_fixed(self, energy: Decimal | None) -> Decimal | None:
+        return None if energy is None else energy + self.supply_charges + self.monthly_fees
 
     def rounded(self) -> CycleTotals:
         """The same totals to the cent (kWh to the watt-hour), half up, for display.
@@ -201,6 +230,13 @@ KIND_TOTALS: dict[str, tuple[str, str | None]] = {
     "arbitrage_pnl": ("arbitrage_pnl", None),
 }
 
+#: Baseline event kind -> the counterfactual energy bill it adds to (its amount is minus
+#: the interval's cost under that baseline, as ledger.post posts it).
+BASELINE_TOTALS: dict[str, str] = {
+    "baseline_no_battery": "no_battery_bill",
+    "baseline_self_use": "self_use_bill",
+}
+
 
 def summarise(
     events: Iterable[Mapping[str, Any]],
@@ -218,7 +254,9 @@ def summarise(
 
     Event amounts are signed as cash flows: an ``import_cost`` amount is negative when
     money was spent, an ``export_revenue`` amount positive when money was earned.
-    Kinds other than those in ``KIND_TOTALS`` are not bill items and are skipped.
+    Kinds other than those in ``KIND_TOTALS`` are not bill items and are skipped; the
+    ``BASELINE_TOTALS`` kinds add up to the counterfactual energy bills unless those are
+    given (None when the cycle holds none).
     For an open cycle pass ``until`` (now): supply is charged for the days begun by then;
     the monthly fee is charged in full from the first day.
     """
@@ -232,15 +270,19 @@ def summarise(
         if value < 0:
             raise BillingError(f"{name} must not be negative, not {value}")
     sums = {name: ZERO for pair in KIND_TOTALS.values() for name in pair if name is not None}
+    baselines: dict[str, Decimal] = {}
     for index, event in enumerate(events):
         if not isinstance(event, Mapping):
             raise BillingError(f"ledger event [{index}] must be a mapping, not {event!r}")
         kind = _field(event, index, "kind")
         at = _check_epoch(f"ledger event [{index}] ({kind}) 'at'", _field(event, index, "at"))
-        if kind not in KIND_TOTALS or not begin <= at < finish:
+        if not begin <= at < finish or (kind not in KIND_TOTALS and kind not in BASELINE_TOTALS):
+            continue
+        amount = exact(f"ledger event [{index}] ({kind}) 'amount'", _field(event, index, "amount"))
+        if kind in BASELINE_TOTALS:
+            baselines[BASELINE_TOTALS[kind]] = baselines.get(BASELINE_TOTALS[kind], ZERO) - amount
             continue
         money_total, kwh_total = KIND_TOTALS[kind]
-        amount = exact(f"ledger event [{index}] ({kind}) 'amount'", _field(event, index, "amount"))
         # import_cost events carry money spent as a negative amount; the bill shows it positive.
         sums[money_total] += -amount if money_total == "import_cost" else amount
         if kwh_total is not None:
@@ -253,8 +295,12 @@ def summarise(
         **sums,
         supply_charges=rate * supply_days,
         monthly_fees=fee,
-        no_battery_bill=_optional_exact("no_battery_bill", no_battery_bill),
-        self_use_bill=_optional_exact("self_use_bill", self_use_bill),
+        no_battery_bill=_optional_exact("no_battery_bill", no_battery_bill)
+        if no_battery_bill is not None
+        else baselines.get("no_battery_bill"),
+        self_use_bill=_optional_exact("self_use_bill", self_use_bill)
+        if self_use_bill is not None
+        else baselines.get("self_use_bill"),
         supply_days=supply_days,
         cycle_days=days_in(begin, finish, tz),
     )

@@ -23,8 +23,10 @@ from flowengine.node import Node
 from flowengine.schema import DURATION
 from nodes.ledger.basis import across_gap, basis_reading, stored_energy
 from nodes.ledger.counterfactual import BatteryModel, SelfUseShadow, no_battery
+from nodes.ledger.cycles import close_cycles
 from nodes.ledger.events import IntervalPrices, idempotency_key, interval_events
 from nodes.ledger.flows import CounterError, interval_energy
+from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import ensure_schema, load_state, post
 from nodes.ledger.wacb import CostBasis
 
@@ -69,7 +71,7 @@ class LedgerPost(Node):
         last = state.get("last")
         if last is None:
             basis = CostBasis(stored_now or 0.0, self._default_basis() if stored_now else 0.0)
-            post(db, [], state={"last": here, "basis": basis.as_dict(),
+            post(db, [], state={"last": here, "started": float(at), "basis": basis.as_dict(),
                                 "self_use": SelfUseShadow(stored_now or 0.0).as_dict()})
             self.ctx.status("first reading: the ledger starts here")
             return self._out(msg, 0, None, 0.0, basis, float(at))
@@ -120,6 +122,7 @@ class LedgerPost(Node):
             })
         added = post(db, events, state={
             "last": here, "basis": ledger.basis_after.as_dict(), "self_use": shadow.as_dict()})
+        close_cycles(db, end, BillingTerms.from_settings(self.ctx.settings))  # docs/ledger.md
         bill = float(ledger.bill)
         self.ctx.status(f"posted {added} entries, ${bill:+.3f}")
         return self._out(msg, added, None, bill, ledger.basis_after, end)

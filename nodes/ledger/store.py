@@ -47,11 +47,48 @@ CREATE TABLE IF NOT EXISTS ledger_state (
 """,
         "append-only events, gaps, running state",
     ),
+    Migration(
+        2,
+        """
+CREATE TABLE ledger_cycles (
+    start REAL PRIMARY KEY,
+    end REAL NOT NULL,
+    totals TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    gaps INTEGER NOT NULL,
+    unaccounted_s REAL NOT NULL,
+    closed_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    revision INTEGER NOT NULL
+);
+""",
+        "closed billing cycles kept (nodes/ledger/cycles.py)",
+    ),
 )
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
     migrate(db, COMPONENT, MIGRATIONS)
+
+
+class NoLedger(LookupError):
+    """The site database holds no ledger at this release's version (no ``ledger.post``
+    has started on it)."""
+
+
+def require_schema(db: sqlite3.Connection) -> None:
+    """Raise ``NoLedger`` unless the ledger's tables are here and current; reads only."""
+    try:
+        row = db.execute(
+            "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
+        ).fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    if row is None or int(row[0]) != len(MIGRATIONS):
+        raise NoLedger(
+            "no ledger in the site database: the flows run no ledger.post on it "
+            f"(schema {row[0] if row else 'absent'}, this release keeps {len(MIGRATIONS)})"
+        )
 
 
 def post(

@@ -11,11 +11,12 @@ forecast issue), and keeps no history: the data is on disk already.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import aiohttp
 
 from flowengine.clock import Clock
+from nodes.inputs.fetch import FetchError
 from nodes.inputs.provider import CallLog, Provider
 from nodes.inputs.reading import Reading
 from nodes.replay.dataset import Dataset
@@ -103,4 +104,62 @@ class ReplayPv(_Replay):
         return (now if issued is None else float(issued)), data
 
 
-PROVIDERS: list[type[Provider]] = [ReplayPrices, ReplayPv]
+#: Each metered slot as the ``sample`` usage provider serves it (the ledger's usage shape).
+_USAGE_SLOT = {
+    "type": "object",
+    "required": ["start", "end", "import_kwh", "export_kwh", "import_cost", "export_revenue",
+                 "quality"],
+    "properties": {
+        "start": {"type": "number"}, "end": {"type": "number"},
+        "import_kwh": {"type": "number", "minimum": 0},
+        "export_kwh": {"type": "number", "minimum": 0},
+        "import_cost": {"type": "number"}, "export_revenue": {"type": "number"},
+        "quality": {"enum": ["estimated", "billable"]},
+    },
+}  # fmt: skip
+
+
+class SiteMeter(Protocol):
+    """The simulated site's meter as its retailer bills it (powermaster.sim.retailer)."""
+
+    slot_seconds: float
+
+    def usage(self, since: float, now: float) -> list[dict[str, Any]]: ...
+
+
+class ReplayUsage(Provider):
+    """The simulated site's own meter as the retailer's usage data (demo and backtests),
+    fresh each slot: the simulator's meter needs no day's delay."""
+
+    kind = "usage"
+    name = "sample"
+    node_type = "replay.usage"
+    description = "Metered usage of the simulated site (demo, backtest), billed at its prices."
+    needs_http = False
+    keep_history = False
+    payload_schema: ClassVar[dict[str, Any] | None] = {"type": "array", "items": _USAGE_SLOT}
+    #: How far back each reading reaches (a restart settles what it missed).
+    lookback_s: ClassVar[float] = 3 * 86400.0
+
+    def __init__(self, settings: Mapping[str, Any], clock: Clock) -> None:
+        super().__init__(settings, clock)
+        self.meter: SiteMeter | None = settings.get("site_meter")
+
+    def due(self, now: float, last: Reading | None, calls: CallLog) -> bool:
+        if last is None or self.meter is None:
+            return True
+        step = self.meter.slot_seconds
+        return now - now % step > last.fetched_at - last.fetched_at % step
+
+    async def fetch(self, http: aiohttp.ClientSession | None, now: float) -> Any:
+        if self.meter is None:
+            raise FetchError(
+                "sources.usage is sample, but there is no simulated site: use amber (or none) "
+                "with a real inverter")
+        return self.meter.usage(now - self.lookback_s, now)
+
+    def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
+        return now, {"intervals": list(raw)}
+
+
+PROVIDERS: list[type[Provider]] = [ReplayPrices, ReplayPv, ReplayUsage]

@@ -21,10 +21,12 @@ from typing import Any, TextIO
 from flowengine import Engine, VirtualClock, default_registry, load_flow_dir
 from flowengine.registry import Registry
 from flows import FLOWS_DIR
+from powermaster.backtest.books import close_books, scenario_prices
 from powermaster.backtest.scenario import Scenario
 from powermaster.config import merge_defaults
 from powermaster.service import NOT_FLOW_FILES
 from powermaster.sim.fox_server import FoxKHServer
+from powermaster.sim.retailer import SimulatedRetailer
 from powermaster.sim.site import Battery, Grid, SiteModel
 
 Progress = Callable[[float], None]
@@ -105,6 +107,8 @@ def backtest_settings(scenario: Scenario) -> dict[str, Any]:
     )
     settings["planner"].update(cycle_cost_per_kwh=battery.cycle_cost_per_kwh, break_even_delta=0.0)
     settings["control"]["soc_margin"] = 0.0
+    # The scenario's bill has no fixed charges: the ledger's billing cycles carry none either.
+    settings["billing"].update(supply_charge=0.0, monthly_fee=0.0)
     settings["simulator"]["soc_initial"] = battery.soc_initial
     # A long watchdog keeps the month's refresh writes few; the flows are unchanged.
     settings["inverter"]["watchdog_s"] = 600
@@ -155,6 +159,8 @@ async def run_backtest(
         settings["inverter"].update(host="127.0.0.1", port=port)
         settings["data_dir"] = data_dir
         settings["replay_dataset"] = ScenarioDataset(scenario)
+        retailer = SimulatedRetailer(model, scenario_prices(scenario))
+        settings["site_meter"] = retailer
         server = FoxKHServer(model, clock, "127.0.0.1", port, tick_s=scenario.slot_minutes * 60)
         engine = Engine(
             registry,
@@ -182,8 +188,11 @@ async def run_backtest(
             await engine.stop()
             await server.stop()
             engine.close()
+        start_day = int(settings["billing"]["start_day"])
+        billing = close_books(Path(data_dir) / "site.db", scenario, retailer, start_day)
     result = score(scenario, model)
-    result.update(ticks=ticks, plans=plans, wall_seconds=round(time.perf_counter() - wall_start, 2))
+    result.update(billing=billing, ticks=ticks, plans=plans,
+                  wall_seconds=round(time.perf_counter() - wall_start, 2))
     return result
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,9 @@ from tests.support.mosquitto import free_port
 START = datetime(2026, 1, 15, 2, 0, tzinfo=UTC).timestamp()  # noon in Brisbane
 
 
-async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> object:
-    """Run the demo service for ``seconds``; the cost basis it published at the end."""
+async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> tuple[Any, Any]:
+    """Run the demo service for ``seconds``; the cost basis it published at the end, and
+    the simulated site's retailer (its meter, billed)."""
     site = Service(
         Options(config=SITE_CONFIG, data_dir=tmp_path / "data", simulator_port=free_port(),
                 ui=False),
@@ -30,14 +32,14 @@ async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> object:
     try:
         await clock.advance(seconds)
         await site.engine.settle()
-        return site.engine.context.get("global", "cost_basis")
+        return site.engine.context.get("global", "cost_basis"), site.settings["site_meter"]
     finally:
         await site.stop()
 
 
 async def test_every_tick_is_posted_once_and_a_restart_resumes(tmp_path: Path) -> None:
     clock = VirtualClock(START)
-    published = await run(tmp_path, clock, 3 * 3600)
+    published, retailer = await run(tmp_path, clock, 3 * 3600)
     db = open_database(tmp_path / "data" / "site.db", schema="")
     # The control sees the ledger's cost basis (its opportunistic level's break-even).
     basis = load_state(db)["basis"]
@@ -54,6 +56,17 @@ async def test_every_tick_is_posted_once_and_a_restart_resumes(tmp_path: Path) -
     for e in posted:
         if e["kind"] == "import_cost":
             assert e["amount"] == pytest.approx(-e["kwh"] * e["price"])
+    # Each half hour the settle flow brought the slot's cash entries to the meter's bill.
+    settled = [e for e in posted if e["kind"] == "import_settlement"]
+    assert len(settled) >= 5
+    for slot in retailer.usage(START - 1, clock.time()):
+        if not any(e["at"] == slot["start"] for e in settled):
+            continue
+        inside = [e for e in posted if slot["start"] <= e["at"] < slot["end"]]
+        spent = -sum(e["amount"] for e in inside if e["kind"].startswith("import_"))
+        earned = sum(e["amount"] for e in inside if e["kind"].startswith("export_"))
+        assert spent == pytest.approx(slot["import_cost"], abs=1e-9)
+        assert earned == pytest.approx(slot["export_revenue"], abs=1e-9)
     before = len(posted)
 
     await clock.advance(1800)  # the service is down for half an hour

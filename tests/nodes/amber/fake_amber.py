@@ -1,4 +1,4 @@
-"""Amber's ``/prices/current`` on 127.0.0.1, answering whatever a test tells it to."""
+"""Amber's ``/prices/current`` and ``/usage`` on 127.0.0.1, answering what a test says."""
 
 from __future__ import annotations
 
@@ -52,12 +52,15 @@ class FakeAmber:
         self.by_resolution: dict[str, Reply] = {}
         self.queue: list[Reply] = []
         self.requests: list[Request] = []
+        self.usage = Reply(body=payload("usage_20250201"))
+        self.usage_requests: list[Request] = []
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/v1/sites/{site}/prices/current", self._prices)
+        app.router.add_get("/v1/sites/{site}/usage", self._usage)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -66,6 +69,17 @@ class FakeAmber:
         self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _usage(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization")
+        self.usage_requests.append(Request(request.match_info["site"], dict(request.query), auth))
+        if auth != f"Bearer {API_KEY}":
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        missing = [name for name in ("startDate", "endDate") if name not in request.query]
+        if missing:  # both are required by the spec
+            return web.json_response({"message": f"missing {missing}"}, status=400)
+        return web.Response(status=self.usage.status, text=self.usage.text(auth),
+                            content_type="application/json")
 
     async def _prices(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization")

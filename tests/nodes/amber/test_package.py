@@ -10,8 +10,9 @@ from nodes.amber import NODE_TYPES, PROVIDERS, SETTINGS_DEFAULTS, SETTINGS_SCHEM
 
 
 def test_exports() -> None:
-    assert [(p.kind, p.name, p.settings_key) for p in PROVIDERS] == [("prices", "amber", "amber")]
-    assert [n.type_name for n in NODE_TYPES] == ["amber.prices", "prices.spike"]
+    assert [(p.kind, p.name, p.settings_key) for p in PROVIDERS] == [
+        ("prices", "amber", "amber"), ("usage", "amber", "amber")]
+    assert [n.type_name for n in NODE_TYPES] == ["amber.prices", "amber.usage", "prices.spike"]
     assert set(nodes.amber.__all__) >= {"PROVIDERS", "NODE_TYPES", "SETTINGS_SCHEMA",
                                         "SETTINGS_DEFAULTS"}  # fmt: skip
 
@@ -27,7 +28,8 @@ def test_the_settings_schema_takes_the_defaults_and_a_real_section() -> None:
 
 
 @pytest.mark.parametrize(
-    "section", [{"resolution": 15}, {"next": -1}, {"every": "soon"}, {"apikey": "x"}]
+    "section",
+    [{"resolution": 15}, {"next": -1}, {"every": "soon"}, {"apikey": "x"}, {"usage_days": 91}],
 )
 def test_the_settings_schema_refuses_mistakes(section: dict[str, object]) -> None:
     validator = jsonschema.Draft202012Validator(SETTINGS_SCHEMA["amber"])

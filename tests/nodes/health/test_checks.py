@@ -86,6 +86,15 @@ def test_stale_prices_degrade_and_old_prices_hand_back() -> None:
     assert assess(sound(inputs=pv), LIMITS).state == "degraded"  # forecasts only degrade
 
 
+def test_the_retailers_usage_is_shown_but_never_judged() -> None:
+    """Meter data only settles the accounts: days of failed fetches leave control alone."""
+    usage = {"usage": {"provider": "amber", "fetched_at": T0 - 5 * 86400,
+                       "stale_after_s": 3 * 86400, "failures": 4, "last_error": "HTTP 500"}}
+    result = assess(sound(inputs=usage), LIMITS)
+    assert result.state == "ok"
+    assert result.checks["inputs"]["usage"]["stale"] is True
+
+
 def test_an_input_with_nothing_new_is_not_failing() -> None:
     """The sample prices change each half hour: 20 minutes old, no failure, is sound."""
     assert assess(sound(inputs=price_health(T0 - 1200)), LIMITS).state == "ok"
