@@ -16,13 +16,10 @@ each bounded by one overall deadline.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +28,9 @@ import aiohttp
 from flowengine import VirtualClock
 from powermaster.sim.reporter import report_changes
 from powermaster.sim.site import ConstantProfile, SiteModel
+from tests.support.child import Child
+from tests.support.child import child as python_child
 
-ROOT = Path(__file__).resolve().parents[2]
 SPEED = 60
 WATCHDOG_S = 10
 #: Wall seconds for the whole test: start-up, the plan, the override's minimum hold.
@@ -41,59 +39,9 @@ DEADLINE_S = 90.0
 MAPPING_SLACK_S = 1.0
 
 
-class Child:
-    """A subprocess whose output is read line by line as it comes."""
-
-    def __init__(self, name: str, process: asyncio.subprocess.Process, deadline: float) -> None:
-        self.name = name
-        self.process = process
-        self.deadline = deadline
-        self.lines: list[str] = []
-
-    async def line(self, wanted: Callable[[str], bool], what: str) -> str:
-        """The next output line ``wanted`` accepts; fails at EOF or the deadline."""
-        stream = self.process.stdout
-        assert stream is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            left = self.deadline - loop.time()
-            try:
-                raw = await asyncio.wait_for(stream.readline(), max(0.0, left))
-            except TimeoutError:
-                raise AssertionError(self._story(f"no {what} before the deadline")) from None
-            if not raw:
-                raise AssertionError(self._story(f"{self.name} ended before {what}"))
-            text = raw.decode(errors="replace").rstrip()
-            self.lines.append(text)
-            if wanted(text):
-                return text
-
-    async def drain(self) -> None:
-        """Keep reading so a full pipe never blocks the process."""
-        stream = self.process.stdout
-        assert stream is not None
-        while raw := await stream.readline():
-            self.lines.append(raw.decode(errors="replace").rstrip())
-
-    def _story(self, problem: str) -> str:
-        return f"{problem}; {self.name} said:\n" + "\n".join(self.lines[-40:])
-
-
-@asynccontextmanager
-async def child(name: str, args: list[str], deadline: float) -> AsyncIterator[Child]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "powermaster.cli", *args,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        yield Child(name, process, deadline)
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
+def child(name: str, args: list[str], deadline: float) -> AbstractAsyncContextManager[Child]:
+    """``power-master <args>`` as a ``Child``."""
+    return python_child(name, ["-m", "powermaster.cli", *args], deadline)
 
 
 async def decision_of(
