@@ -7,17 +7,21 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes | str, keep_backup: bool = False) -> None:
+def write_atomic(
+    path: Path, data: bytes | str, keep_backup: bool = False, mode: int = 0o600
+) -> None:
     """Write ``data`` to ``path`` via a temp file, fsync and rename.
 
     With ``keep_backup`` the previous version is kept as ``path.bak`` (as
-    Node-RED does for flow files).
+    Node-RED does for flow files). The file gets ``mode`` (the temp file's own
+    0600 unless told otherwise) before it takes the old one's place.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())

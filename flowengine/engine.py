@@ -64,8 +64,13 @@ class Engine:
             clock.settle_hook = self.settle
 
     async def start(self, flowset: FlowSet) -> None:
-        """Open connections, build every flow, then start them (triggers last)."""
+        """Open connections, build every flow, then start them (triggers last).
+
+        An engine that was stopped starts again afresh (new nodes and connections,
+        the same context and traces): a hot reload of the settings does just that."""
         self.flowset = flowset
+        self.flows.clear()
+        self.connections.clear()
         for conn_spec in flowset.connections.values():
             kind = self.registry.connections[conn_spec.type]
             connection = kind(conn_spec.id, dict(conn_spec.config), self.clock, self.settings)
@@ -84,11 +89,21 @@ class Engine:
             gc.collect()
             gc.freeze()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop every flow and close the connections.
+
+        Runs in progress are cancelled; with ``grace`` every trigger stops first and
+        the runs get up to ``grace`` real seconds to finish what they are doing
+        (a run waiting for virtual time is not waited for: nothing moves it now).
+        """
         if self._flusher is not None:
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
             self._flusher = None
+        if grace > 0:
+            for flow in self.flows.values():
+                await flow.halt()
+            await self._drain(grace)
         for flow in list(self.flows.values()):
             await flow.stop()
         for connection in self.connections.values():
@@ -173,6 +188,25 @@ class Engine:
                 )
             finally:
                 rest.cancel()
+
+    async def _drain(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the active runs to end by themselves."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        clock = self.clock
+        while (remaining := deadline - loop.time()) > 0:
+            sleeping = clock.sleeping_tasks if isinstance(clock, VirtualClock) else set()
+            busy = [
+                task
+                for flow in self.flows.values()
+                for task in flow.active_tasks()
+                if not task.done() and task not in sleeping
+            ]
+            if not busy:
+                return
+            await asyncio.wait(
+                busy, timeout=min(remaining, SETTLE_CHECK_S), return_when=asyncio.FIRST_COMPLETED
+            )
 
     async def _flush_traces(self) -> None:
         while True:

@@ -205,8 +205,9 @@ class FlowRuntime:
             self.triggers.append(trigger)
             await trigger.start()
 
-    async def stop(self, cancel_runs: bool = True) -> None:
-        """Stop triggers; cancel runs in progress (or let them finish); stop nodes."""
+    async def halt(self) -> None:
+        """Take no new runs: stop the triggers and drop the queued runs; those in
+        progress carry on."""
         self.running = False
         for trigger in self.triggers:
             await trigger.stop()
@@ -215,6 +216,10 @@ class FlowRuntime:
             if not handle.done.done():
                 handle.done.cancel()
         self._queue.clear()
+
+    async def stop(self, cancel_runs: bool = True) -> None:
+        """Stop triggers; cancel runs in progress (or let them finish); stop nodes."""
+        await self.halt()
         tasks = list(self._active.values())
         if cancel_runs:
             for task in tasks:
