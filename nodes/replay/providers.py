@@ -138,8 +138,9 @@ class ReplayUsage(Provider):
     needs_http = False
     keep_history = False
     payload_schema: ClassVar[dict[str, Any] | None] = {"type": "array", "items": _USAGE_SLOT}
-    #: How far back each reading reaches (a restart settles what it missed).
-    lookback_s: ClassVar[float] = 3 * 86400.0
+    #: How far back each reading reaches: the simulated meter is read every slot and
+    #: starts afresh with the service, so a few slots cover a tick or two missed.
+    lookback_s: ClassVar[float] = 2 * 3600.0
 
     def __init__(self, settings: Mapping[str, Any], clock: Clock) -> None:
         super().__init__(settings, clock)
