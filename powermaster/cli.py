@@ -68,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_run)
 
+    password = sub.add_parser(
+        "set-password",
+        help="set the web UI's password, read from standard input (for scripted installs)",
+    )
+    password.add_argument(
+        "--data-dir", type=Path, default=Path("power-master-data"),
+        help="the same data directory as run's",
+    )
+    password.set_defaults(func=_set_password)
+
     simulate = sub.add_parser("simulate", help="run the simulated Fox KH inverter on its own")
     simulate.add_argument("--config", type=Path, default=SITE_CONFIG)
     simulate.add_argument("--host", default="127.0.0.1")
@@ -120,11 +130,31 @@ def _run(args: argparse.Namespace) -> int:
     except (InvalidFlows, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"Power Master: http://{args.host}:{args.port}/flows  (Ctrl-C stops)", flush=True)
+    print(f"Power Master: http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
+    auth = service.auth
+    if auth is not None and not auth.password_set:
+        print(f"First start: sign in with the one-time password {auth.one_time_password} "
+              "and choose your own (or: power-master set-password)", flush=True)
     try:
         run_loop(service.run_forever())
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    """The first line of standard input becomes the UI's password (its scrypt hash is
+    written to <data dir>/ui-password; sessions of a running service end at its restart)."""
+    from ui.auth import PasswordError, write_password
+
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    try:
+        path = write_password(args.data_dir, password)
+    except PasswordError as exc:
+        print(f"password not set: {exc}", file=sys.stderr)
+        return 2
+    print(f"password set ({path})")
     return 0
 
 

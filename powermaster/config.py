@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from flowengine.errors import InvalidFlows, Problem
 from flowengine.schema import DURATION
 from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.validate import schema_problems
-from flowengine.yamlsource import YamlSyntaxError, parse_file
+from flowengine.yamlsource import SourceDoc, YamlSyntaxError, parse_file
 from nodes.control.decision import MODES
 from nodes.history import SETTINGS_DEFAULTS as HISTORY_DEFAULTS
 from nodes.history import SETTINGS_SCHEMA as HISTORY_SCHEMA
@@ -338,22 +339,33 @@ def load_site_config(path: Path) -> dict[str, Any]:
         doc = parse_file(path)
     except YamlSyntaxError as exc:
         raise InvalidFlows([exc.problem]) from None
+    problems = check_site_config(doc, path.parent / SECRETS_FILE)
+    if problems:
+        raise InvalidFlows(problems)
+    return merge_defaults(doc.data)
+
+
+def check_site_config(
+    doc: SourceDoc, secrets_file: Path, new_secrets: Mapping[str, str] | None = None
+) -> list[Problem]:
+    """Every problem with a parsed site config (schema, consistency, secrets), each made by
+    ``doc.problem``; binds its ``!secret`` values (``new_secrets`` over the file's)."""
     data = doc.data if doc.data is not None else {}
     doc.data = data
     problems = schema_problems(doc, SITE_SCHEMA)
     if not problems:
         problems = _check_consistency(doc, data)
     if not problems:
-        problems = _attach_secrets(doc, data, path.parent / SECRETS_FILE)
-    if problems:
-        raise InvalidFlows(problems)
-    return merge_defaults(data)
+        problems = _attach_secrets(doc, data, secrets_file, new_secrets or {})
+    return problems
 
 
-def _attach_secrets(doc: Any, data: dict[str, Any], secrets_file: Path) -> list[Problem]:
+def _attach_secrets(
+    doc: Any, data: dict[str, Any], secrets_file: Path, new_secrets: Mapping[str, str]
+) -> list[Problem]:
     """Bind ``!secret`` values from the secrets file beside the config; name the missing."""
     try:
-        secrets = load_secrets(secrets_file)
+        secrets = {**load_secrets(secrets_file), **new_secrets}
     except (OSError, ValueError, yaml.YAMLError) as exc:
         return [doc.problem((), f"cannot read {secrets_file}: {exc}")]
     return [

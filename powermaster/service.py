@@ -26,6 +26,7 @@ from nodes.foxess.client import InverterError
 from nodes.foxess.connection import FoxModbusConnection
 from nodes.health.checks import Finding, HealthLimits, assess
 from nodes.health.node import HEALTH_KEY, HealthCheck, health_record, observe
+from nodes.history.query import HistoryQuery, NoHistory, history_rows
 from nodes.ledger.billing import zone
 from nodes.ledger.cycles import statement
 from nodes.ledger.entries import EntryQuery, entries
@@ -33,11 +34,14 @@ from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import NoLedger, require_schema
 from nodes.planning.plan import slot_at
 from powermaster import override as manual
-from powermaster.config import load_site_config
+from powermaster import overview
+from powermaster import settings as site_settings
+from powermaster.config import SITE_SCHEMA, load_site_config
 from powermaster.sampledata import sample_slot_prices
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.retailer import SimulatedRetailer
 from powermaster.simulator import inverter_server, site_model
+from ui.auth import Auth
 
 if TYPE_CHECKING:
     from ui.server import WebServer
@@ -47,6 +51,12 @@ log = logging.getLogger("power_master")
 NOT_FLOW_FILES = ("site.yaml", "secrets.yaml")
 #: The connection the flows keep the site database (history, the ledger) on.
 SITE_DB = "site_db"
+#: The context keys (global) that ``state()`` and ``health()`` show: a change publishes ``state``.
+STATE_KEYS = frozenset(
+    {"telemetry", "decision", "plan", "override", "storm_reserve", HEALTH_KEY, "input_health"}
+)
+#: Real seconds the runs in progress get to finish when the settings change.
+RELOAD_GRACE_S = 5.0
 #: A health record older than this means its flow has stopped judging (it runs every 5 min).
 HEALTH_SILENT_S = 900.0
 
@@ -73,21 +83,9 @@ class Service:
         self.options = options
         self.clock: Clock = clock or RealClock(options.speed)
         self.registry = registry or default_registry()
-        self.settings = load_site_config(options.config)
-        self.settings.update(options.extra_settings)
-        self.settings["data_dir"] = str(options.data_dir)
+        self.settings = self._as_run(load_site_config(options.config))
         self.started_at = self.clock.time()  # what is never seen counts its age from here
         self.simulator: FoxKHServer | None = None
-        if options.inverter:
-            host, _, port = options.inverter.rpartition(":")
-            self.settings["inverter"].update(host=host or "127.0.0.1", port=int(port))
-        else:
-            self.settings["inverter"].update(host="127.0.0.1", port=options.simulator_port)
-        if options.mqtt:
-            host, _, port = options.mqtt.rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"--mqtt wants HOST:PORT, got {options.mqtt!r}")
-            self.settings["mqtt"].update(host=host, port=int(port))
         self.flowset = load_flow_dir(options.flows, self.registry, exclude=NOT_FLOW_FILES)
         self.engine = Engine(
             self.registry,
@@ -97,6 +95,7 @@ class Service:
             timezone=self.settings["site"]["timezone"],
         )
         self._web: WebServer | None = None
+        self.auth: Auth | None = Auth(options.data_dir) if options.ui else None
 
     async def start(self) -> None:
         if not self.options.inverter:
@@ -114,6 +113,8 @@ class Service:
         self._unlisten_override = self.engine.context.listen(
             self._override_changed, GLOBAL, manual.OVERRIDE_KEY
         )
+        self._loop = asyncio.get_running_loop()
+        self._unlisten_state = self.engine.context.listen(self._state_changed, GLOBAL)
         await self.engine.start(self.flowset)
         active = self.override()
         if active is not None:  # one stored before a restart still ends on time
@@ -125,7 +126,8 @@ class Service:
         from ui.app import create_app
         from ui.server import WebServer
 
-        self._web = WebServer(create_app(self), self.options.host, self.options.port)
+        assert self.auth is not None
+        self._web = WebServer(create_app(self, self.auth), self.options.host, self.options.port)
         await self._web.start()
         log.info("web UI on %s/flows", self._web.url)
 
@@ -136,6 +138,9 @@ class Service:
         if self._unlisten_override is not None:
             self._unlisten_override()
             self._unlisten_override = None
+        if self._unlisten_state is not None:
+            self._unlisten_state()
+            self._unlisten_state = None
         if self._web is not None:
             await self._web.stop()
         await self.engine.stop()
@@ -238,6 +243,60 @@ class Service:
             "storm_reserve": storm_reserve_view(context.get("global", "storm_reserve"), now),
         }
 
+    # -- live state for the UI: a ``state`` event when what ``state()`` shows changes --
+
+    _unlisten_state: Callable[[], None] | None = None
+    _state_pending = False
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def _state_changed(self, scope: str, key: str, new: Any, old: Any) -> None:
+        """A key ``state()`` or ``health()`` reads changed: one ``state`` event on the bus
+        after the current step, however many of them changed in it (the telemetry and
+        the decision land in the same tick), and none while nobody listens."""
+        if key not in STATE_KEYS or not self.engine.events.listening or self._state_pending:
+            return
+        if self._loop is None or self._loop.is_closed():
+            return
+        self._state_pending = True
+        self._loop.call_soon_threadsafe(self._publish_state)
+
+    def _publish_state(self) -> None:
+        self._state_pending = False
+        if self.engine.events.listening:
+            self.engine.events.publish(
+                {
+                    "type": "state",
+                    "state": self.state(),
+                    "health": self.health(),
+                    "at": self.clock.time(),
+                }
+            )
+
+    # -- history for the overview and graphs pages (docs/history.md) -------------
+
+    async def overview_chart(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The overview's chart: the last ``hours`` as recorded, the plan's ``ahead``;
+        ``InvalidRequest`` for a bad query, ``NoHistory`` when none is kept. The plan is
+        taken here, site.db is read in a worker thread on a connection of its own."""
+        query = overview.ChartQuery.parse(params)
+        plan, now = self.engine.context.get("global", "plan"), self.clock.time()
+        tz = zone(self.settings["site"]["timezone"])
+
+        def read() -> dict[str, Any]:
+            with self._site_reader(NoHistory) as db:
+                return overview.chart(db, query, plan, now, tz)
+
+        return await asyncio.to_thread(read)
+
+    def history(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """30-minute, daily or weekly rows of the site's history with the ledger's cash
+        and the prices paid; ``InvalidRequest`` for a bad query, ``NoHistory`` if none."""
+        tz = zone(self.settings["site"]["timezone"])
+        now = self.clock.time()
+        query = HistoryQuery.parse(params, tz, now)
+        with self._site_reader(NoHistory) as db:
+            return history_rows(db, query, tz, now)
+
     # -- the ledger: billing cycles and entries (docs/ledger.md) ---------------
 
     # Both read a snapshot of site.db through a read-only connection of their own, so
@@ -260,12 +319,82 @@ class Service:
     def _ledger_reader(self) -> Iterator[sqlite3.Connection]:
         """A read-only connection to the site database the flows keep the ledger in;
         ``NoLedger`` when there is none."""
-        path = getattr(self.engine.connections.get(SITE_DB), "path", None)
-        if not isinstance(path, Path) or not path.exists():
-            raise NoLedger(f"no ledger: the flows have no {SITE_DB!r} database open")
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as reader:
+        with self._site_reader(NoLedger) as reader:
             require_schema(reader)
             yield reader
+
+    @contextmanager
+    def _site_reader(self, missing: type[LookupError]) -> Iterator[sqlite3.Connection]:
+        """A read-only connection of its own to the site database (``missing`` if the
+        flows keep none), for a worker thread."""
+        path = getattr(self.engine.connections.get(SITE_DB), "path", None)
+        if not isinstance(path, Path) or not path.exists():
+            raise missing(f"no site database: the flows have no {SITE_DB!r} database open")
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as reader:
+            yield reader
+
+    # -- settings: the site config, edited live (the Settings page) -------------
+
+    _settings_lock: asyncio.Lock | None = None
+
+    def _as_run(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """The site config as this process runs it: the command line's overrides on top."""
+        options = self.options
+        settings.update(options.extra_settings)
+        settings["data_dir"] = str(options.data_dir)
+        if options.inverter:
+            host, _, port = options.inverter.rpartition(":")
+            settings["inverter"].update(host=host or "127.0.0.1", port=int(port))
+        else:
+            settings["inverter"].update(host="127.0.0.1", port=options.simulator_port)
+        if options.mqtt:
+            host, _, port = options.mqtt.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"--mqtt wants HOST:PORT, got {options.mqtt!r}")
+            settings["mqtt"].update(host=host, port=int(port))
+        return settings
+
+    def settings_view(self) -> dict[str, Any]:
+        """The site config's schema and values for the form, every secret masked."""
+        return site_settings.view(self.options.config, self.settings)
+
+    async def apply_settings(self, patch: Any) -> dict[str, Any]:
+        """Check an edit (a JSON merge patch of the site config) as loading does, write
+        it and restart the flows on it without restarting the process; returns the new
+        view. ``InvalidSettings`` changes nothing; if the flows cannot start on the new
+        config, the files and the flows go back to the old one: ``SettingsNotApplied``."""
+        if self._settings_lock is None:
+            self._settings_lock = asyncio.Lock()
+        async with self._settings_lock:
+            edit = site_settings.prepare(self.options.config, patch)
+            if edit.changed:
+                edit.write()
+                previous = dict(self.settings)
+                try:
+                    await self._restart_flows(self._as_run(edit.settings))
+                except Exception as exc:  # undone below, and raised on with its cause
+                    log.exception("the flows did not start on the new settings: back to the old")
+                    edit.undo()
+                    await self._restart_flows(previous)
+                    raise site_settings.SettingsNotApplied(
+                        f"the flows did not start on the new settings ({type(exc).__name__}); "
+                        "the previous settings are back in force"
+                    ) from exc
+                log.info("settings changed (%s): flows restarted", ", ".join(edit.changed))
+        return {**self.settings_view(), "changed": edit.changed}
+
+    async def _restart_flows(self, settings: dict[str, Any]) -> None:
+        """Stop the flows (runs in progress get a moment to finish), put ``settings`` in
+        place in the dict the engine and its nodes hold (keeping what this process adds:
+        the data directory, the simulated meter...), start them again. The context store
+        and the traces carry on."""
+        await self.engine.stop(grace=RELOAD_GRACE_S)
+        for key in [k for k in self.settings if k in SITE_SCHEMA["properties"]]:
+            if key not in settings:
+                del self.settings[key]
+        self.settings.update(settings)
+        self.engine.timezone = self.settings["site"]["timezone"]
+        await self.engine.start(self.flowset)
 
     # -- the manual override (the API now, MQTT later) -------------------------
 

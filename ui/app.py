@@ -1,7 +1,9 @@
 """The web UI and its JSON API, as one Starlette app over a running service.
 
-``create_app(service)`` serves the flows page, a small JSON API and a live event
-stream (Server-Sent Events). It only reads the engine, except ``trigger``,
+``create_app(service, auth)`` serves the pages (``ui.pages``), a JSON API and a
+live event stream (Server-Sent Events), all behind the owner's sign-in and CSRF
+checks (``ui.security``), with a Content-Security-Policy that lets the browser
+load nothing but this app's own files. It only reads the engine, except ``trigger``,
 which starts a run by hand exactly as a trigger would, and ``override``, which
 sets or ends the user's manual override through the service. ``billing`` and
 ``ledger`` read the ledger (docs/ledger.md).
@@ -17,6 +19,7 @@ from typing import Any
 
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -26,12 +29,17 @@ from starlette.templating import Jinja2Templates
 from flowengine.errors import InvalidRequest
 from nodes.ledger.store import NoLedger
 from nodes.loads import set_load_command
+from ui import login
+from ui.auth import Auth
+from ui.pages import NAV, page_routes
+from ui.security import RequireLogin, SecurityHeaders, session_of
 from ui.service import Service
 from ui.views import flow_view, trace_view
 
 HERE = Path(__file__).parent
 #: Only our own files: the page must never load anything from elsewhere.
-CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
 PING_SECONDS = 15.0
 RUNS_LIMIT = 20
 
@@ -43,21 +51,29 @@ class Json(JSONResponse):
         return json.dumps(content, default=str, ensure_ascii=False).encode()
 
 
-def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
+def page_context(request: Request) -> dict[str, Any]:
+    """What every template gets: the menu, whether someone is signed in, the CSRF token."""
+    session = session_of(request.scope)
+    return {"pages": NAV, "signed_in": session is not None,
+            "csrf_token": session.csrf if session is not None else ""}
+
+
+def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Starlette:
     """Build the UI app; ``ping`` is the SSE keep-alive interval in seconds."""
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = Jinja2Templates(directory=HERE / "templates", context_processors=[page_context])
     engine = service.engine
 
     def not_found(what: str) -> Json:
         return Json({"error": f"no {what}"}, status_code=404)
 
+    pages = page_routes(service, templates)
+    home = "/overview" if any(getattr(r, "path", "") == "/overview" for r in pages) else "/flows"
+
     async def index(request: Request) -> Response:
-        return RedirectResponse("/flows")
+        return RedirectResponse(home)
 
     async def flows_page(request: Request) -> Response:
-        response = templates.TemplateResponse(request, "flows.html", {"title": "Flows"})
-        response.headers["Content-Security-Policy"] = CSP
-        return response
+        return templates.TemplateResponse(request, "flows.html", {"title": "Flows"})
 
     async def health(request: Request) -> Response:
         report = service.health()
@@ -184,9 +200,12 @@ def create_app(service: Service, ping: float = PING_SECONDS) -> Starlette:
         Route("/api/billing", billing),
         Route("/api/ledger", ledger),
         Route("/api/events", events),
+        *login.routes(auth, templates),
+        *pages,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes)
+    middleware = [Middleware(SecurityHeaders, policy=CSP), Middleware(RequireLogin, auth=auth)]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 #: What POST /api/override takes; mode, power_w and duration are required.

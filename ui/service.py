@@ -54,3 +54,30 @@ class Service(Protocol):
     def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Ledger entries for a query string; ``InvalidRequest`` names each bad parameter."""
         ...
+
+    def history(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The site's history for a query string (``nodes.history.query``), called in a
+        worker thread like the two above; ``InvalidRequest`` names each bad parameter,
+        ``NoHistory`` when none is kept."""
+        ...
+
+    async def overview_chart(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The overview's chart (``powermaster.overview.chart``): the last hours as
+        recorded and the plan ahead. Awaited on the event loop: it reads the plan there
+        and the site database in a worker thread of its own. ``InvalidRequest``,
+        ``NoHistory`` as ``history``."""
+        ...
+
+    def settings_view(self) -> dict[str, Any]:
+        """The site config for the Settings page (``powermaster.settings.view``): its JSON
+        Schema, its values over the defaults and the defaults, every secret masked as
+        ``{"secret": true, "set": ...}``, ``overrides`` (what runs differently, set on the
+        command line) and ``problems``."""
+        ...
+
+    async def apply_settings(self, patch: Any) -> dict[str, Any]:
+        """Check an edit (a JSON merge patch) as loading site.yaml does, write it and
+        apply it live; the new view with ``changed`` (field names, never values).
+        ``InvalidRequest`` (``InvalidSettings``) names each problem's field and changes
+        nothing."""
+        ...

@@ -44,8 +44,8 @@ class EntryQuery:
             for name in params
             if name not in PARAMETERS
         ]
-        since = _moment(params, "since", tz, problems)
-        until = _moment(params, "until", tz, problems)
+        since = moment(params, "since", tz, problems)
+        until = moment(params, "until", tz, problems)
         if since is not None and until is not None and until <= since:
             problems.append(FieldProblem("until", "must be after since"))
         kinds = tuple(k.strip() for k in params.get("kind", "").split(",") if k.strip())
@@ -60,9 +60,11 @@ class EntryQuery:
         return cls(since, until, kinds, limit)
 
 
-def _moment(
+def moment(
     params: Mapping[str, str], name: str, tz: tzinfo, problems: list[FieldProblem]
 ) -> float | None:
+    """The time in parameter ``name`` as epoch seconds (None when absent), or a problem
+    naming it: ISO 8601 (without an offset, wall time in ``tz``) or epoch seconds."""
     text = params.get(name, "").strip()
     if not text:
         return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import sys
 import time
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -30,6 +31,7 @@ from powermaster.sim.reporter import report_changes
 from powermaster.sim.site import ConstantProfile, SiteModel
 from tests.support.child import Child
 from tests.support.child import child as python_child
+from tests.support.web import client, sign_in
 
 SPEED = 60
 WATCHDOG_S = 10
@@ -37,6 +39,7 @@ WATCHDOG_S = 10
 DEADLINE_S = 90.0
 #: Wall-to-simulator time is mapped from the simulator's own clock line; allow for jitter.
 MAPPING_SLACK_S = 1.0
+PASSWORD = "kill-test-password"
 
 
 def child(name: str, args: list[str], deadline: float) -> AbstractAsyncContextManager[Child]:
@@ -92,6 +95,13 @@ async def test_a_killed_service_leaves_the_inverter_to_its_fallback_mode(
                 "--speed", str(SPEED)]
     run = ["run", "--config", str(site), "--inverter", f"127.0.0.1:{free_port}",
            "--speed", str(SPEED), "--data-dir", str(tmp_path / "data"), "--port", str(ui_port)]
+    # A scripted install sets the UI's password before the first start.
+    setup = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "powermaster.cli", "set-password", "--data-dir",
+        str(tmp_path / "data"), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+    said, _ = await asyncio.wait_for(setup.communicate(f"{PASSWORD}\n".encode()), 60)
+    assert setup.returncode == 0, said.decode()
     async with child("the simulator", simulate, deadline) as inverter:
         await inverter.line(lambda s: s.startswith("simulated Fox KH on"), "listening")
         clock = fields(await inverter.line(lambda s: s.startswith("clock "), "its clock"))
@@ -102,7 +112,8 @@ async def test_a_killed_service_leaves_the_inverter_to_its_fallback_mode(
             await service.line(lambda s: "web UI on" in s, "the web UI listening")
             draining = asyncio.create_task(service.drain())
             api = f"http://127.0.0.1:{ui_port}/api"
-            async with aiohttp.ClientSession() as http:
+            async with client() as http:
+                await sign_in(http, f"http://127.0.0.1:{ui_port}", PASSWORD)
                 body = {"mode": "force_charge", "power_w": 3000, "duration": "1h"}
                 async with http.post(f"{api}/override", json=body) as response:
                     assert response.status == 200, await response.text()

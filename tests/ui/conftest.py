@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 from starlette.applications import Starlette
 
@@ -22,10 +23,14 @@ from flowengine.yamlsource import parse_text
 from powermaster.config import DEFAULTS
 from powermaster.override import active_override, clear_override, set_override
 from tests.flowengine.helpers import Collect, registry
+from tests.support.web import client, sign_in
 from ui.app import create_app
+from ui.auth import Auth
 from ui.server import WebServer
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC).timestamp()
+#: The owner's password in these tests.
+PASSWORD = "correct horse battery"
 
 FLOWS = """
 flow: demo
@@ -95,6 +100,7 @@ class FakeService:
 class Served:
     url: str
     service: FakeService
+    auth: Auth
 
     @property
     def engine(self) -> Engine:
@@ -131,12 +137,15 @@ async def start_engine(text: str) -> Engine:
 
 
 @asynccontextmanager
-async def running_ui(port: int, ping: float = 15.0) -> AsyncIterator[Served]:
+async def running_ui(
+    port: int, ping: float = 15.0, auth: Auth | None = None
+) -> AsyncIterator[Served]:
     engine = await start_engine(FLOWS)
     service = FakeService(engine)
+    auth = auth or Auth.with_password(PASSWORD)
     try:
-        async with serve(create_app(service, ping=ping), port) as url:
-            yield Served(url, service)
+        async with serve(create_app(service, auth, ping=ping), port) as url:
+            yield Served(url, service, auth)
     finally:
         await engine.stop()
         engine.close()
@@ -146,3 +155,11 @@ async def running_ui(port: int, ping: float = 15.0) -> AsyncIterator[Served]:
 async def ui(free_port: int) -> AsyncIterator[Served]:
     async with running_ui(free_port) as served:
         yield served
+
+
+@pytest.fixture
+async def http(ui: Served) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client signed in to ``ui`` as its owner: cookie and CSRF token on every call."""
+    async with client() as session:
+        await sign_in(session, ui.url, PASSWORD)
+        yield session

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
-from tests.ui.conftest import Served, running_ui, wait_for
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+from tests.support.web import client, sign_in
+from tests.ui.conftest import PASSWORD, Served, running_ui, wait_for
 
 
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
@@ -33,7 +26,7 @@ async def test_root_redirects_and_the_page_loads_only_our_files(
         ui: Served, http: aiohttp.ClientSession) -> None:
     async with http.get(f"{ui.url}/", allow_redirects=False) as response:
         assert response.status in (302, 307)
-        assert response.headers["location"] == "/flows"
+        assert response.headers["location"] == "/overview"
     async with http.get(f"{ui.url}/flows") as response:
         assert response.status == 200
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
@@ -175,8 +168,9 @@ async def test_events_stream_last_status_then_live_events(
     await wait_for(lambda: ui.engine.events.subscriber_count == 0)
 
 
-async def test_events_stream_sends_keepalive_pings(
-        free_port: int, http: aiohttp.ClientSession) -> None:
-    async with running_ui(free_port, ping=0.05) as ui, http.get(f"{ui.url}/api/events") as response:
-        events = await read_events(response, lambda e: "comment" in e)
-        assert events[-1]["comment"].startswith("ping")
+async def test_events_stream_sends_keepalive_pings(free_port: int) -> None:
+    async with running_ui(free_port, ping=0.05) as ui, client() as http:
+        await sign_in(http, ui.url, PASSWORD)
+        async with http.get(f"{ui.url}/api/events") as response:
+            events = await read_events(response, lambda e: "comment" in e)
+            assert events[-1]["comment"].startswith("ping")

@@ -23,6 +23,7 @@ from flowengine import VirtualClock
 from flowengine.database import open_database
 from nodes.ledger.cycles import closed
 from powermaster.service import Options, Service
+from tests.support.web import owner_of
 
 MIDNIGHT = datetime(2026, 1, 31, 14, 0, tzinfo=UTC).timestamp()  # 00:00 on 1 Feb, Brisbane
 START = MIDNIGHT - 20 * 60
@@ -53,8 +54,9 @@ async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+async def http(site: Service) -> AsyncIterator[aiohttp.ClientSession]:
+    session = await owner_of(site)
+    async with session:
         yield session
 
 

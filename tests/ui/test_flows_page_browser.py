@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import running_ui
+from tests.ui.conftest import PASSWORD, running_ui
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,7 +33,10 @@ async def test_run_now_updates_the_graph_live(free_port: int) -> None:
             page.on("pageerror", lambda error: problems.append(str(error)))
             page.on("console", lambda m: problems.extend([m.text] if m.type == "error" else []))
 
-            await page.goto(f"{ui.url}/flows")
+            await page.goto(f"{ui.url}/flows")  # signed out: the sign-in page first
+            await page.fill("#password", PASSWORD)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.wait_for_url(f"{ui.url}/flows")
             demo = page.locator('section.flow[data-flow="demo"]')
             for node in ("num", "split", "small", "big"):
                 await expect(demo.locator(f'svg g.node[data-node="{node}"]')).to_have_count(1)

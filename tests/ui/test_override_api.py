@@ -19,15 +19,12 @@ import pytest
 from flowengine import VirtualClock
 from nodes.control.decision import MODES
 from powermaster.service import Options, Service
+from tests.support.web import owner_of
 from tests.ui.conftest import Served
 
 FORCE_CHARGE = {"mode": "force_charge", "power_w": 3000, "duration": "1h"}
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def call(
@@ -131,6 +128,13 @@ async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
         await service.stop()
 
 
+@pytest.fixture
+async def site_http(site: Service) -> AsyncIterator[aiohttp.ClientSession]:
+    session = await owner_of(site)
+    async with session:
+        yield session
+
+
 def url(site: Service, path: str) -> str:
     return f"http://{site.options.host}:{site.options.port}{path}"
 
@@ -140,8 +144,9 @@ def control_runs(site: Service) -> list[dict[str, Any]]:
 
 
 async def test_state_names_the_deciding_level_and_reason_on_every_tick(
-    site: Service, http: aiohttp.ClientSession
+    site: Service, site_http: aiohttp.ClientSession
 ) -> None:
+    http = site_http
     clock = site.clock
     assert isinstance(clock, VirtualClock)
     for _ in range(4):
@@ -159,8 +164,9 @@ async def test_state_names_the_deciding_level_and_reason_on_every_tick(
 
 
 async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
-    site: Service, http: aiohttp.ClientSession
+    site: Service, site_http: aiohttp.ClientSession
 ) -> None:
+    http = site_http
     clock = site.clock
     assert isinstance(clock, VirtualClock)
     before = len(control_runs(site))
@@ -184,8 +190,9 @@ async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
 
 
 async def test_clearing_an_override_makes_control_act_at_once(
-    site: Service, http: aiohttp.ClientSession
+    site: Service, site_http: aiohttp.ClientSession
 ) -> None:
+    http = site_http
     await call(http, "POST", url(site, "/api/override"), FORCE_CHARGE)
     await site.engine.settle()
     before = len(control_runs(site))

@@ -32,8 +32,10 @@
     return node;
   }
 
-  async function api(path, options) {
-    const response = await fetch(path, options);
+  async function api(path, options = {}) {
+    const headers = { ...(options.headers || {}) };
+    if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = PM.csrf();
+    const response = await fetch(path, { ...options, headers });
     const body = await response.json().catch(() => null);
     return { ok: response.ok, status: response.status, body };
   }
@@ -257,9 +259,7 @@
   }
 
   function connect() {
-    const source = new EventSource("/api/events");
-    source.onmessage = (e) => handle(JSON.parse(e.data));
-    source.onerror = () => setLive(false); // EventSource reconnects by itself
+    PM.onEvent(handle); // the page's one stream (common.js); it reconnects by itself
   }
 
   async function loadFlows() {
@@ -267,18 +267,9 @@
     if (ok) render(body);
   }
 
-  async function loadHealth() {
-    const { body } = await api("/api/health");
-    const pill = document.getElementById("health");
-    const status = body?.status || "unknown";
-    pill.textContent = status;
-    pill.dataset.state = { ok: "ok", degraded: "warn", safety: "error" }[status] || "idle";
-  }
-
   document.getElementById("panel-close").addEventListener("click", closePanel);
   document.addEventListener("keydown", (e) => e.key === "Escape" && closePanel());
   setLive(false);
   loadFlows();
-  loadHealth();
   connect();
 })();

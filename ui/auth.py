@@ -1,0 +1,213 @@
+"""Who may use the web UI: one owner's password, sessions that expire, CSRF tokens.
+
+The password is kept as a scrypt hash (``hashlib.scrypt``, memory-hard, in the
+standard library) in ``<data dir>/ui-password``, written atomically with mode
+0600; ``power-master set-password`` writes it for scripted installs. Until one
+is set, a one-time password printed at start-up signs the owner in, and every
+page then asks for a password of their own (Home Assistant's onboarding, with
+the printed password closing the race for whoever finds the page first).
+
+Sessions live in memory, keyed by a random token in an HttpOnly, SameSite=Strict
+cookie: a restart signs everyone out, which on a home appliance is a fair
+price for keeping no bearer tokens on the SD card. Each session carries its
+own CSRF token, which every write must echo (``X-CSRF-Token`` header or
+``csrf_token`` form field).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowengine.atomic import write_atomic
+
+PASSWORD_FILE = "ui-password"
+MIN_PASSWORD_LENGTH = 8
+#: scrypt cost: 16 MiB and ~60 ms on a Raspberry Pi 4, slow enough to make guessing dear.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+#: A session unused this long ends; none lives longer than MAX_AGE_S.
+IDLE_S = 12 * 3600.0
+MAX_AGE_S = 30 * 86400.0
+#: Wrong passwords allowed per address before it must wait LOCKOUT_S.
+MAX_FAILURES = 5
+LOCKOUT_S = 300.0
+
+Clock = Callable[[], float]
+
+
+class PasswordError(ValueError):
+    """A password that cannot be set; the message says why."""
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$hash`` (base64), the form kept in the password file."""
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            dklen=32)  # fmt: skip
+    salt_text, digest_text = (base64.b64encode(b).decode() for b in (salt, digest))
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt_text}${digest_text}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a stored hash (in constant time)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        found = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
+                               r=int(r), p=int(p), dklen=len(expected))  # fmt: skip
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(found, expected)
+
+
+def check_new_password(password: str) -> str:
+    """The password if it may be set, else ``PasswordError`` saying why."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if password != password.strip():
+        raise PasswordError("a password must not start or end with spaces")
+    return password
+
+
+def write_password(data_dir: Path, password: str) -> Path:
+    """Hash ``password`` into ``<data_dir>/ui-password`` (atomically, mode 0600)."""
+    path = Path(data_dir) / PASSWORD_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"hash": hash_password(check_new_password(password)), "set_at": time.time()}
+    write_atomic(path, json.dumps(record))
+    os.chmod(path, 0o600)
+    return path
+
+
+def read_password_hash(data_dir: Path) -> str | None:
+    path = Path(data_dir) / PASSWORD_FILE
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise PasswordError(
+            f"{path}: not a password file ({exc}); set-password rewrites it") from None
+    stored = record.get("hash") if isinstance(record, dict) else None
+    if not isinstance(stored, str):
+        raise PasswordError(f"{path}: no password hash in it; set-password rewrites it")
+    return stored
+
+
+@dataclass
+class Session:
+    token: str
+    csrf: str
+    created: float
+    seen: float
+    #: Signed in with the one-time password: every page asks for a real one first.
+    must_set_password: bool = False
+
+
+@dataclass
+class Auth:
+    """The owner's password and the signed-in sessions. ``data_dir`` None keeps the
+    password in memory only (tests, and a demo run with ``one_time_password``)."""
+
+    data_dir: Path | None = None
+    clock: Clock = time.time
+    one_time_password: str | None = None
+    _stored: str | None = None
+    _sessions: dict[str, Session] = field(default_factory=dict)
+    _failures: dict[str, list[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.data_dir is not None:
+            self._stored = read_password_hash(self.data_dir)
+        if self._stored is None and self.one_time_password is None:
+            self.one_time_password = secrets.token_urlsafe(9)
+
+    @classmethod
+    def with_password(cls, password: str, clock: Clock = time.time) -> Auth:
+        """An owner whose password is ``password``, kept in memory (tests)."""
+        auth = cls(None, clock, one_time_password="")
+        auth._stored = hash_password(check_new_password(password))
+        auth.one_time_password = None
+        return auth
+
+    @property
+    def password_set(self) -> bool:
+        return self._stored is not None
+
+    # -- signing in and out -----------------------------------------------------
+
+    def locked_for(self, address: str) -> float:
+        """Seconds ``address`` must wait before trying another password (0: none)."""
+        now = self.clock()
+        recent = [t for t in self._failures.get(address, []) if now - t < LOCKOUT_S]
+        self._failures[address] = recent
+        if len(recent) < MAX_FAILURES:
+            return 0.0
+        return max(0.0, LOCKOUT_S - (now - recent[-MAX_FAILURES]))
+
+    def login(self, password: str, address: str = "") -> Session | None:
+        """A new session for the right password, else None (the failure is counted)."""
+        if self.locked_for(address):
+            return None
+        if self.data_dir is not None:  # set-password may have run meanwhile
+            self._stored = read_password_hash(self.data_dir) or self._stored
+        if self._stored is not None and verify_password(password, self._stored):
+            return self._open(must_set_password=False)
+        once = self.one_time_password
+        if self._stored is None and once and hmac.compare_digest(password, once):
+            return self._open(must_set_password=True)
+        self._failures.setdefault(address, []).append(self.clock())
+        return None
+
+    def _open(self, must_set_password: bool) -> Session:
+        now = self.clock()
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now,
+                          must_set_password)  # fmt: skip
+        self._sessions[session.token] = session
+        return session
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session for a cookie's token (its idle clock restarts), else None."""
+        if not token:
+            return None
+        found = self._sessions.get(token)
+        if found is None:
+            return None
+        now = self.clock()
+        if now - found.seen > IDLE_S or now - found.created > MAX_AGE_S:
+            del self._sessions[token]
+            return None
+        found.seen = now
+        return found
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            self._sessions.pop(token, None)
+
+    # -- the password -----------------------------------------------------------
+
+    def set_password(self, new: str, session: Session) -> None:
+        """Set (or change) the password from a signed-in session; every other session
+        ends, and this one no longer needs to set one."""
+        check_new_password(new)
+        if self.data_dir is not None:
+            write_password(self.data_dir, new)
+            self._stored = read_password_hash(self.data_dir)
+        else:
+            self._stored = hash_password(new)
+        self.one_time_password = None
+        self._sessions = {session.token: session}
+        session.must_set_password = False
+
+    def check_csrf(self, session: Session, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(session.csrf, token or "")

@@ -1,0 +1,107 @@
+"""Signing in and out, and setting the owner's password, as plain HTML forms.
+
+The forms work without JavaScript. The sign-in form carries a CSRF token of its
+own (a cookie it must match, since there is no session yet); the others carry
+the session's, which the middleware checks (``ui.security``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from ui.auth import IDLE_S, Auth, PasswordError
+from ui.security import COOKIE, session_of
+
+LOGIN_CSRF = "pm_login_csrf"
+
+
+def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    async def login(request: Request) -> Response:
+        target = _local(request.query_params.get("next"))
+        if request.method == "GET":
+            if session_of(request.scope) is not None:
+                return RedirectResponse(target, status_code=303)
+            return _login_page(page, request, target)
+        form = await request.form()
+        cookie = request.cookies.get(LOGIN_CSRF)
+        given = form.get("csrf_token")
+        if not cookie or not isinstance(given, str) or not secrets.compare_digest(cookie, given):
+            return _login_page(page, request, target, "The form was stale: please try again.",
+                               status=400)  # fmt: skip
+        address = request.client.host if request.client else ""
+        wait = auth.locked_for(address)
+        password = form.get("password")
+        session = None if wait else auth.login(str(password or ""), address)
+        if session is None:
+            wait = auth.locked_for(address)
+            message = (f"Too many wrong passwords: try again in {wait / 60:.0f} min."
+                       if wait else "That password is not right.")  # fmt: skip
+            return _login_page(page, request, target, message, status=401)
+        response = RedirectResponse(
+            "/password" if session.must_set_password else target, status_code=303)
+        response.set_cookie(COOKIE, session.token, max_age=int(IDLE_S), httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+        response.delete_cookie(LOGIN_CSRF)
+        return response
+
+    async def logout(request: Request) -> Response:
+        auth.logout(request.cookies.get(COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    async def password(request: Request) -> Response:
+        session = session_of(request.scope)
+        assert session is not None  # the middleware lets no one here without one
+        if request.method == "GET":
+            return page(request, "password.html", title="Password",
+                        first=session.must_set_password)  # fmt: skip
+        form = await request.form()
+        new, again = str(form.get("password") or ""), str(form.get("again") or "")
+        problem = None
+        if new != again:
+            problem = "The two passwords differ."
+        else:
+            try:
+                auth.set_password(new, session)
+            except PasswordError as exc:
+                problem = str(exc)
+        if problem is not None:
+            return page(request, "password.html", status=422, title="Password",
+                        first=session.must_set_password, problem=problem)  # fmt: skip
+        return RedirectResponse("/?password=set", status_code=303)
+
+    return [
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/password", password, methods=["GET", "POST"]),
+    ]
+
+
+def _login_page(
+    page: Any, request: Request, target: str, problem: str | None = None, status: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response: Response = page(request, "login.html", status=status, title="Sign in",
+                              next=target, login_csrf=token, problem=problem)  # fmt: skip
+    response.set_cookie(LOGIN_CSRF, token, max_age=3600, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")  # fmt: skip
+    return response
+
+
+def _local(target: str | None) -> str:
+    """Only a path on this site is a place to go back to after signing in."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"

@@ -1,0 +1,176 @@
+"""The door in front of every page and API: sign-in, CSRF, same origin.
+
+``RequireLogin`` is plain ASGI middleware around the whole app. Without a live
+session a page redirects to ``/login`` and an API answers 401; every write
+(POST, PUT, PATCH, DELETE) must carry the session's CSRF token, in the
+``X-CSRF-Token`` header (the pages' ``fetch`` calls) or a ``csrf_token`` form
+field (the pages' forms), and may not come from another origin. A session
+signed in with the one-time password is sent to ``/password`` by every page
+until the owner sets one. Only the sign-in page, the static files and
+``/api/health`` (for monitoring) are open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from ui.auth import Auth, Session
+
+COOKIE = "pm_session"
+OPEN_PATHS = ("/login", "/api/health")
+OPEN_PREFIXES = ("/static/",)
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: A form body bigger than this is refused before it is read whole.
+MAX_FORM_BYTES = 64 * 1024
+#: What a one-time-password session may still reach before it sets a password.
+SETTING_UP = ("/password", "/logout")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def session_of(scope: Scope) -> Session | None:
+    """The session the middleware found for this request (None: signed out)."""
+    found = scope.get("state", {}).get("session")
+    return found if isinstance(found, Session) else None
+
+
+class RequireLogin:
+    def __init__(self, app: ASGIApp, auth: Auth) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cookies = cookie_parser(headers.get("cookie", ""))
+        session = self.auth.session(cookies.get(COOKIE))
+        scope.setdefault("state", {})["session"] = session
+        path, method = scope["path"], scope["method"]
+        refusal = self._refusal(path, method, headers, session)
+        if refusal is None and method in WRITES and session is not None and not _open(path):
+            refusal, receive = await self._check_csrf(scope, receive, headers, session)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _refusal(
+        self, path: str, method: str, headers: Headers, session: Session | None
+    ) -> Response | None:
+        if method in WRITES and not _same_origin(headers):
+            return _refuse(403, "a write from another site is refused")
+        if _open(path):
+            return None
+        if session is None:
+            if path.startswith("/api/") or method != "GET":
+                return _refuse(401, "sign in first (POST /login)")
+            return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+        if session.must_set_password and method == "GET" and path not in SETTING_UP and (
+            not path.startswith("/api/")
+        ):
+            return RedirectResponse("/password", status_code=303)
+        return None
+
+    async def _check_csrf(
+        self, scope: Scope, receive: Receive, headers: Headers, session: Session
+    ) -> tuple[Response | None, Receive]:
+        token = headers.get("x-csrf-token")
+        if token is None and headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            body = await _read_body(receive, MAX_FORM_BYTES)
+            if body is None:
+                return _refuse(413, "form too large"), receive
+            fields = parse_qs(body.decode("latin-1")).get("csrf_token")
+            token = fields[0] if fields else None
+            receive = _replay(body, receive)
+        if not self.auth.check_csrf(session, token):
+            return _refuse(403, "missing or wrong CSRF token (X-CSRF-Token)"), receive
+        return None, receive
+
+
+class SecurityHeaders:
+    """Every response: nothing loaded from elsewhere (``policy``), no framing, no
+    sniffing, no referrer sent to other sites."""
+
+    def __init__(self, app: ASGIApp, policy: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", policy.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def _same_origin(headers: Headers) -> bool:
+    """No ``Origin`` (curl, a script) or one naming this host: a browser's cross-site
+    write always says where it comes from."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == headers.get("host", "")
+
+
+def _refuse(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, then: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then the real one's
+    messages (a disconnect, when it comes)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await then()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
