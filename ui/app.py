@@ -20,6 +20,7 @@ from typing import Any
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -34,7 +35,7 @@ from ui.auth import Auth
 from ui.pages import NAV, page_routes
 from ui.security import RequireLogin, SecurityHeaders, session_of
 from ui.service import Service
-from ui.views import flow_view, trace_view
+from ui.views import flow_view, node_messages, trace_view
 
 HERE = Path(__file__).parent
 #: Only our own files: the page must never load anything from elsewhere.
@@ -105,6 +106,14 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         if trace is None:
             return not_found("such run")
         return Json(trace_view(trace, engine.flows.get(flow_id)))
+
+    async def messages(request: Request) -> Response:
+        """A node's last messages in the runs still kept (got, gave, error, time taken)."""
+        found = engine.flows.get(request.path_params["flow_id"])
+        node_id = request.path_params["node_id"]
+        if found is None or node_id not in found.nodes:
+            return not_found("such node")
+        return Json(node_messages(engine.traces, found, node_id))
 
     async def trigger(request: Request) -> Response:
         flow_id = request.path_params["flow_id"]
@@ -194,6 +203,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Route("/api/flows/{flow_id}", flow),
         Route("/api/flows/{flow_id}/runs", runs),
         Route("/api/flows/{flow_id}/runs/{run_id}", run),
+        Route("/api/flows/{flow_id}/nodes/{node_id}/messages", messages),
         Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
         Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
         Route("/api/loads", loads, methods=["GET", "POST"]),
@@ -204,7 +214,12 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         *pages,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    middleware = [Middleware(SecurityHeaders, policy=CSP), Middleware(RequireLogin, auth=auth)]
+    middleware = [
+        Middleware(SecurityHeaders, policy=CSP),
+        # A phone on the garden's Wi-Fi: pages and JSON compressed (the event stream is not).
+        Middleware(GZipMiddleware, minimum_size=1024),
+        Middleware(RequireLogin, auth=auth),
+    ]
     return Starlette(routes=routes, middleware=middleware)
 
 

@@ -73,3 +73,25 @@ def _got(step: dict[str, Any], steps: list[dict[str, Any]], trigger_payload: Any
         if len(ports) == 1:
             return given[ports[0]]
     return given
+
+
+def node_messages(
+    traces: Any, flow: FlowRuntime, node_id: str, limit: int = 5
+) -> list[dict[str, Any]]:
+    """The node's last ``limit`` steps in the runs still kept, newest first: what it got,
+    what it gave (or its error) and how long it took, as the trace view shows them."""
+    found: list[dict[str, Any]] = []
+    for brief in traces.recent(flow.id):
+        trace = traces.get(flow.id, brief["run_id"])
+        if trace is None:
+            continue
+        view = trace_view(trace, flow)
+        for step in reversed(view["steps"]):
+            if step.get("node") != node_id:
+                continue
+            found.append({"run_id": view["run_id"], "started": view.get("started"),
+                          "got": step.get("got"), "gave": step.get("output"),
+                          "error": step.get("error"), "duration_us": step.get("duration_us")})
+            if len(found) >= limit:
+                return found
+    return found

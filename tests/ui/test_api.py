@@ -84,6 +84,12 @@ async def test_secrets_are_masked_in_config_and_traces(
         assert response.status == 200
         text = await response.text()
     assert "hunter2" not in text and "abc123" not in text
+    # A node's last messages: what it got and gave, masked the same way.
+    status, messages = await get(http, f"{ui.url}/api/flows/secrets/nodes/sink/messages")
+    assert status == 200 and [m["run_id"] for m in messages] == [started["run_id"]]
+    assert messages[0]["got"]["site"] == "home" and messages[0]["error"] is None
+    assert "hunter2" not in json.dumps(messages)
+    assert (await get(http, f"{ui.url}/api/flows/secrets/nodes/nope/messages"))[0] == 404
 
 
 async def test_trigger_runs_and_traces(ui: Served, http: aiohttp.ClientSession) -> None:

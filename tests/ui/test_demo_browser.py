@@ -75,6 +75,11 @@ async def test_the_flow_view_moves_after_a_tick_and_a_trace_opens(site: DemoSite
         await site.tick()
         await expect(read.locator(".count")).to_have_text(str(before + 1))
         await expect(read).to_have_attribute("data-state", "ok")
+        await read.click()  # its type, masked config and last messages
+        panel = page.locator("#panel")
+        await expect(panel).to_contain_text("foxess.read")
+        await expect(panel.locator("#node-messages details.message").first).to_be_visible()
+        await expect(panel.locator("#node-messages")).to_contain_text("soc")
         await control.locator("details.runs summary").click()
         await control.locator("button.run-item").first.click()
         panel = page.locator("#panel")

@@ -179,7 +179,26 @@
         ...field("Gives", gives.join("\n") || "nothing"),
         ...field("Wired", wires.join("\n") || "nothing")),
       h("h4", {}, "Config"),
-      h("pre", { class: "config" }, pretty(node.config)));
+      h("pre", { class: "config" }, pretty(node.config)),
+      h("h4", {}, "Last messages"),
+      h("div", { class: "messages", id: "node-messages" }, h("p", { class: "muted" }, "Loading…")));
+    loadMessages(flowId, nodeId);
+  }
+
+  async function loadMessages(flowId, nodeId) {
+    const path = `/api/flows/${encodeURIComponent(flowId)}/nodes/${encodeURIComponent(nodeId)}/messages`;
+    const { ok, body } = await api(path);
+    const box = document.getElementById("node-messages");
+    if (!box || panelFor?.kind !== "node" || panelFor.id !== nodeId) return;
+    if (!ok || !body.length) {
+      box.replaceChildren(h("p", { class: "muted" }, "No messages in the runs still kept."));
+      return;
+    }
+    box.replaceChildren(...body.map((m) => h("details", { class: m.error ? "message error" : "message" },
+      h("summary", {}, `${when(m.started)} · ${m.error ? "error" : "ok"} · ${duration(m.duration_us || 0)}`),
+      h("p", { class: "muted" }, "Got"), h("pre", {}, pretty(m.got)),
+      h("p", { class: "muted" }, m.error ? "Error" : "Gave"),
+      m.error ? h("pre", { class: "error" }, m.error) : h("pre", {}, pretty(m.gave)))));
   }
 
   async function showRun(flowId, runId) {
