@@ -127,7 +127,9 @@ def editor_schema(
     registry: Registry, trigger_options: dict[str, dict[str, Any]] = TRIGGER_OPTIONS
 ) -> dict[str, Any]:
     """One schema for editors: node types as an enum, each type's config by type."""
-    schema = structure_schema({**trigger_options, **registry.trigger_options()})
+    trigger_options = {**trigger_options, **registry.trigger_options()}
+    schema = structure_schema(trigger_options)
+    schema["title"] = "Power Master flow file"
     props = schema["properties"]
     node_item = props["nodes"]["items"]
     node_item["properties"]["type"] = {

@@ -15,6 +15,7 @@ from flowengine.loop import run as run_loop
 from flowengine.schema import editor_schema
 from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster.config import SITE_SCHEMA, load_site_config
+from powermaster.editor import FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE, write_schemas
 from powermaster.service import NOT_FLOW_FILES, Options, Service
 
 
@@ -99,10 +100,17 @@ def _parser() -> argparse.ArgumentParser:
 
     nodes = sub.add_parser("nodes", help="list node types and their config")
     nodes.add_argument("--json", action="store_true", help="as JSON")
+    nodes.add_argument("--markdown", action="store_true",
+                       help="as the Markdown reference (docs/nodes.md)")
     nodes.set_defaults(func=_nodes)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of flow files (for editors)")
     schema.add_argument("--site", action="store_true", help="the site config's schema instead")
+    schema.add_argument(
+        "--write", type=Path, metavar="DIR",
+        help=f"write {FLOW_SCHEMA_FILE} and {SITE_SCHEMA_FILE} into DIR (a flows folder; "
+        "its files name them in their yaml-language-server comment)",
+    )
     schema.set_defaults(func=_schema)
 
     graph = sub.add_parser("graph", help="draw a flow as Mermaid or DOT")
@@ -251,6 +259,11 @@ def _is_site_config(file: Path) -> bool:
 
 def _nodes(args: argparse.Namespace) -> int:
     registry = default_registry()
+    if args.markdown:
+        from powermaster.nodedocs import node_reference
+
+        print(node_reference(registry), end="")
+        return 0
     if args.json:
         print(
             json.dumps(
@@ -288,6 +301,10 @@ def _nodes(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.write is not None:
+        for path in write_schemas(args.write):
+            print(f"wrote {path}")
+        return 0
     schema = SITE_SCHEMA if args.site else editor_schema(default_registry())
     print(json.dumps(schema, indent=2))
     return 0
