@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,12 +27,22 @@ def write_atomic(
             handle.flush()
             os.fsync(handle.fileno())
         if keep_backup and path.exists():
-            os.replace(path, path.with_name(path.name + ".bak"))
+            _backup(path, path.with_name(path.name + ".bak"))
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _backup(path: Path, backup: Path) -> None:
+    """``backup`` becomes the file at ``path``, which stays where it is: a power cut
+    never finds the path empty (moving it aside first would leave a moment with none)."""
+    backup.unlink(missing_ok=True)
+    try:
+        os.link(path, backup)
+    except OSError:  # a file system with no hard links (FAT): a copy will do
+        shutil.copyfile(path, backup)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -255,6 +255,11 @@ SITE_SCHEMA: dict[str, Any] = {
             }
         ),
         "mqtt": MQTT_SCHEMA,
+        "metrics": {
+            **_section({"token": {"description": "the bearer token Prometheus scrapes /metrics "
+                                  "with: write !secret metrics_token"}}),
+            "description": "Prometheus's access to /metrics",
+        },
         **HA_SCHEMA,
         **NOTIFY_SCHEMA,
         **LOADS_SCHEMA,
@@ -324,6 +329,7 @@ DEFAULTS: dict[str, Any] = {
         "input_safety_after": {"prices": "2h"},
     },
     "mqtt": dict(MQTT_DEFAULTS),
+    "metrics": {},
     **copy.deepcopy(HA_DEFAULTS),
     **copy.deepcopy(NOTIFY_DEFAULTS),
     **copy.deepcopy(LOADS_DEFAULTS),

@@ -7,7 +7,8 @@ session a page redirects to ``/login`` and an API answers 401; every write
 field (the pages' forms), and may not come from another origin. A session
 signed in with the one-time password is sent to ``/password`` by every page
 until the owner sets one. Only the sign-in page, the static files and
-``/api/health`` (for monitoring) are open.
+``/api/health`` (for monitoring) are open; ``/metrics`` checks a bearer token of its
+own (``ui.metrics``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ui.auth import Auth, Session
 
 COOKIE = "pm_session"
-OPEN_PATHS = ("/login", "/api/health")
+OPEN_PATHS = ("/login", "/api/health", "/metrics")  # /metrics checks its own token
 OPEN_PREFIXES = ("/static/",)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: A form body bigger than this is refused before it is read whole.

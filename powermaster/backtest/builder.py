@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from flowengine.atomic import write_atomic
 from powermaster.backtest.scenario import ForecastIssue, Scenario, ScenarioBattery, ScenarioGrid
 from powermaster.sim.profile import DATA_DIR
 
@@ -310,7 +311,7 @@ def write_all(outdir: Path, kinds: Sequence[Kind], seed: int = 0) -> list[Path]:
     for kind in kinds:
         for s in build_all(kind, seed):
             path = outdir / f"{s.name}.json"
-            path.write_text(s.to_json())
+            write_atomic(path, s.to_json(), mode=0o644)
             paths.append(path)
     return paths
 
