@@ -24,6 +24,7 @@ from flowengine.context import GLOBAL, Scope
 from flowengine.message import Message
 from flowengine.node import ERROR_PORT, Node
 from flowengine.spec import FlowSpec, NodeSpec
+from flowengine.stats import RunStats
 from flowengine.summary import summarize
 from flowengine.traces import RunTrace, Step, flow_digest
 from flowengine.triggers import Trigger
@@ -178,6 +179,8 @@ class FlowRuntime:
         self._queue: deque[tuple[RunHandle, Any, str, tuple[str, ...] | None, str]] = deque()
         self.dropped = 0
         self.running = False
+        #: Outcomes and durations of this flow's runs, kept by the engine across reloads.
+        self.stats: RunStats = engine.run_stats.setdefault(spec.id, RunStats())
         for node_spec in spec.nodes:
             ctx = NodeContextImpl(engine, spec.id, node_spec.id)
             kind = engine.registry.nodes[node_spec.type]
@@ -312,11 +315,12 @@ class FlowRuntime:
     async def _run(
         self, handle: RunHandle, trace: RunTrace, msg: Message, targets: tuple[NodeRuntime, ...]
     ) -> None:
+        began = time.perf_counter()
         try:
             await self._execute(trace, msg, targets)
         except asyncio.CancelledError:
             trace.outcome = "cancelled"
-            self._finish(handle, trace)
+            self._finish(handle, trace, time.perf_counter() - began)
             raise
         except Exception as exc:  # a bug in the engine itself: record it, the flow lives on
             trace.outcome = "error"
@@ -324,7 +328,7 @@ class FlowRuntime:
             log.error("flow %s run %s crashed", self.id, trace.run_id, exc_info=exc)
         else:
             trace.outcome = "error" if trace.error else "ok"
-        self._finish(handle, trace)
+        self._finish(handle, trace, time.perf_counter() - began)
 
     def _cancelled_before_start(self, handle: RunHandle, trace: RunTrace) -> None:
         """A run cancelled before its first step never reached ``_run``'s own bookkeeping."""
@@ -332,11 +336,13 @@ class FlowRuntime:
             trace.outcome = "cancelled"
             self._finish(handle, trace)
 
-    def _finish(self, handle: RunHandle, trace: RunTrace) -> None:
-        """Record a finished run, tell listeners, and start the next queued one."""
+    def _finish(self, handle: RunHandle, trace: RunTrace, seconds: float = 0.0) -> None:
+        """Record a finished run (``seconds`` of real time), tell listeners, and start
+        the next queued one."""
         engine = self.engine
         trace.finished = engine.clock.time()
         self._active.pop(handle.run_id, None)
+        self.stats.record(trace.outcome, seconds)
         if engine.tracing:
             engine.traces.record(trace)
         if engine.events.listening:

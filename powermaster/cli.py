@@ -14,18 +14,16 @@ from flowengine.graph import to_dot, to_mermaid
 from flowengine.loop import run as run_loop
 from flowengine.schema import editor_schema
 from flows import FLOWS_DIR, SITE_CONFIG
+from powermaster import logs
 from powermaster.config import SITE_SCHEMA, load_site_config
 from powermaster.editor import FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE, write_schemas
-from powermaster.service import NOT_FLOW_FILES, Options, Service
+from powermaster.service import NOT_FLOW_FILES, Options, Service, site_config_for
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
     logging.getLogger("power_master").setLevel(logging.INFO)
     result: int = args.func(args)
     return result
@@ -39,8 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the service (the demo site when no inverter is given)")
-    run.add_argument("--config", type=Path, default=SITE_CONFIG, help="site config YAML")
-    run.add_argument("--flows", type=Path, default=FLOWS_DIR, help="directory of flow files")
+    run.add_argument(
+        "--config", type=Path,
+        help="site config YAML (default: the --flows directory's site.yaml if it has one, "
+        "else the shipped demo's)",
+    )
+    run.add_argument(
+        "--flows", type=Path, default=FLOWS_DIR,
+        help="directory of flow files (a copy of flows/ to run your own); edits to it and to "
+        "the site config are validated and applied while it runs",
+    )
     run.add_argument(
         "--data-dir",
         type=Path,
@@ -98,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+", type=Path, help="files or directories")
     validate.set_defaults(func=_validate)
 
+    test = sub.add_parser("test", help="run the flow tests (*.test.yaml) on virtual time")
+    test.add_argument("paths", nargs="+", type=Path, help="test files or directories")
+    test.add_argument("-k", metavar="TEXT", dest="keyword",
+                      help="only tests whose file or name holds TEXT")
+    test.add_argument("-v", dest="traces", action="store_true",
+                      help="show each failing test's runs and log lines")
+    test.set_defaults(func=_test)
+
     nodes = sub.add_parser("nodes", help="list node types and their config")
     nodes.add_argument("--json", action="store_true", help="as JSON")
     nodes.add_argument("--markdown", action="store_true",
@@ -123,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     options = Options(
-        config=args.config,
+        config=args.config or site_config_for(args.flows),
         flows=args.flows,
         data_dir=args.data_dir,
         host=args.host,
@@ -132,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         inverter=args.inverter,
         simulator_port=args.simulator_port,
         mqtt=args.mqtt,
+        watch=True,
     )
     try:
         service = Service(options)
@@ -212,6 +227,21 @@ def _simulate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    """Flow tests (docs/flow-tests.md), on the standard event loop: its sockets are the ones
+    the tests' guard refuses, so nothing reaches the network."""
+    import asyncio
+
+    from flowengine.flowtest import run_tests
+    from powermaster.flowtests import harness
+
+    summary = asyncio.run(
+        run_tests(args.paths, harness(), lambda line: print(line, flush=True), args.keyword,
+                  args.traces)
+    )
+    return 0 if summary.ok else 1
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -316,7 +346,11 @@ def _graph(args: argparse.Namespace) -> int:
     files = (
         [target]
         if target.suffix in (".yaml", ".yml") and target.exists()
-        else [f for f in sorted(args.flows.glob("*.yaml")) if f.name not in NOT_FLOW_FILES]
+        else [
+            f
+            for f in sorted(args.flows.glob("*.yaml"))
+            if f.name not in NOT_FLOW_FILES and not f.name.endswith(".test.yaml")
+        ]
     )
     try:
         flowset = load_flow_files(files, registry)

@@ -8,6 +8,8 @@ the context store.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import signal
 import sqlite3
@@ -17,10 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flowengine import Engine, RealClock, default_registry, load_flow_dir
+from flowengine import Engine, RealClock, default_registry, load_flow_files
+from flowengine.changes import FlowChanges, compare
 from flowengine.clock import Clock
 from flowengine.context import GLOBAL
+from flowengine.errors import InvalidFlows
 from flowengine.registry import Registry
+from flowengine.secrets import is_secret, reveal
+from flowengine.spec import FlowSet
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.foxess.client import InverterError
 from nodes.foxess.connection import FoxModbusConnection
@@ -41,6 +47,8 @@ from powermaster.sampledata import sample_slot_prices
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.retailer import SimulatedRetailer
 from powermaster.simulator import inverter_server, site_model
+from powermaster.watch import NOT_FLOW_FILES as NOT_FLOW_FILES  # where the CLI finds it
+from powermaster.watch import FileWatch, WatchedFiles
 from ui.auth import Auth
 
 if TYPE_CHECKING:
@@ -48,7 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("power_master")
 
-NOT_FLOW_FILES = ("site.yaml", "secrets.yaml")
 #: The connection the flows keep the site database (history, the ledger) on.
 SITE_DB = "site_db"
 #: The context keys (global) that ``state()`` and ``health()`` show: a change publishes ``state``.
@@ -73,7 +80,15 @@ class Options:
     simulator_port: int = 5020
     mqtt: str | None = None  # HOST:PORT of an MQTT broker, over the site config's mqtt section
     ui: bool = True
+    watch: bool = False  # reload the flows and the site config when their files change
     extra_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def site_config_for(flows: Path) -> Path:
+    """The site config a flows directory runs on unless told otherwise: the site.yaml in
+    it if it has one (a user's own copy of flows/), else the shipped demo's."""
+    own = flows / "site.yaml"
+    return own if own.is_file() else SITE_CONFIG
 
 
 class Service:
@@ -83,10 +98,13 @@ class Service:
         self.options = options
         self.clock: Clock = clock or RealClock(options.speed)
         self.registry = registry or default_registry()
-        self.settings = self._as_run(load_site_config(options.config))
+        self.files = WatchedFiles(options.flows, options.config)
+        config = load_site_config(options.config)
+        self._config_seen = fingerprint(config)
+        self.settings = self._as_run(config)
         self.started_at = self.clock.time()  # what is never seen counts its age from here
         self.simulator: FoxKHServer | None = None
-        self.flowset = load_flow_dir(options.flows, self.registry, exclude=NOT_FLOW_FILES)
+        self.flowset = load_flow_files(self.files.flow_files(), self.registry)
         self.engine = Engine(
             self.registry,
             self.clock,
@@ -96,6 +114,9 @@ class Service:
         )
         self._web: WebServer | None = None
         self.auth: Auth | None = Auth(options.data_dir) if options.ui else None
+        #: The last reload of the files (``reload``), for ``health()`` and the flows page.
+        self.reload_status: dict[str, Any] | None = None
+        self._watch: FileWatch | None = None
 
     async def start(self) -> None:
         if not self.options.inverter:
@@ -121,6 +142,10 @@ class Service:
             self._expire_override_at(float(active["until"]))
         if self.options.ui:
             await self._start_web()
+        if self.options.watch:
+            self._watch = FileWatch(self.files, self.reload)
+            await self._watch.start()
+            log.info("reloading %s and %s on change", self.files.flows, self.files.config.name)
 
     async def _start_web(self) -> None:
         from ui.app import create_app
@@ -134,6 +159,9 @@ class Service:
     async def stop(self) -> None:
         """Stop cleanly: the flows first (no tick may force again), then hand the
         inverter back: remote control off at once, its min-SOC backstop as configured."""
+        if self._watch is not None:
+            await self._watch.stop()
+            self._watch = None
         self._cancel_override_expiry()
         if self._unlisten_override is not None:
             self._unlisten_override()
@@ -198,6 +226,8 @@ class Service:
         runs = self.engine.traces.recent("control", 1) if "control" in self.engine.flows else []
         if runs:
             checks["last_tick"] = runs[0]["outcome"]
+        if self.reload_status is not None:  # shown, never judged: the running flows carry on
+            checks["reload"] = self.reload_status
         return {
             "status": record["state"],
             "reasons": list(record.get("reasons") or []),
@@ -363,30 +393,43 @@ class Service:
         it and restart the flows on it without restarting the process; returns the new
         view. ``InvalidSettings`` changes nothing; if the flows cannot start on the new
         config, the files and the flows go back to the old one: ``SettingsNotApplied``."""
-        if self._settings_lock is None:
-            self._settings_lock = asyncio.Lock()
-        async with self._settings_lock:
+        async with self._lock():
             edit = site_settings.prepare(self.options.config, patch)
             if edit.changed:
                 edit.write()
-                previous = dict(self.settings)
                 try:
-                    await self._restart_flows(self._as_run(edit.settings))
-                except Exception as exc:  # undone below, and raised on with its cause
-                    log.exception("the flows did not start on the new settings: back to the old")
+                    await self._put_in_force(self._as_run(edit.settings), self.flowset)
+                except Exception as exc:  # the flows are back on the old; so are the files
                     edit.undo()
-                    await self._restart_flows(previous)
                     raise site_settings.SettingsNotApplied(
                         f"the flows did not start on the new settings ({type(exc).__name__}); "
                         "the previous settings are back in force"
                     ) from exc
+                self._remember_config()
                 log.info("settings changed (%s): flows restarted", ", ".join(edit.changed))
         return {**self.settings_view(), "changed": edit.changed}
 
-    async def _restart_flows(self, settings: dict[str, Any]) -> None:
+    def _lock(self) -> asyncio.Lock:
+        """One change at a time: a settings edit, a reload of the files."""
+        if self._settings_lock is None:
+            self._settings_lock = asyncio.Lock()
+        return self._settings_lock
+
+    async def _put_in_force(self, settings: dict[str, Any], flowset: FlowSet) -> None:
+        """Restart every flow on ``settings`` and ``flowset``; if they cannot start, the
+        previous settings and flows are started again and the error is raised on."""
+        previous, old_flows = dict(self.settings), self.flowset
+        try:
+            await self._restart_flows(settings, flowset)
+        except Exception:  # put back below, and raised on with its cause
+            log.exception("the flows did not start on the new settings: back to the old")
+            await self._restart_flows(previous, old_flows)
+            raise
+
+    async def _restart_flows(self, settings: dict[str, Any], flowset: FlowSet) -> None:
         """Stop the flows (runs in progress get a moment to finish), put ``settings`` in
         place in the dict the engine and its nodes hold (keeping what this process adds:
-        the data directory, the simulated meter...), start them again. The context store
+        the data directory, the simulated meter...), start ``flowset``. The context store
         and the traces carry on."""
         await self.engine.stop(grace=RELOAD_GRACE_S)
         for key in [k for k in self.settings if k in SITE_SCHEMA["properties"]]:
@@ -394,7 +437,84 @@ class Service:
                 del self.settings[key]
         self.settings.update(settings)
         self.engine.timezone = self.settings["site"]["timezone"]
-        await self.engine.start(self.flowset)
+        self.flowset = flowset
+        await self.engine.start(flowset)
+
+    def _remember_config(self) -> None:
+        """What the site config file says now is what runs (after a Settings edit)."""
+        try:
+            self._config_seen = fingerprint(load_site_config(self.options.config))
+        except InvalidFlows:  # written as checked; a reload reports it if it still differs
+            log.warning("%s does not load as it was checked", self.options.config)
+
+    # -- reload: the flow files and the site config, edited on a running system --------
+
+    async def reload(self) -> dict[str, Any]:
+        """Read the flow files and the site config again and put what changed in force: a
+        changed site config restarts every flow, a changed flow file only its flows (see
+        ``Engine.reload``). Files that do not validate are refused whole and the running
+        version carries on; the problems are logged, shown in ``health()`` and published
+        as a ``reload`` event, as is what changed. Returns ``reload_status``."""
+        async with self._lock():
+            problems: list[str] = []
+            try:
+                config = load_site_config(self.options.config)
+            except InvalidFlows as exc:
+                problems += [str(p) for p in exc.problems]
+            except OSError as exc:
+                problems.append(f"{self.options.config}: cannot read it: {exc.strerror}")
+            try:
+                flowset = load_flow_files(self.files.flow_files(), self.registry)
+            except InvalidFlows as exc:
+                problems += [str(p) for p in exc.problems]
+            except OSError as exc:
+                problems.append(f"{exc.filename}: cannot read it: {exc.strerror}")
+            if problems:
+                return self._reloaded("refused", problems=problems)
+            seen = fingerprint(config)
+            settings_changed = seen != self._config_seen
+            changes = compare(self.flowset, flowset)
+            try:
+                if settings_changed:
+                    await self._put_in_force(self._as_run(config), flowset)
+                elif changes:
+                    changes = await self.engine.reload(flowset, grace=RELOAD_GRACE_S)
+            except Exception as exc:  # the running version is back; reported as refused
+                problems.append(f"the new version did not start: {type(exc).__name__}: {exc}")
+                return self._reloaded("failed", problems=problems)
+            self.flowset = flowset
+            self._config_seen = seen
+            if not (settings_changed or changes):
+                return self._reloaded("unchanged")
+            return self._reloaded("applied", changes=changes, settings=settings_changed)
+
+    def _reloaded(
+        self,
+        state: str,
+        problems: list[str] | None = None,
+        changes: FlowChanges | None = None,
+        settings: bool = False,
+    ) -> dict[str, Any]:
+        """Record, log and publish how a reload went."""
+        previous = self.reload_status
+        status: dict[str, Any] = {"state": state, "at": self.clock.time()}
+        if problems:
+            status["problems"] = problems
+            log.error(
+                "%s: the running flows and settings carry on",
+                "the edit was refused" if state == "refused" else "the edit could not be applied",
+            )
+            for problem in problems:
+                log.error("  %s", problem)
+        if changes is not None:
+            status["changed"] = {**changes.as_dict(), "settings": settings}
+            restarted = "site config changed, every flow restarted; flows: " if settings else ""
+            log.info("reloaded: %s%s", restarted, changes)
+        if state == "unchanged" and (previous is None or previous["state"] == "unchanged"):
+            return status  # nothing to say (a save without a change, or our own write)
+        self.reload_status = status
+        self.engine.events.publish({"type": "reload", "ok": not problems, **status})
+        return status
 
     # -- the manual override (the API now, MQTT later) -------------------------
 
@@ -456,6 +576,23 @@ class Service:
         if self._override_expiry is not None:
             self._override_expiry.cancel()
             self._override_expiry = None
+
+
+def fingerprint(config: Any) -> str:
+    """A digest of what a loaded site config says, its secrets' values included (a
+    ``!secret`` compares by its name alone)."""
+
+    def plain(value: Any) -> Any:
+        if is_secret(value):
+            return ["!secret", str.__str__(value), reveal(value)]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    body = json.dumps(plain(config), sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def storm_reserve_view(reserve: Any, now: float) -> dict[str, Any] | None:

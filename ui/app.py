@@ -32,6 +32,7 @@ from nodes.ledger.store import NoLedger
 from nodes.loads import set_load_command
 from ui import login
 from ui.auth import Auth
+from ui.metrics import CONTENT_TYPE, allowed, exposition, registry_for
 from ui.pages import NAV, page_routes
 from ui.security import RequireLogin, SecurityHeaders, session_of
 from ui.service import Service
@@ -194,6 +195,18 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
     async def events(request: Request) -> Response:
         return EventSourceResponse(_stream(service), ping=ping)
 
+    scraped = registry_for(service)
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus's scrape (ui.metrics), with the site config's metrics.token as a
+        bearer token, or from a signed-in browser."""
+        if session_of(request.scope) is None and not allowed(
+            engine.settings, request.headers.get("authorization")
+        ):
+            error = "send Authorization: Bearer <metrics.token of the site config>, or sign in"
+            return Json({"error": error}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(exposition(scraped), media_type=CONTENT_TYPE)
+
     routes = [
         Route("/", index),
         Route("/flows", flows_page),
@@ -210,6 +223,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Route("/api/billing", billing),
         Route("/api/ledger", ledger),
         Route("/api/events", events),
+        Route("/metrics", metrics),
         *login.routes(auth, templates),
         *pages,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -242,6 +242,21 @@
     result.className = `result ${status === 202 ? "ok" : "warn"}`;
   }
 
+  // -- reloads: an edit of the flow files or site config that was refused ------
+
+  function showReload(status) {
+    let banner = document.getElementById("reload-problems");
+    if (!status?.problems?.length) return banner?.remove();
+    if (!banner) {
+      banner = h("div", { id: "reload-problems", class: "problem", role: "alert" });
+      document.querySelector(".layout").before(banner);
+    }
+    const what = status.state === "refused" ? "does not validate" : "did not start";
+    banner.replaceChildren(
+      h("p", {}, `The edited flows or site config ${what}; the running version carries on:`),
+      h("ul", {}, ...status.problems.map((text) => h("li", {}, h("code", {}, text)))));
+  }
+
   // -- live events ------------------------------------------------------------
 
   function setLive(on) {
@@ -274,6 +289,10 @@
         if (section?.querySelector("details.runs")?.open) loadRuns(event.flow);
         break;
       }
+      case "reload":
+        showReload(event);
+        if (event.changed) loadFlows();
+        break;
     }
   }
 
@@ -290,5 +309,6 @@
   document.addEventListener("keydown", (e) => e.key === "Escape" && closePanel());
   setLive(false);
   loadFlows();
+  api("/api/health").then(({ body }) => showReload(body?.checks?.reload));
   connect();
 })();
