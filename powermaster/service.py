@@ -154,7 +154,7 @@ class Service:
         assert self.auth is not None
         self._web = WebServer(create_app(self, self.auth), self.options.host, self.options.port)
         await self._web.start()
-        log.info("web UI on %s/flows", self._web.url)
+        log.info("web UI on %s/", self._web.url)
 
     async def stop(self) -> None:
         """Stop cleanly: the flows first (no tick may force again), then hand the
