@@ -373,7 +373,10 @@ def _attach_secrets(
     try:
         secrets = {**load_secrets(secrets_file), **new_secrets}
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        return [doc.problem((), f"cannot read {secrets_file}: {exc}")]
+        # Never the parser's own message: it quotes the line, and the line is a secret.
+        where = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = "" if where is None else f" (line {where + 1})"
+        return [doc.problem((), f"cannot read {secrets_file.name}{at}: {type(exc).__name__}")]
     return [
         doc.problem(where, f"secret {data_at(data, where)!s} is not defined in {secrets_file.name}")
         for where in attach_secrets(data, secrets)

@@ -394,7 +394,8 @@ class Service:
         view. ``InvalidSettings`` changes nothing; if the flows cannot start on the new
         config, the files and the flows go back to the old one: ``SettingsNotApplied``."""
         async with self._lock():
-            edit = site_settings.prepare(self.options.config, patch)
+            # In a worker: a large edit must not hold up the control tick.
+            edit = await asyncio.to_thread(site_settings.prepare, self.options.config, patch)
             if edit.changed:
                 edit.write()
                 try:

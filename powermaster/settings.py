@@ -44,6 +44,10 @@ from powermaster.config import DEFAULTS, SECRETS_FILE, SITE_SCHEMA, check_site_c
 SECRET_TAG = "!secret"
 #: A patch value ``{"$yaml": "..."}``: YAML text for a field the form cannot express.
 YAML_TEXT = "$yaml"
+#: The longest YAML text taken for one field.
+MAX_YAML_TEXT = 20_000
+#: Fields that say where a section's requests go: changing one needs its secrets again.
+DESTINATION_KEYS = frozenset({"base_url", "url", "host", "server", "endpoint"})
 MASK_KEYS = {"secret", "set"}
 SITE_MODE = 0o644
 SECRETS_MODE = 0o600
@@ -232,7 +236,10 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
     if editor.problems:
         raise InvalidSettings(editor.problems)
     site_text = _dump(yaml, document)
-    doc = _LocatedDoc.parse(site_text, str(config))
+    try:
+        doc = _LocatedDoc.parse(site_text, str(config))
+    except YamlSyntaxError as exc:
+        raise InvalidSettings([FieldProblem("", exc.problem.message)]) from None
     problems = check_site_config(doc, secrets_file, editor.new_secrets)
     if problems:
         raise InvalidSettings([FieldProblem(field_name(doc.path_of(p)), p.message)
@@ -312,6 +319,7 @@ class _Editor:
         self.problems: list[FieldProblem] = []
 
     def merge(self, target: CommentedMap, patch: Mapping[str, Any], path: JsonPath) -> None:
+        self._check_destination(target, patch, path)
         for key, value in patch.items():
             where = (*path, key)
             current = target.get(key, _MISSING)
@@ -335,7 +343,13 @@ class _Editor:
         a secret field becomes a new secret, unchanged values keep their formatting."""
         name = str(path[-1]) if path else ""
         if _is_ref(new):
-            return new  # `!secret name` written out in YAML text
+            # Only the reference already there: naming another secret here would send
+            # it wherever this field goes (an API key moved under an attacker's host).
+            if _is_ref(old) and str(old.value) == str(new.value):
+                return old
+            self.problems.append(FieldProblem(field_name(path), "a secret is given by its "
+                                              "value here, never by the name of a stored one"))
+            return old
         if is_mask(new) or (new == "" and _secret_field(name, old)):
             return old
         if _secret_field(name, old):
@@ -360,9 +374,30 @@ class _Editor:
             return DoubleQuotedScalarString(new)  # "16:00", "yes": quoted, or read as 960, True
         return new
 
+    def _check_destination(
+        self, target: CommentedMap, patch: Mapping[str, Any], path: JsonPath
+    ) -> None:
+        """A changed address (base_url, host, url...) beside stored secrets needs those
+        secrets typed again in the same edit: never send a stored key somewhere new."""
+        moved = [key for key in patch if key in DESTINATION_KEYS and not is_mask(patch[key])
+                 and (key not in target or _plain(target[key]) != _plain(patch[key]))]
+        if not moved:
+            return
+        kept = [key for key, value in target.items() if _is_ref(value) and (
+            key not in patch or is_mask(patch[key]) or patch[key] in ("", None))]
+        for key in kept:
+            self.problems.append(FieldProblem(
+                field_name((*path, key)),
+                f"type it again: {field_name((*path, moved[0]))} changed, and a stored "
+                "secret is only sent where it was first meant to go"))
+
     def _yaml(self, text: Any, old: Any, path: JsonPath) -> Any:
         if not isinstance(text, str):
             self.problems.append(FieldProblem(field_name(path), "expected YAML text"))
+            return old
+        refused = _unsafe_yaml(text)
+        if refused:
+            self.problems.append(FieldProblem(field_name(path), refused))
             return old
         try:
             parsed = _round_trip().load(text)
@@ -396,6 +431,23 @@ class _Editor:
             target[key] = value
         else:
             _append(target, key, value)
+
+
+def _unsafe_yaml(text: str) -> str | None:
+    """Why YAML text from the form is not taken: too long, anchors and aliases (a few
+    lines can expand to gigabytes), or tags (a ``!secret`` naming another secret)."""
+    if len(text) > MAX_YAML_TEXT:
+        return f"at most {MAX_YAML_TEXT} characters"
+    try:
+        tokens = list(pyyaml.scan(text))  # type: ignore[no-untyped-call]
+    except pyyaml.YAMLError:
+        return None  # the parser says what is wrong, at its line
+    for token in tokens:
+        if isinstance(token, pyyaml.AnchorToken | pyyaml.AliasToken):
+            return "anchors and aliases (&, *) are not taken here: write the values out"
+        if isinstance(token, pyyaml.TagToken):
+            return "tags (!...) are not taken here; a secret goes in its own field"
+    return None
 
 
 def _append(mapping: CommentedMap, key: str, value: Any) -> None:

@@ -43,6 +43,8 @@ HERE = Path(__file__).parent
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
 PING_SECONDS = 15.0
+#: What /api/health tells someone not signed in (a monitor): the state, nothing more.
+OPEN_HEALTH = ("status", "since", "time")
 RUNS_LIMIT = 20
 
 
@@ -56,7 +58,8 @@ class Json(JSONResponse):
 def page_context(request: Request) -> dict[str, Any]:
     """What every template gets: the menu, whether someone is signed in, the CSRF token."""
     session = session_of(request.scope)
-    return {"pages": NAV, "signed_in": session is not None,
+    # A one-time-password session sees no menu and opens no stream: it may only set a password.
+    return {"pages": NAV, "signed_in": session is not None and not session.must_set_password,
             "csrf_token": session.csrf if session is not None else ""}
 
 
@@ -78,8 +81,14 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         return templates.TemplateResponse(request, "flows.html", {"title": "Flows"})
 
     async def health(request: Request) -> Response:
+        """Open for monitoring, but only the status: the checks and reasons (a refused
+        edit's problems, provider errors) are for someone signed in."""
         report = service.health()
-        return Json(report, status_code=503 if report.get("status") == "safety" else 200)
+        code = 503 if report.get("status") == "safety" else 200
+        session = session_of(request.scope)
+        if session is None or session.must_set_password:
+            report = {key: report[key] for key in OPEN_HEALTH if key in report}
+        return Json(report, status_code=code)
 
     async def state(request: Request) -> Response:
         return Json(service.state())
@@ -134,7 +143,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         return Json({"run_id": run_id, "flow": flow_id}, status_code=202)
 
     async def override(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             return Json({"override": service.override()})
         if request.method == "DELETE":
             return Json({"override": None, "cleared": service.clear_override()})

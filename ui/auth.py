@@ -20,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowengine.atomic import write_atomic
+
+log = logging.getLogger("power_master.ui")
 
 PASSWORD_FILE = "ui-password"
 MIN_PASSWORD_LENGTH = 8
@@ -160,11 +163,14 @@ class Auth:
         if self.locked_for(address):
             return None
         if self.data_dir is not None:  # set-password may have run meanwhile
-            self._stored = read_password_hash(self.data_dir) or self._stored
+            try:
+                self._stored = read_password_hash(self.data_dir) or self._stored
+            except PasswordError:
+                log.exception("the password file cannot be read; the last one read stands")
         if self._stored is not None and verify_password(password, self._stored):
             return self._open(must_set_password=False)
         once = self.one_time_password
-        if self._stored is None and once and hmac.compare_digest(password, once):
+        if self._stored is None and once and _same(password, once):
             return self._open(must_set_password=True)
         self._failures.setdefault(address, []).append(self.clock())
         return None
@@ -196,9 +202,12 @@ class Auth:
 
     # -- the password -----------------------------------------------------------
 
-    def set_password(self, new: str, session: Session) -> None:
+    def set_password(self, new: str, session: Session, current: str | None = None) -> None:
         """Set (or change) the password from a signed-in session; every other session
-        ends, and this one no longer needs to set one."""
+        ends, and this one no longer needs to set one. Changing a password needs the
+        current one: a stolen session must not lock its owner out."""
+        if self._stored is not None and not verify_password(current or "", self._stored):
+            raise PasswordError("the current password is not right")
         check_new_password(new)
         if self.data_dir is not None:
             write_password(self.data_dir, new)
@@ -210,4 +219,9 @@ class Auth:
         session.must_set_password = False
 
     def check_csrf(self, session: Session, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(session.csrf, token or "")
+        return bool(token) and _same(session.csrf, token or "")
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two texts, whatever characters they hold."""
+    return hmac.compare_digest(a.encode(), b.encode())

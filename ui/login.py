@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from ui.auth import IDLE_S, Auth, PasswordError
+from ui.auth import Auth, PasswordError
 from ui.security import COOKIE, session_of
 
 LOGIN_CSRF = "pm_login_csrf"
@@ -28,14 +28,16 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
 
     async def login(request: Request) -> Response:
         target = _local(request.query_params.get("next"))
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             if session_of(request.scope) is not None:
                 return RedirectResponse(target, status_code=303)
             return _login_page(page, request, target)
         form = await request.form()
         cookie = request.cookies.get(LOGIN_CSRF)
         given = form.get("csrf_token")
-        if not cookie or not isinstance(given, str) or not secrets.compare_digest(cookie, given):
+        if not cookie or not isinstance(given, str) or not secrets.compare_digest(
+            cookie.encode(), given.encode()
+        ):
             return _login_page(page, request, target, "The form was stale: please try again.",
                                status=400)  # fmt: skip
         address = request.client.host if request.client else ""
@@ -49,8 +51,9 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
             return _login_page(page, request, target, message, status=401)
         response = RedirectResponse(
             "/password" if session.must_set_password else target, status_code=303)
-        response.set_cookie(COOKIE, session.token, max_age=int(IDLE_S), httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+        # A browser-session cookie: the server ends sessions (idle and absolute limits).
+        response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
         response.delete_cookie(LOGIN_CSRF)
         return response
 
@@ -63,17 +66,18 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
     async def password(request: Request) -> Response:
         session = session_of(request.scope)
         assert session is not None  # the middleware lets no one here without one
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             return page(request, "password.html", title="Password",
                         first=session.must_set_password)  # fmt: skip
         form = await request.form()
         new, again = str(form.get("password") or ""), str(form.get("again") or "")
+        current = str(form.get("current") or "")
         problem = None
         if new != again:
             problem = "The two passwords differ."
         else:
             try:
-                auth.set_password(new, session)
+                auth.set_password(new, session, current)
             except PasswordError as exc:
                 problem = str(exc)
         if problem is not None:

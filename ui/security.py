@@ -26,7 +26,8 @@ from ui.auth import Auth, Session
 COOKIE = "pm_session"
 OPEN_PATHS = ("/login", "/api/health", "/metrics")  # /metrics checks its own token
 OPEN_PREFIXES = ("/static/",)
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Methods that only read; every other method is a write and needs the CSRF token.
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: A form body bigger than this is refused before it is read whole.
 MAX_FORM_BYTES = 64 * 1024
 #: What a one-time-password session may still reach before it sets a password.
@@ -60,7 +61,8 @@ class RequireLogin:
         scope.setdefault("state", {})["session"] = session
         path, method = scope["path"], scope["method"]
         refusal = self._refusal(path, method, headers, session)
-        if refusal is None and method in WRITES and session is not None and not _open(path):
+        writes = method not in READS
+        if refusal is None and writes and session is not None and not _open(path):
             refusal, receive = await self._check_csrf(scope, receive, headers, session)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -70,7 +72,7 @@ class RequireLogin:
     def _refusal(
         self, path: str, method: str, headers: Headers, session: Session | None
     ) -> Response | None:
-        if method in WRITES and not _same_origin(headers):
+        if method not in READS and not _same_origin(headers):
             return _refuse(403, "a write from another site is refused")
         if _open(path):
             return None
@@ -78,9 +80,10 @@ class RequireLogin:
             if path.startswith("/api/") or method != "GET":
                 return _refuse(401, "sign in first (POST /login)")
             return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
-        if session.must_set_password and method == "GET" and path not in SETTING_UP and (
-            not path.startswith("/api/")
-        ):
+        if session.must_set_password and path not in SETTING_UP:
+            # Signed in with the printed one-time password: nothing but setting one's own.
+            if path.startswith("/api/") or method != "GET":
+                return _refuse(403, "set your own password first (/password)")
             return RedirectResponse("/password", status_code=303)
         return None
 

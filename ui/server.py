@@ -15,7 +15,10 @@ class WebServer:
     """uvicorn on ``host:port`` as a task of this loop: ``start``/``stop`` or ``async with``."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
+        # proxy_headers off: a client's X-Forwarded-For must not pick its own address
+        # (the sign-in lockout counts failures by address).
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                proxy_headers=False,
                                 lifespan="off", ws="none", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"

@@ -101,6 +101,32 @@ def test_a_new_secret_goes_to_secrets_yaml_only(config: Path) -> None:
     assert edit.changed == ["amber.api_key", "mqtt.password"]
 
 
+def test_a_stored_secret_never_follows_an_edit_somewhere_new(config: Path) -> None:
+    """Write-only means no way round: a stored key cannot be named into another field,
+    nor sent to a new address without being typed again."""
+    site = config.read_text()
+    with pytest.raises(settings.InvalidSettings) as caught:
+        settings.prepare(config, {"mqtt": {"password": {"$yaml": "!secret amber_api_key"}}})
+    assert "tags (!...) are not taken here" in problems_of(caught)["mqtt.password"]
+    with pytest.raises(settings.InvalidSettings) as caught:
+        settings.prepare(config, {"amber": {"base_url": "http://attacker.example/v1"}})
+    assert "type it again" in problems_of(caught)["amber.api_key"]
+    assert config.read_text() == site
+    moved = settings.prepare(config, {"amber": {"base_url": "http://proxy.lan/v1",
+                                                "api_key": "psk_RETYPED"}})  # fmt: skip
+    assert reveal(moved.settings["amber"]["api_key"]) == "psk_RETYPED"
+
+
+def test_yaml_text_that_could_explode_or_smuggle_is_refused(config: Path) -> None:
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    with pytest.raises(settings.InvalidSettings) as caught:
+        settings.prepare(config, {"site": {"name": {"$yaml": bomb}}})
+    assert "anchors and aliases" in problems_of(caught)["site.name"]
+    with pytest.raises(settings.InvalidSettings) as caught:
+        settings.prepare(config, {"site": {"name": {"$yaml": "x" * 20_001}}})
+    assert "at most 20000 characters" in problems_of(caught)["site.name"]
+
+
 def test_a_mask_or_nothing_keeps_a_secret_and_null_restores_a_default(config: Path) -> None:
     edit = settings.prepare(
         config,

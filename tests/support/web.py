@@ -32,12 +32,18 @@ def client() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
+OWNER_PASSWORD = "the owner's own password"
+
+
 async def owner_of(service: Any) -> aiohttp.ClientSession:
-    """A client signed in to a running ``powermaster.service.Service`` with the one-time
-    password it printed (a first start); close it when done."""
+    """A client signed in to a running ``powermaster.service.Service`` as on a first start:
+    the one-time password it printed, then the owner's own set; close it when done."""
     session = client()
     auth = service.auth
     assert auth is not None and auth.one_time_password, "the service has no one-time password"
     base = f"http://{service.options.host}:{service.options.port}"
-    await sign_in(session, base, auth.one_time_password)
+    token = await sign_in(session, base, auth.one_time_password)
+    form = {"password": OWNER_PASSWORD, "again": OWNER_PASSWORD, "csrf_token": token}
+    async with session.post(f"{base}/password", data=form, allow_redirects=False) as response:
+        assert response.status == 303, await response.text()
     return session

@@ -205,3 +205,50 @@ def test_a_running_service_takes_a_password_set_meanwhile(tmp_path: Path) -> Non
     assert not auth.password_set
     write_password(tmp_path, "set by the command")
     assert auth.login("set by the command") is not None
+
+
+async def test_head_is_a_read_however_the_route_handles_writes(ui: Served) -> None:
+    async with client() as http:
+        await sign_in(http, ui.url, PASSWORD)
+        del http.headers["X-CSRF-Token"]
+        async with http.head(f"{ui.url}/api/override", json=OVERRIDE) as response:
+            assert response.status == 200
+        assert ui.service.override() is None  # read, not set
+
+
+async def test_health_tells_a_monitor_only_the_status(ui: Served) -> None:
+    async with client() as http, http.get(f"{ui.url}/api/health") as response:
+        assert await response.json() == {"status": "ok"}  # the fake's checks stay hidden
+
+
+async def test_a_one_time_password_session_may_only_set_a_password(free_port: int) -> None:
+    auth = Auth(None)
+    async with running_ui(free_port, auth=auth) as ui, client() as http:
+        assert auth.one_time_password
+        await sign_in(http, ui.url, auth.one_time_password)
+        for method, path in (("GET", "/api/state"), ("POST", "/api/override"),
+                             ("GET", "/api/events"), ("POST", "/api/flows/demo/trigger")):
+            async with http.request(method, f"{ui.url}{path}", json=OVERRIDE) as response:
+                assert response.status == 403, path
+        assert ui.service.override() is None
+
+
+async def test_changing_the_password_needs_the_current_one(ui: Served) -> None:
+    async with client() as http:
+        token = await sign_in(http, ui.url, PASSWORD)
+        form = {"password": "taken over!", "again": "taken over!", "csrf_token": token}
+        async with http.post(f"{ui.url}/password", data=form) as response:
+            assert response.status == 422 and "current password" in await response.text()
+        assert ui.auth.login(PASSWORD) is not None and ui.auth.login("taken over!") is None
+        form["current"] = PASSWORD
+        async with http.post(f"{ui.url}/password", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+        assert ui.auth.login("taken over!") is not None
+
+
+async def test_a_strange_token_is_refused_not_a_crash(ui: Served) -> None:
+    async with client() as http:
+        await sign_in(http, ui.url, PASSWORD)
+        async with http.post(f"{ui.url}/api/override", json=OVERRIDE,
+                             headers={"X-CSRF-Token": "tökén"}) as response:
+            assert response.status == 403

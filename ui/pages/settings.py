@@ -41,7 +41,7 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
         return templates.TemplateResponse(request, "settings.html", {"title": "Settings"})
 
     async def settings(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             return Json(service.settings_view())
         try:
             patch = json.loads(await request.body() or b"null")
