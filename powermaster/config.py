@@ -19,7 +19,7 @@ from nodes.history import SETTINGS_DEFAULTS as HISTORY_DEFAULTS
 from nodes.history import SETTINGS_SCHEMA as HISTORY_SCHEMA
 from nodes.homeassistant import SETTINGS_DEFAULTS as HA_DEFAULTS
 from nodes.homeassistant import SETTINGS_SCHEMA as HA_SCHEMA
-from nodes.inputs.catalog import SETTINGS_CHECKS
+from nodes.inputs.catalog import PROVIDERS, SETTINGS_CHECKS
 from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
 from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
 from nodes.ledger import SETTINGS_DEFAULTS as BILLING_DEFAULTS
@@ -49,6 +49,12 @@ def _section(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict
         "required": list(required),
         "additionalProperties": False,
     }
+
+
+def _source(kind: str, what: str) -> dict[str, Any]:
+    """``sources.<kind>``: one of the providers installed for it, or none."""
+    names = sorted({p.name for p in PROVIDERS if p.kind == kind} | {"none"})
+    return {"enum": names, "description": f"where {what} come from: {', '.join(names)}"}
 
 
 _CLOCK_TIME = {"type": "string", "pattern": r"^(([01]?\d|2[0-3]):[0-5]\d|24:00)$"}
@@ -217,15 +223,13 @@ SITE_SCHEMA: dict[str, Any] = {
         ),
         "sources": _section(
             {
-                "prices": {"type": "string", "description": "amber, tariff or sample"},
-                "pv": {"type": "string", "description": "solcast, forecast_solar or sample"},
-                "weather": {"type": "string", "description": "open_meteo or none"},
-                "storm": {"type": "string", "description": "bom or none"},
-                "usage": {
-                    "type": "string",
-                    "description": "the retailer's metered usage the ledger settles against: "
-                    "amber, sample (the simulated site's meter) or none",
-                },
+                "prices": _source("prices", "import and feed-in prices"),
+                "pv": _source("pv", "the PV forecast"),
+                "weather": _source("weather", "the weather forecast"),
+                "storm": _source("storm", "storm warnings"),
+                "usage": _source(
+                    "usage", "the retailer's metered usage the ledger settles against "
+                    "(sample: the simulated site's meter)"),
             }
         ),
         "inputs": _section(

@@ -201,3 +201,10 @@ async def test_a_good_edit_is_written_and_in_force_without_a_restart(
         assert site.health()["status"] == "ok"
     finally:
         await site.stop()
+
+
+def test_an_unknown_source_is_refused_before_anything_restarts(config: Path) -> None:
+    with pytest.raises(settings.InvalidSettings) as caught:
+        settings.prepare(config, {"sources": {"prices": "anything"}})
+    assert "must be one of amber, none, sample, tariff, not 'anything'" in (
+        problems_of(caught)["sources.prices"])
