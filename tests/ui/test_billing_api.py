@@ -9,7 +9,6 @@ the cent by hand is in tests/nodes/ledger/test_cycles.py.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,7 +21,8 @@ import pytest
 from flowengine import VirtualClock
 from flowengine.database import open_database
 from nodes.ledger.cycles import closed
-from powermaster.service import Options, Service
+from powermaster.service import Service
+from tests.support.service import running_service
 from tests.support.web import owner_of
 
 MIDNIGHT = datetime(2026, 1, 31, 14, 0, tzinfo=UTC).timestamp()  # 00:00 on 1 Feb, Brisbane
@@ -30,27 +30,12 @@ START = MIDNIGHT - 20 * 60
 BILLING = {"start_day": 1, "supply_charge": 1.0, "monthly_fee": 10.0}
 
 
-def another_free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
-    options = Options(
-        data_dir=tmp_path / "data",
-        simulator_port=another_free_port(),
-        port=free_port,
-        extra_settings={"billing": BILLING},
-    )
-    service = Service(options, clock=VirtualClock(START))
-    await service.start()
-    try:
-        await service.engine.settle()
+    async with running_service(tmp_path / "data", free_port, START,
+                               extra_settings={"billing": BILLING}) as service:  # fmt: skip
         yield service
-    finally:
-        await service.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ flow act at once, and /api/state names the deciding level and reason every tick.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,8 @@ import pytest
 
 from flowengine import VirtualClock
 from nodes.control.decision import MODES
-from powermaster.service import Options, Service
+from powermaster.service import Service
+from tests.support.service import running_service
 from tests.support.web import owner_of
 from tests.ui.conftest import Served
 
@@ -108,24 +108,11 @@ async def test_a_body_that_is_not_json_is_refused(ui: Served, http: aiohttp.Clie
 START = datetime(2026, 1, 14, 20, 0, tzinfo=UTC).timestamp()
 
 
-def another_free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
-    options = Options(
-        data_dir=tmp_path / "data", simulator_port=another_free_port(), port=free_port
-    )
-    service = Service(options, clock=VirtualClock(START))
-    await service.start()
-    try:
-        await service.engine.settle()
+    async with running_service(tmp_path / "data", free_port, START) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -23,7 +22,8 @@ import pytest
 
 from flowengine import VirtualClock
 from nodes.ledger.store import events_between
-from powermaster.service import Options, Service
+from powermaster.service import Service
+from tests.support.service import running_service
 from tests.support.web import client, sign_in
 from ui.auth import write_password
 
@@ -33,24 +33,12 @@ PASSWORD = "correct horse battery"
 COUNTERS = ("pv", "load", "grid_import", "grid_export", "battery_charge", "battery_discharge")
 
 
-def another_free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
-    options = Options(data_dir=tmp_path / "data", simulator_port=another_free_port(),
-                      port=free_port)  # fmt: skip
-    write_password(options.data_dir, PASSWORD)  # the owner has set one: pages open at once
-    service = Service(options, clock=VirtualClock(START))
-    await service.start()
-    try:
-        await service.engine.settle()
+    write_password(tmp_path / "data", PASSWORD)  # the owner has set one: pages open at once
+    async with running_service(tmp_path / "data", free_port, START) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 @pytest.fixture
