@@ -174,6 +174,10 @@ def _next_start(
     return cycle_bounds(now if began is None else began, terms.start_day, terms.timezone)[0]
 
 
+#: The time a cycle's figures must cover before they are carried to its end.
+MIN_PROJECTION_S = 86400.0
+
+
 # -- keeping closed cycles ----------------------------------------------------------
 
 
@@ -357,12 +361,12 @@ def statement(db: sqlite3.Connection, now: float, terms: BillingTerms) -> dict[s
 
 def open_figures(cycle: Cycle) -> dict[str, Any]:
     """An open cycle so far, and its linear projection over the time accounted for
-    (None until some is)."""
+    (None until a day is: a morning's figures carried over a month say nothing)."""
     span = cycle.end - cycle.start
     accounted = (cycle.until - cycle.start) - cycle.unaccounted_s
     fraction = min(1.0, accounted / span)
     projected = None
-    if fraction > 0:
+    if accounted >= MIN_PROJECTION_S:
         whole = project(cycle.totals, fraction).rounded()
         projected = {"days": whole.cycle_days, **_lines(whole)}
     return {

@@ -83,8 +83,9 @@
     document.getElementById("cycle-asof").textContent = `as of ${wall(current.as_of)}`;
     const projected = current.projected;
     moneyEl(document.getElementById("cycle-projected-net"), projected?.bill.net_bill);
-    document.getElementById("cycle-accounted").textContent =
-      `from ${Math.round(current.accounted_fraction * 100)} % of the cycle accounted for`;
+    document.getElementById("cycle-accounted").textContent = projected
+      ? `from ${Math.round(current.accounted_fraction * 100)} % of the cycle accounted for`
+      : "after a day of figures";
     moneyEl(document.getElementById("saved-vs-self-use"), current.self_use.saving);
     moneyEl(document.getElementById("saved-vs-no-battery"), current.no_battery.saving);
     document.getElementById("saved-projected").textContent = projected

@@ -259,3 +259,10 @@ def test_a_baseline_that_cost_nothing_is_a_zero_bill_not_a_missing_one(
     current = statement(db, APR_5 + DAY, TERMS)["current"]
     assert current["self_use"] == {"energy": "0.00", "net_bill": "16.10", "saving": "0.00"}
     assert current["no_battery"] is None  # never posted: unknown, not free
+
+
+def test_a_cycle_is_projected_only_once_a_day_is_accounted_for(db: sqlite3.Connection) -> None:
+    started(db, APR_5)
+    post(db, [entry("import_cost", APR_5, -1.0, 3.0)])
+    assert statement(db, APR_5 + 6 * 3600, TERMS)["current"]["projected"] is None
+    assert statement(db, APR_5 + DAY, TERMS)["current"]["projected"] is not None
