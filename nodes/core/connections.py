@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import aiohttp
 
 from flowengine.database import open_database
-from flowengine.node import Connection
+from flowengine.node import Connection, Node
 
 
 class HttpSession(Connection):
@@ -60,3 +60,13 @@ class SqliteDatabase(Connection):
         if self.db is not None:
             self.db.close()
             self.db = None
+
+
+def node_database(node: Node) -> sqlite3.Connection:
+    """The open sqlite3 connection of a node's ``connection`` (a ``core.sqlite``): what the
+    history, forecasting and ledger nodes keep their tables in."""
+    connection = node.ctx.connection(node.config["connection"])
+    db = getattr(connection, "db", None)
+    if not isinstance(db, sqlite3.Connection):
+        raise RuntimeError(f"connection '{node.config['connection']}' has no open database")
+    return db

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from flowengine.message import Message
 from flowengine.node import Node, NodeContext
+from nodes.core.connections import node_database as database
 from nodes.forecasting.predictor import DEFAULT_TUNING, SLOT_SECONDS, predict_load
 from nodes.forecasting.profile import DEFAULT_PROFILE, SLOTS_PER_DAY, check_profile
-from nodes.history.node import database
 from nodes.history.store import load_history
 
 DEFAULT_TIMEZONE = "Australia/Brisbane"

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import Node
+from nodes.core.connections import node_database as database
 from nodes.history.issues import (
     FORECASTS,
     plan_load,
@@ -20,7 +21,6 @@ from nodes.history.issues import (
     record_prices,
 )
 from nodes.history.schema import ensure_schema
-from nodes.history.sqlite import database
 
 _CONNECTION: dict[str, Any] = {"type": "string", "x-connection": "core.sqlite"}
 

@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from flowengine.message import Message
 from flowengine.node import Node, NodeContext
+from nodes.core.connections import node_database as database
 from nodes.history.counters import counter_values
 from nodes.history.rollup import rebuild_days
 from nodes.history.schema import ensure_schema
 from nodes.history.settings import gap_after_seconds
-from nodes.history.sqlite import database, transaction
+from nodes.history.sqlite import transaction
 from nodes.history.store import record_sample, sample_values
 
 DEFAULT_TIMEZONE = "Australia/Brisbane"

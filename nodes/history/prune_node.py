@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import Node
+from nodes.core.connections import node_database as database
 from nodes.history.retention import (
     DEFAULT_BATCH,
     DEFAULT_MAX_ROWS,
@@ -15,7 +16,6 @@ from nodes.history.retention import (
 )
 from nodes.history.schema import ensure_schema
 from nodes.history.settings import retentions
-from nodes.history.sqlite import database
 
 
 class HistoryPrune(Node):

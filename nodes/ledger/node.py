@@ -12,6 +12,7 @@ never guessed.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
 from flowengine.schema import DURATION
+from nodes.core.connections import node_database
 from nodes.ledger.basis import across_gap, basis_reading, stored_energy
 from nodes.ledger.counterfactual import BatteryModel, SelfUseShadow, no_battery
 from nodes.ledger.cycles import close_cycles
@@ -53,8 +55,8 @@ class LedgerPost(Node):
     async def start(self) -> None:
         ensure_schema(self._db())
 
-    def _db(self) -> Any:
-        return self.ctx.connection(self.config["connection"]).db
+    def _db(self) -> sqlite3.Connection:
+        return node_database(self)
 
     def process(self, msg: Message) -> Message:
         telemetry = msg.payload if isinstance(msg.payload, Mapping) else {}

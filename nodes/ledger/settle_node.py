@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import Node
+from nodes.core.connections import node_database
 from nodes.ledger.settlement import ledger_start, settle
 from nodes.ledger.store import ensure_schema, load_state
 
@@ -29,8 +31,8 @@ class LedgerSettle(Node):
     async def start(self) -> None:
         ensure_schema(self._db())
 
-    def _db(self) -> Any:
-        return self.ctx.connection(self.config["connection"]).db
+    def _db(self) -> sqlite3.Connection:
+        return node_database(self)
 
     def process(self, msg: Message) -> Message:
         reading = msg.payload

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from tests.ui.browser import (
     DESKTOP,
     PHONE,
+    Watched,
     chromium,
     needs_chromium,
     playwright_api,
@@ -32,6 +34,17 @@ expect = playwright_api.expect
 #: The JSON the pages read; each is searched for secrets too.
 APIS = ("/api/state", "/api/health", "/api/flows", "/api/override", "/api/loads",
         "/api/billing", "/api/ledger", "/api/settings", "/api/plan", "/api/events?probe=0")
+
+
+@asynccontextmanager
+async def browsing(site: DemoSite, viewport: dict[str, int], then: str) -> AsyncIterator[Watched]:
+    """The owner signed in on a page of the demo at ``then``; what the page read is
+    searched for secrets afterwards (``site.leaks``)."""
+    async with chromium() as browser:
+        watched = await watched_page(browser, site.url, viewport)
+        await sign_in(watched, PASSWORD, then)
+        yield watched
+        site.seen.extend(watched.bodies)
 
 
 @pytest.fixture
@@ -63,9 +76,7 @@ async def test_every_page_loads_at_phone_and_desktop_width(site: DemoSite) -> No
 
 
 async def test_the_flow_view_moves_after_a_tick_and_a_trace_opens(site: DemoSite) -> None:
-    async with chromium() as browser:
-        watched = await watched_page(browser, site.url, DESKTOP)
-        await sign_in(watched, PASSWORD, "/flows")
+    async with browsing(site, DESKTOP, "/flows") as watched:
         page = watched.page
         await page.goto(f"{site.url}/flows")
         control = page.locator('section.flow[data-flow="control"]')
@@ -87,7 +98,6 @@ async def test_the_flow_view_moves_after_a_tick_and_a_trace_opens(site: DemoSite
         await expect(panel.locator(".timeline tbody tr").first).to_be_visible()
         await expect(panel.locator(".timeline")).to_contain_text("read")
         assert watched.problems == []
-        site.seen.extend(watched.bodies)
     assert site.leaks() == []
 
 
@@ -129,9 +139,7 @@ async def test_no_secret_in_any_api_answer_or_log(site: DemoSite) -> None:
 
 
 async def test_the_overview_updates_over_the_live_stream(site: DemoSite) -> None:
-    async with chromium() as browser:
-        watched = await watched_page(browser, site.url, PHONE)
-        await sign_in(watched, PASSWORD, "/overview")
+    async with browsing(site, PHONE, "/overview") as watched:
         page = watched.page
         await page.goto(f"{site.url}/overview")
         body = page.locator("body")
@@ -148,14 +156,11 @@ async def test_the_overview_updates_over_the_live_stream(site: DemoSite) -> None
         await expect(page.locator("#chart-power svg .pm-line")).not_to_have_count(0)
         await expect(page.locator("#chart-power svg .pm-ahead")).to_have_count(1)
         assert watched.problems == []
-        site.seen.extend(watched.bodies)
     assert site.leaks() == []
 
 
 async def test_a_settings_change_is_applied_live(site: DemoSite) -> None:
-    async with chromium() as browser:
-        watched = await watched_page(browser, site.url, DESKTOP)
-        await sign_in(watched, PASSWORD, "/settings")
+    async with browsing(site, DESKTOP, "/settings") as watched:
         page = watched.page
         await page.goto(f"{site.url}/settings#planner")
         field = page.locator('[name="planner.break_even_delta"]')
@@ -179,5 +184,4 @@ async def test_a_settings_change_is_applied_live(site: DemoSite) -> None:
         assert site.service.settings["battery"]["soc_min"] == 0.10
         # The browser logs the refusal's 422 itself; nothing else may be in the console.
         assert [p for p in watched.problems if "status of 422" not in p] == []
-        site.seen.extend(watched.bodies)
     assert site.leaks() == []
