@@ -16,6 +16,11 @@ from typing import Any
 
 from nodes.planning.linear import LinearModel
 
+# How far from 0 or 1 HiGHS still counts a binary as integral (its default, set explicitly
+# so it is known). Indicator rows switch flows of up to a limit M on a binary, so a flow the
+# binary "forbids" can still carry M x this: 0.01 W against a 10 kW grid limit.
+INTEGRALITY_TOLERANCE = 1e-6
+
 
 class PlanError(RuntimeError):
     """The solver did not prove an optimal plan (infeasible, timeout, solver failure)."""
@@ -75,6 +80,7 @@ def solve_highs(
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("mip_abs_gap", float(mip_abs_gap))
+    h.setOptionValue("mip_feasibility_tolerance", INTEGRALITY_TOLERANCE)
     lp = highspy.HighsLp()
     lp.num_col_ = lm.n_cols
     lp.num_row_ = lm.n_rows
