@@ -49,6 +49,8 @@ class NodeContext(Protocol):
     flow_id: str
     clock: Clock
     log: logging.Logger
+    #: The site's IANA time zone: wall-clock times in configs and ``now`` in expressions.
+    timezone: str
 
     @property
     def flow(self) -> ContextScope: ...
@@ -69,6 +71,10 @@ class NodeContext(Protocol):
 
     def notify(self, text: str, level: str = "info", data: Any = None) -> None:
         """Tell the people watching (the UI's event stream, the log, later MQTT)."""
+        ...
+
+    def debug(self, value: Any, topic: str = "") -> None:
+        """Show ``value`` in the UI's live debug panel (what a ``core.debug`` node does)."""
         ...
 
 
@@ -102,6 +108,19 @@ class Node:
     @classmethod
     def output_ports(cls) -> tuple[str, ...]:
         return tuple(cls.gives)
+
+    @classmethod
+    def ports_for(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The output ports of a node with this config (a switch's come from its rules)."""
+        return cls.output_ports()
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        """What the schema cannot say is wrong with ``config``: (path in it, message) pairs.
+
+        Called by flow validation once the config matches ``config_schema``, so a node
+        that would ignore part of its config says so at load, with FILE:LINE:COL."""
+        return []
 
     async def start(self) -> None:
         """Called once when the flow starts, before any message arrives."""

@@ -50,6 +50,7 @@ class NodeContextImpl:
         self.node_id = node_id
         self.flow_id = flow_id
         self.clock: Clock = engine.clock
+        self.timezone = engine.timezone
         self.log = logging.getLogger(f"flow.{flow_id}.{node_id}")
         self._engine = engine
         self._flow = Scope(engine.context, f"flow:{flow_id}")
@@ -96,6 +97,19 @@ class NodeContextImpl:
         )
 
 
+    def debug(self, value: Any, topic: str = "") -> None:
+        self._engine.events.publish(
+            {
+                "type": "debug",
+                "flow": self.flow_id,
+                "node": self.node_id,
+                "topic": topic,
+                "value": summarize(value),
+                "at": self.clock.time(),
+            }
+        )
+
+
 class NodeRuntime:
     """One node of a running flow, with its wiring and live status."""
 
@@ -114,12 +128,14 @@ class NodeRuntime:
         "wires",
     )
 
-    def __init__(self, flow: FlowRuntime, spec: NodeSpec, node: Node) -> None:
+    def __init__(
+        self, flow: FlowRuntime, spec: NodeSpec, node: Node, ports: tuple[str, ...]
+    ) -> None:
         self.flow = flow
         self.id = spec.id
         self.spec = spec
         self.node = node
-        self.ports = node.output_ports()
+        self.ports = ports
         self.wires: dict[str, tuple[NodeRuntime, ...]] = {}
         self.first_targets: tuple[NodeRuntime, ...] = ()
         self.is_async = inspect.iscoroutinefunction(node.process)
@@ -184,7 +200,8 @@ class FlowRuntime:
         for node_spec in spec.nodes:
             ctx = NodeContextImpl(engine, spec.id, node_spec.id)
             kind = engine.registry.nodes[node_spec.type]
-            runtime = NodeRuntime(self, node_spec, kind(ctx, dict(node_spec.config)))
+            node = kind(ctx, dict(node_spec.config))
+            runtime = NodeRuntime(self, node_spec, node, kind.ports_for(node_spec.config))
             ctx.runtime = runtime
             self.nodes[node_spec.id] = runtime
         for runtime in self.nodes.values():

@@ -21,6 +21,27 @@ DURATION: dict[str, Any] = {
     "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
 }
 
+EXPRESSION: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "x-expression": True,
+    "description": "an expression such as payload.soc > 0.9 (docs/writing-flows.md)",
+}
+
+
+def templated(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    """``schema``, or text holding ``{{ }}`` that gives such a value when the node runs."""
+    text = {"type": "string", "pattern": r"\{\{|\{%", "x-template": True}
+    alternatives = [schema, text] if schema else [text]
+    out: dict[str, Any] = {"anyOf": alternatives}
+    if description or "description" in schema:
+        out["description"] = description or schema["description"]
+    return out
+
+
+#: Text that may hold ``{{ }}`` parts (a message, a topic).
+TEMPLATE_TEXT: dict[str, Any] = {"type": "string", "x-template": True}
+
 TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
     "interval": {
         "description": "every so often, aligned to whole multiples of the period by default",

@@ -17,7 +17,13 @@ from croniter import croniter
 
 from flowengine.durations import parse_duration
 from flowengine.errors import InvalidFlows, Problem
-from flowengine.node import ERROR_PORT
+from flowengine.expressions import (
+    ExpressionError,
+    check_expression,
+    check_template,
+    expression_fields,
+)
+from flowengine.node import ERROR_PORT, Node
 from flowengine.registry import Registry
 from flowengine.schema import TRIGGER_OPTIONS, structure_schema
 from flowengine.spec import ConnectionSpec, FlowSet, FlowSpec, NodeSpec, TriggerSpec
@@ -208,9 +214,12 @@ class _Checker:
             )
             return None
         config = raw.get("config", {})
+        before = len(self.problems)
         self._check_config(
             doc, (*path, "config"), config, kind.config_schema, f"node '{raw['id']}'"
         )
+        if len(self.problems) == before:
+            self._check_meaning(doc, (*path, "config"), config, kind, raw["id"])
         for key, prop in kind.config_schema.get("properties", {}).items():
             if "x-connection" in prop and isinstance(config.get(key), str):
                 self._connection_uses.append(
@@ -222,10 +231,9 @@ class _Checker:
             if isinstance(wires, list)
             else {port: tuple(targets) for port, targets in wires.items()}
         )
-        if isinstance(wires, list) and wires and "out" not in kind.gives:
-            first = next(iter(kind.gives), None)
-            if first is not None:
-                ports = {first: tuple(wires)}
+        own_ports = kind.ports_for(config) if isinstance(config, dict) else kind.output_ports()
+        if isinstance(wires, list) and wires and own_ports and "out" not in own_ports:
+            ports = {own_ports[0]: tuple(wires)}
         timeout = parse_duration(raw["timeout"]) if "timeout" in raw else None
         return NodeSpec(raw["id"], raw["type"], config, ports, raw.get("name", ""), timeout)
 
@@ -235,10 +243,22 @@ class _Checker:
         for error in Validator(schema).iter_errors(config):
             self.problems.append(_schema_problem(doc, path, error, owner))
 
+    def _check_meaning(
+        self, doc: SourceDoc, path: JsonPath, config: Any, kind: type[Node], node_id: str
+    ) -> None:
+        """Expressions and templates compile, and the node's own checks pass."""
+        for where, what, source in expression_fields(config, kind.config_schema):
+            try:
+                (check_expression if what == "expression" else check_template)(source)
+            except ExpressionError as exc:
+                self.problem(doc, (*path, *where), f"node '{node_id}': {exc}")
+        for where, message in kind.check_config(config):
+            self.problem(doc, (*path, *where), f"node '{node_id}': {message}")
+
     def _check_wires(
         self, doc: SourceDoc, path: JsonPath, node: NodeSpec, known_ids: set[str]
     ) -> None:
-        ports = (*self.registry.nodes[node.type].output_ports(), ERROR_PORT)
+        ports = (*self.registry.nodes[node.type].ports_for(node.config), ERROR_PORT)
         raw_wires = _get(self._current_data, (*path, "wires"))
         for port, targets in node.wires.items():
             port_path: JsonPath = (

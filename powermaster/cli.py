@@ -14,6 +14,7 @@ from flowengine.graph import to_dot, to_mermaid
 from flowengine.loop import run as run_loop
 from flowengine.schema import editor_schema
 from flows import FLOWS_DIR, SITE_CONFIG
+from nodes.core.basic import FLOW_LOG
 from powermaster import logs
 from powermaster.config import SITE_SCHEMA, load_site_config
 from powermaster.editor import FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE, write_schemas
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logs.configure(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
     logging.getLogger("power_master").setLevel(logging.INFO)
+    # What a flow's core.log node writes shows at info; its debug lines with -v.
+    verbose = getattr(args, "verbose", False)
+    logging.getLogger(FLOW_LOG).setLevel(logging.DEBUG if verbose else logging.INFO)
     result: int = args.func(args)
     return result
 

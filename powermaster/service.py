@@ -39,7 +39,7 @@ from nodes.ledger.entries import EntryQuery, entries
 from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import NoLedger, require_schema
 from nodes.planning.plan import slot_at
-from powermaster import override as manual
+from nodes.control import override as manual
 from powermaster import overview
 from powermaster import settings as site_settings
 from powermaster.config import SITE_SCHEMA, load_site_config

@@ -350,8 +350,8 @@ class _Checker:
 
     def _ports(self, flow_id: str, node_id: str) -> tuple[str, ...]:
         """The node's output ports, then ``error`` (the flows validated: its type exists)."""
-        kind = self.registry.nodes[self.flowset.flows[flow_id].node(node_id).type]
-        return (*kind.output_ports(), ERROR_PORT)
+        spec = self.flowset.flows[flow_id].node(node_id)
+        return (*self.registry.nodes[spec.type].ports_for(spec.config), ERROR_PORT)
 
     def _input(self, path: JsonPath, flow: str, raw: dict[str, Any]) -> Input:
         spec = self.flowset.flows[flow]

@@ -3,13 +3,31 @@
 from nodes.core.basic import (
     ContextGet,
     ContextSet,
+    Debug,
     Delay,
     LogNode,
     Passthrough,
     RunFlow,
     SetPayload,
 )
+from nodes.core.change import Change, TemplateNode
 from nodes.core.connections import HttpSession, SqliteDatabase
+from nodes.core.gates import Filter, Throttle
+from nodes.core.switch import Switch
 
-NODE_TYPES = [Passthrough, SetPayload, ContextGet, ContextSet, Delay, LogNode, RunFlow]
+NODE_TYPES = [
+    Passthrough,
+    SetPayload,
+    ContextGet,
+    ContextSet,
+    Delay,
+    LogNode,
+    Debug,
+    RunFlow,
+    Switch,
+    Change,
+    TemplateNode,
+    Filter,
+    Throttle,
+]
 CONNECTION_TYPES = [HttpSession, SqliteDatabase]

@@ -5,10 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
+from flowengine import jsondata
 from flowengine.durations import parse_duration
+from flowengine.expressions import Expression, Template, plain, scope_for
 from flowengine.message import Message
-from flowengine.node import Node
-from flowengine.schema import DURATION
+from flowengine.node import Node, NodeContext
+from flowengine.schema import DURATION, EXPRESSION, TEMPLATE_TEXT
+
+#: The logger ``core.log`` writes under (``flowlog.<flow>.<node>``): the service shows its
+#: info lines even when it hides the engine's own.
+FLOW_LOG = "flowlog"
+DEFAULT_LOG_CHARS = 300
 
 CONTEXT_KEY = {
     "type": "string",
@@ -109,18 +116,81 @@ class Delay(Node):
 
 class LogNode(Node):
     type_name = "core.log"
-    description = "Writes the payload to the log and shows it as the node's status."
+    description = "Writes a line to the service's log (and the node's status) from a template."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {"level": {"enum": ["debug", "info", "warning", "error"]}},
+        "properties": {
+            "level": {
+                "enum": ["debug", "info", "warning", "error"],
+                "description": "info and above always show; debug with power-master run -v",
+            },
+            "message": {
+                **TEMPLATE_TEXT,
+                "description": "the line, with {{ }} parts (default: the payload)",
+            },
+            "max_chars": {
+                "type": "integer",
+                "minimum": 20,
+                "description": f"longer lines are cut here (default {DEFAULT_LOG_CHARS})",
+            },
+        },
         "additionalProperties": False,
     }
-    gives: ClassVar[dict[str, str]] = {}
+    gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged"}
 
-    def process(self, msg: Message) -> None:
-        level = getattr(logging, self.config.get("level", "info").upper())
-        self.ctx.log.log(level, "%s", msg.payload)
-        self.ctx.status(str(msg.payload)[:80])
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self._level = getattr(logging, config.get("level", "info").upper())
+        self._message = Template(config["message"]) if "message" in config else None
+        self._max = int(config.get("max_chars", DEFAULT_LOG_CHARS))
+        self._log = logging.getLogger(f"{FLOW_LOG}.{ctx.flow_id}.{ctx.node_id}")
+
+    def process(self, msg: Message) -> Message:
+        if self._message is None:
+            text = msg.payload if isinstance(msg.payload, str) else json_text(msg.payload)
+        else:
+            rendered = self._message.render(scope_for(self.ctx, msg))
+            text = rendered if isinstance(rendered, str) else json_text(rendered)
+        line = text if len(text) <= self._max else text[: self._max - 1] + "…"
+        self._log.log(self._level, "%s", line)
+        self.ctx.status(line[:80], "warn" if self._level >= logging.WARNING else "ok")
+        return msg
+
+
+class Debug(Node):
+    """Node-RED's debug node: what passes shows live in the Flows page's debug panel."""
+
+    type_name = "core.debug"
+    description = "Shows the message (or one value of it) live in the Flows page's debug panel."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "show": {**EXPRESSION, "description": "what to show (default: the payload)"},
+        },
+        "additionalProperties": False,
+    }
+    gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged"}
+
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self._show = Expression(config.get("show", "payload"))
+
+    def process(self, msg: Message) -> Message:
+        value = plain(self._show.evaluate(scope_for(self.ctx, msg)))
+        self.ctx.debug(value, msg.topic)
+        self.ctx.status(_one_line(value)[:80])
+        return msg
+
+
+def json_text(value: Any) -> str:
+    try:
+        return jsondata.dumps(plain(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _one_line(value: Any) -> str:
+    return value if isinstance(value, str) else json_text(value)
 
 
 class RunFlow(Node):

@@ -34,7 +34,7 @@ from nodes.homeassistant.state import build_state, encode, entity_states
 from nodes.homeassistant.topics import Topics
 from nodes.loads import InvalidLoadCommand, set_load_command
 from nodes.mqtt.connection import MqttBroker
-from powermaster.override import InvalidOverride, clear_override, set_override
+from nodes.control.override import InvalidOverride, clear_override, set_override
 
 log = logging.getLogger("power_master.homeassistant")
 
@@ -45,7 +45,7 @@ RESERVE_KEY = "storm_reserve_soc"
 
 
 class _GlobalStore:
-    """The ``ContextStore`` face (``get``/``set`` by scope) that ``powermaster.override``
+    """The ``ContextStore`` face (``get``/``set`` by scope) that ``nodes.control.override``
     takes, over a node's global scope."""
 
     def __init__(self, scope: Scope) -> None:

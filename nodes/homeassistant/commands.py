@@ -26,7 +26,7 @@ from nodes.control.decision import MODES
 from nodes.homeassistant.discovery import AUTO
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
-from powermaster.override import MAX_REASON_CHARS, max_duration_s, power_limit_w
+from nodes.control.override import MAX_REASON_CHARS, max_duration_s, power_limit_w
 
 #: A select change carries no duration: the override lasts this long.
 DEFAULT_OVERRIDE_DURATION = "2h"
@@ -46,7 +46,7 @@ class CommandError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ClearOverride:
-    """End the manual override: ``powermaster.override.clear_override``."""
+    """End the manual override: ``nodes.control.override.clear_override``."""
 
     kind: ClassVar[str] = "clear_override"
 

@@ -23,7 +23,7 @@ from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
 from nodes.storm.settings import DEFAULTS as STORM_DEFAULTS
-from powermaster.override import is_active
+from nodes.control.override import is_active
 
 #: HA keeps at most 255 characters of a state.
 MAX_TEXT = 255

@@ -21,7 +21,7 @@ from flowengine import Engine, VirtualClock
 from flowengine.validate import load_docs
 from flowengine.yamlsource import parse_text
 from powermaster.config import DEFAULTS
-from powermaster.override import active_override, clear_override, set_override
+from nodes.control.override import active_override, clear_override, set_override
 from tests.flowengine.helpers import Collect, registry
 from tests.support.web import client, sign_in
 from ui.app import create_app

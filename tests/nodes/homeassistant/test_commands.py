@@ -19,7 +19,7 @@ from nodes.homeassistant import (
     SwitchLoad,
     parse_command,
 )
-from powermaster.override import active_override, set_override
+from nodes.control.override import active_override, set_override
 from tests.nodes.homeassistant import samples
 
 MODE = "power_master/override/mode/set"

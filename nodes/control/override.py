@@ -21,7 +21,7 @@ from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.control.decision import MODES
 
 OVERRIDE_KEY = "override"
-SOURCES = ("api", "mqtt")
+SOURCES = ("api", "mqtt", "flow")
 #: The longest override without a setting saying otherwise.
 DEFAULT_MAX_DURATION = "24h"
 MAX_REASON_CHARS = 200
@@ -45,17 +45,37 @@ def set_override(
     reason: Any = None,
 ) -> dict[str, Any]:
     """Check the request, store it as ``global.override`` and return what was stored."""
+    override = checked_override(clock.time(), settings, mode, power_w, duration, source, reason)
+    context.set(GLOBAL, OVERRIDE_KEY, override)
+    return override
+
+
+def checked_override(
+    now: float,
+    settings: Mapping[str, Any],
+    mode: Any,
+    power_w: Any,
+    duration: Any = None,
+    source: str = "api",
+    reason: Any = None,
+    until: float | None = None,
+) -> dict[str, Any]:
+    """The override to store, from a ``duration`` or an ``until`` (epoch seconds).
+
+    Raises ``InvalidOverride`` naming each field that is wrong: an override always ends."""
     problems: list[Problem] = []
     checked_mode = _mode(mode, problems)
     power = _power(power_w, checked_mode, settings, problems)
-    seconds = _duration(duration, settings, problems)
+    if until is not None and duration is None:
+        seconds = _duration(until - now, settings, problems, field="until")
+    else:
+        seconds = _duration(duration, settings, problems)
     if source not in SOURCES:
         problems.append(Problem("source", f"must be one of {', '.join(SOURCES)}, not {source!r}"))
     text = _reason(reason, problems)
     if problems:
         raise InvalidOverride(problems)
-    now = clock.time()
-    override = {
+    return {
         "mode": checked_mode,
         "power_w": power,
         "until": now + seconds,
@@ -63,8 +83,6 @@ def set_override(
         "source": source,
         "reason": text or f"manual override from {source}",
     }
-    context.set(GLOBAL, OVERRIDE_KEY, override)
-    return override
 
 
 def clear_override(context: ContextStore) -> dict[str, Any] | None:
@@ -142,24 +160,27 @@ def _power(
     return float(power_w)
 
 
-def _duration(duration: Any, settings: Mapping[str, Any], problems: list[Problem]) -> float:
+def _duration(
+    duration: Any, settings: Mapping[str, Any], problems: list[Problem], field: str = "duration"
+) -> float:
     if duration is None:
-        problems.append(Problem("duration", "is required: seconds, or text like 30m or 2h"))
+        problems.append(Problem(field, "is required: seconds, or text like 30m or 2h"))
         return 0.0
     if not (isinstance(duration, str) or _number(duration)):
-        problems.append(Problem("duration", f"must be seconds or text like 2h, not {duration!r}"))
+        problems.append(Problem(field, f"must be seconds or text like 2h, not {duration!r}"))
         return 0.0
     try:
-        seconds = parse_duration(duration)
+        seconds = parse_duration(duration) if field == "duration" else float(duration)
     except ValueError as exc:
-        problems.append(Problem("duration", str(exc)))
+        problems.append(Problem(field, str(exc)))
         return 0.0
     longest = max_duration_s(settings)
     if seconds <= 0:
-        problems.append(Problem("duration", "must be more than 0"))
+        what = "must be more than 0" if field == "duration" else "is not in the future"
+        problems.append(Problem(field, what))
     elif seconds > longest:
         problems.append(
-            Problem("duration", f"{seconds:g} s is longer than the most allowed ({longest:g} s)")
+            Problem(field, f"{seconds:g} s is longer than the most allowed ({longest:g} s)")
         )
     return seconds
 

@@ -14,7 +14,7 @@ from flowengine.context import ContextStore
 from flowengine.database import open_database
 from nodes.control.decision import MODES
 from powermaster.config import DEFAULTS
-from powermaster.override import (
+from nodes.control.override import (
     OVERRIDE_KEY,
     InvalidOverride,
     active_override,

@@ -1,0 +1,518 @@
+"""Expressions and ``{{ }}`` templates in flow files, evaluated in a sandbox.
+
+Home Assistant's choice: Jinja2's ``ImmutableSandboxedEnvironment`` (no ``_``
+attributes, nothing that mutates, no imports), narrowed further so an expression
+is also bounded in time and memory: no statements but ``{% if %}``, no filters
+that repeat their input (``center``, ``indent``, ``format``, ``slice`` ...), a
+``range`` of at most 10,000, strings and lists made by ``*`` ``+`` ``~`` at most
+100,000 long, ``**`` on small numbers only, and method calls only from a short
+list of harmless ones (``lower``, ``split``, ``get``, ``isoformat`` ...).
+
+Durations may be written as in YAML: ``now + 1h``, ``30m``, ``1h30m``.
+
+Expressions see ``payload``, ``topic``, ``msg``, ``flow`` and ``global`` (the
+context, read-only), ``now`` (the engine's clock in the site's zone),
+``settings`` (the site config; secrets show only their names) and ``env``
+(environment variables whose names start with ``POWER_MASTER_``).
+docs/writing-flows.md lists every name, filter and refused construct.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import StrictUndefined, Undefined, nodes
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from flowengine.durations import DURATION_PATTERN, parse_duration
+
+#: Longest expression or template text accepted.
+MAX_SOURCE_CHARS = 4000
+#: Longest string or list an operator may build, and the largest ``range``.
+MAX_ITEMS = 100_000
+MAX_RANGE = 10_000
+#: Largest integer ``**`` may make, in bits.
+MAX_POWER_BITS = 4096
+#: Longest text a template may render.
+MAX_RENDER_CHARS = 1_000_000
+ENV_PREFIX = "POWER_MASTER_"
+
+_REMOVED_FILTERS = (
+    "center",
+    "indent",
+    "wordwrap",
+    "format",
+    "slice",
+    "random",
+    "pprint",
+    "urlize",
+    "xmlattr",
+    "safe",
+    "forceescape",
+    "escape",
+    "e",
+    "filesizeformat",
+    "replace",
+)
+#: Methods an expression may call, by the type that owns them.
+_SAFE_METHODS: dict[type, frozenset[str]] = {
+    str: frozenset(
+        {
+            "lower",
+            "upper",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "startswith",
+            "endswith",
+            "split",
+            "rsplit",
+            "splitlines",
+            "title",
+            "capitalize",
+            "casefold",
+            "count",
+            "find",
+            "rfind",
+            "index",
+            "isdigit",
+            "isnumeric",
+            "isalpha",
+            "isalnum",
+            "isspace",
+            "removeprefix",
+            "removesuffix",
+            "partition",
+            "rpartition",
+            "join",
+        }
+    ),
+    dict: frozenset({"get", "keys", "values", "items"}),
+    list: frozenset({"index", "count"}),
+    tuple: frozenset({"index", "count"}),
+    datetime: frozenset(
+        {
+            "isoformat",
+            "strftime",
+            "timestamp",
+            "weekday",
+            "isoweekday",
+            "date",
+            "time",
+            "astimezone",
+            "replace",
+        }
+    ),
+    date: frozenset({"isoformat", "strftime", "weekday", "isoweekday"}),
+    time: frozenset({"isoformat", "strftime"}),
+    timedelta: frozenset({"total_seconds"}),
+}
+_ALLOWED_STATEMENTS = (nodes.Output, nodes.If, nodes.TemplateData)
+_NUMBER_THEN_UNIT = re.compile(r"(ms|s|m|h|d)((\d+(\.\d+)?)(ms|s|m|h|d))*")
+
+
+class ExpressionError(ValueError):
+    """An expression that is refused (at load) or fails (at run time), in plain words."""
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//", "/"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            _check_power(left, right)
+        elif operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif operator == "%" and isinstance(left, str):
+            raise SecurityError("'%' formatting of text is not allowed; write a {{ }} template")
+        result = super().call_binop(context, operator, left, right)
+        _check_size(result)
+        return result
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        if any(obj is allowed for allowed in _CALLABLE):
+            return True
+        if isinstance(obj, Undefined):
+            obj._fail_with_undefined_error()
+        owner = getattr(obj, "__self__", None)
+        name = getattr(obj, "__name__", "")
+        for kind, names in _SAFE_METHODS.items():
+            if isinstance(owner, kind) and name in names:
+                return super().is_safe_callable(obj)
+        return False
+
+
+def _check_power(left: Any, right: Any) -> None:
+    if isinstance(left, int) and isinstance(right, int):
+        if max(abs(left), 2).bit_length() * abs(right) > MAX_POWER_BITS:
+            raise SecurityError("the power is too large to compute")
+    elif isinstance(left, int | float) and isinstance(right, int | float) and abs(right) > 1e6:
+        raise SecurityError("the power is too large to compute")
+
+
+def _check_repeat(seq: Any, times: Any) -> None:
+    if isinstance(seq, int) and isinstance(times, int) and not isinstance(seq, bool):
+        if seq.bit_length() + times.bit_length() > MAX_POWER_BITS:
+            raise SecurityError("the product is too large to compute")
+    elif isinstance(seq, str | list | tuple) and isinstance(times, int):  # noqa: SIM102
+        if len(seq) * times > MAX_ITEMS:
+            raise SecurityError(f"the result would be longer than {MAX_ITEMS:,} items")
+
+
+def _check_size(value: Any) -> None:
+    if isinstance(value, str | list | tuple) and len(value) > MAX_ITEMS:
+        raise SecurityError(f"the result would be longer than {MAX_ITEMS:,} items")
+
+
+def _range(*args: int) -> range:
+    rng = range(*args)
+    if len(rng) > MAX_RANGE:
+        raise SecurityError(f"a range may have at most {MAX_RANGE:,} numbers")
+    return rng
+
+
+def _duration(value: Any) -> timedelta:
+    """``duration('1h30m')`` or ``duration(90)``: a timedelta to add to ``now``."""
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=parse_duration(value))
+
+
+def _as_timestamp(value: Any) -> float:
+    """Epoch seconds of a datetime, an ISO 8601 text or a number (Home Assistant's name)."""
+    return to_epoch(value)
+
+
+def _safe_min(*values: Any) -> Any:
+    return min(*values) if len(values) > 1 else min(values[0])
+
+
+def _safe_max(*values: Any) -> Any:
+    return max(*values) if len(values) > 1 else max(values[0])
+
+
+_FUNCTIONS: dict[str, Any] = {
+    "range": _range,
+    "duration": _duration,
+    "as_timestamp": _as_timestamp,
+    "min": _safe_min,
+    "max": _safe_max,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "str": str,
+    "len": len,
+}
+
+
+_CALLABLE = (*_FUNCTIONS.values(), dict)
+
+
+def _replace_filter(value: Any, old: str, new: str, count: int | None = None) -> str:
+    text = str(value)
+    grows = text.count(old) if old else len(text) + 1
+    if count is not None:
+        grows = min(grows, count)
+    if len(text) + grows * max(len(new) - len(old), 0) > MAX_ITEMS:
+        raise SecurityError(f"the result would be longer than {MAX_ITEMS:,} characters")
+    return text.replace(old, new, -1 if count is None else count)
+
+
+def _make_environment() -> _Sandbox:
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False)
+    for name in _REMOVED_FILTERS:
+        env.filters.pop(name, None)
+    env.filters["replace"] = _replace_filter
+    env.filters["as_timestamp"] = _as_timestamp
+    env.globals.clear()
+    env.globals.update(_FUNCTIONS)
+    env.globals["dict"] = dict
+    return env
+
+
+_ENV = _make_environment()
+
+
+# -- compiling -------------------------------------------------------------------------------
+
+
+def _with_durations(source: str) -> str:
+    """``now + 1h30m`` -> ``now + duration(5400.0)``: YAML's durations inside expressions."""
+    try:
+        tokens = list(_ENV.lexer.tokeniter(source, None, state="variable"))
+    except TemplateSyntaxError:
+        return source  # compiling reports it, with its line
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        _, kind, value = tokens[index]
+        nxt = tokens[index + 1] if index + 1 < len(tokens) else None
+        if kind in ("integer", "float") and nxt is not None and nxt[1] == "name":
+            text = value + nxt[2]
+            if _NUMBER_THEN_UNIT.fullmatch(nxt[2]) and re.fullmatch(DURATION_PATTERN, text):
+                out.append(f"duration({parse_duration(text)!r})")
+                index += 2
+                continue
+        out.append(value)
+        index += 1
+    return "".join(out)
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, TemplateSyntaxError):
+        where = f" (line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
+        text = (exc.message or "").replace("unexpected 'end of template'", "it ends too early").rstrip(".")
+        return f"{text}{where}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
+
+
+class Expression:
+    """One expression, compiled once: ``payload.soc > 0.9 and global.price_now.import > 0.3``."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        if not isinstance(source, str) or not source.strip():
+            raise ExpressionError("an expression cannot be empty")
+        if len(source) > MAX_SOURCE_CHARS:
+            raise ExpressionError(f"an expression may be at most {MAX_SOURCE_CHARS} characters")
+        try:
+            self._compiled = _ENV.compile_expression(_with_durations(source), False)
+        except (TemplateSyntaxError, RecursionError) as exc:
+            raise ExpressionError(f"expression {source!r}: {_refusal(exc)}") from None
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return _run(lambda: _defined(self._compiled(**scope)), self.source)
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+
+class Template:
+    """Text with ``{{ }}`` parts. A text that is one ``{{ expr }}`` gives expr's own value."""
+
+    __slots__ = ("_compiled", "_single", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        if len(source) > MAX_SOURCE_CHARS:
+            raise ExpressionError(f"a template may be at most {MAX_SOURCE_CHARS} characters")
+        stripped = source.strip()
+        self._single: Expression | None = None
+        inner = stripped[2:-2] if stripped.startswith("{{") and stripped.endswith("}}") else None
+        if inner is not None and "{{" not in inner and "}}" not in inner and "{%" not in inner:
+            self._single = Expression(inner)
+            return
+        try:
+            tree = _ENV.parse(source)
+        except (TemplateSyntaxError, RecursionError) as exc:
+            raise ExpressionError(f"template {source!r}: {_refusal(exc)}") from None
+        for node in tree.body:
+            _refuse_statements(node, source)
+        try:
+            self._compiled = _ENV.from_string(_templated_durations(source))
+        except (TemplateSyntaxError, RecursionError) as exc:
+            raise ExpressionError(f"template {source!r}: {_refusal(exc)}") from None
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        if self._single is not None:
+            return self._single.evaluate(scope)
+        text = _run(lambda: self._compiled.render(**scope), self.source)
+        if len(text) > MAX_RENDER_CHARS:
+            raise ExpressionError(f"template {self.source!r} rendered over {MAX_RENDER_CHARS:,}")
+        return text
+
+    def __repr__(self) -> str:
+        return f"Template({self.source!r})"
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def _templated_durations(source: str) -> str:
+    return re.sub(r"\{\{(.*?)\}\}", lambda m: "{{" + _with_durations(m.group(1)) + "}}", source)
+
+
+def _refuse_statements(node: nodes.Node, source: str) -> None:
+    if not isinstance(node, _ALLOWED_STATEMENTS):
+        word = type(node).__name__.lower()
+        raise ExpressionError(
+            f"template {source!r}: '{{% {word} %}}' is not allowed; only {{{{ }}}} and "
+            "{% if %} are (use a core.switch or core.split node to branch or loop)"
+        )
+    if isinstance(node, nodes.If):
+        for child in (*node.body, *node.elif_, *node.else_):
+            _refuse_statements(child, source)
+
+
+def _run(call: Callable[[], Any], source: str) -> Any:
+    try:
+        return call()
+    except UndefinedError as exc:
+        raise ExpressionError(f"{source!r}: {exc.message}") from None
+    except SecurityError as exc:
+        reason = re.sub(r"<(?:built-in method|function) ([\w.]+)[^>]*>", r"\1()", str(exc))
+        raise ExpressionError(f"{source!r} is not allowed: {reason}") from None
+    except TemplateError as exc:
+        raise ExpressionError(f"{source!r}: {exc}") from None
+    except RecursionError:
+        raise ExpressionError(f"{source!r}: nested too deeply") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, OverflowError) as exc:
+        raise ExpressionError(f"{source!r}: {type(exc).__name__}: {exc}") from None
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def expression_fields(
+    config: Any, schema: Mapping[str, Any], path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    """(path, "expression" or "template", text) of each expression a config holds.
+
+    A config schema marks them: ``"x-expression": true`` on a property that is an
+    expression, ``"x-template": true`` on text that may hold ``{{ }}``."""
+    alternatives = [s for key in ("anyOf", "oneOf", "allOf") for s in schema.get(key, ())]
+    if isinstance(config, str):
+        if schema.get("x-expression"):
+            yield path, "expression", config
+        elif schema.get("x-template") and is_template(config):
+            yield path, "template", config
+        else:
+            yield from _first(expression_fields(config, a, path) for a in alternatives)
+        return
+    if isinstance(config, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, value in config.items():
+            sub = properties.get(key, extra if isinstance(extra, Mapping) else None)
+            if sub is not None:
+                yield from expression_fields(value, sub, (*path, key))
+    elif isinstance(config, list) and isinstance(schema.get("items"), Mapping):
+        for index, value in enumerate(config):
+            yield from expression_fields(value, schema["items"], (*path, index))
+    seen: set[tuple[str | int, ...]] = set()
+    for alternative in alternatives:
+        for found in expression_fields(config, alternative, path):
+            if found[0] not in seen:
+                seen.add(found[0])
+                yield found
+
+
+def _first(
+    found: Iterator[Iterator[tuple[tuple[str | int, ...], str, str]]],
+) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    for each in found:
+        items = list(each)
+        if items:
+            yield from items[:1]
+            return
+
+
+def check_expression(source: str) -> None:
+    """Raise ``ExpressionError`` if ``source`` would be refused (flow validation)."""
+    Expression(source)
+
+
+def check_template(source: str) -> None:
+    if is_template(source):
+        Template(source)
+
+
+# -- the names an expression sees --------------------------------------------------------------
+
+
+class ContextView(Mapping[str, Any]):
+    """One context scope, read-only: ``global.telemetry.soc``; a missing key is undefined."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, scope: Any) -> None:
+        self._scope = scope
+
+    def __getitem__(self, key: str) -> Any:
+        missing = object()
+        value = self._scope.peek(key, missing)
+        if value is missing:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._scope.keys())
+
+    def __len__(self) -> int:
+        return len(self._scope.keys())
+
+
+def environment_view() -> dict[str, str]:
+    return {k[len(ENV_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+
+
+def scope_for(ctx: Any, msg: Any = None, **extra: Any) -> dict[str, Any]:
+    """The names an expression in a node sees: its message, the context, time, settings."""
+    zone = ZoneInfo(getattr(ctx, "timezone", None) or "UTC")
+    payload = getattr(msg, "payload", None)
+    topic = getattr(msg, "topic", "")
+    return {
+        "payload": payload,
+        "topic": topic,
+        "msg": {"payload": payload, "topic": topic},
+        "flow": ContextView(ctx.flow),
+        "global": ContextView(ctx.globals),
+        "now": datetime.fromtimestamp(ctx.clock.time(), zone),
+        "settings": ctx.settings,
+        "env": environment_view(),
+        **extra,
+    }
+
+
+# -- values out of expressions -----------------------------------------------------------------
+
+
+def to_epoch(value: Any) -> float:
+    """Epoch seconds from a datetime, an ISO 8601 text or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a time")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a time")
+        return float(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, str):
+        try:
+            return to_epoch(datetime.fromisoformat(value.strip()))
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a time: give a datetime, ISO 8601 text or epoch seconds")
+
+
+def plain(value: Any) -> Any:
+    """A result as JSON data: datetimes as ISO 8601 text, durations as seconds."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(f"{value!r} is not a number JSON can hold")
+    return value

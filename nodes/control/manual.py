@@ -1,0 +1,91 @@
+"""``control.override``: a flow sets or ends the manual override, as the web API and
+Home Assistant do (nodes/control/override.py holds the rules all three follow)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from flowengine.expressions import Template, is_template, scope_for, to_epoch
+from flowengine.message import Message
+from flowengine.node import Node, NodeContext
+from flowengine.schema import DURATION, TEMPLATE_TEXT, templated
+from nodes.control.decision import MODES
+from nodes.control.override import OVERRIDE_KEY, InvalidOverride, checked_override
+
+
+class OverrideNode(Node):
+    type_name = "control.override"
+    description = "Sets the manual override (mode, power, for or until), or clears it."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "action": {"enum": ["set", "clear"], "description": "set (default) or clear"},
+            "mode": templated({"enum": list(MODES)}, "the mode to force"),
+            "power_w": templated({"type": "number", "minimum": 0}, "watts"),
+            "for": templated(DURATION, "how long it lasts (or give until)"),
+            "until": templated(
+                {"type": "string", "format": "date-time"},
+                "when it ends: ISO 8601, or {{ now + 1h }}",
+            ),
+            "reason": {**TEMPLATE_TEXT, "description": "shown with the decision; {{ }} allowed"},
+        },
+        "additionalProperties": False,
+    }
+    takes = "any message (the config's {{ }} parts may read it)"
+    gives: ClassVar[dict[str, str]] = {"out": "the message carrying the override as stored"}
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        if config.get("action", "set") == "clear":
+            extra = [k for k in config if k != "action"]
+            return [((f"<key>{extra[0]}",), "a clear takes no other keys")] if extra else []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for key in ("mode", "power_w"):
+            if key not in config:
+                problems.append(((), f"an override needs '{key}'"))
+        if ("for" in config) == ("until" in config):
+            problems.append(((), "an override needs an end: give exactly one of 'for' or 'until'"))
+        return problems
+
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self._clear = config.get("action", "set") == "clear"
+        self._fields = {
+            key: Template(value) if is_template(value) else value
+            for key, value in config.items()
+            if key in ("mode", "power_w", "for", "until", "reason")
+        }
+
+    def process(self, msg: Message) -> Message:
+        if self._clear:
+            self.ctx.globals.set(OVERRIDE_KEY, None)
+            self.ctx.status("cleared")
+            msg.payload = None
+            return msg
+        scope = scope_for(self.ctx, msg)
+        values = {
+            key: value.render(scope) if isinstance(value, Template) else value
+            for key, value in self._fields.items()
+        }
+        now = self.ctx.clock.time()
+        until = values.get("until")
+        try:
+            override = checked_override(
+                now,
+                self.ctx.settings,
+                values.get("mode"),
+                values.get("power_w"),
+                duration=values.get("for"),
+                source="flow",
+                reason=values.get("reason") or f"set by flow {self.ctx.flow_id}",
+                until=to_epoch(until) if until is not None else None,
+            )
+        except InvalidOverride as exc:
+            raise ValueError(
+                "override refused: " + "; ".join(f"{p.field} {p.message}" for p in exc.problems)
+            ) from None
+        self.ctx.globals.set(OVERRIDE_KEY, override)
+        self.ctx.status(f"{override['mode']} {override['power_w']:g} W")
+        msg.payload = override
+        return msg
