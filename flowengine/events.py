@@ -14,6 +14,8 @@ from typing import Any
 QUEUE_SIZE = 1000
 #: Notifications kept for clients that connect later (the newest last).
 KEEP_NOTIFICATIONS = 50
+#: core.debug messages kept for the Flows page's debug panel when it opens.
+KEEP_DEBUG = 100
 
 
 class EventBus:
@@ -21,12 +23,15 @@ class EventBus:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.last_status: dict[tuple[str, str], dict[str, Any]] = {}
         self.notifications: deque[dict[str, Any]] = deque(maxlen=KEEP_NOTIFICATIONS)
+        self.debug: deque[dict[str, Any]] = deque(maxlen=KEEP_DEBUG)
 
     def publish(self, event: dict[str, Any]) -> None:
         if event.get("type") == "status":
             self.last_status[(event["flow"], event["node"])] = event
         elif event.get("type") == "notification":
             self.notifications.append(event)
+        elif event.get("type") == "debug":
+            self.debug.append(event)
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()

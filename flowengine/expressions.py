@@ -114,6 +114,12 @@ _SAFE_METHODS: dict[type, frozenset[str]] = {
     time: frozenset({"isoformat", "strftime"}),
     timedelta: frozenset({"total_seconds"}),
 }
+_SYNTAX_WORDS = (
+    ("unexpected end of template, expected 'end of print statement'", "'{{' is never closed"),
+    ("unexpected 'end of print statement'", "it ends too early"),
+    ("unexpected 'end of template'", "it ends too early"),
+)
+_SPECIAL_NAMES = frozenset({"self", "super", "caller", "varargs", "kwargs", "loop"})
 _ALLOWED_STATEMENTS = (nodes.Output, nodes.If, nodes.TemplateData)
 _NUMBER_THEN_UNIT = re.compile(r"(ms|s|m|h|d)((\d+(\.\d+)?)(ms|s|m|h|d))*")
 
@@ -199,6 +205,27 @@ def _safe_max(*values: Any) -> Any:
     return max(*values) if len(values) > 1 else max(values[0])
 
 
+def _int(value: Any = 0) -> int:
+    return int(value)
+
+
+def _float(value: Any = 0.0) -> float:
+    return float(value)
+
+
+def _bool(value: Any = False) -> bool:
+    return bool(value)
+
+
+def _str(value: Any = "") -> str:
+    return str(value)
+
+
+def _dict(**items: Any) -> dict[str, Any]:
+    return dict(items)
+
+
+# Plain functions, never the types themselves: a type's attributes lead to its internals.
 _FUNCTIONS: dict[str, Any] = {
     "range": _range,
     "duration": _duration,
@@ -207,15 +234,16 @@ _FUNCTIONS: dict[str, Any] = {
     "max": _safe_max,
     "abs": abs,
     "round": round,
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "str": str,
+    "int": _int,
+    "float": _float,
+    "bool": _bool,
+    "str": _str,
     "len": len,
+    "dict": _dict,
 }
 
 
-_CALLABLE = (*_FUNCTIONS.values(), dict)
+_CALLABLE = tuple(_FUNCTIONS.values())
 
 
 def _replace_filter(value: Any, old: str, new: str, count: int | None = None) -> str:
@@ -236,7 +264,6 @@ def _make_environment() -> _Sandbox:
     env.filters["as_timestamp"] = _as_timestamp
     env.globals.clear()
     env.globals.update(_FUNCTIONS)
-    env.globals["dict"] = dict
     return env
 
 
@@ -271,10 +298,14 @@ def _with_durations(source: str) -> str:
 def _refusal(exc: Exception) -> str:
     if isinstance(exc, TemplateSyntaxError):
         where = f" (line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
-        text = (exc.message or "").replace("unexpected 'end of template'", "it ends too early").rstrip(".")
+        text = (exc.message or "").rstrip(".")
+        for jinja_words, ours in _SYNTAX_WORDS:
+            text = text.replace(jinja_words, ours)
         return f"{text}{where}"
     if isinstance(exc, RecursionError):
         return "nested too deeply"
+    if isinstance(exc, SecurityError):
+        return f"not allowed: {_without_addresses(str(exc))}"
     return str(exc)
 
 
@@ -290,8 +321,10 @@ class Expression:
         if len(source) > MAX_SOURCE_CHARS:
             raise ExpressionError(f"an expression may be at most {MAX_SOURCE_CHARS} characters")
         try:
-            self._compiled = _ENV.compile_expression(_with_durations(source), False)
-        except (TemplateSyntaxError, RecursionError) as exc:
+            rewritten = _with_durations(source)
+            _refuse_special_names(_ENV.parse("{{ " + rewritten + " }}"), source)
+            self._compiled = _ENV.compile_expression(rewritten, False)
+        except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"expression {source!r}: {_refusal(exc)}") from None
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
@@ -318,13 +351,14 @@ class Template:
             return
         try:
             tree = _ENV.parse(source)
-        except (TemplateSyntaxError, RecursionError) as exc:
+        except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"template {source!r}: {_refusal(exc)}") from None
         for node in tree.body:
             _refuse_statements(node, source)
+        _refuse_special_names(tree, source)
         try:
             self._compiled = _ENV.from_string(_templated_durations(source))
-        except (TemplateSyntaxError, RecursionError) as exc:
+        except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"template {source!r}: {_refusal(exc)}") from None
 
     def render(self, scope: Mapping[str, Any]) -> Any:
@@ -349,6 +383,13 @@ def _templated_durations(source: str) -> str:
     return re.sub(r"\{\{(.*?)\}\}", lambda m: "{{" + _with_durations(m.group(1)) + "}}", source)
 
 
+def _refuse_special_names(tree: nodes.Template, source: str) -> None:
+    """Jinja gives ``self``, ``super``, ``caller``... meaning in templates: not here."""
+    for name in tree.find_all(nodes.Name):
+        if name.name in _SPECIAL_NAMES:
+            raise ExpressionError(f"{source!r}: '{name.name}' is undefined")
+
+
 def _refuse_statements(node: nodes.Node, source: str) -> None:
     if not isinstance(node, _ALLOWED_STATEMENTS):
         word = type(node).__name__.lower()
@@ -367,14 +408,18 @@ def _run(call: Callable[[], Any], source: str) -> Any:
     except UndefinedError as exc:
         raise ExpressionError(f"{source!r}: {exc.message}") from None
     except SecurityError as exc:
-        reason = re.sub(r"<(?:built-in method|function) ([\w.]+)[^>]*>", r"\1()", str(exc))
+        reason = _without_addresses(str(exc))
         raise ExpressionError(f"{source!r} is not allowed: {reason}") from None
     except TemplateError as exc:
         raise ExpressionError(f"{source!r}: {exc}") from None
     except RecursionError:
         raise ExpressionError(f"{source!r}: nested too deeply") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, OverflowError) as exc:
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise ExpressionError(f"{source!r}: {type(exc).__name__}: {exc}") from None
+
+
+def _without_addresses(text: str) -> str:
+    return re.sub(r"<(?:built-in method|function) ([\w.]+)[^>]*>", r"\1()", text)
 
 
 def is_template(value: Any) -> bool:

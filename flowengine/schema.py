@@ -55,8 +55,24 @@ TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "start": {"description": "once, when the flow starts", "properties": {}, "required": []},
     "context": {
-        "description": "whenever a context key changes value ('global.key' or 'flow.key')",
-        "properties": {"key": {"type": "string", "pattern": r"^(global|flow)\.[^.].*$"}},
+        "description": "whenever a context key changes value ('global.key' or 'flow.key'); "
+        "with above/below, when its number enters that range (and stays there 'for' a while)",
+        "properties": {
+            "key": {
+                "type": "string",
+                "pattern": r"^(global|flow)\.[^.].*$",
+                "description": "global.<key> or flow.<key>; global.telemetry.soc watches "
+                "the soc field of global.telemetry",
+            },
+            "field": {
+                "type": "string",
+                "pattern": r"^[^.\s]+(\.[^.\s]+)*$",
+                "description": "a field inside the key's value, e.g. soc or car.soc",
+            },
+            "above": {"type": "number", "description": "fire when the value rises above this"},
+            "below": {"type": "number", "description": "fire when the value falls below this"},
+            "for": {**DURATION, "description": "only once it has stayed in range this long"},
+        },
         "required": ["key"],
     },
 }

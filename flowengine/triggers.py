@@ -112,26 +112,102 @@ class StartTrigger(Trigger):
 
 
 class ContextTrigger(Trigger):
+    """A context key changes; or, with ``above``/``below``, its number enters that range.
+
+    The range form is Home Assistant's ``numeric_state``: it fires when the value
+    (``field`` picks one inside the key's value) goes from outside the range to inside,
+    and with ``for`` only once it has stayed inside that long on the engine's clock.
+    A value that is not a number is outside. A key already inside at start-up fires
+    nothing until it has left and come back."""
+
     _unlisten: Callable[[], None] | None = None
+    _timer: asyncio.Task[None] | None = None
+    _inside = False
 
     @property
     def label(self) -> str:
-        return f"context {self.spec.options['key']}"
+        options = self.spec.options
+        text = f"context {options['key']}" + (f".{options['field']}" if "field" in options else "")
+        if "above" in options:
+            text += f" above {options['above']:g}"
+        if "below" in options:
+            text += f" below {options['below']:g}"
+        if "for" in options:
+            text += f" for {options['for']:g}s"
+        return text
+
+    @property
+    def _ranged(self) -> bool:
+        return "above" in self.spec.options or "below" in self.spec.options
 
     async def start(self) -> None:
-        scope_word, _, key = self.spec.options["key"].partition(".")
+        scope_word, _, rest = self.spec.options["key"].partition(".")
+        key = rest.partition(".")[0]
         scope = GLOBAL if scope_word == "global" else f"flow:{self.flow.id}"
+        store = self.flow.engine.context
+        self._inside = self._ranged and self._in_range(self._pick(store.peek(scope, key)))
 
         def changed(changed_scope: str, changed_key: str, new: Any, old: Any) -> None:
-            if changed_scope == scope and changed_key == key:
-                self.fire({"key": self.spec.options["key"], "value": new, "old": old})
+            if changed_scope != scope or changed_key != key:
+                return
+            value, before = self._pick(new), self._pick(old)
+            if not self._ranged:
+                if not self._field or value != before:
+                    self.fire(self._event(value, before))
+                return
+            inside = self._in_range(value)
+            if inside and not self._inside:
+                self._entered(value, before)
+            elif not inside and self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._inside = inside
 
-        self._unlisten = self.flow.engine.context.listen(changed, scope, key)
+        self._unlisten = store.listen(changed, scope, key)
+
+    def _entered(self, value: Any, before: Any) -> None:
+        wait = self.spec.options.get("for")
+        if not wait:
+            self.fire(self._event(value, before))
+            return
+
+        async def hold() -> None:
+            await self.flow.engine.clock.sleep(float(wait))
+            self._timer = None
+            self.fire(self._event(value, before))
+
+        self._timer = asyncio.create_task(hold(), name=f"trigger:{self.flow.id}:{self.label}")
+
+    def _event(self, value: Any, before: Any) -> dict[str, Any]:
+        return {"key": self.spec.options["key"], "value": value, "old": before}
+
+    def _pick(self, value: Any) -> Any:
+        for part in self._field:
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    @property
+    def _field(self) -> tuple[str, ...]:
+        _, _, rest = self.spec.options["key"].partition(".")
+        _, _, inside = rest.partition(".")
+        parts = [*inside.split(".")] if inside else []
+        if "field" in self.spec.options:
+            parts += self.spec.options["field"].split(".")
+        return tuple(parts)
+
+    def _in_range(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            return False
+        above, below = self.spec.options.get("above"), self.spec.options.get("below")
+        return (above is None or value > above) and (below is None or value < below)
 
     async def stop(self) -> None:
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 TRIGGER_TYPES: dict[str, type[Trigger]] = {

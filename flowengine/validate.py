@@ -375,10 +375,20 @@ class _Checker:
                     ),
                 )
                 ok = False
+        above, below = options.get("above"), options.get("below")
+        if kind == "context" and above is not None and below is not None and above >= below:
+            self.problem(
+                doc, (*path, "below"), f"below ({below:g}) must be more than above ({above:g})"
+            )
+            ok = False
+        if kind == "context" and "for" in options and above is None and below is None:
+            self.problem(doc, (*path, "for"), "'for' needs 'above' or 'below' to know what lasts")
+            ok = False
         if not ok:
             return None
-        if "every" in options:
-            options["every"] = parse_duration(options["every"])
+        for key in ("every", "for"):
+            if key in options:
+                options[key] = parse_duration(options[key])
         return TriggerSpec(kind, options, tuple(raw.get("to", ())), raw.get("payload"))
 
     # -- across files ---------------------------------------------------------
@@ -497,6 +507,12 @@ def _schema_problem(
         return doc.problem(
             path, f"{where} must be {words} {error.validator_value}, not {error.instance!r}"
         )
+    if validator == "anyOf" and any(isinstance(a, dict) and a.get("x-template") for a in value):
+        plain = [a for a in value if not (isinstance(a, dict) and a.get("x-template"))]
+        wanted = " or ".join(_wanted(a) for a in plain)
+        return doc.problem(
+            path, f"{where} must be {wanted}, or {{{{ }}}} text giving one; not {error.instance!r}"
+        )
     if validator == "anyOf" and path and path[-1] in ("every", "timeout"):
         return doc.problem(
             path,
@@ -504,6 +520,18 @@ def _schema_problem(
             f"number of seconds, not {error.instance!r}",
         )
     return doc.problem(path, f"{where}: {error.message}")
+
+
+def _wanted(schema: dict[str, Any]) -> str:
+    """What a value of ``schema`` is, in words: 'one of a, b', 'a number', 'a duration'."""
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    if "anyOf" in schema and "seconds" in str(schema.get("description", "")):
+        return "a duration such as 30s, 5m, 1h or a number of seconds"
+    if schema.get("format") == "date-time":
+        return "an ISO 8601 time"
+    kind = schema.get("type")
+    return _article(kind) if isinstance(kind, str) else "a value"
 
 
 def _describe(path: JsonPath, owner: str) -> str:

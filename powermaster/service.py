@@ -28,6 +28,7 @@ from flowengine.registry import Registry
 from flowengine.secrets import is_secret, reveal
 from flowengine.spec import FlowSet
 from flows import FLOWS_DIR, SITE_CONFIG
+from nodes.control import override as manual
 from nodes.foxess.client import InverterError
 from nodes.foxess.connection import FoxModbusConnection
 from nodes.health.checks import Finding, HealthLimits, assess
@@ -39,7 +40,6 @@ from nodes.ledger.entries import EntryQuery, entries
 from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import NoLedger, require_schema
 from nodes.planning.plan import slot_at
-from nodes.control import override as manual
 from powermaster import overview
 from powermaster import settings as site_settings
 from powermaster.config import SITE_SCHEMA, load_site_config

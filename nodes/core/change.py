@@ -22,7 +22,10 @@ _SET = {
     "type": "object",
     "properties": {
         "set": PLACE,
-        "value": {"description": "the value; text may hold {{ }} (a lone {{ x }} keeps x's type)"},
+        "value": {
+            "x-template": True,
+            "description": "the value; text may hold {{ }} (a lone {{ x }} keeps x's type)",
+        },
         "expr": {**EXPRESSION, "description": "an expression giving the value"},
     },
     "required": ["set"],

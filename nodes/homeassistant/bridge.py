@@ -21,6 +21,7 @@ from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import Node
 from flowengine.schema import DURATION
+from nodes.control.override import InvalidOverride, clear_override, set_override
 from nodes.homeassistant.commands import (
     ClearOverride,
     CommandError,
@@ -34,7 +35,6 @@ from nodes.homeassistant.state import build_state, encode, entity_states
 from nodes.homeassistant.topics import Topics
 from nodes.loads import InvalidLoadCommand, set_load_command
 from nodes.mqtt.connection import MqttBroker
-from nodes.control.override import InvalidOverride, clear_override, set_override
 
 log = logging.getLogger("power_master.homeassistant")
 

@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES
+from nodes.control.override import MAX_REASON_CHARS, max_duration_s, power_limit_w
 from nodes.homeassistant.discovery import AUTO
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
-from nodes.control.override import MAX_REASON_CHARS, max_duration_s, power_limit_w
 
 #: A select change carries no duration: the override lasts this long.
 DEFAULT_OVERRIDE_DURATION = "2h"

@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nodes.control.decision import MODES
+from nodes.control.override import is_active
 from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
 from nodes.storm.settings import DEFAULTS as STORM_DEFAULTS
-from nodes.control.override import is_active
 
 #: HA keeps at most 255 characters of a state.
 MAX_TEXT = 255

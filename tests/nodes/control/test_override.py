@@ -13,7 +13,6 @@ from flowengine import VirtualClock
 from flowengine.context import ContextStore
 from flowengine.database import open_database
 from nodes.control.decision import MODES
-from powermaster.config import DEFAULTS
 from nodes.control.override import (
     OVERRIDE_KEY,
     InvalidOverride,
@@ -23,6 +22,7 @@ from nodes.control.override import (
     power_limit_w,
     set_override,
 )
+from powermaster.config import DEFAULTS
 
 START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 SETTINGS: dict[str, Any] = copy.deepcopy(DEFAULTS)

@@ -151,8 +151,8 @@ nodes:
          "3:82: node 'check': hysteresis needs 'above' or 'below'"),
         ("[{port: a, if: 'payload >'}]",
          "3:67: node 'check': expression 'payload >': it ends too early"),
-        ("[{port: a, above: '{{ x'}]", "3:70: node 'check': template '{{ x': unexpected end of "
-         "template, expected 'end of print statement'"),
+        ("[{port: a, above: '{{ x'}]", "3:70: node 'check': template '{{ x': '{{' is never "
+         "closed"),
         ("[{port: a, time: {from: '17:00'}}]",
          "3:69: node 'check': a time window needs both 'from' and 'to'"),
     ],

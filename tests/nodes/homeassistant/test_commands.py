@@ -11,6 +11,7 @@ from flowengine import VirtualClock
 from flowengine.context import ContextStore
 from flowengine.database import open_database
 from nodes.control.decision import MODES
+from nodes.control.override import active_override, set_override
 from nodes.homeassistant import (
     ClearOverride,
     CommandError,
@@ -19,7 +20,6 @@ from nodes.homeassistant import (
     SwitchLoad,
     parse_command,
 )
-from nodes.control.override import active_override, set_override
 from tests.nodes.homeassistant import samples
 
 MODE = "power_master/override/mode/set"
