@@ -20,7 +20,7 @@ from flowengine.runtime import FlowRuntime, RunHandle
 from flowengine.spec import FlowSet
 from flowengine.stats import RunStats
 from flowengine.traces import TraceStore
-from flowengine.triggers import TRIGGER_TYPES, Trigger
+from flowengine.triggers import TRIGGER_TYPES, Trigger, WebhookTrigger
 
 log = logging.getLogger("flowengine")
 
@@ -58,6 +58,8 @@ class Engine:
         self.run_stats: dict[str, RunStats] = {}
         self.flows: dict[str, FlowRuntime] = {}
         self.connections: dict[str, Connection] = {}
+        #: Webhook triggers by id, while their flows run (the web app routes POSTs to them).
+        self.webhooks: dict[str, WebhookTrigger] = {}
         self.flowset = FlowSet({}, {})
         self._idle = asyncio.Event()
         self._idle.set()

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, Undefined, nodes
+from jinja2 import ChainableUndefined, StrictUndefined, Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -128,6 +128,20 @@ class ExpressionError(ValueError):
     """An expression that is refused (at load) or fails (at run time), in plain words."""
 
 
+class _Undefined(ChainableUndefined, StrictUndefined):
+    """A missing name or field: ``global.prices.data | default([])`` may walk past it, but
+    using it (comparing, printing, counting) fails the run and says what was missing."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        owner = self._undefined_obj
+        if isinstance(owner, ContextView) and isinstance(self._undefined_name, str):
+            return f"{owner.label}.{self._undefined_name} is not set"
+        return str(super()._undefined_message)
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%", "//", "/"})
 
@@ -142,6 +156,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         result = super().call_binop(context, operator, left, right)
         _check_size(result)
         return result
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, ContextView):  # global.keys is the key 'keys', not a method
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def is_safe_callable(self, obj: Any) -> bool:
         if any(obj is allowed for allowed in _CALLABLE):
@@ -246,6 +268,33 @@ _FUNCTIONS: dict[str, Any] = {
 _CALLABLE = tuple(_FUNCTIONS.values())
 
 
+def _at(items: Any, when: Any) -> Any:
+    """``global.plan.slots | at(now)``: the item whose [start, end) holds ``when``, or none.
+
+    ``start``/``end`` may be epoch seconds or ISO 8601; an item without ``end`` lasts
+    until the next one starts (the last as long as the one before it, else 30 minutes)."""
+    if isinstance(items, Undefined) or not isinstance(items, list | tuple):
+        return None
+    moment = to_epoch(when)
+    starts = [to_epoch(i["start"]) if isinstance(i, Mapping) and "start" in i else None
+              for i in items]  # fmt: skip
+    for index, item in enumerate(items):
+        start = starts[index]
+        if start is None:
+            continue
+        if "end" in item and item["end"] is not None:
+            end = to_epoch(item["end"])
+        elif index + 1 < len(items) and starts[index + 1] is not None:
+            end = starts[index + 1]  # type: ignore[assignment]
+        elif index > 0 and starts[index - 1] is not None:
+            end = start + (start - starts[index - 1])  # type: ignore[operator]
+        else:
+            end = start + 1800.0
+        if start <= moment < end:
+            return item
+    return None
+
+
 def _replace_filter(value: Any, old: str, new: str, count: int | None = None) -> str:
     text = str(value)
     grows = text.count(old) if old else len(text) + 1
@@ -257,11 +306,12 @@ def _replace_filter(value: Any, old: str, new: str, count: int | None = None) ->
 
 
 def _make_environment() -> _Sandbox:
-    env = _Sandbox(undefined=StrictUndefined, autoescape=False)
+    env = _Sandbox(undefined=_Undefined, autoescape=False)
     for name in _REMOVED_FILTERS:
         env.filters.pop(name, None)
     env.filters["replace"] = _replace_filter
     env.filters["as_timestamp"] = _as_timestamp
+    env.filters["at"] = _at
     env.globals.clear()
     env.globals.update(_FUNCTIONS)
     return env
@@ -486,10 +536,11 @@ def check_template(source: str) -> None:
 class ContextView(Mapping[str, Any]):
     """One context scope, read-only: ``global.telemetry.soc``; a missing key is undefined."""
 
-    __slots__ = ("_scope",)
+    __slots__ = ("_scope", "label")
 
-    def __init__(self, scope: Any) -> None:
+    def __init__(self, scope: Any, label: str = "global") -> None:
         self._scope = scope
+        self.label = label  # not reachable from an expression: names after a dot are keys
 
     def __getitem__(self, key: str) -> Any:
         missing = object()
@@ -518,8 +569,8 @@ def scope_for(ctx: Any, msg: Any = None, **extra: Any) -> dict[str, Any]:
         "payload": payload,
         "topic": topic,
         "msg": {"payload": payload, "topic": topic},
-        "flow": ContextView(ctx.flow),
-        "global": ContextView(ctx.globals),
+        "flow": ContextView(ctx.flow, "flow"),
+        "global": ContextView(ctx.globals, "global"),
         "now": datetime.fromtimestamp(ctx.clock.time(), zone),
         "settings": ctx.settings,
         "env": environment_view(),

@@ -96,7 +96,6 @@ class NodeContextImpl:
             }
         )
 
-
     def debug(self, value: Any, topic: str = "") -> None:
         self._engine.events.publish(
             {

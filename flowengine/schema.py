@@ -75,6 +75,18 @@ TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
         },
         "required": ["key"],
     },
+    "webhook": {
+        "description": "a POST to /api/webhook/<webhook_id>; the payload is its JSON body",
+        "properties": {
+            "webhook_id": {
+                "type": "string",
+                "pattern": r"^[A-Za-z0-9_-]{16,}$",
+                "description": "at least 16 letters, digits, - or _: the only key, so "
+                "make it random",
+            },
+        },
+        "required": ["webhook_id"],
+    },
 }
 
 _TRIGGER_COMMON: dict[str, Any] = {
@@ -141,6 +153,16 @@ def structure_schema(
                     },
                     "additionalProperties": False,
                 },
+            },
+            "use_blueprint": {
+                "type": "object",
+                "description": "this flow is a blueprint's, with these inputs",
+                "properties": {
+                    "path": {"type": "string", "description": "the blueprint file, relative"},
+                    "input": {"type": "object", "description": "input name: value"},
+                },
+                "required": ["path"],
+                "additionalProperties": False,
             },
             "connections": {
                 "type": "array",

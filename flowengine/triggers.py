@@ -210,11 +210,50 @@ class ContextTrigger(Trigger):
             self._timer = None
 
 
+class WebhookTrigger(Trigger):
+    """A POST to ``/api/webhook/<webhook_id>`` starts a run (Home Assistant's webhook).
+
+    The id is the only key, as in Home Assistant: make it long and random (or
+    ``!env``). The run's payload is the request's JSON body (or its text), its
+    topic ``webhook/<webhook_id>``."""
+
+    @property
+    def label(self) -> str:
+        return "webhook"
+
+    async def start(self) -> None:
+        hooks = self.flow.engine.webhooks
+        hook_id = str(self.spec.options["webhook_id"])
+        if hook_id in hooks and hooks[hook_id] is not self:
+            raise ValueError(f"webhook id {hook_id!r} is already used by flow {hooks[hook_id]}")
+        hooks[hook_id] = self
+
+    async def stop(self) -> None:
+        hooks = self.flow.engine.webhooks
+        hook_id = str(self.spec.options["webhook_id"])
+        if hooks.get(hook_id) is self:
+            del hooks[hook_id]
+
+    def receive(self, payload: Any) -> str | None:
+        """Start a run with ``payload``; its run id, or None when the run mode drops it."""
+        handle = self.flow.trigger(
+            payload if payload is not None else self.spec.payload,
+            source="webhook",
+            to=self.spec.to or None,
+            topic=f"webhook/{self.spec.options['webhook_id']}",
+        )
+        return handle.run_id if handle is not None else None
+
+    def __str__(self) -> str:
+        return self.flow.id
+
+
 TRIGGER_TYPES: dict[str, type[Trigger]] = {
     "interval": IntervalTrigger,
     "cron": CronTrigger,
     "start": StartTrigger,
     "context": ContextTrigger,
+    "webhook": WebhookTrigger,
 }
 
 

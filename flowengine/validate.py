@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 from croniter import croniter
 
+from flowengine.blueprints import expand, uses_blueprint
 from flowengine.durations import parse_duration
 from flowengine.errors import InvalidFlows, Problem
 from flowengine.expressions import (
@@ -102,6 +103,7 @@ class _Checker:
         self.connections: dict[str, ConnectionSpec] = {}
         self._flow_docs: dict[str, tuple[SourceDoc, JsonPath]] = {}
         self._connection_uses: list[tuple[SourceDoc, JsonPath, str, str]] = []
+        self._webhooks: dict[str, str] = {}
         self._current_data: Any = None
 
     def problem(self, doc: SourceDoc, path: JsonPath, message: str) -> None:
@@ -110,6 +112,12 @@ class _Checker:
     # -- one file -------------------------------------------------------------
 
     def check_doc(self, doc: SourceDoc) -> None:
+        if uses_blueprint(doc):
+            expanded, problems = expand(doc)
+            if expanded is None:
+                self.problems.extend(problems)
+                return
+            doc = expanded
         data = doc.data
         if not isinstance(data, dict):
             self.problem(doc, (), "a flow file must be a mapping with 'flow' and 'nodes' keys")
@@ -386,6 +394,16 @@ class _Checker:
             ok = False
         if not ok:
             return None
+        if kind == "webhook" and "webhook_id" in options:
+            hook, flow_id = options["webhook_id"], str(_get(self._current_data, ("flow",)))
+            if hook in self._webhooks and self._webhooks[hook] != flow_id:
+                self.problem(
+                    doc,
+                    (*path, "webhook_id"),
+                    f"webhook id '{hook}' is already used by flow '{self._webhooks[hook]}'",
+                )
+                return None
+            self._webhooks[hook] = flow_id
         for key in ("every", "for"):
             if key in options:
                 options[key] = parse_duration(options[key])

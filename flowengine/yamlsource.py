@@ -7,6 +7,7 @@ can say ``flows/control.yaml:12:7: ...`` instead of "somewhere in the file".
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,13 @@ class SecretRef(str):
 
     def __repr__(self) -> str:
         return f"SecretRef({str.__str__(self)!r})"
+
+
+class InputRef(str):
+    """``!input name`` in a blueprint: where the using flow's input ``name`` goes."""
+
+    def __repr__(self) -> str:
+        return f"InputRef({str.__str__(self)!r})"
 
 
 @dataclass
@@ -98,13 +106,34 @@ def _convert(node: yaml.Node, path: JsonPath, doc: SourceDoc) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), doc) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    return _scalar(node, doc.file)
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
-def _scalar(node: yaml.Node) -> Any:
+def _scalar(node: yaml.Node, file: str = "") -> Any:
     if node.tag == "!secret":
         return SecretRef(node.value)
+    if node.tag == "!input":
+        return InputRef(node.value)
+    if node.tag == "!env":
+        return _environment(node, file)
     return _CONSTRUCTOR.construct_object(node, deep=True)
+
+
+def _environment(node: yaml.Node, file: str) -> Any:
+    """``!env NAME`` (or ``!env NAME:-default``): the variable's text, read as a YAML scalar,
+    so ``!env EV_POWER`` of 3000 is the number 3000."""
+    name, has_default, default = str(node.value).partition(":-")
+    text = os.environ.get(name.strip())
+    if text is None:
+        if not has_default:
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+            raise YamlSyntaxError(
+                Problem(file, line, column, f"environment variable {name.strip()} is not set "
+                        "(write !env NAME:-default for a default)")
+            )  # fmt: skip
+        text = default
+    value = yaml.safe_load(text) if text.strip() else text
+    return value if isinstance(value, str | int | float | bool) else text

@@ -40,8 +40,10 @@ from ui.views import flow_view, node_messages, trace_view
 
 HERE = Path(__file__).parent
 #: Only our own files: the page must never load anything from elsewhere.
-CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
 PING_SECONDS = 15.0
 #: What /api/health tells someone not signed in (a monitor): the state, nothing more.
 OPEN_HEALTH = ("status", "since", "time")
@@ -59,8 +61,11 @@ def page_context(request: Request) -> dict[str, Any]:
     """What every template gets: the menu, whether someone is signed in, the CSRF token."""
     session = session_of(request.scope)
     # A one-time-password session sees no menu and opens no stream: it may only set a password.
-    return {"pages": NAV, "signed_in": session is not None and not session.must_set_password,
-            "csrf_token": session.csrf if session is not None else ""}
+    return {
+        "pages": NAV,
+        "signed_in": session is not None and not session.must_set_password,
+        "csrf_token": session.csrf if session is not None else "",
+    }
 
 
 def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Starlette:
@@ -142,6 +147,25 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
             return Json({"error": error, "mode": flow.spec.mode}, status_code=409)
         return Json({"run_id": run_id, "flow": flow_id}, status_code=202)
 
+    async def webhook(request: Request) -> Response:
+        """A flow's webhook trigger: the id is the key, the JSON body (or text) the payload."""
+        hook = engine.webhooks.get(request.path_params["webhook_id"])
+        if hook is None:
+            return not_found("webhook")
+        body = await _limited_body(request, WEBHOOK_MAX_BYTES)
+        if body is None:
+            return Json({"error": f"body over {WEBHOOK_MAX_BYTES} bytes"}, status_code=413)
+        payload: Any = None
+        if body.strip():
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = body.decode("utf-8", errors="replace")
+        run_id = hook.receive(payload)
+        if run_id is None:
+            return Json({"error": "run dropped: a run is still going"}, status_code=409)
+        return Json({"run_id": run_id, "flow": hook.flow.id}, status_code=202)
+
     async def override(request: Request) -> Response:
         if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             return Json({"override": service.override()})
@@ -168,8 +192,13 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
                 if unknown:
                     raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
                 stored = set_load_command(
-                    engine.context, engine.clock, body.get("name"), body.get("command"),
-                    body.get("until"), "api", engine.settings,
+                    engine.context,
+                    engine.clock,
+                    body.get("name"),
+                    body.get("command"),
+                    body.get("until"),
+                    "api",
+                    engine.settings,
                 )
             except ValueError as exc:
                 return Json(
@@ -227,6 +256,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Route("/api/flows/{flow_id}/runs/{run_id}", run),
         Route("/api/flows/{flow_id}/nodes/{node_id}/messages", messages),
         Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
+        Route("/api/webhook/{webhook_id}", webhook, methods=["POST"]),
         Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
         Route("/api/loads", loads, methods=["GET", "POST"]),
         Route("/api/billing", billing),
@@ -246,6 +276,22 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
     return Starlette(routes=routes, middleware=middleware)
 
 
+#: The largest body a webhook takes: a webhook carries a few values, not files.
+WEBHOOK_MAX_BYTES = 65_536
+
+
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None past ``limit`` bytes (read no further than that)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 #: What POST /api/override takes; mode, power_w and duration are required.
 OVERRIDE_FIELDS = ("mode", "power_w", "duration", "reason")
 
@@ -257,8 +303,13 @@ async def _override_request(request: Request) -> tuple[dict[str, Any], list[dict
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return {}, [{"field": "", "message": 'body must be a JSON object like '
-                     '{"mode": "force_charge", "power_w": 3000, "duration": "1h"}'}]
+        return {}, [
+            {
+                "field": "",
+                "message": "body must be a JSON object like "
+                '{"mode": "force_charge", "power_w": 3000, "duration": "1h"}',
+            }
+        ]
     unknown = [
         {"field": key, "message": f"is not a field of an override ({', '.join(OVERRIDE_FIELDS)})"}
         for key in body
@@ -273,8 +324,9 @@ def _problems(exc: ValueError) -> list[dict[str, Any]]:
     problems = getattr(exc, "problems", None)
     if not problems:
         return [{"field": "", "message": str(exc)}]
-    return [p.as_dict() if hasattr(p, "as_dict") else {"field": "", "message": str(p)}
-            for p in problems]
+    return [
+        p.as_dict() if hasattr(p, "as_dict") else {"field": "", "message": str(p)} for p in problems
+    ]
 
 
 async def _stream(service: Service) -> AsyncIterator[dict[str, str]]:

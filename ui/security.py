@@ -25,7 +25,7 @@ from ui.auth import Auth, Session
 
 COOKIE = "pm_session"
 OPEN_PATHS = ("/login", "/api/health", "/metrics")  # /metrics checks its own token
-OPEN_PREFIXES = ("/static/",)
+OPEN_PREFIXES = ("/static/", "/api/webhook/")  # a webhook's id is its key
 #: Methods that only read; every other method is a write and needs the CSRF token.
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: A form body bigger than this is refused before it is read whole.

@@ -71,9 +71,11 @@ def lookup(value: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if isinstance(value, Mapping) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(
-            part
-        ) < len(value):
+        elif (
+            isinstance(value, list)
+            and part.lstrip("-").isdigit()
+            and -len(value) <= int(part) < len(value)
+        ):
             value = value[int(part)]
         else:
             return _MISSING
@@ -123,8 +125,11 @@ def operator_problems(condition: Any) -> list[str]:
     """Operators that are unknown or mixed with plain keys, anywhere in ``condition``."""
     if isinstance(condition, Mapping):
         ops = [k for k in condition if str(k).startswith("$")]
-        problems = [f"unknown operator '{k}'; known: {', '.join(OPERATORS)}" for k in ops
-                    if k not in OPERATORS]
+        problems = [
+            f"unknown operator '{k}'; known: {', '.join(OPERATORS)}"
+            for k in ops
+            if k not in OPERATORS
+        ]
         if ops and len(ops) != len(condition):
             problems.append(f"operators ({', '.join(ops)}) cannot sit beside plain keys")
         between = condition.get("$between")
@@ -142,8 +147,9 @@ def _operators(ops: Mapping[str, Any], actual: Any, path: str) -> list[str]:
     found: list[str] = []
     for op, arg in ops.items():
         if op == "$contains" and not _contains(actual, arg):
-            found.append(f"{_at(path)}expected something containing {_show(arg)}, "
-                         f"got {_show(actual)}")
+            found.append(
+                f"{_at(path)}expected something containing {_show(arg)}, got {_show(actual)}"
+            )
         elif op == "$between":
             low, high = arg
             if not (_number(actual) and low <= actual <= high):
@@ -152,8 +158,10 @@ def _operators(ops: Mapping[str, Any], actual: Any, path: str) -> list[str]:
             if not isinstance(actual, list | str | Mapping):
                 found.append(f"{_at(path)}expected something with a length, got {_show(actual)}")
             else:
-                found += [f"{_at(path)}length: {p.split(': ', 1)[-1]}"
-                          for p in mismatches(arg, len(actual))]
+                found += [
+                    f"{_at(path)}length: {p.split(': ', 1)[-1]}"
+                    for p in mismatches(arg, len(actual))
+                ]
         elif op == "$exists" and arg is False:
             found.append(f"{_at(path)}expected no value, got {_show(actual)}")
         elif op == "$not" and not mismatches(arg, actual):
@@ -172,9 +180,7 @@ def _contains(actual: Any, wanted: Any) -> bool:
 
 
 def _is_operator(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and all(
-        str(k).startswith("$") for k in value
-    )
+    return isinstance(value, Mapping) and bool(value) and all(str(k).startswith("$") for k in value)
 
 
 def _number(value: Any) -> bool:

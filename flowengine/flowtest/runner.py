@@ -230,11 +230,25 @@ async def _run(
         recorder = Recorder(engine)
         for item in test.inputs:
             flow = engine.flows[test.flow]
+            if item.after:
+                await clock.advance(item.after)
+            for name, value in item.sets:
+                scope_word, _, key = name.partition(".")
+                scope = GLOBAL if scope_word == "global" else f"flow:{test.flow}"
+                engine.context.set(scope, key, with_times(value, clock.time()))
+            if not item.starts_run:
+                await clock.run_until(clock.time())
+                continue
             if item.trigger is None:
                 flow.trigger(with_times(item.payload, clock.time()), "test input", item.to)
             else:
-                _fire(engine, flow, item.trigger, item.payload if item.has_payload else None,
-                      clock.time())
+                _fire(
+                    engine,
+                    flow,
+                    item.trigger,
+                    item.payload if item.has_payload else None,
+                    clock.time(),
+                )
             await clock.run_until(clock.time())
         await clock.advance(test.advance)
         failures = _check(test, recorder, engine, clock.time())
@@ -248,9 +262,13 @@ async def _run(
 def _fire(engine: Engine, flow: FlowRuntime, name: str, payload: Any, now: float) -> None:
     spec = next(t for t in flow.spec.triggers if trigger_matches(name, t))
     if payload is None and spec.type == "context":
-        scope_word, _, key = spec.options["key"].partition(".")
+        scope_word, _, rest = spec.options["key"].partition(".")
+        key, _, inside = rest.partition(".")
         scope = GLOBAL if scope_word == "global" else f"flow:{flow.id}"
         value = engine.context.get(scope, key)
+        fields = [*(inside.split(".") if inside else ()), *spec.options.get("field", "").split(".")]
+        for part in (p for p in fields if p):
+            value = value.get(part) if isinstance(value, dict) else None
         payload = {"key": spec.options["key"], "value": value, "old": None}
     flow.trigger(
         spec.payload if payload is None else with_times(payload, now),
@@ -309,8 +327,10 @@ def _check(test: FlowTest, recorder: Recorder, engine: Engine, now: float) -> li
     own = {key: expect[key] for key in ("outcome", "error") if key in expect}
     for flow_id in sorted({*test.real_flows, *runs_expected}):
         wanted = {**(own if flow_id == test.flow else {}), **runs_expected.get(flow_id, {})}
-        where = test.where("expect", "runs", flow_id) if flow_id in runs_expected else (
-            test.where("expect") if flow_id == test.flow and own else test.where()
+        where = (
+            test.where("expect", "runs", flow_id)
+            if flow_id in runs_expected
+            else (test.where("expect") if flow_id == test.flow and own else test.where())
         )
         real = flow_id in test.real_flows
         failures += _check_runs(flow_id, wanted, recorder.runs.get(flow_id, []), where, real, now)
@@ -351,29 +371,35 @@ def _check_runs(
     name = f"flow '{flow_id}'"
     if "count" in wanted and len(records) != wanted["count"]:
         sources = "; ".join(r.source for r in records) or "none"
-        failures.append(f"{where}: {name}: expected {wanted['count']} run(s), "
-                        f"got {len(records)} ({sources})")
+        failures.append(
+            f"{where}: {name}: expected {wanted['count']} run(s), got {len(records)} ({sources})"
+        )
     if "payload" in wanted:
         if not records:
-            failures.append(f"{where}: {name}: no run started (expected one with payload "
-                            f"{wanted['payload']!r})")
+            failures.append(
+                f"{where}: {name}: no run started (expected one with payload {wanted['payload']!r})"
+            )
         else:
-            failures += [f"{where}: {name} run payload {m}"
-                         for m in mismatches(with_times(wanted["payload"], now),
-                                             records[-1].payload)]
+            failures += [
+                f"{where}: {name} run payload {m}"
+                for m in mismatches(with_times(wanted["payload"], now), records[-1].payload)
+            ]
     outcome = wanted.get("outcome", "error" if "error" in wanted else "ok" if real else "any")
     if outcome != "any":
         for index, record in enumerate(records, 1):
             if record.outcome not in (outcome, "dropped"):
                 why = f": {record.error}" if record.error else ""
-                failures.append(f"{where}: {name} run {index} ({record.source}): expected "
-                                f"outcome {outcome}, got {record.outcome}{why}")
+                failures.append(
+                    f"{where}: {name} run {index} ({record.source}): expected "
+                    f"outcome {outcome}, got {record.outcome}{why}"
+                )
     if "error" in wanted:
         errors = [r.error for r in records if r.error]
         if not any(wanted["error"] in e for e in errors):
             got = "; ".join(errors) if errors else "no run failed"
-            failures.append(f"{where}: {name}: expected an error containing "
-                            f"{wanted['error']!r}, got {got}")
+            failures.append(
+                f"{where}: {name}: expected an error containing {wanted['error']!r}, got {got}"
+            )
     return failures
 
 
@@ -402,8 +428,9 @@ def _check_node(
         if not errors:
             failures.append(f"did not fail (expected an error containing {wanted['error']!r})")
         elif wanted["error"] not in errors[-1]:
-            failures.append(f"failed with {errors[-1]!r}, expected an error containing "
-                            f"{wanted['error']!r}")
+            failures.append(
+                f"failed with {errors[-1]!r}, expected an error containing {wanted['error']!r}"
+            )
     return failures
 
 
@@ -416,8 +443,10 @@ def _traces(test: FlowTest, recorder: Recorder) -> list[str]:
     lines = []
     for flow_id, records in recorder.runs.items():
         for index, record in enumerate(records, 1):
-            lines.append(f"run {index} of {flow_id} ({record.source}): {record.outcome}"
-                         + (f": {record.error}" if record.error else ""))
+            lines.append(
+                f"run {index} of {flow_id} ({record.source}): {record.outcome}"
+                + (f": {record.error}" if record.error else "")
+            )
             if flow_id not in test.real_flows or record.outcome in ("dropped", "running"):
                 continue
             assert record.handle is not None
@@ -473,8 +502,9 @@ class _ListHandler(logging.Handler):
         self.lines = lines
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"log {record.levelname.lower()} {record.name}: "
-                          f"{record.getMessage().splitlines()[0]}")
+        self.lines.append(
+            f"log {record.levelname.lower()} {record.name}: {record.getMessage().splitlines()[0]}"
+        )
 
 
 # -- a session: files in, one line per test out ----------------------------------
@@ -535,8 +565,10 @@ async def run_tests(
                     summary.failed += 1
     summary.seconds = time.perf_counter() - began
     if summary.passed + summary.failed == 0:
-        say(f"no tests found in {', '.join(map(str, paths))}"
-            + (f" matching {keyword!r}" if keyword else ""))
+        say(
+            f"no tests found in {', '.join(map(str, paths))}"
+            + (f" matching {keyword!r}" if keyword else "")
+        )
     say(str(summary))
     return summary
 

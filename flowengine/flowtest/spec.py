@@ -74,6 +74,17 @@ _INPUT: dict[str, Any] = {
             "items": {"type": "string", "pattern": ID_PATTERN},
             "description": "start at these nodes instead of the entry nodes",
         },
+        "set": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^(global|flow)\.[^.]+$"},
+            "description": "context keys to set first ('global.telemetry': {...}); the "
+            "flows' context triggers see the change. Alone, it starts no run itself",
+        },
+        "after": {
+            **DURATION,
+            "description": "virtual time to pass before this input (timers and "
+            "'for' triggers run on the way)",
+        },
     },
     "additionalProperties": False,
 }
@@ -102,10 +113,16 @@ _TEST: dict[str, Any] = {
     "type": "object",
     "properties": {
         "name": {"type": "string", "minLength": 1},
-        "flow": {"type": "string", "pattern": ID_PATTERN,
-                 "description": "the flow under test (default: the one beside this file)"},
-        "flows": {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN},
-                  "description": "other flows to run for real (the rest only count runs)"},
+        "flow": {
+            "type": "string",
+            "pattern": ID_PATTERN,
+            "description": "the flow under test (default: the one beside this file)",
+        },
+        "flows": {
+            "type": "array",
+            "items": {"type": "string", "pattern": ID_PATTERN},
+            "description": "other flows to run for real (the rest only count runs)",
+        },
         "at": {"type": "string", "description": "virtual start time, ISO 8601"},
         "settings": {"type": "object", "description": "a patch over the site config"},
         "context": {
@@ -168,6 +185,14 @@ class Input:
     has_payload: bool = False
     trigger: str | None = None
     to: tuple[str, ...] | None = None
+    sets: tuple[tuple[str, Any], ...] = ()
+    after: float = 0.0
+
+    @property
+    def starts_run(self) -> bool:
+        """An input only setting context or letting time pass starts no run itself."""
+        quiet = bool(self.sets) or self.after > 0
+        return self.trigger is not None or self.to is not None or self.has_payload or not quiet
 
 
 @dataclass(frozen=True)
@@ -276,13 +301,19 @@ class _Checker:
         raw_inputs = raw.get("input", [])
         listed = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
         inputs = tuple(
-            self._input((*path, "input", i) if isinstance(raw_inputs, list) else (*path, "input"),
-                        flow, item)
+            self._input(
+                (*path, "input", i) if isinstance(raw_inputs, list) else (*path, "input"),
+                flow,
+                item,
+            )
             for i, item in enumerate(listed)
         )
         self._expect((*path, "expect"), flow, raw.get("expect", {}), real)
-        for where, value in (("context", raw.get("context")), ("stubs", raw.get("stubs")),
-                             ("input", raw.get("input"))):
+        for where, value in (
+            ("context", raw.get("context")),
+            ("stubs", raw.get("stubs")),
+            ("input", raw.get("input")),
+        ):
             for message in time_problems(value):
                 self.problem((*path, where), message)
         if len(self.problems) > before:
@@ -337,13 +368,16 @@ class _Checker:
         for index, call in enumerate(calls):
             where = (*path, "calls", index) if "calls" in raw else path
             if len(call) > 1:
-                self.problem(where, f"stub '{ref}' gives one of output, ports or error, "
-                             f"not {' and '.join(call)}")
+                self.problem(
+                    where,
+                    f"stub '{ref}' gives one of output, ports or error, not {' and '.join(call)}",
+                )
             for port in call.get("ports", {}):
                 if port not in ports:
-                    self.problem((*where, "ports", f"<key>{port}"),
-                                 f"node '{ref}' has no port '{port}'; its ports: "
-                                 f"{', '.join(ports)}")
+                    self.problem(
+                        (*where, "ports", f"<key>{port}"),
+                        f"node '{ref}' has no port '{port}'; its ports: {', '.join(ports)}",
+                    )
             if "output" in call and not outputs:
                 self.problem((*where, "output"), f"node '{ref}' has no output port")
         return Stub(flow_id, node_id, calls)
@@ -358,14 +392,18 @@ class _Checker:
         nodes = {n.id for n in spec.nodes}
         for index, target in enumerate(raw.get("to", [])):
             if target not in nodes:
-                self.problem((*path, "to", index),
-                             f"flow '{flow}' has no node '{target}'; its nodes: "
-                             f"{', '.join(n.id for n in spec.nodes)}")
+                self.problem(
+                    (*path, "to", index),
+                    f"flow '{flow}' has no node '{target}'; its nodes: "
+                    f"{', '.join(n.id for n in spec.nodes)}",
+                )
         trigger = raw.get("trigger")
         if trigger is not None and not any(trigger_matches(trigger, t) for t in spec.triggers):
             labels = ", ".join(trigger_label(t) for t in spec.triggers) or "none"
-            self.problem((*path, "trigger"),
-                         f"flow '{flow}' has no trigger '{trigger}'; its triggers: {labels}")
+            self.problem(
+                (*path, "trigger"),
+                f"flow '{flow}' has no trigger '{trigger}'; its triggers: {labels}",
+            )
         if trigger is not None and "to" in raw:
             self.problem((*path, "to"), "give either 'trigger' or 'to', not both")
         return Input(
@@ -373,19 +411,21 @@ class _Checker:
             has_payload="payload" in raw,
             trigger=trigger,
             to=tuple(raw["to"]) if "to" in raw else None,
+            sets=tuple(raw.get("set", {}).items()),
+            after=parse_duration(raw.get("after", 0)),
         )
 
-    def _expect(
-        self, path: JsonPath, flow: str, raw: dict[str, Any], real: Iterable[str]
-    ) -> None:
+    def _expect(self, path: JsonPath, flow: str, raw: dict[str, Any], real: Iterable[str]) -> None:
         for ref, wanted in raw.get("nodes", {}).items():
             found = self._node((*path, "nodes", f"<key>{ref}"), flow, ref, real)
             if found is not None and "port" in wanted:
                 ports = self._ports(*found)
                 if wanted["port"] not in ports:
-                    self.problem((*path, "nodes", ref, "port"),
-                                 f"node '{ref}' has no port '{wanted['port']}'; its ports: "
-                                 f"{', '.join(ports)}")
+                    self.problem(
+                        (*path, "nodes", ref, "port"),
+                        f"node '{ref}' has no port '{wanted['port']}'; its ports: "
+                        f"{', '.join(ports)}",
+                    )
             for key in ("got", "gave"):
                 for message in operator_problems(wanted.get(key)):
                     self.problem((*path, "nodes", ref, key), message)
@@ -405,8 +445,10 @@ class _Checker:
 def trigger_label(trigger: Any) -> str:
     """How a test names a trigger: its type and its key, schedule or period."""
     options = trigger.options
-    detail = options.get("key") or options.get("cron") or (
-        f"{options['every']:g}s" if "every" in options else ""
+    detail = (
+        options.get("key")
+        or options.get("cron")
+        or (f"{options['every']:g}s" if "every" in options else "")
     )
     return f"{trigger.type} {detail}".strip()
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from flowengine.expressions import (
     MAX_ITEMS,
+    ContextView,
     Expression,
     ExpressionError,
     Template,
@@ -26,12 +27,40 @@ from flowengine.expressions import (
 
 BRISBANE = ZoneInfo("Australia/Brisbane")
 NOW = datetime(2026, 12, 7, 17, 0, tzinfo=BRISBANE)
+GLOBALS: dict[str, Any] = {
+    "telemetry": {"soc": 0.95, "grid_w": 1200},
+    "price_now": {"import": 0.42},
+    "slots": [  # a plan's: ISO starts, 30 minutes each
+        {"start": "2026-12-07T16:30:00+10:00", "mode": "self_use"},
+        {"start": "2026-12-07T17:00:00+10:00", "mode": "hold"},
+        {"start": "2026-12-07T17:30:00+10:00", "mode": "force_charge"},
+    ],
+    "intervals": [  # a prices reading's: epoch start and end
+        {"start": NOW.timestamp() - 300, "end": NOW.timestamp() + 300, "import_price": 0.42},
+    ],
+    "label": "a key, not the view's label",
+}
+
+
+class Scope:
+    """A context scope as nodes see one (``peek`` and ``keys``)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def peek(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def keys(self) -> list[str]:
+        return sorted(self.values)
+
+
 SCOPE: dict[str, Any] = {
     "payload": {"plugged": True, "soc": 0.93, "list": [1, 2, 3], "text": "on"},
     "topic": "home/ev/plugged",
     "msg": {"payload": {"plugged": True}, "topic": "home/ev/plugged"},
-    "global": {"telemetry": {"soc": 0.95, "grid_w": 1200}, "price_now": {"import": 0.42}},
-    "flow": {"count": 3},
+    "global": ContextView(Scope(GLOBALS), "global"),
+    "flow": ContextView(Scope({"count": 3}), "flow"),
     "now": NOW,
     "settings": {"battery": {"capacity_kwh": 10.0}},
     "env": {"SITE": "home"},
@@ -68,6 +97,13 @@ def ev(source: str) -> Any:
         ("range(3) | list", [0, 1, 2]),
         ("2 ** 10", 1024),
         ("'a b' | replace(' ', '-')", "a-b"),
+        ("global.prices.data.intervals | default([]) | length", 0),  # walks past what is missing
+        ("(global.slots | at(now)).mode", "hold"),
+        ("(global.slots | at(now + 30m)).mode", "force_charge"),
+        ("global.slots | at(now + 1h)", None),
+        ("(global.intervals | at(now)).import_price", 0.42),
+        ("global.label", "a key, not the view's label"),
+        ("global.keys | default(none)", None),  # a key like any other, never a method
     ],
 )
 def test_what_an_expression_can_say(source: str, value: Any) -> None:
@@ -105,6 +141,9 @@ REFUSED = [
     ("__import__('os')", "undefined"),
     ("open('/etc/passwd')", "undefined"),
     ("payload.nothing", "has no attribute 'nothing'"),
+    ("payload.nothing > 0.9", "has no attribute 'nothing'"),
+    ("global.absent.soc > 1", "global.absent is not set"),
+    ("flow.absent", "flow.absent is not set"),
     ("1 / 0", "ZeroDivisionError"),
 ]
 
