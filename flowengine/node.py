@@ -27,6 +27,10 @@ ERROR_PORT = "error"
 
 STATUS_STATES = ("idle", "ok", "busy", "warn", "error")
 
+#: The logger a flow's own log lines go to (``flowlog.<flow>.<node>``, the core.log node):
+#: an application shows them at info even when it hides the engine's own info lines.
+FLOW_LOG = "flowlog"
+
 
 class ContextScope(Protocol):
     """One scope (a flow's own keys, or the global keys) of the context store."""

@@ -12,9 +12,9 @@ from pathlib import Path
 from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
 from flowengine.graph import to_dot, to_mermaid
 from flowengine.loop import run as run_loop
+from flowengine.node import FLOW_LOG
 from flowengine.schema import editor_schema
 from flows import FLOWS_DIR, SITE_CONFIG
-from nodes.core.basic import FLOW_LOG
 from powermaster import logs
 from powermaster.config import SITE_SCHEMA, load_site_config
 from powermaster.editor import FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE, write_schemas

@@ -46,6 +46,7 @@ from flowengine.flowtest.spec import (
     trigger_matches,
 )
 from flowengine.message import Message
+from flowengine.node import FLOW_LOG
 from flowengine.registry import Registry
 from flowengine.runtime import FlowRuntime, NodeRuntime, RunHandle
 from flowengine.spec import FlowSet, NodeSpec
@@ -483,7 +484,7 @@ def _captured_logs() -> Iterator[list[str]]:
     """The engine's and the nodes' log lines of one test, kept for its report."""
     lines: list[str] = []
     handler = _ListHandler(lines)
-    loggers = [logging.getLogger(name) for name in ("flowengine", "flow")]
+    loggers = [logging.getLogger(name) for name in ("flowengine", "flow", FLOW_LOG)]
     before = [logger.propagate for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)

@@ -9,12 +9,9 @@ from flowengine import jsondata
 from flowengine.durations import parse_duration
 from flowengine.expressions import Expression, Template, plain, scope_for
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import FLOW_LOG, Node, NodeContext
 from flowengine.schema import DURATION, EXPRESSION, TEMPLATE_TEXT
 
-#: The logger ``core.log`` writes under (``flowlog.<flow>.<node>``): the service shows its
-#: info lines even when it hides the engine's own.
-FLOW_LOG = "flowlog"
 DEFAULT_LOG_CHARS = 300
 
 CONTEXT_KEY = {
