@@ -520,6 +520,23 @@ def _first(
             return
 
 
+def context_reads(source: str, template: bool = False) -> list[str]:
+    """The context keys an expression (or a template) reads: ``global.plan``, ``flow.n``."""
+    try:
+        tree = _ENV.parse(source if template else "{{ " + _with_durations(source) + " }}")
+    except (TemplateError, RecursionError):
+        return []
+    found: list[str] = []
+    for found_node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        node: Any = found_node
+        inner = node.node
+        if isinstance(inner, nodes.Name) and inner.name in ("global", "flow"):
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(key, str):
+                found.append(f"{inner.name}.{key}")
+    return list(dict.fromkeys(found))
+
+
 def check_expression(source: str) -> None:
     """Raise ``ExpressionError`` if ``source`` would be refused (flow validation)."""
     Expression(source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from flowengine.message import Message
@@ -44,6 +45,28 @@ class ContextScope(Protocol):
     def set(self, key: str, value: Any) -> None: ...
 
     def keys(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ContextKey:
+    """A global context key a node type reads or writes, as its declaration names it.
+
+    ``option`` is the config option that names another key instead (``plan_key``)."""
+
+    key: str
+    about: str = ""
+    option: str = ""
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """One context key a node of a flow reads or writes: ``global.plan``, ``flow.count``.
+
+    ``path`` is where in the node's config the flow file names it; a key the node type
+    uses by default, named nowhere in the file, has none."""
+
+    name: str
+    path: tuple[str | int, ...] | None = None
 
 
 class NodeContext(Protocol):
@@ -100,6 +123,10 @@ class Node:
         "properties": {},
         "additionalProperties": False,
     }
+    #: Global context keys it reads and writes besides its message (drawn between flows
+    #: on the Flows page; a key renamed in a flow file must have a writer).
+    reads: ClassVar[tuple[ContextKey, ...]] = ()
+    writes: ClassVar[tuple[ContextKey, ...]] = ()
     #: What the node takes on its input, in words.
     takes: ClassVar[str] = "any message"
     #: Output ports and, for each, what it gives in words.
@@ -119,6 +146,11 @@ class Node:
         return cls.output_ports()
 
     @classmethod
+    def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
+        """The context keys a node with this config reads, and those it writes."""
+        return _declared(cls.reads, config), _declared(cls.writes, config)
+
+    @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         """What the schema cannot say is wrong with ``config``: (path in it, message) pairs.
 
@@ -134,6 +166,17 @@ class Node:
 
     def process(self, msg: Message) -> Output | Awaitable[Output]:
         raise NotImplementedError
+
+
+def _declared(keys: tuple[ContextKey, ...], config: Mapping[str, Any]) -> list[KeyUse]:
+    uses = []
+    for declared in keys:
+        named = config.get(declared.option) if declared.option else None
+        if isinstance(named, str) and named:
+            uses.append(KeyUse(f"global.{named}", (declared.option,)))
+        else:
+            uses.append(KeyUse(f"global.{declared.key}"))
+    return uses
 
 
 class Connection:

@@ -154,6 +154,13 @@ def structure_schema(
                     "additionalProperties": False,
                 },
             },
+            "context": {
+                "type": "object",
+                "description": "global keys written by something other than a flow (the web "
+                "API, another program over MQTT), and by what",
+                "propertyNames": {"pattern": r"^global\.[^.\s]+$"},
+                "additionalProperties": {"type": "string"},
+            },
             "use_blueprint": {
                 "type": "object",
                 "description": "this flow is a blueprint's, with these inputs",

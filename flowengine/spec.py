@@ -45,6 +45,9 @@ class FlowSpec:
     triggers: tuple[TriggerSpec, ...]
     nodes: tuple[NodeSpec, ...]
     source: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: Global context keys its nodes and triggers read and write (the Flows page's edges).
+    reads: tuple[str, ...] = field(default=(), compare=False)
+    writes: tuple[str, ...] = field(default=(), compare=False)
 
     def node(self, node_id: str) -> NodeSpec:
         for node in self.nodes:
@@ -65,3 +68,5 @@ class FlowSet:
 
     flows: dict[str, FlowSpec]
     connections: dict[str, ConnectionSpec]
+    #: Global keys written by something other than a flow, and by what (``context:``).
+    outside: dict[str, str] = field(default_factory=dict)

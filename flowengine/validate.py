@@ -22,9 +22,10 @@ from flowengine.expressions import (
     ExpressionError,
     check_expression,
     check_template,
+    context_reads,
     expression_fields,
 )
-from flowengine.node import ERROR_PORT, Node
+from flowengine.node import ERROR_PORT, KeyUse, Node
 from flowengine.registry import Registry
 from flowengine.schema import TRIGGER_OPTIONS, structure_schema
 from flowengine.spec import ConnectionSpec, FlowSet, FlowSpec, NodeSpec, TriggerSpec
@@ -85,7 +86,7 @@ def load_docs(
     checker.check_across_files()
     if checker.problems:
         raise InvalidFlows(checker.problems)
-    return FlowSet(checker.flows, checker.connections)
+    return FlowSet(checker.flows, checker.connections, checker.outside)
 
 
 class _Checker:
@@ -104,6 +105,11 @@ class _Checker:
         self._flow_docs: dict[str, tuple[SourceDoc, JsonPath]] = {}
         self._connection_uses: list[tuple[SourceDoc, JsonPath, str, str]] = []
         self._webhooks: dict[str, str] = {}
+        #: Keys named in flow files that must have a writer: (doc, path, flow, scope, key).
+        self._named_reads: list[tuple[SourceDoc, JsonPath, str, str, str]] = []
+        self._writes: set[tuple[str, str]] = set()
+        self._uses: dict[str, tuple[list[str], list[str]]] = {}
+        self.outside: dict[str, str] = {}
         self._current_data: Any = None
 
     def problem(self, doc: SourceDoc, path: JsonPath, message: str) -> None:
@@ -132,6 +138,8 @@ class _Checker:
             return
         for index, conn in enumerate(data.get("connections", [])):
             self._add_connection(doc, ("connections", index), conn)
+        for name, what in data.get("context", {}).items():
+            self.outside[name.partition(".")[2]] = what
         if "flow" in data:
             self._current_data = data
             self._add_flow(doc, data)
@@ -191,6 +199,7 @@ class _Checker:
             for index, raw in enumerate(data.get("triggers", []))
             if (t := self._trigger(doc, ("triggers", index), raw, known_ids)) is not None
         )
+        reads, writes = self._key_uses(doc, data, flow_id, nodes, triggers)
         mode = data.get("mode", "single")
         default_max = 10 if mode in ("queued", "parallel") else 1
         spec = FlowSpec(
@@ -203,6 +212,8 @@ class _Checker:
             triggers=triggers,
             nodes=tuple(nodes),
             source=data,
+            reads=reads,
+            writes=writes,
         )
         if flow_id in self.flows:
             self.problem(
@@ -213,6 +224,50 @@ class _Checker:
             return
         self.flows[flow_id] = spec
         self._flow_docs[flow_id] = (doc, ())
+
+    def _key_uses(
+        self,
+        doc: SourceDoc,
+        data: dict[str, Any],
+        flow_id: str,
+        nodes: list[NodeSpec],
+        triggers: tuple[TriggerSpec, ...],
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Which context keys the flow reads and writes; those its file names are checked
+        for a writer across all files (``check_across_files``)."""
+        index_of = {raw["id"]: i for i, raw in enumerate(data.get("nodes", []))}
+        reads: list[str] = []
+        writes: list[str] = []
+
+        def scoped(name: str) -> tuple[str, str]:
+            scope, _, rest = name.partition(".")
+            return ("global" if scope == "global" else f"flow:{flow_id}"), rest.partition(".")[0]
+
+        for node in nodes:
+            kind = self.registry.nodes[node.type]
+            base: JsonPath = ("nodes", index_of[node.id], "config")
+            node_reads, node_writes = kind.key_uses(node.config)
+            for where, what, source in expression_fields(node.config, kind.config_schema):
+                for name in context_reads(source, template=what == "template"):
+                    node_reads.append(KeyUse(name, where))
+            for use in node_reads:
+                scope, key = scoped(use.name)
+                if scope == "global":
+                    reads.append(key)
+                if use.path is not None:
+                    self._named_reads.append((doc, (*base, *use.path), flow_id, scope, key))
+            for use in node_writes:
+                scope, key = scoped(use.name)
+                self._writes.add((scope, key))
+                if scope == "global":
+                    writes.append(key)
+        for index, trigger in enumerate(triggers):
+            if trigger.type == "context":
+                scope, key = scoped(trigger.options["key"])
+                if scope == "global":
+                    reads.append(key)
+                self._named_reads.append((doc, ("triggers", index, "key"), flow_id, scope, key))
+        return tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(writes))
 
     def _node(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any]) -> NodeSpec | None:
         kind = self.registry.nodes.get(raw["type"])
@@ -411,7 +466,28 @@ class _Checker:
 
     # -- across files ---------------------------------------------------------
 
+    def check_key_writers(self) -> None:
+        """Every key a flow file names for reading has a writer: a node, or ``context:``."""
+        written_globals = {key for scope, key in self._writes if scope == "global"}
+        known = sorted(written_globals | set(self.outside))
+        for doc, path, flow_id, scope, key in self._named_reads:
+            if (scope, key) in self._writes or (scope == "global" and key in self.outside):
+                continue
+            if scope == "global":
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = (
+                    f"; did you mean 'global.{close[0]}'?"
+                    if close
+                    else "; if something outside the flows writes it, declare it under "
+                    "'context:' in a flow file"
+                )
+                message = f"global.{key} is read here, but no flow writes it{hint}"
+            else:
+                message = f"flow.{key} is read here, but no node of flow '{flow_id}' writes it"
+            self.problem(doc, path, message)
+
     def check_across_files(self) -> None:
+        self.check_key_writers()
         for doc, path, conn_id, wanted in self._connection_uses:
             conn = self.connections.get(conn_id)
             if conn is None:

@@ -36,7 +36,7 @@ from ui.metrics import CONTENT_TYPE, allowed, exposition, registry_for
 from ui.pages import NAV, page_routes
 from ui.security import RequireLogin, SecurityHeaders, session_of
 from ui.service import Service
-from ui.views import flow_view, node_messages, trace_view
+from ui.views import context_view, flow_view, node_messages, trace_view
 
 HERE = Path(__file__).parent
 #: Only our own files: the page must never load anything from elsewhere.
@@ -100,6 +100,14 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
 
     async def flows(request: Request) -> Response:
         return Json([flow_view(flow, engine.registry) for flow in engine.flows.values()])
+
+    async def context_map(request: Request) -> Response:
+        """Which flow's context keys feed which flow (the Flows page's map)."""
+        return Json(context_view(engine.flows, engine.flowset.outside))
+
+    async def debug(request: Request) -> Response:
+        """The last core.debug messages (newest last); live ones come on /api/events."""
+        return Json({"timezone": engine.timezone, "messages": list(engine.events.debug)})
 
     async def flow(request: Request) -> Response:
         found = engine.flows.get(request.path_params["flow_id"])
@@ -251,6 +259,8 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Route("/api/health", health),
         Route("/api/state", state),
         Route("/api/flows", flows),
+        Route("/api/context", context_map),
+        Route("/api/debug", debug),
         Route("/api/flows/{flow_id}", flow),
         Route("/api/flows/{flow_id}/runs", runs),
         Route("/api/flows/{flow_id}/runs/{run_id}", run),

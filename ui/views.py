@@ -6,6 +6,7 @@ the page's script stays a thin renderer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flowengine.registry import Registry
@@ -42,6 +43,9 @@ def flow_view(flow: FlowRuntime, registry: Registry) -> dict[str, Any]:
         })
     return {
         **described,
+        "reads": list(flow.spec.reads),
+        "writes": list(flow.spec.writes),
+        "ports": {node.id: list(node.ports) for node in flow.nodes.values()},
         "max_runs": flow.spec.max_runs,
         "on_error": flow.spec.on_error,
         "entry_nodes": list(flow.spec.entry_nodes),
@@ -49,6 +53,48 @@ def flow_view(flow: FlowRuntime, registry: Registry) -> dict[str, Any]:
         "wires": wires,
         "layout": {"layers": places.layers, "rows": places.rows},
     }
+
+
+#: The node standing for writers outside the flows (the web API, Home Assistant...).
+OUTSIDE = "outside the flows"
+
+
+def context_view(flows: Mapping[str, FlowRuntime], outside: Mapping[str, str]) -> dict[str, Any]:
+    """Which flow's keys feed which flow: an edge per writer and reader, named by its keys.
+
+    A flow that writes a key and also reads it draws no edge to itself; keys written from
+    outside the flows (``context:`` in a flow file) come from one ``outside`` node."""
+    writers: dict[str, list[str]] = {}
+    readers: dict[str, list[str]] = {}
+    for flow in flows.values():
+        for key in flow.spec.writes:
+            writers.setdefault(key, []).append(flow.id)
+        for key in flow.spec.reads:
+            readers.setdefault(key, []).append(flow.id)
+    for key in outside:
+        writers.setdefault(key, []).append(OUTSIDE)
+    keys_between: dict[tuple[str, str], list[str]] = {}
+    for key, reading in readers.items():
+        for writer in writers.get(key, []):
+            for reader in reading:
+                if reader != writer:
+                    keys_between.setdefault((writer, reader), []).append(key)
+    ids = [i for i in [*flows, OUTSIDE] if any(i in pair for pair in keys_between)]
+    places = layout(ids, list(keys_between))
+    return {
+        "nodes": [
+            {"id": i, "outside": i == OUTSIDE, "layer": places.places[i].layer,
+             "y": places.places[i].y,
+             "writes": sorted(k for k, w in writers.items() if i in w),
+             "reads": sorted(k for k, r in readers.items() if i in r),
+             "about": {k: outside[k] for k in outside} if i == OUTSIDE else {}}
+            for i in ids
+        ],
+        "edges": [{"from": a, "to": b, "keys": sorted(keys)} for (a, b), keys in
+                  keys_between.items()],
+        "layout": {"layers": places.layers, "rows": places.rows},
+        "unwritten": sorted(k for k in readers if k not in writers),
+    }  # fmt: skip
 
 
 def trace_view(trace: dict[str, Any], flow: FlowRuntime | None) -> dict[str, Any]:

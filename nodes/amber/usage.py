@@ -71,14 +71,16 @@ def to_usage(raw: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             if kwh > 0:
                 raise InvalidPayload(
                     f"amber usage[{index}]: a feedIn interval with positive kwh ({kwh}); "
-                    "exports are negative")
+                    "exports are negative"
+                )
             slot["export_kwh"] += -kwh
             slot["export_revenue"] += -cost
         else:
             if kwh < 0:
                 raise InvalidPayload(
                     f"amber usage[{index}]: a {item['channelType']} interval with negative "
-                    f"kwh ({kwh}); imports are positive")
+                    f"kwh ({kwh}); imports are positive"
+                )
             slot["import_kwh"] += kwh
             slot["import_cost"] += cost
         if item["quality"] != "billable":

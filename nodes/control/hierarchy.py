@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from nodes.control.decision import inverter_command
 from nodes.control.levels import plan_decision, safety_override
 from nodes.control.settings import ControlSettings
@@ -94,6 +94,10 @@ def _available(
 
 class Hierarchy(Node):
     type_name = "control.hierarchy"
+    reads: ClassVar[tuple[ContextKey, ...]] = tuple(
+        ContextKey(key, f"the {what.replace('_', ' ')}", option)
+        for what, (option, key) in GLOBAL_KEYS.items()
+    )
     description = (
         "Decides the inverter's mode and power for this tick through the hierarchy "
         "(safety, storm, critical, override, schedule, plan, opportunistic, fallback), "

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from flowengine.expressions import Template, is_template, scope_for, to_epoch
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import ContextKey, Node, NodeContext
 from flowengine.schema import DURATION, TEMPLATE_TEXT, templated
 from nodes.control.decision import MODES
 from nodes.control.override import OVERRIDE_KEY, InvalidOverride, checked_override
@@ -32,6 +32,9 @@ class OverrideNode(Node):
         },
         "additionalProperties": False,
     }
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("override", "the manual override the control hierarchy follows"),
+    )
     takes = "any message (the config's {{ }} parts may read it)"
     gives: ClassVar[dict[str, str]] = {"out": "the message carrying the override as stored"}
 

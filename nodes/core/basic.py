@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine import jsondata
 from flowengine.durations import parse_duration
 from flowengine.expressions import Expression, Template, plain, scope_for
 from flowengine.message import Message
-from flowengine.node import FLOW_LOG, Node, NodeContext
+from flowengine.node import FLOW_LOG, KeyUse, Node, NodeContext
 from flowengine.schema import DURATION, EXPRESSION, TEMPLATE_TEXT
 
 DEFAULT_LOG_CHARS = 300
@@ -63,6 +64,10 @@ class ContextGet(Node):
     }
     gives: ClassVar[dict[str, str]] = {"out": "the message carrying the value"}
 
+    @classmethod
+    def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
+        return [KeyUse(config["key"], ("key",))], []
+
     def process(self, msg: Message) -> Message:
         scope, key = _scope_and_key(self, self.config["key"])
         value = scope.get(key, self.config.get("default"))
@@ -87,6 +92,10 @@ class ContextSet(Node):
     }
     takes = "a payload that is JSON data"
     gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged"}
+
+    @classmethod
+    def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
+        return [], [KeyUse(config["key"], ("key",))]
 
     def process(self, msg: Message) -> Message:
         scope, key = _scope_and_key(self, self.config["key"])

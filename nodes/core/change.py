@@ -10,11 +10,12 @@ JSON data: a datetime becomes ISO 8601 text, a duration its seconds.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.expressions import Expression, Template, is_template, plain, scope_for
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import KeyUse, Node, NodeContext
 from flowengine.schema import EXPRESSION
 from nodes.core.paths import PLACE, Place
 
@@ -57,6 +58,20 @@ class Change(Node):
         "additionalProperties": False,
     }
     gives: ClassVar[dict[str, str]] = {"out": "the message, changed"}
+
+    @classmethod
+    def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
+        reads: list[KeyUse] = []
+        writes: list[KeyUse] = []
+        for index, rule in enumerate(config.get("rules", [])):
+            for action in ("set", "delete", "to"):
+                target = rule.get(action)
+                if isinstance(target, str) and target.startswith(("global.", "flow.")):
+                    writes.append(KeyUse(target, ("rules", index, action)))
+            source = rule.get("move")
+            if isinstance(source, str) and source.startswith(("global.", "flow.")):
+                reads.append(KeyUse(source, ("rules", index, "move")))
+        return reads, writes
 
     @classmethod
     def check_config(cls, config: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from nodes.forecasting.align import align, align_fields, slot_start
 from nodes.forecasting.node import site_timezone
 
@@ -42,6 +42,13 @@ def blend(p50: float, p10: float | None, weight: float) -> float:
 
 class ForecastAggregate(Node):
     type_name = "forecast.aggregate"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("prices", "the prices reading"),
+        ContextKey("pv", "the PV forecast"),
+        ContextKey("weather", "the weather reading"),
+        ContextKey("storm", "the storm reading"),
+        ContextKey("storm_reserve", "the storm reserve"),
+    )
     description = "One planner input from the prices, PV, weather and storm readings, per slot."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

@@ -342,9 +342,7 @@ class FoxKHClient:
         result.note = note
         return result
 
-    async def _command(
-        self, mode: str, power_w: float, setpoint_w: float | None
-    ) -> CommandResult:
+    async def _command(self, mode: str, power_w: float, setpoint_w: float | None) -> CommandResult:
         if mode == "self_use":
             return await self._leave_remote()
         if setpoint_w is not None and mode != "self_use_zero_export":

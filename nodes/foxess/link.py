@@ -37,6 +37,4 @@ def record_error(scope: ContextScope, now: float, error: str) -> None:
     """A failed exchange: one more in the streak."""
     link: dict[str, Any] = scope.get(LINK_KEY) or {}
     streak = int(link.get("consecutive_errors") or 0) + 1
-    scope.set(
-        LINK_KEY, {**link, "error_at": now, "error": error, "consecutive_errors": streak}
-    )
+    scope.set(LINK_KEY, {**link, "error_at": now, "error": error, "consecutive_errors": streak})

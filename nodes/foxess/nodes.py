@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from flowengine.schema import DURATION
 from nodes.foxess.client import MODES, InverterError
 from nodes.foxess.connection import FoxModbusConnection
@@ -58,6 +58,9 @@ class _FoxNode(Node):
 
 class FoxRead(_FoxNode):
     type_name = "foxess.read"
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("inverter_link", "the Modbus link: last ok, last error, errors in a row"),
+    )
     description = "Reads the inverter's telemetry (SOC, PV, load, battery, grid, energy)."
     config_schema: ClassVar[dict[str, Any]] = {
         **CONNECTION_SCHEMA,
@@ -86,6 +89,9 @@ class FoxRead(_FoxNode):
 
 class FoxCommand(_FoxNode):
     type_name = "foxess.command"
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("inverter_link", "the Modbus link: last ok, last error, errors in a row"),
+    )
     description = "Puts the inverter in a mode (remote control or Self Use) and verifies it."
     takes = (
         f'payload {{"mode": one of {list(MODES)}, "power_w": W >= 0, '
@@ -143,6 +149,11 @@ class FoxWatchdog(_FoxNode):
     """
 
     type_name = "foxess.watchdog"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("decision", "the control tick's decision", "decision_key"),
+        ContextKey("health", "control health", "health_key"),
+    )
+    writes: ClassVar[tuple[ContextKey, ...]] = (ContextKey("inverter_link", "the Modbus link"),)
     description = "Keeps a forced mode's watchdog fed while the control tick is alive."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

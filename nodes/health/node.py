@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from flowengine.message import Message
-from flowengine.node import ContextScope, Node, NodeContext
+from flowengine.node import ContextKey, ContextScope, Node, NodeContext
 from nodes.foxess.link import LINK_KEY
 from nodes.health.checks import Assessment, HealthLimits, Observed, assess
 from nodes.inputs.node import HEALTH_KEY as INPUT_HEALTH_KEY
@@ -47,6 +47,13 @@ def health_record(result: Assessment, now: float, previous: Any) -> dict[str, An
 
 class HealthCheck(Node):
     type_name = "control.health"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("inverter_link", "the Modbus link"),
+        ContextKey("input_health", "each input's age and failures"),
+    )
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("health", "ok, degraded or safety, and why", "key"),
+    )
     description = "Judges whether control is sound (ok, degraded, safety) and records why."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from flowengine.context import Scope
 from flowengine.durations import parse_duration
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from flowengine.schema import DURATION
 from nodes.control.override import InvalidOverride, clear_override, set_override
 from nodes.homeassistant.commands import (
@@ -60,6 +60,22 @@ class _GlobalStore:
 
 class HomeAssistantBridge(Node):
     type_name = "homeassistant.bridge"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("telemetry", "the inverter's reading"),
+        ContextKey("decision", "the control decision"),
+        ContextKey("health", "control health"),
+        ContextKey("prices", "the prices reading"),
+        ContextKey("storm_reserve", "the storm reserve"),
+        ContextKey("loads", "every load's state"),
+        ContextKey("override", "the manual override"),
+        ContextKey("storm_reserve_soc", "the reserve SOC chosen"),
+    )
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("override", "the manual override, from HA's controls"),
+        ContextKey("storm_reserve_soc", "the reserve SOC chosen in HA"),
+        ContextKey("load_commands", "manual load commands from HA"),
+        ContextKey("ha_announced_loads", "the loads announced to HA"),
+    )
     description = "Announces Power Master to Home Assistant, publishes its state, takes commands."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -179,7 +195,12 @@ class HomeAssistantBridge(Node):
                 scope.set(RESERVE_KEY, command.soc)
             elif isinstance(command, SwitchLoad):
                 set_load_command(
-                    scope, clock, command.load, "on" if command.on else "off", None, "mqtt",
+                    scope,
+                    clock,
+                    command.load,
+                    "on" if command.on else "off",
+                    None,
+                    "mqtt",
                     settings,
                 )
             self.ctx.status(f"command: {command.kind}")

@@ -13,8 +13,11 @@ NODE_TYPES = [
     kind_node("pv", "The PV forecast (P10/P50/P90) from the source in sources.pv."),
     kind_node("weather", "The weather forecast from the source in sources.weather."),
     kind_node("storm", "Storm warnings and storm probability from the source in sources.storm."),
-    kind_node("usage", "The retailer's metered usage (billable kWh and cost per slot) from the "
-              "source in sources.usage, for settling the ledger."),
+    kind_node(
+        "usage",
+        "The retailer's metered usage (billable kWh and cost per slot) from the "
+        "source in sources.usage, for settling the ledger.",
+    ),
 ]
 
 __all__ = ["NODE_TYPES", "InputNode", "kind_node", "provider_node"]

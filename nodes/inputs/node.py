@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import KeyUse, Node, NodeContext
 from flowengine.schema import DURATION
 from flowengine.secrets import MissingSecret, is_secret, reveal
 from flowengine.summary import MASK
@@ -38,7 +38,12 @@ RETRY_GAP_S = 300.0
 #: Default age past which each kind of input is stale (prices: a replay or a half-hourly
 #: tariff refreshes once a slot, so 15 minutes would call them stale half the time).
 STALE_AFTER: dict[str, str] = {
-    "prices": "45m", "pv": "8h", "weather": "6h", "storm": "1h", "usage": "3d"}
+    "prices": "45m",
+    "pv": "8h",
+    "weather": "6h",
+    "storm": "1h",
+    "usage": "3d",
+}
 
 
 class _MemoryCalls:
@@ -68,6 +73,13 @@ class InputNode(Node):
         "problem": "payload {kind, provider, error, kept}: a fetch failed or its payload was "
         "invalid (out still carries the last good reading)",
     }
+
+    @classmethod
+    def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
+        """It writes its reading (global.<kind>, or ``key``) and each input's health."""
+        named = config.get("key")
+        reading = KeyUse(f"global.{named}", ("key",)) if named else KeyUse(f"global.{cls.kind}")
+        return [], [reading, KeyUse(f"global.{HEALTH_KEY}")]
 
     @classmethod
     def schema_for(cls, kind: str, source: bool) -> dict[str, Any]:

@@ -41,9 +41,20 @@ class BatteryModel:
 
     @classmethod
     def from_settings(cls, battery: dict[str, Any]) -> BatteryModel:
-        return cls(*(float(battery[f]) for f in (
-            "capacity_kwh", "max_charge_w", "max_discharge_w", "charge_efficiency",
-            "discharge_efficiency", "soc_min", "soc_max")))
+        return cls(
+            *(
+                float(battery[f])
+                for f in (
+                    "capacity_kwh",
+                    "max_charge_w",
+                    "max_discharge_w",
+                    "charge_efficiency",
+                    "discharge_efficiency",
+                    "soc_min",
+                    "soc_max",
+                )
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +78,18 @@ class SelfUseShadow:
         stored = self.stored_kwh
         if surplus >= 0:
             room = max(0.0, battery.capacity_kwh * battery.soc_max - stored)
-            charge = min(surplus, battery.max_charge_w / 1000 * hours,
-                         room / battery.charge_efficiency)
+            charge = min(
+                surplus, battery.max_charge_w / 1000 * hours, room / battery.charge_efficiency
+            )
             stored += charge * battery.charge_efficiency
             bought, sold = 0.0, surplus - charge
         else:
             available = max(0.0, stored - battery.capacity_kwh * battery.soc_min)
-            discharge = min(-surplus, battery.max_discharge_w / 1000 * hours,
-                            available * battery.discharge_efficiency)
+            discharge = min(
+                -surplus,
+                battery.max_discharge_w / 1000 * hours,
+                available * battery.discharge_efficiency,
+            )
             stored -= discharge / battery.discharge_efficiency
             bought, sold = -surplus - discharge, 0.0
         priced = Priced(bought, sold, bought * import_price - sold * export_price)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from flowengine.schema import DURATION
 from nodes.core.connections import node_database
 from nodes.ledger.basis import across_gap, basis_reading, stored_energy
@@ -35,6 +35,9 @@ from nodes.ledger.wacb import CostBasis
 
 class LedgerPost(Node):
     type_name = "ledger.post"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("prices", "the prices reading", "prices_key"),
+    )
     description = "Posts each tick's energy to the ledger: priced events and both baselines."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -68,13 +71,24 @@ class LedgerPost(Node):
         battery = BatteryModel.from_settings(self.ctx.settings["battery"])
         stored_now = stored_energy(telemetry, battery)
         now_prices = self._prices(float(at))
-        here = {"at": float(at), "counters": dict(counters),
-                "prices": None if now_prices is None else asdict(now_prices)}
+        here = {
+            "at": float(at),
+            "counters": dict(counters),
+            "prices": None if now_prices is None else asdict(now_prices),
+        }
         last = state.get("last")
         if last is None:
             basis = CostBasis(stored_now or 0.0, self._default_basis() if stored_now else 0.0)
-            post(db, [], state={"last": here, "started": float(at), "basis": basis.as_dict(),
-                                "self_use": SelfUseShadow(stored_now or 0.0).as_dict()})
+            post(
+                db,
+                [],
+                state={
+                    "last": here,
+                    "started": float(at),
+                    "basis": basis.as_dict(),
+                    "self_use": SelfUseShadow(stored_now or 0.0).as_dict(),
+                },
+            )
             self.ctx.status("first reading: the ledger starts here")
             return self._out(msg, 0, None, 0.0, basis, float(at))
         basis = CostBasis.from_dict(state["basis"])
@@ -98,32 +112,62 @@ class LedgerPost(Node):
         )
         if why is not None or energy is None or prices is None:
             basis, shadow = across_gap(basis, shadow, battery, energy, end - start, stored_now)
-            gap = {"start": start, "end": end, "reason": why or "unreadable",
-                   "energy": asdict(energy) if energy is not None else {}}
-            post(db, [], state={"last": here, "basis": basis.as_dict(),
-                                "self_use": shadow.as_dict()}, gap=gap)
+            gap = {
+                "start": start,
+                "end": end,
+                "reason": why or "unreadable",
+                "energy": asdict(energy) if energy is not None else {},
+            }
+            post(
+                db,
+                [],
+                state={"last": here, "basis": basis.as_dict(), "self_use": shadow.as_dict()},
+                gap=gap,
+            )
             self.ctx.status(f"gap: {why}", "warn")
             return self._out(msg, 0, why, 0.0, basis, end)
         begin, finish = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
         ledger = interval_events(
-            begin, finish, energy, prices, basis,
-            eta_charge=battery.charge_efficiency, eta_discharge=battery.discharge_efficiency,
+            begin,
+            finish,
+            energy,
+            prices,
+            basis,
+            eta_charge=battery.charge_efficiency,
+            eta_discharge=battery.discharge_efficiency,
         )
         alone = no_battery(energy.pv, energy.load, prices.import_price, prices.export_price)
         shadow, self_use = shadow.step(
-            battery, (end - start) / 3600, energy.pv, energy.load,
-            prices.import_price, prices.export_price,
+            battery,
+            (end - start) / 3600,
+            energy.pv,
+            energy.load,
+            prices.import_price,
+            prices.export_price,
         )
         events = [e.as_dict() for e in ledger.events]
         for kind, priced in (("baseline_no_battery", alone), ("baseline_self_use", self_use)):
-            events.append({
-                "key": idempotency_key(finish, kind), "kind": kind, "at": start,
-                "kwh": priced.import_kwh - priced.export_kwh, "price": None,
-                "amount": -priced.cost, "import_kwh": priced.import_kwh,
-                "export_kwh": priced.export_kwh,
-            })
-        added = post(db, events, state={
-            "last": here, "basis": ledger.basis_after.as_dict(), "self_use": shadow.as_dict()})
+            events.append(
+                {
+                    "key": idempotency_key(finish, kind),
+                    "kind": kind,
+                    "at": start,
+                    "kwh": priced.import_kwh - priced.export_kwh,
+                    "price": None,
+                    "amount": -priced.cost,
+                    "import_kwh": priced.import_kwh,
+                    "export_kwh": priced.export_kwh,
+                }
+            )
+        added = post(
+            db,
+            events,
+            state={
+                "last": here,
+                "basis": ledger.basis_after.as_dict(),
+                "self_use": shadow.as_dict(),
+            },
+        )
         close_cycles(db, end, BillingTerms.from_settings(self.ctx.settings))  # docs/ledger.md
         bill = float(ledger.bill)
         self.ctx.status(f"posted {added} entries, ${bill:+.3f}")
@@ -139,8 +183,12 @@ class LedgerPost(Node):
     def _out(
         msg: Message, posted: int, gap: str | None, bill: float, basis: CostBasis, at: float
     ) -> Message:
-        msg.payload = {"posted": posted, "gap": gap, "bill": bill,
-                       "cost_basis": basis_reading(basis, at)}
+        msg.payload = {
+            "posted": posted,
+            "gap": gap,
+            "bill": bill,
+            "cost_basis": basis_reading(basis, at),
+        }
         return msg
 
     def _prices(self, at: float) -> IntervalPrices | None:
@@ -149,8 +197,10 @@ class LedgerPost(Node):
         data = reading.get("data") if isinstance(reading, Mapping) else None
         for interval in (data or {}).get("intervals", []):
             start, end = interval.get("start"), interval.get("end")
-            if isinstance(start, int | float) and isinstance(end, int | float) and (
-                start <= at < end
+            if (
+                isinstance(start, int | float)
+                and isinstance(end, int | float)
+                and (start <= at < end)
             ):
                 buy, sell = interval.get("import_price"), interval.get("export_price")
                 if isinstance(buy, int | float) and isinstance(sell, int | float):

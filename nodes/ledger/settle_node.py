@@ -47,7 +47,9 @@ class LedgerSettle(Node):
         posted = 0
         if intervals and through is not None:
             posted = settle(db, intervals, ledger_start(db, state), through)
-        self.ctx.status(f"posted {posted} settlement entries" if posted else "nothing to settle",
-                        "ok" if posted else "idle")
+        self.ctx.status(
+            f"posted {posted} settlement entries" if posted else "nothing to settle",
+            "ok" if posted else "idle",
+        )
         msg.payload = {"settled": posted, "through": through}
         return msg

@@ -59,7 +59,8 @@ class MeterInterval:
             value = item.get(name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UsageError(
-                    f"usage interval [{index}]: {name} must be a number, not {value!r}")
+                    f"usage interval [{index}]: {name} must be a number, not {value!r}"
+                )
             if not math.isfinite(value):
                 raise UsageError(f"usage interval [{index}]: {name} is not finite ({value})")
             return float(value)
@@ -106,7 +107,8 @@ def ledger_start(db: sqlite3.Connection, state: Mapping[str, Any]) -> float:
         return float(started)
     row = db.execute(
         "SELECT MIN(t) FROM (SELECT MIN(at) AS t FROM ledger_events "
-        "UNION ALL SELECT MIN(start) FROM ledger_gaps)").fetchone()
+        "UNION ALL SELECT MIN(start) FROM ledger_gaps)"
+    ).fetchone()
     return float(row[0]) if row and row[0] is not None else math.inf
 
 
@@ -120,8 +122,9 @@ def _settled_keys(db: sqlite3.Connection, due: list[MeterInterval]) -> set[str]:
     for i in range(0, len(keys), 500):  # SQLite caps the parameters of one statement
         chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        found.update(k for (k,) in db.execute(
-            f"SELECT key FROM ledger_events WHERE key IN ({marks})", chunk))
+        found.update(
+            k for (k,) in db.execute(f"SELECT key FROM ledger_events WHERE key IN ({marks})", chunk)
+        )
     return found
 
 

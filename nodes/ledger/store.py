@@ -148,8 +148,10 @@ def post(
 
 
 def load_state(db: sqlite3.Connection) -> dict[str, Any]:
-    return {name: json.loads(value) for name, value in db.execute(
-        "SELECT name, value FROM ledger_state")}
+    return {
+        name: json.loads(value)
+        for name, value in db.execute("SELECT name, value FROM ledger_state")
+    }
 
 
 def events_between(db: sqlite3.Connection, start: float, end: float) -> list[dict[str, Any]]:
@@ -160,8 +162,17 @@ def events_between(db: sqlite3.Connection, start: float, end: float) -> list[dic
         "WHERE at >= ? AND at < ? ORDER BY at, id",
         (start, end),
     ):
-        out.append({"key": key, "at": at, "kind": kind, "kwh": kwh, "price": price,
-                    "amount": amount, **json.loads(detail)})
+        out.append(
+            {
+                "key": key,
+                "at": at,
+                "kind": kind,
+                "kwh": kwh,
+                "price": price,
+                "amount": amount,
+                **json.loads(detail),
+            }
+        )
     return out
 
 
@@ -169,7 +180,8 @@ def gaps(db: sqlite3.Connection) -> list[dict[str, Any]]:
     return [
         {"start": s, "end": e, "reason": r, "energy": json.loads(energy)}
         for s, e, r, energy in db.execute(
-            "SELECT start, end, reason, energy FROM ledger_gaps ORDER BY start")
+            "SELECT start, end, reason, energy FROM ledger_gaps ORDER BY start"
+        )
     ]
 
 

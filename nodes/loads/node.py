@@ -21,7 +21,7 @@ import aiohttp
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import ContextKey, Node, NodeContext
 from flowengine.schema import DURATION
 from nodes.loads.adapters import AdapterFactory
 from nodes.loads.commands import COMMANDS_KEY, LOADS_KEY, active_commands
@@ -67,6 +67,15 @@ class _Outcome:
 
 class ManageLoads(Node):
     type_name = "loads.manage"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("plan", "the plan", "plan_key"),
+        ContextKey("price_spike", "the price spike now", "spike_key"),
+        ContextKey("load_commands", "manual load commands", "commands_key"),
+        ContextKey("telemetry", "the inverter's reading", "telemetry_key"),
+    )
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("loads", "every load's state", "loads_key"),
+    )
     description = (
         "Switches the site's loads (Shelly relays, MQTT switches) by the plan, solar surplus, "
         "price spikes and manual commands; reports each load in global.loads."

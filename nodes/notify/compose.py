@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from nodes.foxess.link import LINK_KEY
 from nodes.health.node import HEALTH_KEY
 from nodes.notify import events
@@ -27,6 +27,13 @@ _KEY = {"type": "string", "minLength": 1}
 
 class Compose(Node):
     type_name = "notify.compose"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("storm_reserve", "the storm reserve", "storm_key"),
+        ContextKey("inverter_link", "the Modbus link", "link_key"),
+        ContextKey("health", "control health", "health_key"),
+        ContextKey("telemetry", "the inverter's reading", "telemetry_key"),
+        ContextKey("bill", "the bill so far", "bill_key"),
+    )
     description = (
         "Turns Power Master's state into notifications (price spike, storm reserve, inverter "
         "offline, health, daily summary), each once, when it changes."

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions
 from nodes.planning.model import PlanError, solve_plan
 
@@ -25,6 +25,12 @@ __all__ = ["PlanError", "Planner"]
 
 class Planner(Node):
     type_name = "planning.plan"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("telemetry", "the inverter's reading (SOC)", "soc_key"),
+        ContextKey("plan", "the plan in force", "previous_key"),
+        ContextKey("storm_reserve", "the storm reserve", "reserve_key"),
+        ContextKey("loads", "loads' run time today"),
+    )
     description = "Solves the battery plan (MILP over the forecast horizon) for the lowest bill."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -79,8 +85,11 @@ class Planner(Node):
             raise ValueError("forecast has no complete slot to plan")
         starts = [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
         telemetry = self.ctx.globals.get(self.config.get("soc_key", "telemetry")) or {}
-        soc = _soc(telemetry, battery["capacity_kwh"],
-                   settings.get("simulator", {}).get("soc_initial", 0.5))
+        soc = _soc(
+            telemetry,
+            battery["capacity_kwh"],
+            settings.get("simulator", {}).get("soc_initial", 0.5),
+        )
         options = PlanOptions(
             cycle_cost_per_kwh=planner.get("cycle_cost_per_kwh", 0.0),
             break_even_delta=planner.get("break_even_delta", 0.0),

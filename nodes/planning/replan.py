@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
 from flowengine.message import Message
-from flowengine.node import Node
+from flowengine.node import ContextKey, Node
 from flowengine.schema import DURATION
 
 
@@ -71,6 +71,10 @@ def cost_shift(
 
 class ReplanCheck(Node):
     type_name = "planning.replan_check"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("plan", "the plan in force"),
+        ContextKey("telemetry", "the inverter's reading"),
+    )
     description = "Starts the plan flow early when prices, forecasts or the SOC left the plan."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -141,9 +145,7 @@ class ReplanCheck(Node):
         return ""
 
 
-def _planned_price(
-    plan: dict[str, Any], slot_start: float, starts: list[float]
-) -> float | None:
+def _planned_price(plan: dict[str, Any], slot_start: float, starts: list[float]) -> float | None:
     for slot, start in zip(plan.get("slots", []), starts, strict=True):
         if start == slot_start:
             return float(slot["import_price"])

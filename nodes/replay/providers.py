@@ -156,7 +156,8 @@ class ReplayUsage(Provider):
         if self.meter is None:
             raise FetchError(
                 "sources.usage is sample, but there is no simulated site: use amber (or none) "
-                "with a real inverter")
+                "with a real inverter"
+            )
         return self.meter.usage(now - self.lookback_s, now)
 
     def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowengine.message import Message
-from flowengine.node import Node, NodeContext
+from flowengine.node import ContextKey, Node, NodeContext
 from nodes.storm import risk
 from nodes.storm.settings import StormSettings
 from nodes.storm.window import Window, next_window
@@ -23,6 +23,14 @@ from nodes.storm.window import Window, next_window
 
 class StormMonitor(Node):
     type_name = "storm.monitor"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("storm", "the storm input", "storm_key"),
+        ContextKey("weather", "the weather input", "weather_key"),
+        ContextKey("storm_reserve_soc", "the reserve SOC chosen in Home Assistant"),
+    )
+    writes: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("storm_reserve", "the storm reserve: armed, soc, window", "key"),
+    )
     description = (
         "Combines storm warnings, the précis and the weather model into a storm probability "
         "per period and arms the storm reserve (global.storm_reserve) with hysteresis."

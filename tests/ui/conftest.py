@@ -138,9 +138,9 @@ async def start_engine(text: str) -> Engine:
 
 @asynccontextmanager
 async def running_ui(
-    port: int, ping: float = 15.0, auth: Auth | None = None
+    port: int, ping: float = 15.0, auth: Auth | None = None, flows: str = FLOWS
 ) -> AsyncIterator[Served]:
-    engine = await start_engine(FLOWS)
+    engine = await start_engine(flows)
     service = FakeService(engine)
     auth = auth or Auth.with_password(PASSWORD)
     try:

@@ -92,6 +92,13 @@
         d: `M${a} C${a[0] + bend},${a[1]} ${b[0] - bend},${b[1]} ${b}` });
       path.append(s("title", {}, `${wire.from}.${wire.port} → ${wire.to}`));
       svg.append(path);
+      const ports = [...((flow.ports || {})[wire.from] || []), "error"];
+      if (ports.length > 2 || wire.port === "error" || wire.port !== ports[0]) {
+        // one line per port, stacked beside the node's right edge, so labels never overlap
+        const index = Math.max(0, ports.indexOf(wire.port));
+        svg.append(s("text", { class: "port", x: a[0] + 4, y: y1 + 11 + index * 12 },
+          clip(wire.port, 12)));
+      }
     }
     for (const node of flow.nodes) {
       const [x, y] = at.get(node.id);
@@ -141,6 +148,96 @@
     if (panelFor?.kind === "node" && panelFor.flow === flowId && panelFor.id === nodeId) {
       showNode(flowId, nodeId);
     }
+  }
+
+  // -- data between flows ----------------------------------------------------
+
+  const MAP_W = 170, MAP_H = 40, MAP_COL = 250, MAP_ROW = 64;
+
+  function drawContext(data) {
+    const box = document.getElementById("context-graph");
+    if (!data.edges.length) {
+      box.replaceChildren(h("p", { class: "muted" }, "No flow reads what another writes."));
+      return;
+    }
+    const { layers, rows } = data.layout;
+    const width = PAD * 2 + Math.max(0, layers - 1) * MAP_COL + MAP_W;
+    const height = PAD * 2 + Math.max(0, rows - 1) * MAP_ROW + MAP_H;
+    const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+      "aria-label": "context keys between flows" });
+    const at = new Map(data.nodes.map((n) => [n.id, [PAD + n.layer * MAP_COL, PAD + n.y * MAP_ROW]]));
+    for (const edge of data.edges) {
+      const [x1, y1] = at.get(edge.from), [x2, y2] = at.get(edge.to);
+      const forward = x2 > x1;
+      const a = forward ? [x1 + MAP_W, y1 + MAP_H / 2] : [x1 + MAP_W / 2, y1 + MAP_H];
+      const b = forward ? [x2, y2 + MAP_H / 2] : [x2 + MAP_W / 2, y2];
+      const bend = forward ? (b[0] - a[0]) / 2 : 0;
+      const g = s("g", { class: "context-edge", "data-from": edge.from, "data-to": edge.to });
+      g.append(s("path", { class: "wire context",
+        d: `M${a} C${a[0] + bend},${a[1]} ${b[0] - bend},${b[1]} ${b}` }));
+      g.append(s("title", {}, `${edge.from} → ${edge.to}: ${edge.keys.map((k) => `global.${k}`).join(", ")}`));
+      g.append(s("text", { class: "port", x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2 - 4,
+        "text-anchor": "middle" }, clip(edge.keys.join(", "), 30)));
+      svg.append(g);
+    }
+    for (const node of data.nodes) {
+      const [x, y] = at.get(node.id);
+      const g = s("g", { class: `node flow-box${node.outside ? " outside" : ""}`, "data-flow": node.id,
+        transform: `translate(${x},${y})`, tabindex: "0", role: "button", "aria-label": `flow ${node.id}` });
+      const about = node.outside ? Object.entries(node.about).map(([k, v]) => `global.${k}: ${v}`) : [];
+      g.append(s("title", {}, [`${node.id}`, `writes ${node.writes.join(", ") || "nothing"}`,
+        `reads ${node.reads.join(", ") || "nothing"}`, ...about].join("\n")),
+        s("rect", { class: "box", width: MAP_W, height: MAP_H, rx: 7 }),
+        s("text", { class: "id", x: 10, y: 25 }, clip(node.id, 20)));
+      const go = () => document.querySelector(`section.flow[data-flow="${CSS.escape(node.id)}"]`)
+        ?.scrollIntoView({ behavior: "smooth" });
+      g.addEventListener("click", go);
+      g.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && go());
+      svg.append(g);
+    }
+    box.replaceChildren(svg);
+  }
+
+  async function loadContext() {
+    const { ok, body } = await api("/api/context");
+    if (ok) drawContext(body);
+  }
+
+  // -- debug messages ---------------------------------------------------------
+
+  const DEBUG_KEEP = 100;
+  let siteZone;
+
+  function clockText(t) {
+    if (!t) return "—";
+    const options = { hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    try {
+      return new Date(t * 1000).toLocaleString("en-AU", { ...options, timeZone: siteZone });
+    } catch {
+      return new Date(t * 1000).toLocaleString("en-AU", options);
+    }
+  }
+
+  function addDebug(event) {
+    const list = document.getElementById("debug-list");
+    document.getElementById("debug-empty").hidden = true;
+    const value = typeof event.value === "string" ? event.value : JSON.stringify(event.value, null, 1);
+    list.prepend(h("li", { class: "debug-message", "data-flow": event.flow, "data-node": event.node },
+      h("div", { class: "debug-head" },
+        h("time", {}, clockText(event.at)),
+        h("strong", {}, ` ${event.flow}.${event.node}`),
+        event.topic ? h("span", { class: "muted" }, ` ${event.topic}`) : null),
+      h("pre", {}, value ?? "null")));
+    while (list.children.length > DEBUG_KEEP) list.lastElementChild.remove();
+    document.getElementById("debug-count").textContent = `(${list.children.length})`;
+  }
+
+  async function loadDebug() {
+    const { ok, body } = await api("/api/debug");
+    if (!ok) return;
+    siteZone = body.timezone;
+    for (const event of body.messages) addDebug(event);
   }
 
   // -- side panel -------------------------------------------------------------
@@ -291,7 +388,10 @@
       }
       case "reload":
         showReload(event);
-        if (event.changed) loadFlows();
+        if (event.changed) { loadFlows(); loadContext(); }
+        break;
+      case "debug":
+        addDebug(event);
         break;
     }
   }
@@ -309,6 +409,8 @@
   document.addEventListener("keydown", (e) => e.key === "Escape" && closePanel());
   setLive(false);
   loadFlows();
+  loadContext();
+  loadDebug();
   api("/api/health").then(({ body }) => showReload(body?.checks?.reload));
   connect();
 })();

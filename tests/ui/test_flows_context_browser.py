@@ -1,0 +1,84 @@
+"""The Flows page draws which flow feeds which through context keys, labels a switch's
+ports, and shows a core.debug message the moment it passes; in Debian's Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import FLOWS, PASSWORD, running_ui
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+
+CONTEXT_FLOWS = FLOWS + """
+---
+flow: meter
+description: Stores a reading in global.reading.
+nodes:
+  - {id: remember, type: core.context_set, config: {key: global.reading}}
+---
+flow: watcher
+description: Reads global.reading when it changes, routes it and shows it.
+triggers: [{type: context, key: global.reading}]
+nodes:
+  - id: route
+    type: core.switch
+    config:
+      property: payload.value.watts
+      rules: [{port: high, above: 1000}]
+    wires: {high: [look], otherwise: [look]}
+  - {id: look, type: core.debug, config: {show: "payload.value"}}
+---
+flow: outsider
+context: {global.override: the web API}
+triggers: [{type: context, key: global.override}]
+nodes:
+  - {id: seen, type: test.collect}
+"""
+
+
+async def test_context_edges_port_labels_and_a_debug_message_live(free_port: int) -> None:
+    expect = playwright_api.expect
+    async with running_ui(free_port, flows=CONTEXT_FLOWS) as ui, \
+            playwright_api.async_playwright() as pw:  # fmt: skip
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("console", lambda m: problems.extend([m.text] if m.type == "error" else []))
+            await page.goto(f"{ui.url}/flows")
+            await page.fill("#password", PASSWORD)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.wait_for_url(f"{ui.url}/flows")
+            await expect(page.locator("body")).to_have_attribute("data-live", "1")
+
+            edges = page.locator("#context-graph g.context-edge")
+            await expect(edges).to_have_count(2)
+            meter_to_watcher = page.locator(
+                '#context-graph g.context-edge[data-from="meter"][data-to="watcher"]')
+            await expect(meter_to_watcher.locator("text")).to_have_text("reading")
+            outside = page.locator('#context-graph g.context-edge[data-to="outsider"]')
+            await expect(outside).to_have_attribute("data-from", "outside the flows")
+            watcher = page.locator('section.flow[data-flow="watcher"]')
+            await expect(watcher.locator("svg text.port")).to_have_text(["high", "otherwise"])
+
+            await expect(page.locator("#debug-list li")).to_have_count(0)
+            assert ui.engine.trigger("meter", {"watts": 2400}) is not None
+            message = page.locator("#debug-list li").first
+            await expect(message).to_contain_text("watcher.look")
+            await expect(message.locator("pre")).to_contain_text('"watts": 2400')
+            await page.screenshot(path=str(Path("/tmp") / "flows-context-phone.png"), full_page=True)
+            await page.set_viewport_size({"width": 1280, "height": 900})
+            await watcher.scroll_into_view_if_needed()
+            await page.screenshot(path=str(Path("/tmp") / "flows-context-desktop.png"))
+            assert problems == []
+        finally:
+            await browser.close()
