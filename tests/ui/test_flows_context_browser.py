@@ -44,7 +44,10 @@ nodes:
 """
 
 
-async def test_context_edges_port_labels_and_a_debug_message_live(free_port: int) -> None:
+async def test_context_edges_port_labels_and_a_debug_message_live(
+    free_port: int, tmp_path: Path
+) -> None:
+    shots = tmp_path  # screenshots at phone and desktop width, to look at by hand
     expect = playwright_api.expect
     async with running_ui(free_port, flows=CONTEXT_FLOWS) as ui, \
             playwright_api.async_playwright() as pw:  # fmt: skip
@@ -75,10 +78,10 @@ async def test_context_edges_port_labels_and_a_debug_message_live(free_port: int
             message = page.locator("#debug-list li").first
             await expect(message).to_contain_text("watcher.look")
             await expect(message.locator("pre")).to_contain_text('"watts": 2400')
-            await page.screenshot(path=str(Path("/tmp") / "flows-context-phone.png"), full_page=True)
+            await page.screenshot(path=str(shots / "flows-context-phone.png"), full_page=True)
             await page.set_viewport_size({"width": 1280, "height": 900})
             await watcher.scroll_into_view_if_needed()
-            await page.screenshot(path=str(Path("/tmp") / "flows-context-desktop.png"))
+            await page.screenshot(path=str(shots / "flows-context-desktop.png"))
             assert problems == []
         finally:
             await browser.close()
