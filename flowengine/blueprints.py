@@ -121,7 +121,7 @@ def expand(doc: SourceDoc) -> tuple[SourceDoc | None, list[Problem]]:
     for key in ("description", "mode", "max_runs", "on_error"):
         if key in data:
             filled[key] = data[key]
-    line, _ = doc.where(("use_blueprint",))
+    line, _ = doc.where(("<key>use_blueprint",))
     expanded = BlueprintDoc(
         doc.file,
         filled,

@@ -96,6 +96,14 @@ class NodeContext(Protocol):
         """Start a run of another flow; its run id, or None when its run mode drops it."""
         ...
 
+    async def call_flow(self, flow_id: str, payload: Any, timeout: float) -> Any:
+        """Run another flow and wait for its reply (a core.reply node), on the clock."""
+        ...
+
+    def reply(self, msg: Message) -> None:
+        """Answer the run that called this one (``call_flow``) with ``msg.payload``."""
+        ...
+
     def notify(self, text: str, level: str = "info", data: Any = None) -> None:
         """Tell the people watching (the UI's event stream, the log, later MQTT)."""
         ...

@@ -81,6 +81,51 @@ class NodeContextImpl:
         source = f"{reason} (from {self.flow_id})" if reason else f"flow {self.flow_id}"
         return self._engine.trigger(flow_id, payload, source=source)
 
+    async def call_flow(self, flow_id: str, payload: Any, timeout: float) -> Any:
+        """Run another flow and wait (on the engine's clock) for what its core.reply gives."""
+        handle = self._engine.start_run(flow_id, payload, source=f"called by {self.flow_id}")
+        if handle is None:
+            raise RuntimeError(f"flow '{flow_id}' dropped the call: a run is still going")
+        await self._wait_for(handle, timeout)
+        if not handle.done.done():
+            raise TimeoutError(f"flow '{flow_id}' gave no reply within {timeout:g} s")
+        trace = handle.done.result()
+        if trace.outcome != "ok":
+            raise RuntimeError(f"flow '{flow_id}' failed: {trace.error or trace.outcome}")
+        if not handle.replied:
+            raise RuntimeError(f"flow '{flow_id}' ended without a core.reply node answering")
+        return handle.reply
+
+    async def _wait_for(self, handle: RunHandle, timeout: float) -> None:
+        """Sleep on the clock until ``handle`` is done or ``timeout`` passes.
+
+        The run's own task sleeps on the clock (so a virtual clock sees it waiting and
+        moves on), and the called run's end wakes it, as ``asyncio.timeout`` does."""
+        if handle.done.done():
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        woken = False
+
+        def wake(_: object) -> None:
+            nonlocal woken
+            woken = True
+            task.cancel()
+
+        handle.done.add_done_callback(wake)
+        try:
+            await self.clock.sleep(timeout)
+        except asyncio.CancelledError:
+            if not woken:
+                raise
+            task.uncancel()
+        finally:
+            handle.done.remove_done_callback(wake)
+
+    def reply(self, msg: Message) -> None:
+        """Answer the call that started this run (a core.reply node)."""
+        self._engine.flows[self.flow_id].replies[msg.run_id] = msg.payload
+
     def notify(self, text: str, level: str = "info", data: Any = None) -> None:
         """A notification event on the engine's bus, and the same line in the log."""
         self.log.log(logging.WARNING if level in ("warn", "error") else logging.INFO, "%s", text)
@@ -170,13 +215,18 @@ class NodeRuntime:
 
 
 class RunHandle:
-    """A started (or queued) run: its id, and its trace once it finishes."""
+    """A started (or queued) run: its id, and its trace once it finishes.
 
-    __slots__ = ("done", "run_id")
+    A run that was called (``core.run_flow`` with ``wait``) answers through a
+    ``core.reply`` node: its payload is ``reply`` once the run is done."""
+
+    __slots__ = ("done", "replied", "reply", "run_id")
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.done: asyncio.Future[RunTrace] = asyncio.get_running_loop().create_future()
+        self.reply: Any = None
+        self.replied = False
 
     async def wait(self) -> RunTrace:
         return await asyncio.shield(self.done)
@@ -194,6 +244,8 @@ class FlowRuntime:
         self._queue: deque[tuple[RunHandle, Any, str, tuple[str, ...] | None, str]] = deque()
         self.dropped = 0
         self.running = False
+        #: What core.reply nodes answered, by run id, until the run finishes.
+        self.replies: dict[str, Any] = {}
         #: Outcomes and durations of this flow's runs, kept by the engine across reloads.
         self.stats: RunStats = engine.run_stats.setdefault(spec.id, RunStats())
         for node_spec in spec.nodes:
@@ -373,6 +425,9 @@ class FlowRuntime:
                     "counts": {n.id: n.count for n in self.nodes.values()},
                 }
             )
+        if handle.run_id in self.replies:
+            handle.reply = self.replies.pop(handle.run_id)
+            handle.replied = True
         if not handle.done.done():
             handle.done.set_result(trace)
         if self._queue and self.running:
@@ -475,8 +530,8 @@ class FlowRuntime:
         queue: deque[tuple[NodeRuntime, Message, int]],
     ) -> None:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if isinstance(exc, TimeoutError):
-            text = f"timed out after {runtime.spec.timeout:g}s"
+        if isinstance(exc, TimeoutError) and runtime.spec.timeout and not str(exc):
+            text = f"timed out after {runtime.spec.timeout:g}s"  # the node's own time limit
         step.status = "error"
         step.error = text
         trace.error = f"{runtime.id}: {text}"

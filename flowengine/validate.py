@@ -39,21 +39,27 @@ def load_flow_dir(
     registry: Registry,
     exclude: Iterable[str] = (),
     trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
+    complete: bool = True,
 ) -> FlowSet:
-    """Validate and load every ``*.yaml`` flow file in ``directory``."""
+    """Validate and load every ``*.yaml`` flow file in ``directory``.
+
+    ``complete``: the folder is a whole application (``exclude`` names files that are
+    not flows), so every context key a flow file names for reading must have a writer.
+    A deliberate subset (a backtest leaves the notify flows out) passes False."""
     skip = set(exclude)
     files = sorted(
         p
         for p in directory.glob("*.yaml")
         if p.name not in skip and not p.name.endswith(".test.yaml")
     )
-    return load_flow_files(files, registry, trigger_options)
+    return load_flow_files(files, registry, trigger_options, complete)
 
 
 def load_flow_files(
     files: Iterable[Path],
     registry: Registry,
     trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
+    complete: bool = False,
 ) -> FlowSet:
     docs: list[SourceDoc] = []
     problems: list[Problem] = []
@@ -62,7 +68,7 @@ def load_flow_files(
             docs.append(parse_file(path))
         except YamlSyntaxError as exc:
             problems.append(exc.problem)
-    return load_docs(docs, registry, trigger_options, problems)
+    return load_docs(docs, registry, trigger_options, problems, complete)
 
 
 def load_flow_text(text: str, registry: Registry, file: str = "<flow>") -> FlowSet:
@@ -79,11 +85,16 @@ def load_docs(
     registry: Registry,
     trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
     problems: list[Problem] | None = None,
+    complete: bool = False,
 ) -> FlowSet:
+    """``complete``: these are all the application's flow files; every context key a flow
+    file names for reading must then have a writer (checked once all else is sound)."""
     checker = _Checker(registry, dict(trigger_options), problems or [])
     for doc in docs:
         checker.check_doc(doc)
     checker.check_across_files()
+    if complete and not checker.problems:
+        checker.check_key_writers()
     if checker.problems:
         raise InvalidFlows(checker.problems)
     return FlowSet(checker.flows, checker.connections, checker.outside)
@@ -487,7 +498,6 @@ class _Checker:
             self.problem(doc, path, message)
 
     def check_across_files(self) -> None:
-        self.check_key_writers()
         for doc, path, conn_id, wanted in self._connection_uses:
             conn = self.connections.get(conn_id)
             if conn is None:

@@ -267,7 +267,9 @@ def _validate(args: argparse.Namespace) -> int:
             else:
                 flow_files.append(file)
     try:
-        load_flow_files(flow_files, registry)
+        # A folder given is a whole application: every key read must have a writer.
+        whole = any(path.is_dir() for path in args.paths)
+        load_flow_files(flow_files, registry, complete=whole)
     except InvalidFlows as exc:
         problems.extend(str(p) for p in exc.problems)
     for problem in problems:

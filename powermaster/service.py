@@ -104,7 +104,7 @@ class Service:
         self.settings = self._as_run(config)
         self.started_at = self.clock.time()  # what is never seen counts its age from here
         self.simulator: FoxKHServer | None = None
-        self.flowset = load_flow_files(self.files.flow_files(), self.registry)
+        self.flowset = load_flow_files(self.files.flow_files(), self.registry, complete=True)
         self.engine = Engine(
             self.registry,
             self.clock,
@@ -465,7 +465,7 @@ class Service:
             except OSError as exc:
                 problems.append(f"{self.options.config}: cannot read it: {exc.strerror}")
             try:
-                flowset = load_flow_files(self.files.flow_files(), self.registry)
+                flowset = load_flow_files(self.files.flow_files(), self.registry, complete=True)
             except InvalidFlows as exc:
                 problems += [str(p) for p in exc.problems]
             except OSError as exc:

@@ -7,6 +7,7 @@ from nodes.core.basic import (
     Delay,
     LogNode,
     Passthrough,
+    Reply,
     RunFlow,
     SetPayload,
 )
@@ -24,6 +25,7 @@ NODE_TYPES = [
     LogNode,
     Debug,
     RunFlow,
+    Reply,
     Switch,
     Change,
     TemplateNode,

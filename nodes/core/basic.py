@@ -14,6 +14,7 @@ from flowengine.node import FLOW_LOG, KeyUse, Node, NodeContext
 from flowengine.schema import DURATION, EXPRESSION, TEMPLATE_TEXT
 
 DEFAULT_LOG_CHARS = 300
+DEFAULT_CALL_TIMEOUT = "30s"
 
 CONTEXT_KEY = {
     "type": "string",
@@ -200,24 +201,60 @@ def _one_line(value: Any) -> str:
 
 
 class RunFlow(Node):
-    """Node-RED's link call, one way: the payload starts a run of another flow."""
+    """Node-RED's link call: the payload starts a run of another flow; with ``wait``, the
+    message goes on carrying what that flow's ``core.reply`` answered."""
 
     type_name = "core.run_flow"
-    description = "Starts a run of another flow with this message's payload."
+    description = "Starts a run of another flow; with wait, goes on with its reply."
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
-        "properties": {"flow": {"type": "string", "description": "the flow to start"}},
+        "properties": {
+            "flow": {"type": "string", "description": "the flow to start"},
+            "wait": {
+                "type": "boolean",
+                "description": "wait for its core.reply and carry that on (default false)",
+            },
+            "timeout": {**DURATION, "description": "with wait: how long (default 30s)"},
+        },
         "required": ["flow"],
         "additionalProperties": False,
     }
-    gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged (meta.run_id: the new run)"}
+    gives: ClassVar[dict[str, str]] = {
+        "out": "the message, unchanged (meta.run_id: the new run); with wait, carrying the "
+        "called flow's reply"
+    }
 
-    def process(self, msg: Message) -> Message:
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        if "timeout" in config and not config.get("wait"):
+            return [(("<key>timeout",), "a timeout needs wait: true")]
+        return []
+
+    async def process(self, msg: Message) -> Message:
+        flow = self.config["flow"]
+        if self.config.get("wait"):
+            timeout = parse_duration(self.config.get("timeout", DEFAULT_CALL_TIMEOUT))
+            self.ctx.status(f"waiting for {flow}", "busy")
+            msg.payload = await self.ctx.call_flow(flow, msg.payload, timeout)
+            self.ctx.status(f"{flow} replied")
+            return msg
         try:
-            run_id = self.ctx.trigger_flow(self.config["flow"], payload=msg.payload)
+            run_id = self.ctx.trigger_flow(flow, payload=msg.payload)
         except KeyError:  # that flow is not loaded here (a backtest runs no notify flow)
-            self.ctx.status(f"no flow {self.config['flow']!r} loaded", "idle")
+            self.ctx.status(f"no flow {flow!r} loaded", "idle")
             return msg
         msg.meta["run_id"] = run_id
-        self.ctx.status(f"started {self.config['flow']}" if run_id else "dropped (run in progress)")
+        self.ctx.status(f"started {flow}" if run_id else "dropped (run in progress)")
         return msg
+
+
+class Reply(Node):
+    """The end of a called flow: its payload goes back to the core.run_flow that waits."""
+
+    type_name = "core.reply"
+    description = "Answers the core.run_flow (with wait) that called this run."
+    gives: ClassVar[dict[str, str]] = {}
+
+    def process(self, msg: Message) -> None:
+        self.ctx.reply(msg)
+        self.ctx.status("replied")

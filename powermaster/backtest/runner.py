@@ -151,7 +151,10 @@ async def run_backtest(
     model = site_for(scenario)
     registry = registry or default_registry()
     flowset = load_flow_dir(
-        flows_dir, registry, exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *NO_LOADS_FLOWS)
+        flows_dir,
+        registry,
+        exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *NO_LOADS_FLOWS),
+        complete=False,  # a backtest leaves out the flows that only tell people
     )
     settings = backtest_settings(scenario)
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
