@@ -38,6 +38,29 @@ class Registry:
         self.connections: dict[str, type[Connection]] = {}
         self.triggers: dict[str, type[Trigger]] = {}
         self.broken: dict[str, str] = {}
+        #: Entry points read at start: a package installed later is not loaded until restart.
+        self.loaded_points: set[str] = set()
+
+    def copy(self) -> Registry:
+        """Another registry with the same types, to add more to (local node types)."""
+        other = Registry()
+        other.nodes = dict(self.nodes)
+        other.connections = dict(self.connections)
+        other.triggers = dict(self.triggers)
+        other.broken = dict(self.broken)
+        other.loaded_points = set(self.loaded_points)
+        return other
+
+    def installed_since_start(self) -> list[str]:
+        """Node packages installed after this registry read its entry points."""
+        if not self.loaded_points:
+            return []
+        now = {
+            f"{group}:{point.name}"
+            for group in (NODE_GROUP, CONNECTION_GROUP)
+            for point in entry_points(group=group)
+        }
+        return sorted(name.partition(":")[2] for name in now - self.loaded_points)
 
     def add_node(self, node_type: type[Node]) -> None:
         _check_declared(node_type)
@@ -82,6 +105,7 @@ class Registry:
         """
         for group in (NODE_GROUP, CONNECTION_GROUP):
             for point in sorted(entry_points(group=group), key=lambda p: p.name):
+                self.loaded_points.add(f"{group}:{point.name}")
                 try:
                     types = point.load()
                 except (ImportError, AttributeError) as exc:

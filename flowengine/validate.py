@@ -283,9 +283,14 @@ class _Checker:
     def _node(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any]) -> NodeSpec | None:
         kind = self.registry.nodes.get(raw["type"])
         if kind is None:
-            self.problem(
-                doc, (*path, "type"), _unknown("node type", raw["type"], self.registry.nodes)
-            )
+            message = _unknown("node type", raw["type"], self.registry.nodes)
+            new = self.registry.installed_since_start()
+            if new:
+                message += (
+                    f" (node package {', '.join(new)} was installed after the service "
+                    "started: restart it to load the package)"
+                )
+            self.problem(doc, (*path, "type"), message)
             return None
         config = raw.get("config", {})
         before = len(self.problems)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
 from flowengine.graph import to_dot, to_mermaid
+from flowengine.local import local_types
 from flowengine.loop import run as run_loop
 from flowengine.node import FLOW_LOG
 from flowengine.schema import editor_schema
@@ -254,6 +255,9 @@ def _validate(args: argparse.Namespace) -> int:
     problems: list[str] = []
     checked = 0
     for path in args.paths:
+        if path.is_dir():  # the folder's own node types (nodes/*.py) come with it
+            registry, refused = local_types(registry, path)
+            problems.extend(str(p) for p in refused)
         files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
         for file in files:
             if file.name.endswith(".test.yaml") or file.name == "secrets.yaml":

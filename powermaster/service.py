@@ -24,6 +24,8 @@ from flowengine.changes import FlowChanges, compare
 from flowengine.clock import Clock
 from flowengine.context import GLOBAL
 from flowengine.errors import InvalidFlows
+from flowengine.local import fingerprint as local_fingerprint
+from flowengine.local import with_local_types
 from flowengine.registry import Registry
 from flowengine.secrets import is_secret, reveal
 from flowengine.spec import FlowSet
@@ -97,8 +99,11 @@ class Service:
     ) -> None:
         self.options = options
         self.clock: Clock = clock or RealClock(options.speed)
-        self.registry = registry or default_registry()
+        #: The installed node types; ``registry`` adds the flows folder's own (nodes/*.py).
+        self.installed = registry or default_registry()
         self.files = WatchedFiles(options.flows, options.config)
+        self._local_seen = local_fingerprint(options.flows)
+        self.registry = with_local_types(self.installed, options.flows)
         config = load_site_config(options.config)
         self._config_seen = fingerprint(config)
         self.settings = self._as_run(config)
@@ -464,8 +469,11 @@ class Service:
                 problems += [str(p) for p in exc.problems]
             except OSError as exc:
                 problems.append(f"{self.options.config}: cannot read it: {exc.strerror}")
+            local_seen = local_fingerprint(self.options.flows)
+            registry = self.registry
             try:
-                flowset = load_flow_files(self.files.flow_files(), self.registry, complete=True)
+                registry = with_local_types(self.installed, self.options.flows)
+                flowset = load_flow_files(self.files.flow_files(), registry, complete=True)
             except InvalidFlows as exc:
                 problems += [str(p) for p in exc.problems]
             except OSError as exc:
@@ -474,17 +482,23 @@ class Service:
                 return self._reloaded("refused", problems=problems)
             seen = fingerprint(config)
             settings_changed = seen != self._config_seen
+            local_changed = local_seen != self._local_seen
             changes = compare(self.flowset, flowset)
             try:
-                if settings_changed:
+                if settings_changed or local_changed:  # new code: every flow built afresh
+                    self.engine.registry = registry
                     await self._put_in_force(self._as_run(config), flowset)
                 elif changes:
                     changes = await self.engine.reload(flowset, grace=RELOAD_GRACE_S)
             except Exception as exc:  # the running version is back; reported as refused
+                self.engine.registry = self.registry
                 problems.append(f"the new version did not start: {type(exc).__name__}: {exc}")
                 return self._reloaded("failed", problems=problems)
             self.flowset = flowset
+            self.registry = registry
             self._config_seen = seen
+            self._local_seen = local_seen
+            settings_changed = settings_changed or local_changed
             if not (settings_changed or changes):
                 return self._reloaded("unchanged")
             return self._reloaded("applied", changes=changes, settings=settings_changed)

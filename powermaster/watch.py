@@ -20,6 +20,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
+from flowengine.local import LOCAL_NODES_DIR
 from powermaster.config import SECRETS_FILE
 
 log = logging.getLogger("power_master")
@@ -64,11 +65,23 @@ class WatchedFiles:
     def flow_files(self) -> list[Path]:
         return sorted(p for p in self.flows.glob("*.yaml") if self.is_flow_file(p))
 
+    def is_local_node_file(self, path: Path) -> bool:
+        """A Python file of the flows' own node types (``nodes/*.py`` beside them)."""
+        return (
+            path.parent.resolve() == self.flows / LOCAL_NODES_DIR
+            and path.suffix == ".py"
+            and not path.name.startswith((".", "_"))
+        )
+
     def concerns(self, path: Path) -> bool:
         """Whether a change to ``path`` may change what runs."""
         path = path.parent.resolve() / path.name  # a link is watched where it is
         config = self.config
-        return path in (config, config.parent / SECRETS_FILE) or self.is_flow_file(path)
+        return (
+            path in (config, config.parent / SECRETS_FILE)
+            or self.is_flow_file(path)
+            or self.is_local_node_file(path)
+        )
 
 
 class FileWatch:

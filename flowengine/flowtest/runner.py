@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import inspect
 import logging
 import tempfile
@@ -45,6 +46,7 @@ from flowengine.flowtest.spec import (
     trigger_label,
     trigger_matches,
 )
+from flowengine.local import with_local_types
 from flowengine.message import Message
 from flowengine.node import FLOW_LOG
 from flowengine.registry import Registry
@@ -537,17 +539,19 @@ async def run_tests(
     the runs and log lines); then the summary line."""
     summary = Summary()
     began = time.perf_counter()
-    flowsets: dict[Path, FlowSet | InvalidFlows] = {}
+    flowsets: dict[Path, tuple[FlowSet, Harness] | InvalidFlows] = {}
+    given = harness
     with no_network():
         for file in find_test_files(paths):
             try:
                 doc = parse_test_file(file)
                 directory = file.parent.resolve()
                 if directory not in flowsets:
-                    flowsets[directory] = _load_flows(directory, harness)
-                flowset = flowsets[directory]
-                if isinstance(flowset, InvalidFlows):
-                    raise flowset
+                    flowsets[directory] = _load_flows(directory, given)
+                loaded = flowsets[directory]
+                if isinstance(loaded, InvalidFlows):
+                    raise loaded
+                flowset, harness = loaded  # with the folder's own node types (nodes/*.py)
                 tests = load_tests(doc, flowset, harness.registry)
             except InvalidFlows as exc:
                 summary.failed += 1
@@ -574,11 +578,13 @@ async def run_tests(
     return summary
 
 
-def _load_flows(directory: Path, harness: Harness) -> FlowSet | InvalidFlows:
+def _load_flows(directory: Path, harness: Harness) -> tuple[FlowSet, Harness] | InvalidFlows:
     try:
-        return load_flow_dir(directory, harness.registry, exclude=harness.exclude)
+        registry = with_local_types(harness.registry, directory)
+        flowset = load_flow_dir(directory, registry, exclude=harness.exclude)
     except InvalidFlows as exc:
         return exc
+    return flowset, dataclasses.replace(harness, registry=registry)
 
 
 def _report(result: Result, say: Callable[[str], None], traces: bool) -> None:
