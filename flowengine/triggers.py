@@ -35,6 +35,11 @@ class Trigger:
     description: ClassVar[str] = ""
     options: ClassVar[dict[str, Any]] = {"properties": {}, "required": []}
 
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        """What the schema cannot say is wrong with ``options``: (path, message) pairs."""
+        return []
+
     def __init__(self, spec: TriggerSpec, flow: FlowRuntime) -> None:
         self.spec = spec
         self.flow = flow

@@ -227,11 +227,12 @@ class _Checker:
             writes=writes,
         )
         if flow_id in self.flows:
-            self.problem(
-                doc,
-                ("flow",),
-                f"duplicate flow id '{flow_id}' (already used by {self.flows[flow_id].file})",
-            )
+            first = self.flows[flow_id]
+            blamed, other = doc, first.file
+            if _modified(first.file) > _modified(doc.file):  # blame the newer file: the edit
+                blamed, other = self._flow_docs[flow_id][0], doc.file
+            message = f"duplicate flow id '{flow_id}' (already used by {other})"
+            self.problem(blamed, ("flow",), message)
             return
         self.flows[flow_id] = spec
         self._flow_docs[flow_id] = (doc, ())
@@ -454,6 +455,16 @@ class _Checker:
                     ),
                 )
                 ok = False
+        kind_class = self.registry.triggers.get(kind)
+        if ok and kind_class is not None:
+            for where, message in kind_class.check_options(options):
+                self.problem(doc, (*path, *where), message)
+                ok = False
+        for key, prop in spec["properties"].items():
+            if "x-connection" in prop and isinstance(options.get(key), str):
+                self._connection_uses.append(
+                    (doc, (*path, key), options[key], prop["x-connection"])
+                )
         above, below = options.get("above"), options.get("below")
         if kind == "context" and above is not None and below is not None and above >= below:
             self.problem(
@@ -540,6 +551,13 @@ def schema_problems(doc: SourceDoc, schema: dict[str, Any], owner: str = "") -> 
     return [
         _schema_problem(doc, (), error, owner) for error in Validator(schema).iter_errors(doc.data)
     ]
+
+
+def _modified(file: str) -> float:
+    try:
+        return Path(file).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _get(data: Any, path: JsonPath) -> Any:

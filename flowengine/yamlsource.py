@@ -69,11 +69,31 @@ def parse_text(text: str, file: str) -> SourceDoc:
         if node is not None:
             doc.data = _convert(node, (), doc)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(Problem(file, line, column, f"YAML syntax: {reason}")) from None
+        raise YamlSyntaxError(_syntax_problem(file, exc)) from None
     return doc
+
+
+#: What was left open, by PyYAML's context: the error points where it opened.
+_OPENED = {
+    "while parsing a flow sequence": "this '[' is never closed",
+    "while parsing a flow mapping": "this '{' is never closed",
+    "while scanning a quoted scalar": "this quoted text is never closed",
+}
+
+
+def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """Where the YAML went wrong: for a bracket or quote left open, where it opened (the
+    place to fix), with where the parser gave up; otherwise where the problem was found."""
+    opened = _OPENED.get(exc.context or "")
+    if opened and exc.context_mark is not None:
+        start = exc.context_mark
+        found = exc.problem_mark
+        where = f" (the parser gave up at line {found.line + 1}: {exc.problem})" if found else ""
+        return Problem(file, start.line + 1, start.column + 1, f"YAML syntax: {opened}{where}")
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    reason = exc.problem or exc.context or "invalid YAML"
+    return Problem(file, line, column, f"YAML syntax: {reason}")
 
 
 def parse_file(path: Path) -> SourceDoc:

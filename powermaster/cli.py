@@ -351,26 +351,31 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    registry = default_registry()
+    """Draw a flow, named by its id (in --flows) or by its file: the file's folder is
+    loaded with it, so its connections and error flow are found where they are."""
     target = Path(args.flow)
-    files = (
-        [target]
-        if target.suffix in (".yaml", ".yml") and target.exists()
-        else [
-            f
-            for f in sorted(args.flows.glob("*.yaml"))
-            if f.name not in NOT_FLOW_FILES and not f.name.endswith(".test.yaml")
-        ]
-    )
+    is_file = target.suffix in (".yaml", ".yml") and target.exists()
+    folder = target.resolve().parent if is_file else args.flows
+    registry, refused = local_types(default_registry(), folder)
+    files = [
+        f
+        for f in sorted(folder.glob("*.yaml"))
+        if f.name not in NOT_FLOW_FILES and not f.name.endswith(".test.yaml")
+    ]
     try:
+        if refused:
+            raise InvalidFlows(refused)
         flowset = load_flow_files(files, registry)
     except InvalidFlows as exc:
         print(exc, file=sys.stderr)
         return 1
-    flows = list(flowset.flows.values())
-    chosen = (
-        flows[0] if target.suffix in (".yaml", ".yml") and flows else flowset.flows.get(args.flow)
-    )
+    if is_file:
+        chosen = next(
+            (f for f in flowset.flows.values() if Path(f.file).resolve() == target.resolve()),
+            None,
+        )
+    else:
+        chosen = flowset.flows.get(args.flow)
     if chosen is None:
         print(f"no flow '{args.flow}'; flows: {', '.join(flowset.flows)}", file=sys.stderr)
         return 1

@@ -527,6 +527,12 @@ class Service:
             log.info("reloaded: %s%s", restarted, changes)
         if state == "unchanged" and (previous is None or previous["state"] == "unchanged"):
             return status  # nothing to say (a save without a change, or our own write)
+        if state == "unchanged" and previous is not None and previous["state"] in (
+            "refused",
+            "failed",
+        ):
+            log.warning("the refused edit was undone: the files match the running version again")
+            status["reverted"] = True
         self.reload_status = status
         self.engine.events.publish({"type": "reload", "ok": not problems, **status})
         return status

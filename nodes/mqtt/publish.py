@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import Node
 from nodes.mqtt.connection import MqttBroker
+from nodes.mqtt.topics import topic_problem
 
 
 class MqttPublish(Node):
@@ -28,6 +30,11 @@ class MqttPublish(Node):
         "additionalProperties": False,
     }
     takes = "a payload: data (sent as JSON), text or a number"
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        problem = topic_problem(config["topic"]) if config.get("topic") else None
+        return [(("topic",), problem)] if problem else []
     gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged (meta.published: bool)"}
 
     async def process(self, msg: Message) -> Message:

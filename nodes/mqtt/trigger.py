@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from flowengine.triggers import Trigger
 from nodes.mqtt.connection import MqttBroker, decode
+from nodes.mqtt.topics import filter_problem
 
 
 class MqttTrigger(Trigger):
@@ -17,13 +18,22 @@ class MqttTrigger(Trigger):
     description = "on a message on an MQTT topic filter (+ and # wildcards)"
     options: ClassVar[dict[str, Any]] = {
         "properties": {
-            "connection": {"type": "string", "description": "the mqtt.broker connection's id"},
+            "connection": {
+                "type": "string",
+                "x-connection": "mqtt.broker",
+                "description": "the mqtt.broker connection's id",
+            },
             "topic": {"type": "string", "minLength": 1, "description": "a topic filter"},
             "qos": {"enum": [0, 1, 2]},
         },
         "required": ["connection", "topic"],
     }
     _unsubscribe: Any = None
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        problem = filter_problem(str(options.get("topic", "")))
+        return [(("topic",), problem)] if problem else []
 
     @property
     def label(self) -> str:

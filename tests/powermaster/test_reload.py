@@ -187,7 +187,7 @@ async def test_a_site_config_edit_is_applied_to_the_running_settings(
 
 
 async def test_an_invalid_site_config_is_refused_and_the_old_settings_stay(
-    site: Service, flows_dir: Path
+    site: Service, flows_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     flows = dict(site.engine.flows)
     edit(flows_dir / "site.yaml", "soc_min: 0.10", "soc_min: 1.5")
@@ -197,7 +197,11 @@ async def test_an_invalid_site_config_is_refused_and_the_old_settings_stay(
     assert site.settings["battery"]["soc_min"] == 0.10
     assert site.engine.flows == flows
     edit(flows_dir / "site.yaml", "soc_min: 1.5", "soc_min: 0.10")  # put right again
-    assert (await site.reload())["state"] == "unchanged"
+    reverted = await site.reload()
+    assert reverted["state"] == "unchanged" and reverted["reverted"] is True
+    assert "the refused edit was undone: the files match the running version again" in [
+        r.getMessage() for r in caplog.records
+    ]
     assert site.health()["checks"]["reload"]["state"] == "unchanged"  # the refusal is over
 
 
