@@ -119,6 +119,11 @@ _SYNTAX_WORDS = (
     ("unexpected 'end of print statement'", "it ends too early"),
     ("unexpected 'end of template'", "it ends too early"),
 )
+#: A plain dotted path, looked up without the sandbox's render machinery.
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_CONSTANTS = frozenset(
+    {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if"}
+)
 _SPECIAL_NAMES = frozenset({"self", "super", "caller", "varargs", "kwargs", "loop"})
 _ALLOWED_STATEMENTS = (nodes.Output, nodes.If, nodes.TemplateData)
 _NUMBER_THEN_UNIT = re.compile(r"(ms|s|m|h|d)((\d+(\.\d+)?)(ms|s|m|h|d))*")
@@ -360,9 +365,13 @@ def _refusal(exc: Exception) -> str:
 
 
 class Expression:
-    """One expression, compiled once: ``payload.soc > 0.9 and global.price_now.import > 0.3``."""
+    """One expression, compiled once: ``payload.soc > 0.9 and global.price_now.import > 0.3``.
 
-    __slots__ = ("_compiled", "source")
+    A plain dotted path (``payload.soc``, ``global.telemetry.soc``), the commonest kind,
+    is looked up directly with the same meaning and messages; anything else runs in the
+    sandbox, given only the names it uses."""
+
+    __slots__ = ("_compiled", "_globals", "_names", "_path", "_template", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -372,13 +381,51 @@ class Expression:
             raise ExpressionError(f"an expression may be at most {MAX_SOURCE_CHARS} characters")
         try:
             rewritten = _with_durations(source)
-            _refuse_special_names(_ENV.parse("{{ " + rewritten + " }}"), source)
+            tree = _ENV.parse("{{ " + rewritten + " }}")
+            _refuse_special_names(tree, source)
             self._compiled = _ENV.compile_expression(rewritten, False)
         except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"expression {source!r}: {_refusal(exc)}") from None
+        used = dict.fromkeys(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
+        self._names = tuple(n for n in used if n not in _ENV.globals)
+        #: Jinja's own call merges every global into a new context each time (a third of
+        #: an evaluation); the globals this expression uses are given with its names instead.
+        self._globals = {n: _ENV.globals[n] for n in used if n in _ENV.globals}
+        self._template = self._compiled._template
+        stripped = source.strip()
+        path = tuple(stripped.split("."))
+        plain = _PATH.fullmatch(stripped) and path[0] not in _CONSTANTS
+        self._path = path if plain and not any(p.startswith("_") for p in path) else None
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        return _run(lambda: _defined(self._compiled(**scope)), self.source)
+        if self._path is not None:
+            return self._lookup(scope)
+        names = {name: scope[name] for name in self._names if name in scope}
+        return _run(lambda: _defined(self._call(names)), self.source)
+
+    def _call(self, names: dict[str, Any]) -> Any:
+        context = self._template.new_context({**self._globals, **names}, shared=True)
+        for _ in self._template.root_render_func(context):
+            pass
+        return context.vars["result"]
+
+    def _lookup(self, scope: Mapping[str, Any]) -> Any:
+        assert self._path is not None
+        head, *rest = self._path
+        if head not in scope:
+            raise ExpressionError(f"{self.source!r}: '{head}' is undefined")
+        value = scope[head]
+        for part in rest:
+            if isinstance(value, Mapping):
+                if part in value:
+                    value = value[part]
+                    continue
+                value = _ENV.getattr(value, part)
+            else:
+                value = _ENV.getattr(value, part)  # the sandbox's own rules for objects
+            if isinstance(value, Undefined):
+                raise ExpressionError(f"{self.source!r}: {value._undefined_message}")
+        return value
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
@@ -577,22 +624,57 @@ def environment_view() -> dict[str, str]:
     return {k[len(ENV_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
 
 
-def scope_for(ctx: Any, msg: Any = None, **extra: Any) -> dict[str, Any]:
-    """The names an expression in a node sees: its message, the context, time, settings."""
-    zone = ZoneInfo(getattr(ctx, "timezone", None) or "UTC")
-    payload = getattr(msg, "payload", None)
-    topic = getattr(msg, "topic", "")
-    return {
-        "payload": payload,
-        "topic": topic,
-        "msg": {"payload": payload, "topic": topic},
-        "flow": ContextView(ctx.flow, "flow"),
-        "global": ContextView(ctx.globals, "global"),
-        "now": datetime.fromtimestamp(ctx.clock.time(), zone),
-        "settings": ctx.settings,
-        "env": environment_view(),
-        **extra,
-    }
+class Scope(Mapping[str, Any]):
+    """The names an expression in a node sees, each made only when one is used: the
+    message, the context, ``now`` in the site's zone, the settings, the environment."""
+
+    NAMES = ("payload", "topic", "msg", "flow", "global", "now", "settings", "env")
+    __slots__ = ("_ctx", "_made", "_msg")
+
+    def __init__(self, ctx: Any, msg: Any = None, extra: Mapping[str, Any] | None = None):
+        self._ctx = ctx
+        self._msg = msg
+        self._made: dict[str, Any] = dict(extra or {})
+
+    def __getitem__(self, name: str) -> Any:
+        made = self._made
+        if name in made:
+            return made[name]
+        if name not in self.NAMES:
+            raise KeyError(name)
+        value = made[name] = self._make(name)
+        return value
+
+    def _make(self, name: str) -> Any:
+        ctx, msg = self._ctx, self._msg
+        if name == "payload":
+            return getattr(msg, "payload", None)
+        if name == "topic":
+            return getattr(msg, "topic", "")
+        if name == "msg":
+            return {"payload": self["payload"], "topic": self["topic"]}
+        if name in ("flow", "global"):
+            return ContextView(ctx.flow if name == "flow" else ctx.globals, name)
+        if name == "now":
+            zone = ZoneInfo(getattr(ctx, "timezone", None) or "UTC")
+            return datetime.fromtimestamp(ctx.clock.time(), zone)
+        if name == "settings":
+            return ctx.settings
+        return environment_view()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._made or name in self.NAMES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self.NAMES, *self._made]))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+def scope_for(ctx: Any, msg: Any = None, **extra: Any) -> Scope:
+    """The names an expression in a node sees (made as they are used)."""
+    return Scope(ctx, msg, extra)
 
 
 # -- values out of expressions -----------------------------------------------------------------

@@ -139,7 +139,7 @@ class _Checker:
         if not isinstance(data, dict):
             self.problem(doc, (), "a flow file must be a mapping with 'flow' and 'nodes' keys")
             return
-        if "flow" not in data and "connections" not in data:
+        if "flow" not in data and "connections" not in data and "context" not in data:
             self.problem(doc, (), "not a flow file: it needs a 'flow' key (the flow's id)")
             return
         before = len(self.problems)

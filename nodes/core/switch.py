@@ -179,14 +179,14 @@ class _Rule:
         self.hysteresis = float(raw.get("hysteresis", 0.0))
         self.window = raw.get("time")
         self.latched = False
+        self.compares = any(k in raw for k in ("eq", "ne", "in", "above", "below"))
 
     def holds(self, node: Switch, scope: Mapping[str, Any]) -> bool:
         if self.test is not None and not self.test.evaluate(scope):
             return False
         if self.window is not None and not _in_window(self.window, scope["now"], node.ctx):
             return False
-        compares = any(k in self.raw for k in ("eq", "ne", "in", "above", "below"))
-        if not compares:
+        if not self.compares:
             return True
         value = self.value.evaluate(scope) if self.value is not None else node.value(scope)
         if "eq" in self.raw and value != self.raw["eq"]:

@@ -339,6 +339,8 @@ def metering_flows(to: Path) -> Path:
     node the tick's read leads to except the decision and what follows it."""
     to.mkdir()
     (to / "connections.yaml").write_text((FLOWS_DIR / "connections.yaml").read_text())
+    # What the left-out flows write, declared so the service takes this as a whole:
+    (to / "outside.yaml").write_text("context:\n  global.plan: the plan flow, left out here\n")
     timed = ("start", "interval", "cron")
     for name, shipped, first, leave_out in (
         ("metering", "control.yaml", "read", "decide"),
