@@ -13,7 +13,7 @@ from flowengine import InvalidFlows, RealClock, default_registry, load_flow_file
 from flowengine.graph import to_dot, to_mermaid
 from flowengine.local import local_types
 from flowengine.loop import run as run_loop
-from flowengine.node import FLOW_LOG
+from flowengine.node import FLOW_LOG, ContextKey
 from flowengine.schema import editor_schema
 from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster import logs
@@ -297,6 +297,10 @@ def _is_site_config(file: Path) -> bool:
     return bool(keys) and not keys & {"flow", "connections", "nodes", "triggers"}
 
 
+def context_key(key: ContextKey) -> dict[str, str]:
+    return {"key": f"global.{key.key}", "about": key.about, "option": key.option}
+
+
 def _nodes(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.markdown:
@@ -312,6 +316,8 @@ def _nodes(args: argparse.Namespace) -> int:
                         "description": kind.description,
                         "takes": kind.takes,
                         "gives": kind.gives,
+                        "reads": [context_key(k) for k in kind.reads],
+                        "writes": [context_key(k) for k in kind.writes],
                         "config": kind.config_schema,
                     }
                     for name, kind in sorted(registry.nodes.items())
@@ -325,6 +331,10 @@ def _nodes(args: argparse.Namespace) -> int:
         print(f"    takes: {kind.takes}")
         for port, what in kind.gives.items():
             print(f"    gives ({port}): {what}")
+        for word, keys in (("reads", kind.reads), ("writes", kind.writes)):
+            for key in keys:
+                renamed = f" (or another with {key.option})" if key.option else ""
+                print(f"    {word} global.{key.key}{renamed}: {key.about}")
         properties = kind.config_schema.get("properties", {})
         required = set(kind.config_schema.get("required", []))
         for key, prop in properties.items():

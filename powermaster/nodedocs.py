@@ -53,6 +53,10 @@ def _node(name: str, kind: Any) -> str:
         lines.append(f"- **takes**: {kind.takes}")
     for port, what in kind.gives.items():
         lines.append(f"- **gives** (`{port}`): {what}")
+    for word, keys in (("reads", kind.reads), ("writes", kind.writes)):
+        for key in keys:
+            renamed = f" (another with `{key.option}`)" if key.option else ""
+            lines.append(f"- **{word}** `global.{key.key}`{renamed}: {key.about}")
     schema = kind.config_schema or {}
     properties = schema.get("properties", {})
     lines.append("")

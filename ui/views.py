@@ -35,6 +35,8 @@ def flow_view(flow: FlowRuntime, registry: Registry) -> dict[str, Any]:
             "description": kind.description if kind else "",
             "takes": kind.takes if kind else "",
             "gives": dict(kind.gives) if kind else {},
+            "reads": [u.name for u in kind.key_uses(spec.config)[0]] if kind else [],
+            "writes": [u.name for u in kind.key_uses(spec.config)[1]] if kind else [],
             "config": mask_secrets(spec.config),
             "timeout": spec.timeout,
             "layer": place.layer,

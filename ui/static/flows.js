@@ -274,6 +274,8 @@
         ...field("Last error", node.last_error),
         ...field("Takes", node.takes),
         ...field("Gives", gives.join("\n") || "nothing"),
+        ...field("Reads", (node.reads || []).join(", ") || "nothing"),
+        ...field("Writes", (node.writes || []).join(", ") || "nothing"),
         ...field("Wired", wires.join("\n") || "nothing")),
       h("h4", {}, "Config"),
       h("pre", { class: "config" }, pretty(node.config)),
