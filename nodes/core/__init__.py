@@ -14,6 +14,8 @@ from nodes.core.basic import (
 from nodes.core.change import Change, TemplateNode
 from nodes.core.connections import HttpSession, SqliteDatabase
 from nodes.core.gates import Filter, Throttle
+from nodes.core.http_request import HttpRequest
+from nodes.core.sequence import Join, Split
 from nodes.core.switch import Switch
 
 NODE_TYPES = [
@@ -31,5 +33,8 @@ NODE_TYPES = [
     TemplateNode,
     Filter,
     Throttle,
+    Split,
+    Join,
+    HttpRequest,
 ]
 CONNECTION_TYPES = [HttpSession, SqliteDatabase]

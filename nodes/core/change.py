@@ -74,7 +74,7 @@ class Change(Node):
         return reads, writes
 
     @classmethod
-    def check_config(cls, config: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         problems: list[tuple[tuple[str | int, ...], str]] = []
         for index, rule in enumerate(config["rules"]):
             if "set" in rule and ("value" in rule) == ("expr" in rule):

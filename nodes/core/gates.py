@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
@@ -57,7 +58,7 @@ class Filter(Node):
             return bool(last != value)
         if not (_is_number(last) and _is_number(value)):
             return bool(last != value)
-        return abs(float(value) - float(last)) >= self._deadband
+        return abs(float(value) - float(last)) >= float(self._deadband)
 
 
 class Throttle(Node):
@@ -80,7 +81,7 @@ class Throttle(Node):
     gives: ClassVar[dict[str, str]] = {"out": "the messages that pass"}
 
     @classmethod
-    def check_config(cls, config: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         if "debounce" in config and ("rate" in config or "per" in config):
             return [((), "give either 'rate' and 'per' or 'debounce', not both")]
         return []
