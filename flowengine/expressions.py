@@ -124,6 +124,11 @@ _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CONSTANTS = frozenset(
     {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if"}
 )
+_CHAR_HINTS = {
+    "&": " (write and)",
+    "|": " (write or; | alone applies a filter)",
+    "!": " (write not)",
+}
 _SPECIAL_NAMES = frozenset({"self", "super", "caller", "varargs", "kwargs", "loop"})
 _ALLOWED_STATEMENTS = (nodes.Output, nodes.If, nodes.TemplateData)
 _NUMBER_THEN_UNIT = re.compile(r"(ms|s|m|h|d)((\d+(\.\d+)?)(ms|s|m|h|d))*")
@@ -353,10 +358,7 @@ def _with_durations(source: str) -> str:
 def _refusal(exc: Exception) -> str:
     if isinstance(exc, TemplateSyntaxError):
         where = f" (line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
-        text = (exc.message or "").rstrip(".")
-        for jinja_words, ours in _SYNTAX_WORDS:
-            text = text.replace(jinja_words, ours)
-        return f"{text}{where}"
+        return f"{_plain_syntax(exc.message or '')}{where}"
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     if isinstance(exc, SecurityError):
@@ -386,6 +388,7 @@ class Expression:
             self._compiled = _ENV.compile_expression(rewritten, False)
         except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"expression {source!r}: {_refusal(exc)}") from None
+        _refuse_unknown(tree, source)
         used = dict.fromkeys(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
         self._names = tuple(n for n in used if n not in _ENV.globals)
         #: Jinja's own call merges every global into a new context each time (a third of
@@ -453,6 +456,7 @@ class Template:
         for node in tree.body:
             _refuse_statements(node, source)
         _refuse_special_names(tree, source)
+        _refuse_unknown(tree, source)
         try:
             self._compiled = _ENV.from_string(_templated_durations(source))
         except (TemplateError, RecursionError) as exc:
@@ -470,6 +474,25 @@ class Template:
         return f"Template({self.source!r})"
 
 
+def _plain_syntax(message: str) -> str:
+    """Jinja's parser, in words about the expression as written (it parses it wrapped in
+    ``{{ }}``, so its own messages speak of braces and offsets the writer never typed)."""
+    text = message.rstrip(".")
+    for jinja_words, ours in _SYNTAX_WORDS:
+        text = text.replace(jinja_words, ours)
+    if match := re.fullmatch(r"unexpected '\}', expected '([)\]}])'", text):
+        opener = {")": "(", "]": "[", "}": "{"}[match.group(1)]
+        return f"a '{opener}' is never closed"
+    if match := re.fullmatch(r"unexpected char '(.)' at (\d+)", text):
+        char, hint = match.group(1), _CHAR_HINTS.get(match.group(1), "")
+        return f"'{char}' cannot be used here{hint}"
+    if match := re.fullmatch(r"expected token 'end of print statement', got '(.*)'", text):
+        got = match.group(1)
+        hint = " (compare with ==; expressions assign nothing)" if got == "=" else ""
+        return f"'{got}' cannot follow here{hint}"
+    return text
+
+
 def _defined(value: Any) -> Any:
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
@@ -478,6 +501,31 @@ def _defined(value: Any) -> Any:
 
 def _templated_durations(source: str) -> str:
     return re.sub(r"\{\{(.*?)\}\}", lambda m: "{{" + _with_durations(m.group(1)) + "}}", source)
+
+
+def _refuse_unknown(tree: nodes.Template, source: str) -> None:
+    """Names, filters and tests that do not exist, and '%' on text, refused at load: a
+    typo is found when the flow is checked, not the first time the branch runs."""
+    known = set(Scope.NAMES) | set(_ENV.globals)
+    for name in tree.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in known:
+            raise ExpressionError(
+                f"{source!r}: '{name.name}' is not a name expressions know "
+                f"({', '.join(sorted(Scope.NAMES))}, or a function: "
+                f"{', '.join(sorted(_ENV.globals))})"
+            )
+    for used in tree.find_all(nodes.Filter):
+        if used.name not in _ENV.filters:
+            raise ExpressionError(f"{source!r}: there is no filter '{used.name}'")
+    for test in tree.find_all(nodes.Test):
+        if test.name not in _ENV.tests:
+            raise ExpressionError(f"{source!r}: there is no test '{test.name}'")
+    for mod in tree.find_all(nodes.Mod):
+        if isinstance(mod.left, nodes.Const) and isinstance(mod.left.value, str):
+            raise ExpressionError(
+                f"{source!r} is not allowed: '%' formatting of text is not allowed; write a "
+                "{{ }} template"
+            )
 
 
 def _refuse_special_names(tree: nodes.Template, source: str) -> None:

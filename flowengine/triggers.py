@@ -121,7 +121,8 @@ class ContextTrigger(Trigger):
 
     The range form is Home Assistant's ``numeric_state``: it fires when the value
     (``field`` picks one inside the key's value) goes from outside the range to inside,
-    and with ``for`` only once it has stayed inside that long on the engine's clock.
+    and with ``for`` only once it has stayed inside that long on the engine's clock,
+    carrying the value at that moment (``old``: the value before it entered).
     A value that is not a number is outside. A key already inside at start-up fires
     nothing until it has left and come back."""
 
@@ -162,7 +163,7 @@ class ContextTrigger(Trigger):
                 return
             inside = self._in_range(value)
             if inside and not self._inside:
-                self._entered(value, before)
+                self._entered(value, before, lambda: self._pick(store.peek(scope, key)))
             elif not inside and self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
@@ -170,7 +171,9 @@ class ContextTrigger(Trigger):
 
         self._unlisten = store.listen(changed, scope, key)
 
-    def _entered(self, value: Any, before: Any) -> None:
+    def _entered(self, value: Any, before: Any, current: Callable[[], Any]) -> None:
+        """Fire now, or once ``for`` has passed inside the range: with the value then
+        (``current``), and as ``old`` the value before it entered."""
         wait = self.spec.options.get("for")
         if not wait:
             self.fire(self._event(value, before))
@@ -179,7 +182,7 @@ class ContextTrigger(Trigger):
         async def hold() -> None:
             await self.flow.engine.clock.sleep(float(wait))
             self._timer = None
-            self.fire(self._event(value, before))
+            self.fire(self._event(current(), before))
 
         self._timer = asyncio.create_task(hold(), name=f"trigger:{self.flow.id}:{self.label}")
 

@@ -294,7 +294,8 @@ def _is_site_config(file: Path) -> bool:
     except OSError:
         return False
     keys = {line.split(":", 1)[0] for line in text.splitlines() if line and line[0].isalpha()}
-    return bool(keys) and not keys & {"flow", "connections", "nodes", "triggers"}
+    flow_keys = {"flow", "connections", "nodes", "triggers", "context", "use_blueprint"}
+    return bool(keys) and not keys & flow_keys
 
 
 def context_key(key: ContextKey) -> dict[str, str]:

@@ -77,6 +77,16 @@ def _table(properties: dict[str, Any], required: Iterable[str]) -> str:
 
 
 def _type(prop: dict[str, Any]) -> str:
+    alternatives = prop.get("anyOf", [])
+    if any(isinstance(a, dict) and a.get("x-template") for a in alternatives):
+        plain = [_type(a) for a in alternatives if not a.get("x-template")]
+        return " or ".join([*plain, "`{{ }}` text giving one"])
+    if "seconds" in str(prop.get("description", "")) and "anyOf" in prop:
+        return "duration"
+    if prop.get("x-expression"):
+        return "expression"
+    if prop.get("x-template"):
+        return "text, `{{ }}` allowed"
     if "enum" in prop:
         return "one of " + ", ".join(f"`{json.dumps(v)}`" for v in prop["enum"])
     if "x-connection" in prop:

@@ -47,8 +47,10 @@ class OverrideNode(Node):
         for key in ("mode", "power_w"):
             if key not in config:
                 problems.append(((), f"an override needs '{key}'"))
-        if ("for" in config) == ("until" in config):
-            problems.append(((), "an override needs an end: give exactly one of 'for' or 'until'"))
+        if "for" not in config and "until" not in config:
+            problems.append(((), "an override needs an end: give 'for' or 'until'"))
+        elif "for" in config and "until" in config:
+            problems.append((("<key>until",), "give 'for' or 'until', not both"))
         return problems
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:

@@ -37,7 +37,8 @@ async def test_it_fires_once_the_value_has_stayed_above_for_the_whole_time() -> 
     await clock.run_until(START + 16 * 60)
     assert "seen" not in Collect.seen
     await clock.run_until(START + 17 * 60)
-    assert Collect.seen["seen"] == [{"key": "global.telemetry.soc", "value": 0.93, "old": 0.88}]
+    # The value when it fires (0.95 since minute 12), and the one before it entered.
+    assert Collect.seen["seen"] == [{"key": "global.telemetry.soc", "value": 0.95, "old": 0.88}]
     await soc_at(engine, clock, 30, 0.96)  # stays inside: no second firing
     await clock.run_until(START + 60 * 60)
     assert len(Collect.seen["seen"]) == 1

@@ -65,9 +65,9 @@ nodes:
     ("config", "message"),
     [
         ("{mode: force_charge, power_w: 3000}",
-         "3:45: node 'o': an override needs an end: give exactly one of 'for' or 'until'"),
+         "3:45: node 'o': an override needs an end: give 'for' or 'until'"),
         ("{mode: force_charge, power_w: 3000, for: 1h, until: '{{ now + 1h }}'}",
-         "3:45: node 'o': an override needs an end: give exactly one of 'for' or 'until'"),
+         "3:90: node 'o': give 'for' or 'until', not both"),
         ("{power_w: 3000, for: 1h}", "3:45: node 'o': an override needs 'mode'"),
         ("{action: clear, for: 1h}", "3:61: node 'o': a clear takes no other keys"),
         ("{mode: charge, power_w: 1, for: 1h}",
