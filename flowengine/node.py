@@ -8,6 +8,7 @@ through its ``NodeContext``.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -142,7 +143,9 @@ class Node:
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         self.ctx = ctx
-        self.config = config
+        #: The config as written, with the ``default`` of each top-level key its schema
+        #: declares filled in (so a default is said once, where docs and editors see it).
+        self.config = with_defaults(config, self.config_schema)
 
     @classmethod
     def output_ports(cls) -> tuple[str, ...]:
@@ -174,6 +177,17 @@ class Node:
 
     def process(self, msg: Message) -> Output | Awaitable[Output]:
         raise NotImplementedError
+
+
+def with_defaults(config: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with each absent top-level key that ``schema`` gives a ``default``."""
+    properties = schema.get("properties", {})
+    missing = {
+        key: copy.deepcopy(prop["default"])
+        for key, prop in properties.items()
+        if key not in config and isinstance(prop, Mapping) and "default" in prop
+    }
+    return {**config, **missing} if missing else config
 
 
 def _declared(keys: tuple[ContextKey, ...], config: Mapping[str, Any]) -> list[KeyUse]:

@@ -71,8 +71,11 @@ def _table(properties: dict[str, Any], required: Iterable[str]) -> str:
     needed = set(required)
     rows = ["| config | type | required | what |", "|---|---|---|---|"]
     for key, prop in properties.items():
+        what = prop.get("description", "")
+        if "default" in prop:
+            what = f"{what} (default `{json.dumps(prop['default'])}`)".strip()
         rows.append(f"| `{key}` | {_type(prop)} | {'yes' if key in needed else ''} | "
-                    f"{_cell(prop.get('description', ''))} |")  # fmt: skip
+                    f"{_cell(what)} |")  # fmt: skip
     return "\n".join(rows) + "\n"
 
 

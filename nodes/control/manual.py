@@ -20,7 +20,7 @@ class OverrideNode(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "action": {"enum": ["set", "clear"], "description": "set (default) or clear"},
+            "action": {"enum": ["set", "clear"], "default": "set", "description": "set or clear"},
             "mode": templated({"enum": list(MODES)}, "the mode to force"),
             "power_w": templated({"type": "number", "minimum": 0}, "watts"),
             "for": templated(DURATION, "how long it lasts (or give until)"),
@@ -55,7 +55,7 @@ class OverrideNode(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._clear = config.get("action", "set") == "clear"
+        self._clear = self.config["action"] == "clear"
         self._fields = {
             key: Template(value) if is_template(value) else value
             for key, value in config.items()

@@ -129,6 +129,7 @@ class LogNode(Node):
         "properties": {
             "level": {
                 "enum": ["debug", "info", "warning", "error"],
+                "default": "info",
                 "description": "info and above always show; debug with power-master run -v",
             },
             "message": {
@@ -138,7 +139,8 @@ class LogNode(Node):
             "max_chars": {
                 "type": "integer",
                 "minimum": 20,
-                "description": f"longer lines are cut here (default {DEFAULT_LOG_CHARS})",
+                "default": DEFAULT_LOG_CHARS,
+                "description": "longer lines are cut here",
             },
         },
         "additionalProperties": False,
@@ -147,9 +149,9 @@ class LogNode(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._level = getattr(logging, config.get("level", "info").upper())
+        self._level = getattr(logging, self.config["level"].upper())
         self._message = Template(config["message"]) if "message" in config else None
-        self._max = int(config.get("max_chars", DEFAULT_LOG_CHARS))
+        self._max = int(self.config["max_chars"])
         self._log = logging.getLogger(f"{FLOW_LOG}.{ctx.flow_id}.{ctx.node_id}")
 
     def process(self, msg: Message) -> Message:
@@ -172,7 +174,7 @@ class Debug(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "show": {**EXPRESSION, "description": "what to show (default: the payload)"},
+            "show": {**EXPRESSION, "default": "payload", "description": "what to show"},
         },
         "additionalProperties": False,
     }
@@ -180,7 +182,7 @@ class Debug(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._show = Expression(config.get("show", "payload"))
+        self._show = Expression(self.config["show"])
 
     def process(self, msg: Message) -> Message:
         value = plain(self._show.evaluate(scope_for(self.ctx, msg)))
@@ -212,9 +214,10 @@ class RunFlow(Node):
             "flow": {"type": "string", "description": "the flow to start"},
             "wait": {
                 "type": "boolean",
-                "description": "wait for its core.reply and carry that on (default false)",
+                "default": False,
+                "description": "wait for its core.reply and carry that on",
             },
-            "timeout": {**DURATION, "description": "with wait: how long (default 30s)"},
+            "timeout": {**DURATION, "description": f"with wait: how long ({DEFAULT_CALL_TIMEOUT})"},
         },
         "required": ["flow"],
         "additionalProperties": False,
@@ -232,7 +235,7 @@ class RunFlow(Node):
 
     async def process(self, msg: Message) -> Message:
         flow = self.config["flow"]
-        if self.config.get("wait"):
+        if self.config["wait"]:
             timeout = parse_duration(self.config.get("timeout", DEFAULT_CALL_TIMEOUT))
             self.ctx.status(f"waiting for {flow}", "busy")
             msg.payload = await self.ctx.call_flow(flow, msg.payload, timeout)

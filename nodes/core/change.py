@@ -131,7 +131,7 @@ class TemplateNode(Node):
                 "x-template": True,
                 "description": "text with {{ }} parts and {% if %} blocks",
             },
-            "to": {**PLACE, "description": "where the text goes (default payload)"},
+            "to": {**PLACE, "default": "payload", "description": "where the text goes"},
         },
         "required": ["template"],
         "additionalProperties": False,
@@ -141,7 +141,7 @@ class TemplateNode(Node):
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
         self._template = Template(config["template"])
-        self._to = Place.parse(config.get("to", "payload"))
+        self._to = Place.parse(self.config["to"])
 
     def process(self, msg: Message) -> Message:
         rendered = self._template.render(scope_for(self.ctx, msg))

@@ -21,14 +21,18 @@ class Filter(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "property": {**EXPRESSION, "description": "the value watched (default payload)"},
+            "property": {**EXPRESSION, "default": "payload", "description": "the value watched"},
             "deadband": {
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "description": "pass only when the number moved at least this far from the "
                 "last one passed (default: any change)",
             },
-            "per_topic": {"type": "boolean", "description": "one last value per topic (default)"},
+            "per_topic": {
+                "type": "boolean",
+                "default": True,
+                "description": "one last value per topic",
+            },
         },
         "additionalProperties": False,
     }
@@ -36,9 +40,9 @@ class Filter(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._property = Expression(config.get("property", "payload"))
-        self._deadband = config.get("deadband")
-        self._per_topic = config.get("per_topic", True)
+        self._property = Expression(self.config["property"])
+        self._deadband = self.config.get("deadband")  # none: any change passes
+        self._per_topic = self.config["per_topic"]
         self._last: dict[str, Any] = {}
 
     def process(self, msg: Message) -> Message | None:

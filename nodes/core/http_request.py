@@ -32,12 +32,12 @@ class HttpRequest(Node):
             "http": {"type": "string", "x-connection": "core.http",
                      "description": "the core.http connection (its timeout and pool)"},
             "url": {**TEMPLATE_TEXT, "description": "http(s) URL; {{ }} allowed"},
-            "method": {"enum": list(METHODS), "description": "default GET"},
+            "method": {"enum": list(METHODS), "default": "GET"},
             "headers": {"type": "object", "additionalProperties": TEMPLATE_TEXT},
             "body": {"description": "JSON data sent (default: the payload for POST/PUT/"
                      "PATCH; text may hold {{ }})", "x-template": True},
-            "max_bytes": {"type": "integer", "minimum": 1,
-                          "description": f"longest answer read ({DEFAULT_MAX_BYTES:,})"},
+            "max_bytes": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_BYTES,
+                          "description": "longest answer read"},
         },
         "required": ["http", "url"],
         "additionalProperties": False,
@@ -61,8 +61,8 @@ class HttpRequest(Node):
         self._headers = {k: Template(v) for k, v in (config.get("headers") or {}).items()}
         body = config.get("body")
         self._body = Template(str(body)) if is_template(body) else body
-        self._method = config.get("method", "GET")
-        self._max = int(config.get("max_bytes", DEFAULT_MAX_BYTES))
+        self._method = self.config["method"]
+        self._max = int(self.config["max_bytes"])
 
     async def process(self, msg: Message) -> Message:
         scope = scope_for(self.ctx, msg)

@@ -24,7 +24,7 @@ class Split(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "property": {**EXPRESSION, "description": "the list to split (default payload)"},
+            "property": {**EXPRESSION, "default": "payload", "description": "the list to split"},
         },
         "additionalProperties": False,
     }
@@ -35,7 +35,7 @@ class Split(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._property = Expression(config.get("property", "payload"))
+        self._property = Expression(self.config["property"])
         self._splits = 0
 
     def process(self, msg: Message) -> Output:

@@ -70,16 +70,21 @@ class Switch(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "property": {**EXPRESSION, "description": "the value rules compare (default payload)"},
+            "property": {
+                **EXPRESSION,
+                "default": "payload",
+                "description": "the value rules compare",
+            },
             "rules": {"type": "array", "items": RULE, "minItems": 1},
             "otherwise": {
                 "anyOf": [{"type": "string", "pattern": ID_PATTERN}, {"const": False}],
-                "description": "the port when no rule holds (default 'otherwise'); "
-                "false drops the message",
+                "default": "otherwise",
+                "description": "the port when no rule holds; false drops the message",
             },
             "checking": {
                 "enum": ["first", "all"],
-                "description": "first: the first rule that holds (default); all: every one",
+                "default": "first",
+                "description": "first: the first rule that holds; all: every one",
             },
         },
         "required": ["rules"],
@@ -126,10 +131,10 @@ class Switch(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._property = Expression(config.get("property", "payload"))
-        self._rules = [_Rule(rule) for rule in config["rules"]]
-        self._otherwise = config.get("otherwise", "otherwise")
-        self._all = config.get("checking", "first") == "all"
+        self._property = Expression(self.config["property"])
+        self._rules = [_Rule(rule) for rule in self.config["rules"]]
+        self._otherwise = self.config["otherwise"]
+        self._all = self.config["checking"] == "all"
         self._warned = ""
 
     def process(self, msg: Message) -> Output:
