@@ -26,7 +26,9 @@ class StormMonitor(Node):
     reads: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("storm", "the storm input", "storm_key"),
         ContextKey("weather", "the weather input", "weather_key"),
-        ContextKey("storm_reserve_soc", "the reserve SOC chosen in Home Assistant"),
+        ContextKey(
+            "storm_reserve_soc", "the reserve SOC chosen in Home Assistant", "reserve_soc_key"
+        ),
     )
     writes: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("storm_reserve", "the storm reserve: armed, soc, window", "key"),
@@ -41,6 +43,11 @@ class StormMonitor(Node):
             "storm_key": {"type": "string", "description": "global key of the storm input"},
             "weather_key": {"type": "string", "description": "global key of the weather input"},
             "key": {"type": "string", "description": "global key to write (storm_reserve)"},
+            "reserve_soc_key": {
+                "type": "string",
+                "default": "storm_reserve_soc",
+                "description": "global key of the reserve SOC chosen in Home Assistant",
+            },
         },
         "additionalProperties": False,
     }
@@ -72,7 +79,7 @@ class StormMonitor(Node):
 
     def process(self, msg: Message) -> Message:
         options = StormSettings.from_settings(self.ctx.settings)
-        chosen = self.ctx.globals.peek("storm_reserve_soc")  # set from Home Assistant
+        chosen = self.ctx.globals.peek(self.config["reserve_soc_key"])  # set from HA
         if isinstance(chosen, int | float) and not isinstance(chosen, bool) and 0 <= chosen <= 1:
             options = replace(options, reserve_soc=float(chosen))
         now = self.ctx.clock.time()
