@@ -18,9 +18,13 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from flowengine.node import Connection, Node
+from flowengine.settings import SiteSection
 from flowengine.triggers import Trigger
 
 log = logging.getLogger("flowengine")
+
+#: What a package's ``NODE_TYPES`` list may hold.
+Declared = type[Node] | type[Connection] | type[Trigger] | SiteSection
 
 NODE_GROUP = "flowengine.nodes"
 CONNECTION_GROUP = "flowengine.connections"
@@ -37,6 +41,8 @@ class Registry:
         self.nodes: dict[str, type[Node]] = {}
         self.connections: dict[str, type[Connection]] = {}
         self.triggers: dict[str, type[Trigger]] = {}
+        #: Settings-file sections the packages own (``flowengine.settings``).
+        self.sections: dict[str, SiteSection] = {}
         self.broken: dict[str, str] = {}
         #: Entry points read at start: a package installed later is not loaded until restart.
         self.loaded_points: set[str] = set()
@@ -47,6 +53,7 @@ class Registry:
         other.nodes = dict(self.nodes)
         other.connections = dict(self.connections)
         other.triggers = dict(self.triggers)
+        other.sections = dict(self.sections)
         other.broken = dict(self.broken)
         other.loaded_points = set(self.loaded_points)
         return other
@@ -88,9 +95,20 @@ class Registry:
             for name, kind in self.triggers.items()
         }
 
-    def add_all(self, types: Iterable[type[Any]]) -> None:
+    def add_section(self, section: SiteSection) -> None:
+        existing = self.sections.get(section.name)
+        if existing is not None and existing != section:
+            raise RegistryError(
+                f"settings section '{section.name}' is claimed twice: by {existing.owner or '?'} "
+                f"and {section.owner or '?'}"
+            )
+        self.sections[section.name] = section
+
+    def add_all(self, types: Iterable[Any]) -> None:
         for item in types:
-            if issubclass(item, Connection):
+            if isinstance(item, SiteSection):
+                self.add_section(item)
+            elif issubclass(item, Connection):
                 self.add_connection(item)
             elif issubclass(item, Trigger):
                 self.add_trigger(item)

@@ -10,28 +10,17 @@ from typing import Any
 import yaml
 
 from flowengine.errors import InvalidFlows, Problem
+from flowengine.registry import default_registry
 from flowengine.schema import DURATION
 from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import SourceDoc, YamlSyntaxError, parse_file
 from nodes.control.decision import MODES
-from nodes.history import SETTINGS_DEFAULTS as HISTORY_DEFAULTS
-from nodes.history import SETTINGS_SCHEMA as HISTORY_SCHEMA
-from nodes.homeassistant import SETTINGS_DEFAULTS as HA_DEFAULTS
-from nodes.homeassistant import SETTINGS_SCHEMA as HA_SCHEMA
-from nodes.inputs.catalog import PROVIDERS, SETTINGS_CHECKS
-from nodes.inputs.catalog import SETTINGS_DEFAULTS as CATALOG_DEFAULTS
-from nodes.inputs.catalog import SETTINGS_SCHEMA as CATALOG_SCHEMA
-from nodes.ledger import SETTINGS_DEFAULTS as BILLING_DEFAULTS
-from nodes.ledger import SETTINGS_SCHEMA as BILLING_SCHEMA
-from nodes.ledger import check_billing
-from nodes.loads import SETTINGS_CHECKS as LOADS_CHECKS
-from nodes.loads import SETTINGS_DEFAULTS as LOADS_DEFAULTS
-from nodes.loads import SETTINGS_SCHEMA as LOADS_SCHEMA
-from nodes.mqtt.connection import DEFAULTS as MQTT_DEFAULTS
-from nodes.mqtt.connection import SETTINGS_SCHEMA as MQTT_SCHEMA
-from nodes.notify import SETTINGS_DEFAULTS as NOTIFY_DEFAULTS
-from nodes.notify import SETTINGS_SCHEMA as NOTIFY_SCHEMA
+from nodes.inputs.catalog import PROVIDERS
+
+#: The sections installed node packages own (loads:, billing:, amber:, mqtt:...), each
+#: with its schema, defaults and checks: declared by the package, not listed here.
+PACKAGE_SECTIONS = default_registry().sections
 
 #: Where ``!secret name`` values live: beside the site config, never shown anywhere.
 SECRETS_FILE = "secrets.yaml"
@@ -258,18 +247,12 @@ SITE_SCHEMA: dict[str, Any] = {
                 ),
             }
         ),
-        "mqtt": MQTT_SCHEMA,
         "metrics": {
             **_section({"token": {"description": "the bearer token Prometheus scrapes /metrics "
                                   "with: write !secret metrics_token"}}),
             "description": "Prometheus's access to /metrics",
         },
-        **HA_SCHEMA,
-        **NOTIFY_SCHEMA,
-        **LOADS_SCHEMA,
-        **HISTORY_SCHEMA,
-        **CATALOG_SCHEMA,
-        **BILLING_SCHEMA,
+        **{name: section.schema for name, section in PACKAGE_SECTIONS.items()},
     },
     "additionalProperties": False,
 }
@@ -332,14 +315,12 @@ DEFAULTS: dict[str, Any] = {
         "plan_safety_after": "12h",
         "input_safety_after": {"prices": "2h"},
     },
-    "mqtt": dict(MQTT_DEFAULTS),
     "metrics": {},
-    **copy.deepcopy(HA_DEFAULTS),
-    **copy.deepcopy(NOTIFY_DEFAULTS),
-    **copy.deepcopy(LOADS_DEFAULTS),
-    **copy.deepcopy(HISTORY_DEFAULTS),
-    **CATALOG_DEFAULTS,
-    **copy.deepcopy(BILLING_DEFAULTS),
+    **{
+        name: copy.deepcopy(section.defaults)
+        for name, section in PACKAGE_SECTIONS.items()
+        if section.defaults is not None
+    },
 }
 
 
@@ -403,11 +384,10 @@ def merge_defaults(data: dict[str, Any]) -> dict[str, Any]:
 def _check_consistency(doc: Any, data: dict[str, Any]) -> list[Problem]:
     problems = [
         doc.problem(tuple(problem.path), problem.message)
-        for section, check in {**SETTINGS_CHECKS, **LOADS_CHECKS}.items()
-        if section in data
-        for problem in check(data[section])
+        for section in PACKAGE_SECTIONS.values()
+        if section.check is not None
+        for problem in section.check(data)
     ]
-    problems += [doc.problem(p.path, p.message) for p in check_billing(data)]
     return problems or _check_battery(doc, data)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.node import Node
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.amber.prices import AmberPrices
 from nodes.amber.schema import SETTINGS_DEFAULTS as _AMBER_DEFAULTS
 from nodes.amber.schema import SETTINGS_SCHEMA as _AMBER_SCHEMA
@@ -14,9 +15,11 @@ from nodes.inputs.node import provider_node
 from nodes.inputs.provider import Provider
 
 PROVIDERS: list[type[Provider]] = [AmberPrices, AmberUsage]
-NODE_TYPES: list[type[Node]] = [provider_node(AmberPrices), provider_node(AmberUsage), PriceSpike]
+NODE_TYPES: list[Declared] = [provider_node(AmberPrices), provider_node(AmberUsage), PriceSpike]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"amber": _AMBER_SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"amber": _AMBER_DEFAULTS}
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, {}, owner=__name__)
 
 __all__ = [
     "NODE_TYPES",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.node import Node
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.bom import settings
 from nodes.bom.provider import BomStorm
 from nodes.inputs.node import provider_node
 from nodes.inputs.provider import Provider
 
 PROVIDERS: list[type[Provider]] = [BomStorm]
-NODE_TYPES: list[type[Node]] = [provider_node(BomStorm)]
+NODE_TYPES: list[Declared] = [provider_node(BomStorm)]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"bom": settings.SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"bom": settings.DEFAULTS}
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, {}, owner=__name__)
 
 __all__ = ["NODE_TYPES", "PROVIDERS", "SETTINGS_DEFAULTS", "SETTINGS_SCHEMA", "BomStorm"]

@@ -3,6 +3,8 @@ forecasts by issue time, and their retention (docs/history.md)."""
 
 from typing import Any
 
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.history import settings
 from nodes.history.inputs_node import HistoryRecordForecast, HistoryRecordPrices
 from nodes.history.issues import forecast_believed_at, prices_believed_at
@@ -11,11 +13,18 @@ from nodes.history.prune_node import HistoryPrune
 from nodes.history.schema import SCHEMA, SLOT_SECONDS, ensure_schema, slot_start
 from nodes.history.store import load_history, record_sample, seed_history
 
-NODE_TYPES = [HistoryRecord, HistoryRecordPrices, HistoryRecordForecast, HistoryPrune]
+NODE_TYPES: list[Declared] = [
+    HistoryRecord,
+    HistoryRecordPrices,
+    HistoryRecordForecast,
+    HistoryPrune,
+]
 
 #: The ``history`` section of site.yaml, for powermaster/config.py to splice in.
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"history": settings.SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"history": settings.DEFAULTS}
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, {}, owner=__name__)
 
 __all__ = [
     "NODE_TYPES",

@@ -48,7 +48,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.node import Node
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.homeassistant import settings
 from nodes.homeassistant.bridge import HomeAssistantBridge
 from nodes.homeassistant.commands import (
@@ -65,9 +66,11 @@ from nodes.homeassistant.settings import HomeAssistantSettings, SettingsError
 from nodes.homeassistant.state import build_state, encode, entity_states
 from nodes.homeassistant.topics import Load, Topics, loads_from
 
-NODE_TYPES: list[type[Node]] = [HomeAssistantBridge]
+NODE_TYPES: list[Declared] = [HomeAssistantBridge]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"homeassistant": settings.SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"homeassistant": settings.DEFAULTS}
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, {}, owner=__name__)
 
 __all__ = [
     "NODE_TYPES",

@@ -3,6 +3,8 @@ and billing cycles (``nodes.ledger.settings`` is the site config's ``billing`` s
 
 from typing import Any
 
+from flowengine.registry import Declared
+from flowengine.settings import SiteSection
 from nodes.ledger import settings
 from nodes.ledger.events import (
     KINDS,
@@ -26,9 +28,13 @@ from nodes.ledger.settings import BillingTerms, check_billing
 from nodes.ledger.settle_node import LedgerSettle
 from nodes.ledger.wacb import BasisError, CostBasis, Discharge
 
-NODE_TYPES = [LedgerPost, LedgerSettle]
+NODE_TYPES: list[Declared] = [LedgerPost, LedgerSettle]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"billing": settings.SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"billing": settings.DEFAULTS}
+
+NODE_TYPES.append(
+    SiteSection("billing", settings.SCHEMA, settings.DEFAULTS, check_billing, owner=__name__)
+)
 
 __all__ = [
     "BALANCE_TOLERANCE_KWH",

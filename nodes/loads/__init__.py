@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flowengine.node import Node
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.loads.commands import InvalidLoadCommand, active_commands, set_load_command
 from nodes.loads.deferrable import deferrable_loads, run_today
 from nodes.loads.device import LoadAuthFailed, LoadReading, LoadUnavailable
@@ -23,10 +24,12 @@ from nodes.loads.settings import DEFAULTS, SCHEMA, LoadConfig, check_loads, load
 from nodes.loads.shelly_gen1 import ShellyGen1
 from nodes.loads.shelly_gen2 import ShellyGen2
 
-NODE_TYPES: list[type[Node]] = [ManageLoads]
+NODE_TYPES: list[Declared] = [ManageLoads]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"loads": SCHEMA}
 SETTINGS_DEFAULTS: dict[str, Any] = {"loads": DEFAULTS}
 SETTINGS_CHECKS: dict[str, Callable[[Any], list[Any]]] = {"loads": check_loads}
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, SETTINGS_CHECKS, owner=__name__)
 
 __all__ = [
     "NODE_TYPES",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.node import Node
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.notify import settings
 from nodes.notify.channel import Channel, NotifyError
 from nodes.notify.compose import Compose
@@ -19,7 +20,7 @@ from nodes.notify.sender import (
     WebhookSender,
 )
 
-NODE_TYPES: list[type[Node]] = [
+NODE_TYPES: list[Declared] = [
     Compose,
     NtfySender,
     PushoverSender,
@@ -29,6 +30,8 @@ NODE_TYPES: list[type[Node]] = [
 ]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {"notify": settings.SCHEMA}
 SETTINGS_DEFAULTS: dict[str, dict[str, Any]] = {"notify": settings.DEFAULTS}
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, {}, owner=__name__)
 
 __all__ = [
     "NODE_TYPES",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flowengine.registry import Declared
+from flowengine.settings import sections_from
 from nodes.inputs.node import provider_node
 from nodes.inputs.provider import Provider
 from nodes.solar import forecast_solar, solcast
@@ -19,7 +21,7 @@ from nodes.solar.forecast_solar import ForecastSolarPv
 from nodes.solar.solcast import SolcastPv
 
 PROVIDERS: list[type[Provider]] = [SolcastPv, ForecastSolarPv]
-NODE_TYPES = [provider_node(SolcastPv), provider_node(ForecastSolarPv)]
+NODE_TYPES: list[Declared] = [provider_node(SolcastPv), provider_node(ForecastSolarPv)]
 SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
     "solcast": solcast.SETTINGS_SCHEMA,
     "forecast_solar": forecast_solar.SETTINGS_SCHEMA,
@@ -32,6 +34,8 @@ SETTINGS_CHECKS: dict[str, Callable[[Any], list[Any]]] = {
     "solcast": solcast.check_settings,
     "forecast_solar": forecast_solar.check_settings,
 }
+
+NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, SETTINGS_CHECKS, owner=__name__)
 
 __all__ = [
     "NODE_TYPES",
