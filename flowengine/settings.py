@@ -33,6 +33,16 @@ class SiteSection:
         return f"section {self.name}"
 
 
+def object_section(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema of a mapping with these keys and no others (a site.yaml section)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
 def sections_from(
     schema: Mapping[str, dict[str, Any]],
     defaults: Mapping[str, Any],

@@ -1,6 +1,8 @@
 """Control: decide each tick what the inverter should do, safely."""
 
+from flowengine.registry import Declared
+from nodes.control import site
 from nodes.control.hierarchy import Hierarchy
 from nodes.control.manual import OverrideNode
 
-NODE_TYPES = [Hierarchy, OverrideNode]
+NODE_TYPES: list[Declared] = [Hierarchy, OverrideNode, site.SECTION]

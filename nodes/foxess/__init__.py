@@ -1,7 +1,9 @@
 """Fox ESS KH hybrid inverter over Modbus TCP."""
 
+from flowengine.registry import Declared
+from nodes.foxess import site
 from nodes.foxess.connection import FoxModbusConnection
 from nodes.foxess.nodes import FoxCommand, FoxRead, FoxWatchdog
 
-NODE_TYPES = [FoxRead, FoxCommand, FoxWatchdog]
+NODE_TYPES: list[Declared] = [FoxRead, FoxCommand, FoxWatchdog, site.SECTION]
 CONNECTION_TYPES = [FoxModbusConnection]

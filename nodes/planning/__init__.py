@@ -1,5 +1,6 @@
 """Pure battery planning model: PlanInputs -> MILP -> Plan (no I/O, no engine types)."""
 
+from flowengine.registry import Declared
 from nodes.planning.inputs import (
     BatterySpec,
     DeferrableLoad,
@@ -24,12 +25,13 @@ __all__ = [
 ]
 
 
-def _node_types() -> list[type]:
+def _node_types() -> list[Declared]:
     from nodes.planning.archive import PlanArchive
     from nodes.planning.node import Planner
     from nodes.planning.replan import ReplanCheck
+    from nodes.planning.site import SECTION
 
-    return [Planner, ReplanCheck, PlanArchive]
+    return [Planner, ReplanCheck, PlanArchive, SECTION]
 
 
 NODE_TYPES = _node_types()

@@ -248,8 +248,8 @@ class _Ctx:
 def test_exports_and_schema() -> None:
     assert [c.type_name for c in CONNECTION_TYPES] == ["foxess.modbus"]
     assert {n.type_name for n in NODE_TYPES} == {"foxess.read", "foxess.command",
-                                                "foxess.watchdog"}
-    for node in NODE_TYPES:
+                                                "foxess.watchdog", "section inverter"}
+    for node in [n for n in NODE_TYPES if isinstance(n, type)]:
         prop = node.config_schema["properties"]["connection"]
         assert prop["x-connection"] == "foxess.modbus"
 
