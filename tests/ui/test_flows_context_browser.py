@@ -67,9 +67,17 @@ async def test_context_edges_port_labels_and_a_debug_message_live(
             await expect(edges).to_have_count(2)
             meter_to_watcher = page.locator(
                 '#context-graph g.context-edge[data-from="meter"][data-to="watcher"]')
-            await expect(meter_to_watcher.locator("text")).to_have_text("reading")
+            await expect(meter_to_watcher).to_have_attribute("data-keys", "reading")
             outside = page.locator('#context-graph g.context-edge[data-to="outsider"]')
             await expect(outside).to_have_attribute("data-from", "outside the flows")
+            rows = page.locator("#context-keys tbody tr")
+            await expect(rows).to_have_count(2)
+            reading = page.locator('#context-keys tr[data-key="reading"] td')
+            await expect(reading).to_have_text(["global.reading", "meter", "watcher"])
+            await page.locator('#context-graph g.flow-box[data-flow="meter"]').click()
+            await expect(meter_to_watcher).to_have_class("context-edge on")
+            await expect(outside).to_have_class("context-edge")  # dimmed: not meter's
+            await expect(page.locator('#context-keys tr[data-key="reading"]')).to_have_class("on")
             watcher = page.locator('section.flow[data-flow="watcher"]')
             await expect(watcher.locator("svg text.port")).to_have_text(["high", "otherwise"])
 

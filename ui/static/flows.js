@@ -158,6 +158,7 @@
     const box = document.getElementById("context-graph");
     if (!data.edges.length) {
       box.replaceChildren(h("p", { class: "muted" }, "No flow reads what another writes."));
+      document.getElementById("context-table").replaceChildren();
       return;
     }
     const { layers, rows } = data.layout;
@@ -172,30 +173,72 @@
       const a = forward ? [x1 + MAP_W, y1 + MAP_H / 2] : [x1 + MAP_W / 2, y1 + MAP_H];
       const b = forward ? [x2, y2 + MAP_H / 2] : [x2 + MAP_W / 2, y2];
       const bend = forward ? (b[0] - a[0]) / 2 : 0;
-      const g = s("g", { class: "context-edge", "data-from": edge.from, "data-to": edge.to });
+      const g = s("g", { class: "context-edge", "data-from": edge.from, "data-to": edge.to,
+        "data-keys": edge.keys.join(" ") });
       g.append(s("path", { class: "wire context",
         d: `M${a} C${a[0] + bend},${a[1]} ${b[0] - bend},${b[1]} ${b}` }));
       g.append(s("title", {}, `${edge.from} → ${edge.to}: ${edge.keys.map((k) => `global.${k}`).join(", ")}`));
-      g.append(s("text", { class: "port", x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2 - 4,
-        "text-anchor": "middle" }, clip(edge.keys.join(", "), 30)));
       svg.append(g);
     }
     for (const node of data.nodes) {
       const [x, y] = at.get(node.id);
       const g = s("g", { class: `node flow-box${node.outside ? " outside" : ""}`, "data-flow": node.id,
-        transform: `translate(${x},${y})`, tabindex: "0", role: "button", "aria-label": `flow ${node.id}` });
-      const about = node.outside ? Object.entries(node.about).map(([k, v]) => `global.${k}: ${v}`) : [];
+        transform: `translate(${x},${y})`, tabindex: "0", role: "button",
+        "aria-label": `show what flow ${node.id} shares` });
       g.append(s("title", {}, [`${node.id}`, `writes ${node.writes.join(", ") || "nothing"}`,
-        `reads ${node.reads.join(", ") || "nothing"}`, ...about].join("\n")),
+        `reads ${node.reads.join(", ") || "nothing"}`].join("\n")),
         s("rect", { class: "box", width: MAP_W, height: MAP_H, rx: 7 }),
         s("text", { class: "id", x: 10, y: 25 }, clip(node.id, 20)));
-      const go = () => document.querySelector(`section.flow[data-flow="${CSS.escape(node.id)}"]`)
-        ?.scrollIntoView({ behavior: "smooth" });
-      g.addEventListener("click", go);
-      g.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && go());
+      const pick = () => focusFlow(node.id);
+      g.addEventListener("click", pick);
+      g.addEventListener("keydown", (e) => (e.key === "Enter" || e.key === " ") && pick());
       svg.append(g);
     }
     box.replaceChildren(svg);
+    document.getElementById("context-table").replaceChildren(keyTable(data));
+  }
+
+  /** One row per key: who writes it, who reads it (the map's arrows, in words). */
+  function keyTable(data) {
+    const writers = new Map(), readers = new Map();
+    for (const node of data.nodes) {
+      for (const key of node.writes) writers.set(key, [...(writers.get(key) || []), node.id]);
+      for (const key of node.reads) readers.set(key, [...(readers.get(key) || []), node.id]);
+    }
+    const shared = [...new Set(data.edges.flatMap((e) => e.keys))].sort();
+    const flowLink = (id) => id === "outside the flows" ? h("span", { class: "muted" }, id)
+      : h("a", { href: `#flow-${id}`, onclick: (e) => { e.preventDefault(); goTo(id); } }, id);
+    const list = (ids) => h("span", {}, ...ids.flatMap((id, i) => (i ? [", ", flowLink(id)] : [flowLink(id)])));
+    return h("div", { class: "table-scroll" }, h("table", { id: "context-keys" },
+      h("thead", {}, h("tr", {}, h("th", {}, "key"), h("th", {}, "written by"), h("th", {}, "read by"))),
+      h("tbody", {}, ...shared.map((key) => h("tr", { "data-key": key },
+        h("td", {}, h("code", {}, `global.${key}`)),
+        h("td", {}, list(writers.get(key) || [])),
+        h("td", {}, list(readers.get(key) || [])))))));
+  }
+
+  function focusFlow(flowId) {
+    const svg = document.querySelector("#context-graph svg");
+    const same = svg?.dataset.focus === flowId;
+    if (!svg) return;
+    if (same) delete svg.dataset.focus; else svg.dataset.focus = flowId;
+    const keys = new Set();
+    for (const edge of svg.querySelectorAll(".context-edge")) {
+      const on = !same && (edge.dataset.from === flowId || edge.dataset.to === flowId);
+      edge.classList.toggle("on", on);
+      if (on) edge.dataset.keys.split(" ").forEach((k) => keys.add(k));
+    }
+    for (const box of svg.querySelectorAll(".flow-box")) {
+      box.classList.toggle("on", !same && box.dataset.flow === flowId);
+    }
+    for (const row of document.querySelectorAll("#context-keys tbody tr")) {
+      row.classList.toggle("on", keys.has(row.dataset.key));
+    }
+  }
+
+  function goTo(flowId) {
+    document.querySelector(`section.flow[data-flow="${CSS.escape(flowId)}"]`)
+      ?.scrollIntoView({ behavior: "smooth" });
   }
 
   async function loadContext() {
