@@ -45,8 +45,14 @@ class BlueprintDoc(SourceDoc):
 
     blueprint_file: str = ""
     used_at: str = ""
+    #: Places the using file gave itself (flow, mode...): reported in the using file.
+    own: dict[JsonPath, tuple[int, int]] | None = None
 
     def problem(self, path: JsonPath, message: str) -> Problem:
+        head = str(path[0]).removeprefix("<key>") if path else ""
+        if self.own is not None and head in USING_KEYS:
+            line, column = self.own.get((head,), (1, 1))
+            return Problem(self.file, line, column, message)
         line, column = self.where(path)
         return Problem(self.blueprint_file, line, column, f"{message} (used by {self.used_at})")
 
@@ -88,6 +94,12 @@ def expand(doc: SourceDoc) -> tuple[SourceDoc | None, list[Problem]]:
         problems.append(blueprint.problem((), "a blueprint needs a 'blueprint:' header"))
         return None, problems
     declared = header.get("input") or {}
+    if not isinstance(declared, dict):
+        problems.append(
+            blueprint.problem(("blueprint", "input"), "a blueprint's input must be a mapping "
+                              "of input names to {description, default}")
+        )  # fmt: skip
+        return None, problems
     values: dict[str, Any] = {}
     for name, spec in declared.items():
         spec = spec if isinstance(spec, dict) else {}
@@ -129,9 +141,7 @@ def expand(doc: SourceDoc) -> tuple[SourceDoc | None, list[Problem]]:
         blueprint_file=blueprint.file,
         used_at=f"{doc.file}:{line}",
     )
-    for key in ("flow", "description", "mode", "max_runs", "on_error"):
-        if key in data:
-            expanded.positions[(key,)] = doc.where((key,))
+    expanded.own = {(key,): doc.where((key,)) for key in USING_KEYS if key in data}
     return expanded, []
 
 

@@ -14,7 +14,7 @@ import itertools
 import time as _time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -31,6 +31,10 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
     async def sleep_until(self, timestamp: float) -> None: ...
+
+    async def wait_for(self, done: asyncio.Future[Any], seconds: float) -> bool:
+        """Wait until ``done`` is done or ``seconds`` pass; whether ``done`` is done."""
+        ...
 
 
 class RealClock:
@@ -58,6 +62,11 @@ class RealClock:
 
     async def sleep_until(self, timestamp: float) -> None:
         await self.sleep(timestamp - self.time())
+
+    async def wait_for(self, done: asyncio.Future[Any], seconds: float) -> bool:
+        if not done.done():
+            await asyncio.wait({done}, timeout=max(0.0, seconds) / self.speed)
+        return done.done()
 
 
 SettleHook = Callable[[], Awaitable[None]]
@@ -92,6 +101,16 @@ class VirtualClock:
         await self.sleep_until(self._now + max(0.0, seconds))
 
     async def sleep_until(self, timestamp: float) -> None:
+        await self._until(timestamp, None)
+
+    async def wait_for(self, done: asyncio.Future[Any], seconds: float) -> bool:
+        """Sleep on this clock until ``done`` is done or ``seconds`` pass: the task counts
+        as waiting for time (a settle hook moves on), and ``done`` wakes it early."""
+        if not done.done():
+            await self._until(self._now + max(0.0, seconds), done)
+        return done.done()
+
+    async def _until(self, timestamp: float, done: asyncio.Future[Any] | None) -> None:
         if timestamp <= self._now:
             await asyncio.sleep(0)
             return
@@ -106,10 +125,16 @@ class VirtualClock:
                 if not watcher.done():
                     watcher.set_result(None)
         try:
-            await future
+            if done is None:
+                await future
+            else:
+                waiting: set[asyncio.Future[Any]] = {future, done}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if task is not None:
                 self.sleeping_tasks.discard(task)
+            if done is not None and not future.done():
+                future.cancel()  # dropped from the heap as a cancelled sleeper
 
     def next_sleeper(self) -> asyncio.Future[None]:
         """Resolves when the next task starts waiting on this clock: how a settle hook

@@ -29,7 +29,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChainableUndefined, StrictUndefined, Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.filters import do_round as _JINJA_ROUND
+from jinja2.filters import sync_do_sum as _JINJA_SUM
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import pass_environment
 
 from flowengine.durations import DURATION_PATTERN, parse_duration
 
@@ -37,6 +40,8 @@ from flowengine.durations import DURATION_PATTERN, parse_duration
 MAX_SOURCE_CHARS = 4000
 #: Longest string or list an operator may build, and the largest ``range``.
 MAX_ITEMS = 100_000
+#: Largest ``round`` precision either way (a huge one takes seconds to compute).
+MAX_ROUND_DIGITS = 20
 MAX_RANGE = 10_000
 #: Largest integer ``**`` may make, in bits.
 MAX_POWER_BITS = 4096
@@ -168,6 +173,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and not isinstance(obj, ContextView) and attribute in obj:
+            return obj[attribute]  # payload.items is the field 'items' when there is one
         if isinstance(obj, ContextView):  # global.keys is the key 'keys', not a method
             try:
                 return obj[attribute]
@@ -201,13 +208,23 @@ def _check_repeat(seq: Any, times: Any) -> None:
         if seq.bit_length() + times.bit_length() > MAX_POWER_BITS:
             raise SecurityError("the product is too large to compute")
     elif isinstance(seq, str | list | tuple) and isinstance(times, int):  # noqa: SIM102
-        if len(seq) * times > MAX_ITEMS:
-            raise SecurityError(f"the result would be longer than {MAX_ITEMS:,} items")
+        if _weight(seq) * times > MAX_ITEMS:
+            raise SecurityError(f"the result would hold more than {MAX_ITEMS:,} items")
+
+
+def _weight(value: Any) -> int:
+    """How much a sequence holds, counting the length of each text or list in it: a list
+    of a thousand 100,000-character texts is not small because it has few items."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return len(value) + sum(len(v) for v in value if isinstance(v, str | list | tuple))
+    return 1
 
 
 def _check_size(value: Any) -> None:
-    if isinstance(value, str | list | tuple) and len(value) > MAX_ITEMS:
-        raise SecurityError(f"the result would be longer than {MAX_ITEMS:,} items")
+    if isinstance(value, str | list | tuple) and _weight(value) > MAX_ITEMS:
+        raise SecurityError(f"the result would hold more than {MAX_ITEMS:,} items")
 
 
 def _range(*args: int) -> range:
@@ -257,6 +274,12 @@ def _dict(**items: Any) -> dict[str, Any]:
     return dict(items)
 
 
+def _round_function(value: Any, digits: int | None = None) -> Any:
+    if digits is not None and not -MAX_ROUND_DIGITS <= int(digits) <= MAX_ROUND_DIGITS:
+        raise SecurityError(f"round to at most {MAX_ROUND_DIGITS} digits either way")
+    return round(value) if digits is None else round(value, digits)
+
+
 # Plain functions, never the types themselves: a type's attributes lead to its internals.
 _FUNCTIONS: dict[str, Any] = {
     "range": _range,
@@ -265,7 +288,7 @@ _FUNCTIONS: dict[str, Any] = {
     "min": _safe_min,
     "max": _safe_max,
     "abs": abs,
-    "round": round,
+    "round": _round_function,
     "int": _int,
     "float": _float,
     "bool": _bool,
@@ -308,11 +331,47 @@ def _at(items: Any, when: Any) -> Any:
 def _replace_filter(value: Any, old: str, new: str, count: int | None = None) -> str:
     text = str(value)
     grows = text.count(old) if old else len(text) + 1
-    if count is not None:
+    if count is not None and count >= 0:  # a negative count replaces every one, as None
         grows = min(grows, count)
+    else:
+        count = None
     if len(text) + grows * max(len(new) - len(old), 0) > MAX_ITEMS:
         raise SecurityError(f"the result would be longer than {MAX_ITEMS:,} characters")
     return text.replace(old, new, -1 if count is None else count)
+
+
+def _round(value: Any, precision: int = 0, method: str = "common") -> Any:
+    if not -MAX_ROUND_DIGITS <= int(precision) <= MAX_ROUND_DIGITS:
+        raise SecurityError(f"round to at most {MAX_ROUND_DIGITS} digits either way")
+    return _JINJA_ROUND(value, precision, method)  # type: ignore[arg-type]
+
+
+def _sum(env: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+    if not isinstance(start, int | float) or isinstance(start, bool):
+        raise SecurityError("sum adds numbers; join lists with + instead")
+    return _JINJA_SUM(env, iterable, attribute, start)
+
+
+def _bounded(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose result is checked like an operator's: never more than MAX_ITEMS."""
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if name == "join" and args:
+            items = args[1] if len(args) > 1 and not isinstance(args[0], str) else args[0]
+            if isinstance(items, list | tuple) and _weight(list(items)) > MAX_ITEMS:
+                raise SecurityError(f"the result would hold more than {MAX_ITEMS:,} items")
+        if name == "batch":
+            size = args[1] if len(args) > 1 else kwargs.get("linecount", 0)
+            if isinstance(size, int) and size > MAX_ITEMS:
+                raise SecurityError(f"batches of at most {MAX_ITEMS:,}")
+        result = function(*args, **kwargs)
+        _check_size(result)
+        return result
+
+    for marker in ("jinja_pass_arg",):  # keep what tells Jinja to pass the environment
+        if hasattr(function, marker):
+            setattr(bounded, marker, getattr(function, marker))
+    return bounded
 
 
 def _make_environment() -> _Sandbox:
@@ -320,6 +379,10 @@ def _make_environment() -> _Sandbox:
     for name in _REMOVED_FILTERS:
         env.filters.pop(name, None)
     env.filters["replace"] = _replace_filter
+    env.filters["round"] = _round
+    env.filters["sum"] = pass_environment(_sum)
+    for name in ("join", "batch", "string", "tojson", "list", "map", "unique", "sort"):
+        env.filters[name] = _bounded(name, env.filters[name])
     env.filters["as_timestamp"] = _as_timestamp
     env.filters["at"] = _at
     env.globals.clear()
@@ -437,7 +500,7 @@ class Expression:
 class Template:
     """Text with ``{{ }}`` parts. A text that is one ``{{ expr }}`` gives expr's own value."""
 
-    __slots__ = ("_compiled", "_single", "source")
+    __slots__ = ("_compiled", "_names", "_single", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -449,23 +512,27 @@ class Template:
         if inner is not None and "{{" not in inner and "}}" not in inner and "{%" not in inner:
             self._single = Expression(inner)
             return
+        rewritten = _templated_durations(source)
         try:
-            tree = _ENV.parse(source)
+            tree = _ENV.parse(rewritten)
         except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"template {source!r}: {_refusal(exc)}") from None
         for node in tree.body:
             _refuse_statements(node, source)
         _refuse_special_names(tree, source)
         _refuse_unknown(tree, source)
+        used = dict.fromkeys(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
+        self._names = tuple(n for n in used if n not in _ENV.globals)
         try:
-            self._compiled = _ENV.from_string(_templated_durations(source))
+            self._compiled = _ENV.from_string(rewritten)
         except (TemplateError, RecursionError) as exc:
             raise ExpressionError(f"template {source!r}: {_refusal(exc)}") from None
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         if self._single is not None:
             return self._single.evaluate(scope)
-        text = _run(lambda: self._compiled.render(**scope), self.source)
+        names = {name: scope[name] for name in self._names if name in scope}
+        text = _run(lambda: self._compiled.render(**names), self.source)
         if len(text) > MAX_RENDER_CHARS:
             raise ExpressionError(f"template {self.source!r} rendered over {MAX_RENDER_CHARS:,}")
         return text
@@ -500,7 +567,11 @@ def _defined(value: Any) -> Any:
 
 
 def _templated_durations(source: str) -> str:
-    return re.sub(r"\{\{(.*?)\}\}", lambda m: "{{" + _with_durations(m.group(1)) + "}}", source)
+    return re.sub(
+        r"\{\{(-?)(.*?)(-?)\}\}",
+        lambda m: "{{" + m.group(1) + _with_durations(m.group(2)) + m.group(3) + "}}",
+        source,
+    )
 
 
 def _refuse_unknown(tree: nodes.Template, source: str) -> None:

@@ -86,8 +86,7 @@ class NodeContextImpl:
         handle = self._engine.start_run(flow_id, payload, source=f"called by {self.flow_id}")
         if handle is None:
             raise RuntimeError(f"flow '{flow_id}' dropped the call: a run is still going")
-        await self._wait_for(handle, timeout)
-        if not handle.done.done():
+        if not await self.clock.wait_for(handle.done, timeout):
             raise TimeoutError(f"flow '{flow_id}' gave no reply within {timeout:g} s")
         trace = handle.done.result()
         if trace.outcome != "ok":
@@ -95,32 +94,6 @@ class NodeContextImpl:
         if not handle.replied:
             raise RuntimeError(f"flow '{flow_id}' ended without a core.reply node answering")
         return handle.reply
-
-    async def _wait_for(self, handle: RunHandle, timeout: float) -> None:
-        """Sleep on the clock until ``handle`` is done or ``timeout`` passes.
-
-        The run's own task sleeps on the clock (so a virtual clock sees it waiting and
-        moves on), and the called run's end wakes it, as ``asyncio.timeout`` does."""
-        if handle.done.done():
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        woken = False
-
-        def wake(_: object) -> None:
-            nonlocal woken
-            woken = True
-            task.cancel()
-
-        handle.done.add_done_callback(wake)
-        try:
-            await self.clock.sleep(timeout)
-        except asyncio.CancelledError:
-            if not woken:
-                raise
-            task.uncancel()
-        finally:
-            handle.done.remove_done_callback(wake)
 
     def reply(self, msg: Message) -> None:
         """Answer the call that started this run (a core.reply node)."""

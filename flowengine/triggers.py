@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from flowengine.context import GLOBAL
+from flowengine.dotted import MISSING, dig
 from flowengine.spec import TriggerSpec
 
 if TYPE_CHECKING:
@@ -190,9 +191,8 @@ class ContextTrigger(Trigger):
         return {"key": self.spec.options["key"], "value": value, "old": before}
 
     def _pick(self, value: Any) -> Any:
-        for part in self._field:
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+        found = dig(value, self._field)
+        return None if found is MISSING else found
 
     @property
     def _field(self) -> tuple[str, ...]:

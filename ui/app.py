@@ -167,7 +167,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         if body.strip():
             try:
                 payload = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON (or nested past Python's limit)
                 payload = body.decode("utf-8", errors="replace")
         run_id = hook.receive(payload)
         if run_id is None:

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from flowengine.dotted import MISSING, dig
 from flowengine.durations import parse_duration
 
 OPERATORS = ("$contains", "$between", "$len", "$exists", "$not")
-_MISSING = object()
 _TIME = re.compile(r"^\$(now|iso)(?:([+-])(.+))?$")
 
 
@@ -41,7 +41,7 @@ def mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:
         for key, condition in expected.items():
             where = f"{path}.{key}" if path else str(key)
             value = lookup(actual, str(key))
-            if value is _MISSING:
+            if value is MISSING:
                 if not (_is_operator(condition) and condition.get("$exists") is False):
                     found.append(f"{where}: missing (expected {_show(condition)}){_keys(actual)}")
                 continue
@@ -68,22 +68,11 @@ def mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:
 
 def lookup(value: Any, dotted: str) -> Any:
     """The value at a dotted path (``a.b.0``), or a private marker when there is none."""
-    for part in dotted.split("."):
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif (
-            isinstance(value, list)
-            and part.lstrip("-").isdigit()
-            and -len(value) <= int(part) < len(value)
-        ):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
+    return dig(value, dotted.split("."))
 
 
 def missing(value: Any) -> bool:
-    return value is _MISSING
+    return value is MISSING
 
 
 def with_times(value: Any, now: float) -> Any:

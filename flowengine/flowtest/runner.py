@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from flowengine.clock import VirtualClock
 from flowengine.context import GLOBAL
+from flowengine.dotted import MISSING, dig
 from flowengine.engine import Engine
 from flowengine.errors import InvalidFlows
 from flowengine.flowtest.conditions import lookup, mismatches, missing, with_times
@@ -270,8 +271,8 @@ def _fire(engine: Engine, flow: FlowRuntime, name: str, payload: Any, now: float
         scope = GLOBAL if scope_word == "global" else f"flow:{flow.id}"
         value = engine.context.get(scope, key)
         fields = [*(inside.split(".") if inside else ()), *spec.options.get("field", "").split(".")]
-        for part in (p for p in fields if p):
-            value = value.get(part) if isinstance(value, dict) else None
+        found = dig(value, [p for p in fields if p])
+        value = None if found is MISSING else found
         payload = {"key": spec.options["key"], "value": value, "old": None}
     flow.trigger(
         spec.payload if payload is None else with_times(payload, now),

@@ -3,6 +3,7 @@ and ``core.throttle`` (a rate limit, or a debounce), both on the engine's clock.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -53,7 +54,7 @@ class Filter(Node):
         if last is not missing and not self._moved(last, value):
             self.ctx.status(f"unchanged: {_short(value)}", "idle")
             return None
-        self._last[key] = value
+        self._last[key] = copy.deepcopy(value)  # a later node may change the message
         self.ctx.status(f"passed: {_short(value)}")
         return msg
 

@@ -78,10 +78,15 @@ class HttpRequest(Node):
                 body = self._body.render(scope) if isinstance(self._body, Template) else self._body
         session = self._session()
         data = None if body is None else json.dumps(plain(body)).encode()
-        if data is not None:
-            headers.setdefault("Content-Type", "application/json")
+        if data is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
         async with session.request(self._method, url, data=data, headers=headers) as response:
-            raw = await response.content.read(self._max + 1)
+            raw = b""
+            while len(raw) <= self._max:  # read() gives a chunk at a time, not the whole
+                chunk = await response.content.read(self._max + 1 - len(raw))
+                if not chunk:
+                    break
+                raw += chunk
             if len(raw) > self._max:
                 raise ValueError(f"{url}: the answer is longer than {self._max:,} bytes")
             text = raw.decode(response.charset or "utf-8", errors="replace")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flowengine.dotted import MISSING, dig
 from flowengine.message import Message
 from flowengine.node import NodeContext
 
@@ -84,18 +85,8 @@ class Place:
 
 
 def _dig(value: Any, parts: tuple[str, ...], default: Any) -> Any:
-    for part in parts:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif (
-            isinstance(value, list)
-            and part.lstrip("-").isdigit()
-            and -len(value) <= int(part) < len(value)
-        ):
-            value = value[int(part)]
-        else:
-            return default
-    return value
+    found = dig(value, parts)
+    return default if found is MISSING else found
 
 
 def _put(container: Any, parts: tuple[str, ...], value: Any) -> Any:

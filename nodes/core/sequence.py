@@ -6,6 +6,7 @@ all have arrived (or ``count`` messages, when they did not come from a split).""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from flowengine.expressions import Expression, scope_for
@@ -51,10 +52,11 @@ class Split(Node):
         self._splits += 1
         split_id = f"{self.ctx.node_id}:{msg.run_id}:{self._splits}"
         parts = []
+        outer = msg.meta.get("parts")  # a split inside a split: its join gives it back
         for index, item in enumerate(items):
-            part = msg.derive(item)
+            part = msg.derive(copy.deepcopy(item))  # never the stored context's own object
             part.meta = {**msg.meta, "parts": {"id": split_id, "index": index,
-                                               "count": len(items)}}  # fmt: skip
+                                               "count": len(items), "outer": outer}}  # fmt: skip
             parts.append(part)
         self.ctx.status(f"{len(items)} parts")
         return {"out": parts}
@@ -99,6 +101,8 @@ class Join(Node):
             return None
         del self._waiting[parts["id"]]
         msg.meta = {k: v for k, v in msg.meta.items() if k != "parts"}
+        if parts.get("outer"):
+            msg.meta["parts"] = parts["outer"]
         return self._send(msg, [got[i] for i in sorted(got)])
 
     def _send(self, msg: Message, joined: list[Any]) -> Message:

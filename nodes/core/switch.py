@@ -141,10 +141,12 @@ class Switch(Node):
         scope = scope_for(self.ctx, msg)
         self._warned = ""
         matched: list[str] = []
-        for rule in self._rules:
+        for index, rule in enumerate(self._rules):
             if rule.holds(self, scope) and rule.port not in matched:
                 matched.append(rule.port)
                 if not self._all:
+                    for skipped in self._rules[index + 1 :]:
+                        skipped.latched = False  # not looked at: its band starts afresh
                     break
         if self._warned:
             self.ctx.status(self._warned, "warn")
@@ -187,9 +189,10 @@ class _Rule:
         self.compares = any(k in raw for k in ("eq", "ne", "in", "above", "below"))
 
     def holds(self, node: Switch, scope: Mapping[str, Any]) -> bool:
-        if self.test is not None and not self.test.evaluate(scope):
-            return False
-        if self.window is not None and not _in_window(self.window, scope["now"], node.ctx):
+        if (self.test is not None and not self.test.evaluate(scope)) or (
+            self.window is not None and not _in_window(self.window, scope["now"], node.ctx)
+        ):
+            self.latched = False  # its other tests failed: the band starts afresh
             return False
         if not self.compares:
             return True

@@ -128,3 +128,19 @@ def test_env_values_and_defaults_are_read_as_yaml_scalars(
     write(tmp_path, {"a.yaml": text})
     nodes = load_flow_dir(tmp_path, registry()).flows["a"].nodes
     assert [n.config["payload"] for n in nodes] == [3000, "home/ev"]
+
+
+def test_a_problem_with_the_using_files_own_keys_is_reported_there(tmp_path: Path) -> None:
+    use = (
+        "flow: used\nmode: sometimes\n"
+        "use_blueprint:\n  path: bp/pass.yaml\n  input: {target: second}\n"
+    )
+    assert problems(tmp_path, {"bp/pass.yaml": BLUEPRINT, "used.yaml": use}) == [
+        "used.yaml:2:7: 'mode' must be one of single, queued, restart, parallel, not 'sometimes'",
+    ]
+    header = "blueprint:\n  name: x\n  input: [target]\nnodes: []\n"
+    use = "flow: used\nuse_blueprint: {path: bp/bad.yaml}\n"
+    assert problems(tmp_path / "b", {"bp/bad.yaml": header, "used.yaml": use}) == [
+        "bp/bad.yaml:3:10: a blueprint's input must be a mapping of input names to "
+        "{description, default}",
+    ]

@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from tests.ui.browser import PHONE, chromium, needs_chromium, playwright_api, sign_in, watched_page
 from tests.ui.conftest import FLOWS, PASSWORD, running_ui
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+pytestmark = needs_chromium
 
 CONTEXT_FLOWS = FLOWS + """
 ---
@@ -49,18 +42,12 @@ async def test_context_edges_port_labels_and_a_debug_message_live(
 ) -> None:
     shots = tmp_path  # screenshots at phone and desktop width, to look at by hand
     expect = playwright_api.expect
-    async with running_ui(free_port, flows=CONTEXT_FLOWS) as ui, \
-            playwright_api.async_playwright() as pw:  # fmt: skip
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-            problems: list[str] = []
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("console", lambda m: problems.extend([m.text] if m.type == "error" else []))
+    async with running_ui(free_port, flows=CONTEXT_FLOWS) as ui, chromium() as browser:
+        if True:  # one block, as the other browser tests
+            watched = await watched_page(browser, ui.url, PHONE)
+            page = watched.page
+            await sign_in(watched, PASSWORD, then="/flows")
             await page.goto(f"{ui.url}/flows")
-            await page.fill("#password", PASSWORD)
-            await page.get_by_role("button", name="Sign in").click()
-            await page.wait_for_url(f"{ui.url}/flows")
             await expect(page.locator("body")).to_have_attribute("data-live", "1")
 
             edges = page.locator("#context-graph g.context-edge")
@@ -90,6 +77,5 @@ async def test_context_edges_port_labels_and_a_debug_message_live(
             await page.set_viewport_size({"width": 1280, "height": 900})
             await watcher.scroll_into_view_if_needed()
             await page.screenshot(path=str(shots / "flows-context-desktop.png"))
-            assert problems == []
-        finally:
-            await browser.close()
+            assert watched.problems == []
+            assert watched.foreign() == []

@@ -131,3 +131,26 @@ nodes:
     assert [(e["flow"], e["node"], e["value"]) for e in debug] == [("look", "show", 50.0)]
     assert list(engine.events.debug) == debug  # kept for a panel that opens later
     await engine.stop()
+
+
+async def test_the_filter_remembers_a_copy_so_a_later_edit_does_not_let_repeats_through() -> None:
+    clock = VirtualClock(START)
+    engine = await start_engine(
+        """
+flow: rbe
+mode: queued
+nodes:
+  - {id: changes, type: core.filter, wires: [edit]}
+  - id: edit
+    type: core.change
+    config: {rules: [{set: payload.seen, value: true}]}
+    wires: [out]
+  - {id: out, type: test.collect}
+""",
+        clock,
+    )
+    for _ in range(3):
+        await fire(engine, "rbe", {"soc": 50})
+        await clock.settle()
+    assert Collect.seen["out"] == [{"soc": 50, "seen": True}]
+    await engine.stop()

@@ -82,6 +82,8 @@ async def fake_service(port: int) -> AsyncIterator[list[dict[str, Any]]]:
             return web.Response(status=404, text="no such thing")
         if request.path == "/big":
             return web.Response(text="x" * 5000)
+        if request.path == "/large":
+            return web.json_response({"values": list(range(40_000))})  # over 200 kB
         if request.path == "/text":
             return web.Response(text="plain words")
         return web.json_response({"ok": True, "soc": 0.5})
@@ -158,3 +160,26 @@ def test_a_url_that_is_not_http_is_refused_at_load() -> None:
     with pytest.raises(InvalidFlows) as caught:
         load_flow_text(text, registry(), "f.yaml")
     assert str(caught.value) == "f.yaml:4:63: node 'a': 'file:///etc/passwd' is not an http(s) URL"
+
+
+async def test_a_large_answer_is_read_whole(free_port: int) -> None:
+    async with fake_service(free_port):
+        engine = await started(http_flow(free_port, "/large"))
+        await run(engine, "call", None)
+        await engine.stop()
+    assert Collect.seen["answer"][0]["values"][-1] == 39_999
+
+
+async def test_split_parts_are_copies_so_the_stored_context_is_never_changed() -> None:
+    engine = await started("""
+flow: each
+nodes:
+  - {id: split, type: core.split, config: {property: global.slots}, wires: [edit]}
+  - id: edit
+    type: core.change
+    config: {rules: [{set: payload.mode, value: force_charge}]}
+""")
+    engine.context.set("global", "slots", [{"mode": "hold"}, {"mode": "self_use"}])
+    assert await run(engine, "each", None) == "ok"
+    assert engine.context.peek("global", "slots") == [{"mode": "hold"}, {"mode": "self_use"}]
+    await engine.stop()

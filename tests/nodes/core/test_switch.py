@@ -177,3 +177,30 @@ nodes:
         load_flow_text(text, registry(), "f.yaml")
     assert "f.yaml:6:24: node 'check' (core.switch) has no output 'hihg'; its outputs are " \
         "high, otherwise, error" in str(caught.value)
+
+
+async def test_a_band_starts_afresh_when_its_rule_was_not_looked_at() -> None:
+    engine = await start_engine(
+        """
+flow: soc
+nodes:
+  - id: check
+    type: core.switch
+    config:
+      property: payload.soc
+      rules:
+        - {port: full, if: "payload.soc >= 1"}
+        - {port: high, above: 0.9, hysteresis: 0.05}
+      otherwise: low
+    wires: {full: [full], high: [high], low: [low]}
+  - {id: full, type: test.collect}
+  - {id: high, type: test.collect}
+  - {id: low, type: test.collect}
+""",
+        VirtualClock(MONDAY_5PM),
+    )
+    for soc in (0.95, 1.0, 0.87):  # at 1.0 the first rule decides: the band is not looked at
+        await run(engine, "soc", {"soc": soc})
+    assert [p["soc"] for p in Collect.seen["high"]] == [0.95]
+    assert [p["soc"] for p in Collect.seen["low"]] == [0.87]  # 0.87 is not "still high"
+    await engine.stop()
