@@ -88,6 +88,8 @@ class NodeContextImpl:
             raise RuntimeError(f"flow '{flow_id}' dropped the call: a run is still going")
         if not await self.clock.wait_for(handle.done, timeout):
             raise TimeoutError(f"flow '{flow_id}' gave no reply within {timeout:g} s")
+        if handle.done.cancelled():
+            raise RuntimeError(f"flow '{flow_id}' was stopped before it replied")
         trace = handle.done.result()
         if trace.outcome != "ok":
             raise RuntimeError(f"flow '{flow_id}' failed: {trace.error or trace.outcome}")
