@@ -204,3 +204,16 @@ nodes:
     assert [p["soc"] for p in Collect.seen["high"]] == [0.95]
     assert [p["soc"] for p in Collect.seen["low"]] == [0.87]  # 0.87 is not "still high"
     await engine.stop()
+
+
+def test_an_unknown_name_or_filter_is_refused_at_load_with_its_place() -> None:
+    text = "flow: f\nnodes:\n  - {id: check, type: core.switch, config: {rules: [%s]}}\n"
+    for rule, message in (
+        ("{port: a, if: 'paylod.x > 1'}",
+         "f.yaml:3:67: node 'check': 'paylod.x > 1': 'paylod' is not a name expressions know"),
+        ("{port: a, if: 'payload | upperr'}",
+         "f.yaml:3:67: node 'check': expression 'payload | upperr': No filter named 'upperr'"),
+    ):  # fmt: skip
+        with pytest.raises(InvalidFlows) as caught:
+            load_flow_text(text % rule, registry(), "f.yaml")
+        assert str(caught.value).startswith(message)
