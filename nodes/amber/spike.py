@@ -32,15 +32,18 @@ class PriceSpike(Node):
         "type": "object",
         "properties": {
             "threshold": {
+                "default": DEFAULT_THRESHOLD,
                 "type": "number",
                 "description": f"$/kWh: an import price at or above this is a spike "
                 f"(default {DEFAULT_THRESHOLD:.2f})",
             },
             "potential": {
+                "default": False,
                 "type": "boolean",
                 "description": "count a 'potential' spike flag as a spike (default false)",
             },
             "plan_flow": {
+                "default": "plan",
                 "type": "string",
                 "description": "the flow to start on a new spike (default plan; '' for none)",
             },
@@ -98,11 +101,11 @@ class PriceSpike(Node):
         """Why ``interval`` is a spike, in words (empty: it is not)."""
         found = []
         flag = interval.get("spike")
-        if flag == "spike" or (flag == "potential" and self.config.get("potential", False)):
+        if flag == "spike" or (flag == "potential" and self.config["potential"]):
             found.append(f"flagged {flag}")
         if interval.get("descriptor") == "spike":
             found.append("described as a spike")
-        threshold = float(self.config.get("threshold", DEFAULT_THRESHOLD))
+        threshold = float(self.config["threshold"])
         price = interval.get("import_price")
         if isinstance(price, int | float) and price >= threshold:
             found.append(f"at or above the {_money(threshold)}/kWh threshold")
@@ -118,7 +121,7 @@ class PriceSpike(Node):
 
     def _replan(self, reason: str) -> tuple[str | None, bool]:
         """Start the plan flow: (its run id, whether this slot needs no more asking)."""
-        plan_flow = self.config.get("plan_flow", "plan")
+        plan_flow = self.config["plan_flow"]
         if not plan_flow:
             return None, True
         try:

@@ -54,7 +54,7 @@ class ForecastAggregate(Node):
         "type": "object",
         "properties": {
             "horizon_hours": {"type": "number", "minimum": 1, "maximum": 72},
-            "slot_minutes": {"enum": [5, 15, 30, 60]},
+            "slot_minutes": {"default": 30, "enum": [5, 15, 30, 60]},
             "p10_blend": {"type": "number", "minimum": 0, "maximum": 1},
             "p10_blend_high_stakes": {"type": "number", "minimum": 0, "maximum": 1},
             "high_stakes_spread": {"type": "number", "minimum": 0},
@@ -77,7 +77,7 @@ class ForecastAggregate(Node):
         horizon = self.config.get("horizon_hours") or settings.get("planner", {}).get(
             "horizon_hours", 48
         )
-        step = float(self.config.get("slot_minutes", 30)) * 60
+        step = float(self.config["slot_minutes"]) * 60
         count = int(horizon * 3600 // step)
         start = slot_start(now, step, site_timezone(self.config, settings))
         prices, pv = self._reading("prices"), self._reading("pv")

@@ -64,6 +64,7 @@ class ForecastLoad(Node):
             },
             "timezone": {"type": "string", "description": "default: the site's timezone"},
             "always": {
+                "default": False,
                 "type": "boolean",
                 "description": "predict even when the forecast already has a load",
             },
@@ -85,7 +86,7 @@ class ForecastLoad(Node):
         forecast = msg.payload
         if not isinstance(forecast, dict) or not isinstance(forecast.get("import_price"), list):
             raise ValueError("forecast.load needs a forecast payload with an import_price list")
-        if forecast.get("load_w") is not None and not self.config.get("always", False):
+        if forecast.get("load_w") is not None and not self.config["always"]:
             forecast["load_source"] = "given"
             self.ctx.status("load given by the forecast")
             return msg

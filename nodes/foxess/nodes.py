@@ -67,6 +67,7 @@ class FoxRead(_FoxNode):
         "properties": {
             **CONNECTION_SCHEMA["properties"],
             "max_age": {
+                "default": 0,
                 **DURATION,
                 "description": "reuse the connection's last telemetry when it is at most "
                 "this old (another flow just read it); default 0: always read",
@@ -80,7 +81,7 @@ class FoxRead(_FoxNode):
     }
 
     async def process(self, msg: Message) -> Message:
-        max_age = parse_duration(self.config.get("max_age", 0))
+        max_age = parse_duration(self.config["max_age"])
         telemetry = await self.exchange(self.connection.read_telemetry(max_age))
         self.ctx.status(f"SOC {telemetry.soc_pct:.0f}%, grid {telemetry.grid_w:.0f} W")
         msg.payload = telemetry.as_dict()
@@ -159,9 +160,21 @@ class FoxWatchdog(_FoxNode):
         "type": "object",
         "properties": {
             **CONNECTION_SCHEMA["properties"],
-            "hold_for": {**DURATION, "description": "how long a decision stays fresh"},
-            "decision_key": {"type": "string", "description": "global key of the decision"},
-            "health_key": {"type": "string", "description": "global key of the health state"},
+            "hold_for": {
+                "default": "12m",
+                **DURATION,
+                "description": "how long a decision stays fresh",
+            },
+            "decision_key": {
+                "default": "decision",
+                "type": "string",
+                "description": "global key of the decision",
+            },
+            "health_key": {
+                "default": "health",
+                "type": "string",
+                "description": "global key of the health state",
+            },
         },
         "required": ["connection"],
         "additionalProperties": False,
@@ -173,20 +186,20 @@ class FoxWatchdog(_FoxNode):
 
     async def process(self, msg: Message) -> Message:
         clock = self.ctx.clock
-        hold_for = parse_duration(self.config.get("hold_for", "12m"))
+        hold_for = parse_duration(self.config["hold_for"])
         refreshes = 0
         while True:
             client = self.connection.client
             if not client.remote_active:
                 stopped = "no forced mode in force"
                 break
-            decision = self.ctx.globals.get(self.config.get("decision_key", "decision")) or {}
+            decision = self.ctx.globals.get(self.config["decision_key"]) or {}
             age = clock.time() - float(decision.get("at", 0.0))
             if age > hold_for:
                 stopped = f"control silent for {age:.0f}s: watchdog left to expire"
                 self.ctx.status(stopped, "warn")
                 break
-            health = self.ctx.globals.get(self.config.get("health_key", "health")) or {}
+            health = self.ctx.globals.get(self.config["health_key"]) or {}
             if health.get("state") == "safety":
                 stopped = "health is safety: watchdog left to expire"
                 self.ctx.status(stopped, "warn")

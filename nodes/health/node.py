@@ -58,7 +58,11 @@ class HealthCheck(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "key": {"type": "string", "description": "global key to keep it in (health)"}
+            "key": {
+                "default": HEALTH_KEY,
+                "type": "string",
+                "description": "global key to keep it in (health)",
+            }
         },
         "additionalProperties": False,
     }
@@ -76,7 +80,7 @@ class HealthCheck(Node):
 
     def process(self, msg: Message) -> Message:
         now = self.ctx.clock.time()
-        key = str(self.config.get("key", HEALTH_KEY))
+        key = str(self.config["key"])
         result = assess(
             observe(self.ctx.globals, now, self.started_at),
             HealthLimits.from_settings(self.ctx.settings),

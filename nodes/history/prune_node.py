@@ -28,10 +28,10 @@ class HistoryPrune(Node):
         "type": "object",
         "properties": {
             "connection": {"type": "string", "x-connection": "core.sqlite"},
-            "batch": {"type": "integer", "minimum": 1, "description": f"rows per transaction "
-                      f"(default {DEFAULT_BATCH})"},
-            "max_rows": {"type": "integer", "minimum": 1, "description": "rows per table per "
-                         f"run at most (default {DEFAULT_MAX_ROWS}); the rest go next run"},
+            "batch": {"type": "integer", "minimum": 1, "default": DEFAULT_BATCH,
+                      "description": "rows per transaction"},
+            "max_rows": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_ROWS,
+                         "description": "rows per table per run at most; the rest go next run"},
         },
         "required": ["connection"],
         "additionalProperties": False,
@@ -44,8 +44,8 @@ class HistoryPrune(Node):
 
     async def process(self, msg: Message) -> Message:
         db = database(self)
-        batch = int(self.config.get("batch", DEFAULT_BATCH))
-        limit = int(self.config.get("max_rows", DEFAULT_MAX_ROWS))
+        batch = int(self.config["batch"])
+        limit = int(self.config["max_rows"])
         now = self.ctx.clock.time()
         deleted: dict[str, int] = {}
         for table, keep_s in retentions(self.ctx.settings).items():

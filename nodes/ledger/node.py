@@ -43,8 +43,16 @@ class LedgerPost(Node):
         "type": "object",
         "properties": {
             "connection": {"type": "string", "x-connection": "core.sqlite"},
-            "gap_after": {**DURATION, "description": "a longer span is a gap (default 15m)"},
-            "prices_key": {"type": "string", "description": "global key of the prices reading"},
+            "gap_after": {
+                "default": "15m",
+                **DURATION,
+                "description": "a longer span is a gap (default 15m)",
+            },
+            "prices_key": {
+                "default": "prices",
+                "type": "string",
+                "description": "global key of the prices reading",
+            },
         },
         "required": ["connection"],
         "additionalProperties": False,
@@ -104,7 +112,7 @@ class LedgerPost(Node):
         # reading may have moved on to the next slot).
         kept = last.get("prices")
         prices = IntervalPrices(**kept) if kept else self._prices(start)
-        gap_after = parse_duration(self.config.get("gap_after", "15m"))
+        gap_after = parse_duration(self.config["gap_after"])
         why = reset or (
             f"no reading for {end - start:.0f} s (the service was down)"
             if end - start > gap_after
@@ -193,7 +201,7 @@ class LedgerPost(Node):
 
     def _prices(self, at: float) -> IntervalPrices | None:
         """The import and export price of the interval holding ``at`` (the prices reading)."""
-        reading = self.ctx.globals.peek(self.config.get("prices_key", "prices"))
+        reading = self.ctx.globals.peek(self.config["prices_key"])
         data = reading.get("data") if isinstance(reading, Mapping) else None
         for interval in (data or {}).get("intervals", []):
             start, end = interval.get("start"), interval.get("end")

@@ -102,12 +102,18 @@ class ManageLoads(Node):
             "commands_key": {**_KEY, "description": "global key of manual commands"},
             "telemetry_key": {**_KEY, "description": "global key of telemetry (pv_w, load_w)"},
             "loads_key": {**_KEY, "description": "global key written with every load (loads)"},
-            "state_key": {**_KEY, "description": "flow key of the node's memory"},
+            "state_key": {
+                "default": DEFAULT_STATE_KEY,
+                **_KEY,
+                "description": "flow key of the node's memory",
+            },
             "telemetry_max_age": {
+                "default": DEFAULT_TELEMETRY_MAX_AGE,
                 **DURATION,
                 "description": "older telemetry gives no PV surplus (15m)",
             },
             "spike_max_age": {
+                "default": DEFAULT_SPIKE_MAX_AGE,
                 **DURATION,
                 "description": "a stored spike whose interval began longer ago is over (1h)",
             },
@@ -279,7 +285,7 @@ class ManageLoads(Node):
 
     @property
     def _state_key(self) -> str:
-        return str(self.config.get("state_key", DEFAULT_STATE_KEY))
+        return str(self.config["state_key"])
 
     def _spike(self, msg: Message, now: float) -> bool:
         """The message's ``spike`` if it says one, else the stored spike while it is recent."""
@@ -292,7 +298,7 @@ class ManageLoads(Node):
         if not isinstance(stored, Mapping) or stored.get("spike") is not True:
             return False
         start = stored.get("interval_start")
-        max_age = parse_duration(self.config.get("spike_max_age", DEFAULT_SPIKE_MAX_AGE))
+        max_age = parse_duration(self.config["spike_max_age"])
         return not (isinstance(start, int | float) and now - start > max_age)
 
     def _commands(self, now: float) -> dict[str, Any]:
@@ -312,7 +318,7 @@ class ManageLoads(Node):
         pv, load, at = telemetry.get("pv_w"), telemetry.get("load_w"), telemetry.get("timestamp")
         if not isinstance(pv, int | float) or not isinstance(load, int | float):
             return None
-        max_age = parse_duration(self.config.get("telemetry_max_age", DEFAULT_TELEMETRY_MAX_AGE))
+        max_age = parse_duration(self.config["telemetry_max_age"])
         if isinstance(at, int | float) and now - at > max_age:
             return None
         return max(0.0, float(pv)) - max(0.0, float(load))

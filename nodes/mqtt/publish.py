@@ -23,7 +23,7 @@ class MqttPublish(Node):
                 "description": "the topic; '{prefix}' stands for the broker's prefix; "
                 "empty: the message's own topic",
             },
-            "qos": {"enum": [0, 1, 2]},
+            "qos": {"default": 0, "enum": [0, 1, 2]},
             "retain": {"type": "boolean"},
         },
         "required": ["connection"],
@@ -35,6 +35,7 @@ class MqttPublish(Node):
     def check_config(cls, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         problem = topic_problem(config["topic"]) if config.get("topic") else None
         return [(("topic",), problem)] if problem else []
+
     gives: ClassVar[dict[str, str]] = {"out": "the message, unchanged (meta.published: bool)"}
 
     async def process(self, msg: Message) -> Message:
@@ -45,7 +46,7 @@ class MqttPublish(Node):
         if not topic:
             raise ValueError("no topic: set 'topic' in the config or send a message with one")
         sent = await broker.publish(
-            topic, msg.payload, int(self.config.get("qos", 0)), bool(self.config.get("retain"))
+            topic, msg.payload, int(self.config["qos"]), bool(self.config.get("retain"))
         )
         msg.meta["published"] = sent
         self.ctx.status(f"{topic}" if sent else f"{topic}: not connected", "ok" if sent else "warn")

@@ -27,7 +27,7 @@ class PlanArchive(Node):
         "type": "object",
         "properties": {
             "connection": {"type": "string", "x-connection": "core.sqlite"},
-            "keep": {"type": "integer", "minimum": 1},
+            "keep": {"default": 48, "type": "integer", "minimum": 1},
         },
         "required": ["connection"],
         "additionalProperties": False,
@@ -53,7 +53,7 @@ class PlanArchive(Node):
                 jsondata.dumps(plan),
             ),
         )
-        keep = self.config.get("keep", 48)
+        keep = self.config["keep"]
         db.execute(
             "DELETE FROM plans WHERE created_at NOT IN "
             "(SELECT created_at FROM plans ORDER BY created_at DESC LIMIT ?)",

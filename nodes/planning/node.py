@@ -35,15 +35,28 @@ class Planner(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "soc_key": {"type": "string", "description": "global context key of telemetry"},
-            "previous_key": {"type": "string", "description": "global key of the plan in force"},
+            "soc_key": {
+                "default": "telemetry",
+                "type": "string",
+                "description": "global context key of telemetry",
+            },
+            "previous_key": {
+                "default": "plan",
+                "type": "string",
+                "description": "global key of the plan in force",
+            },
             "switch_penalty_per_kwh": {
+                "default": 0.001,
                 "type": "number",
                 "minimum": 0,
                 "description": "$ per kWh of battery flow changed from the plan in force",
             },
-            "solver": {"enum": ["highs", "highs-pulp", "cbc"]},
-            "reserve_key": {"type": "string", "description": "global key of the storm reserve"},
+            "solver": {"default": "highs", "enum": ["highs", "highs-pulp", "cbc"]},
+            "reserve_key": {
+                "default": "storm_reserve",
+                "type": "string",
+                "description": "global key of the storm reserve",
+            },
         },
         "additionalProperties": False,
     }
@@ -84,7 +97,7 @@ class Planner(Node):
         if n < 1:
             raise ValueError("forecast has no complete slot to plan")
         starts = [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
-        telemetry = self.ctx.globals.get(self.config.get("soc_key", "telemetry")) or {}
+        telemetry = self.ctx.globals.get(self.config["soc_key"]) or {}
         soc = _soc(
             telemetry,
             battery["capacity_kwh"],
@@ -101,8 +114,8 @@ class Planner(Node):
             soft_soc_max=planner.get("soft_soc_max"),
             soft_soc_max_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
             reserve=self._reserve(starts, step),
-            switch_penalty_per_kwh=self.config.get("switch_penalty_per_kwh", 0.001),
-            solver=self.config.get("solver", "highs"),
+            switch_penalty_per_kwh=self.config["switch_penalty_per_kwh"],
+            solver=self.config["solver"],
             display_tz=settings.get("site", {}).get("timezone", "UTC"),
         )
         return PlanInputs(
@@ -140,7 +153,7 @@ class Planner(Node):
 
     def _reserve(self, starts: list[datetime], step: float) -> list[tuple[range, float]]:
         """The storm reserve (global.storm_reserve: soc, start, end epochs) as slot ranges."""
-        reserve = self.ctx.globals.get(self.config.get("reserve_key", "storm_reserve"))
+        reserve = self.ctx.globals.get(self.config["reserve_key"])
         if not reserve or not reserve.get("soc"):
             return []
         first = starts[0].timestamp()
@@ -150,7 +163,7 @@ class Planner(Node):
 
     def _incumbent(self, starts: list[datetime]) -> list[float | None] | None:
         """The plan in force's battery_w per slot start (None where it has no slot)."""
-        previous = self.ctx.globals.peek(self.config.get("previous_key", "plan"))  # read only
+        previous = self.ctx.globals.peek(self.config["previous_key"])  # read only
         if not previous:
             return None
         by_start: dict[str, float] = {}

@@ -79,23 +79,30 @@ class ReplanCheck(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "plan_flow": {"type": "string", "description": "the flow that builds the plan"},
+            "plan_flow": {
+                "default": "plan",
+                "type": "string",
+                "description": "the flow that builds the plan",
+            },
             "cost_threshold": {
+                "default": 0.25,
                 "type": "number",
                 "minimum": 0,
                 "description": "$ the plan's cost may move before re-planning",
             },
             "soc_drift": {
+                "default": 0.05,
                 "type": "number",
                 "minimum": 0,
                 "maximum": 1,
                 "description": "SOC fraction the battery may stray from the plan",
             },
             "spike_price": {
+                "default": 1.0,
                 "type": "number",
                 "description": "$/kWh import price that counts as a spike",
             },
-            "cool_down": DURATION,
+            "cool_down": {**DURATION, "default": "10m"},
         },
         "additionalProperties": False,
     }
@@ -113,7 +120,7 @@ class ReplanCheck(Node):
         plan = self.ctx.globals.peek("plan")  # read only
         reason = self._reason(plan, forecast, now)
         if reason:
-            self.ctx.trigger_flow(self.config.get("plan_flow", "plan"), reason=reason)
+            self.ctx.trigger_flow(self.config["plan_flow"], reason=reason)
             self.ctx.status(reason, "busy")
         else:
             self.ctx.status("plan holds")
@@ -124,23 +131,23 @@ class ReplanCheck(Node):
         if not plan or not plan.get("slots"):
             return "no plan"
         created = datetime.fromisoformat(plan["created_at"]).timestamp()
-        if now - created < parse_duration(self.config.get("cool_down", "10m")):
+        if now - created < parse_duration(self.config["cool_down"]):
             return ""
         if self._starts is None or self._starts[0] != plan["created_at"]:
             self._starts = (plan["created_at"], slot_starts(plan))
         starts = self._starts[1]
-        spike = self.config.get("spike_price", 1.0)
+        spike = self.config["spike_price"]
         price_now = forecast["import_price"][0]
         planned_now = _planned_price(plan, forecast["start"], starts)
         if price_now >= spike and (planned_now is None or planned_now < spike):
             return f"price spike: {price_now * 100:.0f}c/kWh not in the plan"
         telemetry = self.ctx.globals.peek("telemetry") or {}
         soc, expected = telemetry.get("soc"), expected_soc(plan, now, starts)
-        drift = self.config.get("soc_drift", 0.05)
+        drift = self.config["soc_drift"]
         if soc is not None and expected is not None and abs(soc - expected) > drift:
             return f"SOC {soc:.0%} strayed from the plan's {expected:.0%}"
         shift = cost_shift(plan, forecast, starts)
-        if shift > self.config.get("cost_threshold", 0.25):
+        if shift > self.config["cost_threshold"]:
             return f"forecast moved the plan's cost by ${shift:.2f}"
         return ""
 

@@ -40,9 +40,21 @@ class StormMonitor(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "storm_key": {"type": "string", "description": "global key of the storm input"},
-            "weather_key": {"type": "string", "description": "global key of the weather input"},
-            "key": {"type": "string", "description": "global key to write (storm_reserve)"},
+            "storm_key": {
+                "default": "storm",
+                "type": "string",
+                "description": "global key of the storm input",
+            },
+            "weather_key": {
+                "default": "weather",
+                "type": "string",
+                "description": "global key of the weather input",
+            },
+            "key": {
+                "default": "storm_reserve",
+                "type": "string",
+                "description": "global key to write (storm_reserve)",
+            },
             "reserve_soc_key": {
                 "type": "string",
                 "default": "storm_reserve_soc",
@@ -63,7 +75,7 @@ class StormMonitor(Node):
 
     @property
     def key(self) -> str:
-        return str(self.config.get("key", "storm_reserve"))
+        return str(self.config["key"])
 
     async def start(self) -> None:
         options = StormSettings.from_settings(self.ctx.settings)
@@ -83,8 +95,8 @@ class StormMonitor(Node):
         if isinstance(chosen, int | float) and not isinstance(chosen, bool) and 0 <= chosen <= 1:
             options = replace(options, reserve_soc=float(chosen))
         now = self.ctx.clock.time()
-        storm = self._data(msg.payload, self.config.get("storm_key", "storm"), "storm")
-        weather = self._data(None, self.config.get("weather_key", "weather"), "weather")
+        storm = self._data(msg.payload, self.config["storm_key"], "storm")
+        weather = self._data(None, self.config["weather_key"], "weather")
         warnings = list(storm["warnings"]) if "warnings" in storm else None
         signals = (
             risk.warning_signals(warnings or [], now)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from flowengine import Engine, VirtualClock
+from flowengine.node import with_defaults
 from nodes.bom import BomStorm
 from nodes.inputs.reading import Reading
 from nodes.planning.node import Planner
@@ -108,7 +109,8 @@ async def monitor(tmp_path: Path) -> AsyncIterator[Any]:
 
 def planner_reserve(reserve: dict[str, Any], first: float, slots: int = 96) -> Any:
     """What the planner makes of it (nodes/planning/node.py reads {soc, start, end})."""
-    node = SimpleNamespace(ctx=SimpleNamespace(globals={"storm_reserve": reserve}), config={})
+    config = with_defaults({}, Planner.config_schema)  # as a built node has it
+    node = SimpleNamespace(ctx=SimpleNamespace(globals={"storm_reserve": reserve}), config=config)
     starts = [datetime.fromtimestamp(first + i * 1800, UTC) for i in range(slots)]
     return Planner._reserve(node, starts, 1800)  # type: ignore[arg-type]
 
