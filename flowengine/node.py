@@ -140,6 +140,9 @@ class Node:
     takes: ClassVar[str] = "any message"
     #: Output ports and, for each, what it gives in words.
     gives: ClassVar[dict[str, str]] = {"out": "the message"}
+    #: The JSON Schema of the payload some ports give, where the node promises a shape:
+    #: the reference shows it, and flow tests hold the node and any stub of it to it.
+    gives_schema: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         self.ctx = ctx

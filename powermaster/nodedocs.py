@@ -53,6 +53,12 @@ def _node(name: str, kind: Any) -> str:
         lines.append(f"- **takes**: {kind.takes}")
     for port, what in kind.gives.items():
         lines.append(f"- **gives** (`{port}`): {what}")
+    for port, shape in kind.gives_schema.items():
+        fields = ", ".join(
+            f"`{name}`{'*' if name in shape.get('required', []) else ''} ({_type(prop)})"
+            for name, prop in shape.get("properties", {}).items()
+        )
+        lines.append(f"- **shape** (`{port}`): {fields} (* always there)")
     for word, keys in (("reads", kind.reads), ("writes", kind.writes)):
         for key in keys:
             renamed = f" (another with `{key.option}`)" if key.option else ""

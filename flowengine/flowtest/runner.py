@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
+
 from flowengine.clock import VirtualClock
 from flowengine.context import GLOBAL
 from flowengine.dotted import MISSING, dig
@@ -34,6 +36,7 @@ from flowengine.flowtest.conditions import lookup, mismatches, missing, with_tim
 from flowengine.flowtest.doubles import (
     CountRuns,
     ManualStart,
+    StubNode,
     no_network,
     offline,
     stub_config,
@@ -195,6 +198,40 @@ class Recorder:
         setattr(runtime.node, "process", recorded)  # noqa: B010
 
 
+def _check_shapes(test: FlowTest, recorder: Recorder, engine: Engine) -> list[str]:
+    """Every payload a node gave on a port whose shape its type declares (``gives_schema``)
+    has that shape: a real node that drifted, or a stub that gives what the real node
+    never would, fails the test here rather than passing on a wrong picture."""
+    failures: list[str] = []
+    for (flow_id, node_id), calls in recorder.calls.items():
+        runtime = engine.flows[flow_id].nodes[node_id]
+        shapes = type(runtime.node).gives_schema or engine.registry.nodes[
+            runtime.spec.type
+        ].gives_schema
+        if not shapes:
+            continue
+        stub = isinstance(runtime.node, StubNode)
+        for call in calls:
+            for port, payloads in call.gave.items():
+                if port not in shapes:
+                    continue
+                for payload in payloads:
+                    error = jsonschema.exceptions.best_match(
+                        jsonschema.Draft202012Validator(shapes[port]).iter_errors(payload)
+                    )
+                    if error is None:
+                        continue
+                    at = ".".join(str(p) for p in error.absolute_path) or "the payload"
+                    who = "its stub here gives" if stub else "it gave"
+                    failures.append(
+                        f"{test.where('stubs', node_id) if stub else test.where()}: node "
+                        f"'{node_id}' ({runtime.spec.type}): {who} what a "
+                        f"{runtime.spec.type} never gives on '{port}': {at}: {error.message}"
+                    )
+                    break
+    return failures
+
+
 async def run_test(test: FlowTest, flowset: FlowSet, harness: Harness) -> Result:
     """Run one test on an engine of its own; its failures, each located in the file."""
     began = time.perf_counter()
@@ -326,7 +363,7 @@ def _flowset(test: FlowTest, flowset: FlowSet) -> FlowSet:
 
 def _check(test: FlowTest, recorder: Recorder, engine: Engine, now: float) -> list[str]:
     expect = test.expect
-    failures: list[str] = []
+    failures: list[str] = _check_shapes(test, recorder, engine)
     runs_expected: Mapping[str, Any] = expect.get("runs", {})
     own = {key: expect[key] for key in ("outcome", "error") if key in expect}
     for flow_id in sorted({*test.real_flows, *runs_expected}):

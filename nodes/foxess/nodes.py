@@ -56,6 +56,35 @@ class _FoxNode(Node):
         return result
 
 
+_NUMBER = {"type": "number"}
+#: What a telemetry payload holds (nodes/foxess/client.py's Telemetry.as_dict).
+TELEMETRY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "timestamp": {**_NUMBER, "description": "epoch seconds of the poll"},
+        "soc": {"type": "number", "minimum": 0, "maximum": 1},
+        "soc_pct": {"type": "number", "minimum": 0, "maximum": 100},
+        "pv_w": _NUMBER,
+        "load_w": _NUMBER,
+        "battery_w": {**_NUMBER, "description": "+ charging"},
+        "grid_w": {**_NUMBER, "description": "+ importing"},
+        "battery_voltage_v": _NUMBER,
+        "inverter_temp_c": _NUMBER,
+        "ambient_temp_c": _NUMBER,
+        "battery_temp_c": _NUMBER,
+        "inverter_state": {"type": "integer"},
+        "grid_lost": {"type": "boolean"},
+        "work_mode": {"type": "integer"},
+        "remote_enabled": {"type": "boolean"},
+        "remote_setpoint_w": _NUMBER,
+        "battery_energy_kwh": {"type": ["number", "null"]},
+        "energy_kwh": {"type": "object", "additionalProperties": _NUMBER},
+        "energy_today_kwh": {"type": "object", "additionalProperties": _NUMBER},
+    },
+    "required": ["timestamp", "soc", "pv_w", "load_w", "battery_w", "grid_w", "grid_lost"],
+}
+
+
 class FoxRead(_FoxNode):
     type_name = "foxess.read"
     writes: ClassVar[tuple[ContextKey, ...]] = (
@@ -79,6 +108,7 @@ class FoxRead(_FoxNode):
         "out": "payload = telemetry dict: soc 0..1, battery_w + = charging, "
         "grid_w + = importing, energy_kwh totals"
     }
+    gives_schema: ClassVar[dict[str, dict[str, Any]]] = {"out": TELEMETRY_SCHEMA}
 
     async def process(self, msg: Message) -> Message:
         max_age = parse_duration(self.config["max_age"])

@@ -64,3 +64,30 @@ def test_the_readme_example_passes(tmp_path: Path, capsys: pytest.CaptureFixture
             (tmp_path / path.name).write_text(path.read_text())
     (tmp_path / "control.test.yaml").write_text(example)
     assert main(["test", str(tmp_path)]) == 0, capsys.readouterr().out
+
+
+def test_a_stub_that_gives_what_the_real_node_never_would_fails_the_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "connections.yaml").write_text(
+        "connections: [{id: inverter, type: foxess.modbus}]\n"
+    )
+    (tmp_path / "f.yaml").write_text(
+        "flow: f\nnodes:\n"
+        "  - {id: read, type: foxess.read, config: {connection: inverter}, wires: [log]}\n"
+        "  - {id: log, type: core.log}\n"
+    )
+    (tmp_path / "f.test.yaml").write_text(
+        "tests:\n"
+        "  - name: a stub with SOC as text\n"
+        "    stubs:\n"
+        "      read: {output: {timestamp: 0, soc: half, pv_w: 0, load_w: 0, battery_w: 0,\n"
+        "                      grid_w: 0, grid_lost: false}}\n"
+        "    input: {payload: null}\n"
+    )
+    assert main(["test", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{tmp_path}/f.test.yaml:4: node 'read' (foxess.read): its stub here gives what a "
+        "foxess.read never gives on 'out': soc: 'half' is not of type 'number'"
+    ) in out
