@@ -221,11 +221,14 @@ def _check_shapes(test: FlowTest, recorder: Recorder, engine: Engine) -> list[st
                     )
                     if error is None:
                         continue
+                    if error.context:  # anyOf: say what the alternative of its kind missed
+                        near = [e for e in error.context if e.validator != "type"]
+                        error = jsonschema.exceptions.best_match(near or error.context) or error
                     at = ".".join(str(p) for p in error.absolute_path) or "the payload"
                     who = "its stub here gives" if stub else "it gave"
                     failures.append(
                         f"{test.where('stubs', node_id) if stub else test.where()}: node "
-                        f"'{node_id}' ({runtime.spec.type}): {who} what a "
+                        f"'{node_id}' ({runtime.spec.type}): {who} what "
                         f"{runtime.spec.type} never gives on '{port}': {at}: {error.message}"
                     )
                     break

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
-from nodes.control.decision import inverter_command
+from nodes.control.decision import MODES, inverter_command
 from nodes.control.levels import plan_decision, safety_override
 from nodes.control.settings import ControlSettings
 from nodes.control.situation import Situation
@@ -122,6 +122,18 @@ class Hierarchy(Node):
     gives: ClassVar[dict[str, str]] = {
         "out": "payload {mode, power_w, setpoint_w, battery_w, min_soc, level, reason, floor}: "
         "the command, who decided it and why"
+    }
+    gives_schema: ClassVar[dict[str, dict[str, Any]]] = {
+        "out": {
+            "type": "object",
+            "properties": {
+                "mode": {"enum": list(MODES)},
+                "power_w": {"type": "number", "minimum": 0},
+                "level": {"type": "string", "description": "the level of the hierarchy"},
+                "reason": {"type": "string", "description": "why, naming slot and price"},
+            },
+            "required": ["mode", "power_w", "level", "reason"],
+        }
     }
 
     def process(self, msg: Message) -> Message:

@@ -133,6 +133,18 @@ class FoxCommand(_FoxNode):
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = command result: written and read-back registers, mismatches"
     }
+    gives_schema: ClassVar[dict[str, dict[str, Any]]] = {
+        "out": {
+            "type": "object",
+            "properties": {
+                "mode": {"type": "string"},
+                "setpoint_w": {"type": ["integer", "null"]},
+                "verified": {"type": "boolean"},
+                "mismatches": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["mode", "verified"],
+        }
+    }
 
     async def process(self, msg: Message) -> Message:
         payload = msg.payload if isinstance(msg.payload, dict) else {}

@@ -59,6 +59,20 @@ class _MemoryCalls:
         return sum(1 for name, at in self.calls if name == provider and at >= since)
 
 
+#: A reading as the input nodes give it (nodes/inputs/reading.py's Reading.as_dict).
+READING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string"},
+        "provider": {"type": "string"},
+        "issued_at": {"type": "number", "description": "epoch seconds the provider issued it"},
+        "fetched_at": {"type": "number", "description": "epoch seconds we fetched it"},
+        "data": {"type": "object", "description": "docs/inputs.md: the shape of each kind"},
+    },
+    "required": ["kind", "provider", "issued_at", "fetched_at", "data"],
+}
+
+
 class InputNode(Node):
     """Base of the input node types; subclasses set ``kind`` (and maybe ``provider``)."""
 
@@ -72,6 +86,21 @@ class InputNode(Node):
         "once per reading, such as spike checks)",
         "problem": "payload {kind, provider, error, kept}: a fetch failed or its payload was "
         "invalid (out still carries the last good reading)",
+    }
+
+    gives_schema: ClassVar[dict[str, dict[str, Any]]] = {
+        "out": {"anyOf": [READING_SCHEMA, {"type": "null"}]},  # none before the first reading
+        "new": READING_SCHEMA,
+        "problem": {
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string"},
+                "provider": {"type": "string"},
+                "error": {"type": "string"},
+                "kept": {"description": "whether a last good reading is still in force"},
+            },
+            "required": ["kind", "provider", "error"],
+        },
     }
 
     @classmethod

@@ -88,6 +88,6 @@ def test_a_stub_that_gives_what_the_real_node_never_would_fails_the_test(
     assert main(["test", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert (
-        f"{tmp_path}/f.test.yaml:4: node 'read' (foxess.read): its stub here gives what a "
+        f"{tmp_path}/f.test.yaml:4: node 'read' (foxess.read): its stub here gives what "
         "foxess.read never gives on 'out': soc: 'half' is not of type 'number'"
     ) in out
