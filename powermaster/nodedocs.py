@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flowengine.registry import Registry
+from flowengine.schema import DURATION
 
 HEADER = """# Node reference
 
@@ -90,7 +91,7 @@ def _type(prop: dict[str, Any]) -> str:
     if any(isinstance(a, dict) and a.get("x-template") for a in alternatives):
         plain = [_type(a) for a in alternatives if not a.get("x-template")]
         return " or ".join([*plain, "`{{ }}` text giving one"])
-    if "seconds" in str(prop.get("description", "")) and "anyOf" in prop:
+    if prop.get("anyOf") == DURATION["anyOf"]:
         return "duration"
     if prop.get("x-expression"):
         return "expression"

@@ -34,18 +34,17 @@ class PriceSpike(Node):
             "threshold": {
                 "default": DEFAULT_THRESHOLD,
                 "type": "number",
-                "description": f"$/kWh: an import price at or above this is a spike "
-                f"(default {DEFAULT_THRESHOLD:.2f})",
+                "description": "$/kWh: an import price at or above this is a spike",
             },
             "potential": {
                 "default": False,
                 "type": "boolean",
-                "description": "count a 'potential' spike flag as a spike (default false)",
+                "description": "count a 'potential' spike flag as a spike",
             },
             "plan_flow": {
                 "default": "plan",
                 "type": "string",
-                "description": "the flow to start on a new spike (default plan; '' for none)",
+                "description": "the flow to start on a new spike ('' for none)",
             },
         },
         "additionalProperties": False,

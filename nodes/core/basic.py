@@ -12,6 +12,7 @@ from flowengine.expressions import Expression, Template, plain, scope_for
 from flowengine.message import Message
 from flowengine.node import FLOW_LOG, KeyUse, Node, NodeContext
 from flowengine.schema import DURATION, EXPRESSION, TEMPLATE_TEXT
+from nodes.core.paths import Place
 
 DEFAULT_LOG_CHARS = 300
 DEFAULT_CALL_TIMEOUT = "30s"
@@ -19,13 +20,8 @@ DEFAULT_CALL_TIMEOUT = "30s"
 CONTEXT_KEY = {
     "type": "string",
     "pattern": r"^(global|flow)\.[^.].*$",
-    "description": "'global.<key>' or 'flow.<key>'",
+    "description": "'global.<key>' or 'flow.<key>' (global.<key>.<field> reaches inside)",
 }
-
-
-def _scope_and_key(node: Node, qualified: str) -> tuple[Any, str]:
-    scope, _, key = qualified.partition(".")
-    return (node.ctx.globals if scope == "global" else node.ctx.flow), key
 
 
 class Passthrough(Node):
@@ -69,9 +65,12 @@ class ContextGet(Node):
     def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
         return [KeyUse(config["key"], ("key",))], []
 
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self._place = Place.parse(self.config["key"])
+
     def process(self, msg: Message) -> Message:
-        scope, key = _scope_and_key(self, self.config["key"])
-        value = scope.get(key, self.config.get("default"))
+        value = self._place.get(msg, self.ctx, self.config.get("default"))
         field = self.config.get("field")
         if field:
             payload = msg.payload if isinstance(msg.payload, dict) else {}
@@ -98,11 +97,14 @@ class ContextSet(Node):
     def key_uses(cls, config: Mapping[str, Any]) -> tuple[list[KeyUse], list[KeyUse]]:
         return [], [KeyUse(config["key"], ("key",))]
 
+    def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
+        super().__init__(ctx, config)
+        self._place = Place.parse(self.config["key"])
+
     def process(self, msg: Message) -> Message:
-        scope, key = _scope_and_key(self, self.config["key"])
         field = self.config.get("field")
         value = msg.payload.get(field) if field and isinstance(msg.payload, dict) else msg.payload
-        scope.set(key, value)
+        self._place.set(msg, self.ctx, value)
         return msg
 
 

@@ -99,7 +99,7 @@ class FoxRead(_FoxNode):
                 "default": 0,
                 **DURATION,
                 "description": "reuse the connection's last telemetry when it is at most "
-                "this old (another flow just read it); default 0: always read",
+                "this old (another flow just read it); 0: always read",
             },
         },
     }

@@ -61,7 +61,7 @@ class HealthCheck(Node):
             "key": {
                 "default": HEALTH_KEY,
                 "type": "string",
-                "description": "global key to keep it in (health)",
+                "description": "global key to keep it in",
             }
         },
         "additionalProperties": False,

@@ -46,7 +46,7 @@ class LedgerPost(Node):
             "gap_after": {
                 "default": "15m",
                 **DURATION,
-                "description": "a longer span is a gap (default 15m)",
+                "description": "a longer span is a gap",
             },
             "prices_key": {
                 "default": "prices",

@@ -110,12 +110,12 @@ class ManageLoads(Node):
             "telemetry_max_age": {
                 "default": DEFAULT_TELEMETRY_MAX_AGE,
                 **DURATION,
-                "description": "older telemetry gives no PV surplus (15m)",
+                "description": "older telemetry gives no PV surplus",
             },
             "spike_max_age": {
                 "default": DEFAULT_SPIKE_MAX_AGE,
                 **DURATION,
-                "description": "a stored spike whose interval began longer ago is over (1h)",
+                "description": "a stored spike whose interval began longer ago is over",
             },
         },
         "additionalProperties": False,

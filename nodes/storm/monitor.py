@@ -53,7 +53,7 @@ class StormMonitor(Node):
             "key": {
                 "default": "storm_reserve",
                 "type": "string",
-                "description": "global key to write (storm_reserve)",
+                "description": "global key to write",
             },
             "reserve_soc_key": {
                 "type": "string",
