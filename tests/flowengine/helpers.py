@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from flowengine import Engine, Message, Node, Registry, VirtualClock, load_flow_text
+import pytest
+
+from flowengine import Engine, InvalidFlows, Message, Node, Registry, VirtualClock, load_flow_text
 from nodes.core import CONNECTION_TYPES, NODE_TYPES
 
 
@@ -80,6 +82,13 @@ def registry() -> Registry:
     reg = Registry()
     reg.add_all([*NODE_TYPES, *CONNECTION_TYPES, *TEST_TYPES])
     return reg
+
+
+def refusal(text: str, reg: Registry | None = None, file: str = "f.yaml") -> str:
+    """What loading flow ``text`` is refused with: its located problems, one a line."""
+    with pytest.raises(InvalidFlows) as caught:
+        load_flow_text(text, reg or registry(), file)
+    return str(caught.value)
 
 
 async def start_engine(
