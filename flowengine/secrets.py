@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from flowengine.yamlsource import SecretRef
+from flowengine.yamlsource import SecretRef, parse_file
 
 JsonPath = tuple[str | int, ...]
 
@@ -24,10 +22,13 @@ class MissingSecret(LookupError):
 
 
 def load_secrets(path: Path) -> dict[str, str]:
-    """The name -> value mapping in ``path`` (empty when the file does not exist)."""
+    """The name -> value mapping in ``path`` (empty when the file does not exist).
+
+    Read with the one YAML loader (size, encoding and alias limits); its errors name a
+    line and a reason, never the text of the line (the line is a secret)."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = parse_file(path).data or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of secret names to values")
     return {str(name): str(value) for name, value in data.items()}

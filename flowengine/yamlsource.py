@@ -1,8 +1,17 @@
-"""YAML loading that remembers where every value came from.
+"""YAML loading that remembers where every value came from, and that hostile text cannot
+blow up.
 
 JSON Schema and graph checks work on plain Python data; this module keeps, for
 every path into that data, the line and column it was read from, so an error
 can say ``flows/control.yaml:12:7: ...`` instead of "somewhere in the file".
+
+It is the one loader of every YAML file we read (flows, blueprints, the site
+config, secrets, flow tests, the settings form's text). A file over
+``MAX_YAML_BYTES`` and text that is not UTF-8 or holds control characters are
+refused with a located ``YamlSyntaxError``. Aliases (``*name``) may repeat a value,
+but what they add is bounded by ``MAX_ALIASED_VALUES``: eight levels of ten aliases
+are a billion values from a few hundred bytes, and are refused after the first
+ten thousand.
 """
 
 from __future__ import annotations
@@ -19,6 +28,13 @@ from flowengine.errors import Problem
 JsonPath = tuple[str | int, ...]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+#: The largest YAML file or text read (the shipped flows are a few KiB each, site.yaml
+#: about 5 KiB): a bound on what one file can make the service parse and hold.
+MAX_YAML_BYTES = 1024 * 1024
+#: The most values that aliases may add to one file (a flow test repeating a reading
+#: adds a few dozen).
+MAX_ALIASED_VALUES = 10_000
 
 
 class SecretRef(str):
@@ -63,14 +79,30 @@ class SourceDoc:
 
 def parse_text(text: str, file: str) -> SourceDoc:
     """Parse YAML text; raises ``YamlSyntaxError`` with a located message."""
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlSyntaxError(Problem(file, 1, 1, _too_big(len(text.encode("utf-8")))))
     doc = SourceDoc(file, None)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Loader)  # an alias is the same node again: cheap
         if node is not None:
-            doc.data = _convert(node, (), doc)
+            doc.data = _Converter(doc).convert(node, ())
     except yaml.MarkedYAMLError as exc:
         raise YamlSyntaxError(_syntax_problem(file, exc)) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line, column = _line_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YamlSyntaxError(Problem(file, line, column, f"YAML syntax: {exc.reason} "
+                                      f"(character U+{code:04X})")) from None  # fmt: skip
     return doc
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+
+
+def _too_big(size: int) -> str:
+    return f"the file is {size:,} bytes, over the {MAX_YAML_BYTES:,}-byte limit of a YAML file"
 
 
 #: What was left open, by PyYAML's context: the error points where it opened.
@@ -97,36 +129,93 @@ def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
 
 
 def parse_file(path: Path) -> SourceDoc:
-    return parse_text(path.read_text(encoding="utf-8"), str(path))
+    """Parse a YAML file, never reading more than ``MAX_YAML_BYTES`` of it; raises
+    ``YamlSyntaxError`` for what is too big or not text, ``OSError`` if it cannot be read."""
+    return parse_text(read_yaml_text(path), str(path))
 
 
-class YamlSyntaxError(Exception):
+def read_yaml_text(path: Path) -> str:
+    """The text of a YAML file: at most ``MAX_YAML_BYTES``, UTF-8, else a located
+    ``YamlSyntaxError`` (a file overwritten with random bytes says where they start)."""
+    with path.open("rb") as file:
+        data = file.read(MAX_YAML_BYTES + 1)
+    if len(data) > MAX_YAML_BYTES:
+        raise YamlSyntaxError(Problem(str(path), 1, 1, _too_big(path.stat().st_size)))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = data[: exc.start].decode("utf-8")
+        line, column = _line_column(text, len(text))
+        raise YamlSyntaxError(Problem(
+            str(path), line, column, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot "
+            "start a character (is this a YAML file?)",
+        )) from None  # fmt: skip
+
+
+class YamlSyntaxError(ValueError):
+    """YAML that cannot be read, with where (a ``Problem``)."""
+
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         super().__init__(str(problem))
 
 
-def _convert(node: yaml.Node, path: JsonPath, doc: SourceDoc) -> Any:
-    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            key_text = str(key)
-            if key_text in result:
-                line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                raise YamlSyntaxError(
-                    Problem(doc.file, line, column, f"duplicate key '{key_text}'")
-                )
-            doc.positions[(*path, f"<key>{key_text}")] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-            result[key_text] = _convert(value_node, (*path, key_text), doc)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), doc) for i, item in enumerate(node.value)]
-    return _scalar(node, doc.file)
+class _Converter:
+    """Plain data from a composed node tree, with each value's position; what aliases add
+    is counted against ``MAX_ALIASED_VALUES`` (an alias is a node met a second time)."""
+
+    def __init__(self, doc: SourceDoc) -> None:
+        self.doc = doc
+        self.met: set[int] = set()
+        self.aliased = 0  # values built so far as the copy an alias made
+        self.in_alias = 0  # how deep inside aliases' copies the walk is
+        self.alias_used_at = (1, 1)  # where the outermost alias being copied is written
+
+    def convert(self, node: yaml.Node, path: JsonPath) -> Any:
+        again = id(node) in self.met
+        self.met.add(id(node))
+        if again and not self.in_alias:
+            self.alias_used_at = self._place(path)
+        self.in_alias += again
+        try:
+            return self._value(node, path)
+        finally:
+            self.in_alias -= again
+
+    def _place(self, path: JsonPath) -> tuple[int, int]:
+        """Where the value at ``path`` is written: its key's position in a mapping, else
+        its parent's (an alias node carries the anchor's position, not its own)."""
+        if path and isinstance(path[-1], str):
+            key = (*path[:-1], f"<key>{path[-1]}")
+            if key in self.doc.positions:
+                return self.doc.positions[key]
+        return self.doc.where(path[:-1])
+
+    def _value(self, node: yaml.Node, path: JsonPath) -> Any:
+        doc = self.doc
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        if self.in_alias:
+            self.aliased += 1
+            if self.aliased > MAX_ALIASED_VALUES:
+                raise YamlSyntaxError(Problem(
+                    doc.file, *self.alias_used_at, f"the aliases here add more than "
+                    f"{MAX_ALIASED_VALUES:,} values to the file: write the values out",
+                ))  # fmt: skip
+        doc.positions[path] = (line, column)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = _scalar(key_node)
+                key_text = str(key)
+                where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if key_text in result:
+                    raise YamlSyntaxError(Problem(doc.file, *where, f"duplicate key '{key_text}'"))
+                doc.positions[(*path, f"<key>{key_text}")] = where
+                result[key_text] = self.convert(value_node, (*path, key_text))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return _scalar(node, doc.file)
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")

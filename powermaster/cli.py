@@ -15,6 +15,7 @@ from flowengine.local import local_types
 from flowengine.loop import run as run_loop
 from flowengine.node import FLOW_LOG, ContextKey
 from flowengine.schema import editor_schema
+from flowengine.yamlsource import read_yaml_text
 from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster import logs
 from powermaster.config import SITE_SCHEMA, load_site_config
@@ -290,8 +291,8 @@ def _is_site_config(file: Path) -> bool:
     if file.name == "site.yaml":
         return True
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError:
+        text = read_yaml_text(file)
+    except (OSError, ValueError):  # not readable as YAML: validation says why, as a flow file
         return False
     keys = {line.split(":", 1)[0] for line in text.splitlines() if line and line[0].isalpha()}
     flow_keys = {"flow", "connections", "nodes", "triggers", "context", "use_blueprint"}

@@ -144,6 +144,12 @@ def load_site_config(path: Path) -> dict[str, Any]:
         doc = parse_file(path)
     except YamlSyntaxError as exc:
         raise InvalidFlows([exc.problem]) from None
+    return load_site_config_doc(doc, path)
+
+
+def load_site_config_doc(doc: SourceDoc, path: Path) -> dict[str, Any]:
+    """A parsed site config, checked as if it were the file at ``path`` (its secrets are
+    those beside ``path``) and filled in; raises ``InvalidFlows`` with located problems."""
     problems = check_site_config(doc, path.parent / SECRETS_FILE)
     if problems:
         raise InvalidFlows(problems)
@@ -171,6 +177,10 @@ def _attach_secrets(
     """Bind ``!secret`` values from the secrets file beside the config; name the missing."""
     try:
         secrets = {**load_secrets(secrets_file), **new_secrets}
+    except YamlSyntaxError as exc:  # its message names a line and a reason, never the text
+        problem = exc.problem
+        return [doc.problem((), f"cannot read {secrets_file.name} (line {problem.line}, "
+                                f"column {problem.column}): {problem.message}")]  # fmt: skip
     except (OSError, ValueError, yaml.YAMLError) as exc:
         # Never the parser's own message: it quotes the line, and the line is a secret.
         where = getattr(getattr(exc, "problem_mark", None), "line", None)

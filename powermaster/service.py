@@ -16,14 +16,16 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from flowengine import Engine, RealClock, default_registry, load_flow_files
+from flowengine import Engine, RealClock, default_registry
 from flowengine.changes import FlowChanges, compare
 from flowengine.clock import Clock
 from flowengine.context import GLOBAL
-from flowengine.errors import InvalidFlows
+from flowengine.errors import InvalidFlows, Problem
 from flowengine.local import fingerprint as local_fingerprint
 from flowengine.local import with_local_types
 from flowengine.registry import Registry
@@ -45,6 +47,7 @@ from nodes.planning.plan import slot_at
 from powermaster import overview
 from powermaster import settings as site_settings
 from powermaster.config import SITE_SCHEMA, load_site_config
+from powermaster.lastgood import LastGood, Version
 from powermaster.sampledata import sample_slot_prices
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.retailer import SimulatedRetailer
@@ -104,12 +107,16 @@ class Service:
         self.files = WatchedFiles(options.flows, options.config)
         self._local_seen = local_fingerprint(options.flows)
         self.registry = with_local_types(self.installed, options.flows)
-        config = load_site_config(options.config)
+        #: The last reload of the files (``reload``), for ``health()`` and the flows page.
+        self.reload_status: dict[str, Any] | None = None
+        self.last_good = LastGood(options.data_dir)
+        #: What runs instead of the files since they were refused at start (None: the files).
+        self._running_instead: str | None = None
+        config, self.flowset = self._load_at_start()
         self._config_seen = fingerprint(config)
         self.settings = self._as_run(config)
         self.started_at = self.clock.time()  # what is never seen counts its age from here
         self.simulator: FoxKHServer | None = None
-        self.flowset = load_flow_files(self.files.flow_files(), self.registry, complete=True)
         self.engine = Engine(
             self.registry,
             self.clock,
@@ -119,9 +126,55 @@ class Service:
         )
         self._web: WebServer | None = None
         self.auth: Auth | None = Auth(options.data_dir) if options.ui else None
-        #: The last reload of the files (``reload``), for ``health()`` and the flows page.
-        self.reload_status: dict[str, Any] | None = None
         self._watch: FileWatch | None = None
+
+    def _load_at_start(self) -> tuple[dict[str, Any], FlowSet]:
+        """The site config and flows to start with: the files, or if they are refused the
+        last version that loaded, or the flow files that load on their own; never a crash
+        loop over a file (``InvalidFlows`` only for a refused site config with nothing kept).
+        Whatever was refused is logged and shown as health's ``checks.reload``."""
+        version = Version.read(self.options.config, self.files.flow_files())
+        try:
+            config, flowset = version.load(self.registry)
+        except InvalidFlows as exc:
+            problems = exc.problems
+        else:
+            self.last_good.save(version, self.clock.time())
+            return config, flowset
+        kept = self.last_good.read()
+        if kept is not None:
+            try:
+                config, flowset = kept.load(self.registry)
+            except InvalidFlows as exc:
+                log.error("the last good version does not load either: %s", exc.problems[0])
+            else:
+                site_zone = ZoneInfo(config["site"]["timezone"])
+                kept_at = datetime.fromtimestamp(kept.saved_at or 0, site_zone)
+                saved = kept_at.strftime("%Y-%m-%d %H:%M")
+                self._refused_at_start(problems, f"the last version that loaded (kept {saved})")
+                return config, flowset
+        refused = frozenset(problem.file for problem in problems)
+        if str(self.options.config) in refused:
+            raise InvalidFlows(problems)
+        every_flow_file = frozenset(str(path) for path in version.flow_texts)
+        try:
+            config, flowset = version.load(self.registry, complete=False, leave_out=refused)
+            running = "the flow files that load, without " + ", ".join(sorted(refused))
+        except InvalidFlows:
+            config, flowset = version.load(self.registry, leave_out=every_flow_file)
+            running = "no flows"
+        self._refused_at_start(problems, running)
+        return config, flowset
+
+    def _refused_at_start(self, problems: list[Problem], running: str) -> None:
+        log.error("the files were refused at start; running %s", running)
+        for problem in problems:
+            log.error("  %s", problem)
+        self._running_instead = running
+        self.reload_status = {
+            "state": "refused", "at": self.clock.time(), "running": running,
+            "problems": [str(problem) for problem in problems],
+        }  # fmt: skip
 
     async def start(self) -> None:
         if not self.options.inverter:
@@ -462,24 +515,14 @@ class Service:
         version carries on; the problems are logged, shown in ``health()`` and published
         as a ``reload`` event, as is what changed. Returns ``reload_status``."""
         async with self._lock():
-            problems: list[str] = []
-            try:
-                config = load_site_config(self.options.config)
-            except InvalidFlows as exc:
-                problems += [str(p) for p in exc.problems]
-            except OSError as exc:
-                problems.append(f"{self.options.config}: cannot read it: {exc.strerror}")
             local_seen = local_fingerprint(self.options.flows)
-            registry = self.registry
+            version = Version.read(self.options.config, self.files.flow_files())
             try:
                 registry = with_local_types(self.installed, self.options.flows)
-                flowset = load_flow_files(self.files.flow_files(), registry, complete=True)
+                config, flowset = version.load(registry)
             except InvalidFlows as exc:
-                problems += [str(p) for p in exc.problems]
-            except OSError as exc:
-                problems.append(f"{exc.filename}: cannot read it: {exc.strerror}")
-            if problems:
-                return self._reloaded("refused", problems=problems)
+                return self._reloaded("refused", problems=[str(p) for p in exc.problems])
+            problems: list[str] = []
             seen = fingerprint(config)
             settings_changed = seen != self._config_seen
             local_changed = local_seen != self._local_seen
@@ -494,6 +537,8 @@ class Service:
                 self.engine.registry = self.registry
                 problems.append(f"the new version did not start: {type(exc).__name__}: {exc}")
                 return self._reloaded("failed", problems=problems)
+            self.last_good.save(version, self.clock.time())
+            self._running_instead = None
             self.flowset = flowset
             self.registry = registry
             self._config_seen = seen
@@ -513,6 +558,8 @@ class Service:
         """Record, log and publish how a reload went."""
         previous = self.reload_status
         status: dict[str, Any] = {"state": state, "at": self.clock.time()}
+        if problems and self._running_instead:
+            status["running"] = self._running_instead
         if problems:
             status["problems"] = problems
             log.error(

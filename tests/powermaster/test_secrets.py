@@ -64,5 +64,5 @@ def test_a_broken_secrets_file_is_named_but_never_quoted(tmp_path: Path) -> None
     with pytest.raises(InvalidFlows) as caught:
         load_site_config(_write(tmp_path, "ok: 1\namber_api_key: psk_abc123: oops\n"))
     text = str(caught.value)
-    assert "cannot read secrets.yaml (line 2)" in text
+    assert "cannot read secrets.yaml (line 2, column " in text
     assert "psk_abc123" not in text and str(tmp_path) not in text.split(":", 1)[1]

@@ -394,8 +394,9 @@
       document.querySelector(".layout").before(banner);
     }
     const what = status.state === "refused" ? "does not validate" : "did not start";
+    const running = status.running ? `running ${status.running} instead` : "the running version carries on";
     banner.replaceChildren(
-      h("p", {}, `The edited flows or site config ${what}; the running version carries on:`),
+      h("p", {}, `The edited flows or site config ${what}; ${running}:`),
       h("ul", {}, ...status.problems.map((text) => h("li", {}, h("code", {}, text)))));
   }
 
