@@ -4,24 +4,66 @@ Under systemd, standard error is a stream into the journal, which stamps every l
 with its own time and reads a ``<N>`` syslog priority at its start: there a line is
 ``<4>flowengine: ...`` (``journalctl -p warning`` then works) and has no time of its
 own. systemd says so by setting ``JOURNAL_STREAM`` to the stream's device and inode.
+
+A record is one line whatever its values hold: messages carry text from users (an
+override's reason, a command from MQTT), and a newline in it must not forge a line
+of its own, nor a control character rewrite the terminal. So the formatted message
+has every C0 and C1 control (and U+2028/U+2029) escaped, and a traceback or stack
+appended to it is ours but may quote a user's text, so each of its lines is escaped
+too and starts with ``TRACE_PREFIX``: no line after a record's first can pass for
+a record.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import IO
 
 TERMINAL_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JOURNAL_FORMAT = "%(name)s: %(message)s"
+#: What starts each line of a traceback or stack under its record.
+TRACE_PREFIX = "  | "
 #: sd-daemon(3)'s priorities for Python's levels.
 PRIORITIES = {
     logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-class JournalFormatter(logging.Formatter):
+def escape(text: str) -> str:
+    """``text`` on one line: each control character as its Python escape (``\\n``,
+    ``\\x1b``, ``\\u2028``)."""
+    return CONTROLS.sub(lambda m: NAMED.get(m[0]) or _code(m[0]), text)
+
+
+def _code(char: str) -> str:
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+class SafeFormatter(logging.Formatter):
+    """A record's first line escaped whole; its traceback and stack, if any, on lines of
+    their own, each escaped and prefixed with ``TRACE_PREFIX``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = escape(self.formatMessage(record))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        trace = [record.exc_text or ""]
+        if record.stack_info:
+            trace.append(self.formatStack(record.stack_info))
+        return "\n".join(
+            [line, *(TRACE_PREFIX + escape(part) for text in trace for part in text.splitlines())]
+        )
+
+
+class JournalFormatter(SafeFormatter):
     """No time (the journal has it), the level as a ``<N>`` prefix the journal reads."""
 
     def __init__(self) -> None:
@@ -44,12 +86,16 @@ def to_journal(stream: IO[str], environ: Mapping[str, str] = os.environ) -> bool
     return f"{stat.st_dev}:{stat.st_ino}" == f"{device}:{inode}"
 
 
-def configure(level: int, stream: IO[str] | None = None) -> logging.Handler:
-    """The root logger at ``level`` on ``stream`` (standard error), formatted for
-    wherever that leads."""
-    stream = stream or sys.stderr
+def handler_for(stream: IO[str]) -> logging.Handler:
+    """A handler writing to ``stream``, formatted for wherever that leads."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JournalFormatter() if to_journal(stream) else logging.Formatter(
+    handler.setFormatter(JournalFormatter() if to_journal(stream) else SafeFormatter(
         TERMINAL_FORMAT))
+    return handler
+
+
+def configure(level: int, stream: IO[str] | None = None) -> logging.Handler:
+    """The root logger at ``level`` on ``stream`` (standard error)."""
+    handler = handler_for(stream or sys.stderr)
     logging.basicConfig(level=level, handlers=[handler])
     return handler

@@ -12,8 +12,12 @@ naming its field. Secret fields are write-only: a mask or ``""`` keeps what is
 stored, text is a new value, kept in secrets.yaml under a stable name
 (``amber_api_key``) and referenced from site.yaml as ``!secret amber_api_key``.
 A value the form cannot express comes as ``{"$yaml": "text"}`` and replaces
-the field whole. site.yaml is edited with ruamel.yaml's round trip, so the
-owner's comments, key order and layout stay; both files are written atomically.
+the field whole. However a change arrives, a stored secret is only kept where the
+addresses around it (``DESTINATION_KEYS``) stay the same. An edit's size is bounded
+before any YAML is read (each text ``MAX_TEXT``, its depth ``MAX_DEPTH``, the whole
+``MAX_SITE_BYTES``), and its merge costs time in proportion to its keys. site.yaml
+is edited with ruamel.yaml's round trip, so the owner's comments, key order and
+layout stay; both files are written atomically.
 """
 
 from __future__ import annotations
@@ -32,7 +36,19 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-from ruamel.yaml.tokens import CommentToken
+from ruamel.yaml.tokens import (
+    AliasToken,
+    AnchorToken,
+    BlockEndToken,
+    BlockMappingStartToken,
+    BlockSequenceStartToken,
+    CommentToken,
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+    TagToken,
+)
 
 from flowengine.atomic import write_atomic
 from flowengine.errors import FieldProblem, InvalidRequest, Problem
@@ -46,8 +62,16 @@ SECRET_TAG = "!secret"
 YAML_TEXT = "$yaml"
 #: The longest YAML text taken for one field.
 MAX_YAML_TEXT = 20_000
-#: Fields that say where a section's requests go: changing one needs its secrets again.
-DESTINATION_KEYS = frozenset({"base_url", "url", "host", "server", "endpoint"})
+#: The longest text in one field or key of an edit (a name, an address, a path, a key).
+MAX_TEXT = 4096
+#: The deepest an edit nests (site.yaml's own deepest field is 4 levels down).
+MAX_DEPTH = 16
+#: The largest site.yaml an edit may write (the demo's is 3 KB).
+MAX_SITE_BYTES = 256 * 1024
+#: Fields that say where a section's requests go, or how safely (TLS): changing one needs
+#: the stored secrets in the same mapping, or one holding it, typed again.
+DESTINATION_KEYS = frozenset({"base_url", "url", "host", "server", "endpoint", "port",
+                              "tls", "security", "ca_file", "certfile", "keyfile"})  # fmt: skip
 MASK_KEYS = {"secret", "set"}
 SITE_MODE = 0o644
 SECRETS_MODE = 0o600
@@ -213,6 +237,9 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
     ``InvalidSettings`` names each problem's field. Nothing is written here."""
     if not isinstance(patch, dict):
         raise InvalidSettings([FieldProblem("", "the edit must be a JSON object of sections")])
+    oversized = _oversized(patch)
+    if oversized:
+        raise InvalidSettings(oversized)
     yaml = _round_trip()
     old_site = config.read_bytes()
     secrets_file = config.parent / SECRETS_FILE
@@ -233,9 +260,15 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
     before = _plain(document)
     editor = _Editor(stored, _references(document))
     editor.merge(document, patch, ())
+    after = _plain(document)
+    editor.check_destinations(before, after)
     if editor.problems:
         raise InvalidSettings(editor.problems)
     site_text = _dump(yaml, document)
+    size = len(site_text.encode("utf-8"))
+    if size > MAX_SITE_BYTES and size > len(old_site):
+        message = f"{config.name} would be {size // 1024} KiB: at most {MAX_SITE_BYTES // 1024}"
+        raise InvalidSettings([FieldProblem("", message + " KiB")])
     try:
         doc = _LocatedDoc.parse(site_text, str(config))
     except YamlSyntaxError as exc:
@@ -244,7 +277,7 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
     if problems:
         raise InvalidSettings([FieldProblem(field_name(doc.path_of(p)), p.message)
                                for p in problems])  # fmt: skip
-    changed = _changes(before, _plain(document), editor.secret_paths)
+    changed = _changes(before, after, editor.secret_paths)
     edit = SiteEdit(config, _over_defaults(doc.data), changed, old_site=old_site,
                     old_secrets=old_secrets)  # fmt: skip
     if site_text.encode("utf-8") != old_site:
@@ -319,7 +352,6 @@ class _Editor:
         self.problems: list[FieldProblem] = []
 
     def merge(self, target: CommentedMap, patch: Mapping[str, Any], path: JsonPath) -> None:
-        self._check_destination(target, patch, path)
         for key, value in patch.items():
             where = (*path, key)
             current = target.get(key, _MISSING)
@@ -374,22 +406,28 @@ class _Editor:
             return DoubleQuotedScalarString(new)  # "16:00", "yes": quoted, or read as 960, True
         return new
 
-    def _check_destination(
-        self, target: CommentedMap, patch: Mapping[str, Any], path: JsonPath
-    ) -> None:
-        """A changed address (base_url, host, url...) beside stored secrets needs those
-        secrets typed again in the same edit: never send a stored key somewhere new."""
-        moved = [key for key in patch if key in DESTINATION_KEYS and not is_mask(patch[key])
-                 and (key not in target or _plain(target[key]) != _plain(patch[key]))]
-        if not moved:
-            return
-        kept = [key for key, value in target.items() if _is_ref(value) and (
-            key not in patch or is_mask(patch[key]) or patch[key] in ("", None))]
-        for key in kept:
-            self.problems.append(FieldProblem(
-                field_name((*path, key)),
-                f"type it again: {field_name((*path, moved[0]))} changed, and a stored "
-                "secret is only sent where it was first meant to go"))
+    def check_destinations(self, before: Any, after: Any) -> None:
+        """Refuse each stored secret kept where an address beside it changed (by a field,
+        or a whole mapping as ``$yaml``): a stored key is only sent where it was meant to go.
+        ``before`` and ``after`` are the document as ``_plain`` data."""
+        retyped = set(self.secret_paths)
+        before, after = _over_defaults(before), _over_defaults(after)  # unset: its default
+        for path in _secrets_in(after):
+            moved = None if field_name(path) in retyped else self._moved(before, after, path)
+            if moved:
+                message = (f"type it again: {field_name(moved)} changed, and a stored secret "
+                           "is only sent where it was first meant to go")  # fmt: skip
+                self.problems.append(FieldProblem(field_name(path), message))
+
+    def _moved(self, before: Any, after: Any, secret: JsonPath) -> JsonPath | None:
+        """The first changed address in a mapping holding ``secret`` (below the top)."""
+        now = {**self.stored, **self.new_secrets}
+        for n in range(len(secret) - 1, 0, -1):
+            old, new = _at(before, secret[:n]), _at(after, secret[:n])
+            for key in sorted(DESTINATION_KEYS):
+                if _revealed(_at(old, (key,)), self.stored) != _revealed(_at(new, (key,)), now):
+                    return (*secret[:n], key)
+        return None
 
     def _yaml(self, text: Any, old: Any, path: JsonPath) -> Any:
         if not isinstance(text, str):
@@ -406,6 +444,10 @@ class _Editor:
             return old
         if parsed is None and not text.strip():
             return _MISSING  # emptied: back to the default
+        oversized = _oversized(_unwrap(parsed), path)
+        if oversized:
+            self.problems += oversized
+            return old
         return self.replace(old, _unwrap(parsed), path)
 
     def _secret(self, path: JsonPath, old: Any, value: str) -> TaggedScalar:
@@ -435,25 +477,75 @@ class _Editor:
 
 def _unsafe_yaml(text: str) -> str | None:
     """Why YAML text from the form is not taken: too long, anchors and aliases (a few
-    lines can expand to gigabytes), or tags (a ``!secret`` naming another secret)."""
+    lines can expand to gigabytes), tags (a ``!secret`` naming another secret), or nested
+    past ``MAX_DEPTH`` (the parser recurses). Read by the scanner the parser uses."""
     if len(text) > MAX_YAML_TEXT:
         return f"at most {MAX_YAML_TEXT} characters"
+    depth = 0
     try:
-        tokens = list(pyyaml.scan(text))  # type: ignore[no-untyped-call]
-    except pyyaml.YAMLError:
+        for token in _round_trip().scan(text):
+            if isinstance(token, AnchorToken | AliasToken):
+                return "anchors and aliases (&, *) are not taken here: write the values out"
+            if isinstance(token, TagToken):
+                return "tags (!...) are not taken here; a secret goes in its own field"
+            if isinstance(token, _OPENS):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return f"nested more than {MAX_DEPTH} deep"
+            elif isinstance(token, _CLOSES):
+                depth -= 1
+    except YAMLError:
         return None  # the parser says what is wrong, at its line
-    for token in tokens:
-        if isinstance(token, pyyaml.AnchorToken | pyyaml.AliasToken):
-            return "anchors and aliases (&, *) are not taken here: write the values out"
-        if isinstance(token, pyyaml.TagToken):
-            return "tags (!...) are not taken here; a secret goes in its own field"
     return None
+
+
+_OPENS = (BlockMappingStartToken, BlockSequenceStartToken, FlowMappingStartToken,
+          FlowSequenceStartToken)  # fmt: skip
+_CLOSES = (BlockEndToken, FlowMappingEndToken, FlowSequenceEndToken)
+
+
+def _oversized(patch: Any, path: JsonPath = ()) -> list[FieldProblem]:
+    """What makes an edit too big to take, found before any YAML is read or written:
+    text over ``MAX_TEXT`` (``MAX_YAML_TEXT`` for ``$yaml``), nesting past ``MAX_DEPTH``,
+    or more than ``MAX_SITE_BYTES`` of keys and values in all."""
+    problems: list[FieldProblem] = []
+    size = 0
+    stack: list[tuple[JsonPath, Any]] = [(path, patch)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > MAX_DEPTH:
+            problems.append(FieldProblem(field_name(path[:-1]), f"nested more than "
+                                         f"{MAX_DEPTH} deep"))  # fmt: skip
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                size += len(str(key)) + 4  # "key: " and its line end, at the least
+                if len(str(key)) > MAX_TEXT:
+                    name = field_name((*path, str(key)[:40]))
+                    problems.append(FieldProblem(name, f"a key of at most {MAX_TEXT} characters"))
+                else:
+                    stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            size += 2 * len(value)
+            stack.extend(((*path, i), item) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            size += len(value)
+            yaml_text = bool(path) and path[-1] == YAML_TEXT
+            limit = MAX_YAML_TEXT if yaml_text else MAX_TEXT
+            if len(value) > limit:
+                where = field_name(path[:-1] if yaml_text else path)
+                problems.append(FieldProblem(where, f"at most {limit} characters"))
+        else:
+            size += 8
+    if size > MAX_SITE_BYTES:
+        problems.insert(0, FieldProblem("", f"the edit is over {MAX_SITE_BYTES // 1024} KiB: "
+                                        "change a few fields at a time"))  # fmt: skip
+    return problems
 
 
 def _append(mapping: CommentedMap, key: str, value: Any) -> None:
     """Add a key after the last, above the comment lines and blank lines that follow
     the last one's own line (they belong to what comes next, or to the section's end)."""
-    last = list(mapping)[-1]
+    last = next(reversed(mapping))  # O(1): list(mapping)[-1] made N new keys cost N^2
     mapping[key] = value
     entry = mapping.ca.items.get(last)
     token = entry[2] if entry and len(entry) > 2 else None
@@ -491,6 +583,43 @@ def _unwrap(value: Any) -> Any:
         return {str(k): _unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unwrap(v) for v in value]
+    return value
+
+
+def _secrets_in(data: Any, path: JsonPath = ()) -> Iterator[JsonPath]:
+    """The paths of the secrets in ``_plain`` data: references, and set secret-named keys."""
+    if isinstance(data, tuple):
+        yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if is_secret_key(key) and value not in (None, "", {}, []):
+                yield (*path, key)
+            else:
+                yield from _secrets_in(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _secrets_in(value, (*path, i))
+
+
+def _at(data: Any, path: JsonPath) -> Any:
+    """The value at ``path`` in ``_plain`` data, or ``_MISSING``."""
+    for part in path:
+        in_map = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if not (in_map or in_list):
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _revealed(value: Any, secrets: Mapping[str, str]) -> Any:
+    """``_plain`` data with each secret reference as its value (to compare addresses)."""
+    if isinstance(value, tuple):
+        return ("!secret", secrets.get(value[1]))
+    if isinstance(value, dict):
+        return {key: _revealed(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revealed(item, secrets) for item in value]
     return value
 
 

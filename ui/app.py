@@ -32,6 +32,7 @@ from nodes.ledger.store import NoLedger
 from nodes.loads import set_load_command
 from ui import login
 from ui.auth import Auth
+from ui.limits import LONG_JSON, BadBody, RequestLimits, bad_body, read_json, whole_number
 from ui.metrics import CONTENT_TYPE, allowed, exposition, registry_for
 from ui.pages import NAV, page_routes
 from ui.security import RequireLogin, SecurityHeaders, session_of
@@ -48,6 +49,8 @@ PING_SECONDS = 15.0
 #: What /api/health tells someone not signed in (a monitor): the state, nothing more.
 OPEN_HEALTH = ("status", "since", "time")
 RUNS_LIMIT = 20
+#: The most runs of a flow one request asks for (the traces keep far fewer).
+MAX_RUNS_LIMIT = 1000
 
 
 class Json(JSONResponse):
@@ -117,10 +120,12 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         flow_id = request.path_params["flow_id"]
         if flow_id not in engine.flows:
             return not_found("such flow")
-        try:
-            limit = max(1, int(request.query_params.get("limit", RUNS_LIMIT)))
-        except ValueError:
-            return Json({"error": "limit must be a whole number"}, status_code=400)
+        limit = whole_number(request.query_params.get("limit", "") or str(RUNS_LIMIT),
+                             1, MAX_RUNS_LIMIT)  # fmt: skip
+        if limit is None:
+            error = f"limit must be a whole number from 1 to {MAX_RUNS_LIMIT}"
+            return Json({"error": error, "problems": [{"field": "limit", "message": error}]},
+                        status_code=400)  # fmt: skip
         return Json(engine.traces.recent(flow_id, limit))
 
     async def run(request: Request) -> Response:
@@ -142,9 +147,8 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         flow_id = request.path_params["flow_id"]
         if flow_id not in engine.flows:
             return not_found("such flow")
-        body = await request.body()
         try:
-            payload = json.loads(body).get("payload") if body.strip() else None
+            payload = (await read_json(request, LONG_JSON, empty={})).get("payload")
         except (ValueError, AttributeError):
             return Json({"error": 'body must be JSON like {"payload": ...}'}, status_code=400)
         run_id = engine.trigger(flow_id, payload, source="manual")
@@ -160,15 +164,11 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         hook = engine.webhooks.get(request.path_params["webhook_id"])
         if hook is None:
             return not_found("webhook")
-        body = await _limited_body(request, WEBHOOK_MAX_BYTES)
-        if body is None:
-            return Json({"error": f"body over {WEBHOOK_MAX_BYTES} bytes"}, status_code=413)
-        payload: Any = None
-        if body.strip():
-            try:
-                payload = json.loads(body)
-            except (ValueError, RecursionError):  # not JSON (or nested past Python's limit)
-                payload = body.decode("utf-8", errors="replace")
+        # The body's size is bounded by ui.limits (BODY_LIMITS); deep JSON answers 400.
+        try:
+            payload: Any = await read_json(request, LONG_JSON)
+        except ValueError:  # not JSON: the text is the payload
+            payload = (await request.body()).decode("utf-8", errors="replace")
         run_id = hook.receive(payload)
         if run_id is None:
             return Json({"error": "run dropped: a run is still going"}, status_code=409)
@@ -193,7 +193,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         engine = service.engine
         if request.method == "POST":
             try:
-                body = json.loads(await request.body() or b"{}")
+                body = await read_json(request, empty={})
                 if not isinstance(body, dict):
                     raise ValueError("body must be a JSON object {name, command, until}")
                 unknown = set(body) - {"name", "command", "until"}
@@ -279,27 +279,14 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
     ]
     middleware = [
         Middleware(SecurityHeaders, policy=CSP),
+        # Before anything reads a body: its size by path, no multipart (ui.limits).
+        Middleware(RequestLimits),
         # A phone on the garden's Wi-Fi: pages and JSON compressed (the event stream is not).
         Middleware(GZipMiddleware, minimum_size=1024),
         Middleware(RequireLogin, auth=auth),
     ]
-    return Starlette(routes=routes, middleware=middleware)
-
-
-#: The largest body a webhook takes: a webhook carries a few values, not files.
-WEBHOOK_MAX_BYTES = 65_536
-
-
-async def _limited_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None past ``limit`` bytes (read no further than that)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={BadBody: bad_body})  # fmt: skip
 
 
 #: What POST /api/override takes; mode, power_w and duration are required.
@@ -309,7 +296,7 @@ OVERRIDE_FIELDS = ("mode", "power_w", "duration", "reason")
 async def _override_request(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The override fields of a JSON body, or the problems with it (each naming its field)."""
     try:
-        body = json.loads(await request.body())
+        body = await read_json(request)
     except ValueError:
         body = None
     if not isinstance(body, dict):

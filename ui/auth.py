@@ -12,6 +12,12 @@ cookie: a restart signs everyone out, which on a home appliance is a fair
 price for keeping no bearer tokens on the SD card. Each session carries its
 own CSRF token, which every write must echo (``X-CSRF-Token`` header or
 ``csrf_token`` form field).
+
+Guessing is slowed twice over: five wrong passwords lock one address out for five
+minutes, and since addresses are free to an attacker (IPv6 on a LAN), past a budget
+of wrong passwords from all addresses together everyone waits before the next try
+(``Guessing``): doubling, a minute at most, so once the guessing stops the owner
+waits a minute at most.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 import os
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +49,15 @@ MAX_AGE_S = 30 * 86400.0
 #: Wrong passwords allowed per address before it must wait LOCKOUT_S.
 MAX_FAILURES = 5
 LOCKOUT_S = 300.0
+#: Wrong passwords allowed from all addresses together in GLOBAL_WINDOW_S: addresses are
+#: free to whoever guesses (IPv6 on a LAN), so past this every sign-in is slowed.
+GLOBAL_BUDGET = 30
+GLOBAL_WINDOW_S = 3600.0
+#: Past the budget each wrong password doubles the wait before anyone's next try, from
+#: GLOBAL_FIRST_WAIT_S up to GLOBAL_MAX_WAIT_S: guessing crawls, the owner waits a minute
+#: at most, and the waits shrink again as the wrong passwords age out of the window.
+GLOBAL_FIRST_WAIT_S = 1.0
+GLOBAL_MAX_WAIT_S = 60.0
 
 Clock = Callable[[], float]
 
@@ -118,6 +134,50 @@ class Session:
 
 
 @dataclass
+class Guessing:
+    """Wrong passwords from every address together, beside the per-address lockout: within
+    ``GLOBAL_BUDGET`` nobody waits; past it everyone does, longer after each wrong one.
+    Logged once when it starts and once when it ends, never per try."""
+
+    clock: Clock
+    _wrong: deque[tuple[float, str]] = field(default_factory=deque)
+    _episode: int = 0  # wrong passwords since the slowing began (0: not slowing)
+
+    def wait(self) -> float:
+        """Seconds before anyone may try a password (0: now)."""
+        now = self._forget()
+        over = len(self._wrong) - GLOBAL_BUDGET
+        if over < 0:
+            return 0.0
+        delay = min(GLOBAL_MAX_WAIT_S, GLOBAL_FIRST_WAIT_S * 2.0 ** min(over, 32))
+        return max(0.0, self._wrong[-1][0] + delay - now)
+
+    def wrong(self, address: str) -> None:
+        self._wrong.append((self._forget(), address))
+        if self._episode:
+            self._episode += 1
+        elif len(self._wrong) >= GLOBAL_BUDGET:
+            self._episode = 1
+            log.warning(
+                "sign-in: %d wrong passwords from %d addresses in %.0f min: every sign-in now "
+                "waits, up to %.0f s after each wrong one, until they stop",
+                len(self._wrong), len({a for _, a in self._wrong}), GLOBAL_WINDOW_S / 60,
+                GLOBAL_MAX_WAIT_S)  # fmt: skip
+
+    def _forget(self) -> float:
+        """Now, with the wrong passwords older than the window dropped (which may end
+        the slowing)."""
+        now = self.clock()
+        while self._wrong and now - self._wrong[0][0] >= GLOBAL_WINDOW_S:
+            self._wrong.popleft()
+        if self._episode and len(self._wrong) < GLOBAL_BUDGET:
+            log.warning("sign-in: the wrong passwords have stopped (%d while slowed); "
+                        "sign-in no longer waits", self._episode)  # fmt: skip
+            self._episode = 0
+        return now
+
+
+@dataclass
 class Auth:
     """The owner's password and the signed-in sessions. ``data_dir`` None keeps the
     password in memory only (tests, and a demo run with ``one_time_password``)."""
@@ -128,8 +188,10 @@ class Auth:
     _stored: str | None = None
     _sessions: dict[str, Session] = field(default_factory=dict)
     _failures: dict[str, list[float]] = field(default_factory=dict)
+    _guessing: Guessing = field(init=False)
 
     def __post_init__(self) -> None:
+        self._guessing = Guessing(lambda: self.clock())
         if self.data_dir is not None:
             self._stored = read_password_hash(self.data_dir)
         if self._stored is None and self.one_time_password is None:
@@ -153,14 +215,23 @@ class Auth:
         """Seconds ``address`` must wait before trying another password (0: none)."""
         now = self.clock()
         recent = [t for t in self._failures.get(address, []) if now - t < LOCKOUT_S]
-        self._failures[address] = recent
+        if recent:
+            self._failures[address] = recent
+        else:
+            self._failures.pop(address, None)
         if len(recent) < MAX_FAILURES:
             return 0.0
         return max(0.0, LOCKOUT_S - (now - recent[-MAX_FAILURES]))
 
+    def wait_for(self, address: str) -> float:
+        """Seconds before ``address`` may try a password: its own lockout, or everyone's
+        wait once too many passwords were wrong from all addresses (0: none)."""
+        return max(self.locked_for(address), self._guessing.wait())
+
     def login(self, password: str, address: str = "") -> Session | None:
-        """A new session for the right password, else None (the failure is counted)."""
-        if self.locked_for(address):
+        """A new session for the right password, else None (the failure is counted; a
+        try while ``wait_for`` says wait is refused unchecked and not counted)."""
+        if self.wait_for(address):
             return None
         if self.data_dir is not None:  # set-password may have run meanwhile
             try:
@@ -172,8 +243,16 @@ class Auth:
         once = self.one_time_password
         if self._stored is None and once and _same(password, once):
             return self._open(must_set_password=True)
-        self._failures.setdefault(address, []).append(self.clock())
+        self._wrong(address)
         return None
+
+    def _wrong(self, address: str) -> None:
+        now = self.clock()
+        self._guessing.wrong(address)
+        # Addresses whose failures aged out are forgotten: addresses cost an attacker nothing.
+        self._failures = {a: times for a, times in self._failures.items()
+                          if times and now - times[-1] < LOCKOUT_S}  # fmt: skip
+        self._failures.setdefault(address, []).append(now)
 
     def _open(self, must_set_password: bool) -> Session:
         now = self.clock()

@@ -7,6 +7,7 @@ the session's, which the middleware checks (``ui.security``).
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from ui.auth import Auth, PasswordError
+from ui.limits import read_form
 from ui.security import COOKIE, session_of
 
 LOGIN_CSRF = "pm_login_csrf"
@@ -32,7 +34,7 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
             if session_of(request.scope) is not None:
                 return RedirectResponse(target, status_code=303)
             return _login_page(page, request, target)
-        form = await request.form()
+        form = await read_form(request)
         cookie = request.cookies.get(LOGIN_CSRF)
         given = form.get("csrf_token")
         if not cookie or not isinstance(given, str) or not secrets.compare_digest(
@@ -41,14 +43,16 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
             return _login_page(page, request, target, "The form was stale: please try again.",
                                status=400)  # fmt: skip
         address = request.client.host if request.client else ""
-        wait = auth.locked_for(address)
-        password = form.get("password")
-        session = None if wait else auth.login(str(password or ""), address)
+        wait = auth.wait_for(address)
+        if wait:  # refused unchecked: a try now would be one more guess
+            message = f"Too many wrong passwords: try again in {_duration(wait)}."
+            return _login_page(page, request, target, message, status=429, retry_after=wait)
+        session = auth.login(str(form.get("password") or ""), address)
         if session is None:
-            wait = auth.locked_for(address)
-            message = (f"Too many wrong passwords: try again in {wait / 60:.0f} min."
-                       if wait else "That password is not right.")  # fmt: skip
-            return _login_page(page, request, target, message, status=401)
+            wait = auth.wait_for(address)
+            message = "That password is not right." + (
+                f" Too many wrong ones: try again in {_duration(wait)}." if wait else "")
+            return _login_page(page, request, target, message, status=401, retry_after=wait)
         response = RedirectResponse(
             "/password" if session.must_set_password else target, status_code=303)
         # A browser-session cookie: the server ends sessions (idle and absolute limits).
@@ -69,7 +73,7 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
         if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             return page(request, "password.html", title="Password",
                         first=session.must_set_password)  # fmt: skip
-        form = await request.form()
+        form = await read_form(request)
         new, again = str(form.get("password") or ""), str(form.get("again") or "")
         current = str(form.get("current") or "")
         problem = None
@@ -93,14 +97,26 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
 
 
 def _login_page(
-    page: Any, request: Request, target: str, problem: str | None = None, status: int = 200
+    page: Any,
+    request: Request,
+    target: str,
+    problem: str | None = None,
+    status: int = 200,
+    retry_after: float = 0.0,
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response: Response = page(request, "login.html", status=status, title="Sign in",
                               next=target, login_csrf=token, problem=problem)  # fmt: skip
     response.set_cookie(LOGIN_CSRF, token, max_age=3600, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")  # fmt: skip
+    if retry_after:
+        response.headers["Retry-After"] = str(math.ceil(retry_after))
     return response
+
+
+def _duration(seconds: float) -> str:
+    """A wait as a person reads it: whole seconds under two minutes, else minutes."""
+    return f"{math.ceil(seconds)} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
 
 
 def _local(target: str | None) -> str:

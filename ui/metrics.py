@@ -11,7 +11,9 @@ and the health state. The process's own RSS, CPU and open files come from
 (virtual ones at ``--speed``); durations are real seconds.
 
 Prometheus scrapes with ``Authorization: Bearer <metrics.token>`` from the site
-config; a signed-in browser may look too (see ``allowed``).
+config; a signed-in browser may look too (see ``allowed``), but not one signed in
+with the one-time password: ``ui.security`` shows that session to no handler but
+the set-password page's.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ session a page redirects to ``/login`` and an API answers 401; every write
 ``X-CSRF-Token`` header (the pages' ``fetch`` calls) or a ``csrf_token`` form
 field (the pages' forms), and may not come from another origin. A session
 signed in with the one-time password is sent to ``/password`` by every page
-until the owner sets one. Only the sign-in page, the static files and
-``/api/health`` (for monitoring) are open; ``/metrics`` checks a bearer token of its
-own (``ui.metrics``).
+until the owner sets one, and counts as signed out on the open routes. Only the
+sign-in page, the static files and ``/api/health`` (for monitoring) are open;
+``/metrics`` checks a bearer token of its own (``ui.metrics``).
 """
 
 from __future__ import annotations
@@ -58,8 +58,12 @@ class RequireLogin:
         headers = Headers(scope=scope)
         cookies = cookie_parser(headers.get("cookie", ""))
         session = self.auth.session(cookies.get(COOKIE))
-        scope.setdefault("state", {})["session"] = session
         path, method = scope["path"], scope["method"]
+        # Past the set-password page a one-time-password session is a stranger to the
+        # handlers: the open routes (/metrics, /api/health) give it no more than anyone.
+        scope.setdefault("state", {})["session"] = (
+            None if session is not None and session.must_set_password
+            and path not in SETTING_UP else session)  # fmt: skip
         refusal = self._refusal(path, method, headers, session)
         writes = method not in READS
         if refusal is None and writes and session is not None and not _open(path):

@@ -14,7 +14,7 @@ read these topics too.
 | Topic | Way | Retain | QoS | Payload |
 |---|---|---|---|---|
 | ``<d>/device/<id>/config`` | out | yes | 1 | discovery JSON (``dev``, ``o``, ``cmps``) |
-| ``<d>/status`` | in | - | 1 | HA's ``online``: publish discovery and states again |
+| ``<d>/status`` | in | - | 1 | HA's ``online``: discovery and states again (5 s apart) |
 | ``<p>/status`` | out | yes | 1 | ``online``; ``offline`` (last will, clean stop) |
 | ``<p>/state`` | out | no | 0 | JSON every 10-30 s and on a change (keys below) |
 | ``<p>/override/mode/state`` | out | yes | 1 | ``auto`` or the override's mode |

@@ -3,15 +3,19 @@
 One long run (started with the service): it announces the device (discovery),
 publishes the state every ``homeassistant.state_every`` on the engine clock,
 announces again after every reconnect and whenever Home Assistant says it is
-back (``homeassistant/status`` = ``online``), and takes commands from HA's
+back (``homeassistant/status`` = ``online``; at most once per
+``ANSWER_GAP_S``, so a flood of them costs one announcement now and one when the
+gap ends), and takes commands from HA's
 controls through the same functions the HTTP API uses (the override; the load
-commands; the storm reserve SOC in global context). A command HA sends with
-the retain flag, or one that does not parse, is refused in the log and never
-acted on; the control's state is published again so HA shows what holds.
+commands; the storm reserve SOC in global context). A command that arrives with
+the retain flag (the broker's replay of a retained one when we subscribe), or one
+that does not parse, is refused in the log and never acted on; the control's
+state is published again so HA shows what holds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -42,6 +46,9 @@ log = logging.getLogger("power_master.homeassistant")
 #: restart too), and the storm reserve SOC set from HA (over ``storm.reserve_soc``).
 ANNOUNCED_KEY = "ha_announced_loads"
 RESERVE_KEY = "storm_reserve_soc"
+#: Home Assistant's births answered at most this often (engine clock): one in the gap
+#: after an answer is answered once when the gap ends, however many came.
+ANSWER_GAP_S = 5.0
 
 
 class _GlobalStore:
@@ -100,6 +107,8 @@ class HomeAssistantBridge(Node):
         self.broker = broker
         self.topics = Topics.from_settings(self.ctx.settings)
         self.published: dict[str, str] = {}  # entity state topic -> payload last sent
+        self._answered_at = float("-inf")  # when HA's last birth was answered
+        self._answer: asyncio.Task[Any] | None = None  # the one waiting for the gap's end
         every = parse_duration(
             self.config.get("every")
             or (self.ctx.settings.get("homeassistant") or {}).get("state_every", "30s")
@@ -120,6 +129,8 @@ class HomeAssistantBridge(Node):
         finally:
             for stop in listeners:
                 stop()
+            if self._answer is not None:
+                self._answer.cancel()
 
     # -- publishing --
 
@@ -170,9 +181,20 @@ class HomeAssistantBridge(Node):
     # -- what Home Assistant sends --
 
     async def _ha_status(self, topic: str, payload: bytes) -> None:
-        if payload.strip().lower() == b"online":
-            log.info("Home Assistant is back: announcing again")
-            await self._announce()
+        if payload.strip().lower() != b"online":
+            return
+        if self._answer is not None and not self._answer.done():
+            return  # the answer waiting for the gap's end answers this birth too
+        gap_ends = self._answered_at + ANSWER_GAP_S
+        if self.ctx.clock.time() < gap_ends:
+            self._answer = asyncio.current_task()
+            try:
+                await self.ctx.clock.sleep_until(gap_ends)
+            finally:
+                self._answer = None  # a birth from now on is after the announcement below
+        self._answered_at = self.ctx.clock.time()
+        log.info("Home Assistant is back: announcing again")
+        await self._announce()
 
     async def _command(self, topic: str, payload: bytes, retained: bool) -> None:
         settings, scope, clock = self.ctx.settings, self.ctx.globals, self.ctx.clock

@@ -2,8 +2,10 @@
 
 Each command topic takes one kind of action; anything we cannot read as exactly
 that is a ``CommandError`` naming the topic and what is wrong, and nothing is
-done. A retained command is refused too: it would replay on every reconnect
-(HA publishes commands unretained; a retained one was left by someone else).
+done. A command delivered with the retain flag is refused too: that is the
+broker replaying a retained one when we subscribe (after every reconnect), not a
+live command (HA publishes commands unretained, and a broker clears the flag on a
+live delivery, so a command published retained acts once when it is sent).
 
 Override (``<prefix>/override/mode/set``): ``auto`` ends the override; any of
 the control modes starts one at the battery's full power for a forcing mode

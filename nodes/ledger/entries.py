@@ -24,6 +24,8 @@ from nodes.ledger.events import KINDS as INTERVAL_KINDS
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 PARAMETERS = ("since", "until", "kind", "limit")
+#: The times a query may name, in epoch seconds: 1970 up to (not including) 3000.
+EARLIEST, LATEST = 0.0, 32_503_680_000.0
 #: Every kind of entry the ledger posts.
 KINDS = tuple(dict.fromkeys((*INTERVAL_KINDS, *BASELINE_TOTALS, *KIND_TOTALS)))
 
@@ -64,36 +66,39 @@ def moment(
     params: Mapping[str, str], name: str, tz: tzinfo, problems: list[FieldProblem]
 ) -> float | None:
     """The time in parameter ``name`` as epoch seconds (None when absent), or a problem
-    naming it: ISO 8601 (without an offset, wall time in ``tz``) or epoch seconds."""
+    naming it: ISO 8601 (without an offset, wall time in ``tz``) or epoch seconds,
+    from 1970 to 2999 (past those no date can be shown, and there is no data)."""
     text = params.get(name, "").strip()
     if not text:
         return None
     try:
         epoch = float(text)
     except ValueError:
-        pass
-    else:
-        if math.isfinite(epoch):
-            return epoch
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        problems.append(
-            FieldProblem(
-                name,
-                f"{text!r} is not a time: give ISO 8601 (2026-04-05T06:30+10:00; without an "
-                "offset, the site's time) or epoch seconds",
+        epoch = math.nan
+    if not math.isfinite(epoch):
+        try:
+            moment = datetime.fromisoformat(text)
+            epoch = (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
+        except (ValueError, OverflowError):
+            problems.append(
+                FieldProblem(
+                    name,
+                    f"{text[:40]!r} is not a time: give ISO 8601 (2026-04-05T06:30+10:00; "
+                    "without an offset, the site's time) or epoch seconds",
+                )
             )
-        )
+            return None
+    if not EARLIEST <= epoch < LATEST:
+        problems.append(FieldProblem(name, f"{text[:40]!r} is not a time from 1970 to 2999"))
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).timestamp()
+    return epoch
 
 
 def _limit(params: Mapping[str, str], problems: list[FieldProblem]) -> int:
     text = params.get("limit", "").strip()
     if not text:
         return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or not 1 <= int(text) <= MAX_LIMIT:
         problems.append(FieldProblem("limit", f"must be a whole number from 1 to {MAX_LIMIT}"))
         return DEFAULT_LIMIT
     return int(text)

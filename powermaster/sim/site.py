@@ -242,6 +242,8 @@ class SiteModel:
             bound = self._floor()
         else:
             return seconds, self.soc
+        if rate == 0.0:  # a power so small (subnormal) that it moves no SOC at all
+            return seconds, self.soc
         to_bound = (bound - self.soc) / rate
         if to_bound <= seconds:
             return max(0.0, to_bound), bound

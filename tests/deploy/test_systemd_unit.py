@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 import shutil
 import subprocess
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from powermaster.cli import _parser
+from powermaster.cli import _parser, main
+from ui.server import ServerLimits
 
 UNIT = Path(__file__).resolve().parents[2] / "deploy" / "power-master.service"
 
@@ -50,6 +52,16 @@ def test_it_restarts_logs_to_the_journal_and_stops_cleanly() -> None:
     assert int(service["TimeoutStopSec"].removesuffix("s")) >= 30
 
 
+def test_a_site_config_refused_on_a_first_start_is_not_restarted_in_a_loop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_bytes(b"\xff\xfe not a site config")
+    status = main(["run", "--config", str(config), "--data-dir", str(tmp_path / "data")])
+    assert f"{config}:1:1: not UTF-8 text" in capsys.readouterr().err
+    assert str(status) in unit()["Service"]["RestartPreventExitStatus"].split()
+
+
 def test_it_may_write_only_its_own_directories() -> None:
     service = unit()["Service"]
     assert service["NoNewPrivileges"] == "yes"
@@ -70,3 +82,14 @@ def test_systemd_finds_nothing_wrong(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert checked.stderr == ""
+
+
+def test_its_memory_and_file_limits_are_set_from_measured_figures() -> None:
+    """Issue 16: MemoryMax over twice the peak measured under hostile requests (the unit's
+    comment says it), LimitNOFILE well over the web server's connection cap."""
+    service = unit()["Service"]
+    measured = re.search(r"measured peak (\d+) MB", UNIT.read_text())
+    assert measured, "the unit says the measured peak MemoryMax is set from"
+    memory_max = int(service["MemoryMax"].removesuffix("M"))
+    assert 2 * int(measured[1]) <= memory_max <= 512  # room, yet a leak is stopped on a Pi
+    assert int(service["LimitNOFILE"]) >= 10 * ServerLimits().max_connections

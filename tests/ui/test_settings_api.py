@@ -6,6 +6,7 @@ that ``create_app`` puts in front of every page (tests/ui/test_api.py covers tha
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from flowengine import VirtualClock
+from flowengine.secrets import reveal
 from flows import SITE_CONFIG
 from powermaster.service import Options, Service
 from ui.pages import settings as page
@@ -89,3 +91,34 @@ async def test_settings_over_http(served: tuple[str, Service]) -> None:
     assert '"soc_min": 0.15' in text and new_key not in text and KEY not in text
     status, script = await call(f"{url}/static/settings.js")
     assert status == 200 and "X-CSRF-Token" in script
+
+
+async def test_a_stored_key_is_not_sent_to_a_new_address_by_any_route(
+    served: tuple[str, Service],
+) -> None:
+    """Issue 16, failure 2: the whole section as ``$yaml`` kept ``api_key: !secret`` under a
+    new base_url. Every way to change the address is refused until the key is typed again."""
+    url, service = served
+    config, amber = service.options.config, dict(service.settings["amber"])
+    elsewhere = "http://elsewhere.example/v1"
+    for patch in (
+        {"amber": {"base_url": elsewhere}},
+        {"amber": {"base_url": {"$yaml": elsewhere}}},
+        {"amber": {"$yaml": f"api_key: {{secret: true, set: true}}\nbase_url: {elsewhere}"}},
+        {"amber": {"$yaml": f"api_key: ''\nbase_url: {elsewhere}"}},
+    ):
+        before = config.read_bytes()
+        status, text = await call(f"{url}/api/settings", "POST", patch)
+        assert status == 422 and KEY not in text, (patch, text)
+        problems = {p["field"]: p["message"] for p in json.loads(text)["problems"]}
+        assert list(problems) == ["amber.api_key"] and "type it again" in problems["amber.api_key"]
+        assert config.read_bytes() == before and service.settings["amber"] == amber
+
+    status, text = await call(f"{url}/api/settings", "POST", {"site": {"name": "n" * 4097}})
+    assert status == 422 and '"field": "site.name"' in text and "at most 4096" in text
+
+    retyped = {"amber": {"$yaml": f"api_key: psk_RETYPED\nbase_url: {elsewhere}"}}
+    status, text = await call(f"{url}/api/settings", "POST", retyped)
+    assert status == 200, text
+    assert service.settings["amber"]["base_url"] == elsewhere
+    assert reveal(service.settings["amber"]["api_key"]) == "psk_RETYPED"

@@ -23,6 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from flowengine.errors import InvalidRequest
 from powermaster.settings import SettingsNotApplied
+from ui.limits import LONG_JSON, read_json
 from ui.service import Service
 
 
@@ -44,7 +45,7 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
         if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
             return Json(service.settings_view())
         try:
-            patch = json.loads(await request.body() or b"null")
+            patch = await read_json(request, LONG_JSON)  # BadBody past its limits: 400
         except ValueError:
             patch = None
         if not isinstance(patch, dict):

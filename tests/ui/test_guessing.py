@@ -1,0 +1,104 @@
+"""Guessing from many addresses: past a budget of wrong passwords from all addresses
+together, every sign-in waits (doubling, capped short), on the app's clock."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+
+from tests.support.web import LOGIN_TOKEN
+from tests.ui.conftest import PASSWORD, START, running_ui
+from ui.auth import (
+    GLOBAL_BUDGET,
+    GLOBAL_FIRST_WAIT_S,
+    GLOBAL_MAX_WAIT_S,
+    GLOBAL_WINDOW_S,
+    MAX_FAILURES,
+    Auth,
+    Guessing,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "power_master.ui" and r.levelno == logging.WARNING]  # fmt: skip
+
+
+def test_past_the_budget_waits_double_up_to_a_short_cap_then_age_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    guessing = Guessing(clock)
+    for i in range(GLOBAL_BUDGET - 1):
+        guessing.wrong(f"fd00::{i}")
+    assert guessing.wait() == 0 and not warnings_of(caplog)
+    waits = []
+    for i in range(12):
+        guessing.wrong(f"fd00::a{i}")
+        waits.append(guessing.wait())
+        clock.now += waits[-1]  # the next guess comes as soon as it may
+        assert guessing.wait() == 0
+    assert waits[:4] == [GLOBAL_FIRST_WAIT_S * 2**n for n in range(4)]
+    assert max(waits) == waits[-1] == GLOBAL_MAX_WAIT_S
+    assert len(warnings_of(caplog)) == 1  # one line for the episode, not one per guess
+    assert (
+        f"{GLOBAL_BUDGET} wrong passwords from {GLOBAL_BUDGET} addresses"
+        in (warnings_of(caplog)[0])
+    )
+    clock.now += GLOBAL_WINDOW_S
+    guessing.wrong("fd00::b")  # the old guesses aged out: the budget is whole again
+    assert guessing.wait() == 0
+    assert len(warnings_of(caplog)) == 2 and "stopped (12 while slowed)" in warnings_of(caplog)[1]
+
+
+async def attempt(url: str, password: str, address: str) -> tuple[int, str | None, str]:
+    """One sign-in from ``address`` (a loopback address of its own): status, Retry-After,
+    page."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=jar) as http:
+        async with http.get(f"{url}/login") as response:
+            found = LOGIN_TOKEN.search(await response.text())
+        assert found
+        form = {"password": password, "csrf_token": found.group(1)}
+        async with http.post(f"{url}/login", data=form, allow_redirects=False) as response:
+            return response.status, response.headers.get("Retry-After"), await response.text()
+
+
+async def test_guesses_from_many_addresses_slow_everyone_but_not_for_long(
+    free_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    auth = Auth.with_password(PASSWORD, clock=clock)
+    per_address = MAX_FAILURES - 1  # no address ever reaches its own lockout
+    addresses = [f"127.0.0.{10 + n}" for n in range(-(-GLOBAL_BUDGET // per_address))]
+    async with running_ui(free_port, auth=auth) as ui:
+        guesses = 0
+        for address in addresses:
+            for _ in range(min(per_address, GLOBAL_BUDGET - guesses)):
+                status, _, _ = await attempt(ui.url, "a guess", address)
+                assert status == 401
+                guesses += 1
+        # A fresh address, even with the right password, is refused unchecked.
+        status, retry, page = await attempt(ui.url, PASSWORD, "127.0.0.200")
+        assert (status, retry) == (429, "1") and "Too many wrong passwords" in page
+        clock.now += 1
+        status, retry, _ = await attempt(ui.url, "another guess", "127.0.0.201")
+        assert (status, retry) == (401, "2")  # tried, wrong, and the wait doubled
+        status, retry, _ = await attempt(ui.url, PASSWORD, "127.0.0.1")
+        assert (status, retry) == (429, "2")
+        clock.now += 2
+        status, _, _ = await attempt(ui.url, PASSWORD, "127.0.0.1")
+        assert status == 303  # the owner is in, a few seconds later
+    assert len(warnings_of(caplog)) == 1
+    assert f"from {len(addresses)} addresses" in warnings_of(caplog)[0]
