@@ -17,7 +17,11 @@ Guessing is slowed twice over: five wrong passwords lock one address out for fiv
 minutes, and since addresses are free to an attacker (IPv6 on a LAN), past a budget
 of wrong passwords from all addresses together everyone waits before the next try
 (``Guessing``): doubling, a minute at most, so once the guessing stops the owner
-waits a minute at most.
+waits a minute at most. While it goes on, a browser the owner has signed in from
+before is not made to wait (OWASP's device cookies): each sign-in gives it a
+``pm_device`` cookie signed with a key made from the password's hash, so it is
+worth nothing once the password changes; its own wrong passwords lock it out as an
+address's do.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ GLOBAL_WINDOW_S = 3600.0
 #: at most, and the waits shrink again as the wrong passwords age out of the window.
 GLOBAL_FIRST_WAIT_S = 1.0
 GLOBAL_MAX_WAIT_S = 60.0
+#: The cookie of a browser that has signed in before, and how long it is known.
+DEVICE_COOKIE = "pm_device"
+DEVICE_MAX_AGE_S = 365 * 86400
 
 Clock = Callable[[], float]
 
@@ -223,15 +230,41 @@ class Auth:
             return 0.0
         return max(0.0, LOCKOUT_S - (now - recent[-MAX_FAILURES]))
 
-    def wait_for(self, address: str) -> float:
+    def wait_for(self, address: str, device: str | None = None) -> float:
         """Seconds before ``address`` may try a password: its own lockout, or everyone's
-        wait once too many passwords were wrong from all addresses (0: none)."""
+        wait once too many passwords were wrong from all addresses (0: none). A known
+        ``device`` (its cookie) waits only for its own and its address's lockout."""
+        known = self.known_device(device)
+        if known is not None:
+            return max(self.locked_for(address), self.locked_for(known))
         return max(self.locked_for(address), self._guessing.wait())
 
-    def login(self, password: str, address: str = "") -> Session | None:
+    # -- browsers the owner signed in from (device cookies) ---------------------
+
+    def device_cookie(self) -> str | None:
+        """A new device cookie's value (after a sign-in with the real password)."""
+        if self._stored is None:
+            return None
+        ident = secrets.token_urlsafe(16)
+        return f"{ident}.{self._device_mac(ident)}"
+
+    def known_device(self, cookie: str | None) -> str | None:
+        """The key its failures are counted under, if ``cookie`` is one of our device
+        cookies under the current password; else None."""
+        ident, _, mac = (cookie or "").partition(".")
+        if not ident or self._stored is None or not _same(mac, self._device_mac(ident)):
+            return None
+        return f"device:{ident}"
+
+    def _device_mac(self, ident: str) -> str:
+        assert self._stored is not None
+        key = hashlib.sha256(b"pm-device-cookie\0" + self._stored.encode()).digest()
+        return hmac.new(key, ident.encode(), hashlib.sha256).hexdigest()
+
+    def login(self, password: str, address: str = "", device: str | None = None) -> Session | None:
         """A new session for the right password, else None (the failure is counted; a
         try while ``wait_for`` says wait is refused unchecked and not counted)."""
-        if self.wait_for(address):
+        if self.wait_for(address, device):
             return None
         if self.data_dir is not None:  # set-password may have run meanwhile
             try:
@@ -243,12 +276,15 @@ class Auth:
         once = self.one_time_password
         if self._stored is None and once and _same(password, once):
             return self._open(must_set_password=True)
-        self._wrong(address)
+        self._wrong(address, self.known_device(device))
         return None
 
-    def _wrong(self, address: str) -> None:
+    def _wrong(self, address: str, device: str | None = None) -> None:
         now = self.clock()
-        self._guessing.wrong(address)
+        if device is None:
+            self._guessing.wrong(address)
+        else:  # a known browser's own mistakes lock it out, not everyone
+            self._failures.setdefault(device, []).append(now)
         # Addresses whose failures aged out are forgotten: addresses cost an attacker nothing.
         self._failures = {a: times for a, times in self._failures.items()
                           if times and now - times[-1] < LOCKOUT_S}  # fmt: skip

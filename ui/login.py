@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from ui.auth import Auth, PasswordError
+from ui.auth import DEVICE_COOKIE, DEVICE_MAX_AGE_S, Auth, PasswordError
 from ui.limits import read_form
 from ui.security import COOKIE, session_of
 
@@ -43,13 +43,14 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
             return _login_page(page, request, target, "The form was stale: please try again.",
                                status=400)  # fmt: skip
         address = request.client.host if request.client else ""
-        wait = auth.wait_for(address)
+        device = request.cookies.get(DEVICE_COOKIE)
+        wait = auth.wait_for(address, device)
         if wait:  # refused unchecked: a try now would be one more guess
             message = f"Too many wrong passwords: try again in {_duration(wait)}."
             return _login_page(page, request, target, message, status=429, retry_after=wait)
-        session = auth.login(str(form.get("password") or ""), address)
+        session = auth.login(str(form.get("password") or ""), address, device)
         if session is None:
-            wait = auth.wait_for(address)
+            wait = auth.wait_for(address, device)
             message = "That password is not right." + (
                 f" Too many wrong ones: try again in {_duration(wait)}." if wait else "")
             return _login_page(page, request, target, message, status=401, retry_after=wait)
@@ -59,6 +60,11 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https")
         response.delete_cookie(LOGIN_CSRF)
+        known = None if session.must_set_password else auth.device_cookie()
+        if known is not None:  # this browser skips everyone's wait while guessing goes on
+            response.set_cookie(DEVICE_COOKIE, known, max_age=int(DEVICE_MAX_AGE_S),
+                                httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https")  # fmt: skip
         return response
 
     async def logout(request: Request) -> Response:

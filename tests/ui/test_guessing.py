@@ -11,6 +11,7 @@ import pytest
 from tests.support.web import LOGIN_TOKEN
 from tests.ui.conftest import PASSWORD, START, running_ui
 from ui.auth import (
+    DEVICE_COOKIE,
     GLOBAL_BUDGET,
     GLOBAL_FIRST_WAIT_S,
     GLOBAL_MAX_WAIT_S,
@@ -102,3 +103,40 @@ async def test_guesses_from_many_addresses_slow_everyone_but_not_for_long(
         assert status == 303  # the owner is in, a few seconds later
     assert len(warnings_of(caplog)) == 1
     assert f"from {len(addresses)} addresses" in warnings_of(caplog)[0]
+
+
+async def test_a_browser_the_owner_signed_in_from_before_is_not_made_to_wait(
+    free_port: int,
+) -> None:
+    clock = Clock()
+    auth = Auth.with_password(PASSWORD, clock=clock)
+    async with running_ui(free_port, auth=auth) as ui:
+        owner = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with owner:
+            assert await sign_in(owner, ui.url, PASSWORD) == 303  # gets a device cookie
+            [device] = [c for c in owner.cookie_jar if c.key == DEVICE_COOKIE]
+            for n in range(GLOBAL_BUDGET + 3):  # then guessing from everywhere else
+                auth.login("a guess", f"fd00::{n}")
+            assert auth.wait_for("127.0.0.1") > 0  # a stranger waits
+            owner.cookie_jar.clear(lambda c: c.key != DEVICE_COOKIE)  # signed out, kept
+            assert await sign_in(owner, ui.url, PASSWORD) == 303  # the owner does not
+
+    forged = f"{device.value.partition('.')[0]}.{'0' * 64}"
+    assert auth.known_device(forged) is None and auth.wait_for("127.0.0.1", forged) > 0
+    for _ in range(MAX_FAILURES):  # its own mistakes lock the known browser out
+        auth.login("a typo", "127.0.0.1", device.value)
+    assert auth.wait_for("127.0.0.2", device.value) > GLOBAL_MAX_WAIT_S
+    clock.now += GLOBAL_WINDOW_S  # the guessing has aged out
+    session = auth.login(PASSWORD, "127.0.0.3")
+    assert session is not None
+    auth.set_password("a whole new password", session, PASSWORD)
+    assert auth.known_device(device.value) is None  # worth nothing after a password change
+
+
+async def sign_in(http: aiohttp.ClientSession, url: str, password: str) -> int:
+    async with http.get(f"{url}/login") as response:
+        found = LOGIN_TOKEN.search(await response.text())
+    assert found
+    form = {"password": password, "csrf_token": found.group(1)}
+    async with http.post(f"{url}/login", data=form, allow_redirects=False) as response:
+        return response.status
