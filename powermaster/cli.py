@@ -158,6 +158,9 @@ def _run(args: argparse.Namespace) -> int:
         service = Service(options)
     except (InvalidFlows, ValueError) as exc:
         print(exc, file=sys.stderr)
+        print(f"Power Master did not start: {options.config} is refused and no earlier "
+              f"version of it ever loaded from {options.data_dir}. Put it right and start "
+              "again (power-master validate checks it).", file=sys.stderr)  # fmt: skip
         return 2
     print(f"Power Master: http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
     auth = service.auth

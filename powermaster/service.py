@@ -112,6 +112,9 @@ class Service:
         self.last_good = LastGood(options.data_dir)
         #: What runs instead of the files since they were refused at start (None: the files).
         self._running_instead: str | None = None
+        #: Flow files refused at start with no version of them kept: part of the site is
+        #: not running, which health says (a refused edit, by contrast, is never judged).
+        self._flows_missing = False
         config, self.flowset = self._load_at_start()
         self._config_seen = fingerprint(config)
         self.settings = self._as_run(config)
@@ -150,7 +153,7 @@ class Service:
             else:
                 site_zone = ZoneInfo(config["site"]["timezone"])
                 kept_at = datetime.fromtimestamp(kept.saved_at or 0, site_zone)
-                saved = kept_at.strftime("%Y-%m-%d %H:%M")
+                saved = kept_at.strftime("%Y-%m-%d %H:%M %Z")
                 self._refused_at_start(problems, f"the last version that loaded (kept {saved})")
                 return config, flowset
         refused = frozenset(problem.file for problem in problems)
@@ -159,11 +162,14 @@ class Service:
         every_flow_file = frozenset(str(path) for path in version.flow_texts)
         try:
             config, flowset = version.load(self.registry, complete=False, leave_out=refused)
-            running = "the flow files that load, without " + ", ".join(sorted(refused))
+            running = "the flow files that load, without " + ", ".join(
+                Path(file).name for file in sorted(refused)
+            )
         except InvalidFlows:
             config, flowset = version.load(self.registry, leave_out=every_flow_file)
             running = "no flows"
         self._refused_at_start(problems, running)
+        self._flows_missing = True
         return config, flowset
 
     def _refused_at_start(self, problems: list[Problem], running: str) -> None:
@@ -286,9 +292,13 @@ class Service:
             checks["last_tick"] = runs[0]["outcome"]
         if self.reload_status is not None:  # shown, never judged: the running flows carry on
             checks["reload"] = self.reload_status
+        status, reasons = record["state"], list(record.get("reasons") or [])
+        if self._flows_missing:  # ... unless flows are missing since the start
+            reasons.append(f"running {self._running_instead}: refused at start")
+            status = "degraded" if status == "ok" else status
         return {
-            "status": record["state"],
-            "reasons": list(record.get("reasons") or []),
+            "status": status,
+            "reasons": reasons,
             "since": record.get("since"),
             "time": self.clock.now().isoformat(),
             "checks": checks,
@@ -539,6 +549,7 @@ class Service:
                 return self._reloaded("failed", problems=problems)
             self.last_good.save(version, self.clock.time())
             self._running_instead = None
+            self._flows_missing = False
             self.flowset = flowset
             self.registry = registry
             self._config_seen = seen
@@ -568,6 +579,9 @@ class Service:
             )
             for problem in problems:
                 log.error("  %s", problem)
+        if not problems and previous is not None and previous["state"] in ("refused", "failed"):
+            if state != "unchanged":  # (put back as it was: said below)
+                log.warning("the files load again: the refusal is over")
         if changes is not None:
             status["changed"] = {**changes.as_dict(), "settings": settings}
             restarted = "site config changed, every flow restarted; flows: " if settings else ""

@@ -235,8 +235,8 @@ class Auth:
         wait once too many passwords were wrong from all addresses (0: none). A known
         ``device`` (its cookie) waits only for its own and its address's lockout."""
         known = self.known_device(device)
-        if known is not None:
-            return max(self.locked_for(address), self.locked_for(known))
+        if known is not None:  # its own lockout only: an address may be shared (a proxy, NAT)
+            return self.locked_for(known)
         return max(self.locked_for(address), self._guessing.wait())
 
     # -- browsers the owner signed in from (device cookies) ---------------------
@@ -281,14 +281,23 @@ class Auth:
 
     def _wrong(self, address: str, device: str | None = None) -> None:
         now = self.clock()
-        if device is None:
-            self._guessing.wrong(address)
-        else:  # a known browser's own mistakes lock it out, not everyone
+        if device is not None:  # a known browser's own mistakes lock it out, nobody else
             self._failures.setdefault(device, []).append(now)
+            self._say_if_locked(device, "a browser signed in from before")
+            return
+        self._guessing.wrong(address)
         # Addresses whose failures aged out are forgotten: addresses cost an attacker nothing.
         self._failures = {a: times for a, times in self._failures.items()
                           if times and now - times[-1] < LOCKOUT_S}  # fmt: skip
         self._failures.setdefault(address, []).append(now)
+        self._say_if_locked(address, address or "an unknown address")
+
+    def _say_if_locked(self, key: str, who: str) -> None:
+        """Log once, when a wrong password locks ``key`` out."""
+        now = self.clock()
+        if sum(now - t < LOCKOUT_S for t in self._failures.get(key, [])) == MAX_FAILURES:
+            log.warning("sign-in: %d wrong passwords from %s: it waits %.0f min",
+                        MAX_FAILURES, who, LOCKOUT_S / 60)  # fmt: skip
 
     def _open(self, must_set_password: bool) -> Session:
         now = self.clock()

@@ -46,7 +46,8 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
         device = request.cookies.get(DEVICE_COOKIE)
         wait = auth.wait_for(address, device)
         if wait:  # refused unchecked: a try now would be one more guess
-            message = f"Too many wrong passwords: try again in {_duration(wait)}."
+            message = (f"Too many wrong passwords: try again in {_duration(wait)} "
+                       "(this password was not checked).")  # fmt: skip
             return _login_page(page, request, target, message, status=429, retry_after=wait)
         session = auth.login(str(form.get("password") or ""), address, device)
         if session is None:

@@ -38,8 +38,19 @@ async def test_a_refused_reload_is_a_banner_until_an_edit_is_applied(free_port: 
 
             refused = {"state": "refused", "at": 0.0, "problems": [PROBLEM]}
             ui.engine.events.publish({"type": "reload", "ok": False, **refused})
-            await expect(banner).to_contain_text("does not validate")
+            await expect(banner).to_contain_text("do not validate; the running version carries on")
             await expect(banner.locator("li")).to_have_text([PROBLEM])
+            banner_box, context_box = await banner.bounding_box(), await page.locator(
+                "#context").bounding_box()  # fmt: skip
+            assert banner_box and context_box and banner_box["y"] < context_box["y"]  # on top
+
+            at_start = {**refused, "running": "the last version that loaded (kept 2026-12-07 "
+                        "14:05 AEST)"}  # fmt: skip
+            ui.engine.events.publish({"type": "reload", "ok": False, **at_start})
+            await expect(banner).to_contain_text(
+                "The flow files or site config on disk do not validate, so Power Master runs "
+                "the last version that loaded (kept 2026-12-07 14:05 AEST):"
+            )
 
             changed = {"added": [], "removed": [], "changed": ["control"], "connections": [],
                        "settings": False}  # fmt: skip

@@ -391,12 +391,14 @@
     if (!status?.problems?.length) return banner?.remove();
     if (!banner) {
       banner = h("div", { id: "reload-problems", class: "problem", role: "alert" });
-      document.querySelector(".layout").before(banner);
+      document.getElementById("context").before(banner); // first thing on the page
     }
-    const what = status.state === "refused" ? "does not validate" : "did not start";
-    const running = status.running ? `running ${status.running} instead` : "the running version carries on";
+    const what = status.state === "refused" ? "do not validate" : "did not start";
+    const headline = status.running
+      ? `The flow files or site config on disk ${what}, so Power Master runs ${status.running}:`
+      : `The edited flow files or site config ${what}; the running version carries on:`;
     banner.replaceChildren(
-      h("p", {}, `The edited flows or site config ${what}; ${running}:`),
+      h("p", {}, headline),
       h("ul", {}, ...status.problems.map((text) => h("li", {}, h("code", {}, text)))));
   }
 
