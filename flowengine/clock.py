@@ -128,8 +128,19 @@ class VirtualClock:
             if done is None:
                 await future
             else:
+                # Once ``done`` is done the task is no longer waiting for time, though it
+                # resumes only some loop turns later: said at once, or a settle hook would
+                # see it asleep and move the clock on to the next deadline meanwhile.
+                def awake(_: asyncio.Future[Any]) -> None:
+                    if task is not None:
+                        self.sleeping_tasks.discard(task)
+
+                done.add_done_callback(awake)
                 waiting: set[asyncio.Future[Any]] = {future, done}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    done.remove_done_callback(awake)
         finally:
             if task is not None:
                 self.sleeping_tasks.discard(task)

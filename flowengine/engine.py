@@ -74,6 +74,8 @@ class Engine:
 
         An engine that was stopped starts again afresh (new nodes and connections,
         the same context and traces): a hot reload of the settings does just that."""
+        if isinstance(self.clock, VirtualClock) and self.clock.settle_hook is None:
+            self.clock.settle_hook = self.settle  # (a stop gave it up)
         self.flowset = flowset
         self.flows.clear()
         self.connections.clear()
@@ -119,6 +121,11 @@ class Engine:
                 log.exception("connection %s failed to close", connection.connection_id)
         self.traces.flush()
         self.started = False
+        clock = self.clock
+        if isinstance(clock, VirtualClock) and clock.settle_hook == self.settle:
+            # A stopped engine waits for nothing: the next engine on this clock (a
+            # restarted service) must be the one the clock waits for.
+            clock.settle_hook = None
 
     async def reload(self, flowset: FlowSet, grace: float = 0.0) -> FlowChanges:
         """Put ``flowset`` in force, touching only the flows that changed.

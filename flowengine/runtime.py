@@ -434,7 +434,11 @@ class FlowRuntime:
                 ):
                     timeout = runtime.spec.timeout
                     waiting: Any = out
-                    out = await (asyncio.wait_for(waiting, timeout) if timeout else waiting)
+                    if timeout:  # in this task, not wait_for's own: a node waiting on a
+                        async with asyncio.timeout(timeout):  # virtual clock is the run waiting
+                            out = await waiting
+                    else:
+                        out = await waiting
             except asyncio.CancelledError:
                 step.status = "cancelled"
                 step.duration_us = (perf() - started) * 1e6

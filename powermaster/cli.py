@@ -70,9 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--inverter",
         metavar="HOST:PORT",
-        help="use this inverter (Modbus TCP gateway) instead of the simulator",
+        help="use this inverter instead of the simulator: its gateway (inverter.transport "
+        "says how it speaks), or a serial device such as /dev/ttyUSB0",
     )
     run.add_argument("--simulator-port", type=int, default=5020)
+    run.add_argument(
+        "--shadow", action="store_true",
+        help="shadow mode (control.mode: shadow): read, plan, decide and show what it would "
+        "command, and write nothing to the inverter",
+    )
     run.add_argument(
         "--mqtt",
         metavar="HOST:PORT",
@@ -96,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=5020)
     simulate.add_argument("--speed", type=float, default=1.0)
+    simulate.add_argument(
+        "--transport", choices=("tcp", "rtu_over_tcp", "udp"), default="tcp",
+        help="listen as this kind of gateway (site.yaml's inverter.transport)",
+    )
     simulate.set_defaults(func=_simulate)
 
     backtest = sub.add_parser(
@@ -153,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         simulator_port=args.simulator_port,
         mqtt=args.mqtt,
         watch=True,
+        shadow=args.shadow,
     )
     try:
         service = Service(options)
@@ -223,10 +234,11 @@ def _simulate(args: argparse.Namespace) -> int:
         clock = RealClock(args.speed)
         model = site_model(settings, clock)
         server = inverter_server(
-            model, clock, args.host, args.port, settings["inverter"]["firmware"]
+            model, clock, args.host, args.port, settings["inverter"]["firmware"], args.transport
         )
         async with server:
-            say(f"simulated Fox KH on {args.host}:{args.port}, unit 247 (Ctrl-C stops)")
+            say(f"simulated Fox KH on {args.transport} {args.host}:{args.port}, unit 247 "
+                "(Ctrl-C stops)")
             # Simulator time at a wall time: t + (wall_now - wall) * speed.
             say(f"clock t={clock.time():.3f} wall={time.time():.6f} speed={args.speed:g}")
             await report_changes(model, clock, say)

@@ -33,6 +33,7 @@ from flowengine.secrets import is_secret, reveal
 from flowengine.spec import FlowSet
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.control import override as manual
+from nodes.control.site import control_mode
 from nodes.foxess.client import InverterError
 from nodes.foxess.connection import FoxModbusConnection
 from nodes.health.checks import Finding, HealthLimits, assess
@@ -65,8 +66,9 @@ log = logging.getLogger("power_master")
 SITE_DB = "site_db"
 #: The context keys (global) that ``state()`` and ``health()`` show: a change publishes ``state``.
 STATE_KEYS = frozenset(
-    {"telemetry", "decision", "plan", "override", "storm_reserve", HEALTH_KEY, "input_health"}
-)
+    {"telemetry", "decision", "plan", "override", "storm_reserve", HEALTH_KEY, "input_health",
+     "command_check", "would_command"}
+)  # fmt: skip
 #: Real seconds the runs in progress get to finish when the settings change.
 RELOAD_GRACE_S = 5.0
 #: A health record older than this means its flow has stopped judging (it runs every 5 min).
@@ -81,11 +83,12 @@ class Options:
     host: str = "127.0.0.1"
     port: int = 8080
     speed: float = 1.0
-    inverter: str | None = None  # HOST:PORT of a real inverter; None runs the simulator
+    inverter: str | None = None  # HOST:PORT or /dev/tty... of a real inverter; None: simulator
     simulator_port: int = 5020
     mqtt: str | None = None  # HOST:PORT of an MQTT broker, over the site config's mqtt section
     ui: bool = True
     watch: bool = False  # reload the flows and the site config when their files change
+    shadow: bool = False  # control.mode: shadow whatever the site config says (run --shadow)
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -195,6 +198,8 @@ class Service:
             )
             await self.simulator.start()
             log.info("simulated Fox KH on 127.0.0.1:%d", self.options.simulator_port)
+        if control_mode(self.settings) == "shadow":
+            log.info("shadow mode: deciding, not commanding (nothing is written to the inverter)")
         self._unlisten_override = self.engine.context.listen(
             self._override_changed, GLOBAL, manual.OVERRIDE_KEY
         )
@@ -244,6 +249,10 @@ class Service:
     async def _release_inverters(self) -> None:
         for connection in self.engine.connections.values():
             if not isinstance(connection, FoxModbusConnection):
+                continue
+            if connection.client.read_only:  # shadow mode: never commanded, nothing to undo
+                log.info("shadow mode: the inverter was never commanded, nothing to hand back")
+                await connection.close()
                 continue
             try:
                 result = await connection.release()
@@ -339,6 +348,11 @@ class Service:
             "decided_at": decision.get("at"),
             "override": self.override(),
             "storm_reserve": storm_reserve_view(context.get("global", "storm_reserve"), now),
+            "control": control_mode(self.settings),
+            "would_command": would_command_view(
+                context.get("global", "would_command"), control_mode(self.settings)
+            ),
+            "command_check": command_check_view(context.get("global", "command_check")),
         }
 
     # -- live state for the UI: a ``state`` event when what ``state()`` shows changes --
@@ -440,11 +454,17 @@ class Service:
         options = self.options
         settings.update(options.extra_settings)
         settings["data_dir"] = str(options.data_dir)
-        if options.inverter:
+        if options.shadow:
+            settings["control"] = {**settings.get("control", {}), "mode": "shadow"}
+        if options.inverter and not options.inverter.startswith("/"):
             host, _, port = options.inverter.rpartition(":")
             settings["inverter"].update(host=host or "127.0.0.1", port=int(port))
-        else:
-            settings["inverter"].update(host="127.0.0.1", port=options.simulator_port)
+        elif options.inverter:  # a serial device: an RS485 adapter on this machine
+            line = {**(settings["inverter"].get("serial") or {}), "port": options.inverter}
+            settings["inverter"].update(transport="serial", serial=line)
+        else:  # the simulator speaks Modbus TCP, whatever gateway the site names
+            simulator = {"host": "127.0.0.1", "port": options.simulator_port, "transport": "tcp"}
+            settings["inverter"].update(simulator)
         if options.mqtt:
             host, _, port = options.mqtt.rpartition(":")
             if not host or not port.isdigit():
@@ -579,9 +599,9 @@ class Service:
             )
             for problem in problems:
                 log.error("  %s", problem)
-        if not problems and previous is not None and previous["state"] in ("refused", "failed"):
-            if state != "unchanged":  # (put back as it was: said below)
-                log.warning("the files load again: the refusal is over")
+        refused_before = previous is not None and previous["state"] in ("refused", "failed")
+        if refused_before and not problems and state != "unchanged":  # (put back: said below)
+            log.warning("the files load again: the refusal is over")
         if changes is not None:
             status["changed"] = {**changes.as_dict(), "settings": settings}
             restarted = "site config changed, every flow restarted; flows: " if settings else ""
@@ -675,6 +695,27 @@ def fingerprint(config: Any) -> str:
 
     body = json.dumps(plain(config), sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+#: What shadow mode shows of each decision: the command it would have sent, and why.
+WOULD_COMMAND = (
+    "mode", "power_w", "setpoint_w", "export_limit_w", "min_soc", "level", "reason", "at"
+)  # fmt: skip
+
+
+def would_command_view(decision: Any, mode: str) -> dict[str, Any] | None:
+    """In shadow mode, the last decision as the command it would have sent (None: live)."""
+    if mode != "shadow" or not isinstance(decision, dict):
+        return None
+    return {key: decision.get(key) for key in WOULD_COMMAND}
+
+
+def command_check_view(record: Any) -> dict[str, Any] | None:
+    """Whether the inverter does what it was told (control.compare's last verdict)."""
+    if not isinstance(record, dict):
+        return None
+    keys = ("state", "reasons", "findings", "notes", "commanded", "at")
+    return {key: record.get(key) for key in keys}
 
 
 def storm_reserve_view(reserve: Any, now: float) -> dict[str, Any] | None:

@@ -35,6 +35,11 @@ def site_model(
 
 
 def inverter_server(
-    model: SiteModel, clock: Clock, host: str, port: int, firmware: str = "kh133"
+    model: SiteModel,
+    clock: Clock,
+    host: str,
+    port: int,
+    firmware: str = "kh133",
+    transport: str = "tcp",
 ) -> FoxKHServer:
-    return FoxKHServer(model, clock, host, port, firmware)
+    return FoxKHServer(model, clock, host, port, firmware, transport=transport)

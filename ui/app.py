@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from flowengine.errors import InvalidRequest
+from nodes.control.site import control_mode
 from nodes.ledger.store import NoLedger
 from nodes.loads import set_load_command
 from ui import login
@@ -73,8 +74,15 @@ def page_context(request: Request) -> dict[str, Any]:
 
 def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Starlette:
     """Build the UI app; ``ping`` is the SSE keep-alive interval in seconds."""
-    templates = Jinja2Templates(directory=HERE / "templates", context_processors=[page_context])
     engine = service.engine
+
+    def mode_context(request: Request) -> dict[str, Any]:
+        """Shadow mode (control.mode): every page says so."""
+        return {"shadow": control_mode(engine.settings) == "shadow"}
+
+    templates = Jinja2Templates(
+        directory=HERE / "templates", context_processors=[page_context, mode_context]
+    )
 
     def not_found(what: str) -> Json:
         return Json({"error": f"no {what}"}, status_code=404)

@@ -5,6 +5,16 @@ Amber re-publishes every 5 minutes and the current interval's price moves as
 the ~50 calls per 5 minutes Amber allows; when its ``RateLimit-Remaining``
 header says none are left, we wait out ``RateLimit-Reset``).
 
+``next`` and ``previous`` count intervals at the resolution asked for, so by
+default they are 48 hours ahead and one hour back at either: 96 and 2 at 30
+minutes, 576 and 12 at 5. A count set in site.yaml is at the configured
+resolution and keeps its span if Amber refuses 5 minutes and 30 are asked for.
+
+A 429 is not tried again before Amber's ``RateLimit-Reset`` (seconds until its
+window resets, as amber-express reads it), plus a margin: a wait of more than a
+few seconds fails the fetch with that moment as its ``retry_at``, so the input
+keeps its last good prices, makes no call until then, and its health says when.
+
 ``issued_at`` is the fetch time. Amber states no issue time, and the newest
 settled interval's end (``nemTime``) is no substitute: at 30-minute resolution
 it is up to 30 minutes older than prices Amber refreshes every 5, and with
@@ -15,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +36,7 @@ from flowengine.clock import Clock
 from flowengine.secrets import MissingSecret, reveal
 from nodes.amber.intervals import to_prices
 from nodes.amber.schema import PAYLOAD_SCHEMA, SETTINGS_DEFAULTS
-from nodes.inputs.fetch import FetchError, Response, fetch
+from nodes.inputs.fetch import FetchError, Response, RetryPolicy, fetch, retry_after_header
 from nodes.inputs.provider import CallLog, InvalidPayload, Provider
 from nodes.inputs.reading import Reading
 
@@ -33,6 +44,16 @@ log = logging.getLogger(__name__)
 
 #: The longest ``RateLimit-Reset`` we honour (Amber's window is 5 minutes).
 MAX_QUOTA_WAIT_S = 600.0
+#: Added to ``RateLimit-Reset``, whole seconds counted from when Amber answered (as
+#: amber-express does), so the next call does not land just before the window turns.
+RESET_MARGIN_S = 2.0
+#: A 429 wait longer than this is not sat out inside the run: the input waits instead.
+MAX_WAIT_IN_RUN_S = 10.0
+#: How far ahead (``next``) and back (``previous``) to ask by default, at any resolution.
+AHEAD_S = 48 * 3600.0
+BEHIND_S = 3600.0
+#: The most intervals Amber gives for ``next`` or ``previous``.
+MAX_INTERVALS = 2048
 
 
 class AmberPrices(Provider):
@@ -57,8 +78,25 @@ class AmberPrices(Provider):
     def resolution(self) -> int:
         return self._resolution or int(self.setting("resolution"))
 
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_retry_after_s=MAX_WAIT_IN_RUN_S,
+            timeout_s=float(self.setting("timeout_s")),
+        )
+
     def due(self, now: float, last: Reading | None, calls: CallLog) -> bool:
         return now >= self.quiet_until and super().due(now, last, calls)
+
+    def intervals(self, name: str, resolution: int) -> int:
+        """``next`` or ``previous`` at ``resolution``: as set (its span kept if the resolution
+        is not the configured one), else 48 h ahead or 1 h back."""
+        configured = self.section.get(name)
+        if configured is None:
+            span_s = AHEAD_S if name == "next" else BEHIND_S
+        else:
+            span_s = int(configured) * int(self.setting("resolution")) * 60.0
+        return min(MAX_INTERVALS, math.ceil(span_s / (resolution * 60)))
 
     async def fetch(self, http: aiohttp.ClientSession | None, now: float) -> Any:
         if http is None:
@@ -92,8 +130,8 @@ class AmberPrices(Provider):
         self, http: aiohttp.ClientSession, url: str, key: str, resolution: int
     ) -> Response:
         params = {
-            "next": int(self.setting("next")),
-            "previous": int(self.setting("previous")),
+            "next": self.intervals("next", resolution),
+            "previous": self.intervals("previous", resolution),
             "resolution": resolution,
         }
         return await self._request(http, url, key, params)
@@ -112,7 +150,7 @@ class AmberPrices(Provider):
         headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
         try:
             return await fetch(http, url, self.clock, params=params, headers=headers,
-                               policy=self.retry)  # fmt: skip
+                               policy=self.retry, rate_limit_wait=reset_wait)  # fmt: skip
         except FetchError as exc:
             message = str(exc)
             if key not in message:
@@ -121,17 +159,40 @@ class AmberPrices(Provider):
             raise FetchError(message.replace(key, "<api key>"), exc.status, exc.retry_at) from None
 
     def _note_quota(self, headers: Mapping[str, str]) -> None:
-        found = {name.lower(): value for name, value in headers.items()}
-        remaining, reset = found.get("ratelimit-remaining"), found.get("ratelimit-reset")
-        if remaining is None or reset is None:
+        remaining, wait = headers.get("RateLimit-Remaining"), _reset_s(headers)
+        if remaining is None or wait is None:
             return
         try:
-            left, wait = int(remaining), min(MAX_QUOTA_WAIT_S, max(0.0, float(reset)))
+            left = int(remaining)
         except ValueError:
             return
         if left <= 0:
-            self.quiet_until = self.clock.time() + wait
+            self.quiet_until = self.clock.time() + wait + RESET_MARGIN_S
             log.warning("amber rate limit used up; next call in %.0f s", wait)
+
+
+def reset_wait(response: Response, now: float) -> float | None:
+    """How long a 429 from Amber asks us to wait: its ``RateLimit-Reset`` plus a margin,
+    else ``Retry-After`` (else None: the usual backoff)."""
+    wait = _reset_s(response.headers)
+    if wait is not None:
+        return wait + RESET_MARGIN_S
+    return retry_after_header(response, now)
+
+
+def _reset_s(headers: Mapping[str, str]) -> float | None:
+    """``RateLimit-Reset``: seconds until the window resets (bounded), None if absent or not
+    a number."""
+    value = headers.get("RateLimit-Reset")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(seconds):
+        return None
+    return min(MAX_QUOTA_WAIT_S, max(0.0, seconds))
 
 
 def decode(text: str) -> Any:

@@ -25,8 +25,6 @@ DEFAULT_BASE_URL = "https://api.amber.com.au/v1"
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
     "resolution": 30,
-    "next": 96,
-    "previous": 2,
     "every": "60s",
     "timeout_s": 20.0,
     "usage_every": "24h",
@@ -49,20 +47,23 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "site_id": {"type": "string", "description": "the site id (GET /sites lists yours)"},
         "resolution": {
             "enum": [5, 30],
-            "description": "interval length in minutes; ask for what the site is billed at "
-            "(default 30; if Amber refuses 5 with HTTP 400, 30 is used)",
+            "description": "price interval length in minutes; ask for what the site is billed "
+            "at (default 30; if Amber refuses 5 with HTTP 400, 30 is used). Usage always "
+            "comes at the site's own",
         },
         "next": {
             "type": "integer",
             "minimum": 0,
             "maximum": 2048,
-            "description": "forecast intervals to ask for (default 96); Amber returns what exists",
+            "description": "forecast intervals to ask for, at the configured resolution "
+            "(default 48 h: 96 at 30 min, 576 at 5 min); Amber returns what exists",
         },
         "previous": {
             "type": "integer",
             "minimum": 0,
             "maximum": 2048,
-            "description": "past (settled) intervals to ask for (default 2)",
+            "description": "past (settled) intervals to ask for, at the configured resolution "
+            "(default 1 h: 2 at 30 min, 12 at 5 min)",
         },
         "every": {
             **DURATION,
@@ -83,7 +84,8 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             "type": "integer",
             "minimum": 1,
             "maximum": 90,
-            "description": "days of usage to ask for each time (default 7; Amber keeps 90)",
+            "description": "days of usage to ask for each time, ending yesterday (NEM time), "
+            "in requests of 7 days at most (default 7; Amber keeps 90)",
         },
     },
     "additionalProperties": False,

@@ -1,18 +1,25 @@
 """Amber Electric's metered usage: ``GET /sites/{site}/usage``, what the bill is made of.
 
-Each object is one 30-minute interval of one meter channel: ``kwh`` (generation
-negative), ``cost`` in c incl. GST (negative = a credit) and ``quality``
-(``estimated`` until the metering company has a real read, then ``billable``).
-The data arrives a day or so late, and Amber asks that it be fetched about once
-a day. Here it becomes the ``usage`` shape the ledger settles against
-(docs/ledger.md): per slot, kWh and $ each way, billable only when every channel
-of the slot is.
+Each object is one interval of one meter channel, 5 or 30 minutes as the site
+is billed: ``kwh`` (generation negative), ``cost`` in c incl. GST (negative = a
+credit) and ``quality`` (``estimated`` until the metering company has a real
+read, then ``billable``). The data arrives a day or so late, and Amber asks
+that it be fetched about once a day. Here it becomes the ``usage`` shape the
+ledger settles against (docs/ledger.md): per slot, kWh and $ each way,
+billable only when every channel of the slot is.
+
+What Amber accepts, as sites billed every 5 minutes show: no
+``resolution`` (the spec allows only 30, which a 5-minute site refuses with
+400; without it each site answers at its own), an ``endDate`` before today in
+NEM time (today's is refused or empty), and at most 7 days per request (more
+is a 500). So the last ``usage_days`` days up to yesterday are asked for in
+windows of 7 days or less, oldest first, and their answers joined.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -26,13 +33,18 @@ from nodes.inputs.provider import InvalidPayload
 
 #: NEM time (protocols §0): Amber's dates are market days in UTC+10 all year.
 NEM_TIME = timezone(timedelta(hours=10))
+#: The most days one ``/usage`` request may span (both ends counted).
+MAX_WINDOW_DAYS = 7
 
 
 class AmberUsage(AmberPrices):
     kind = "usage"
     name = "amber"
     node_type = "amber.usage"
-    description = "Metered usage and its billed cost per 30-minute slot from Amber Electric."
+    description = (
+        "Metered usage and its billed cost per interval (5 or 30 minutes, as the site is "
+        "billed) from Amber Electric."
+    )
     payload_schema = USAGE_SCHEMA
     default_every_s = 86400.0
 
@@ -44,16 +56,41 @@ class AmberUsage(AmberPrices):
         if http is None:
             raise FetchError("amber needs an HTTP session (the node's http connection)")
         key = self._api_key()
-        today = datetime.fromtimestamp(now, NEM_TIME).date()
-        first = today - timedelta(days=int(self.setting("usage_days")))
-        params = {"startDate": first.isoformat(), "endDate": today.isoformat(),
-                  "resolution": 30}  # fmt: skip
-        response = await self._request(http, self._site_url("usage"), key, params)
-        self._note_quota(response.headers)
-        return decode(response.text)
+        url = self._site_url("usage")
+        yesterday = datetime.fromtimestamp(now, NEM_TIME).date() - timedelta(days=1)
+        found: list[Any] = []
+        for first, last in windows(yesterday, int(self.setting("usage_days"))):
+            if self.clock.time() < self.quiet_until:
+                raise FetchError(
+                    f"amber rate limit used up before the usage from {first.isoformat()}",
+                    retry_at=self.quiet_until,
+                )
+            params = {"startDate": first.isoformat(), "endDate": last.isoformat()}
+            response = await self._request(http, url, key, params)
+            self._note_quota(response.headers)
+            payload = decode(response.text)
+            if not isinstance(payload, list):
+                raise InvalidPayload(
+                    f"amber usage {first.isoformat()}..{last.isoformat()}: not a list but "
+                    f"{str(payload)[:120]}"
+                )
+            found.extend(payload)
+        return found
 
     def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
         return now, {"intervals": to_usage(raw)}
+
+
+def windows(last: date, days: int) -> list[tuple[date, date]]:
+    """The ``days`` days up to ``last`` as (startDate, endDate) pairs, both ends included,
+    none longer than ``MAX_WINDOW_DAYS``, oldest first."""
+    found = []
+    start = last - timedelta(days=days - 1)
+    while start <= last:
+        end = min(last, start + timedelta(days=MAX_WINDOW_DAYS - 1))
+        found.append((start, end))
+        start = end + timedelta(days=1)
+    return found
 
 
 def to_usage(raw: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 from flowengine.registry import Declared
 from nodes.control import site
+from nodes.control.compare import Compare
 from nodes.control.hierarchy import Hierarchy
 from nodes.control.manual import OverrideNode
 
-NODE_TYPES: list[Declared] = [Hierarchy, OverrideNode, site.SECTION]
+NODE_TYPES: list[Declared] = [Hierarchy, Compare, OverrideNode, site.SECTION]

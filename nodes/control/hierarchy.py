@@ -77,12 +77,12 @@ def _available(
         return measured
     charge_limit = settings["battery"]["max_charge_w"]
     export_limit = settings["grid"]["max_export_w"]
-    battery_w = float(telemetry.get("battery_w", 0.0))
-    grid_w = float(telemetry.get("grid_w", 0.0))
+    battery_w = float(telemetry.get("battery_w") or 0.0)  # None: the BMS is not connected
+    grid_w = float(telemetry.get("grid_w") or 0.0)
     remote = bool(telemetry.get("remote_enabled"))
     # A full battery takes nothing above the AC setpoint, so the PV reading then only
     # echoes our own last setpoint: trusting it would ratchet the setpoint (and PV) down.
-    full = float(telemetry.get("soc", 0.0)) >= settings["battery"]["soc_max"] - _FULL_SOC_BAND
+    full = float(telemetry.get("soc") or 0.0) >= settings["battery"]["soc_max"] - _FULL_SOC_BAND
     curtailing = (
         battery_w >= charge_limit - 50
         or -grid_w >= export_limit - 50

@@ -34,6 +34,14 @@ def safety_override(telemetry: Mapping[str, Any], settings: Any, now: float) -> 
     age = now - float(telemetry.get("timestamp", now))
     if age > stale_after:
         return Decision("self_use", 0.0, "safety", f"telemetry is {age:.0f}s old")
+    if telemetry.get("bms_connected") is False:
+        return Decision(
+            "self_use",
+            0.0,
+            "safety",
+            "BMS disconnected: no battery SOC, power or temperature to act on, so nothing "
+            "is forced (the inverter's own self-use)",
+        )
     battery, inverter = settings["battery"], settings.get("inverter", {})
     battery_temp = telemetry.get("battery_temp_c")
     if battery_temp is not None:

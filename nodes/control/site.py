@@ -4,6 +4,7 @@ hierarchy, anti-oscillation and weekly schedule (nodes/control/settings.py reads
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flowengine.schema import DURATION
@@ -107,8 +108,16 @@ CONTROL_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: ``control.mode``: live commands the inverter; shadow only watches (docs/control.md).
+CONTROL_MODES = ("live", "shadow")
+
 SCHEMA: dict[str, Any] = object_section(
     {
+        "mode": {
+            "enum": list(CONTROL_MODES),
+            "description": "live: command the inverter; shadow: read, plan, decide and show "
+            "what it would command, writing nothing to the inverter (run --shadow)",
+        },
         "soc_margin": {"type": "number", "minimum": 0, "maximum": 0.2},
         "telemetry_stale_after": DURATION,
         "override_max_duration": {
@@ -120,6 +129,7 @@ SCHEMA: dict[str, Any] = object_section(
 )
 
 DEFAULTS: dict[str, Any] = {
+    "mode": "live",
     "soc_margin": 0.02,
     "telemetry_stale_after": "15m",
     "override_max_duration": "24h",
@@ -127,3 +137,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 SECTION = SiteSection("control", SCHEMA, DEFAULTS, owner=__name__)
+
+
+def control_mode(settings: Mapping[str, Any]) -> str:
+    """``control.mode`` of the running settings: ``shadow``, else ``live``."""
+    return "shadow" if (settings.get("control") or {}).get("mode") == "shadow" else "live"

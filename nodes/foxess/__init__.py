@@ -1,4 +1,4 @@
-"""Fox ESS KH hybrid inverter over Modbus TCP."""
+"""Fox ESS KH hybrid inverter over Modbus: TCP, RTU over TCP, UDP or serial."""
 
 from flowengine.registry import Declared
 from nodes.foxess import site

@@ -1,6 +1,6 @@
 """The shared Fox ESS KH Modbus link that foxess nodes name in their config.
 
-One RS485 gateway serves one request at a time, so every call goes through a
+One RS485 bus serves one request at a time, so every call goes through a
 lock. Keys missing from the flow's connection config come from the site
 config (``settings["inverter"]``) and then from defaults. The battery's hard
 floor (``battery.soc_min``) is the inverter's min-SOC backstop, and the grid's
@@ -10,7 +10,8 @@ export limit (``grid.max_export_w``) the export limit it goes back to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from flowengine.clock import Clock
@@ -23,10 +24,16 @@ from nodes.foxess.client import (
     Telemetry,
 )
 from nodes.foxess.plausible import TelemetryLimits
+from nodes.foxess.site import MAX_READ_REGISTERS, SERIAL, SERIAL_NEEDS_LINE, TRANSPORT
+from nodes.foxess.transport import SerialLine
 
 T = TypeVar("T")
 
+#: How long (clock seconds) a call waits for the lock before it looks again.
+LOCK_CHECK_S = 600.0
+
 DEFAULTS: dict[str, Any] = {
+    "transport": "tcp",
     "host": "127.0.0.1",
     "port": 502,
     "unit_id": 247,
@@ -35,32 +42,39 @@ DEFAULTS: dict[str, Any] = {
     "watchdog_s": 60,
     "timeout_s": 3.0,
     "fallback_mode": "self_use",
-    "max_read_registers": 20,
+    "serial": None,
+    "max_read_registers": None,  # the transport's (nodes.foxess.transport)
 }
 
 
 class FoxModbusConnection(Connection):
-    """A Fox ESS KH reached over Modbus TCP (an RS485 gateway)."""
+    """A Fox ESS KH reached over Modbus: an RS485 gateway or a serial adapter."""
 
     type_name = "foxess.modbus"
-    description = "A Fox ESS KH inverter over Modbus TCP (unit 247 behind an RS485 gateway)."
+    description = (
+        "A Fox ESS KH inverter over Modbus (unit 247 behind an RS485 gateway: TCP, RTU over "
+        "TCP or UDP; or an RS485 adapter on a serial port)."
+    )
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
+            "transport": TRANSPORT,
             "host": {"type": "string"},
             "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            "serial": SERIAL,
             "unit_id": {"type": "integer", "minimum": 1, "maximum": 247},
             "firmware": {"enum": ["kh133", "pre133"]},
             "register_function": {"enum": ["holding", "input"]},
             "watchdog_s": {"type": "integer", "minimum": 10, "maximum": 3600},
             "timeout_s": {"type": "number", "exclusiveMinimum": 0},
-            "max_read_registers": {"type": "integer", "minimum": 8, "maximum": 125},
+            "max_read_registers": MAX_READ_REGISTERS,
             "fallback_mode": {
                 "enum": list(FALLBACK_MODES),
                 "description": "work mode (41000) the inverter runs when remote control ends",
             },
         },
         "additionalProperties": False,
+        **SERIAL_NEEDS_LINE,
     }
 
     def __init__(
@@ -69,9 +83,12 @@ class FoxModbusConnection(Connection):
         super().__init__(connection_id, config, clock, settings)
         self._lock = asyncio.Lock()
         self._last_telemetry: Telemetry | None = None
+        read_max = self.option("max_read_registers")
         self.client = FoxKHClient(
             self.option("host"),
             int(self.option("port")),
+            transport=self.option("transport"),
+            serial=SerialLine.from_config(self.option("serial")),
             unit_id=int(self.option("unit_id")),
             firmware=self.option("firmware"),
             register_function=self.option("register_function"),
@@ -79,10 +96,11 @@ class FoxModbusConnection(Connection):
             timeout_s=float(self.option("timeout_s")),
             clock=clock,
             fallback_mode=self.option("fallback_mode"),
-            max_read_registers=int(self.option("max_read_registers")),
+            max_read_registers=None if read_max is None else int(read_max),
             min_soc_backstop=(settings.get("battery") or {}).get("soc_min"),
             limits=TelemetryLimits.for_site(settings),
             max_export_w=(settings.get("grid") or {}).get("max_export_w"),
+            read_only=(settings.get("control") or {}).get("mode") == "shadow",  # writes nothing
         )
 
     def option(self, key: str) -> Any:
@@ -93,11 +111,11 @@ class FoxModbusConnection(Connection):
         return site.get(key, DEFAULTS[key])
 
     async def open(self) -> None:
-        async with self._lock:
+        async with self._turn():
             await self.client.connect()  # never raises; reports via ``connected``
 
     async def close(self) -> None:
-        async with self._lock:
+        async with self._turn():
             self.client.close()
 
     @property
@@ -141,13 +159,38 @@ class FoxModbusConnection(Connection):
         """Remote control off, the min-SOC backstop and export limit as configured (at
         shutdown). The last word: one more try to connect now, whatever the reconnect
         backoff says."""
-        async with self._lock:
+        async with self._turn():
             await self.client.connect()
             return await self.client.release()
 
     async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
         return await self._locked(lambda: self.client.refresh_watchdog(force))
 
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """The lock; when it is held, waited for on the clock. A call holding it may itself
+        wait on the clock (the client reads a lagging readback again after a pause), and a
+        virtual clock moves only while every run waits on it: a run queued here counts."""
+        if self._lock.locked():
+            await self._queue()
+        else:
+            await self._lock.acquire()  # free: at once, not a moment of clock time later
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    async def _queue(self) -> None:
+        acquired = asyncio.ensure_future(self._lock.acquire())
+        try:
+            while not await self.clock.wait_for(acquired, LOCK_CHECK_S):
+                pass
+        except BaseException:
+            if acquired.done() and not acquired.cancelled():
+                self._lock.release()
+            acquired.cancel()
+            raise
+
     async def _locked(self, call: Callable[[], Awaitable[T]]) -> T:
-        async with self._lock:
+        async with self._turn():
             return await call()

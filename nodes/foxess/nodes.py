@@ -22,6 +22,10 @@ from nodes.foxess.link import record_error, record_ok
 
 T = TypeVar("T")
 
+#: Refreshes that fail or disagree in a row before the keeper stops feeding: one is a
+#: hiccup (a timeout, a lagging readback) the next, a third of the watchdog later, mends.
+BAD_REFRESHES_TO_STOP = 2
+
 CONNECTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"connection": {"type": "string", "x-connection": "foxess.modbus"}},
@@ -57,26 +61,31 @@ class _FoxNode(Node):
 
 
 _NUMBER = {"type": "number"}
+_BATTERY = "null while the BMS is not connected"
 #: What a telemetry payload holds (nodes/foxess/client.py's Telemetry.as_dict).
 TELEMETRY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "timestamp": {**_NUMBER, "description": "epoch seconds of the poll"},
-        "soc": {"type": "number", "minimum": 0, "maximum": 1},
-        "soc_pct": {"type": "number", "minimum": 0, "maximum": 100},
+        "soc": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": _BATTERY},
+        "soc_pct": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
         "pv_w": _NUMBER,
         "load_w": _NUMBER,
-        "battery_w": {**_NUMBER, "description": "+ charging"},
+        "battery_w": {"type": ["number", "null"], "description": f"+ charging; {_BATTERY}"},
         "grid_w": {**_NUMBER, "description": "+ importing"},
         "battery_voltage_v": _NUMBER,
         "inverter_temp_c": _NUMBER,
         "ambient_temp_c": _NUMBER,
-        "battery_temp_c": _NUMBER,
+        "battery_temp_c": {"type": ["number", "null"]},
         "inverter_state": {"type": "integer"},
         "grid_lost": {"type": "boolean"},
         "work_mode": {"type": "integer"},
         "remote_enabled": {"type": "boolean"},
         "remote_setpoint_w": _NUMBER,
+        "bms_connected": {
+            "type": "boolean",
+            "description": "the battery's BMS answers (37002, 31028 before KH 1.33)",
+        },
         "battery_energy_kwh": {"type": ["number", "null"]},
         "energy_kwh": {"type": "object", "additionalProperties": _NUMBER},
         "energy_today_kwh": {"type": "object", "additionalProperties": _NUMBER},
@@ -113,7 +122,9 @@ class FoxRead(_FoxNode):
     async def process(self, msg: Message) -> Message:
         max_age = parse_duration(self.config["max_age"])
         telemetry = await self.exchange(self.connection.read_telemetry(max_age))
-        self.ctx.status(f"SOC {telemetry.soc_pct:.0f}%, grid {telemetry.grid_w:.0f} W")
+        soc = telemetry.soc_pct
+        battery = "BMS disconnected" if soc is None else f"SOC {soc:.0f}%"
+        self.ctx.status(f"{battery}, grid {telemetry.grid_w:.0f} W")
         msg.payload = telemetry.as_dict()
         return msg
 
@@ -141,6 +152,16 @@ class FoxCommand(_FoxNode):
                 "setpoint_w": {"type": ["integer", "null"]},
                 "verified": {"type": "boolean"},
                 "mismatches": {"type": "array", "items": {"type": "string"}},
+                "tolerated": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "readbacks accepted as what real KHs do (clamp, lag, 44000)",
+                },
+                "failed": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "parts not applied though the mode went out (export limit)",
+                },
             },
             "required": ["mode", "verified"],
         }
@@ -167,7 +188,8 @@ class FoxCommand(_FoxNode):
             raise InverterError(f"payload export_limit_w must be W >= 0, got {limit!r}")
         result = await self.exchange(self.connection.command(mode, power, setpoint, min_soc, limit))
         state = "ok" if result.verified else "warn"
-        self.ctx.status(f"{result.mode} {result.setpoint_w or 0} W", state)
+        tolerated = f" ({len(result.tolerated)} tolerated)" if result.tolerated else ""
+        self.ctx.status(f"{result.mode} {result.setpoint_w or 0} W{tolerated}", state)
         msg.payload = result.as_dict()
         return msg
 
@@ -188,7 +210,9 @@ class FoxWatchdog(_FoxNode):
     soon as the control tick's last decision is older than ``hold_for`` or the
     health check says safety. So if the control flow dies or control is no
     longer sound, the inverter's own watchdog hands it back to its fallback
-    work mode by itself, instead of a forced mode living on.
+    work mode by itself, instead of a forced mode living on. One bad refresh (a
+    timeout, a readback that disagrees) is a hiccup and feeding goes on while
+    the decision stands; ``BAD_REFRESHES_TO_STOP`` in a row end the run.
     """
 
     type_name = "foxess.watchdog"
@@ -223,13 +247,15 @@ class FoxWatchdog(_FoxNode):
     }
     takes = "any message (start it whenever the command changes; mode restart)"
     gives: ClassVar[dict[str, str]] = {
-        "out": 'payload {"refreshes": n, "stopped": why the feeding stopped}'
+        "out": 'payload {"refreshes": n, "stopped": why the feeding stopped, '
+        '"tolerated": what real-KH readbacks were accepted}'
     }
 
     async def process(self, msg: Message) -> Message:
         clock = self.ctx.clock
         hold_for = parse_duration(self.config["hold_for"])
-        refreshes = 0
+        refreshes, bad = 0, 0
+        tolerated: list[str] = []
         while True:
             client = self.connection.client
             if not client.remote_active:
@@ -246,14 +272,27 @@ class FoxWatchdog(_FoxNode):
                 stopped = "health is safety: watchdog left to expire"
                 self.ctx.status(stopped, "warn")
                 break
-            result = await self.exchange(self.connection.refresh_watchdog(), ends_streak=False)
-            if result is not None:
-                refreshes += 1
-                if not result.verified:
-                    stopped = "; ".join(result.mismatches) or "refresh not verified"
-                    self.ctx.status(stopped, "warn")
-                    break
-                self.ctx.status(f"watchdog fed, {result.setpoint_w} W")
+            try:
+                result = await self.exchange(self.connection.refresh_watchdog(), ends_streak=False)
+            except InverterError as exc:
+                bad += 1
+                if bad >= BAD_REFRESHES_TO_STOP:
+                    raise
+                self.ctx.status(f"refresh failed, feeding on: {exc}", "warn")
+            else:
+                if result is not None:
+                    refreshes += 1
+                    tolerated += [n for n in result.tolerated if n not in tolerated]
+                    bad = 0 if result.verified else bad + 1
+                    problem = "; ".join(result.mismatches + result.failed)
+                    if bad >= BAD_REFRESHES_TO_STOP:
+                        stopped = problem
+                        self.ctx.status(stopped, "warn")
+                        break
+                    if bad:
+                        self.ctx.status(f"{problem}: feeding on", "warn")
+                    else:
+                        self.ctx.status(f"watchdog fed, {result.setpoint_w} W")
             await clock.sleep(max(1.0, client.watchdog_s / 3))
-        msg.payload = {"refreshes": refreshes, "stopped": stopped}
+        msg.payload = {"refreshes": refreshes, "stopped": stopped, "tolerated": tolerated}
         return msg

@@ -39,10 +39,11 @@ class TelemetryLimits:
 
 
 def implausible(reading: Mapping[str, Any], limits: TelemetryLimits) -> list[str]:
-    """Every value of ``reading`` (telemetry in internal units) that no KH could report."""
+    """Every value of ``reading`` (telemetry in internal units) that no KH could report;
+    a battery value that is None (the BMS not connected) is unknown, not implausible."""
     problems: list[str] = []
     soc_pct = reading["soc_pct"]
-    if not 0 <= soc_pct <= 100:
+    if soc_pct is not None and not 0 <= soc_pct <= 100:
         problems.append(f"SOC {soc_pct:g} % (31024)")
     bounds = {
         "battery_w": limits.battery_w,
@@ -51,11 +52,11 @@ def implausible(reading: Mapping[str, Any], limits: TelemetryLimits) -> list[str
         "grid_w": limits.site_w,
     }
     for name, bound in bounds.items():
-        if abs(reading[name]) > bound:
+        if reading[name] is not None and abs(reading[name]) > bound:
             problems.append(f"{name} {reading[name]:.0f} W beyond {bound:.0f} W")
     low, high = limits.temp_c
     for name in ("battery_temp_c", "inverter_temp_c"):
-        if not low <= reading[name] <= high:
+        if reading[name] is not None and not low <= reading[name] <= high:
             problems.append(f"{name} {reading[name]:g} °C")
     volts = reading["battery_voltage_v"]
     if not 0 <= volts <= limits.battery_voltage_v:

@@ -200,6 +200,7 @@ KH133_MAP: dict[str, Field] = {
     "grid_ct": Field(39168, "i32"),  # raw + = export
     "load_power": Field(31016, "i16"),
     "bms_energy_remaining": Field(37632, "u16", 0.01),  # kWh: finer than the 1 % SOC
+    "bms_connect_state": Field(37002),  # BMS_CONNECTED when the battery's BMS answers
     "fault1": Field(39067),
     "fault2": Field(39068),
     "fault3": Field(39069),
@@ -213,13 +214,20 @@ PRE133_MAP: dict[str, Field] = {
     **{f"pv{n}_power": Field(a + 2, "i16") for n, a in _PRE_PV.items()},
     "grid_ct": Field(31049, "i32"),  # raw + = import
     "load_power": Field(31053, "i32"),
+    "bms_connect_state": Field(31028),
 }
 
 #: Sign of the raw grid CT per firmware: +1 when raw + already means importing.
 GRID_CT_IMPORT_SIGN = {Firmware.KH133: -1, Firmware.PRE133: 1}
+#: The inverter's AC-port power, + = output: what 44002 commands, so the evidence that a
+#: setpoint is honoured when 44000 reads 0 (protocols §1.4 "Grid (R phase) power").
+AC_POWER = {Firmware.KH133: Field(31008, "i16"), Firmware.PRE133: Field(31045, "i32")}
 #: Where the version words live per firmware: (master, slave, manager).
 VERSION_REGISTERS = {Firmware.KH133: (36001, 36002, 36003), Firmware.PRE133: (30016, 30017, 30018)}
 MODEL_REGISTERS = (30000, 16)
+#: 37002 (KH >= 1.33) / 31028 (before): 0 initial, 1 connected, 2 fault (foxess_modbus's
+#: BMS_CONNECT_STATE_ADDRESS; its battery sensors go unknown unless it reads 1).
+BMS_CONNECTED = 1
 #: Fault word 1, bit 7.
 FAULT1_GRID_LOST = 1 << 7
 INVERTER_STATE_OFF_GRID = 4

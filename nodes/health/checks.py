@@ -30,6 +30,11 @@ The checks and why their defaults (site config ``health:``) are what they are:
 - the plan (``global.plan``): older than 2 h (four re-plans failed) is degraded;
   older than 12 h is safety (it was built on half a day old SOC, prices and
   forecasts).
+- the inverter doing what it was told (``global.command_check``, kept by the
+  control tick's ``control.compare``): each departure it names (the work mode
+  changed by someone else, remote control dropped, the battery's power or SOC
+  astray) is degraded. Not safety: the inverter still answers, and the control
+  tick commands it again each tick.
 
 Something never seen yet (no telemetry, no plan) counts its age from when the
 checker started, so a service that just started is ``ok`` until a check's
@@ -100,6 +105,7 @@ class Observed:
     decision: Mapping[str, Any] | None = None
     inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None
+    command_check: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,7 @@ def assess(seen: Observed, limits: HealthLimits, extra: Iterable[Finding] = ()) 
     first."""
     checks: dict[str, Any] = {}
     findings = list(extra)
-    for check in (_telemetry, _link, _deciding, _inputs, _plan):
+    for check in (_telemetry, _link, _deciding, _inputs, _plan, _commanded):
         findings += check(seen, limits, checks)
     findings.sort(key=lambda f: -STATES.index(f.state))
     state = findings[0].state if findings else "ok"
@@ -225,6 +231,17 @@ def _plan(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> list[
         return []
     what = "no plan yet" if at is None else "plan"
     return [Finding("plan", state, f"{what}: {_minutes(age)} old (the planner is failing)")]
+
+
+def _commanded(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> list[Finding]:
+    """The inverter not doing what it was told, as the control tick's compare found."""
+    record = seen.command_check or {}
+    if "state" not in record:
+        return []
+    checks["command"] = {"state": record.get("state"), "reasons": list(record.get("reasons") or [])}
+    if record.get("state") != "degraded":
+        return []
+    return [Finding("command", "degraded", str(reason)) for reason in record.get("reasons") or []]
 
 
 def _number(value: Any) -> float | None:

@@ -29,6 +29,7 @@ def observe(scope: ContextScope, now: float, started_at: float) -> Observed:
         decision=scope.peek("decision"),
         inputs=scope.peek(INPUT_HEALTH_KEY) or {},
         plan=scope.peek("plan"),
+        command_check=scope.peek("command_check"),
     )
 
 
@@ -50,6 +51,7 @@ class HealthCheck(Node):
     reads: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("inverter_link", "the Modbus link"),
         ContextKey("input_health", "each input's age and failures"),
+        ContextKey("command_check", "the inverter doing what it was told (control.compare)"),
     )
     writes: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("health", "ok, degraded or safety, and why", "key"),

@@ -71,6 +71,7 @@ class HomeAssistantBridge(Node):
         ContextKey("telemetry", "the inverter's reading"),
         ContextKey("decision", "the control decision"),
         ContextKey("health", "control health"),
+        ContextKey("command_check", "the inverter doing what it was told"),
         ContextKey("prices", "the prices reading"),
         ContextKey("storm_reserve", "the storm reserve"),
         ContextKey("loads", "every load's state"),
@@ -157,6 +158,7 @@ class HomeAssistantBridge(Node):
             health=scope.peek("health"),
             prices=scope.peek("prices"),
             storm=scope.peek("storm_reserve"),
+            command_check=scope.peek("command_check"),
         )
         await self.broker.publish(self.topics.state, encode(state))
         for topic, payload in self._entity_states(now).items():

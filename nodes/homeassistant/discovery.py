@@ -117,6 +117,21 @@ READINGS: tuple[Reading, ...] = (
         diagnostic=True,
     ),
     _words("health", "Control health", "health", "mdi:heart-pulse", HEALTH_STATES),
+    Reading(
+        "inverter_disobeys",
+        "Inverter not following commands",
+        "command_problem",
+        device_class="problem",
+        icon="mdi:alert-octagon-outline",
+        platform="binary_sensor",
+    ),
+    _words(
+        "command_check",
+        "Command check",
+        "command_check",
+        "mdi:clipboard-check-outline",
+        diagnostic=True,
+    ),
     _percent("storm_reserve", "Storm reserve", "storm_reserve_soc", "mdi:weather-lightning"),
     _percent("storm_probability", "Storm probability", "storm_probability", "mdi:weather-pouring"),
     Reading(

@@ -41,6 +41,7 @@ def build_state(
     prices: Mapping[str, Any] | None = None,
     storm: Mapping[str, Any] | None = None,
     telemetry_max_age_s: float = DEFAULT_TELEMETRY_MAX_AGE_S,
+    command_check: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``<prefix>/state`` message from the global context's values (each may be None).
 
@@ -55,6 +56,7 @@ def build_state(
         **_prices(prices, now),
         **_decision(decision),
         "health": _choice(_mapping(health).get("state"), HEALTH_STATES),
+        **_command_check(command_check),
         **_storm(storm),
     }
 
@@ -146,6 +148,20 @@ def _decision(decision: Mapping[str, Any] | None) -> dict[str, Any]:
         "level": _text(data.get("level")),
         "reason": _text(data.get("reason")),
     }
+
+
+def _command_check(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """control.compare's verdict: the problem sensor, and what is wrong (``ok`` when
+    nothing; ``nothing commanded`` before a command, or in shadow mode)."""
+    data = _mapping(record)
+    state = data.get("state")
+    if state not in ("ok", "degraded"):
+        return {"command_problem": None, "command_check": None}
+    if state == "degraded":
+        reasons = [str(r) for r in data.get("reasons") or []]
+        return {"command_problem": ON, "command_check": _text("; ".join(reasons))}
+    words = "ok" if data.get("commanded") is not None else "nothing commanded"
+    return {"command_problem": OFF, "command_check": words}
 
 
 def _storm(storm: Mapping[str, Any] | None) -> dict[str, Any]:

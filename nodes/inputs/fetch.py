@@ -3,7 +3,9 @@
 Every wait happens on the engine's clock, so tests run retries in virtual time
 and a backtest never stalls. Only failures worth repeating are retried (network
 errors, timeouts, 5xx, 429); a 4xx other than 429 means the request is wrong and
-fails at once with the server's own words.
+fails at once with the server's own words. How long a 429 asks us to wait is
+read from ``Retry-After`` unless the provider knows its API says it elsewhere
+(Amber's ``RateLimit-Reset``, Forecast.Solar's ``retry-at`` in the body).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +47,7 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class Response:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # looked up case-insensitively, as HTTP names are
     text: str
 
     def json(self) -> Any:
@@ -69,6 +71,15 @@ def retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+#: Seconds a 429 answer asks us to wait from ``now`` (None: it does not say).
+RateLimitWait = Callable[[Response, float], float | None]
+
+
+def retry_after_header(response: Response, now: float) -> float | None:
+    """The wait a 429 states in its ``Retry-After`` header (HTTP's own way to say it)."""
+    return retry_after(response.headers.get("Retry-After"), now)
+
+
 async def fetch(
     session: aiohttp.ClientSession,
     url: str,
@@ -77,8 +88,12 @@ async def fetch(
     params: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     policy: RetryPolicy = RetryPolicy(),
+    rate_limit_wait: RateLimitWait = retry_after_header,
 ) -> Response:
-    """GET ``url``; the 2xx response, or ``FetchError`` saying why not after the retries."""
+    """GET ``url``; the 2xx response, or ``FetchError`` saying why not after the retries.
+
+    A 429 is tried again no sooner than ``rate_limit_wait`` says; a wait longer than
+    the policy's ``max_retry_after_s`` fails at once, its ``retry_at`` saying when."""
     last: FetchError | None = None
     for attempt in range(policy.attempts):
         wait = min(policy.max_backoff_s, policy.backoff_s * 2**attempt)
@@ -94,7 +109,7 @@ async def fetch(
             detail = response.text.strip().replace("\n", " ")[:200]
             message = f"HTTP {response.status}" + (f": {detail}" if detail else "")
             if response.status == 429:
-                delay = retry_after(response.headers.get("Retry-After"), clock.time())
+                delay = rate_limit_wait(response, clock.time())
                 if delay is not None:
                     if delay > policy.max_retry_after_s:
                         raise FetchError(
@@ -125,4 +140,4 @@ async def _get(
     async with asyncio.timeout(timeout_s):
         async with session.get(url, params=params, headers=headers, timeout=timeout) as reply:
             text = await reply.text()
-            return Response(reply.status, dict(reply.headers), text)
+            return Response(reply.status, reply.headers.copy(), text)

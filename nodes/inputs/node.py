@@ -281,15 +281,18 @@ class InputNode(Node):
 
 
 def input_status(entry: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """One input's health now: its provider, age, whether it is stale, the last error."""
+    """One input's health now: its provider, age, whether it is stale, the last error, and
+    while the provider has asked us to wait (a 429), the moment before which no call is made."""
     fetched = entry.get("fetched_at")
     age = None if fetched is None else round(now - float(fetched), 1)
+    blocked = entry.get("blocked_until")
     return {
         "provider": entry.get("provider"),
         "age_s": age,
         "stale": age is None or age > float(entry.get("stale_after_s") or 0),
         "failures": entry.get("failures", 0),
         "last_error": entry.get("last_error"),
+        "retry_at": float(blocked) if blocked is not None and float(blocked) > now else None,
     }
 
 

@@ -1,7 +1,8 @@
 """The ``notify.compose`` node: Power Master's state, as notifications when it changes.
 
 It reads what other flows keep in the global context (the storm reserve, the
-Modbus link, health, telemetry, a bill if one is kept) and, when its input is a
+Modbus link, health, the inverter doing what it was told, telemetry, a bill if
+one is kept) and, when its input is a
 ``prices.spike`` result, the price spike. Each event is edge-triggered: the
 state last seen is kept in this flow's context, so an event is sent when it
 happens, once, and a restart does not send it again.
@@ -31,12 +32,14 @@ class Compose(Node):
         ContextKey("storm_reserve", "the storm reserve", "storm_key"),
         ContextKey("inverter_link", "the Modbus link", "link_key"),
         ContextKey("health", "control health", "health_key"),
+        ContextKey("command_check", "the inverter doing what it was told", "command_check_key"),
         ContextKey("telemetry", "the inverter's reading", "telemetry_key"),
         ContextKey("bill", "the bill so far", "bill_key"),
     )
     description = (
         "Turns Power Master's state into notifications (price spike, storm reserve, inverter "
-        "offline, health, daily summary), each once, when it changes."
+        "offline, health, the inverter not doing what it was told, daily summary), each once, "
+        "when it changes."
     )
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -45,7 +48,7 @@ class Compose(Node):
                 "type": "array",
                 "items": {"enum": list(KNOWN_EVENTS)},
                 "uniqueItems": True,
-                "description": "the events to watch (default: all five)",
+                "description": "the events to watch (default: all six)",
             },
             "summary_at": {
                 "type": "string",
@@ -61,6 +64,10 @@ class Compose(Node):
             "storm_key": {**_KEY, "description": "global key of the storm reserve"},
             "link_key": {**_KEY, "description": f"global key of the Modbus link ({LINK_KEY})"},
             "health_key": {**_KEY, "description": f"global key of health ({HEALTH_KEY})"},
+            "command_check_key": {
+                **_KEY,
+                "description": "global key of control.compare's record (command_check)",
+            },
             "telemetry_key": {**_KEY, "description": "global key of telemetry"},
             "bill_key": {
                 **_KEY,
@@ -118,6 +125,10 @@ class Compose(Node):
         if "health_degraded" in watched:
             record = peek(option("health_key", HEALTH_KEY))
             edges["health"] = events.health(record, str(seen.get("health") or "ok"))
+        if "command_check" in watched:
+            check = peek(option("command_check_key", "command_check"))
+            was = [str(c) for c in seen.get("command_check") or []]
+            edges["command_check"] = events.command_check(check, was)
         if "daily_summary" in watched:
             hours, minutes = str(option("summary_at", DEFAULT_SUMMARY_AT)).split(":")
             edges["summary_date"] = events.daily_summary(

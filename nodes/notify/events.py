@@ -1,4 +1,4 @@
-"""Power Master's five events, as pure edges: (what was seen last, what is now) -> a notification.
+"""Power Master's six events, as pure edges: (what was seen last, what is now) -> a notification.
 
 Each function takes the state last seen and the value now, and gives the state
 to keep and the notification payload when the state changed (None when it did
@@ -152,6 +152,50 @@ def health(record: Any, was_state: str) -> tuple[str, Payload | None]:
         "text": text,
         "data": {"state": state, "was": was_state, "reasons": reasons},
     }
+
+
+#: What each of control.compare's checks is called in a title.
+COMMAND_CHECKS = {
+    "work_mode": "work mode changed by someone else",
+    "remote_control": "remote control lost",
+    "power": "battery power astray",
+    "soc": "SOC moving the wrong way",
+}
+
+
+def command_check(record: Any, was: list[str]) -> tuple[list[str], Payload | None]:
+    """The inverter not doing what it was told (``global.command_check``, control.compare):
+    told when a departure appears that was not there, and once when every one has gone.
+    A record that judged nothing (no command yet since a start) changes nothing."""
+    if not isinstance(record, Mapping) or record.get("commanded") is None:
+        return was, None
+    findings = [f for f in record.get("findings") or [] if isinstance(f, Mapping)]
+    now = sorted({str(f.get("check")) for f in findings})
+    new = [check for check in now if check not in was]
+    data = {key: record.get(key) for key in ("commanded", "actual", "expected_battery_w")}
+    if new:
+        reasons = [str(f.get("reason")) for f in findings if f.get("check") in new]
+        text = "; ".join(reasons)
+        return now, {
+            "event": "command_check",
+            "key": "+".join(new),
+            "level": "warning",
+            "title": "Inverter: " + ", ".join(COMMAND_CHECKS.get(c, c) for c in new),
+            "text": f"{text[:1].upper()}{text[1:]}. Control health is degraded until the "
+            "inverter does what it is told again.",
+            "data": {"checks": new, "reasons": reasons, **data},
+        }
+    if was and not now:
+        return now, {
+            "event": "command_check",
+            "key": "ok",
+            "level": "info",
+            "title": "Inverter doing what it is told again",
+            "text": f"The inverter follows its commands again (it was: "
+            f"{', '.join(COMMAND_CHECKS.get(c, c) for c in was)}).",
+            "data": {"checks": [], "was": was, **data},
+        }
+    return now, None
 
 
 def daily_summary(

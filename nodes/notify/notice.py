@@ -15,6 +15,7 @@ KNOWN_EVENTS = (
     "storm_reserve",
     "inverter_offline",
     "health_degraded",
+    "command_check",
     "daily_summary",
 )
 

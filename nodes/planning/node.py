@@ -178,8 +178,12 @@ class Planner(Node):
 
 
 def _soc(telemetry: dict[str, Any], capacity_kwh: float, default: float) -> float:
-    """SOC now: the BMS's remaining energy when it agrees with the 1 %-step SOC register."""
-    soc = float(telemetry.get("soc", default))
+    """SOC now: the BMS's remaining energy when it agrees with the 1 %-step SOC register.
+    A SOC the inverter cannot give (its BMS not connected) fails the plan: the last stays."""
+    reading = telemetry.get("soc", default)
+    if reading is None:
+        raise ValueError("no SOC reading (the BMS is not connected): no plan without one")
+    soc = float(reading)
     energy = telemetry.get("battery_energy_kwh")
     if isinstance(energy, int | float) and capacity_kwh > 0:
         fine = energy / capacity_kwh

@@ -22,10 +22,16 @@ answers ``{"result": {"watts": {"2024-04-26 07:00:00": 270, ...},
 - The free tier allows 12 calls an hour per IP address, and the forecast changes
   at most every 15 minutes: the default is one fetch an hour, never more than
   one every 15 minutes, whatever ``every`` says.
+- Past the limit the answer is a 429 whose body says when to come back:
+  ``{"message": {"code": 429, "type": "error", "text": ..., "ratelimit": {"zone": ...,
+  "period": 3600, "limit": 12, "retry-at": "2026-01-15T07:00:00+10:00"}}}`` (as
+  home-assistant-libs/forecast_solar reads it). No call is made before ``retry-at``;
+  the input's health says when that is.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -37,7 +43,7 @@ import aiohttp
 from flowengine.clock import Clock
 from flowengine.durations import parse_duration
 from flowengine.schema import DURATION
-from nodes.inputs.fetch import FetchError, RetryPolicy, fetch
+from nodes.inputs.fetch import FetchError, Response, RetryPolicy, fetch, retry_after_header
 from nodes.inputs.provider import CallLog, InvalidPayload, Provider
 from nodes.inputs.reading import Reading
 from nodes.solar.periods import SLOT_S, Bands, average_curve, require_cover, sum_sites
@@ -224,8 +230,8 @@ class ForecastSolarPv(Provider):
         for index, plane in enumerate(self.planes):
             try:
                 response = await fetch(
-                    http, self.url(plane), self.clock,
-                    headers={"Accept": "application/json"}, policy=self.retry,
+                    http, self.url(plane), self.clock, headers={"Accept": "application/json"},
+                    policy=self.retry, rate_limit_wait=retry_at_wait,
                 )  # fmt: skip
                 payloads.append(response.json())
             except FetchError as exc:
@@ -253,6 +259,19 @@ class ForecastSolarPv(Provider):
         periods = sum_sites(planes)
         require_cover("forecast_solar (all planes)", periods, now, COVER_HOURS)
         return min(issued), {"periods": periods}
+
+
+def retry_at_wait(response: Response, now: float) -> float | None:
+    """Seconds until the ``message.ratelimit.retry-at`` of a 429's body (a time with its
+    offset), else its ``Retry-After`` header (else None: the usual backoff)."""
+    try:
+        text = json.loads(response.text)["message"]["ratelimit"]["retry-at"]
+        when = datetime.fromisoformat(text)
+    except (ValueError, KeyError, TypeError):
+        return retry_after_header(response, now)
+    if when.tzinfo is None:  # a wall time with no zone is no moment
+        return retry_after_header(response, now)
+    return max(0.0, when.timestamp() - now)
 
 
 def _coordinate(value: float) -> str:

@@ -32,6 +32,7 @@ READ_ONLY_RANGES = {
         (30000, 30015),
         *COMMON_RANGES,
         (36001, 36003),
+        (37002, 37002),  # BMS connect state
         (37617, 37632),
         (39067, 39077),
         (39168, 39169),
@@ -124,6 +125,7 @@ def register_image(
     img.u16(31025, bms_charge / volts * 10)
     img.u16(31026, bms_discharge / volts * 10)
     img.u16(31027, 4 if off_grid else 3)
+    img.u16(31028 if pre else 37002, 1)  # BMS connect state: 1 connected
 
     _energy(img, model)
     if not pre:

@@ -1,12 +1,19 @@
-"""A simulated Fox ESS KH answering real Modbus TCP (pymodbus 3.16 server).
+"""A simulated Fox ESS KH answering real Modbus (pymodbus 3.16 server).
+
+It listens the way the gateway in front of a real KH would (``transport``):
+Modbus TCP, RTU frames over TCP (a transparent gateway), Modbus UDP, or RTU on a
+serial line (a pty from socat stands in for the RS485 adapter).
 
 Uses pymodbus's SimDevice datastore: only the ranges a KH answers are defined
 (everything else is exception 02), and an ``action`` hook recomputes every read
 from the site model at the moment of the request and applies every write to it.
 The device quirks from protocols.md §1 are enforced here: 41xxx one register
-per read, settings and remote control written with FC6 only, unit id 247 only.
+per read, settings and remote control written with FC6 only (the export limit's
+I32 pair also with one FC16), unit id 247 only.
 Tests can make it misbehave (``slow_replies``, ``answer_exceptions``,
-``serve_nonsense``, ``stop_serving``) while the inverter underneath keeps running.
+``serve_nonsense``, ``stop_serving``, ``disconnect_bms``) or show a real KH's
+quirks (``hide_remote_enable``, ``clamp_setpoint``, ``lag_readbacks``,
+``slow_writes``, ``refuse_writes``) while the inverter underneath keeps running.
 """
 
 from __future__ import annotations
@@ -14,18 +21,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
-from pymodbus.server import ModbusTcpServer
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
+from pymodbus.server import ModbusBaseServer, ModbusSerialServer, ModbusTcpServer, ModbusUdpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simcore import SimCore
 
 from flowengine.clock import Clock
 from nodes.foxess.registers import UNIT_ID, decode_i16, decode_i32
-from powermaster.sim.faults import Faults, nonsense_words
+from powermaster.sim.faults import Faults, bms_disconnected_words, nonsense_words
 from powermaster.sim.fox_image import READ_ONLY_RANGES, WRITABLE_RANGES, register_image
 from powermaster.sim.site import InverterSettings, SiteModel
 
@@ -38,6 +48,9 @@ _SETTINGS = {
     41011: ("min_soc_on_grid_pct", 0, 100),
 }
 _READS = (3, 4, 6)  # 6: pymodbus reads the register back to echo a single write
+_WRITES = frozenset({5, 6, 15, 16, 22, 23})  # every Modbus function that writes
+#: How the simulator can listen: the gateways a KH sits behind, and a serial line.
+TRANSPORTS = ("tcp", "rtu_over_tcp", "udp", "serial")
 
 
 class _OneUnitCore(SimCore):
@@ -73,9 +86,17 @@ class FoxKHServer:
         *,
         unit_id: int = UNIT_ID,
         tick_s: float = 30.0,
+        transport: str = "tcp",
+        device: str | None = None,
     ) -> None:
+        """``transport``: tcp, rtu_over_tcp or udp on ``host``:``port``, or serial on the
+        tty ``device`` (9600 8N1, the KH's RS485 setting)."""
         if firmware not in READ_ONLY_RANGES:
             raise ValueError(f"unknown firmware {firmware!r}; use 'kh133' or 'pre133'")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}; use one of {TRANSPORTS}")
+        if transport == "serial" and not device:
+            raise ValueError("a serial KH needs the tty device it answers on")
         self.model = model
         self.clock = clock
         self.host = host
@@ -83,11 +104,20 @@ class FoxKHServer:
         self.firmware = firmware
         self.unit_id = unit_id
         self.tick_s = tick_s
-        self._server: ModbusTcpServer | None = None
+        self.transport = transport
+        self.device = device
+        self._server: ModbusBaseServer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._cached: tuple[tuple[object, ...], InverterSettings, dict[int, int]] | None = None
         self.faults = Faults()
         self._release = asyncio.Event()  # set: every held reply goes out now
+        #: Write requests (FC 5, 6, 15, 16, 22, 23) received, refused ones too: what
+        #: shows that shadow mode wrote nothing.
+        self.writes_received = 0
+        #: Requests answered, by (function code, address), and reads by their size: what
+        #: tests of the client's economy and read splitting count (bounded by the map).
+        self.requests: Counter[tuple[int, int]] = Counter()
+        self.read_sizes: Counter[int] = Counter()
 
     @property
     def running(self) -> bool:
@@ -122,10 +152,28 @@ class FoxKHServer:
         if self._server is not None:
             return
         device = SimDevice(id=self.unit_id, simdata=self._layout(), action=self._action)
-        server = ModbusTcpServer(device, address=(self.host, self.port))
+        server = self._listener(device)
         server.context = _OneUnitCore(device)
+        server.trace_pdu = self._seen  # each new connection's handler takes it
         await server.serve_forever(background=True)
         self._server = server
+
+    def _listener(self, device: SimDevice) -> ModbusBaseServer:
+        address = (self.host, self.port)
+        if self.transport == "udp":
+            return ModbusUdpServer(device, address=address)
+        if self.transport == "rtu_over_tcp":
+            return ModbusTcpServer(device, framer=FramerType.RTU, address=address)
+        if self.transport == "serial":
+            assert self.device is not None
+            return ModbusSerialServer(device, port=self.device, baudrate=9600)
+        return ModbusTcpServer(device, address=address)
+
+    def _seen(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        """pymodbus hook on every PDU, before any check of it: counts the write requests."""
+        if not sending and pdu.function_code in _WRITES:
+            self.writes_received += 1
+        return pdu
 
     def slow_replies(self, delay_s: float) -> None:
         """Hold every reply ``delay_s`` clock seconds (a gateway answering far too late)."""
@@ -138,6 +186,44 @@ class FoxKHServer:
     def serve_nonsense(self, words: Mapping[int, int] | None = None) -> None:
         """Serve these register words instead of the model's (default: SOC 250 %, 32 kW...)."""
         self.faults.words = dict(nonsense_words(self.firmware) if words is None else words)
+
+    def disconnect_bms(self) -> None:
+        """The battery's BMS stops answering: its connect state and its readings read 0."""
+        self.faults.words.update(bms_disconnected_words(self.firmware))
+
+    def reconnect_bms(self) -> None:
+        """The BMS answers again: its registers come from the model once more."""
+        for address in bms_disconnected_words(self.firmware):
+            self.faults.words.pop(address, None)
+
+    def hide_remote_enable(self) -> None:
+        """44000 reads 0 even while remote control is on; the setpoint is still honoured."""
+        self.faults.enable_reads_zero = True
+
+    def clamp_setpoint(self, rating_w: int) -> None:
+        """Hold 44002 within +- ``rating_w`` and read back what is held (the KH's rating)."""
+        self.faults.setpoint_rating_w = int(rating_w)
+
+    def lag_readbacks(self, seconds: float) -> None:
+        """A written register reads its old word for ``seconds`` (clock); the write acts
+        at once."""
+        self.faults.readback_lag_s = float(seconds)
+
+    def slow_writes(self, seconds: float, registers: Iterable[int] | None = None) -> None:
+        """Answer writes (to ``registers``, default all) ``seconds`` late, in wall time."""
+        for address in self._writable() if registers is None else registers:
+            self.faults.slow_writes[address] = float(seconds)
+
+    def refuse_writes(
+        self, registers: Iterable[int] | None = None, code: ExcCodes = ExcCodes.DEVICE_FAILURE
+    ) -> None:
+        """Answer writes (to ``registers``, default all) with the exception ``code``."""
+        for address in self._writable() if registers is None else registers:
+            self.faults.refused_writes[address] = code
+
+    def _writable(self) -> list[int]:
+        ranges = WRITABLE_RANGES[self.firmware]
+        return [a for low, high in ranges for a in range(low, high + 1)]
 
     def clear_faults(self) -> None:
         """Back to a healthy device; replies still held go out at once."""
@@ -194,15 +280,16 @@ class FoxKHServer:
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         """pymodbus hook: runs after its own invalid/read-only checks, before it answers."""
+        self.requests[(func_code, address)] += 1
+        if values is None:
+            self.read_sizes[count] += 1
         faults = self.faults
         if faults.delay_s > 0:
             await self._hold(faults.delay_s)
         if faults.exception is not None:
             return faults.exception
         if values is not None:
-            if func_code != 6:
-                return ExcCodes.ILLEGAL_FUNCTION  # the KH takes single-register writes only
-            return self._write(address, int(values[0]))
+            return await self._write_request(func_code, address, [int(v) for v in values])
         if func_code not in _READS:
             return ExcCodes.ILLEGAL_FUNCTION
         last = address + count - 1
@@ -212,9 +299,39 @@ class FoxKHServer:
             return ExcCodes.ILLEGAL_ADDRESS  # 41xxx: one register per request
         image = self._image()
         words = faults.words
+        now = self.clock.time()
         for a in range(address, last + 1):
-            registers[a - start] = words[a] if a in words else image.get(a, 0)
+            word = words[a] if a in words else image.get(a, 0)
+            # 6: the echo of a write, which says what was written, not what is read back
+            registers[a - start] = word if func_code == 6 else faults.read_back(a, word, now)
         return None
+
+    async def _write_request(
+        self, func_code: int, address: int, values: list[int]
+    ) -> ExcCodes | None:
+        """A write as the KH takes it: FC6, and FC16 only for the export limit's I32 pair
+        (foxess_modbus writes it in one request); slowed, refused or lagging on demand."""
+        pair = func_code == 16 and address == 46616 and len(values) == 2
+        if func_code != 6 and not pair:
+            return ExcCodes.ILLEGAL_FUNCTION
+        faults = self.faults
+        addresses = range(address, address + len(values))
+        if refused := [faults.refused_writes[a] for a in addresses if a in faults.refused_writes]:
+            return refused[0]
+        delay = max(faults.slow_writes.get(a, 0.0) for a in addresses)
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):  # cleared faults answer at once
+                await asyncio.wait_for(self._release.wait(), delay)
+            faults = self.faults  # cleared meanwhile: the healthy device takes it
+        before = self._image() if faults.readback_lag_s > 0 else {}
+        now = self.clock.time()
+        if pair:
+            outcome = self._set_export_limit(decode_i32(*values), now)
+        else:
+            outcome = self._write(address, values[0])
+        if outcome is None:
+            faults.written(before, addresses, now)
+        return outcome
 
     def _image(self) -> dict[int, int]:
         """The register image now; rebuilt only when time moved or a write changed state."""
@@ -257,7 +374,10 @@ class FoxKHServer:
         elif address == 44001:
             model.write_remote(now, timeout_s=raw)
         elif address == 44002:
-            model.write_remote(now, setpoint_w=decode_i16(raw))
+            setpoint = decode_i16(raw)
+            if (rating := self.faults.setpoint_rating_w) is not None:
+                setpoint = max(-rating, min(rating, setpoint))  # held, and read back, clamped
+            model.write_remote(now, setpoint_w=setpoint)
         elif address in (46616, 46617):
             return self._write_export_limit(address, raw, now)
         else:
@@ -269,7 +389,9 @@ class FoxKHServer:
         image = self._image()
         words = [image[46616], image[46617]]
         words[address - 46616] = raw
-        value = decode_i32(*words)
+        return self._set_export_limit(decode_i32(*words), now)
+
+    def _set_export_limit(self, value: int, now: float) -> ExcCodes | None:
         if value < 0:
             return ExcCodes.ILLEGAL_VALUE
         self.model.set_setting("export_limit_w", value, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from flowengine import Engine, VirtualClock
@@ -49,3 +50,34 @@ async def test_a_stopped_engine_starts_again_with_its_context_and_fresh_flows() 
     assert [run["outcome"] for run in engine.traces.recent("slow")] == ["cancelled"]
     await engine.stop()
     engine.close()
+
+
+async def test_the_clock_waits_for_the_engine_started_after_a_stopped_one() -> None:
+    """A restarted service builds a new engine on the same virtual clock: the clock must
+    settle on the new engine's runs, not the stopped one's (it used to keep the first)."""
+    clock = VirtualClock(START)
+    docs = [parse_text(part, f"{i}.yaml") for i, part in enumerate(FLOWS.split("---\n"))]
+    first = Engine(registry(), clock)
+    await first.start(load_docs(docs, registry()))
+    assert clock.settle_hook == first.settle
+    await first.stop()
+    second = Engine(registry(), clock)
+    await second.start(load_docs(docs, registry()))
+    try:
+        assert clock.settle_hook == second.settle
+    finally:
+        await second.stop()
+
+
+async def test_a_clock_wait_ended_by_its_future_is_awake_at_once() -> None:
+    """Between its future finishing and the task running again, a waiter must not count
+    as waiting for time, or a settle would move the clock on without it."""
+    clock = VirtualClock(START)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.create_task(clock.wait_for(done, 600))
+    await asyncio.sleep(0)
+    assert waiter in clock.sleeping_tasks
+    done.set_result(None)
+    await asyncio.sleep(0)  # the future's callbacks run; the waiter is only queued to resume
+    assert not waiter.done() and waiter not in clock.sleeping_tasks
+    assert await waiter is True and clock.time() == START

@@ -1,4 +1,4 @@
-"""The power-master command: validate, nodes, schema, graph."""
+"""The power-master command: validate, nodes, schema, graph, run's options."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from flows import FLOWS_DIR
 from powermaster.cli import main
+from powermaster.service import Options
 
 
 def test_the_shipped_flows_and_site_config_validate(capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,7 +54,7 @@ def test_graph_mermaid_and_dot(capsys: pytest.CaptureFixture[str]) -> None:
     assert mermaid.startswith("flowchart LR\n")
     assert "    read --> decide" in mermaid
     assert main(["graph", "control", "--format", "dot"]) == 0
-    assert '"decide" -> "command";' in capsys.readouterr().out
+    assert '"live_or_shadow" -> "command" [label="otherwise"];' in capsys.readouterr().out
 
 
 def test_nodes_lists_every_type_with_its_config(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,3 +64,23 @@ def test_nodes_lists_every_type_with_its_config(capsys: pytest.CaptureFixture[st
                  "inputs.prices", "amber.prices", "forecast.aggregate", "core.context_set"):
         assert f"\n{name}\n" in f"\n{out}"
     assert "config connection (required)" in out
+
+
+def test_run_shadow_asks_for_shadow_mode_over_the_site_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[Options] = []
+
+    class Stop(Exception):
+        pass
+
+    def service(options: Options) -> None:
+        built.append(options)
+        raise Stop
+
+    monkeypatch.setattr("powermaster.cli.Service", service)
+    with pytest.raises(Stop):
+        main(["run", "--shadow"])
+    with pytest.raises(Stop):
+        main(["run"])
+    assert [options.shadow for options in built] == [True, False]

@@ -91,7 +91,8 @@ def test_a_flows_directory_runs_on_its_own_site_yaml(flows_dir: Path, tmp_path: 
 BROKEN = {
     "yaml syntax": ("    every: 5m\n", "    every: [5m\n"),
     "unknown node type": ("type: control.hierarchy", "type: control.hierarchi"),
-    "wire to a missing node": ("wires: [remember_decision, command]", "wires: [remember, command]"),
+    "wire to a missing node": ("wires: [remember_decision, live_or_shadow]",
+                               "wires: [remember, live_or_shadow]"),
 }
 
 

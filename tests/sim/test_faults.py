@@ -1,7 +1,9 @@
-"""The simulated KH misbehaving on demand: late, exceptions, nonsense, gone."""
+"""The simulated KH misbehaving on demand: late, exceptions, nonsense, gone; and a real
+KH's quirks: 44000 reading 0, a clamped setpoint, lagging readbacks, slow or refused writes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -122,5 +124,107 @@ async def test_a_stopped_link_leaves_the_inverter_running_its_watchdog(
     client = await connect(server.port)
     try:
         assert await read(client, 44000) == [0]
+    finally:
+        client.close()
+
+
+# -- a real KH's quirks (protocols.md §1.6, foxess_modbus) --
+
+CHARGE_3000 = ((41000, 0), (44001, 60), (44000, 1), (44002, 0x10000 - 3000))
+
+
+async def write(client: AsyncModbusTcpClient, pairs: tuple[tuple[int, int], ...]) -> None:
+    for address, value in pairs:
+        assert not (await client.write_register(address, value, device_id=UNIT)).isError()
+
+
+async def test_remote_enable_can_read_0_while_the_setpoint_is_honoured(
+    server: FoxKHServer, model: SiteModel
+) -> None:
+    client = await connect(server.port)
+    try:
+        server.hide_remote_enable()
+        await write(client, CHARGE_3000)
+        assert await read(client, 44000, 3) == [0, 60, 0x10000 - 3000]
+        assert model.remote.enabled and model.flows().battery_w == 3000  # charging as told
+        assert await read(client, 31022) == [0x10000 - 3000]
+        server.clear_faults()
+        assert await read(client, 44000) == [1]
+    finally:
+        client.close()
+
+
+async def test_a_setpoint_past_the_rating_is_held_and_read_back_clamped(
+    server: FoxKHServer, model: SiteModel
+) -> None:
+    client = await connect(server.port)
+    try:
+        server.clamp_setpoint(2000)
+        await write(client, CHARGE_3000)
+        assert await read(client, 44002) == [0x10000 - 2000]
+        assert model.remote.setpoint_w == -2000 and model.flows().battery_w == 2000
+        await write(client, ((44002, 1500),))  # within the rating: as written
+        assert await read(client, 44002) == [1500]
+    finally:
+        client.close()
+
+
+async def test_readbacks_lag_writes_on_the_clock_while_the_writes_act_at_once(
+    server: FoxKHServer, model: SiteModel, clock: VirtualClock
+) -> None:
+    client = await connect(server.port)
+    try:
+        server.lag_readbacks(5)
+        await write(client, CHARGE_3000)
+        assert await read(client, 44000, 3) == [0, 60, 0]  # the words before the writes
+        assert model.remote.enabled and model.flows().battery_w == 3000
+        await clock.advance(3)
+        await write(client, ((44002, 0x10000 - 2000),))  # again while lagging: the oldest word
+        await clock.advance(2)
+        assert await read(client, 44000, 3) == [1, 60, 0]
+        await clock.advance(3)
+        assert await read(client, 44002) == [0x10000 - 2000]
+    finally:
+        client.close()
+
+
+async def test_slow_writes_are_answered_late_in_wall_time_and_only_where_asked(
+    server: FoxKHServer, model: SiteModel
+) -> None:
+    server.slow_writes(0.3, [46616, 46617])
+    loop = asyncio.get_running_loop()
+    impatient = await connect(server.port)  # 0.2 s
+    try:
+        with pytest.raises(ModbusIOException):
+            await impatient.write_registers(46616, [0, 1500], device_id=UNIT)
+    finally:
+        impatient.close()
+    patient = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=2, retries=0)
+    assert await patient.connect()
+    try:
+        began = loop.time()
+        assert not (await patient.write_registers(46616, [0, 1200], device_id=UNIT)).isError()
+        assert loop.time() - began >= 0.3
+        assert model.settings.export_limit_w == 1200
+        began = loop.time()
+        await write(patient, ((41000, 2),))
+        assert loop.time() - began < 0.3  # other registers answer at once
+    finally:
+        patient.close()
+
+
+async def test_refused_writes_answer_the_exception_and_change_nothing(
+    server: FoxKHServer, model: SiteModel
+) -> None:
+    client = await connect(server.port)
+    try:
+        server.refuse_writes([46616, 46617])
+        refused = await client.write_registers(46616, [0, 1500], device_id=UNIT)
+        assert refused.exception_code == ExcCodes.DEVICE_FAILURE
+        assert (await client.write_register(46617, 9, device_id=UNIT)).exception_code == 4
+        assert model.settings.export_limit_w is None
+        assert await read(client, 46616, 2) == [0, 5000]  # reads still answer
+        await write(client, ((44001, 30),))  # the rest of the device takes writes
+        assert model.remote.timeout_s == 30
     finally:
         client.close()

@@ -140,7 +140,7 @@ async def test_pre133_map(pre133: AsyncModbusTcpClient) -> None:
     assert await read(pre133, 36001) == 2
 
 
-async def test_kh133_export_limit_is_an_i32_of_two_fc6_words(
+async def test_kh133_export_limit_is_an_i32_of_two_fc6_words_or_one_fc16_pair(
     kh133: AsyncModbusTcpClient, model: SiteModel
 ) -> None:
     assert await read(kh133, 46616, 2) == [0, 5000]  # the grid's until written
@@ -151,8 +151,13 @@ async def test_kh133_export_limit_is_an_i32_of_two_fc6_words(
     assert await read(kh133, 46616, 2) == [1, 1500]  # 67036 W: above the grid's 5000
     assert model.limits().export_w == 5000
     assert (await kh133.write_register(46616, 0x8000, device_id=UNIT)).exception_code == 3
-    assert (await kh133.write_registers(46616, [0, 0], device_id=UNIT)).exception_code == 1
     assert await read(kh133, 46616, 2) == [1, 1500]
+    assert not (await kh133.write_registers(46616, [0, 2500], device_id=UNIT)).isError()
+    assert model.settings.export_limit_w == 2500  # both words in one request (foxess_modbus)
+    assert (await kh133.write_registers(46616, [0xFFFF, 0], device_id=UNIT)).exception_code == 3
+    assert (await kh133.write_registers(46617, [9], device_id=UNIT)).exception_code == 1
+    assert (await kh133.write_registers(46616, [0], device_id=UNIT)).exception_code == 1
+    assert await read(kh133, 46616, 2) == [0, 2500]
 
 
 async def test_pre133_has_no_export_limit_register(pre133: AsyncModbusTcpClient) -> None:
@@ -192,3 +197,23 @@ async def test_stop_and_restart_on_the_same_port(model: SiteModel, clock: Virtua
         client.close()
         await server.stop()
         assert not server.running
+
+
+async def test_every_write_request_is_counted_as_it_arrives_refused_ones_too(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> None:
+    """What shadow mode's 'nothing written' is checked by: writes counted, reads not."""
+    async with FoxKHServer(model, clock, port=free_port) as kh:
+        client = AsyncModbusTcpClient("127.0.0.1", port=free_port, timeout=2, retries=0)
+        assert await client.connect()
+        try:
+            assert isinstance(await read(client, 31024), list)
+            assert kh.writes_received == 0
+            assert not (await client.write_register(41000, 1, device_id=UNIT)).isError()
+            assert (await client.write_register(41001, 1, device_id=UNIT)).isError()
+            await client.write_registers(44000, [1, 60], device_id=UNIT)  # FC16
+            assert kh.writes_received == 3
+            assert isinstance(await read(client, 41000), list)
+            assert kh.writes_received == 3
+        finally:
+            client.close()

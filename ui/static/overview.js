@@ -97,6 +97,26 @@
     show("override", o ? `${pretty(o.mode)} ${fmt.watts(o.power_w)} until ${when(o.until)}`
       + `${o.reason ? ` (${o.reason})` : ""}${o.source ? `, from ${o.source}` : ""}` : "none");
     show("state-time", state.time ? `as of ${when(state.time)}` : "");
+    drawCommand(state);
+  }
+
+  // Shadow mode's command it would have sent; whether the inverter does what it was told.
+  function drawCommand(state) {
+    const would = state.would_command;
+    if ($("would-command")) {
+      const setpoint = would && would.setpoint_w !== null && would.setpoint_w !== undefined
+        ? ` (AC setpoint ${fmt.watts(would.setpoint_w)})` : "";
+      show("would-command", would ? `${pretty(would.mode)}${setpoint}` : "nothing decided yet",
+        would ? would.mode : null);
+    }
+    const check = state.command_check;
+    const node = $("command-check");
+    let text = "not judged yet";
+    if (check?.state === "degraded") text = `not doing what it was told: ${(check.reasons || []).join("; ")}`;
+    else if (check && !check.commanded) text = state.control === "shadow" ? "never commanded (shadow mode)" : "nothing commanded yet";
+    else if (check) text = "does what it was told";
+    show("command-check", text, check ? check.state : null);
+    node.dataset.state = check?.state === "degraded" ? "warn" : check ? "ok" : "";
   }
 
   function drawStorm(reserve) {

@@ -80,6 +80,7 @@ async def make_site(
 
     async def make(**section: Any) -> Site:
         clock = VirtualClock(T0)
+        amber.clock = clock
         engine = await start([FETCH_FLOW], clock, settings(amber, tmp_path, **section))
         engines.append(engine)
         return Site(engine, clock, tmp_path)

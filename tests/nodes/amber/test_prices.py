@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 
 from flowengine import VirtualClock
+from nodes.inputs.node import input_status
 from tests.flowengine.helpers import Collect
 from tests.nodes.amber.conftest import T0, Site
-from tests.nodes.amber.fake_amber import API_KEY, SITE_ID, FakeAmber, Reply, payload
+from tests.nodes.amber.fake_amber import (
+    API_KEY,
+    RATE_LIMITED,
+    SITE_ID,
+    FakeAmber,
+    Reply,
+    payload,
+)
 from tests.nodes.amber.harness import run, settings, start
 
 MakeSite = Callable[..., Awaitable[Site]]
@@ -77,7 +85,8 @@ async def test_five_minute_prices(amber: FakeAmber, make_site: MakeSite) -> None
     amber.by_resolution["5"] = Reply(body=payload("current_5min"))
     site = await make_site(resolution=5)
     got = await site.fetch()
-    assert amber.requests[0].query["resolution"] == "5"
+    # 48 h ahead and 1 h back, as at 30 minutes (96 and 2)
+    assert amber.requests[0].query == {"next": "576", "previous": "12", "resolution": "5"}
     intervals = got.out["data"]["intervals"]
     assert len(intervals) == 13 and {i["end"] - i["start"] for i in intervals} == {300}
     now = slot(got.out, "2025-04-09T17:20")
@@ -95,7 +104,19 @@ async def test_falls_back_to_30_minutes_when_5_is_refused(
     assert got.problem is None
     assert {i["end"] - i["start"] for i in got.out["data"]["intervals"]} == {1800}
     await site.fetch(after_s=60)
-    assert [r.query["resolution"] for r in amber.requests] == ["5", "30", "30"]
+    asked = [(r.query["resolution"], r.query["next"], r.query["previous"]) for r in amber.requests]
+    assert asked == [("5", "576", "12"), ("30", "96", "2"), ("30", "96", "2")]
+
+
+async def test_counts_set_in_site_yaml_keep_their_span_at_30_minutes(
+    amber: FakeAmber, make_site: MakeSite
+) -> None:
+    amber.by_resolution["5"] = Reply(400, {"message": "resolution must be 30"})
+    site = await make_site(resolution=5, next=288, previous=3)  # 24 h ahead, 15 min back
+    got = await site.fetch()
+    assert got.problem is None
+    asked = [(r.query["resolution"], r.query["next"], r.query["previous"]) for r in amber.requests]
+    assert asked == [("5", "288", "3"), ("30", "48", "1")]
 
 
 async def test_the_key_goes_in_the_header_and_never_into_errors_logs_or_storage(
@@ -265,6 +286,58 @@ async def test_rate_limited_with_a_short_retry_after_retries_in_the_same_run(
     got = await site.fetch()
     assert got.problem is None and len(amber.requests) == 2
     assert got.out["fetched_at"] == T0 + 7
+
+
+#: Per site interval length: a live answer, one captured five minutes later, and the start
+#: of the later one's current interval.
+SITES = {
+    30: ("current_30min", "current_30min", "2025-04-09T17:00"),
+    5: ("current_5min", "current_5min_later", "2025-04-09T17:25"),
+}
+
+
+@pytest.mark.parametrize("resolution", [30, 5])
+async def test_a_429_is_not_tried_again_before_rate_limit_reset(
+    amber: FakeAmber, make_site: MakeSite, resolution: int
+) -> None:
+    first, later, current = SITES[resolution]
+    amber.by_resolution[str(resolution)] = Reply(body=payload(first))
+    site = await make_site(resolution=resolution)
+    good = await site.fetch()
+    amber.queue.append(Reply(429, {"message": "Too Many Requests"}, dict(RATE_LIMITED)))
+    limited = await site.fetch(after_s=60)
+    assert "HTTP 429" in limited.problem["error"]
+    assert limited.out == good.out and limited.in_context == good.out
+    assert len(amber.requests) == 2  # a reset minutes away is not waited out in the run
+    retry_at = T0 + 60 + 187 + 2  # RateLimit-Reset, and a margin
+    health = site.engine.context.get("global", "input_health")["prices"]
+    assert health["blocked_until"] == retry_at
+    assert input_status(health, site.clock.time())["retry_at"] == retry_at
+
+    amber.by_resolution[str(resolution)] = Reply(body=payload(later))
+    for _ in range(3):  # the flow still runs every minute, on the prices it has
+        held = await site.fetch(after_s=60)
+        assert held.problem is None and held.out == good.out
+    assert [r.at - T0 for r in amber.requests] == [0, 60]
+    fresh = await site.fetch(after_s=60)
+    assert [r.at - T0 for r in amber.requests] == [0, 60, 300]
+    assert amber.requests[-1].query["resolution"] == str(resolution)
+    assert slot(fresh.out, current)["type"] == "current"
+    assert input_status(site.engine.context.get("global", "input_health")["prices"],
+                        site.clock.time())["retry_at"] is None  # fmt: skip
+
+
+@pytest.mark.parametrize("resolution", [30, 5])
+async def test_a_429_resetting_within_seconds_is_tried_again_after_the_reset(
+    amber: FakeAmber, make_site: MakeSite, resolution: int
+) -> None:
+    amber.by_resolution[str(resolution)] = Reply(body=payload(SITES[resolution][0]))
+    amber.queue.append(Reply(429, "", {**RATE_LIMITED, "RateLimit-Reset": "3"}))
+    site = await make_site(resolution=resolution)
+    got = await site.fetch()
+    assert got.problem is None
+    assert [r.at - T0 for r in amber.requests] == [0, 5]  # 3 s, and a margin
+    assert got.out["fetched_at"] == T0 + 5
 
 
 async def test_an_exhausted_quota_pauses_calls_until_the_window_resets(

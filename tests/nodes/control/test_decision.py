@@ -103,6 +103,11 @@ def test_safety_overrides() -> None:
     assert "old" in safety_override(telemetry(), DEFAULTS, 1000.0 + 3600).reason
     assert "hot" in safety_override(telemetry(battery_temp_c=55), DEFAULTS, 1000.0).reason
     assert "cold" in safety_override(telemetry(battery_temp_c=-3), DEFAULTS, 1000.0).reason
+    assert safety_override(telemetry(bms_connected=True), DEFAULTS, 1000.0) is None
+    unknown = telemetry(bms_connected=False, soc=None, battery_w=None, battery_temp_c=None)
+    bms = safety_override(unknown, DEFAULTS, 1000.0)
+    assert (bms.mode, bms.level) == ("self_use", "safety")
+    assert bms.reason.startswith("BMS disconnected")
 
 
 def test_plan_decision_picks_the_slot_we_are_in() -> None:

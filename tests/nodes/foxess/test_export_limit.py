@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from nodes.foxess.nodes import FoxCommand
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, Grid, SiteModel
 from tests.nodes.foxess.test_client import _Ctx
+from tests.nodes.foxess.test_read_economy import take
 
 T0 = 1_748_743_200.0
 GRID_EXPORT_W = 5000
@@ -72,6 +74,12 @@ def _client(server: FoxKHServer, clock: VirtualClock, **options: Any) -> FoxKHCl
     )
 
 
+def _writes(kh: FoxKHServer) -> dict[tuple[int, int], int]:
+    """Write requests to the export limit since the last look, by (function code, address)."""
+    taken = take(kh)
+    return {k: n for k, n in taken.items() if k[0] in (6, 16) and k[1] in (46616, 46617)}
+
+
 def _limit_words(result: Any) -> dict[int, int]:
     return {a: v for a, v in result.written.items() if a in (46616, 46617)}
 
@@ -82,7 +90,7 @@ async def test_the_limit_is_written_in_every_mode_and_read_back(
 ) -> None:
     result = await fox.command(mode, 1000, export_limit_w=1500)
     assert result.verified, result.mismatches
-    assert _limit_words(result) == {46617: 1500}  # the high word already held 0
+    assert _limit_words(result) == {46616: 0, 46617: 1500}  # the pair, in one FC16 write
     assert (result.readback[46616], result.readback[46617]) == (0, 1500)
     assert 41012 not in result.written and 41012 not in result.readback
     assert model.settings.export_limit_w == 1500 and model.limits().export_w == 1500
@@ -104,7 +112,7 @@ async def test_the_same_limit_again_costs_no_write_and_none_restores_the_grids(
     assert again.verified and _limit_words(again) == {}
     assert 46616 not in again.readback  # remembered: not even read
     restored = await fox.command("self_use")
-    assert restored.verified and _limit_words(restored) == {46617: GRID_EXPORT_W}
+    assert restored.verified and _limit_words(restored) == {46616: 0, 46617: GRID_EXPORT_W}
     assert model.settings.export_limit_w == GRID_EXPORT_W
     unchanged = await fox.command("self_use")
     assert _limit_words(unchanged) == {}
@@ -113,7 +121,7 @@ async def test_the_same_limit_again_costs_no_write_and_none_restores_the_grids(
 async def test_no_limit_goes_above_the_grids(fox: FoxKHClient, model: SiteModel) -> None:
     await fox.command("self_use", export_limit_w=1000)
     result = await fox.command("force_discharge", 2000, export_limit_w=9000)
-    assert result.verified and _limit_words(result) == {46617: GRID_EXPORT_W}
+    assert result.verified and _limit_words(result) == {46616: 0, 46617: GRID_EXPORT_W}
     assert model.settings.export_limit_w == GRID_EXPORT_W
 
 
@@ -132,18 +140,22 @@ async def test_a_reconnect_checks_the_register_again(
     assert model.settings.export_limit_w == 800
 
 
-async def test_a_32_bit_limit_never_passes_above_both_values_between_its_words(
-    kh133: FoxKHServer, clock: VirtualClock, model: SiteModel
+async def test_a_32_bit_limit_goes_in_one_fc16_write_never_word_by_word(
+    model: SiteModel, clock: VirtualClock, free_port: int
 ) -> None:
-    fox = _client(kh133, clock, max_export_w=200_000)
-    try:
-        raised = await fox.command("self_use", export_limit_w=70_000)  # 0x0001_1170
-        assert list(_limit_words(raised).items()) == [(46617, 0x1170), (46616, 1)]
-        lowered = await fox.command("self_use", export_limit_w=4000)
-        assert list(_limit_words(lowered).items()) == [(46616, 0), (46617, 4000)]
-        assert lowered.verified and model.settings.export_limit_w == 4000
-    finally:
-        fox.close()
+    kh = FoxKHServer(model, clock, port=free_port)
+    kh.requests = Counter()
+    async with kh:
+        fox = _client(kh, clock, max_export_w=200_000)
+        try:
+            raised = await fox.command("self_use", export_limit_w=70_000)  # 0x0001_1170
+            assert list(_limit_words(raised).items()) == [(46616, 1), (46617, 0x1170)]
+            assert _writes(kh) == {(16, 46616): 1}  # both words at once: never half-written
+            lowered = await fox.command("self_use", export_limit_w=4000)
+            assert lowered.verified and model.settings.export_limit_w == 4000
+            assert _writes(kh) == {(16, 46616): 1}
+        finally:
+            fox.close()
 
 
 async def test_release_restores_the_grids_limit(

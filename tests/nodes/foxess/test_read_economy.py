@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-from pymodbus.constants import ExcCodes
 
 from flowengine.clock import VirtualClock
 from nodes.foxess.client import FoxKHClient
@@ -24,26 +23,10 @@ from powermaster.sim.site import Battery, ConstantProfile, SiteModel
 T0 = 1_748_743_200.0
 
 
-class CountingKH(FoxKHServer):
-    """The simulated KH, counting each request it answers as (function code, address)."""
-
-    requests: Counter[tuple[int, int]]
-
-    async def _action(
-        self,
-        func_code: int,
-        start: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
-        self.requests[(func_code, address)] += 1
-        return await super()._action(func_code, start, address, count, registers, values)
-
-    def take(self) -> Counter[tuple[int, int]]:
-        taken, self.requests = self.requests, Counter()
-        return taken
+def take(kh: FoxKHServer) -> Counter[tuple[int, int]]:
+    """The requests the KH answered since the last take."""
+    taken, kh.requests = kh.requests, Counter()
+    return taken
 
 
 @pytest.fixture
@@ -58,54 +41,58 @@ def model() -> SiteModel:
 
 
 @pytest.fixture
-async def kh(model: SiteModel, clock: VirtualClock, free_port: int) -> AsyncIterator[CountingKH]:
-    server = CountingKH(model, clock, port=free_port)
+async def kh(model: SiteModel, clock: VirtualClock, free_port: int) -> AsyncIterator[FoxKHServer]:
+    server = FoxKHServer(model, clock, port=free_port)
     server.requests = Counter()
     async with server:
         yield server
 
 
-async def connected(kh: CountingKH, clock: VirtualClock, **options: object) -> FoxKHClient:
+async def connected(kh: FoxKHServer, clock: VirtualClock, **options: object) -> FoxKHClient:
     fox = FoxKHClient("127.0.0.1", kh.port, clock=clock, watchdog_s=60, **options)  # type: ignore[arg-type]
     assert await fox.connect()
     return fox
 
 
 async def test_bigger_blocks_read_the_same_telemetry_in_fewer_requests(
-    kh: CountingKH, clock: VirtualClock
+    kh: FoxKHServer, clock: VirtualClock
 ) -> None:
-    narrow, wide = await connected(kh, clock), await connected(kh, clock, max_read_registers=28)
+    narrow = await connected(kh, clock, max_read_registers=20)
+    wide = await connected(kh, clock, max_read_registers=28)
     try:
         by_twenty = (await narrow.read_telemetry()).as_dict()
-        twenty = sum(kh.take().values())
+        twenty = sum(take(kh).values())
         by_28 = (await wide.read_telemetry()).as_dict()
         assert by_28 == by_twenty
-        assert sum(kh.take().values()) == twenty - 2  # 31006-31027 and 32000-32023 whole
+        assert sum(take(kh).values()) == twenty - 2  # 31006-31027 and 32000-32023 whole
     finally:
         narrow.close()
         wide.close()
 
 
-async def test_work_mode_is_read_again_only_once_the_check_interval_has_passed(
-    kh: CountingKH, clock: VirtualClock, model: SiteModel
+async def test_the_work_mode_is_read_at_every_poll_the_other_settings_on_their_interval(
+    kh: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
+    """41000 is the one setting the Fox app fights over: the next poll sees its change
+    (control.compare tells it), and a command then trusts that poll."""
     fox = await connected(kh, clock, settings_check_s=900)
     try:
         assert (await fox.read_telemetry()).work_mode == WorkMode.SELF_USE
+        await fox.command("force_charge", 2000, min_soc=0.2)  # reads 41011 once
         model.set_work_mode(WorkMode.FEED_IN_FIRST, clock.time())  # someone used the Fox app
-        kh.take()
-        await clock.advance(300)
-        assert (await fox.read_telemetry()).work_mode == WorkMode.SELF_USE  # as last checked
-        assert kh.take()[(3, 41000)] == 0
-        await clock.advance(600)
+        take(kh)
+        await clock.advance(10)
         assert (await fox.read_telemetry()).work_mode == WorkMode.FEED_IN_FIRST
-        assert kh.take()[(3, 41000)] == 1
+        await fox.command("force_charge", 2000, min_soc=0.2)  # in force as the poll saw it
+        taken = take(kh)
+        assert taken[(3, 41000)] == 1, taken  # the poll's
+        assert taken[(3, 41011)] == 0, taken  # as last checked: within settings_check_s
     finally:
         fox.close()
 
 
 async def test_a_command_in_force_writes_nothing_until_the_watchdog_needs_feeding(
-    kh: CountingKH, clock: VirtualClock, model: SiteModel
+    kh: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
     fox = await connected(kh, clock)  # 60 s watchdog: fed every 20 s
     try:
@@ -113,14 +100,14 @@ async def test_a_command_in_force_writes_nothing_until_the_watchdog_needs_feedin
         assert first.verified and first.written[44002] == 0x10000 - 2000
         await clock.advance(5)
         await fox.read_telemetry()
-        kh.take()
+        take(kh)
         again = await fox.command("force_charge", 2000)
         assert again.verified and again.written == {}
         assert again.readback[44000] == 1  # what the poll just made saw
-        assert not kh.take()
+        assert not take(kh)
         await clock.advance(20)  # a third of the watchdog since the last write
         await fox.read_telemetry()
-        kh.take()
+        take(kh)
         fed = await fox.command("force_charge", 2000)
         assert fed.verified and set(fed.written) == {44001, 44002}
         assert model.remote.enabled
@@ -129,7 +116,7 @@ async def test_a_command_in_force_writes_nothing_until_the_watchdog_needs_feedin
 
 
 async def test_a_command_the_poll_shows_lost_is_written_again(
-    kh: CountingKH, clock: VirtualClock, model: SiteModel
+    kh: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
     fox = await connected(kh, clock)
     try:
@@ -144,34 +131,34 @@ async def test_a_command_the_poll_shows_lost_is_written_again(
 
 
 async def test_self_use_in_force_writes_nothing(
-    kh: CountingKH, clock: VirtualClock
+    kh: FoxKHServer, clock: VirtualClock
 ) -> None:
     fox = await connected(kh, clock)
     try:
         await fox.command("self_use")
         await clock.advance(300)
         await fox.read_telemetry()
-        kh.take()
+        take(kh)
         again = await fox.command("self_use")
         assert again.verified and again.written == {} and again.readback[44000] == 0
-        assert not kh.take()
+        assert not take(kh)
     finally:
         fox.close()
 
 
-async def test_flows_polling_together_share_one_read(kh: CountingKH, clock: VirtualClock) -> None:
+async def test_flows_polling_together_share_one_read(kh: FoxKHServer, clock: VirtualClock) -> None:
     settings = {"inverter": {"host": "127.0.0.1", "port": kh.port}}
     link = FoxModbusConnection("inverter", {}, clock, settings)
     await link.open()
     try:
         first = await link.read_telemetry()
-        kh.take()
+        take(kh)
         assert await link.read_telemetry(max_age_s=60) is first  # the plan, a moment later
-        assert not kh.take()
+        assert not take(kh)
         await clock.advance(61)
         assert (await link.read_telemetry(max_age_s=60)).timestamp == clock.time()
-        assert kh.take()
+        assert take(kh)
         assert (await link.read_telemetry()).timestamp == clock.time()  # default: always read
-        assert kh.take()
+        assert take(kh)
     finally:
         await link.close()

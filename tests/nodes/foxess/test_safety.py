@@ -21,6 +21,7 @@ from nodes.foxess.plausible import TelemetryLimits, implausible
 from powermaster.sim.dispatch import WorkMode
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, SiteModel
+from tests.nodes.foxess.drive import drive
 from tests.nodes.foxess.test_client import _Ctx
 
 T0 = 1_748_743_200.0
@@ -99,9 +100,10 @@ async def test_a_floor_the_inverter_did_not_take_is_a_mismatch(
     fox = client(server, clock, min_soc_backstop=0.10)
     server.serve_nonsense({41011: 10})  # it reads back 10 whatever was written
     try:
-        result = await fox.command("self_use", min_soc=0.4)
+        result = await drive(clock, fox.command("self_use", min_soc=0.4))
         assert not result.verified
         assert result.mismatches == ["register 41011: expected 40, read back 10"]
+        assert clock.time() == T0 + 5  # read again once a lagging readback would have caught up
     finally:
         fox.close()
 

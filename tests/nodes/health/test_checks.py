@@ -128,6 +128,18 @@ def test_a_tick_stuck_after_its_read() -> None:
     assert silent.reasons == ["telemetry: 12 min old"]
 
 
+def test_the_inverter_not_doing_what_it_was_told_is_degraded_with_each_reason() -> None:
+    told = {"state": "degraded", "reasons": ["work mode (41000) is Feed-in First (1)",
+                                             "remote control dropped"], "commanded": {}}
+    result = assess(sound(command_check=told), LIMITS)
+    assert result.state == "degraded"
+    assert result.reasons == told["reasons"]
+    assert result.checks["command"] == {"state": "degraded", "reasons": told["reasons"]}
+    following = {"state": "ok", "reasons": [], "commanded": {}}
+    assert assess(sound(command_check=following), LIMITS).state == "ok"
+    assert assess(sound(command_check=None), LIMITS).checks.get("command") is None
+
+
 def test_worst_wins_and_every_reason_is_given_worst_first() -> None:
     result = assess(sound(link={"consecutive_errors": 1, "error": "timeout"},
                           telemetry={"timestamp": T0 - 1000}), LIMITS)

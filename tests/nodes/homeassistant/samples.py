@@ -1,5 +1,6 @@
 """Inputs as the real producers make them: the Fox client's telemetry, the control
-decision, the health record, the storm reserve and an Amber prices reading."""
+decision, the health record, control.compare's check, the storm reserve and an Amber
+prices reading."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from nodes.amber.intervals import to_prices
+from nodes.control.compare import check_record
 from nodes.control.decision import Decision
+from nodes.control.deviation import Commanded, Memory, Thresholds, compare
 from nodes.foxess.client import Telemetry
 from nodes.health.checks import Assessment, Finding
 from nodes.health.node import health_record
@@ -72,6 +75,15 @@ def decision() -> dict[str, Any]:
 def health(state: str = "degraded") -> dict[str, Any]:
     findings = [] if state == "ok" else [Finding("prices", state, "prices are 50 minutes old")]
     return health_record(Assessment(state, findings, {}), NOW - 60, None)
+
+
+def command_check(work_mode: int = 1) -> dict[str, Any]:
+    """global.command_check as control.compare keeps it: a charge held, and 41000 read as
+    ``work_mode`` (1: the Fox app set Feed-in First)."""
+    held = Commanded("force_charge", NOW - 300, setpoint_w=-1500, work_mode=0)
+    read = {**telemetry(), "work_mode": work_mode, "remote_enabled": True}
+    verdict = compare(NOW - 5, read, DEFAULTS, Thresholds(), Memory(commanded=held))
+    return check_record(verdict, read, NOW - 5)
 
 
 def storm(armed: bool = True) -> dict[str, Any]:

@@ -269,6 +269,7 @@ def test_ha_reads_every_sensor_from_a_full_state_message() -> None:
             samples.health(),
             samples.prices(),
             samples.storm(),
+            command_check=samples.command_check(),
         )
     )
     states = {
@@ -285,6 +286,8 @@ def test_ha_reads_every_sensor_from_a_full_state_message() -> None:
     assert states["health"] == "degraded"
     assert states["storm_reserve"] == 80.0
     assert states["storm_reserve_armed"] is True
+    assert states["inverter_disobeys"] is True
+    assert states["command_check"].startswith("work mode (41000) is Feed-in First (1)")
     assert states["last_update"].timestamp() == samples.NOW
     assert None not in states.values()
 

@@ -78,6 +78,18 @@ def test_decision_health_and_storm() -> None:
     assert calm["health"] == "ok"
 
 
+def test_the_inverter_not_doing_what_it_was_told_is_a_problem_with_its_reasons() -> None:
+    told = build_state(NOW, command_check=samples.command_check(work_mode=1))
+    assert told["command_problem"] == "ON"
+    assert told["command_check"].startswith("work mode (41000) is Feed-in First (1), not Self")
+    following = build_state(NOW, command_check=samples.command_check(work_mode=0))
+    assert (following["command_problem"], following["command_check"]) == ("OFF", "ok")
+    shadow = {"state": "ok", "reasons": [], "findings": [], "commanded": None}
+    assert build_state(NOW, command_check=shadow)["command_check"] == "nothing commanded"
+    unknown = build_state(NOW)
+    assert (unknown["command_problem"], unknown["command_check"]) == (None, None)
+
+
 def test_every_key_a_template_reads_is_there_and_null_without_inputs() -> None:
     state = build_state(NOW)
     for reading in READINGS:

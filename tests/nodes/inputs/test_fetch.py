@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from flowengine import VirtualClock
-from nodes.inputs.fetch import FetchError, RetryPolicy, fetch, retry_after
+from nodes.inputs.fetch import FetchError, Response, RetryPolicy, fetch, retry_after
 from tests.nodes.inputs.scripted_server import Reply, drive, json_reply, scripted_server
 
 T0 = 1_750_000_000.0
@@ -45,6 +45,27 @@ async def test_a_long_retry_after_is_not_waited_out_but_reported(free_port: int)
     assert caught.value.status == 429
     assert caught.value.retry_at == T0 + 3600
     assert len(server.requests) == 1 and clock.time() == T0
+
+
+async def test_a_provider_reads_its_own_429_wait_from_case_insensitive_headers(
+    free_port: int,
+) -> None:
+    def reset(response: Response, now: float) -> float | None:
+        value = response.headers.get("RateLimit-Reset")  # sent as ratelimit-reset
+        return None if value is None else float(value)
+
+    clock = VirtualClock(T0)
+    limited = Reply(429, headers={"ratelimit-reset": "40", "Retry-After": "5"})
+    async with (
+        scripted_server(free_port, limited, json_reply([])) as server,
+        aiohttp.ClientSession() as http,
+    ):
+        await drive(clock, fetch(http, server.url, clock, rate_limit_wait=reset))
+        assert len(server.requests) == 2 and clock.time() == T0 + 40  # not Retry-After's 5
+        server.answer(Reply(429, headers={"ratelimit-reset": "300"}))
+        with pytest.raises(FetchError) as caught:
+            await drive(clock, fetch(http, server.url, clock, rate_limit_wait=reset))
+    assert caught.value.retry_at == T0 + 40 + 300 and len(server.requests) == 3
 
 
 async def test_a_client_error_fails_at_once_with_the_servers_words(free_port: int) -> None:

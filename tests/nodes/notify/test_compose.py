@@ -1,4 +1,4 @@
-"""notify.compose: each of the five events told once, when it happens, and not after a restart."""
+"""notify.compose: each of the six events told once, when it happens, and not after a restart."""
 
 from __future__ import annotations
 
@@ -185,6 +185,45 @@ async def test_the_summary_time_can_be_set(make_site: MakeSite) -> None:
                            site_settings())  # fmt: skip
     (summary,) = await told(site)  # 09:00 is past 08:30
     assert summary["text"] == "No telemetry from today."
+
+
+def check(*findings: tuple[str, str], commanded: bool = True) -> dict[str, Any]:
+    """global.command_check as control.compare keeps it."""
+    return {
+        "state": "degraded" if findings else "ok",
+        "reasons": [reason for _, reason in findings],
+        "findings": [{"check": c, "reason": r, "since": T0} for c, r in findings],
+        "commanded": {"mode": "force_charge", "setpoint_w": -3000} if commanded else None,
+        "actual": {"work_mode": 1},
+    }
+
+
+async def test_the_inverter_not_doing_what_it_was_told_once_per_new_departure(
+    make_site: MakeSite,
+) -> None:
+    site = await make_site(compose_flow(events=["command_check"]), site_settings())
+    put(site, "command_check", check())
+    assert await told(site) == []
+    mode = ("work_mode", "work mode (41000) is Feed-in First (1), not Self Use (0) as set")
+    put(site, "command_check", check(mode))
+    (changed,) = await told(site)
+    assert (changed["event"], changed["key"], changed["level"]) == (
+        "command_check", "work_mode", "warning"
+    )  # fmt: skip
+    assert changed["title"] == "Inverter: work mode changed by someone else"
+    assert changed["text"].startswith("Work mode (41000) is Feed-in First (1), not Self Use")
+    assert await told(site) == []  # still so: nothing new
+    dropped = ("remote_control", "remote control dropped: 44000 reads 0")
+    put(site, "command_check", check(mode, dropped))
+    (also,) = await told(site)
+    assert (also["key"], also["title"]) == ("remote_control", "Inverter: remote control lost")
+    put(site, "command_check", check(commanded=False))  # a restart: nothing judged yet
+    assert await told(site) == []
+    put(site, "command_check", check())
+    (again,) = await told(site)
+    assert (again["key"], again["level"], again["title"]) == (
+        "ok", "info", "Inverter doing what it is told again"
+    )  # fmt: skip
 
 
 async def test_several_events_in_one_run_each_make_a_message(make_site: MakeSite) -> None:

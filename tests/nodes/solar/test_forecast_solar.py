@@ -6,6 +6,7 @@ power at whole hours plus sunrise and sunset, local Brisbane time, today and tom
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,11 +15,14 @@ from typing import Any
 import pytest
 
 from flowengine import VirtualClock
-from nodes.solar.forecast_solar import check_settings
+from nodes.inputs.fetch import Response
+from nodes.inputs.node import input_status
+from nodes.solar.forecast_solar import check_settings, retry_at_wait
 from tests.nodes.solar.harness import FakeApi, Site, json_answer, text_answer
 from tests.nodes.solar.harness import fixture as load
 
 ESTIMATE = "estimate_brisbane_2026-01-15.json"
+RATELIMIT = "ratelimit_429.json"
 BRISBANE_OFFSET_S = 10 * 3600
 
 
@@ -239,6 +243,45 @@ async def test_a_timeout_then_a_pause_before_the_next_try(
     await site.clock.run_until(NOW + 960)
     out, problem = await site.run()
     assert problem is None and out["data"]["periods"]
+
+
+async def test_a_429_is_not_tried_again_before_its_retry_at(
+    api: FakeApi, make_site: MakeSite
+) -> None:
+    api.answer = json_answer(load("forecast_solar", ESTIMATE))
+    site = await make_site()
+    good, _ = await site.run()
+
+    api.answer = json_answer(load("forecast_solar", RATELIMIT), 429)
+    await site.clock.run_until(local(15, 7, 15))
+    out, problem = await site.run()
+    assert problem is not None and "HTTP 429" in problem["error"]
+    assert out == good
+    retry_at = local(15, 8)  # "2026-01-14T23:00:00+01:00"
+    health = site.globals("input_health")["pv"]
+    assert health["blocked_until"] == retry_at
+    assert input_status(health, site.clock.time())["retry_at"] == retry_at
+
+    api.answer = json_answer(load("forecast_solar", ESTIMATE))
+    for minute in (30, 45):  # due by ``every`` and the 15-minute rule, but not by retry-at
+        await site.clock.run_until(local(15, 7, minute))
+        await site.run()
+    assert [r.at for r in api.requests] == [NOW, local(15, 7, 15)]  # one try, no retry
+    await site.clock.run_until(retry_at)
+    out, problem = await site.run()
+    assert problem is None and out["fetched_at"] == retry_at
+    assert [r.at for r in api.requests][-1] == retry_at
+
+
+def test_retry_at_is_read_from_the_body_with_its_offset_else_from_retry_after() -> None:
+    body = load("forecast_solar", RATELIMIT)
+    limited = Response(429, {}, json.dumps(body))
+    assert retry_at_wait(limited, local(15, 7, 15)) == 45 * 60
+    assert retry_at_wait(limited, local(15, 9)) == 0.0  # passed: no wait
+    body["message"]["ratelimit"]["retry-at"] = "2026-01-15T08:00:00"  # no offset: no moment
+    assert retry_at_wait(Response(429, {"Retry-After": "90"}, json.dumps(body)), NOW) == 90.0
+    assert retry_at_wait(Response(429, {}, json.dumps(body)), NOW) is None
+    assert retry_at_wait(Response(429, {}, "<html>Too many</html>"), NOW) is None
 
 
 async def test_missing_settings_are_refused(api: FakeApi, tmp_path: Path) -> None:
