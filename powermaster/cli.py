@@ -19,6 +19,7 @@ from flowengine.yamlsource import read_yaml_text
 from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster import logs
 from powermaster.config import SITE_SCHEMA, load_site_config
+from powermaster.datadir import default_data_dir
 from powermaster.editor import FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE, write_schemas
 from powermaster.service import NOT_FLOW_FILES, Options, Service, site_config_for
 
@@ -35,10 +36,22 @@ def main(argv: list[str] | None = None) -> int:
     return result
 
 
+class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the help says it in words
+    (an option that has no value by default) or the option is required."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help = action.help or ""
+        if "(default:" in help or action.required or action.default is None:
+            return help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="power-master",
         description="Runs a home's solar, battery and loads for the lowest bill.",
+        formatter_class=_ShowDefaults,
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -46,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--config", type=Path,
         help="site config YAML (default: the --flows directory's site.yaml if it has one, "
-        "else the shipped demo's)",
+        "else the data directory's copy of the shipped demo's, made on the first start)",
     )
     run.add_argument(
         "--flows", type=Path, default=FLOWS_DIR,
@@ -54,10 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         "the site config are validated and applied while it runs",
     )
     run.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path("power-master-data"),
-        help="where the database and state live",
+        "--data-dir", type=Path, default=default_data_dir(),
+        help="where the database and state live (and the demo's copy of its site config)",
     )
     run.add_argument("--host", default="127.0.0.1", help="web UI address (0.0.0.0 for the LAN)")
     run.add_argument("--port", type=int, default=8080, help="web UI port")
@@ -71,9 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         "--inverter",
         metavar="HOST:PORT",
         help="use this inverter instead of the simulator: its gateway (inverter.transport "
-        "says how it speaks), or a serial device such as /dev/ttyUSB0",
+        "says how it speaks), or a serial device such as /dev/ttyUSB0 (default: the simulator)",
     )
-    run.add_argument("--simulator-port", type=int, default=5020)
+    run.add_argument("--simulator-port", type=int, default=5020,
+                     help="the simulated inverter's port, when no --inverter is given")
     run.add_argument(
         "--shadow", action="store_true",
         help="shadow mode (control.mode: shadow): read, plan, decide and show what it would "
@@ -82,9 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--mqtt",
         metavar="HOST:PORT",
-        help="MQTT broker (Home Assistant's Mosquitto...), over site.yaml's mqtt section",
+        help="MQTT broker (Home Assistant's Mosquitto...), over site.yaml's mqtt section "
+        "(default: that section's)",
     )
-    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="log at info, flows' debug lines too")
     run.set_defaults(func=_run)
 
     password = sub.add_parser(
@@ -92,16 +106,18 @@ def _parser() -> argparse.ArgumentParser:
         help="set the web UI's password, read from standard input (for scripted installs)",
     )
     password.add_argument(
-        "--data-dir", type=Path, default=Path("power-master-data"),
+        "--data-dir", type=Path, default=default_data_dir(),
         help="the same data directory as run's",
     )
     password.set_defaults(func=_set_password)
 
     simulate = sub.add_parser("simulate", help="run the simulated Fox KH inverter on its own")
-    simulate.add_argument("--config", type=Path, default=SITE_CONFIG)
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=5020)
-    simulate.add_argument("--speed", type=float, default=1.0)
+    simulate.add_argument("--config", type=Path, default=SITE_CONFIG,
+                          help="site config YAML (its battery, PV and inverter)")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulate.add_argument("--port", type=int, default=5020, help="port to listen on")
+    simulate.add_argument("--speed", type=float, default=1.0,
+                          help="run time this many times faster")
     simulate.add_argument(
         "--transport", choices=("tcp", "rtu_over_tcp", "udp"), default="tcp",
         help="listen as this kind of gateway (site.yaml's inverter.transport)",
@@ -112,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         "backtest", help="run the real flows against a scenario on virtual time")
     backtest.add_argument("scenario", type=Path, help="scenario JSON (format: docs/backtest.md)")
     backtest.add_argument("--out", type=Path, required=True, help="where to write the result")
-    backtest.add_argument("--flows", type=Path, default=FLOWS_DIR)
+    backtest.add_argument("--flows", type=Path, default=FLOWS_DIR, help="directory of flow files")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.set_defaults(func=_backtest)
 
@@ -123,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="run the flow tests (*.test.yaml) on virtual time")
     test.add_argument("paths", nargs="+", type=Path, help="test files or directories")
     test.add_argument("-k", metavar="TEXT", dest="keyword",
-                      help="only tests whose file or name holds TEXT")
+                      help="only tests whose file or name holds TEXT (default: every test)")
     test.add_argument("-v", dest="traces", action="store_true",
                       help="show each failing test's runs and log lines")
     test.set_defaults(func=_test)
@@ -139,21 +155,26 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--write", type=Path, metavar="DIR",
         help=f"write {FLOW_SCHEMA_FILE} and {SITE_SCHEMA_FILE} into DIR (a flows folder; "
-        "its files name them in their yaml-language-server comment)",
+        "its files name them in their yaml-language-server comment) (default: print the "
+        "flow files' schema)",
     )
     schema.set_defaults(func=_schema)
 
     graph = sub.add_parser("graph", help="draw a flow as Mermaid or DOT")
     graph.add_argument("flow", help="a flow id or a flow file")
-    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
-    graph.add_argument("--flows", type=Path, default=FLOWS_DIR)
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid",
+                       help="Mermaid (for Markdown) or Graphviz DOT")
+    graph.add_argument("--flows", type=Path, default=FLOWS_DIR,
+                       help="directory of flow files, where FLOW is looked up by id")
     graph.set_defaults(func=_graph)
+    for command in sub.choices.values():
+        command.formatter_class = _ShowDefaults
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    options = Options(
-        config=args.config or site_config_for(args.flows),
+def run_options(args: argparse.Namespace) -> Options:
+    return Options(
+        config=args.config or site_config_for(args.flows, args.data_dir),
         flows=args.flows,
         data_dir=args.data_dir,
         host=args.host,
@@ -165,6 +186,10 @@ def _run(args: argparse.Namespace) -> int:
         watch=True,
         shadow=args.shadow,
     )
+
+
+def _run(args: argparse.Namespace) -> int:
+    options = run_options(args)
     try:
         service = Service(options)
     except (InvalidFlows, ValueError) as exc:

@@ -12,6 +12,8 @@ has every C0 and C1 control (and U+2028/U+2029) escaped, and a traceback or stac
 appended to it is ours but may quote a user's text, so each of its lines is escaped
 too and starts with ``TRACE_PREFIX``: no line after a record's first can pass for
 a record.
+
+Times in messages read as the site's wall clock (``clock_time``), never an epoch.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from typing import IO
+from zoneinfo import ZoneInfo
 
 TERMINAL_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JOURNAL_FORMAT = "%(name)s: %(message)s"
@@ -30,6 +34,9 @@ TRACE_PREFIX = "  | "
 #: sd-daemon(3)'s priorities for Python's levels.
 PRIORITIES = {
     logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+#: The nodes' loggers (``flow.<flow>.<node>``): their info lines are events people are
+#: told of (health recovered, a load answers again), shown whatever the root's level.
+NODE_LOG = "flow"
 CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -38,6 +45,17 @@ def escape(text: str) -> str:
     """``text`` on one line: each control character as its Python escape (``\\n``,
     ``\\x1b``, ``\\u2028``)."""
     return CONTROLS.sub(lambda m: NAMED.get(m[0]) or _code(m[0]), text)
+
+
+def clock_time(epoch: float, zone: tzinfo | str, now: float) -> str:
+    """``epoch`` on the site's clock, 24 h: ``17:30`` on ``now``'s day, else with the day
+    and the zone, ``Tue 8 Dec 17:30 AEST`` (and the year when it is not ``now``'s)."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    when, today = datetime.fromtimestamp(epoch, tz), datetime.fromtimestamp(now, tz)
+    if when.date() == today.date():
+        return when.strftime("%H:%M")
+    year = "" if when.year == today.year else f" {when.year}"
+    return f"{when:%a} {when.day} {when:%b}{year} {when:%H:%M %Z}"
 
 
 def _code(char: str) -> str:
@@ -95,7 +113,9 @@ def handler_for(stream: IO[str]) -> logging.Handler:
 
 
 def configure(level: int, stream: IO[str] | None = None) -> logging.Handler:
-    """The root logger at ``level`` on ``stream`` (standard error)."""
+    """The root logger at ``level`` on ``stream`` (standard error); the nodes' info lines
+    shown even when ``level`` is above info."""
     handler = handler_for(stream or sys.stderr)
     logging.basicConfig(level=level, handlers=[handler])
+    logging.getLogger(NODE_LOG).setLevel(min(level, logging.INFO))
     return handler

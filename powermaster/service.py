@@ -34,8 +34,9 @@ from flowengine.spec import FlowSet
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.control import override as manual
 from nodes.control.site import control_mode
-from nodes.foxess.client import InverterError
+from nodes.foxess.client import CommandResult, InverterError
 from nodes.foxess.connection import FoxModbusConnection
+from nodes.foxess.registers import REMOTE_ENABLE
 from nodes.health.checks import Finding, HealthLimits, assess
 from nodes.health.node import HEALTH_KEY, HealthCheck, health_record, observe
 from nodes.history.query import HistoryQuery, NoHistory, history_rows
@@ -48,7 +49,9 @@ from nodes.planning.plan import slot_at
 from powermaster import overview
 from powermaster import settings as site_settings
 from powermaster.config import SITE_SCHEMA, load_site_config
+from powermaster.datadir import default_data_dir, demo_site_config
 from powermaster.lastgood import LastGood, Version
+from powermaster.logs import clock_time
 from powermaster.sampledata import sample_slot_prices
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.retailer import SimulatedRetailer
@@ -79,7 +82,7 @@ HEALTH_SILENT_S = 900.0
 class Options:
     config: Path = SITE_CONFIG
     flows: Path = FLOWS_DIR
-    data_dir: Path = Path("power-master-data")
+    data_dir: Path = field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 8080
     speed: float = 1.0
@@ -92,11 +95,15 @@ class Options:
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
-def site_config_for(flows: Path) -> Path:
+def site_config_for(flows: Path, data_dir: Path | None = None) -> Path:
     """The site config a flows directory runs on unless told otherwise: the site.yaml in
-    it if it has one (a user's own copy of flows/), else the shipped demo's."""
+    it if it has one (a user's own copy of flows/), else the shipped demo's: with a
+    ``data_dir``, the copy of it there (never the repository's file, which Settings
+    would rewrite)."""
     own = flows / "site.yaml"
-    return own if own.is_file() else SITE_CONFIG
+    if own.is_file() and own.resolve() != SITE_CONFIG:
+        return own
+    return SITE_CONFIG if data_dir is None else demo_site_config(data_dir)
 
 
 class Service:
@@ -197,9 +204,6 @@ class Service:
                 self.settings["inverter"]["firmware"],
             )
             await self.simulator.start()
-            log.info("simulated Fox KH on 127.0.0.1:%d", self.options.simulator_port)
-        if control_mode(self.settings) == "shadow":
-            log.info("shadow mode: deciding, not commanding (nothing is written to the inverter)")
         self._unlisten_override = self.engine.context.listen(
             self._override_changed, GLOBAL, manual.OVERRIDE_KEY
         )
@@ -214,7 +218,26 @@ class Service:
         if self.options.watch:
             self._watch = FileWatch(self.files, self.reload)
             await self._watch.start()
-            log.info("reloading %s and %s on change", self.files.flows, self.files.config.name)
+        log.info("started: %s", self._what_runs())
+
+    def _what_runs(self) -> str:
+        """The start line: the site, its inverter, shadow or live, the UI's address."""
+        site = self.settings["site"].get("name") or "the site"
+        inverter = (
+            f"inverter {self.options.inverter}" if self.options.inverter
+            else f"simulated Fox KH on 127.0.0.1:{self.options.simulator_port}"
+        )  # fmt: skip
+        parts = [str(site), inverter]
+        if control_mode(self.settings) == "shadow":
+            parts.append("shadow: deciding, not commanding (nothing is written to the inverter)")
+        else:
+            parts.append("live: commanding the inverter")
+        parts.append(f"web UI on {self._web.url}/" if self._web is not None else "no web UI")
+        if self._watch is not None:
+            parts.append(f"reloading {self.files.flows} and {self.files.config.name} on change")
+        if self.options.speed != 1.0:
+            parts.append(f"clock at {self.options.speed:g}x")
+        return ", ".join(parts)
 
     async def _start_web(self) -> None:
         from ui.app import create_app
@@ -223,7 +246,6 @@ class Service:
         assert self.auth is not None
         self._web = WebServer(create_app(self, self.auth), self.options.host, self.options.port)
         await self._web.start()
-        log.info("web UI on %s/", self._web.url)
 
     async def stop(self) -> None:
         """Stop cleanly: the flows first (no tick may force again), then hand the
@@ -241,28 +263,37 @@ class Service:
         if self._web is not None:
             await self._web.stop()
         await self.engine.stop()
-        await self._release_inverters()
+        handed_back = await self._release_inverters()
         if self.simulator is not None:
             await self.simulator.stop()
         self.engine.close()
+        told = "; ".join(f"{name}: {outcome}" for name, outcome, _ in handed_back)
+        failed = any(not ok for _, _, ok in handed_back)
+        log.log(logging.WARNING if failed else logging.INFO, "stopped: %s",
+                told or "no inverter to hand back")  # fmt: skip
 
-    async def _release_inverters(self) -> None:
-        for connection in self.engine.connections.values():
+    async def _release_inverters(self) -> list[tuple[str, str, bool]]:
+        """Each inverter handed back: its connection, the outcome, and whether it went well."""
+        outcomes = []
+        for name, connection in self.engine.connections.items():
             if not isinstance(connection, FoxModbusConnection):
                 continue
             if connection.client.read_only:  # shadow mode: never commanded, nothing to undo
-                log.info("shadow mode: the inverter was never commanded, nothing to hand back")
+                outcomes.append((name, "hand-back not needed (shadow mode never commanded it)",
+                                 True))  # fmt: skip
                 await connection.close()
                 continue
             try:
                 result = await connection.release()
             except InverterError as exc:  # its own watchdog hands it back within watchdog_s
-                log.warning("could not release the inverter at shutdown: %s", exc)
+                watchdog = connection.client.watchdog_s
+                outcomes.append((name, f"hand-back failed ({exc}); its own watchdog ends "
+                                 f"remote control within {watchdog} s", False))  # fmt: skip
             else:
-                if not result.verified:
-                    log.warning("inverter release not verified: %s", "; ".join(result.mismatches))
+                outcomes.append((name, hand_back_outcome(result), result.verified))
             finally:
                 await connection.close()
+        return outcomes
 
     async def run_forever(self) -> None:
         """Run until SIGTERM (or SIGINT), then stop cleanly."""
@@ -634,9 +665,10 @@ class Service:
         stored = manual.set_override(
             self.engine.context, self.clock, self.settings, mode, power_w, duration, source, reason
         )
+        until = clock_time(stored["until"], self.settings["site"]["timezone"], self.clock.time())
         log.info(
             "override from %s: %s %.0f W until %s (%s)",
-            source, stored["mode"], stored["power_w"], stored["until"], stored["reason"],
+            source, stored["mode"], stored["power_w"], until, stored["reason"],
         )
         return stored  # the control flow ticks on the change; _override_changed times its end
 
@@ -667,6 +699,7 @@ class Service:
 
         async def expire() -> None:
             await self.clock.sleep_until(until)
+            log.info("override over: back to the flows")
             self._control_now("override expired")
 
         self._override_expiry = asyncio.get_running_loop().create_task(
@@ -678,6 +711,17 @@ class Service:
         if self._override_expiry is not None:
             self._override_expiry.cancel()
             self._override_expiry = None
+
+
+def hand_back_outcome(result: CommandResult) -> str:
+    """What releasing the inverter at shutdown did, as the stop line tells it."""
+    if not result.verified:
+        return "hand-back not verified (" + "; ".join(result.mismatches + result.failed) + ")"
+    if REMOTE_ENABLE in result.written:
+        told = "remote control released and read back"
+    else:
+        told = "hand-back not needed (this run never took remote control)"
+    return "; ".join([told, *result.tolerated])
 
 
 def fingerprint(config: Any) -> str:

@@ -46,6 +46,23 @@ def health_record(result: Assessment, now: float, previous: Any) -> dict[str, An
     }
 
 
+def change_text(result: Assessment, previous: Any, now: float) -> str:
+    """The line a change of state is told in: why, and on recovery what is over."""
+    if result.state != "ok":
+        return f"health {result.state}: {'; '.join(result.reasons)}"
+    if not isinstance(previous, dict) or previous.get("state") in (None, "ok"):
+        return "health ok: every check passes"
+    was = "; ".join(str(reason) for reason in previous.get("reasons") or []) or "no reason kept"
+    since = previous.get("since")
+    lasted = f" for {_minutes(now - float(since))}" if isinstance(since, int | float) else ""
+    return f"health ok again, {previous['state']}{lasted} is over ({was})"
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
 class HealthCheck(Node):
     type_name = "control.health"
     reads: ClassVar[tuple[ContextKey, ...]] = (
@@ -91,8 +108,7 @@ class HealthCheck(Node):
         record = health_record(result, now, previous)
         if not isinstance(previous, dict) or previous.get("state") != result.state:
             level = "info" if result.state == "ok" else "warn"
-            why = "; ".join(result.reasons) or "every check passes"
-            self.ctx.notify(f"health {result.state}: {why}", level, record)
+            self.ctx.notify(change_text(result, previous, now), level, record)
         self.ctx.globals.set(key, record)
         text = result.state if result.state == "ok" else f"{result.state}: {result.reasons[0]}"
         self.ctx.status(text[:120], {"ok": "ok", "degraded": "warn"}.get(result.state, "error"))

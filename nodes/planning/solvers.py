@@ -7,14 +7,20 @@ proven optimum raises PlanError so the caller keeps its previous plan.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodes.planning.linear import LinearModel
+
+if TYPE_CHECKING:
+    import highspy
 
 # How far from 0 or 1 HiGHS still counts a binary as integral (its default, set explicitly
 # so it is known). Indicator rows switch flows of up to a limit M on a binary, so a flow the
@@ -45,6 +51,46 @@ class SolveResult:
     solve_ms: float  # the solver run, including its wrapper's own model translation
 
 
+#: HiGHS prints its banner ("Running HiGHS 1.16.0 ... Copyright ...") on standard output
+#: from C++, once per process, when the first ``Highs`` is made, before any option can
+#: turn it off. ``quiet_highs`` makes that first one with the descriptor pointed away.
+_banner_lock = threading.Lock()
+_banner_swallowed = False
+
+
+def quiet_highs() -> highspy.Highs:
+    """A ``highspy.Highs`` that prints nothing (the banner swallowed, output off)."""
+    try:
+        import highspy
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise SolverUnavailable(f"highspy not importable: {exc}") from exc
+
+    global _banner_swallowed
+    with _banner_lock:
+        if not _banner_swallowed:
+            with _stdout_discarded():
+                highspy.Highs()  # type: ignore[no-untyped-call]
+            _banner_swallowed = True
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
+@contextlib.contextmanager
+def _stdout_discarded() -> Iterator[None]:
+    """File descriptor 1 to the null device (what C code writes there is lost)."""
+    sys.stdout.flush()  # what Python holds for it goes out first, not into the null device
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
@@ -72,8 +118,7 @@ def solve_highs(
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise SolverUnavailable(f"highspy not importable: {exc}") from exc
     t0 = time.perf_counter()
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     # One thread: a 96-slot MIP gains nothing from HiGHS' worker threads here, and they
     # spin on the Pi's other cores (and beside the service's own event loop).
     h.setOptionValue("threads", 1)
@@ -202,6 +247,7 @@ def solve_pulp(
             gapAbs=mip_abs_gap,
         )
     else:
+        quiet_highs()  # PuLP's wrapper makes its own Highs: the banner must be gone by then
         engine = pulp.HiGHS(
             msg=False, timeLimit=time_limit_s, gapRel=mip_rel_gap, gapAbs=mip_abs_gap
         )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from flows import FLOWS_DIR
-from powermaster.cli import main
-from powermaster.service import Options
+from flowengine import VirtualClock
+from flows import FLOWS_DIR, SITE_CONFIG
+from powermaster.cli import _parser, main, run_options
+from powermaster.datadir import default_data_dir
+from powermaster.service import Options, Service
 
 
 def test_the_shipped_flows_and_site_config_validate(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,7 +72,7 @@ def test_nodes_lists_every_type_with_its_config(capsys: pytest.CaptureFixture[st
 
 
 def test_run_shadow_asks_for_shadow_mode_over_the_site_config(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     built: list[Options] = []
 
@@ -80,7 +85,69 @@ def test_run_shadow_asks_for_shadow_mode_over_the_site_config(
 
     monkeypatch.setattr("powermaster.cli.Service", service)
     with pytest.raises(Stop):
-        main(["run", "--shadow"])
+        main(["run", "--shadow", "--data-dir", str(tmp_path)])
     with pytest.raises(Stop):
-        main(["run"])
+        main(["run", "--data-dir", str(tmp_path)])
     assert [options.shadow for options in built] == [True, False]
+
+
+def test_every_option_of_every_command_shows_its_default() -> None:
+    commands = next(
+        a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    assert {"run", "set-password", "simulate", "backtest", "test", "graph"} <= set(commands)
+    for name, command in commands.items():
+        text = " ".join(command.format_help().split())
+        for action in command._actions:
+            if not action.option_strings or action.required or action.dest == "help":
+                continue
+            help = " ".join(command._get_formatter()._expand_help(action).split())
+            assert "(default: " in help and "(default: None)" not in help, (name, help)
+            assert help in text, (name, help)
+    run = " ".join(commands["run"].format_help().split())
+    assert f"(default: {default_data_dir()})" in run and "(default: 8080)" in run
+
+
+def test_the_default_data_dir_is_the_platforms_state_dir_outside_the_checkout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "power-master"
+    assert _parser().parse_args(["run"]).data_dir == tmp_path / "power-master"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    assert default_data_dir() == Path.home() / ".local" / "state" / "power-master"
+    assert FLOWS_DIR.parent not in default_data_dir().parents
+
+
+async def test_the_demo_runs_on_and_edits_its_copy_in_the_data_dir(
+    tmp_path: Path, free_port: int
+) -> None:
+    shipped = SITE_CONFIG.read_bytes()
+    data = tmp_path / "data"
+    args = _parser().parse_args(["run", "--data-dir", str(data), "--simulator-port",
+                                 str(free_port)])  # fmt: skip
+    options = dataclasses.replace(run_options(args), ui=False, watch=False)
+    assert options.config == data / "site.yaml" and options.config.read_bytes() == shipped
+    start = datetime(2026, 1, 14, 20, 0, tzinfo=UTC).timestamp()
+    site = Service(options, clock=VirtualClock(start))
+    await site.start()
+    try:
+        await site.apply_settings({"battery": {"soc_min": 0.15}})
+    finally:
+        await site.stop()
+    assert SITE_CONFIG.read_bytes() == shipped
+    assert "soc_min: 0.15" in options.config.read_text()
+    again = run_options(args)  # a restart runs on the copy as edited
+    assert again.config == options.config and "soc_min: 0.15" in again.config.read_text()
+
+
+def test_a_users_own_config_and_flows_copy_are_used_in_place(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    args = _parser().parse_args(["run", "--config", str(mine), "--data-dir", str(tmp_path / "d")])
+    assert run_options(args).config == mine
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "site.yaml").write_text(SITE_CONFIG.read_text())
+    args = _parser().parse_args(["run", "--flows", str(flows), "--data-dir", str(tmp_path / "d")])
+    assert run_options(args).config == flows / "site.yaml"
+    assert not (tmp_path / "d").exists()

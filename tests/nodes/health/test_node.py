@@ -67,8 +67,12 @@ async def test_it_judges_every_minute_keeps_since_and_recovers(tmp_path: Path) -
         record = health(engine)
         assert (record["state"], record["reasons"], record["since"]) == ("ok", [], T0 + 240)
         texts = [n["text"] for n in engine.events.notifications]
-        assert [t.split(":")[0] for t in texts] == [
-            "health ok", "health degraded", "health safety", "health ok"]
+        assert texts == [  # once per change, both ways, with the reasons
+            "health ok: every check passes",
+            "health degraded: Modbus: 1 error (timed out)",
+            "health safety: Modbus: 3 errors in a row (timed out)",
+            "health ok again, safety for 1 min is over (Modbus: 3 errors in a row (timed out))",
+        ]
     finally:
         await engine.stop()
 
