@@ -503,9 +503,30 @@ class Service:
             settings["mqtt"].update(host=host, port=int(port))
         return settings
 
+    def started_with(self) -> dict[str, str]:
+        """The site config fields the command line sets for this run, and what set each:
+        the Settings page says an edit to them waits for a start without it."""
+        options, sources = self.options, {}
+        if options.inverter and not options.inverter.startswith("/"):
+            given = f"--inverter {options.inverter}"
+            sources |= dict.fromkeys(("inverter.host", "inverter.port"), given)
+        elif options.inverter:
+            sources |= dict.fromkeys(
+                ("inverter.transport", "inverter.serial.port"), f"--inverter {options.inverter}"
+            )
+        else:
+            simulator = f"the simulator (run without --inverter, port {options.simulator_port})"
+            fields = ("inverter.host", "inverter.port", "inverter.transport")
+            sources |= dict.fromkeys(fields, simulator)
+        if options.shadow:
+            sources["control.mode"] = "--shadow"
+        if options.mqtt:
+            sources |= dict.fromkeys(("mqtt.host", "mqtt.port"), f"--mqtt {options.mqtt}")
+        return sources
+
     def settings_view(self) -> dict[str, Any]:
         """The site config's schema and values for the form, every secret masked."""
-        return site_settings.view(self.options.config, self.settings)
+        return site_settings.view(self.options.config, self.settings, self.started_with())
 
     async def apply_settings(self, patch: Any) -> dict[str, Any]:
         """Check an edit (a JSON merge patch of the site config) as loading does, write

@@ -106,9 +106,12 @@ def field_name(path: JsonPath) -> str:
 # -- the view ------------------------------------------------------------------
 
 
-def view(config: Path, running: Mapping[str, Any]) -> dict[str, Any]:
+def view(
+    config: Path, running: Mapping[str, Any], started_with: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The schema, the file's values over the defaults (masked), and which values the
-    running service has from elsewhere (``--inverter``, ``--mqtt``, the simulator)."""
+    running service has from elsewhere (``--inverter``, ``--mqtt``, the simulator), with
+    what set each where ``started_with`` names it."""
     problems: list[dict[str, str]] = []
     data: Any = {}
     try:
@@ -131,7 +134,10 @@ def view(config: Path, running: Mapping[str, Any]) -> dict[str, Any]:
         "schema": write_only(SITE_SCHEMA),
         "values": masked(values),
         "defaults": masked(DEFAULTS),
-        "overrides": dict(_overrides(values, running)),
+        "overrides": (overrides := dict(_overrides(values, running))),
+        "overridden_by": {
+            name: source for name, source in (started_with or {}).items() if name in overrides
+        },
         "problems": problems,
     }
 

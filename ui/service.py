@@ -72,7 +72,8 @@ class Service(Protocol):
         """The site config for the Settings page (``powermaster.settings.view``): its JSON
         Schema, its values over the defaults and the defaults, every secret masked as
         ``{"secret": true, "set": ...}``, ``overrides`` (what runs differently, set on the
-        command line) and ``problems``."""
+        command line), ``overridden_by`` (what set each: ``--inverter ...``) and
+        ``problems``."""
         ...
 
     async def apply_settings(self, patch: Any) -> dict[str, Any]:

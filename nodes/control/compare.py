@@ -90,7 +90,8 @@ class Compare(Node):
         "foxess.read (judged against it)"
     )
     gives: ClassVar[dict[str, str]] = {
-        "out": "on telemetry: payload {state: ok|degraded, reasons[], findings[{check, reason, "
+        "out": "on telemetry read after the command in force (an older read gives nothing: the "
+        "last check stands): payload {state: ok|degraded, reasons[], findings[{check, reason, "
         "since}], notes[], commanded, actual, expected_battery_w, at}",
     }
     gives_schema: ClassVar[dict[str, dict[str, Any]]] = {
@@ -133,6 +134,8 @@ class Compare(Node):
         )
         excuse = self._excuse(memory.commanded)
         verdict = compare(now, payload, self.ctx.settings, thresholds, memory, excuse)
+        if not verdict.judged:
+            return None  # a read from before the command says nothing of it: the last check stands
         self.ctx.flow.set(self.state_key, verdict.memory.as_dict())
         if verdict.degraded:
             self.ctx.status(f"not following: {verdict.findings[0].reason}"[:120], "warn")

@@ -191,6 +191,8 @@ class Verdict:
     #: The battery power (+ charging) the setpoint makes of this tick's PV and load.
     expected_battery_w: float | None
     memory: Memory
+    #: False when the telemetry predates the command: nothing judged, the last verdict stands.
+    judged: bool = True
 
     @property
     def degraded(self) -> bool:
@@ -212,7 +214,7 @@ def compare(
         return Verdict((), ("nothing commanded yet",), None, replace(memory, since={}))
     read_at = _number(telemetry.get("timestamp"))
     if read_at is None or read_at <= commanded.at:
-        return Verdict((), ("telemetry from before the command",), None, memory)
+        return Verdict((), ("telemetry from before the command",), None, memory, judged=False)
     if now - commanded.at > thresholds.max_age_s:
         note = f"the last command is {(now - commanded.at) / 60:.0f} min old: no longer in force"
         return Verdict((), (note,), None, Memory(commanded=commanded))

@@ -31,7 +31,7 @@ from flowengine.clock import Clock, RealClock
 from nodes.foxess import readback
 from nodes.foxess import registers as r
 from nodes.foxess.plausible import TelemetryLimits, implausible
-from nodes.foxess.transport import Route, SerialLine, Transport, modbus_client
+from nodes.foxess.transport import Route, SerialLine, Transport, modbus_client, silence_hint
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,9 @@ class FoxKHClient:
         self._written_at = 0.0  # when the last write was answered
         self._setpoint_cap: int | None = None  # |44002| the inverter clamped to, once seen
         self._taken = False  # 44000 = 1 written by this process, not written off since
+        self._answered = False  # anything answered on this connection (else: a wrong route?)
+        #: This process has held 41000 at the fallback (forcing): release puts it back there.
+        self._kept_work_mode = False
         #: 44000 read 0 while the setpoint was honoured: this KH's flag cannot be trusted.
         self.remote_enable_unreliable = False
 
@@ -266,6 +269,7 @@ class FoxKHClient:
         ok = await self._modbus.connect()
         now = self.clock.time()
         if ok:
+            self._answered = False
             self._backoff = self._backoff_min
             self._next_attempt = now
             self._export_limit = None  # a new link may face a restarted inverter: check again
@@ -409,7 +413,13 @@ class FoxKHClient:
         else:
             setpoint = await self._setpoint(mode, power_w)
         same = self._remote
-        if same is not None and same.mode == mode and same.setpoint_w == setpoint:
+        fallback = int(self.fallback)
+        if (
+            same is not None
+            and same.mode == mode
+            and same.setpoint_w == setpoint
+            and not self._work_mode_changed(fallback)
+        ):
             if (held := self._held_as_seen(same)) is not None:
                 return held
             refreshed = await self.refresh_watchdog(force=True)
@@ -422,7 +432,7 @@ class FoxKHClient:
             ):
                 return refreshed
         result = CommandResult(mode, setpoint)
-        fallback = int(self.fallback)
+        self._kept_work_mode = True
         if await self._read_setting(r.WORK_MODE) != fallback:
             await self._write(r.WORK_MODE, fallback, result)
         await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
@@ -432,6 +442,13 @@ class FoxKHClient:
         self._remote = _Remote(mode, setpoint, self.clock.time())
         await self._verify(result, {r.WORK_MODE: fallback})
         return result
+
+    def _work_mode_changed(self, wanted: int) -> bool:
+        """Whether 41000, as last read (every poll reads it), is not ``wanted``: someone
+        (the Fox app, its cloud scheduler) changed it since, and the command in force must
+        be sent whole again to put it back."""
+        seen = self._settings.get(r.WORK_MODE)
+        return seen is not None and seen[0] != wanted
 
     def _held_as_seen(self, remote: _Remote) -> CommandResult | None:
         """The command in force, verified by the telemetry read moments ago, when the
@@ -468,11 +485,20 @@ class FoxKHClient:
     async def release(self) -> CommandResult:
         """Hand the inverter back for good (shutdown): remote control off at once, so it
         runs its own work mode now rather than when the watchdog fires, and 41011 back
-        at the configured backstop (no reserve outlives the service that held it).
+        at the configured backstop (no reserve outlives the service that held it), and
+        41000 at the configured fallback if this process commanded it (the Fox app may
+        have changed it since: the inverter is left running the mode promised).
         Remote control this process never took is left alone (``_hand_back``)."""
         result = CommandResult("released", None)
         await self._hand_back(result)
-        await self._verify(result, await self._set_floor(None, result))
+        expected = await self._set_floor(None, result)
+        if self._kept_work_mode:  # what the inverter runs from now on is the one promised
+            fallback = int(self.fallback)
+            if await self._read_one(r.WORK_MODE) != fallback:
+                await self._write(r.WORK_MODE, fallback, result)
+            expected[r.WORK_MODE] = fallback
+            self._kept_work_mode = False
+        await self._verify(result, expected)
         self._export_limit = None  # the last word: check the register, whatever we remember
         result.follow(await self._set_export_limit(None))
         return result
@@ -601,6 +627,7 @@ class FoxKHClient:
             return held
         result = CommandResult("self_use", None)
         await self._hand_back(result)
+        self._kept_work_mode = True
         if await self._read_setting(r.WORK_MODE) != r.WorkMode.SELF_USE:
             await self._write(r.WORK_MODE, int(r.WorkMode.SELF_USE), result)
         await self._verify(result, {r.WORK_MODE: int(r.WorkMode.SELF_USE)})
@@ -802,7 +829,9 @@ class FoxKHClient:
         except (TimeoutError, ModbusException, OSError) as exc:
             self.close()
             self._next_attempt = self.clock.time()
-            raise InverterError(f"communication failed: {exc}", address) from exc
+            hint = "" if self._answered else f"; {silence_hint(self.route, self.unit_id)}"
+            raise InverterError(f"communication failed: {exc}{hint}", address) from exc
+        self._answered = True
         if response.isError():
             code = getattr(response, "exception_code", 0)
             raise InverterError(f"device answered exception {code:02d}", address)

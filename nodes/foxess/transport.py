@@ -117,3 +117,20 @@ def modbus_client(route: Route, timeout_s: float) -> ModbusBaseClient:
         return AsyncModbusUdpClient(route.host, port=route.port, **quiet)
     framer = FramerType.RTU if route.transport is Transport.RTU_OVER_TCP else FramerType.SOCKET
     return AsyncModbusTcpClient(route.host, port=route.port, framer=framer, **quiet)
+
+
+def silence_hint(route: Route, unit_id: int) -> str:
+    """What usually makes a KH say nothing on a link that opened: named in the error,
+    since pymodbus's own ("No response received") points nowhere."""
+    if route.transport is Transport.SERIAL:
+        return (
+            f"nothing has answered on {route} yet: check the RS485 wiring (A and B swapped?), "
+            f"the line settings (the KH's are 9600 8N1) and inverter.unit_id ({unit_id})"
+        )
+    other = "rtu_over_tcp" if route.transport is not Transport.RTU_OVER_TCP else "tcp"
+    return (
+        f"nothing has answered on {route} yet: the gateway may frame Modbus differently "
+        f"(inverter.transport is {route.transport}; try {other}: transparent gateways such "
+        f"as the USR-TCP232-304 pass RTU frames), inverter.unit_id ({unit_id}) may not be "
+        "the KH's, or the gateway's serial side is not 9600 8N1"
+    )

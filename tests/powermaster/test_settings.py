@@ -183,6 +183,9 @@ async def test_a_good_edit_is_written_and_in_force_without_a_restart(
         )
         assert view["values"]["planner"]["break_even_delta"] == 0.07
         assert view["overrides"] == {"inverter.port": free_port}
+        assert view["overridden_by"] == {
+            "inverter.port": f"the simulator (run without --inverter, port {free_port})"
+        }
         # in place: the engine's and every node's settings are the service's dict
         assert site.settings is settings_dict and site.engine.settings is settings_dict
         control = site.engine.flows["control"]
@@ -208,3 +211,24 @@ def test_an_unknown_source_is_refused_before_anything_restarts(config: Path) -> 
         settings.prepare(config, {"sources": {"prices": "anything"}})
     assert "must be one of amber, none, sample, tariff, not 'anything'" in (
         problems_of(caught)["sources.prices"])
+
+
+def test_the_view_names_the_command_line_option_a_running_value_comes_from(
+    config: Path,
+) -> None:
+    """``--inverter`` wins over the file's host and port: the form says so beside them, so an
+    edit there is not taken for one in force."""
+    data = config.parent / "data"
+    site = Service(Options(config=config, data_dir=data, ui=False, inverter="192.0.2.10:8899",
+                           shadow=True, mqtt="10.0.0.2:1883"))  # fmt: skip
+    view = site.settings_view()
+    assert view["overrides"]["inverter.host"] == "192.0.2.10"
+    assert view["overridden_by"] == {
+        "inverter.host": "--inverter 192.0.2.10:8899",
+        "inverter.port": "--inverter 192.0.2.10:8899",
+        "control.mode": "--shadow",
+        "mqtt.host": "--mqtt 10.0.0.2:1883",
+    }  # mqtt.port is the file's own 1883: nothing to say
+    serial = Service(Options(config=config, data_dir=data, ui=False, inverter="/dev/ttyUSB0"))
+    by = serial.settings_view()["overridden_by"]
+    assert by == {"inverter.transport": "--inverter /dev/ttyUSB0"}

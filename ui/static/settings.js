@@ -143,12 +143,16 @@
     const help = [];
     if (schema.description) help.push(schema.description);
     if (fallback !== undefined && !isMask(fallback) && kind !== "secret") help.push(`default: ${yamlText(fallback)}`);
-    if (!into && view.overrides && name in view.overrides) {
-      help.push(`running with ${yamlText(view.overrides[name])}, set when the service was started`);
+    const overridden = !into && view.overrides && name in view.overrides;
+    if (overridden) {
+      const by = (view.overridden_by || {})[name];
+      help.push(by
+        ? `running with ${yamlText(view.overrides[name])} from ${by}: an edit here is saved, and used once the service starts without it`
+        : `running with ${yamlText(view.overrides[name])}, set when the service was started`);
     }
     const input = control(kind, schema, value, id, name);
     const problem = h("p", { class: "problem", "data-for": name, hidden: "" });
-    const wrap = h("div", { class: `settings-field kind-${kind}`, "data-field": name },
+    const wrap = h("div", { class: `settings-field kind-${kind}${overridden ? " overridden" : ""}`, "data-field": name },
       h("label", { for: id }, label(path[path.length - 1])),
       input.node,
       help.length ? h("p", { class: "help muted" }, help.join(" · ")) : null,

@@ -179,6 +179,7 @@ def test_nothing_is_judged_before_a_command_or_on_a_reading_older_than_it() -> N
     assert first.findings == () and first.notes == ("nothing commanded yet",)
     stale = judge(reading(at=T0, remote_enabled=False, work_mode=2))  # read before commanding
     assert stale.findings == () and stale.notes == ("telemetry from before the command",)
+    assert not stale.judged
 
 
 def test_remote_control_lapsing_on_our_side_is_noted_not_told() -> None:

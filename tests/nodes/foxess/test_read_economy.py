@@ -74,7 +74,7 @@ async def test_the_work_mode_is_read_at_every_poll_the_other_settings_on_their_i
     kh: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
     """41000 is the one setting the Fox app fights over: the next poll sees its change
-    (control.compare tells it), and a command then trusts that poll."""
+    (control.compare tells it), and a command then trusts that poll to put it back."""
     fox = await connected(kh, clock, settings_check_s=900)
     try:
         assert (await fox.read_telemetry()).work_mode == WorkMode.SELF_USE
@@ -83,9 +83,10 @@ async def test_the_work_mode_is_read_at_every_poll_the_other_settings_on_their_i
         take(kh)
         await clock.advance(10)
         assert (await fox.read_telemetry()).work_mode == WorkMode.FEED_IN_FIRST
-        await fox.command("force_charge", 2000, min_soc=0.2)  # in force as the poll saw it
+        again = await fox.command("force_charge", 2000, min_soc=0.2)  # trusts the poll...
         taken = take(kh)
-        assert taken[(3, 41000)] == 1, taken  # the poll's
+        assert again.written[41000] == WorkMode.SELF_USE  # ...and puts the fallback back
+        assert taken[(3, 41000)] == 2, taken  # the poll's, and the write's readback only
         assert taken[(3, 41011)] == 0, taken  # as last checked: within settings_check_s
     finally:
         fox.close()

@@ -124,6 +124,60 @@ async def test_release_ends_remote_control_at_once_and_restores_the_floor(
         fox.close()
 
 
+async def test_a_work_mode_changed_under_a_command_in_force_is_put_back_at_the_next_tick(
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel
+) -> None:
+    """The Fox app set Feed-in First while a charge is held: the same command again (the
+    next tick) writes the whole sequence, 41000 first, rather than only feeding the
+    watchdog, so the inverter falls back to what was promised when the watchdog fires."""
+    fox = client(server, clock)
+    try:
+        await fox.command("force_charge", 3000)
+        model.set_work_mode(WorkMode.FEED_IN_FIRST, clock.time())
+        await clock.advance(5)
+        await fox.read_telemetry()
+        again = await fox.command("force_charge", 3000)
+        assert again.verified and again.written[41000] == WorkMode.SELF_USE
+        assert model.settings.work_mode is WorkMode.SELF_USE and model.remote.enabled
+        await clock.advance(5)
+        await fox.read_telemetry()
+        steady = await fox.command("force_charge", 3000)  # put back: nothing to write now
+        assert steady.verified and steady.written == {}
+    finally:
+        fox.close()
+
+
+@pytest.mark.parametrize(("fallback", "work_mode"), [
+    ("self_use", WorkMode.SELF_USE), ("back_up", WorkMode.BACK_UP)])
+async def test_release_leaves_the_fallback_work_mode_whatever_changed_it(
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel, fallback: str,
+    work_mode: WorkMode
+) -> None:
+    fox = client(server, clock, fallback_mode=fallback)
+    try:
+        await fox.command("force_charge", 3000)
+        model.set_work_mode(WorkMode.FEED_IN_FIRST, clock.time())  # the Fox app, unseen
+        result = await fox.release()
+        assert result.verified and result.written[41000] == work_mode
+        assert model.settings.work_mode is work_mode and not model.remote.enabled
+    finally:
+        fox.close()
+
+
+async def test_release_leaves_the_work_mode_alone_when_nothing_was_commanded(
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel
+) -> None:
+    fox = client(server, clock)
+    try:
+        await fox.read_telemetry()
+        model.set_work_mode(WorkMode.FEED_IN_FIRST, clock.time())
+        result = await fox.release()
+        assert 41000 not in result.written
+        assert model.settings.work_mode is WorkMode.FEED_IN_FIRST
+    finally:
+        fox.close()
+
+
 async def test_nonsense_telemetry_is_an_error_never_a_reading(
     server: FoxKHServer, clock: VirtualClock
 ) -> None:

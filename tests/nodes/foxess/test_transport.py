@@ -23,6 +23,7 @@ from powermaster.config import load_site_config
 from powermaster.service import Options, Service
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, SiteModel
+from tests.nodes.foxess.drive import drive
 
 T0 = 1_748_743_200.0
 NETWORK = ("tcp", "rtu_over_tcp", "udp")
@@ -72,16 +73,37 @@ async def test_each_gateway_transport_reads_and_forces_a_charge(
 
 
 @pytest.mark.parametrize(("client", "server"), [("tcp", "rtu_over_tcp"), ("rtu_over_tcp", "tcp")])
-async def test_the_wrong_framing_gets_no_reading(
+async def test_the_wrong_framing_gets_no_reading_and_the_error_names_the_likely_cause(
     client: str, server: str, model: SiteModel, clock: VirtualClock, free_port: int
 ) -> None:
     async with FoxKHServer(model, clock, port=free_port, transport=server):
         fox = FoxKHClient("127.0.0.1", free_port, transport=client, timeout_s=0.2, clock=clock)
         try:
             await fox.connect()
-            with pytest.raises(InverterError, match="communication failed"):
+            with pytest.raises(InverterError, match="communication failed") as failed:
                 await fox.read_telemetry()
+            said = str(failed.value)
+            assert f"nothing has answered on {client} 127.0.0.1:{free_port} yet" in said
+            assert f"inverter.transport is {client}; try {server}" in str(failed.value)
+            assert "inverter.unit_id (247)" in str(failed.value)
         finally:
+            fox.close()
+
+
+async def test_a_link_that_answered_before_does_not_blame_the_transport(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> None:
+    server = FoxKHServer(model, clock, port=free_port)
+    async with server:
+        fox = FoxKHClient("127.0.0.1", free_port, timeout_s=0.2, clock=clock)
+        try:
+            await fox.read_telemetry()
+            server.slow_replies(5)  # a gateway gone quiet after answering: not the framing
+            with pytest.raises(InverterError, match="communication failed") as failed:
+                await drive(clock, fox.read_telemetry())
+            assert "nothing has answered" not in str(failed.value)
+        finally:
+            server.clear_faults()
             fox.close()
 
 
