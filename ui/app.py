@@ -77,8 +77,12 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
     engine = service.engine
 
     def mode_context(request: Request) -> dict[str, Any]:
-        """Shadow mode (control.mode): every page says so."""
-        return {"shadow": control_mode(engine.settings) == "shadow"}
+        """Shadow mode (control.mode): every page says so. The site's time zone: every
+        page shows times in it, whatever zone the browser is in."""
+        return {
+            "shadow": control_mode(engine.settings) == "shadow",
+            "site_timezone": str(engine.settings.get("site", {}).get("timezone") or "UTC"),
+        }
 
     templates = Jinja2Templates(
         directory=HERE / "templates", context_processors=[page_context, mode_context]

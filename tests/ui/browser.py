@@ -48,9 +48,12 @@ async def chromium() -> AsyncIterator[Any]:
             await browser.close()
 
 
-async def watched_page(browser: Any, origin: str, viewport: dict[str, int]) -> Watched:
-    """A new page in a context of its own (its own cookies) that records what it does."""
-    context = await browser.new_context(viewport=viewport)
+async def watched_page(
+    browser: Any, origin: str, viewport: dict[str, int], **context_options: Any
+) -> Watched:
+    """A new page in a context of its own (its own cookies) that records what it does;
+    ``context_options`` go to Playwright's ``new_context`` (``timezone_id``, ``locale``)."""
+    context = await browser.new_context(viewport=viewport, **context_options)
     page = await context.new_page()
     watched = Watched(page, origin)
     page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))

@@ -185,3 +185,41 @@ async def test_a_settings_change_is_applied_live(site: DemoSite) -> None:
         # The browser logs the refusal's 422 itself; nothing else may be in the console.
         assert [p for p in watched.problems if "status of 422" not in p] == []
     assert site.leaks() == []
+
+
+async def test_a_fresh_start_before_any_tick_shows_every_page_without_an_error(
+    tmp_path: Path,
+) -> None:
+    """A first start: no ledger, no plan, no savings to compare yet; pages say so rather
+    than fail (the accounting page once threw on a cycle with no counterfactual)."""
+    async with demo_site(tmp_path) as fresh, chromium() as browser:
+        watched = await watched_page(browser, fresh.url, DESKTOP)
+        await sign_in(watched, PASSWORD)
+        for path, title in NAV:
+            await watched.page.goto(f"{fresh.url}{path}")
+            await expect(watched.page).to_have_title(f"{title} · Power Master")
+            await watched.page.wait_for_load_state("load")
+        await watched.page.goto(f"{fresh.url}/accounting")
+        await expect(watched.page.locator("#saved-vs-no-battery")).not_to_have_text("")
+        assert watched.problems == [], watched.problems
+
+
+async def test_times_are_the_sites_whatever_zone_and_language_the_browser_has(
+    site: DemoSite,
+) -> None:
+    """A browser in New York, in US English, sees Brisbane's times, 24 h, on the flows
+    page (runs) and the Overview alike: the demo starts 06:00 on Thursday 15 January."""
+    brisbane = re.compile(r"Thu 15 Jan 06:[0-5]\d")
+    async with chromium() as browser:
+        watched = await watched_page(browser, site.url, DESKTOP, timezone_id="America/New_York",
+                                     locale="en-US")  # fmt: skip
+        await sign_in(watched, PASSWORD, "/overview")
+        page = watched.page
+        await expect(page.locator("#state-time")).to_have_text(brisbane)
+        await page.goto(f"{site.url}/flows")
+        control = page.locator('section.flow[data-flow="control"]')
+        await control.locator("details.runs summary").click()
+        first_run = control.locator("button.run-item").first
+        await expect(first_run).to_contain_text(brisbane)
+        assert "PM" not in (await first_run.text_content() or "")
+        assert watched.problems == [], watched.problems

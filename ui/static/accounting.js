@@ -61,10 +61,10 @@
       ["Net bill", money(bill.net_bill), "total"],
       ["Self-consumption value", money(figures.savings.self_consumption_value), "aside"],
       ["Arbitrage", money(figures.savings.arbitrage_pnl), "aside"],
-      ["Bill without a battery", money(figures.no_battery.net_bill), "aside"],
-      ["Saved against no battery", money(figures.no_battery.saving), "aside"],
-      ["Bill with the inverter's self-use", money(figures.self_use.net_bill), "aside"],
-      ["Saved against self-use", money(figures.self_use.saving), "aside"],
+      ["Bill without a battery", money(figures.no_battery?.net_bill), "aside"],
+      ["Saved against no battery", money(figures.no_battery?.saving), "aside"],
+      ["Bill with the inverter's self-use", money(figures.self_use?.net_bill), "aside"],
+      ["Saved against self-use", money(figures.self_use?.saving), "aside"],
     ];
   }
 
@@ -86,10 +86,10 @@
     document.getElementById("cycle-accounted").textContent = projected
       ? `from ${Math.round(current.accounted_fraction * 100)} % of the cycle accounted for`
       : "after a day of figures";
-    moneyEl(document.getElementById("saved-vs-self-use"), current.self_use.saving);
-    moneyEl(document.getElementById("saved-vs-no-battery"), current.no_battery.saving);
+    moneyEl(document.getElementById("saved-vs-self-use"), current.self_use?.saving);
+    moneyEl(document.getElementById("saved-vs-no-battery"), current.no_battery?.saving);
     document.getElementById("saved-projected").textContent = projected
-      ? ` so far (projected for the cycle: ${money(projected.self_use.saving)} and ${money(projected.no_battery.saving)})`
+      ? ` so far (projected for the cycle: ${money(projected.self_use?.saving)} and ${money(projected.no_battery?.saving)})`
       : " so far";
     const gaps = document.getElementById("cycle-coverage");
     gaps.textContent = coverage(current) ?? "";
@@ -118,8 +118,8 @@
         h("summary", {},
           h("span", { class: "cycle-span" }, span(cycle)),
           h("span", { class: "cycle-net money" }, `net ${money(cycle.bill.net_bill)}`),
-          h("span", { class: "muted" }, `saved ${money(cycle.self_use.saving)} vs self-use, `
-            + `${money(cycle.no_battery.saving)} vs no battery`),
+          h("span", { class: "muted" }, `saved ${money(cycle.self_use?.saving)} vs self-use, `
+            + `${money(cycle.no_battery?.saving)} vs no battery`),
           ...flags),
         coverage(cycle) ? h("p", { class: "acct-coverage" }, coverage(cycle)) : null,
         h("div", { class: "table-scroll" }, h("table", { class: "acct-lines" },

@@ -55,7 +55,7 @@
       try { event = JSON.parse(message.data); } catch { return; }
       if (event.type === "ready") {
         live()?.setAttribute("data-state", "ok");
-        if (live()) live().textContent = "live";
+        if (live()) live().textContent = "updating";
         document.body.dataset.live = "1";
       }
       for (const listener of listeners) {
@@ -87,6 +87,32 @@
 
   // -- formatting ----------------------------------------------------------
 
+  /** The site's time zone (site.timezone): every time on every page is shown in it. */
+  const siteZone = () => document.querySelector('meta[name="site-timezone"]')?.content || undefined;
+  const timeFormats = new Map();
+
+  /** ``t`` (epoch seconds or ISO text) as "Mon 7 Dec 17:15:03" in the site's zone, 24 h;
+   * ``{seconds: false}`` drops the seconds, ``{day: false}`` the date. */
+  function siteTime(t, { seconds = true, day = true } = {}) {
+    if (t === null || t === undefined || t === "") return "—";
+    const at = new Date(typeof t === "number" ? t * 1000 : t);
+    if (Number.isNaN(at.getTime())) return "—";
+    const key = `${seconds}${day}`;
+    if (!timeFormats.has(key)) {
+      const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+        ...(seconds ? { second: "2-digit" } : {}),
+        ...(day ? { weekday: "short", day: "numeric", month: "short" } : {}) };
+      try {
+        timeFormats.set(key, new Intl.DateTimeFormat("en-AU", { ...options, timeZone: siteZone() }));
+      } catch {  // a zone this browser does not know: its own, rather than nothing
+        timeFormats.set(key, new Intl.DateTimeFormat("en-AU", options));
+      }
+    }
+    const parts = Object.fromEntries(timeFormats.get(key).formatToParts(at).map((p) => [p.type, p.value]));
+    const clock = [parts.hour, parts.minute, ...(seconds ? [parts.second] : [])].join(":");
+    return day ? `${parts.weekday} ${parts.day} ${parts.month} ${clock}` : clock;
+  }
+
   const fmt = {
     watts: (w) => (w === null || w === undefined ? "—" : Math.abs(w) >= 1000
       ? `${(w / 1000).toFixed(2)} kW` : `${Math.round(w)} W`),
@@ -94,7 +120,7 @@
       : `${Number(p) < 0 ? "−" : ""}$${Math.abs(Number(p)).toFixed(3)}/kWh`),
     money: (m) => (m === null || m === undefined ? "—" : `${Number(m) < 0 ? "−" : ""}$${Math.abs(Number(m)).toFixed(2)}`),
     pct: (f) => (f === null || f === undefined ? "—" : `${Math.round(f * 100)} %`),
-    time: (t) => (t ? new Date(typeof t === "number" ? t * 1000 : t).toLocaleString() : "—"),
+    time: siteTime,
   };
 
   async function showHealth() {
@@ -126,5 +152,5 @@
     }
   });
 
-  window.PM = { h, api, csrf, onEvent, debounce, fmt };
+  window.PM = { h, api, csrf, onEvent, debounce, fmt, siteZone };
 })();

@@ -42,7 +42,7 @@
 
   const clip = (text, n) => (text.length > n ? text.slice(0, n - 1) + "…" : text);
   const pretty = (value) => JSON.stringify(value, null, 2) ?? "—";
-  const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "—");
+  const when = (t) => PM.fmt.time(t);
 
   function duration(us) {
     if (us < 1000) return `${Math.round(us)} µs`;
@@ -249,18 +249,7 @@
   // -- debug messages ---------------------------------------------------------
 
   const DEBUG_KEEP = 100;
-  let siteZone;
-
-  function clockText(t) {
-    if (!t) return "—";
-    const options = { hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit" };
-    try {
-      return new Date(t * 1000).toLocaleString("en-AU", { ...options, timeZone: siteZone });
-    } catch {
-      return new Date(t * 1000).toLocaleString("en-AU", options);
-    }
-  }
+  const clockText = (t) => PM.fmt.time(t);
 
   function addDebug(event) {
     const list = document.getElementById("debug-list");
@@ -279,7 +268,6 @@
   async function loadDebug() {
     const { ok, body } = await api("/api/debug");
     if (!ok) return;
-    siteZone = body.timezone;
     for (const event of body.messages) addDebug(event);
   }
 
@@ -407,7 +395,7 @@
   function setLive(on) {
     document.body.dataset.live = on ? "1" : "0";
     const pill = document.getElementById("live");
-    pill.textContent = on ? "live" : "offline";
+    pill.textContent = on ? "updating" : "offline";
     pill.dataset.state = on ? "ok" : "warn";
   }
 

@@ -18,7 +18,6 @@
 
   let drawn = 0;
   let stateEvents = false;
-  let zone = null; // PMChart.zone of the site, once the chart said which
   let charts = null;
   let chartData = null;
   let planCreated;
@@ -26,11 +25,7 @@
 
   const pretty = (name) => (name ? String(name).replaceAll("_", " ") : "—");
   const ms = (iso) => Date.parse(iso);
-  const when = (t) => {
-    if (t === null || t === undefined) return "—";
-    const at = typeof t === "number" ? t * 1000 : ms(t);
-    return zone ? zone.full.format(at) : new Date(at).toLocaleString();
-  };
+  const when = (t) => fmt.time(t, { seconds: false });
 
   function show(id, text, value) {
     const node = $(id);
@@ -260,7 +255,6 @@
       return;
     }
     if (!charts) {
-      zone = PMChart.zone(body.timezone);
       show("chart-zone", `times in ${body.timezone}`);
       makeCharts(body.timezone);
     }
