@@ -85,6 +85,19 @@ def checked_override(
     }
 
 
+def describe(override: Mapping[str, Any], now: float) -> str:
+    """``force charge 3 kW for 1 h``: what an override does, in the owner's words."""
+    mode = str(override.get("mode", "")).replace("_", " ")
+    power = float(override.get("power_w") or 0.0)
+    watts = "" if mode in ("hold", "self use", "self use zero export") or power <= 0 else (
+        f" {power / 1000:g} kW" if power >= 1000 else f" {power:.0f} W"
+    )
+    minutes = max(0, round((float(override.get("until") or now) - now) / 60))
+    hours, rest = divmod(minutes, 60)
+    span = f"{hours} h {rest} min" if hours and rest else f"{hours} h" if hours else f"{rest} min"
+    return f"{mode}{watts} for {span}"
+
+
 def clear_override(context: ContextStore) -> dict[str, Any] | None:
     """End the override now; returns the one that was stored (expired or not), if any."""
     stored = context.get(GLOBAL, OVERRIDE_KEY)

@@ -156,6 +156,7 @@ def build_model(inp: PlanInputs) -> PlanModel:
             row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1)], ub=e_max)
         _soc_penalties(lm, inp, t, s.soc, reserve[t])
         _incumbent_deviation(lm, inp, t, s)
+        _overridden(lm, inp, t, s)
 
     extra: list[list[tuple[int, float]]] = [[] for _ in range(n)]
     deferrable_on: dict[str, dict[int, int]] = {}
@@ -211,3 +212,35 @@ def _incumbent_deviation(lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars) 
            (s.batt_to_grid, -1.0)]  # fmt: skip
     lm.row(f"switch_up_{t}", [*net, (dev, -1.0)], ub=target)
     lm.row(f"switch_down_{t}", [*net, (dev, 1.0)], lb=target)
+
+
+def _overridden(lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars) -> None:
+    """Slot ``t`` under a manual override (``PlanOptions.overridden``), as the inverter
+    runs it: a forced charge never discharges and may fall short of its power only where
+    the battery cannot take it (each kWh short costs ``override_penalty_per_kwh``), a forced
+    discharge the same way round, a hold moves nothing, and self-use neither charges from
+    the grid nor exports from the battery, and follows PV less load where it can."""
+    opt = inp.options
+    held = opt.overridden[t] if opt.overridden is not None and t < len(opt.overridden) else None
+    if held is None:
+        return
+    mode, target_w = held
+    target, h = target_w / 1000.0, inp.slot_hours
+    into = [(s.pv_to_batt, 1.0), (s.grid_to_batt, 1.0)]
+    out = [(s.batt_to_load, 1.0), (s.batt_to_grid, 1.0)]
+    net = [*into, *((col, -1.0) for col, _ in out)]
+    short = lm.var(f"override_short_{t}", cost=opt.override_penalty_per_kwh * h)
+    if mode == "force_charge":
+        lm.row(f"override_no_discharge_{t}", out, ub=0.0)
+        lm.row(f"override_charge_{t}", [*into, (short, 1.0)], lb=target)
+    elif mode == "force_discharge":
+        lm.row(f"override_no_charge_{t}", into, ub=0.0)
+        lm.row(f"override_discharge_{t}", [*out, (short, 1.0)], lb=-target)
+    elif mode == "hold":
+        lm.row(f"override_hold_{t}", [*into, *out], ub=0.0)
+    else:  # self-use: the house's surplus in, its shortfall out, as far as the battery goes
+        lm.row(f"override_no_grid_charge_{t}", [(s.grid_to_batt, 1.0)], ub=0.0)
+        lm.row(f"override_no_battery_export_{t}", [(s.batt_to_grid, 1.0)], ub=0.0)
+        lm.row(f"override_follow_up_{t}", [*net, (short, -1.0)], ub=target)
+        lm.row(f"override_follow_down_{t}", [*net, (short, 1.0)], lb=target)
+

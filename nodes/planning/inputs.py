@@ -91,6 +91,10 @@ class PlanOptions:
     final_soc_min: float | None = None
     incumbent_battery_w: Sequence[float | None] | None = None
     switch_penalty_per_kwh: float = 0.0
+    #: A manual override per slot: (mode, battery W, + charging) where one is held, else
+    #: None; what an override would cost is a plan solved with it (nodes.planning.whatif).
+    overridden: Sequence[tuple[str, float] | None] | None = None
+    override_penalty_per_kwh: float = 50.0
     time_limit_s: float = 10.0
     mip_rel_gap: float = 1e-6
     #: $ a plan may stay above the proven optimum: a tenth of a cent over the horizon,

@@ -12,15 +12,19 @@ failed solve raises, the run fails, and the previous plan stays in force.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
-from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions
+from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
 from nodes.planning.model import PlanError, solve_plan
 
-__all__ = ["PlanError", "Planner"]
+__all__ = ["PlanError", "Planner", "plan_inputs"]
+
+#: The forecast's series, one value per slot.
+SERIES = ("import_price", "export_price", "pv_w", "load_w")
 
 
 class Planner(Node):
@@ -87,58 +91,23 @@ class Planner(Node):
 
     def _inputs(self, forecast: dict[str, Any]) -> PlanInputs:
         settings = self.ctx.settings
-        battery = settings["battery"]
-        grid = settings["grid"]
-        planner = settings.get("planner", {})
-        control = settings.get("control", {})
         step = forecast["slot_seconds"]
-        series = ("import_price", "export_price", "pv_w", "load_w")
-        n = min(len(forecast[k]) for k in series)
-        if n < 1:
-            raise ValueError("forecast has no complete slot to plan")
-        starts = [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
+        starts = slot_starts(forecast)
         telemetry = self.ctx.globals.get(self.config["soc_key"]) or {}
         soc = _soc(
             telemetry,
-            battery["capacity_kwh"],
+            settings["battery"]["capacity_kwh"],
             settings.get("simulator", {}).get("soc_initial", 0.5),
         )
-        options = PlanOptions(
-            cycle_cost_per_kwh=planner.get("cycle_cost_per_kwh", 0.0),
-            break_even_delta=planner.get("break_even_delta", 0.0),
-            allow_grid_charge=planner.get("allow_grid_charge", True),
-            arbitrage_export=planner.get("arbitrage_export", True),
+        return plan_inputs(
+            settings,
+            forecast,
+            soc,
             incumbent_battery_w=self._incumbent(starts),
-            soft_soc_min=planner.get("soft_soc_min"),
-            soft_soc_min_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
-            soft_soc_max=planner.get("soft_soc_max"),
-            soft_soc_max_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
-            reserve=self._reserve(starts, step),
             switch_penalty_per_kwh=self.config["switch_penalty_per_kwh"],
-            solver=self.config["solver"],
-            display_tz=settings.get("site", {}).get("timezone", "UTC"),
-        )
-        return PlanInputs(
-            slot_starts=starts,
-            import_price=list(forecast["import_price"][:n]),
-            export_price=list(forecast["export_price"][:n]),
-            pv_w=list(forecast["pv_w"][:n]),
-            load_w=list(forecast["load_w"][:n]),
-            soc_now=soc,
-            battery=BatterySpec(
-                capacity_kwh=battery["capacity_kwh"],
-                max_charge_w=battery["max_charge_w"],
-                max_discharge_w=battery["max_discharge_w"],
-                charge_efficiency=battery["charge_efficiency"],
-                discharge_efficiency=battery["discharge_efficiency"],
-                # The control tick keeps the critical SOC floor; a plan below it is moot.
-                soc_min=max(battery["soc_min"], control.get("critical_soc", battery["soc_min"])),
-                soc_max=battery["soc_max"],
-            ),
-            grid=GridSpec(grid["max_import_w"], grid["max_export_w"]),
-            options=options,
-            slot_hours=step / 3600,
+            reserve=self._reserve(starts, step),
             deferrable=self._deferrable(starts),
+            solver=self.config["solver"],
         )
 
     def _deferrable(self, starts: list[datetime]) -> list[Any]:
@@ -175,6 +144,75 @@ class Planner(Node):
                 by_start[_iso(slot["start"])] = float(w)
         found = [by_start.get(start.isoformat()) for start in starts]
         return found if any(w is not None for w in found) else None
+
+
+def slot_starts(forecast: Mapping[str, Any]) -> list[datetime]:
+    """The start of each slot every series of ``forecast`` covers (the shortest wins)."""
+    step = forecast["slot_seconds"]
+    n = min(len(forecast[k]) for k in SERIES)
+    if n < 1:
+        raise ValueError("forecast has no complete slot to plan")
+    return [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
+
+
+def plan_inputs(
+    settings: Mapping[str, Any],
+    forecast: Mapping[str, Any],
+    soc: float,
+    *,
+    incumbent_battery_w: Sequence[float | None] | None = None,
+    switch_penalty_per_kwh: float = 0.0,
+    reserve: Sequence[tuple[range, float]] = (),
+    deferrable: Sequence[Any] = (),
+    solver: SolverName = "highs",
+    overridden: Sequence[tuple[str, float] | None] | None = None,
+) -> PlanInputs:
+    """What the solver is given for ``forecast`` from SOC ``soc``, under the site's battery,
+    grid, planner and control settings: the plan flow's solve and a what-if's alike."""
+    battery = settings["battery"]
+    grid = settings["grid"]
+    planner = settings.get("planner", {})
+    control = settings.get("control", {})
+    starts = slot_starts(forecast)
+    n = len(starts)
+    options = PlanOptions(
+        cycle_cost_per_kwh=planner.get("cycle_cost_per_kwh", 0.0),
+        break_even_delta=planner.get("break_even_delta", 0.0),
+        allow_grid_charge=planner.get("allow_grid_charge", True),
+        arbitrage_export=planner.get("arbitrage_export", True),
+        incumbent_battery_w=incumbent_battery_w,
+        soft_soc_min=planner.get("soft_soc_min"),
+        soft_soc_min_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
+        soft_soc_max=planner.get("soft_soc_max"),
+        soft_soc_max_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
+        reserve=reserve,
+        switch_penalty_per_kwh=switch_penalty_per_kwh,
+        overridden=overridden,
+        solver=solver,
+        display_tz=settings.get("site", {}).get("timezone", "UTC"),
+    )
+    return PlanInputs(
+        slot_starts=starts,
+        import_price=list(forecast["import_price"][:n]),
+        export_price=list(forecast["export_price"][:n]),
+        pv_w=list(forecast["pv_w"][:n]),
+        load_w=list(forecast["load_w"][:n]),
+        soc_now=soc,
+        battery=BatterySpec(
+            capacity_kwh=battery["capacity_kwh"],
+            max_charge_w=battery["max_charge_w"],
+            max_discharge_w=battery["max_discharge_w"],
+            charge_efficiency=battery["charge_efficiency"],
+            discharge_efficiency=battery["discharge_efficiency"],
+            # The control tick keeps the critical SOC floor; a plan below it is moot.
+            soc_min=max(battery["soc_min"], control.get("critical_soc", battery["soc_min"])),
+            soc_max=battery["soc_max"],
+        ),
+        grid=GridSpec(grid["max_import_w"], grid["max_export_w"]),
+        options=options,
+        slot_hours=forecast["slot_seconds"] / 3600,
+        deferrable=list(deferrable),
+    )
 
 
 def _soc(telemetry: dict[str, Any], capacity_kwh: float, default: float) -> float:
