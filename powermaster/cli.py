@@ -7,7 +7,9 @@ import json
 import logging
 import sys
 import time
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
 from flowengine.graph import to_dot, to_mermaid
@@ -126,8 +128,20 @@ def _parser() -> argparse.ArgumentParser:
 
     backtest = sub.add_parser(
         "backtest", help="run the real flows against a scenario on virtual time")
-    backtest.add_argument("scenario", type=Path, help="scenario JSON (format: docs/backtest.md)")
-    backtest.add_argument("--out", type=Path, required=True, help="where to write the result")
+    backtest.add_argument("scenario", type=Path, nargs="?",
+                          help="scenario JSON (format: docs/backtest.md); or --sample")
+    backtest.add_argument(
+        "--sample", metavar="DAYS", type=_days,
+        help="a ready scenario of this many days (3d, or 3) on the shipped sample data: "
+        "Amber SA prices with forecasts that err, the Brisbane home's load and PV; scored "
+        "against the optimum, day by day",
+    )
+    backtest.add_argument("--from", dest="first", metavar="DATE", type=date.fromisoformat,
+                          help="the sample's first day (default: 2025-02-03, a summer Monday)")
+    backtest.add_argument("--perfect", action="store_true",
+                          help="the sample with perfect forecasts instead")
+    backtest.add_argument("--out", type=Path, help="where to write the result JSON (default: "
+                          "nowhere; needed with a scenario file)")
     backtest.add_argument("--flows", type=Path, default=FLOWS_DIR, help="directory of flow files")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.set_defaults(func=_backtest)
@@ -226,24 +240,83 @@ def _set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(text: str) -> int:
+    """``3d`` or ``3``: a whole number of days."""
+    days = text.removesuffix("d")
+    if not days.isdigit() or int(days) < 1:
+        raise argparse.ArgumentTypeError(f"a number of days like 3d, not {text!r}")
+    return int(days)
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from flowengine.atomic import write_atomic
     from powermaster.backtest.runner import progress_bar, run_backtest
-    from powermaster.backtest.scenario import load_scenario
+    from powermaster.backtest.scenario import Scenario, load_scenario
 
+    # The simulated site's own log (its health, its dropped re-plans at 1000x speed) is
+    # not the owner's: only errors show, beside the progress bar and the figures.
+    for name in ("", "power_master", logs.NODE_LOG, FLOW_LOG):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if (args.scenario is None) == (args.sample is None):
+        print("backtest: give a scenario file or --sample DAYS (one of them)", file=sys.stderr)
+        return 2
+    if args.scenario is not None and args.out is None:
+        print("backtest: --out RESULT.json is needed with a scenario file", file=sys.stderr)
+        return 2
     try:
-        scenario = load_scenario(args.scenario)
+        scenario: Scenario = (
+            load_scenario(args.scenario) if args.scenario is not None else _sample(args)
+        )
     except (OSError, ValueError) as exc:
-        print(f"{args.scenario}: {exc}", file=sys.stderr)
+        print(f"{args.scenario or 'backtest --sample'}: {exc}", file=sys.stderr)
         return 2
     progress = None if args.quiet else progress_bar()
     result = run_loop(run_backtest(scenario, args.flows, progress))
-    write_atomic(args.out, json.dumps(result, indent=1))
+    if args.out is not None:
+        write_atomic(args.out, json.dumps(result, indent=1))
     bill, base = result["bill"], result["baselines"]
     print(f"{scenario.name}: bill ${bill['net']:.2f} (self-use ${base['self_use']:.2f}, "
           f"no battery ${base['no_battery']:.2f}); {result['ticks']} ticks, "
           f"{result['plans']} plans, {result['wall_seconds']:.1f} s")
+    if args.sample is not None:
+        print(_scored(scenario, result))
     return 0
+
+
+def _sample(args: argparse.Namespace) -> Any:
+    from powermaster.backtest.builder import SAMPLE_FIRST, sample_scenario
+
+    kind = "perfect" if args.perfect else "erring"
+    return sample_scenario(args.sample, args.first or SAMPLE_FIRST, kind)
+
+
+def _scored(scenario: Any, result: dict[str, Any]) -> str:
+    """The run against the optimum with perfect knowledge: the period, then each day."""
+    import statistics
+
+    from powermaster.backtest.capture import capture
+    from powermaster.backtest.days import by_day
+    from powermaster.backtest.optimum import optimum
+    from powermaster.backtest.runner import baseline_soc_final
+
+    best = optimum(scenario)
+    whole = capture(result["baselines"]["self_use"], result["bill"]["net"], best, scenario,
+                    result["soc_final"], baseline_soc_final(scenario))  # fmt: skip
+    price = statistics.median(scenario.import_price)
+    lines = [
+        f"capture {whole:.3f} (0 = the inverter alone in Self Use, 1 = the optimum with "
+        f"perfect knowledge of prices, PV and load: bill ${best.bill:.2f}, ending at SOC "
+        f"{best.soc_final:.0%})",
+        "day         bill  self-use  optimum  capture  left vs optimum",
+    ]
+    for day in by_day(scenario, result, best):
+        lines.append(
+            f"{day.day:%a %d %b} {day.bill_adjusted:6.2f} {day.self_use_adjusted:9.2f} "
+            f"{day.optimum_adjusted:8.2f} {day.capture:8.3f} {day.lost_to_optimum:+10.2f}"
+        )
+    lines.append(f"each day's bills in $ less the energy it left in the battery, valued at the "
+                 f"median import price ({price * 100:.1f} c/kWh)")  # fmt: skip
+    return "\n".join(lines)
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -207,6 +207,28 @@ def perfect_scenarios() -> list[Scenario]:
     return out
 
 
+#: Where ``sample_scenario`` starts by default: a summer Monday on Amber SA's prices, whose
+#: week holds a price spike and a day of negative midday prices.
+SAMPLE_FIRST = date(2025, 2, 3)
+
+
+def sample_scenario(
+    days: int, first: date = SAMPLE_FIRST, kind: Kind = "erring", seed: int = 0
+) -> Scenario:
+    """A ready scenario of ``days`` whole days from ``first`` on the shipped sample data
+    (Amber SA prices, the Brisbane home's load and PV): ``power-master backtest --sample``.
+    ``ValueError`` naming the days the sample data covers when it does not cover these."""
+    if days < 1:
+        raise ValueError(f"a sample needs at least one day, not {days}")
+    last = first + timedelta(days=days - 1)
+    runs = _covered_runs(amber_prices())
+    if not any(a <= first and last <= b for a, b in runs):
+        covered = ", ".join(f"{a} to {b}" for a, b in runs)
+        raise ValueError(f"the sample data does not cover {first} to {last}; it covers {covered}")
+    scenario = build_scenario(f"sample-amber-{first}-{days}d", first, last, amber_prices())
+    return with_erring_forecasts(scenario, seed) if kind == "erring" else scenario
+
+
 def _pv_sigma(lead_h: float) -> float:
     """Relative PV error: ~5 % up to an hour ahead, growing to ~35 % at 36 h."""
     return 0.05 + 0.30 * min(max(lead_h - 1.0, 0.0), 35.0) / 35.0

@@ -247,6 +247,13 @@ def _baseline(scenario: Scenario, max_power: bool) -> dict[str, float]:
     return _bill(scenario, _slots(scenario, model))
 
 
+def self_use_slots(scenario: Scenario) -> list[dict[str, Any]]:
+    """The self-use baseline's slots, in the result's form."""
+    model = site_for(scenario, True)
+    model.advance_to(scenario.start.timestamp() + scenario.n_slots * scenario.slot_minutes * 60)
+    return _slots(scenario, model)
+
+
 def baseline_soc_final(scenario: Scenario) -> float:
     model = site_for(scenario, True)
     model.advance_to(scenario.start.timestamp() + scenario.n_slots * scenario.slot_minutes * 60)
