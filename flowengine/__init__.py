@@ -6,7 +6,7 @@ that register them through the ``flowengine.nodes`` entry-point group.
 
 from flowengine.clock import Clock, RealClock, VirtualClock
 from flowengine.engine import Engine
-from flowengine.errors import InvalidFlows, Problem
+from flowengine.errors import InvalidFlows, NodeFailure, Problem
 from flowengine.message import Message
 from flowengine.node import Connection, Node, NodeContext, Output
 from flowengine.registry import Registry, default_registry
@@ -23,6 +23,7 @@ __all__ = [
     "Message",
     "Node",
     "NodeContext",
+    "NodeFailure",
     "Output",
     "Problem",
     "RealClock",

@@ -44,3 +44,9 @@ class InvalidRequest(ValueError):
     def __init__(self, problems: list[FieldProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+
+class NodeFailure(Exception):
+    """A failure the world causes, not a bug: a device or service that does not answer,
+    refuses or sends garbage. The run still fails, visibly; the log gives it one line
+    (the traceback at debug), so a gateway that is down does not fill the journal."""

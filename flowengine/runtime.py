@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowengine.context import GLOBAL, Scope
+from flowengine.errors import NodeFailure
 from flowengine.message import Message
 from flowengine.node import ERROR_PORT, Node
 from flowengine.spec import FlowSpec, NodeSpec
@@ -218,6 +219,7 @@ class FlowRuntime:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._queue: deque[tuple[RunHandle, Any, str, tuple[str, ...] | None, str]] = deque()
         self.dropped = 0
+        self._dropping = False  # a drop was logged and no run has started since
         self.running = False
         #: What core.reply nodes answered, by run id, until the run finishes.
         self.replies: dict[str, Any] = {}
@@ -304,26 +306,29 @@ class FlowRuntime:
         handle = RunHandle(new_run_id())
         if self._active:
             if mode == "single" or (mode == "parallel" and len(self._active) >= self.spec.max_runs):
-                self.dropped += 1
-                log.warning(
-                    "flow %s: %s trigger dropped, a run is still going (mode %s)",
-                    self.id,
-                    source,
-                    mode,
-                )
+                self._drop(f"{source} trigger dropped, a run is still going (mode {mode})")
                 return None
             if mode == "restart":
                 for task in self._active.values():
                     task.cancel()
             elif mode == "queued":
                 if len(self._queue) >= self.spec.max_runs:
-                    self.dropped += 1
-                    log.warning("flow %s: queue full, %s trigger dropped", self.id, source)
+                    self._drop(f"queue full, {source} trigger dropped")
                     return None
                 self._queue.append((handle, payload, source, to, topic))
                 return handle
         self._launch(handle, payload, source, to, topic)
         return handle
+
+    def _drop(self, why: str) -> None:
+        """Count a dropped trigger; say so once while runs keep it busy (a slow inverter
+        drops one each tick), not at every one: the count is in ``dropped``."""
+        self.dropped += 1
+        if self._dropping:
+            log.debug("flow %s: %s", self.id, why)
+            return
+        self._dropping = True
+        log.warning("flow %s: %s (further drops until a run starts are not logged)", self.id, why)
 
     def _launch(
         self,
@@ -333,6 +338,7 @@ class FlowRuntime:
         to: tuple[str, ...] | None,
         topic: str = "",
     ) -> None:
+        self._dropping = False
         engine = self.engine
         now = engine.clock.time()
         preview = summarize(payload) if engine.tracing else None
@@ -517,13 +523,12 @@ class FlowRuntime:
         runtime.errors += 1
         runtime.last_error = text
         runtime.set_status(text, "error")
-        log.warning(
-            "flow %s, node %s failed: %s\n%s",
-            self.id,
-            runtime.id,
-            text,
-            "".join(traceback.format_exception(exc)).rstrip(),
-        )
+        details = "".join(traceback.format_exception(exc)).rstrip()
+        if isinstance(exc, NodeFailure):  # the world's doing: one line, the rest at debug
+            log.warning("flow %s, node %s failed: %s", self.id, runtime.id, text)
+            log.debug("flow %s, node %s failed:\n%s", self.id, runtime.id, details)
+        else:
+            log.warning("flow %s, node %s failed: %s\n%s", self.id, runtime.id, text, details)
         error_payload = {
             "error": text,
             "flow": self.id,

@@ -134,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         "--sample", metavar="DAYS", type=_days,
         help="a ready scenario of this many days (3d, or 3) on the shipped sample data: "
         "Amber SA prices with forecasts that err, the Brisbane home's load and PV; scored "
-        "against the optimum, day by day",
+        "against the optimum, day by day (default: none; give a scenario file instead)",
     )
     backtest.add_argument("--from", dest="first", metavar="DATE", type=date.fromisoformat,
                           help="the sample's first day (default: 2025-02-03, a summer Monday)")
@@ -212,6 +212,11 @@ def _run(args: argparse.Namespace) -> int:
               f"version of it ever loaded from {options.data_dir}. Put it right and start "
               "again (power-master validate checks it).", file=sys.stderr)  # fmt: skip
         return 2
+    if options.inverter and options.speed != 1:
+        print(f"warning: --speed {options.speed:g} with --inverter: the inverter's watchdog and "
+              "the control tick run that much faster than the inverter's own time; a real "
+              "inverter (or a separate simulator) wants real time (--speed 1). --speed is for "
+              "the built-in demo.", file=sys.stderr, flush=True)  # fmt: skip
     print(f"Power Master: http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
     auth = service.auth
     if auth is not None and not auth.password_set:
@@ -324,6 +329,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from powermaster.simulator import inverter_server, site_model
 
     settings = load_site_config(args.config)
+    # A client that goes away is normal here: not pymodbus's "Cancel send" error each time.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -345,6 +352,11 @@ def _simulate(args: argparse.Namespace) -> int:
         run_loop(serve())
     except KeyboardInterrupt:
         pass
+    except (OSError, RuntimeError) as exc:  # pymodbus: "Could not start listen"
+        print(f"power-master simulate: cannot listen on {args.transport} {args.host}:"
+              f"{args.port} ({exc}): is another simulator or service using that port? "
+              "Give another with --port.", file=sys.stderr)  # fmt: skip
+        return 2
     return 0
 
 

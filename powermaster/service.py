@@ -13,8 +13,8 @@ import json
 import logging
 import signal
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,19 +33,21 @@ from flowengine.secrets import is_secret, reveal
 from flowengine.spec import FlowSet
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.control import override as manual
+from nodes.control.deviation import WORK_MODES
 from nodes.control.site import control_mode
 from nodes.foxess.client import CommandResult, InverterError
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.foxess.registers import REMOTE_ENABLE
+from nodes.foxess.registers import REMOTE_ENABLE, WORK_MODE
 from nodes.health.checks import Finding, HealthLimits, assess
 from nodes.health.node import HEALTH_KEY, HealthCheck, health_record, observe
 from nodes.history.query import HistoryQuery, NoHistory, history_rows
 from nodes.ledger.billing import zone
-from nodes.ledger.cycles import statement
+from nodes.ledger.cycles import statement, window
 from nodes.ledger.entries import EntryQuery, entries
 from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import NoLedger, require_schema
 from nodes.planning.plan import slot_at
+from nodes.planning.whatif import override_cost
 from powermaster import overview
 from powermaster import settings as site_settings
 from powermaster.config import SITE_SCHEMA, load_site_config
@@ -55,7 +57,9 @@ from powermaster.logs import clock_time
 from powermaster.sampledata import sample_slot_prices
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.retailer import SimulatedRetailer
+from powermaster.sim.site import SiteModel
 from powermaster.simulator import inverter_server, site_model
+from powermaster.timekeeping import Timekeeper
 from powermaster.watch import NOT_FLOW_FILES as NOT_FLOW_FILES  # where the CLI finds it
 from powermaster.watch import FileWatch, WatchedFiles
 from ui.auth import Auth
@@ -128,6 +132,13 @@ class Service:
         config, self.flowset = self._load_at_start()
         self._config_seen = fingerprint(config)
         self.settings = self._as_run(config)
+        #: The clock's record and check: time never runs backwards (powermaster/timekeeping.py).
+        self.timekeeper = Timekeeper(
+            options.data_dir, self._site_db_path(), self.settings["site"]["timezone"]
+        )
+        if clock is None and not options.inverter:  # the simulated site's time carries on
+            self.clock = self.timekeeper.demo_clock(options.speed)
+        self._timekeeping: asyncio.Task[None] | None = None
         self.started_at = self.clock.time()  # what is never seen counts its age from here
         self.simulator: FoxKHServer | None = None
         self.engine = Engine(
@@ -140,6 +151,11 @@ class Service:
         self._web: WebServer | None = None
         self.auth: Auth | None = Auth(options.data_dir) if options.ui else None
         self._watch: FileWatch | None = None
+
+    def _site_db_path(self) -> Path | None:
+        """The site database's file, as the flows' ``site_db`` connection names it."""
+        spec = self.flowset.connections.get(SITE_DB)
+        return None if spec is None else self.options.data_dir / spec.config.get("file", "site.db")
 
     def _load_at_start(self) -> tuple[dict[str, Any], FlowSet]:
         """The site config and flows to start with: the files, or if they are refused the
@@ -195,6 +211,7 @@ class Service:
     async def start(self) -> None:
         if not self.options.inverter:
             model = site_model(self.settings, self.clock)
+            self.timekeeper.restore_site(model, self.clock.time())  # its SOC carries on
             self.settings["site_meter"] = SimulatedRetailer(model, sample_slot_prices)
             self.simulator = inverter_server(
                 model,
@@ -209,7 +226,12 @@ class Service:
         )
         self._loop = asyncio.get_running_loop()
         self._unlisten_state = self.engine.context.listen(self._state_changed, GLOBAL)
+        self.timekeeper.check(self.engine.context, self.clock.time())  # before the first tick
         await self.engine.start(self.flowset)
+        self._timekeeping = self._loop.create_task(
+            self.timekeeper.keep(self.clock, self.engine.context, self._site_model),
+            name="timekeeping",
+        )
         active = self.override()
         if active is not None:  # one stored before a restart still ends on time
             self._expire_override_at(float(active["until"]))
@@ -253,6 +275,11 @@ class Service:
         if self._watch is not None:
             await self._watch.stop()
             self._watch = None
+        timekeeping, self._timekeeping = self._timekeeping, None
+        if timekeeping is not None:
+            timekeeping.cancel()
+            with suppress(asyncio.CancelledError):
+                await timekeeping
         self._cancel_override_expiry()
         if self._unlisten_override is not None:
             self._unlisten_override()
@@ -264,6 +291,8 @@ class Service:
             await self._web.stop()
         await self.engine.stop()
         handed_back = await self._release_inverters()
+        if timekeeping is not None:  # the time reached, and the simulated site as handed back
+            self.timekeeper.save(self.clock.time(), self._site_model())
         if self.simulator is not None:
             await self.simulator.stop()
         self.engine.close()
@@ -271,6 +300,9 @@ class Service:
         failed = any(not ok for _, _, ok in handed_back)
         log.log(logging.WARNING if failed else logging.INFO, "stopped: %s",
                 told or "no inverter to hand back")  # fmt: skip
+
+    def _site_model(self) -> SiteModel | None:
+        return self.simulator.model if self.simulator is not None else None
 
     async def _release_inverters(self) -> list[tuple[str, str, bool]]:
         """Each inverter handed back: its connection, the outcome, and whether it went well."""
@@ -321,7 +353,9 @@ class Service:
         if not isinstance(record, dict) or now - float(record.get("at", 0.0)) > HEALTH_SILENT_S:
             silent = Finding("health", "degraded", "the health check has stopped running")
             result = assess(
-                observe(context.scope("global"), now, self.started_at),
+                observe(
+                    context.scope("global"), now, self.started_at, self.settings["site"]["timezone"]
+                ),
                 HealthLimits.from_settings(self.settings),
                 [silent] if self._judges_health() else [],  # a health flow that stopped judging
             )
@@ -451,6 +485,15 @@ class Service:
         with self._ledger_reader() as db:
             return statement(db, self.clock.time(), terms)
 
+    def span_bill(
+        self, since: float, until: float, rows: Sequence[tuple[float, float]] = ()
+    ) -> dict[str, Any]:
+        """A window's net bill so far, added up as /api/billing's spans are, and each
+        row's fixed charges (``nodes.ledger.cycles.window``): the Graphs page's figures."""
+        terms = BillingTerms.from_settings(self.settings)
+        with self._ledger_reader() as db:
+            return window(db, since, until, terms, rows)
+
     def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Ledger entries and gaps, newest first; ``InvalidRequest`` for a bad query."""
         tz = zone(self.settings["site"]["timezone"])
@@ -506,7 +549,8 @@ class Service:
     def started_with(self) -> dict[str, str]:
         """The site config fields the command line sets for this run, and what set each:
         the Settings page says an edit to them waits for a start without it."""
-        options, sources = self.options, {}
+        options = self.options
+        sources: dict[str, str] = {}
         if options.inverter and not options.inverter.startswith("/"):
             given = f"--inverter {options.inverter}"
             sources |= dict.fromkeys(("inverter.host", "inverter.port"), given)
@@ -689,9 +733,41 @@ class Service:
         until = clock_time(stored["until"], self.settings["site"]["timezone"], self.clock.time())
         log.info(
             "override from %s: %s %.0f W until %s (%s)",
-            source, stored["mode"], stored["power_w"], until, stored["reason"],
+            manual.SOURCE_NAMES.get(source, source), stored["mode"], stored["power_w"], until,
+            stored["reason"],
         )
         return stored  # the control flow ticks on the change; _override_changed times its end
+
+    async def preview_override(
+        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+    ) -> dict[str, Any]:
+        """What an override would cost against the plan in force, before it is set: the
+        override as it would be stored, the cost from two solves of the rest of the plan
+        (``nodes.planning.whatif``) and a sentence saying it. Nothing is stored."""
+        now = self.clock.time()
+        settings = self.settings
+        checked = manual.checked_override(now, settings, mode, power_w, duration, "api", reason)
+        said = manual.describe(checked, now)
+        plan = self.engine.context.get("global", "plan")
+        telemetry = self.engine.context.get("global", "telemetry") or {}
+        soc = telemetry.get("soc") if isinstance(telemetry, dict) else None
+        if not isinstance(plan, dict) or not plan.get("slots") or soc is None:
+            why = "no plan yet" if soc is not None else "no SOC reading yet"
+            return {"override": checked, "cost": None, "text": f"{said}: cost unknown ({why})"}
+        try:
+            cost = await asyncio.to_thread(
+                override_cost, plan, self.settings, float(soc), now, checked["mode"],
+                checked["power_w"], checked["until"],
+            )  # fmt: skip
+        except ValueError as exc:  # a plan with nothing left, a solve that failed
+            return {"override": checked, "cost": None, "text": f"{said}: cost unknown ({exc})"}
+        # The plan is the optimum from here: an override costs, or (within a cent) nothing.
+        text = f"{said}: +${cost.delta:.2f} vs the plan" if cost.delta >= 0.005 else (
+            f"{said}: the same as the plan"
+        )
+        if cost.shortfall_kwh >= 0.05:
+            text += f" ({cost.shortfall_kwh:.1f} kWh of it the battery cannot take or give)"
+        return {"override": checked, "cost": cost.as_dict(), "text": text}
 
     def clear_override(self) -> dict[str, Any] | None:
         """End the override now and act on it at once; returns the one cleared, if any."""
@@ -742,7 +818,9 @@ def hand_back_outcome(result: CommandResult) -> str:
         told = "remote control released and read back"
     else:
         told = "hand-back not needed (this run never took remote control)"
-    return "; ".join([told, *result.tolerated])
+    mode = result.readback.get(WORK_MODE)
+    left = [] if mode is None else [f"work mode (41000) left at {WORK_MODES.get(mode, mode)}"]
+    return "; ".join([told, *left, *result.tolerated])
 
 
 def fingerprint(config: Any) -> str:

@@ -6,7 +6,8 @@ checks (``ui.security``), with a Content-Security-Policy that lets the browser
 load nothing but this app's own files. It only reads the engine, except ``trigger``,
 which starts a run by hand exactly as a trigger would, and ``override``, which
 sets or ends the user's manual override through the service. ``billing`` and
-``ledger`` read the ledger (docs/ledger.md).
+``ledger`` read the ledger (docs/ledger.md). ``/api/tokens`` makes, lists and
+revokes the API tokens scripts use instead of a session (``ui.tokens``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from flowengine.errors import InvalidRequest
 from nodes.control.site import control_mode
 from nodes.ledger.store import NoLedger
 from nodes.loads import set_load_command
-from ui import login
+from ui import login, tokens
 from ui.auth import Auth
 from ui.limits import LONG_JSON, BadBody, RequestLimits, bad_body, read_json, whole_number
 from ui.metrics import CONTENT_TYPE, allowed, exposition, registry_for
@@ -193,8 +194,20 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
             return Json({"override": None, "cleared": service.clear_override()})
         body, problems = await _override_request(request)
         if not problems:
+            # A signed-in browser is the web page; an API token (no session) a script.
+            source = "ui" if request.scope.get("state", {}).get("session") else "api"
             try:
-                return Json(service.set_override(**body))
+                return Json(service.set_override(**body, source=source))
+            except ValueError as exc:
+                problems = _problems(exc)
+        return Json({"error": "override refused", "problems": problems}, status_code=422)
+
+    async def override_preview(request: Request) -> Response:
+        """POST an override as to /api/override: what it would cost, nothing set."""
+        body, problems = await _override_request(request)
+        if not problems:
+            try:
+                return Json(await service.preview_override(**body))
             except ValueError as exc:
                 problems = _problems(exc)
         return Json({"error": "override refused", "problems": problems}, status_code=422)
@@ -280,12 +293,14 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Route("/api/flows/{flow_id}/trigger", trigger, methods=["POST"]),
         Route("/api/webhook/{webhook_id}", webhook, methods=["POST"]),
         Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
+        Route("/api/override/preview", override_preview, methods=["POST"]),
         Route("/api/loads", loads, methods=["GET", "POST"]),
         Route("/api/billing", billing),
         Route("/api/ledger", ledger),
         Route("/api/events", events),
         Route("/metrics", metrics),
         *login.routes(auth, templates),
+        *tokens.routes(auth.tokens),
         *pages,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -1,4 +1,5 @@
-"""Who may use the web UI: one owner's password, sessions that expire, CSRF tokens.
+"""Who may use the web UI: one owner's password, sessions that expire, CSRF tokens,
+and API tokens for scripts (``ui.tokens``).
 
 The password is kept as a scrypt hash (``hashlib.scrypt``, memory-hard, in the
 standard library) in ``<data dir>/ui-password``, written atomically with mode
@@ -7,11 +8,15 @@ is set, a one-time password printed at start-up signs the owner in, and every
 page then asks for a password of their own (Home Assistant's onboarding, with
 the printed password closing the race for whoever finds the page first).
 
-Sessions live in memory, keyed by a random token in an HttpOnly, SameSite=Strict
-cookie: a restart signs everyone out, which on a home appliance is a fair
-price for keeping no bearer tokens on the SD card. Each session carries its
-own CSRF token, which every write must echo (``X-CSRF-Token`` header or
-``csrf_token`` form field).
+Sessions are keyed by a random token in an HttpOnly, SameSite=Strict cookie, and
+kept in ``<data dir>/ui-sessions`` (mode 0600, written atomically) so a restart
+signs nobody out; the file holds each cookie's SHA-256, never the cookie, so a copy
+of it opens nothing. A session's last use is written at most once per ``TOUCH_S``
+(the SD card is not rewritten per request): after a restart it may end that much
+sooner than it would have. Each session remembers which password it was opened
+under, so a password set by ``set-password`` ends the sessions from before it.
+Each session carries its own CSRF token, which every write must echo
+(``X-CSRF-Token`` header or ``csrf_token`` form field).
 
 Guessing is slowed twice over: five wrong passwords lock one address out for five
 minutes, and since addresses are free to an attacker (IPv6 on a LAN), past a budget
@@ -21,7 +26,8 @@ waits a minute at most. While it goes on, a browser the owner has signed in from
 before is not made to wait (OWASP's device cookies): each sign-in gives it a
 ``pm_device`` cookie signed with a key made from the password's hash, so it is
 worth nothing once the password changes; its own wrong passwords lock it out as an
-address's do.
+address's do. A wrong API token counts as a wrong password, and a bearer try waits
+as a sign-in does (``bearer``): guessing tokens is slowed the same way.
 """
 
 from __future__ import annotations
@@ -40,10 +46,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowengine.atomic import write_atomic
+from ui.tokens import TOUCH_S, ApiToken, ApiTokens, digest
 
 log = logging.getLogger("power_master.ui")
 
 PASSWORD_FILE = "ui-password"
+SESSIONS_FILE = "ui-sessions"
+#: Past this many live sessions a sign-in ends the one unused longest (a script
+#: signing in every minute must not grow the sessions file without end).
+MAX_SESSIONS = 50
 MIN_PASSWORD_LENGTH = 8
 #: scrypt cost: 16 MiB and ~60 ms on a Raspberry Pi 4, slow enough to make guessing dear.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -138,6 +149,9 @@ class Session:
     seen: float
     #: Signed in with the one-time password: every page asks for a real one first.
     must_set_password: bool = False
+    #: Which password it was opened under (``Auth._password_key``).
+    password: str = ""
+    written: float | None = field(default=None, repr=False)  # ``seen`` as last written
 
 
 @dataclass
@@ -196,11 +210,14 @@ class Auth:
     _sessions: dict[str, Session] = field(default_factory=dict)
     _failures: dict[str, list[float]] = field(default_factory=dict)
     _guessing: Guessing = field(init=False)
+    tokens: ApiTokens = field(init=False)
 
     def __post_init__(self) -> None:
         self._guessing = Guessing(lambda: self.clock())
+        self.tokens = ApiTokens(self.data_dir, lambda: self.clock())
         if self.data_dir is not None:
             self._stored = read_password_hash(self.data_dir)
+            self._sessions = self._read_sessions()
         if self._stored is None and self.one_time_password is None:
             self.one_time_password = secrets.token_urlsafe(9)
 
@@ -302,27 +319,96 @@ class Auth:
     def _open(self, must_set_password: bool) -> Session:
         now = self.clock()
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now,
-                          must_set_password)  # fmt: skip
-        self._sessions[session.token] = session
+                          must_set_password, self._password_key())  # fmt: skip
+        self._sessions[digest(session.token)] = session
+        for key in sorted(self._sessions, key=lambda k: self._sessions[k].seen)[:-MAX_SESSIONS]:
+            del self._sessions[key]
+        self._save_sessions()
         return session
 
     def session(self, token: str | None) -> Session | None:
         """The live session for a cookie's token (its idle clock restarts), else None."""
         if not token:
             return None
-        found = self._sessions.get(token)
+        key = digest(token)
+        found = self._sessions.get(key)
         if found is None:
             return None
         now = self.clock()
-        if now - found.seen > IDLE_S or now - found.created > MAX_AGE_S:
-            del self._sessions[token]
+        if not self._live(found, now):
+            del self._sessions[key]
+            self._save_sessions()
             return None
-        found.seen = now
+        found.token, found.seen = token, now  # a session read from the file learns its token
+        if found.written is None or now - found.written >= TOUCH_S:
+            self._save_sessions()
         return found
 
     def logout(self, token: str | None) -> None:
-        if token:
-            self._sessions.pop(token, None)
+        if token and self._sessions.pop(digest(token), None) is not None:
+            self._save_sessions()
+
+    def _live(self, session: Session, now: float) -> bool:
+        """Not idle too long, not too old, and opened under the password in force."""
+        return (now - session.seen <= IDLE_S and now - session.created <= MAX_AGE_S
+                and session.password == self._password_key())  # fmt: skip
+
+    def _password_key(self) -> str:
+        """Names the password in force (not a way to it): sessions opened under another
+        one are over (``set-password`` run meanwhile)."""
+        if self._stored is None:
+            return ""
+        return hashlib.sha256(b"pm-session\0" + self._stored.encode()).hexdigest()[:32]
+
+    def _read_sessions(self) -> dict[str, Session]:
+        """The live sessions in the sessions file; none if it is missing or broken (then
+        everyone signs in again, as after a restart before sessions were kept)."""
+        assert self.data_dir is not None
+        path = Path(self.data_dir) / SESSIONS_FILE
+        try:
+            record = json.loads(path.read_text())
+            sessions = {str(s["key"]): Session(
+                "", str(s["csrf"]), float(s["created"]), float(s["seen"]),
+                bool(s["must_set_password"]), str(s["password"]), float(s["seen"]))
+                for s in record["sessions"]}  # fmt: skip
+        except FileNotFoundError:
+            return {}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("%s: not a sessions file (%s): everyone signs in again", path, exc)
+            return {}
+        now = self.clock()
+        return {key: s for key, s in sessions.items() if self._live(s, now)}
+
+    def _save_sessions(self) -> None:
+        """Write the live sessions (a failure is logged: they still work until a restart)."""
+        if self.data_dir is None:
+            return
+        now = self.clock()
+        self._sessions = {k: s for k, s in self._sessions.items() if self._live(s, now)}
+        record = {"version": 1, "sessions": [
+            {"key": key, "csrf": s.csrf, "created": s.created, "seen": s.seen,
+             "must_set_password": s.must_set_password, "password": s.password}
+            for key, s in self._sessions.items()]}  # fmt: skip
+        try:
+            write_atomic(Path(self.data_dir) / SESSIONS_FILE, json.dumps(record, indent=1))
+        except OSError:
+            log.exception("the sessions file could not be written: a restart signs out")
+            return
+        for session in self._sessions.values():
+            session.written = session.seen
+
+    # -- API tokens (ui.tokens) ------------------------------------------------------
+
+    def bearer(self, token: str, address: str = "") -> ApiToken | None:
+        """The API token ``token`` is, else None: a wrong one counts as a wrong password
+        from ``address``, and a try while ``wait_for`` says wait is refused unchecked
+        and not counted, as a sign-in is."""
+        if self.wait_for(address):
+            return None
+        found = self.tokens.check(token)
+        if found is None:
+            self._wrong(address)
+        return found
 
     # -- the password -----------------------------------------------------------
 
@@ -339,8 +425,10 @@ class Auth:
         else:
             self._stored = hash_password(new)
         self.one_time_password = None
-        self._sessions = {session.token: session}
         session.must_set_password = False
+        session.password = self._password_key()
+        self._sessions = {digest(session.token): session}
+        self._save_sessions()
 
     def check_csrf(self, session: Session, token: str | None) -> bool:
         return bool(token) and _same(session.csrf, token or "")

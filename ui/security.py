@@ -9,10 +9,18 @@ signed in with the one-time password is sent to ``/password`` by every page
 until the owner sets one, and counts as signed out on the open routes. Only the
 sign-in page, the static files and ``/api/health`` (for monitoring) are open;
 ``/metrics`` checks a bearer token of its own (``ui.metrics``).
+
+Without a session, ``Authorization: Bearer <API token>`` (``ui.tokens``) opens the
+other ``/api/*`` routes, writes included, with no CSRF token: a browser never sends
+that header to another site's request by itself, so a forged request cannot carry
+it. It opens no page, not ``/password`` and not ``/api/tokens`` (a stolen token must
+not make more), and those are refused unchecked. A wrong token is 401 and counts as
+a wrong password; while sign-ins wait, so do bearer tries (429, ``Retry-After``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -32,6 +40,8 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 64 * 1024
 #: What a one-time-password session may still reach before it sets a password.
 SETTING_UP = ("/password", "/logout")
+#: Where tokens are made and revoked: a signed-in session only, never a token.
+TOKENS_PATH = "/api/tokens"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -59,6 +69,16 @@ class RequireLogin:
         cookies = cookie_parser(headers.get("cookie", ""))
         session = self.auth.session(cookies.get(COOKIE))
         path, method = scope["path"], scope["method"]
+        bearer = _bearer(headers) if session is None and not _open(path) else None
+        if bearer is not None:
+            client = scope.get("client")
+            refusal = self._bearer_refusal(path, method, headers, bearer,
+                                           client[0] if client else "")  # fmt: skip
+            if refusal is not None:
+                await refusal(scope, receive, send)
+            else:  # no CSRF token to check: see above
+                await self.app(scope, receive, send)
+            return
         # Past the set-password page a one-time-password session is a stranger to the
         # handlers: the open routes (/metrics, /api/health) give it no more than anyone.
         scope.setdefault("state", {})["session"] = (
@@ -89,6 +109,27 @@ class RequireLogin:
             if path.startswith("/api/") or method != "GET":
                 return _refuse(403, "set your own password first (/password)")
             return RedirectResponse("/password", status_code=303)
+        return None
+
+    def _bearer_refusal(
+        self, path: str, method: str, headers: Headers, token: str, address: str
+    ) -> Response | None:
+        """Why a request with ``token`` and no session is refused, or None to serve it."""
+        if method not in READS and not _same_origin(headers):
+            return _refuse(403, "a write from another site is refused")
+        if not path.startswith("/api/"):
+            return _refuse(403, "an API token opens /api/* only: pages need a sign-in")
+        if path == TOKENS_PATH or path.startswith(TOKENS_PATH + "/"):
+            return _refuse(403, "API tokens are made and revoked in Settings, signed in")
+        wait = self.auth.wait_for(address)
+        if wait:  # refused unchecked, as a sign-in is while guessing goes on
+            refusal = _refuse(429, "too many wrong passwords or tokens: try again later")
+            refusal.headers["Retry-After"] = str(math.ceil(wait))
+            return refusal
+        if self.auth.bearer(token, address) is None:
+            refusal = _refuse(401, "wrong or revoked API token")
+            refusal.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return refusal
         return None
 
     async def _check_csrf(
@@ -137,6 +178,12 @@ class SecurityHeaders:
 
 def _open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def _bearer(headers: Headers) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, else None."""
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def _same_origin(headers: Headers) -> bool:

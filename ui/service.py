@@ -6,7 +6,7 @@ tests' fake can all be handed to ``create_app`` without importing the UI.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from flowengine.engine import Engine
@@ -40,6 +40,14 @@ class Service(Protocol):
         """
         ...
 
+    async def preview_override(
+        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+    ) -> dict[str, Any]:
+        """What an override would cost against the plan, nothing stored: ``{override, cost:
+        {delta, plan_cost, override_cost, slots, shortfall_kwh} | None, text}``; raises
+        ``ValueError`` like ``set_override`` when refused."""
+        ...
+
     def clear_override(self) -> dict[str, Any] | None:
         """End the manual override now; the one that was stored, or None."""
         ...
@@ -59,6 +67,14 @@ class Service(Protocol):
         """The site's history for a query string (``nodes.history.query``), called in a
         worker thread like the two above; ``InvalidRequest`` names each bad parameter,
         ``NoHistory`` when none is kept."""
+        ...
+
+    def span_bill(
+        self, since: float, until: float, rows: Sequence[tuple[float, float]] = ()
+    ) -> dict[str, Any]:
+        """A window's net bill so far, added up as ``billing``'s spans are, and each row's
+        fixed charges (``row_fixed_charges``); ``NoLedger`` if none is kept. Called in a
+        worker thread."""
         ...
 
     async def overview_chart(self, params: Mapping[str, str]) -> dict[str, Any]:

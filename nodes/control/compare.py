@@ -71,6 +71,12 @@ class Compare(Node):
                 "default": 0.02,
                 "description": "how far SOC must move the wrong way, a fraction",
             },
+            "work_mode_calm_ticks": {
+                **_TICKS,
+                "default": 3,
+                "description": "ticks in a row that must find 41000 left alone, after someone "
+                "changed it, before the check is ok again",
+            },
             "max_age": {
                 **DURATION,
                 "default": "12m",

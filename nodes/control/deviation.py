@@ -4,7 +4,11 @@ Each control tick holds the telemetry just read against the command put in
 force before it (``Commanded``) and names each way the inverter departs from it:
 
 - ``work_mode``: 41000 is not what the command set or read back, so someone
-  else changed it (the Fox app, its cloud scheduler). Told at once.
+  else changed it (the Fox app, its cloud scheduler). Told at once, and the
+  tick's command puts it back; the finding stands until ``work_mode_calm_ticks``
+  ticks in a row find it left alone, so a scheduler rewriting it between ticks
+  keeps the check degraded rather than flickering ok whenever a read falls
+  between its writes.
 - ``remote_control``: remote control (44000) reads 0 while a forced mode is held
   and the battery does not hold the setpoint either (a KH that reads 0 while it
   honours the setpoint has a firmware quirk, protocols §1.6: noted, not told);
@@ -62,6 +66,8 @@ class Thresholds:
     soc_min_power_w: float = 300.0
     #: A command older than this is no longer kept in force (the watchdog's hold_for).
     max_age_s: float = 720.0
+    #: Ticks in a row that must find 41000 left alone after someone changed it.
+    work_mode_calm_ticks: int = 3
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
@@ -73,6 +79,9 @@ class Thresholds:
             soc_step=float(config.get("soc_step", base.soc_step)),
             soc_min_power_w=float(config.get("soc_min_power_w", base.soc_min_power_w)),
             max_age_s=float(config.get("max_age_s", base.max_age_s)),
+            work_mode_calm_ticks=int(
+                config.get("work_mode_calm_ticks", base.work_mode_calm_ticks)
+            ),
         )
 
 
@@ -150,6 +159,10 @@ class Memory:
     soc_trail: tuple[tuple[float, float], ...] = ()
     #: When each finding in force was first made.
     since: Mapping[str, float] = field(default_factory=dict)
+    #: 41000 as someone else last set it, while the ticks since are counted.
+    work_mode_found: int | None = None
+    #: Ticks in a row since then that found 41000 as set.
+    work_mode_calm: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +171,8 @@ class Memory:
             "direction": self.direction,
             "soc_trail": [list(point) for point in self.soc_trail],
             "since": dict(self.since),
+            "work_mode_found": self.work_mode_found,
+            "work_mode_calm": self.work_mode_calm,
         }
 
     @classmethod
@@ -172,6 +187,8 @@ class Memory:
                 direction=int(data.get("direction") or 0),
                 soc_trail=tuple((float(t), float(s)) for t, s in data.get("soc_trail") or ()),
                 since={str(k): float(v) for k, v in (data.get("since") or {}).items()},
+                work_mode_found=_whole(data.get("work_mode_found")),
+                work_mode_calm=int(data.get("work_mode_calm") or 0),
             )
         except (TypeError, ValueError):
             return cls()
@@ -223,6 +240,14 @@ def compare(
     work_mode = telemetry.get("work_mode")
     if isinstance(work_mode, int) and commanded.work_mode not in (None, work_mode):
         findings.append(Finding("work_mode", _work_mode_changed(work_mode, commanded)))
+        memory = replace(memory, work_mode_found=work_mode, work_mode_calm=0)
+    elif memory.work_mode_found is not None and isinstance(work_mode, int):
+        calm = memory.work_mode_calm + 1
+        if calm < thresholds.work_mode_calm_ticks:
+            findings.append(Finding("work_mode", _work_mode_watched(memory, calm, thresholds)))
+            memory = replace(memory, work_mode_calm=calm)
+        else:
+            memory = replace(memory, work_mode_found=None, work_mode_calm=0)
     if telemetry.get("grid_lost"):
         notes.append("off grid: remote control and the battery's power not judged")
         return _verdict(now, findings, notes, None, replace(memory, power_off=0, soc_trail=()))
@@ -347,6 +372,19 @@ def _work_mode_changed(found: int, commanded: Commanded) -> str:
         f"work mode (41000) is {_work_mode(found)}, not {_work_mode(commanded.work_mode)} as "
         "set: changed by someone else, such as the Fox app or its cloud scheduler"
     )
+
+
+def _work_mode_watched(memory: Memory, calm: int, thresholds: Thresholds) -> str:
+    assert memory.work_mode_found is not None
+    return (
+        f"work mode (41000) was changed to {_work_mode(memory.work_mode_found)} by someone "
+        f"else and put back: left alone for {calm} of the {thresholds.work_mode_calm_ticks} "
+        "ticks it must be before this ends (a scheduler that rewrites it would be caught)"
+    )
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _dropped(commanded: Commanded) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES, Decision
 from nodes.control.floors import Floor, active_reserve
+from nodes.control.override import default_reason
 from nodes.control.schedule import DAYS, rule_at, site_zone
 from nodes.control.situation import STORM_CHARGE, Situation
 from nodes.planning.plan import slot_at
@@ -110,14 +111,15 @@ def override(sit: Situation) -> Decision | None:
         return None
     mode = str(wanted["mode"])
     power = _power(wanted.get("power_w"), mode, sit)
-    source = wanted.get("source") or "the user"
-    why = f" ({wanted['reason']})" if wanted.get("reason") else ""
+    source = str(wanted.get("source") or "")
+    said = default_reason(source) if source else "manual override from the user"
+    reason = wanted.get("reason")
+    why = f" ({reason})" if reason and reason != said else ""  # not the default said twice
     return Decision(
         mode,
         power,
         "override",
-        f"manual override from {source} until {sit.local(float(until))}: "
-        f"{_describe(mode, power)}{why}",
+        f"{said} until {sit.local(float(until))}: {_describe(mode, power)}{why}",
     )
 
 
@@ -169,7 +171,7 @@ def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision |
     options = sit.options
     if not options.opportunistic or sit.degraded:
         return None
-    if planned.mode not in PASSIVE:
+    if not passive(planned, sit):
         return None
     expected = planned_export_price(sit)
     if expected is None:
@@ -197,6 +199,16 @@ def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision |
         f"the break-even delta {_price(options.break_even_delta)}: selling at "
         f"{power:.0f} W{instead}",
     )
+
+
+def passive(planned: Decision, sit: Situation) -> bool:
+    """Nothing forced is going on: self-use, zero export, hold, or a discharge into the house
+    alone (no more than load less PV now). Plans name a discharge that covers part of the
+    load force_discharge, as the battery does discharge, yet it sells nothing."""
+    if planned.mode in PASSIVE:
+        return True
+    serves = max(0.0, sit.load_w - sit.pv_w) + 1.0
+    return planned.mode == "force_discharge" and -planned.target_w() <= serves
 
 
 def fallback(sit: Situation) -> Decision:

@@ -21,7 +21,9 @@ from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.control.decision import MODES
 
 OVERRIDE_KEY = "override"
-SOURCES = ("api", "mqtt", "flow")
+SOURCES = ("api", "ui", "mqtt", "flow")
+#: Who set an override, as a reason names them.
+SOURCE_NAMES = {"api": "the API", "ui": "the web page", "mqtt": "Home Assistant", "flow": "a flow"}
 #: The longest override without a setting saying otherwise.
 DEFAULT_MAX_DURATION = "24h"
 MAX_REASON_CHARS = 200
@@ -81,8 +83,13 @@ def checked_override(
         "until": now + seconds,
         "set_at": now,
         "source": source,
-        "reason": text or f"manual override from {source}",
+        "reason": text or default_reason(source),
     }
+
+
+def default_reason(source: str) -> str:
+    """The reason an override is stored with when it was given none."""
+    return f"manual override from {SOURCE_NAMES.get(source, source)}"
 
 
 def describe(override: Mapping[str, Any], now: float) -> str:

@@ -28,6 +28,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from flowengine.clock import Clock, RealClock
+from flowengine.errors import NodeFailure
 from nodes.foxess import readback
 from nodes.foxess import registers as r
 from nodes.foxess.plausible import TelemetryLimits, implausible
@@ -57,7 +58,7 @@ FALLBACK_MODES = {
 }
 
 
-class InverterError(Exception):
+class InverterError(NodeFailure):
     """A failed exchange with the inverter, naming the register when there is one."""
 
     def __init__(self, reason: str, register: int | None = None) -> None:
@@ -245,7 +246,7 @@ class FoxKHClient:
         self._written_at = 0.0  # when the last write was answered
         self._setpoint_cap: int | None = None  # |44002| the inverter clamped to, once seen
         self._taken = False  # 44000 = 1 written by this process, not written off since
-        self._answered = False  # anything answered on this connection (else: a wrong route?)
+        self._answered = False  # anything ever answered on this route (else: a wrong one?)
         #: This process has held 41000 at the fallback (forcing): release puts it back there.
         self._kept_work_mode = False
         #: 44000 read 0 while the setpoint was honoured: this KH's flag cannot be trusted.
@@ -269,7 +270,6 @@ class FoxKHClient:
         ok = await self._modbus.connect()
         now = self.clock.time()
         if ok:
-            self._answered = False
             self._backoff = self._backoff_min
             self._next_attempt = now
             self._export_limit = None  # a new link may face a restarted inverter: check again
@@ -829,8 +829,10 @@ class FoxKHClient:
         except (TimeoutError, ModbusException, OSError) as exc:
             self.close()
             self._next_attempt = self.clock.time()
-            hint = "" if self._answered else f"; {silence_hint(self.route, self.unit_id)}"
-            raise InverterError(f"communication failed: {exc}{hint}", address) from exc
+            if not self._answered:  # pymodbus's own words ("No response received ...") say
+                hint = silence_hint(self.route, self.unit_id)  # less than the likely cause
+                raise InverterError(f"no answer to register {address}: {hint}") from exc
+            raise InverterError(f"communication failed: {exc}", address) from exc
         self._answered = True
         if response.isError():
             code = getattr(response, "exception_code", 0)

@@ -71,7 +71,7 @@ SCHEMA.update(SERIAL_NEEDS_LINE)
 DEFAULTS: dict[str, Any] = {
     "transport": "tcp",
     "host": "127.0.0.1",
-    "port": 5020,
+    "port": 502,  # Modbus TCP's; the demo's site.yaml names the simulator's 5020
     "unit_id": 247,
     "firmware": "kh133",
     "register_function": "holding",

@@ -35,6 +35,12 @@ The checks and why their defaults (site config ``health:``) are what they are:
   changed by someone else, remote control dropped, the battery's power or SOC
   astray) is degraded. Not safety: the inverter still answers, and the control
   tick commands it again each tick.
+- the clock (``global.clock_check``, kept by the service: powermaster/timekeeping.py):
+  reading earlier than the newest record (a Pi without a real-time clock booted
+  into the past) is degraded until it catches up. Not safety: the inverter still
+  answers and the site is controlled; only the books are wrong (no history or
+  ledger rows are written meanwhile: they would be out of order), and nothing
+  here can set the time (NTP does).
 
 Something never seen yet (no telemetry, no plan) counts its age from when the
 checker started, so a service that just started is ``ok`` until a check's
@@ -48,6 +54,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flowengine.durations import parse_duration
 from nodes.inputs.node import input_status
@@ -106,6 +113,8 @@ class Observed:
     inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None
     command_check: Mapping[str, Any] | None = None
+    clock_check: Mapping[str, Any] | None = None
+    timezone: str = "UTC"  # the site's, for the times a reason names
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +140,7 @@ def assess(seen: Observed, limits: HealthLimits, extra: Iterable[Finding] = ()) 
     first."""
     checks: dict[str, Any] = {}
     findings = list(extra)
-    for check in (_telemetry, _link, _deciding, _inputs, _plan, _commanded):
+    for check in (_telemetry, _link, _deciding, _inputs, _plan, _commanded, _clock):
         findings += check(seen, limits, checks)
     findings.sort(key=lambda f: -STATES.index(f.state))
     state = findings[0].state if findings else "ok"
@@ -159,8 +168,11 @@ def _telemetry(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> 
     state = _level(age, limits.telemetry_degraded_s, limits.telemetry_safety_s)
     if state == "ok":
         return []
-    what = "no telemetry yet" if at is None else "telemetry"
-    return [Finding("telemetry", state, f"{what}: {_minutes(age)} old")]
+    if at is None:
+        said = f"no telemetry since the start {_minutes(age)} ago"
+    else:
+        said = f"telemetry: {_minutes(age)} old"
+    return [Finding("telemetry", state, said)]
 
 
 def _link(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> list[Finding]:
@@ -242,6 +254,34 @@ def _commanded(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> 
     if record.get("state") != "degraded":
         return []
     return [Finding("command", "degraded", str(reason)) for reason in record.get("reasons") or []]
+
+
+def _clock(seen: Observed, limits: HealthLimits, checks: dict[str, Any]) -> list[Finding]:
+    """The clock behind the newest record, as the service found it and as it reads now
+    (caught up since: over at once, whether or not the service has looked again)."""
+    record = seen.clock_check or {}
+    newest = _number(record.get("newest"))
+    if newest is None:
+        return []
+    behind = bool(record.get("behind")) and seen.now < newest
+    checks["clock"] = {"newest": newest, "behind_s": round(newest - seen.now, 1) if behind else 0}
+    if not behind:
+        return []
+    return [Finding("clock", "degraded", clock_behind(seen.now, newest, seen.timezone))]
+
+
+def clock_behind(now: float, newest: float, timezone: str = "UTC") -> str:
+    """The reason, with both times on the site's clock."""
+    zone = ZoneInfo(timezone)
+
+    def moment(t: float) -> str:
+        return datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M")
+
+    return (
+        f"the clock reads {moment(now)}, behind the newest record {moment(newest)}: "
+        "waiting for the time to be set (NTP), or a data dir a --speed demo ran ahead: run "
+        "with another --data-dir"
+    )
 
 
 def _number(value: Any) -> float | None:

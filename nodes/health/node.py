@@ -1,13 +1,15 @@
 """The ``control.health`` node: judges the context every run and keeps ``global.health``.
 
 It reads only what other flows keep in the context (telemetry, the Modbus
-link, the last decision, the inputs, the plan), never the inverter, so it runs
-in a flow of its own and keeps judging while the inverter is unreachable. The
+link, the last decision, the inputs, the plan; the service's clock check), never
+the inverter, so it runs in a flow of its own and keeps judging while the
+inverter is unreachable. The
 control hierarchy reads ``global.health``; the watchdog stops feeding in safety.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowengine.message import Message
@@ -19,8 +21,8 @@ from nodes.inputs.node import HEALTH_KEY as INPUT_HEALTH_KEY
 HEALTH_KEY = "health"
 
 
-def observe(scope: ContextScope, now: float, started_at: float) -> Observed:
-    """What the checks look at, from the global context."""
+def observe(scope: ContextScope, now: float, started_at: float, timezone: str = "UTC") -> Observed:
+    """What the checks look at, from the global context (``timezone``: the site's)."""
     return Observed(
         now=now,
         started_at=started_at,
@@ -30,6 +32,8 @@ def observe(scope: ContextScope, now: float, started_at: float) -> Observed:
         inputs=scope.peek(INPUT_HEALTH_KEY) or {},
         plan=scope.peek("plan"),
         command_check=scope.peek("command_check"),
+        clock_check=scope.peek("clock_check"),
+        timezone=timezone,
     )
 
 
@@ -58,6 +62,11 @@ def change_text(result: Assessment, previous: Any, now: float) -> str:
     return f"health ok again, {previous['state']}{lasted} is over ({was})"
 
 
+def site_timezone(settings: Mapping[str, Any]) -> str:
+    """The site's time zone, for the times a reason names (UTC without a site section)."""
+    return str((settings.get("site") or {}).get("timezone") or "UTC")
+
+
 def _minutes(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
@@ -69,6 +78,7 @@ class HealthCheck(Node):
         ContextKey("inverter_link", "the Modbus link"),
         ContextKey("input_health", "each input's age and failures"),
         ContextKey("command_check", "the inverter doing what it was told (control.compare)"),
+        ContextKey("clock_check", "the clock behind the newest record (kept by the service)"),
     )
     writes: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("health", "ok, degraded or safety, and why", "key"),
@@ -101,7 +111,7 @@ class HealthCheck(Node):
         now = self.ctx.clock.time()
         key = str(self.config["key"])
         result = assess(
-            observe(self.ctx.globals, now, self.started_at),
+            observe(self.ctx.globals, now, self.started_at, site_timezone(self.ctx.settings)),
             HealthLimits.from_settings(self.ctx.settings),
         )
         previous = self.ctx.globals.get(key)

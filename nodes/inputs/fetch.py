@@ -20,9 +20,10 @@ from typing import Any
 import aiohttp
 
 from flowengine.clock import Clock
+from flowengine.errors import NodeFailure
 
 
-class FetchError(Exception):
+class FetchError(NodeFailure):
     """A fetch that failed for good (after its retries). ``retry_at``: when the server allows
     the next try (from ``Retry-After``), if it said."""
 

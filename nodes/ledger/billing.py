@@ -15,7 +15,7 @@ counterfactual bills sit beside the bill and are never added into it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
@@ -133,7 +133,10 @@ class CycleTotals:
     ``import_cost`` is money paid for imports (negative when import prices were
     negative and the retailer paid us); ``export_revenue`` is money earned for
     exports (negative under negative feed-in prices). ``supply_days`` and
-    ``cycle_days`` say how many days ``supply_charges`` covers out of the cycle's.
+    ``cycle_days`` say how many local days ``supply_charges`` touches out of the
+    span's. ``charged_days`` is None when the fixed charges are whole days (a closed
+    cycle, as the retailer bills it); for figures "so far" they are pro rata to the
+    time the ledger covers (``fixed_charges``) and it is the days charged, a fraction.
     ``no_battery_bill`` and ``self_use_bill`` are the energy part of the bill the same
     period would have had with no battery, and with the inverter's own self-use (imports
     less exports under that baseline); the fixed charges, the same either way, are added
@@ -152,6 +155,7 @@ class CycleTotals:
     self_use_bill: Decimal | None = None
     supply_days: int = 0
     cycle_days: int = 0
+    charged_days: Decimal | None = None
 
     @property
     def net_bill(self) -> Decimal:
@@ -191,7 +195,7 @@ class CycleTotals:
         for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, Decimal):
-                step = WATT_HOUR if field.name.endswith("_kwh") else CENT
+                step = WATT_HOUR if field.name.endswith(("_kwh", "_days")) else CENT
                 changes[field.name] = value.quantize(step, rounding=ROUND_HALF_UP)
         return replace(self, **changes)
 
@@ -249,6 +253,8 @@ def summarise(
     until: float | None = None,
     no_battery_bill: float | Decimal | None = None,
     self_use_bill: float | Decimal | None = None,
+    covered: Sequence[tuple[float, float]] | None = None,
+    start_day: int | None = None,
 ) -> CycleTotals:
     """Totals of the ledger events with ``start <= at < end``.
 
@@ -258,7 +264,9 @@ def summarise(
     ``BASELINE_TOTALS`` kinds add up to the counterfactual energy bills unless those are
     given (None when the cycle holds none).
     For an open cycle pass ``until`` (now): supply is charged for the days begun by then;
-    the monthly fee is charged in full from the first day.
+    the monthly fee is charged in full from the first day. Pass ``covered`` (the pieces
+    of time the ledger accounts for) to charge both pro rata instead (``fixed_charges``;
+    ``start_day`` says which cycle's length a day's share of the monthly fee is of).
     """
     begin = _check_epoch("start", start)
     finish = _check_epoch("end", end)
@@ -291,10 +299,16 @@ def summarise(
             )
     charged_to = finish if until is None else min(finish, _check_epoch("until", until))
     supply_days = days_in(begin, charged_to, tz)
+    supply, fees, charged_days = rate * supply_days, fee, None
+    if covered is not None:
+        pro_rata = fixed_charges(covered, tz, rate, fee, start_day)
+        supply, fees, charged_days = pro_rata.supply, pro_rata.fees, pro_rata.days
+        supply_days = pro_rata.touched
     return CycleTotals(
         **sums,
-        supply_charges=rate * supply_days,
-        monthly_fees=fee,
+        supply_charges=supply,
+        monthly_fees=fees,
+        charged_days=charged_days,
         no_battery_bill=_optional_exact("no_battery_bill", no_battery_bill)
         if no_battery_bill is not None
         else baselines.get("no_battery_bill"),
@@ -319,13 +333,22 @@ USAGE_FIELDS = (
 )
 
 
-def project(totals: CycleTotals, elapsed_fraction: float) -> CycleTotals:
+def project(
+    totals: CycleTotals,
+    elapsed_fraction: float,
+    *,
+    daily_supply: float | Decimal | None = None,
+    monthly_fee: float | Decimal | None = None,
+) -> CycleTotals:
     """An open cycle's totals carried to its end by simple linear projection.
 
     The usage figures (``USAGE_FIELDS``) so far are divided by the fraction of the cycle
     elapsed, i.e. the rest of the cycle is assumed to go as it has so far. Supply is
     charged for every day of the cycle at the rate paid so far; the monthly fee, already
     charged in full, stays as it is. The counterfactual bills are scaled like usage.
+    Totals whose fixed charges are pro rata (``charged_days``) need the terms: given
+    ``daily_supply`` and ``monthly_fee``, the cycle is charged every day's supply and
+    its whole fee.
     """
     fraction = elapsed_fraction
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
@@ -338,7 +361,65 @@ def project(totals: CycleTotals, elapsed_fraction: float) -> CycleTotals:
         value = getattr(totals, name)
         if value is not None:
             changes[name] = value * scale
-    if totals.supply_days:
+    if daily_supply is not None:
+        changes["supply_charges"] = exact("daily_supply", daily_supply) * totals.cycle_days
+    elif totals.supply_days:
         changes["supply_charges"] = totals.supply_charges / totals.supply_days * totals.cycle_days
+    if monthly_fee is not None:
+        changes["monthly_fees"] = exact("monthly_fee", monthly_fee)
     changes["supply_days"] = totals.cycle_days
+    changes["charged_days"] = None if totals.charged_days is None else Decimal(totals.cycle_days)
     return replace(totals, **changes)
+
+
+@dataclass(frozen=True)
+class FixedCharges:
+    """The fixed charges of some time, pro rata: ``days`` charged (a fraction of each
+    local day, summed), the ``touched`` local days, the supply and the fees."""
+
+    supply: Decimal = ZERO
+    fees: Decimal = ZERO
+    days: Decimal = ZERO
+    touched: int = 0
+
+
+def fixed_charges(
+    pieces: Iterable[tuple[float, float]],
+    tz: Zone,
+    daily_supply: float | Decimal,
+    monthly_fee: float | Decimal,
+    start_day: int | None = None,
+) -> FixedCharges:
+    """The supply charge and monthly fee of the time in ``pieces`` (``[start, end)``
+    epochs, not overlapping), pro rata: each local day is charged the share of it the
+    pieces cover (an hour of a 24-hour day is 1/24 of a day's supply, of a 23-hour
+    DST day 1/23), and each day's share of the monthly fee is the fee over the days of
+    the billing cycle holding it (``start_day``; without one, the calendar month). Three
+    hours carry three hours' charges, not a day's or a cycle's."""
+    place = zone(tz)
+    rate = exact("daily_supply", daily_supply)
+    fee = exact("monthly_fee", monthly_fee)
+    day_of_cycle = 1 if start_day is None else _check_start_day(start_day)
+    days, fees = ZERO, ZERO
+    touched: set[date] = set()
+    lengths: dict[Bounds, int] = {}
+    for begin, finish in pieces:
+        begin = _check_epoch("covered start", begin)
+        finish = _check_epoch("covered end", finish)
+        day = datetime.fromtimestamp(begin, place).date()
+        while finish > begin:
+            day_start = local_midnight(day, place)
+            if day_start >= finish:
+                break
+            day_end = local_midnight(day + timedelta(days=1), place)
+            overlap = min(finish, day_end) - max(begin, day_start)
+            if overlap > 0:
+                share = Decimal(str(overlap)) / Decimal(str(day_end - day_start))
+                cycle = cycle_bounds(day_start, day_of_cycle, place)
+                if cycle not in lengths:
+                    lengths[cycle] = days_in(*cycle, place)
+                days += share
+                fees += fee * share / lengths[cycle]
+                touched.add(day)
+            day += timedelta(days=1)
+    return FixedCharges(rate * days, fees, days, len(touched))

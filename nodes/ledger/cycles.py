@@ -22,26 +22,29 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from nodes.ledger.billing import (
-    BASELINE_TOTALS,
-    KIND_TOTALS,
+    CENT,
+    ZERO,
     Bounds,
     CycleTotals,
     cycle_bounds,
+    local_midnight,
     project,
-    summarise,
     zone,
 )
 from nodes.ledger.settings import BillingTerms
+from nodes.ledger.spans import BILL_KINDS, Coverage, Tally, combined, fixed_for, tally
 
-#: The entry kinds a cycle's figures are made of.
-BILL_KINDS = (*KIND_TOTALS, *BASELINE_TOTALS)
+__all__ = [
+    "BILL_KINDS", "Cycle", "add_up", "close_cycles", "closed", "kept", "statement", "window"
+]  # fmt: skip
+
 #: Where ``close_cycles`` notes what it has seen, in ``ledger_state``.
 MARK = "cycles"
 
@@ -52,7 +55,9 @@ class Cycle:
 
     ``until`` is where the figures stop: the cycle's end once closed, now while open.
     ``unaccounted_s`` is the part of ``[start, until)`` inside ledger gaps or before
-    the ledger began: energy there is in no figure.
+    the ledger began: energy there is in no figure. ``before_s`` is the part of it before
+    the ledger began (None for a kept cycle: ``figures`` works it out from when the
+    ledger began); ``stored`` and ``intervals`` are ``spans.Tally``'s.
     """
 
     start: float
@@ -65,6 +70,9 @@ class Cycle:
     closed_at: float | None = None
     updated_at: float | None = None
     revision: int = 0
+    before_s: float | None = None
+    stored: Decimal = ZERO
+    intervals: int = 0
 
     @property
     def complete(self) -> bool:
@@ -79,57 +87,28 @@ def add_up(
     began: float | None,
     until: float | None = None,
 ) -> Cycle:
-    """The cycle ``[start, end)`` from the entries and gaps in ``db``, up to ``until``."""
+    """The cycle ``[start, end)`` from the entries and gaps in ``db``: closed (``until``
+    None), the retailer's bill; open, up to ``until`` with its fixed charges so far pro
+    rata (``spans.tally``, the one function every "so far" figure comes from)."""
     stop = end if until is None else min(end, max(until, start))
-    marks = ",".join("?" * len(BILL_KINDS))
-    rows = db.execute(
-        f"SELECT at, kind, kwh, amount FROM ledger_events "
-        f"WHERE at >= ? AND at < ? AND kind IN ({marks}) "
-        # An entry of nothing adds nothing, but a baseline's says the baseline was kept.
-        f"AND (amount != 0 OR kwh != 0 OR kind IN ({','.join('?' * len(BASELINE_TOTALS))}))",
-        (start, stop, *BILL_KINDS, *BASELINE_TOTALS),
+    figures = tally(db, start, stop, terms, began, end=end, pro_rata=until is not None)
+    return _from_tally(figures, terms)
+
+
+def _from_tally(figures: Tally, terms: BillingTerms) -> Cycle:
+    cover = figures.coverage
+    return Cycle(
+        figures.start,
+        figures.end,
+        figures.totals,
+        terms,
+        figures.until,
+        cover.gaps,
+        cover.unaccounted_s,
+        before_s=cover.before_s,
+        stored=figures.stored,
+        intervals=figures.intervals,
     )
-    events = (
-        {"at": at, "kind": kind, "kwh": kwh, "amount": amount} for at, kind, kwh, amount in rows
-    )
-    totals = summarise(
-        events,
-        start,
-        end,
-        terms.timezone,
-        terms.supply_charge,
-        terms.monthly_fee,
-        until=None if until is None else stop,
-    )
-    gaps, unaccounted = coverage(db, start, stop, began)
-    return Cycle(start, end, totals, terms, stop, gaps, unaccounted)
-
-
-def coverage(
-    db: sqlite3.Connection, start: float, until: float, began: float | None
-) -> tuple[int, float]:
-    """How many gaps overlap ``[start, until)``, and the seconds of it in a gap or
-    before the ledger ``began`` (all of it when the ledger has not)."""
-    if until <= start:
-        return 0, 0.0
-    rows = db.execute(
-        "SELECT start, end FROM ledger_gaps WHERE end > ? AND start < ? ORDER BY start",
-        (start, until),
-    ).fetchall()
-    spans = [(max(float(s), start), min(float(e), until)) for s, e in rows]
-    if began is None or began > start:
-        spans.append((start, until if began is None else min(began, until)))
-    return len(rows), _covered(spans)
-
-
-def _covered(spans: Iterable[tuple[float, float]]) -> float:
-    total, reach = 0.0, float("-inf")
-    for begin, finish in sorted(spans):
-        begin = max(begin, reach)
-        if finish > begin:
-            total += finish - begin
-            reach = finish
-    return total
 
 
 def ledger_began(db: sqlite3.Connection) -> float | None:
@@ -340,22 +319,69 @@ def _set_mark(db: sqlite3.Connection, mark: Mapping[str, Any]) -> None:
 def statement(db: sqlite3.Connection, now: float, terms: BillingTerms) -> dict[str, Any]:
     """The open cycle so far and projected to its end, and every closed cycle, newest
     first (one ended but not stored yet, before the first posting after its end, is
-    added up here and says ``"stored": false``). Money to the cent as strings."""
+    added up here and says ``"stored": false``), and ``spans``: today, this cycle and
+    since the ledger began, so far (the Overview's savings). Money to the cent as
+    strings."""
     began = ledger_began(db)
     pending = ended(_next_start(db, terms, began, now), now, terms)
     start = pending[-1][1] if pending else _next_start(db, terms, began, now)
     end = cycle_bounds(max(now, start), terms.start_day, terms.timezone)[1]
     current = add_up(db, start, end, terms, began, until=now)
     unsaved = [add_up(db, s, e, terms, began) for s, e in reversed(pending)]
+    kept_cycles = closed(db)
+    place = zone(terms.timezone)
+    midnight = local_midnight(datetime.fromtimestamp(now, place).date(), place)
+    today = tally(db, midnight, now, terms, began)
+    since = now if began is None else min(began, now)
+    history = [c.totals for c in (*kept_cycles, *unsaved) if c.end > since]
+    whole = combined([*history, current.totals], db, since, now, terms, began)
     return {
         "time": _iso(now, terms),
         "terms": terms.as_dict(),
         "ledger_began": None if began is None else _iso(began, terms),
         "current": open_figures(current),
         "closed": [
-            *({**figures(cycle), "status": "closed", "stored": False} for cycle in unsaved),
-            *(closed_figures(cycle) for cycle in closed(db)),
+            *({**figures(cycle, began), "status": "closed", "stored": False} for cycle in unsaved),
+            *(closed_figures(cycle, began) for cycle in kept_cycles),
         ],
+        "spans": {
+            "today": span_figures(today, terms),
+            "cycle": span_figures(_as_tally(current), terms),
+            "since_began": span_figures(whole, terms),
+        },
+    }
+
+
+def _as_tally(cycle: Cycle) -> Tally:
+    before = cycle.before_s or 0.0
+    return Tally(
+        cycle.start,
+        cycle.end,
+        cycle.until,
+        cycle.totals,
+        Coverage((), cycle.gaps, cycle.unaccounted_s - before, before),
+        cycle.stored,
+        cycle.intervals,
+    )
+
+
+def span_figures(figures: Tally, terms: BillingTerms) -> dict[str, Any]:
+    """A span so far (``spans.tally``): its bill, counterfactual bills and savings to the
+    cent, how much of it the ledger covers, and what the battery holds of it at cost."""
+    shown = figures.totals.rounded()
+    cover = figures.coverage
+    return {
+        "start": _iso(figures.start, terms),
+        "as_of": _iso(figures.until, terms),
+        **_lines(shown),
+        "covered_hours": round(
+            max(0.0, figures.until - figures.start - cover.unaccounted_s) / 3600, 2
+        ),
+        "gaps": cover.gaps,
+        "gap_hours": round(cover.gap_s / 3600, 2),
+        "before_ledger_hours": round(cover.before_s / 3600, 2),
+        "intervals": figures.intervals,
+        "battery_stored": str(figures.stored.quantize(CENT, rounding=ROUND_HALF_UP)),
     }
 
 
@@ -367,7 +393,10 @@ def open_figures(cycle: Cycle) -> dict[str, Any]:
     fraction = min(1.0, accounted / span)
     projected = None
     if accounted >= MIN_PROJECTION_S:
-        whole = project(cycle.totals, fraction).rounded()
+        terms = cycle.terms
+        whole = project(
+            cycle.totals, fraction, daily_supply=terms.supply_charge, monthly_fee=terms.monthly_fee
+        ).rounded()
         projected = {"days": whole.cycle_days, **_lines(whole)}
     return {
         **figures(cycle),
@@ -375,12 +404,14 @@ def open_figures(cycle: Cycle) -> dict[str, Any]:
         "as_of": _iso(cycle.until, cycle.terms),
         "accounted_fraction": round(max(0.0, fraction), 4),
         "projected": projected,
+        "intervals": cycle.intervals,
+        "battery_stored": str(cycle.stored.quantize(CENT, rounding=ROUND_HALF_UP)),
     }
 
 
-def closed_figures(cycle: Cycle) -> dict[str, Any]:
+def closed_figures(cycle: Cycle, began: float | None = None) -> dict[str, Any]:
     return {
-        **figures(cycle),
+        **figures(cycle, began),
         "status": "closed",
         "stored": True,
         "closed_at": None if cycle.closed_at is None else _iso(cycle.closed_at, cycle.terms),
@@ -389,9 +420,17 @@ def closed_figures(cycle: Cycle) -> dict[str, Any]:
     }
 
 
-def figures(cycle: Cycle) -> dict[str, Any]:
-    """A cycle's bill lines, savings figures and counterfactual bills, to the cent."""
+def figures(cycle: Cycle, began: float | None = None) -> dict[str, Any]:
+    """A cycle's bill lines, savings figures and counterfactual bills, to the cent, and
+    its coverage: ``unaccounted_hours`` (in a gap or before the ledger began) split into
+    ``gap_hours`` (a gap: energy flowed that no figure holds) and ``before_ledger_hours``
+    (nothing was recorded yet; nothing is missing)."""
     shown = cycle.totals.rounded()
+    before = cycle.before_s
+    if before is None:  # a kept cycle: the time before the ledger began, from when it did
+        stop = cycle.until if began is None else min(max(began, cycle.start), cycle.until)
+        before = stop - cycle.start
+    before = min(before, cycle.unaccounted_s)
     return {
         "start": _iso(cycle.start, cycle.terms),
         "end": _iso(cycle.end, cycle.terms),
@@ -399,6 +438,8 @@ def figures(cycle: Cycle) -> dict[str, Any]:
         **_lines(shown),
         "gaps": cycle.gaps,
         "unaccounted_hours": round(cycle.unaccounted_s / 3600, 2),
+        "gap_hours": round((cycle.unaccounted_s - before) / 3600, 2),
+        "before_ledger_hours": round(before / 3600, 2),
         "complete": cycle.complete,
     }
 
@@ -414,6 +455,8 @@ def _lines(shown: CycleTotals) -> dict[str, Any]:
             "supply_charges": str(shown.supply_charges),
             "monthly_fees": str(shown.monthly_fees),
             "net_bill": str(shown.net_bill),
+            # Days the fixed charges cover, pro rata ("so far"); a closed cycle's are whole.
+            **({} if shown.charged_days is None else {"charged_days": str(shown.charged_days)}),
         },
         "savings": {
             "self_consumption_value": str(shown.self_consumption_value),
@@ -438,3 +481,19 @@ def _counterfactual(
 
 def _iso(epoch: float, terms: BillingTerms) -> str:
     return datetime.fromtimestamp(epoch, zone(terms.timezone)).isoformat()
+
+
+def window(
+    db: sqlite3.Connection,
+    since: float,
+    until: float,
+    terms: BillingTerms,
+    rows: Sequence[tuple[float, float]] = (),
+) -> dict[str, Any]:
+    """Any window's figures so far, as ``spans`` shows today's or the cycle's (the Graphs
+    page's window: ``GET /api/history``'s ``bill``), and the fixed charges, pro rata, of
+    each of ``rows`` (``(start, until)`` epochs) as ``row_fixed_charges`` (exact strings)."""
+    began = ledger_began(db)
+    shown = span_figures(tally(db, since, until, terms, began), terms)
+    fixed = fixed_for(db, rows, terms, began)
+    return {**shown, "row_fixed_charges": [str(value) for value in fixed]}

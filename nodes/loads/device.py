@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from flowengine.errors import NodeFailure
+
 
 @dataclass(frozen=True, slots=True)
 class LoadReading:
@@ -22,7 +24,7 @@ class LoadReading:
     power_w: float | None = None
 
 
-class LoadUnavailable(Exception):
+class LoadUnavailable(NodeFailure):
     """The device did not answer, or answered something we cannot use."""
 
     def __init__(self, load: str, device: str, reason: str) -> None:

@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 import aiohttp
 
 from flowengine.clock import Clock
+from flowengine.errors import NodeFailure
 from flowengine.secrets import MissingSecret, is_secret, reveal
 from flowengine.summary import MASK
 from nodes.notify.notice import Notice
 
 
-class NotifyError(Exception):
+class NotifyError(NodeFailure):
     """A notification that was not delivered, in words fit for a log (no secrets)."""
 
 

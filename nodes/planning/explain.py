@@ -1,4 +1,15 @@
-"""Turn solved flows into controller modes and one-line human reasons."""
+"""Turn solved flows into controller modes and one-line human reasons.
+
+A slot's mode says what the battery does in it, because the plan table and the Overview
+show the mode as the battery's action: force_charge charges, force_discharge discharges,
+hold leaves it idle (within EPS_W), and self-use / zero export is whatever the inverter's
+Self Use would do. In every mode but self-use the controller commands battery_w exactly.
+
+A reason takes its figures from the plan, never from a guess about it: the energy a slot
+keeps (or stores) is followed along the planned SOC to the slots that discharge it, and
+the slot named is the one that takes most of it, with its weekday when it is on another
+local day than the slot explained ("Tue 19:00"), and its price.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,10 @@ from zoneinfo import ZoneInfo
 from nodes.planning.inputs import Mode
 
 EPS_W = 10.0  # flows below this are solver noise, not decisions
+#: Stored energy (kWh) below this is not worth a "keep ...": it would print as 0.0 kWh.
+MIN_KEPT_KWH = 0.05
+_NOISE_KWH = 1e-4  # SOC moves below this are solver noise
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,38 @@ class SlotFlows:
     def battery_w(self) -> float:
         """Planned net battery power, + = charging."""
         return self.charge - self.discharge
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """One solved plan as its reasons read it.
+
+    stored_kwh: energy above the plan's floor (soc_min, or the SOC now if lower) at each
+    slot's end, in the battery (before discharge losses); start_kwh: the same at the first
+    slot's start.
+    """
+
+    flows: Sequence[SlotFlows]
+    import_price: Sequence[float]
+    export_price: Sequence[float]
+    starts: Sequence[datetime]
+    tz: ZoneInfo
+    stored_kwh: Sequence[float]
+    start_kwh: float
+
+    def stored_before(self, t: int) -> float:
+        return self.start_kwh if t == 0 else self.stored_kwh[t - 1]
+
+
+@dataclass(frozen=True)
+class Use:
+    """Where stored energy goes: kwh of it discharged within the horizon, most in ``slot``
+    (to the grid there when ``export``, so it is worth that slot's export price, else the
+    import price it saves)."""
+
+    kwh: float
+    slot: int
+    export: bool
 
 
 def selfuse_battery_w(
@@ -58,8 +105,10 @@ def derive_mode(f: SlotFlows, export_price: float) -> tuple[Mode, float]:
     """Mode and AC setpoint magnitude (W).
 
     Grid charging wins, then battery export; a battery doing what self-use would is
-    self-use (zero-export when feed-in is negative and nothing is exported); anything else
-    is "hold": the controller commands battery_w exactly.
+    self-use (zero-export when feed-in is negative and nothing is exported). Any other
+    battery power is commanded exactly, and named by its direction so the label never
+    says "hold" while the battery moves: charging is force_charge, discharging (less or
+    more than self-use would, for the load) force_discharge, and only an idle battery hold.
     """
     if f.grid_to_batt > EPS_W:
         return "force_charge", f.grid_to_batt
@@ -69,93 +118,146 @@ def derive_mode(f: SlotFlows, export_price: float) -> tuple[Mode, float]:
         if export_price < 0 and f.pv_to_grid + f.batt_to_grid <= EPS_W:
             return "self_use_zero_export", 0.0
         return "self_use", 0.0
+    if f.battery_w > EPS_W:
+        return "force_charge", f.battery_w
+    if f.battery_w < -EPS_W:
+        return "force_discharge", -f.battery_w
     return "hold", abs(f.battery_w)
+
+
+def drawn(h: Horizon, t: int, low: float) -> dict[int, float]:
+    """kWh of the energy stored between level ``low`` and the level at slot t's end that
+    each later slot discharges.
+
+    Energy at a level stays in the battery until the SOC first falls below that level
+    (what is charged later sits above it and goes first), so the planned SOC alone says
+    where the energy held at t ends up, without guessing from prices.
+    """
+    level = h.stored_kwh[t]
+    out: dict[int, float] = {}
+    for u in range(t + 1, len(h.stored_kwh)):
+        if level <= low:
+            break
+        lower = min(level, h.stored_kwh[u])
+        part = level - max(lower, low)
+        if part > 0:
+            out[u] = part
+        level = lower
+    return out
+
+
+def use_of(h: Horizon, t: int, low: float) -> Use | None:
+    """Where the energy between ``low`` and slot t's end level is discharged (see drawn),
+    or None when none of it is within the horizon."""
+    parts = drawn(h, t, low)
+    used = {u: kwh for u, kwh in parts.items() if h.flows[u].discharge > EPS_W}
+    if sum(used.values()) < _NOISE_KWH:
+        return None
+    u = max(used, key=lambda v: (used[v], -v))  # most of it; the earliest of equals
+    g = h.flows[u]
+    return Use(sum(used.values()), u, g.batt_to_grid > g.batt_to_load)
 
 
 def _c(price: float) -> str:
     return f"{price * 100:.1f}c"
 
 
-def reason(
-    t: int,
-    mode: Mode,
-    flows: Sequence[SlotFlows],
-    import_price: Sequence[float],
-    export_price: Sequence[float],
-    starts: Sequence[datetime],
-    tz: ZoneInfo,
-    kept_kwh: float = 0.0,
-) -> str:
-    """Short why-text; names the later peak a grid charge or a hold is aimed at.
+def _w(watts: float) -> str:
+    return f"{round(watts)} W"  # an int: never "-0 W"
 
-    kept_kwh: stored energy above soc_min at slot end (what a hold keeps).
-    """
-    f = flows[t]
+
+def _kwh(kwh: float) -> str:
+    return f"{kwh:.1f} kWh" if kwh >= 1 else f"{kwh:.2f} kWh"
+
+
+def when(h: Horizon, t: int, u: int) -> str:
+    """Slot u's local start as seen from slot t: "19:00" on t's local day, else "Tue 19:00"."""
+    here, there = h.starts[t].astimezone(h.tz), h.starts[u].astimezone(h.tz)
+    at = there.strftime("%H:%M")
+    return at if there.date() == here.date() else f"{_DAYS[there.weekday()]} {at}"
+
+
+def _target(h: Horizon, t: int, use: Use) -> str:
+    """'31.0c peak at Tue 19:00' (the import it saves there), '250.0c export at 18:30' (sold
+    there), or '12.0c load at 03:00' when that import is no dearer than slot t's: no peak."""
+    u = use.slot
+    if use.export:
+        return f"{_c(h.export_price[u])} export at {when(h, t, u)}"
+    kind = "peak" if h.import_price[u] > h.import_price[t] else "load"
+    return f"{_c(h.import_price[u])} {kind} at {when(h, t, u)}"
+
+
+def _keeping(h: Horizon, t: int) -> str | None:
+    """'keep 1.4 kWh for the 31.0c peak at Tue 19:00': the energy in the battery at t's end
+    that the plan discharges within the horizon, and where most of it goes; None when that
+    is too little to name."""
+    use = use_of(h, t, 0.0)
+    if use is None or use.kwh < MIN_KEPT_KWH:
+        return None
+    return f"keep {_kwh(use.kwh)} for the {_target(h, t, use)}"
+
+
+def reason(t: int, mode: Mode, h: Horizon) -> str:
+    """Short why-text for slot t; names the later slot a charge or a hold is aimed at."""
+    f = h.flows[t]
     if mode == "force_charge":
-        if import_price[t] < 0:
-            return f"charge from grid at {_c(import_price[t])}: paid to import"
-        target = _later_peak(t, flows, import_price, export_price, starts, tz)
-        if target is None:
-            return f"charge from grid at {_c(import_price[t])}: stored for after the horizon"
-        return f"charge from grid at {_c(import_price[t])}: cheaper than the {target}"
+        return _charge_reason(t, h)
     if mode == "force_discharge":
-        spike = export_price[t] >= 2 * max(statistics.median(import_price), 0.01)
-        return f"export stored energy at {_c(export_price[t])}{' spike' if spike else ''}"
+        return _discharge_reason(t, h)
     if mode == "hold":
-        return _hold_reason(t, flows, import_price, export_price, starts, tz, kept_kwh)
+        return _hold_reason(t, h)
     if mode == "self_use_zero_export":
         what = "curtail PV" if f.pv_curtail > EPS_W else "self-consume"
-        return f"zero export: feed-in {_c(export_price[t])} ({what})"
+        return f"zero export: feed-in {_c(h.export_price[t])} ({what})"
     if f.pv_curtail > EPS_W:
-        return f"self-use, {f.pv_curtail:.0f} W PV curtailed (export limit)"
+        return f"self-use, {_w(f.pv_curtail)} PV curtailed (export limit)"
     return "self-use"
 
 
-def _later_peak(
-    t: int,
-    flows: Sequence[SlotFlows],
-    import_price: Sequence[float],
-    export_price: Sequence[float],
-    starts: Sequence[datetime],
-    tz: ZoneInfo,
-) -> str | None:
-    """'48.1c peak at 18:00' (or '250.0c export at 18:30'): the most valuable later slot in
-    which the battery discharges, else the dearest later slot; None at the horizon end."""
-    best: tuple[float, int, bool] | None = None
-    for u in range(t + 1, len(flows)):
-        g = flows[u]
-        if g.batt_to_load > EPS_W and (best is None or import_price[u] > best[0]):
-            best = (import_price[u], u, False)
-        if g.batt_to_grid > EPS_W and (best is None or export_price[u] > best[0]):
-            best = (export_price[u], u, True)
-    if best is None:
-        if t + 1 >= len(flows):
-            return None
-        u = max(range(t + 1, len(flows)), key=lambda v: import_price[v])
-        best = (import_price[u], u, False)
-    price, u, export = best
-    at = starts[u].astimezone(tz).strftime("%H:%M")
-    return f"{_c(price)} {'export' if export else 'peak'} at {at}"
+def _charge_reason(t: int, h: Horizon) -> str:
+    f, pi = h.flows[t], h.import_price[t]
+    if f.grid_to_batt <= EPS_W:  # PV only, but not what self-use would store
+        if f.battery_w < f.selfuse_battery_w:
+            rest = f"export it at {_c(h.export_price[t])}" if f.pv_to_grid > EPS_W else "curtail it"
+            return f"charge {_w(f.battery_w)} from PV, the rest not stored: {rest}"
+        head = f"charge {_w(f.battery_w)} from PV while the grid covers the load at {_c(pi)}"
+    elif pi < 0:
+        return f"charge from grid at {_c(pi)}: paid to import"
+    else:
+        head = f"charge from grid at {_c(pi)}"
+    use = use_of(h, t, h.stored_before(t))
+    if use is None:
+        return f"{head}: stored for after the horizon"
+    worth = (h.export_price if use.export else h.import_price)[use.slot]
+    return f"{head}: {'cheaper than' if pi < worth else 'for'} the {_target(h, t, use)}"
 
 
-def _hold_reason(
-    t: int,
-    flows: Sequence[SlotFlows],
-    import_price: Sequence[float],
-    export_price: Sequence[float],
-    starts: Sequence[datetime],
-    tz: ZoneInfo,
-    kept_kwh: float,
-) -> str:
-    f = flows[t]
-    if f.battery_w > f.selfuse_battery_w:  # the battery ends the slot fuller than self-use
-        if f.selfuse_battery_w >= -EPS_W:
-            return f"hold: store PV instead of exporting at {_c(export_price[t])}"
-        target = _later_peak(t, flows, import_price, export_price, starts, tz)
-        where = f"the {target}" if target else "after the horizon"
-        return f"hold: keep {kept_kwh:.1f} kWh for {where}"
+def _discharge_reason(t: int, h: Horizon) -> str:
+    f, pi, pe = h.flows[t], h.import_price[t], h.export_price[t]
+    if f.batt_to_grid > EPS_W:
+        spike = pe >= 2 * max(statistics.median(h.import_price), 0.01)
+        return f"export stored energy at {_c(pe)}{' spike' if spike else ''}"
+    if f.battery_w > f.selfuse_battery_w:  # less than self-use: the grid covers the rest
+        head = f"discharge {_w(-f.battery_w)}, import the rest of the load at {_c(pi)}"
+        keep = _keeping(h, t)
+        return f"{head}: {keep}" if keep else head
+    if f.pv_to_grid > EPS_W:
+        return f"discharge {_w(-f.battery_w)} for the load, export PV at {_c(pe)}"
+    return f"discharge {_w(-f.battery_w)} instead of self-use {_w(f.selfuse_battery_w)}"
+
+
+def _hold_reason(t: int, h: Horizon) -> str:
+    f, pi = h.flows[t], h.import_price[t]
+    if f.selfuse_battery_w < -EPS_W:  # self-use would discharge: the grid covers the load
+        keep = _keeping(h, t)
+        if keep:
+            return f"hold: {keep}"
+        left = h.stored_kwh[t] - sum(drawn(h, t, 0.0).values())  # still there at the end
+        if left >= MIN_KEPT_KWH:
+            return f"hold: keep {_kwh(left)} past the plan's end"
+        return f"hold: battery near its floor, the grid covers the load at {_c(pi)}"
     if f.selfuse_battery_w > EPS_W:  # PV that self-use would store goes elsewhere
         if f.pv_to_grid > EPS_W:
-            return f"hold: export PV at {_c(export_price[t])} now, store PV later"
-        return "hold: PV not stored (battery filled later)"
-    return f"hold: battery {f.battery_w:.0f} W instead of self-use {f.selfuse_battery_w:.0f} W"
+            return f"hold: export PV at {_c(h.export_price[t])} now rather than store it"
+        return "hold: curtail PV rather than store it"
+    return f"hold: battery idle instead of self-use {_w(f.selfuse_battery_w)}"

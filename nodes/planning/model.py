@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nodes.planning.explain import SlotFlows, derive_mode, reason, selfuse_battery_w
+from nodes.planning.explain import Horizon, SlotFlows, derive_mode, reason, selfuse_battery_w
 from nodes.planning.formulation import PlanModel, build_model
 from nodes.planning.inputs import PlanInputs, SolverName
 from nodes.planning.plan import Plan, PlanSlot
@@ -90,14 +90,22 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
                 ),
             )
         )
-    tz = ZoneInfo(inp.options.display_tz)
+    floor = min(bat.soc_min, inp.soc_now) * cap  # the model's: soc_min, or the SOC now below it
+    horizon = Horizon(
+        flows,
+        inp.import_price,
+        inp.export_price,
+        inp.slot_starts,
+        ZoneInfo(inp.options.display_tz),
+        stored_kwh=[max(0.0, x[s.soc] - floor) for s in pm.slots],
+        start_kwh=max(0.0, inp.soc_now * cap - floor),
+    )
     slots = []
     for t, (s, f) in enumerate(zip(pm.slots, flows, strict=True)):
         imp_w = f.grid_to_load + f.grid_to_batt
         exp_w = f.pv_to_grid + f.batt_to_grid
         pi, pe = inp.import_price[t], inp.export_price[t]
         mode, power = derive_mode(f, pe)
-        kept = max(0.0, x[s.soc] - bat.soc_min * cap)
         slots.append(
             PlanSlot(
                 start=inp.slot_starts[t],
@@ -114,9 +122,7 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
                 import_price=pi,
                 export_price=pe,
                 cost=(pi * imp_w - pe * exp_w) / 1000 * h,
-                reason=reason(
-                    t, mode, flows, inp.import_price, inp.export_price, inp.slot_starts, tz, kept
-                ),
+                reason=reason(t, mode, horizon),
             )
         )
     deferrable = {

@@ -17,7 +17,9 @@ class PlanSlot:
     controller commands it in every mode but self_use / self_use_zero_export.
     selfuse_battery_w: what the inverter's Self Use would do with the battery in this slot
     (forecast pv - load, clamped to the power limits and the planned SOC at slot start).
-    power_w: AC setpoint magnitude for force modes (|battery_w| in hold, 0 in self-use).
+    power_w: AC setpoint magnitude for grid charging and battery export, else |battery_w|
+    (0 in self-use). The mode follows battery_w's direction: force_charge charges,
+    force_discharge discharges, hold is idle within explain.EPS_W (nodes.planning.explain).
     """
 
     start: datetime

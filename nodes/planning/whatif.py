@@ -89,8 +89,8 @@ def override_cost(
         **{key: [float(slot.get(key) or 0.0) for slot in slots]
            for key in ("import_price", "export_price", "pv_w", "load_w")},
     }  # fmt: skip
-    held: list[float | None] = [
-        override_battery_w(mode, power_w, slot, settings["battery"]) if start < until else None
+    held = [
+        _held(mode, power_w, slot, settings["battery"], _overlap(start, step, now, until))
         for slot, start in zip(slots, starts, strict=True)
     ]
     overridden = [None if want is None else (mode, want) for want in held]
@@ -106,6 +106,24 @@ def override_cost(
     plan_cost, with_override = _value(free, soc, capacity), _value(pinned, soc, capacity)
     covered = sum(1 for want in held if want is not None)
     return OverrideCost(with_override - plan_cost, plan_cost, with_override, covered, shortfall)
+
+
+def _overlap(start: float, step: float, now: float, until: float) -> float:
+    """The part of the slot from ``start`` that the override from now to ``until`` covers."""
+    return max(0.0, min(start + step, until) - max(start, now)) / step
+
+
+def _held(
+    mode: str, power_w: float, slot: Mapping[str, Any], battery: Mapping[str, Any], part: float
+) -> float | None:
+    """The slot's battery power under the override (None: not under it). A slot the override
+    covers in part is planned at its average: a forced power times the part covered; a hold
+    or self-use, which have no average to give, where it covers at least half."""
+    forced = mode in ("force_charge", "force_discharge")
+    if part <= 0 or (not forced and part < 0.5):
+        return None
+    held = override_battery_w(mode, power_w, slot, battery)
+    return held * part if forced else held
 
 
 def _value(plan: Plan, soc: float, capacity_kwh: float) -> float:

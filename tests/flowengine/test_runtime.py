@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flowengine import Engine, VirtualClock, load_flow_files
+import pytest
+
+from flowengine import (
+    Engine,
+    Message,
+    Node,
+    NodeFailure,
+    VirtualClock,
+    load_flow_files,
+    load_flow_text,
+)
 from tests.flowengine.helpers import Collect, registry, start_engine
 
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC).timestamp()
@@ -207,6 +218,27 @@ async def test_run_mode_single_drops_triggers_while_running() -> None:
     assert done == [1] and outcomes == {"ok": 1}
 
 
+async def test_dropped_triggers_are_counted_and_logged_once_while_a_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A slow inverter drops a trigger at every tick: one warning says so, not one a tick;
+    the next streak, after a run started, is told again."""
+    clock = VirtualClock(START)
+    engine = await start_engine(SLOW.format(mode="single"), clock)
+    flow = engine.flows["slow"]
+    with caplog.at_level(logging.WARNING, logger="flowengine"):
+        for n in range(5):
+            engine.start_run("slow", n)
+        await clock.advance(150)  # that run ends; the next streak is a new one
+        engine.start_run("slow", 5)
+        engine.start_run("slow", 6)
+    told = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert flow.dropped == 5
+    assert told == ["flow slow: manual trigger dropped, a run is still going (mode single) "
+                    "(further drops until a run starts are not logged)"] * 2  # fmt: skip
+    await engine.stop()
+
+
 async def test_run_mode_restart_cancels_the_running_one() -> None:
     done, outcomes = await run_three_triggers("restart")
     assert done == [3] and outcomes == {"cancelled": 2, "ok": 1}
@@ -287,4 +319,36 @@ nodes:
     engine.context.set("global", "plan", {"v": 2})
     await clock.advance(1)
     assert [p["value"] for p in Collect.seen["got"]] == [{"v": 1}, {"v": 2}]
+    await engine.stop()
+
+
+class _Unreachable(Node):
+    type_name = "test.unreachable"
+    description = "Fails as the world does: a device that does not answer."
+
+    def process(self, msg: Message) -> Message:
+        raise NodeFailure("no answer from the gateway")
+
+
+async def test_a_failure_the_world_causes_is_logged_in_one_line_a_bug_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reg = registry()
+    reg.add_node(_Unreachable)
+    flow = """
+flow: reach
+nodes:
+  - {id: ask, type: test.unreachable}
+  - {id: bug, type: test.fail}
+"""
+    engine = Engine(reg, VirtualClock(START))
+    await engine.start(load_flow_text(flow, reg))
+    with caplog.at_level(logging.WARNING, logger="flowengine"):
+        for node in ("ask", "bug"):
+            handle = engine.start_run("reach", {}, to=(node,))
+            assert handle is not None
+            await handle.wait()
+    said = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert said[0] == "flow reach, node ask failed: NodeFailure: no answer from the gateway"
+    assert said[1].startswith("flow reach, node bug failed: RuntimeError: boom\nTraceback")
     await engine.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,3 +152,16 @@ def test_a_users_own_config_and_flows_copy_are_used_in_place(tmp_path: Path) -> 
     args = _parser().parse_args(["run", "--flows", str(flows), "--data-dir", str(tmp_path / "d")])
     assert run_options(args).config == flows / "site.yaml"
     assert not (tmp_path / "d").exists()
+
+
+def test_simulate_on_a_port_in_use_says_so_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["simulate", "--port", str(port)]) == 2
+    said = capsys.readouterr().err
+    assert f"cannot listen on tcp 127.0.0.1:{port}" in said and "Give another with --port" in said
+    assert "Traceback" not in said

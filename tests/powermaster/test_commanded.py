@@ -90,7 +90,9 @@ async def test_the_fox_app_changing_the_work_mode_is_noticed_within_one_tick(
         assert len(told(hooks, "command_check")) == 1
         assert [n["key"] for n in told(hooks, "health_degraded")] == ["degraded"]
 
-        await clock.advance(TICK)  # left alone: what was put back is judged sound again
+        await clock.advance(2 * TICK)  # left alone, but not yet for long enough
+        assert site.engine.context.get("global", "command_check")["state"] == "degraded"
+        await clock.advance(TICK)  # three ticks in a row found it as set: sound again
         assert site.engine.context.get("global", "command_check")["state"] == "ok"
         assert site.health()["status"] == "ok"
     finally:

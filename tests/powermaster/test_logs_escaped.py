@@ -65,6 +65,6 @@ async def test_an_overrides_reason_logs_one_line(
             async with http.post(f"{base}/api/override", json=body) as response:
                 assert response.status == 200, await response.text()
     lines = service_log.getvalue().splitlines()
-    told = [line for line in lines if "override from api" in line]
+    told = [line for line in lines if "override from the web page" in line]
     assert len(told) == 1 and told[0].endswith("(x\\nFAKE LINE)")
     assert not any(line.startswith("FAKE LINE") for line in lines)

@@ -40,15 +40,18 @@ async def test_start_and_stop_say_what_runs_and_how_the_inverter_went_back(
         assert site.simulator is not None and site.simulator.model.remote.enabled
     finally:
         await site.stop()
-    told = [r.message for r in said(caplog, "override from api")]
+    told = [r.message for r in said(caplog, "override from the API")]
     assert told == [
-        "override from api: force_charge 2000 W until 07:00 (guests)",
-        "override from api: force_charge 2000 W until Fri 16 Jan 02:00 AEST (away)",
+        "override from the API: force_charge 2000 W until 07:00 (guests)",
+        "override from the API: force_charge 2000 W until Fri 16 Jan 02:00 AEST (away)",
     ]
     assert not site.simulator.model.remote.enabled
     [stopped] = said(caplog, "stopped: ")
     assert stopped.levelno == logging.INFO
-    assert stopped.message == "stopped: inverter: remote control released and read back"
+    assert stopped.message == (
+        "stopped: inverter: remote control released and read back; work mode (41000) left at "
+        "Self Use"
+    )
 
 
 async def test_a_shadow_run_has_nothing_to_hand_back(

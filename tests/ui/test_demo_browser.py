@@ -176,9 +176,10 @@ async def test_a_settings_change_is_applied_live(site: DemoSite) -> None:
         runs = len(site.service.engine.traces.recent("control", 50))
         await site.tick()
         assert len(site.service.engine.traces.recent("control", 50)) > runs  # ticking again
-        # A value outside its limits is refused beside its field; nothing changes.
+        # A value outside its limits is refused beside its field; nothing changes. (SOC is
+        # a percent on the page: 100 % is 1.0, not below soc_max, which the server refuses.)
         await page.goto(f"{site.url}/settings#battery")
-        await page.locator('[name="battery.soc_min"]').fill("1.5")
+        await page.locator('[name="battery.soc_min"]').fill("100")
         await page.locator("#settings-save").click()
         await expect(page.locator('.problem[data-for="battery.soc_min"]')).to_be_visible()
         assert site.service.settings["battery"]["soc_min"] == 0.10

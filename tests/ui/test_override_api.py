@@ -43,7 +43,7 @@ async def test_an_override_is_stored_read_back_and_cleared(
     status, stored = await call(http, "POST", f"{ui.url}/api/override", body)
     assert status == 200
     assert stored == {"mode": "force_charge", "power_w": 3000.0, "until": now + 3600,
-                      "set_at": now, "source": "api", "reason": "guests tonight"}
+                      "set_at": now, "source": "ui", "reason": "guests tonight"}
     assert ui.engine.context.get("global", "override") == stored
     assert await call(http, "GET", f"{ui.url}/api/override") == (200, {"override": stored})
     status, cleared = await call(http, "DELETE", f"{ui.url}/api/override")
@@ -166,7 +166,7 @@ async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
     assert runs[-1]["started"] == stored["set_at"]  # no virtual time passed: at once
     state = (await call(http, "GET", url(site, "/api/state")))[1]
     assert state["override"] == stored and state["decided_at"] == stored["set_at"]
-    assert state["level"] == "override" and "manual override from api" in state["reason"]
+    assert state["level"] == "override" and "manual override from the web page" in state["reason"]
     await clock.run_until(stored["until"])
     await site.engine.settle()
     ended = [r for r in control_runs(site) if r["trigger"] == "override expired"]

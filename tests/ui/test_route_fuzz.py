@@ -128,6 +128,8 @@ async def owner(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Owner
     async with demo_site(tmp_path_factory.mktemp("fuzz")) as site, client() as http:
         await sign_in(http, site.url, PASSWORD)
         await site.tick(600)  # a few runs: ids to ask for
+        assert site.service.auth is not None
+        site.service.auth.tokens.create("fuzzed")  # a token id to ask for
         yield Owner(site, http)
 
 
@@ -140,6 +142,9 @@ def ids(owner: Owner, name: str) -> list[str]:
         return [node for flow in engine.flows.values() for node in flow.nodes]
     if name == "run_id":
         return [run["run_id"] for flow in engine.flows for run in engine.traces.recent(flow, 3)]
+    if name == "token_id":
+        auth = owner.site.service.auth
+        return [token["id"] for token in auth.tokens.listed()] if auth is not None else []
     if name == "path":
         return ["common.js", "style.css", "../ui/app.py", "%2e%2e/app.py"]
     return []

@@ -1,8 +1,10 @@
 """The accounting page: the billing cycle so far and projected, closed cycles, the ledger.
 
 ``GET /accounting`` is the page; its figures come from the existing
-``GET /api/billing`` and ``GET /api/ledger`` (docs/ledger.md), which the page's
-script reads and reads again when a control tick or a settlement posts.
+``GET /api/billing`` and ``GET /api/ledger?view=intervals`` (docs/ledger.md), which the
+page's script reads and reads again when a control tick or a settlement posts. The
+ledger is shown one interval to a row; ``KIND_NAMES`` label its filter ("intervals
+with ...").
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ from starlette.templating import Jinja2Templates
 from nodes.ledger.entries import KINDS
 from ui.service import Service
 
-#: What each kind of ledger entry is called on the page (docs/ledger.md says what each is).
+#: What each kind of ledger entry is called in the page's filter (docs/ledger.md says what each is).
 KIND_NAMES = {
-    "import_cost": "Import cost",
-    "export_revenue": "Export revenue",
-    "import_settlement": "Import settlement",
-    "export_settlement": "Export settlement",
-    "self_consumption_saving": "Self-consumption saving",
-    "battery_charge_grid": "Battery charged from grid",
+    "import_cost": "Imports",
+    "export_revenue": "Exports",
+    "import_settlement": "An import settlement",
+    "export_settlement": "An export settlement",
+    "self_consumption_saving": "Self-consumption",
+    "battery_charge_grid": "Battery charged from the grid",
     "battery_charge_solar": "Battery charged from solar",
-    "battery_discharge_load": "Battery to home",
-    "battery_discharge_grid": "Battery to grid",
-    "arbitrage_pnl": "Arbitrage",
-    "baseline_no_battery": "Without a battery",
-    "baseline_self_use": "Inverter self-use",
+    "battery_discharge_load": "Battery to the home",
+    "battery_discharge_grid": "Battery to the grid",
+    "arbitrage_pnl": "A battery margin",
+    "baseline_no_battery": "A no-battery baseline",
+    "baseline_self_use": "A self-use baseline",
 }
 
 

@@ -9,6 +9,9 @@ exactly as loading site.yaml does: any problem answers 422 with each problem's
 field and changes nothing. Otherwise site.yaml (and secrets.yaml) are written
 and the flows restart on the new config in this process; the answer is the new
 view with ``changed``, the fields that changed.
+
+The page also lists, makes and revokes API tokens; their routes (``/api/tokens``)
+are ``ui.tokens``'s, beside the sign-in they stand in for.
 """
 
 from __future__ import annotations

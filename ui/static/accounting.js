@@ -1,115 +1,171 @@
 // The accounting page: the billing cycle so far and projected (/api/billing), the
-// closed cycles, and the recent ledger (/api/ledger) with its gaps; read again when
-// a control tick or a settlement posts. Text only ever goes in through textContent.
+// closed cycles, and the ledger one interval to a row (/api/ledger?view=intervals) with
+// its gaps; read again when a control tick or a settlement posts. Money is signed as a
+// bill reads it (paid as is, earned marked and taken off; the legend on the page says
+// so), prices are in c/kWh. Text only ever goes in through textContent.
 "use strict";
 
 (() => {
-  const { h, api, onEvent, debounce } = window.PM;
+  const { h, api, onEvent, debounce, fmt } = window.PM;
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const PAGE = 100;
   const REFRESH_MS = 3000; // a tick every second at --speed 300: add up at most every 3 s
   const POSTING_FLOWS = new Set(["control", "settle"]);
 
-  const ledger = { kind: "", entries: [], keys: new Set(), gaps: new Map(), more: false, pages: 0 };
+  const ledger = { kind: "", rows: [], keys: new Set(), gaps: new Map(), more: false, pages: 0 };
   const openCycles = new Set();
-  const kindNames = new Map([...document.querySelectorAll("#ledger-kind option")]
-    .filter((o) => o.value).map((o) => [o.value, o.textContent]));
+  let terms = null;
+  let began = null;
 
-  // -- formatting: times are shown in the site's own wall time (the ISO offsets say it) --
+  // -- formatting: times in the site's own zone, 24 h (PM.fmt.time); dates from the ISO --
 
   const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/;
 
-  function wall(iso, { year = false, time = true } = {}) {
+  /** The date of an ISO time in the site's wall time (its offset says it): "1 Jan 2026". */
+  function day(iso) {
     const m = WALL.exec(iso ?? "");
-    if (!m) return "—";
-    const date = `${Number(m[3])} ${MONTHS[Number(m[2]) - 1]}${year ? ` ${m[1]}` : ""}`;
-    return time ? `${date} ${m[4]}:${m[5]}` : date;
+    return m ? `${Number(m[3])} ${MONTHS[Number(m[2]) - 1]} ${m[1]}` : "—";
   }
+
+  const when = (iso) => fmt.time(iso, { seconds: false });
+  const clock = (iso) => fmt.time(iso, { seconds: false, day: false });
 
   /** Epoch seconds of an ISO time (its fraction cut to milliseconds, which Date reads). */
   const epoch = (iso) => Date.parse(iso.replace(/(\.\d{3})\d+/, "$1")) / 1000;
 
-  function money(value) {
-    if (value === null || value === undefined || value === "") return "—";
+  const known = (value) => value !== null && value !== undefined && value !== "";
+  const money = (value) => (known(value) ? fmt.money(value) : "—");
+  const kwh = (value) => (known(value) ? `${Number(value).toFixed(3)} kWh` : "—");
+
+  /** A money cell's text and state: a bill line (paid as is; earned: taken off, marked). */
+  function line(value, { earned = false } = {}) {
+    if (!known(value)) return { text: "—" };
     const n = Number(value);
-    return `${n < 0 ? "−" : ""}$${Math.abs(n).toFixed(2)}`;
+    if (earned) return { text: money(-n), state: n > 0 ? "earned" : n < 0 ? "cost" : null };
+    return { text: money(n), state: n < 0 ? "earned" : null };
   }
 
-  function moneyEl(el, value) {
-    el.textContent = money(value);
-    el.classList.toggle("neg", Number(value) < 0);
+  /** A saving's text and state: below zero it is a cost, said so; null: not enough data. */
+  function saving(value) {
+    if (!known(value)) return { text: "not enough data yet", state: "none" };
+    const n = Number(value);
+    if (n < 0) return { text: `cost ${money(-n)}`, state: "cost" };
+    return { text: money(n), state: n > 0 ? "earned" : null };
   }
 
-  const kwh = (value) => (value === null || value === undefined ? "—" : `${Number(value).toFixed(3)} kWh`);
+  function fill(el, { text, state }, value) {
+    el.textContent = text;
+    if (state) el.dataset.state = state; else delete el.dataset.state;
+    if (value !== undefined) el.dataset.value = value ?? "";
+    return el;
+  }
 
   function span(cycle) {
-    return `${wall(cycle.start, { year: true, time: false })} to ${wall(cycle.end, { year: true, time: false })}`
-      + ` · ${cycle.days} days`;
+    return `${day(cycle.start)} to ${day(cycle.end)} · ${cycle.days} days`;
   }
 
   // -- the bill, line by line ---------------------------------------------------
 
   function lines(figures) {
     const bill = figures.bill;
+    const rate = terms ? `${money(terms.supply_charge)} a day` : "a day";
+    const fee = terms ? `${money(terms.monthly_fee)} a cycle` : "a cycle";
+    const importNote = Number(bill.import_cost) < 0 ? " (negative prices: you were paid to import)" : "";
+    const exportNote = Number(bill.export_revenue) < 0 ? " (negative prices: you paid to export)" : "";
+    const days = bill.charged_days ?? bill.supply_days;
     return [
-      ["Imported", kwh(bill.import_kwh)],
-      ["Import cost", money(bill.import_cost)],
-      ["Exported", kwh(bill.export_kwh)],
-      ["Export revenue", money(-Number(bill.export_revenue))],
-      [`Supply charges (${bill.supply_days} days)`, money(bill.supply_charges)],
-      ["Monthly fees", money(bill.monthly_fees)],
-      ["Net bill", money(bill.net_bill), "total"],
-      ["Self-consumption value", money(figures.savings.self_consumption_value), "aside"],
-      ["Arbitrage", money(figures.savings.arbitrage_pnl), "aside"],
-      ["Bill without a battery", money(figures.no_battery?.net_bill), "aside"],
-      ["Saved against no battery", money(figures.no_battery?.saving), "aside"],
-      ["Bill with the inverter's self-use", money(figures.self_use?.net_bill), "aside"],
-      ["Saved against self-use", money(figures.self_use?.saving), "aside"],
+      ["Imported", { text: kwh(bill.import_kwh) }],
+      [`Import cost, paid${importNote}`, line(bill.import_cost)],
+      ["Exported", { text: kwh(bill.export_kwh) }],
+      [`Export revenue, earned${exportNote}`, line(bill.export_revenue, { earned: true })],
+      ["Days of fixed charges", { text: known(days) ? Number(days).toFixed(bill.charged_days ? 3 : 0) : "—" }],
+      [`Supply charge, ${rate}`, line(bill.supply_charges)],
+      [`Monthly fees, ${fee}`, line(bill.monthly_fees)],
+      ["Net bill", line(bill.net_bill), "total"],
+      ["Self-consumption value (imports it spared)", saving(figures.savings.self_consumption_value), "aside"],
+      ["Battery margin (earned less what the energy cost)", saving(figures.savings.arbitrage_pnl), "aside"],
+      ["Bill without a battery", line(figures.no_battery?.net_bill), "aside"],
+      ["Saved against no battery", saving(figures.no_battery?.saving), "aside"],
+      ["Bill with the inverter's self-use", line(figures.self_use?.net_bill), "aside"],
+      ["Saved against self-use", saving(figures.self_use?.saving), "aside"],
     ];
   }
 
-  function coverage(cycle) {
-    if (cycle.complete) return null;
-    const hours = `${Number(cycle.unaccounted_hours).toFixed(1)} h unaccounted`;
-    const why = cycle.gaps
-      ? `${cycle.gaps === 1 ? "1 gap" : `${cycle.gaps} gaps`} in the ledger; ${hours} in all`
-      : `${hours}, before the ledger began`;
-    return `${why}: the energy then is in no figure here.`;
+  /** A warning for gaps after the ledger began (never for time before it did). */
+  function gapWarning(cycle) {
+    const hours = Number(cycle.gap_hours ?? 0);
+    if (!(hours > 0)) return null;
+    return `${cycle.gaps === 1 ? "1 gap" : `${cycle.gaps} gaps`} in the ledger (the service was down), `
+      + `${hours.toFixed(1)} h in all: the energy then is in no figure here.`;
+  }
+
+  function beganNote(cycle, closed) {
+    if (!(Number(cycle.before_ledger_hours ?? 0) > 0)) return null;
+    if (!began) return "The ledger has not begun: its first reading starts it.";
+    return closed
+      ? `The ledger began ${when(began)}, partway through this cycle: its energy before then is in no figure; `
+        + "the fixed charges are the retailer's for the whole cycle."
+      : `The ledger began ${when(began)}: the figures count from then, the supply charge and fees too.`;
+  }
+
+  function why(figures, baseline) {
+    const held = Number(figures.battery_stored ?? 0);
+    const stock = held >= 0.01
+      ? `the battery holds ${money(held)} of energy, at what it cost to store, charged for later; it counts once it is used`
+      : "charging, the battery's losses and the prices so far cost more than it saved";
+    return baseline === "self_use" ? `Against self-use: Power Master's choices cost more than plain self-use so far: ${stock}.`
+      : `Against no battery: ${stock}.`;
   }
 
   function renderCurrent(current) {
     document.getElementById("cycle-span").textContent = span(current);
-    moneyEl(document.getElementById("cycle-net"), current.bill.net_bill);
-    document.getElementById("cycle-asof").textContent = `as of ${wall(current.as_of)}`;
+    fill(document.getElementById("cycle-net"), line(current.bill.net_bill), current.bill.net_bill);
+    document.getElementById("cycle-asof").textContent = `as of ${when(current.as_of)}`;
     const projected = current.projected;
-    moneyEl(document.getElementById("cycle-projected-net"), projected?.bill.net_bill);
+    fill(document.getElementById("cycle-projected-net"), line(projected?.bill.net_bill), projected?.bill.net_bill ?? "");
     document.getElementById("cycle-accounted").textContent = projected
       ? `from ${Math.round(current.accounted_fraction * 100)} % of the cycle accounted for`
       : "after a day of figures";
-    moneyEl(document.getElementById("saved-vs-self-use"), current.self_use?.saving);
-    moneyEl(document.getElementById("saved-vs-no-battery"), current.no_battery?.saving);
-    document.getElementById("saved-projected").textContent = projected
-      ? ` so far (projected for the cycle: ${money(projected.self_use?.saving)} and ${money(projected.no_battery?.saving)})`
+    fill(document.getElementById("saved-vs-self-use"), saving(current.self_use?.saving), current.self_use?.saving ?? "");
+    fill(document.getElementById("saved-vs-no-battery"), saving(current.no_battery?.saving), current.no_battery?.saving ?? "");
+    const projectedSavings = projected && current.self_use && current.no_battery;
+    document.getElementById("saved-projected").textContent = projectedSavings
+      ? ` so far (projected for the cycle: ${saving(projected.self_use?.saving).text} and ${saving(projected.no_battery?.saving).text})`
       : " so far";
+    const reasons = ["self_use", "no_battery"]
+      .filter((b) => known(current[b]?.saving) && Number(current[b].saving) < 0)
+      .map((b) => h("li", {}, why(current, b)));
+    const list = document.getElementById("saved-reasons");
+    list.replaceChildren(...reasons);
+    list.hidden = !reasons.length;
+    const note = beganNote(current, false);
+    const beganEl = document.getElementById("cycle-began");
+    beganEl.textContent = note ?? "";
+    beganEl.hidden = !note;
     const gaps = document.getElementById("cycle-coverage");
-    gaps.textContent = coverage(current) ?? "";
-    gaps.hidden = current.complete;
+    const warning = gapWarning(current);
+    gaps.textContent = warning ?? "";
+    gaps.hidden = !warning;
     const later = projected ? lines(projected) : [];
     document.querySelector("#cycle-lines tbody").replaceChildren(...lines(current).map(([label, value, kind], i) =>
-      h("tr", { class: kind ?? null }, h("th", { scope: "row" }, label), h("td", { class: "num" }, value),
-        h("td", { class: "num" }, later[i]?.[1] ?? "—"))));
+      h("tr", { class: kind ?? null }, h("th", { scope: "row" }, label),
+        fill(h("td", { class: "num money" }), value),
+        fill(h("td", { class: "num money" }), later[i]?.[1] ?? { text: "—" }))));
   }
 
   function renderClosed(closed, current) {
     const root = document.getElementById("closed-cycles");
     if (!closed.length) {
       root.replaceChildren(h("p", { class: "muted" },
-        `No closed cycles yet: this one closes at ${wall(current.end, { year: true })}.`));
+        `No closed cycles yet: this one closes at ${when(current.end)}.`));
       return;
     }
     root.replaceChildren(...closed.map((cycle) => {
+      const warning = gapWarning(cycle);
+      const note = beganNote(cycle, true);
       const flags = [
-        cycle.complete ? null : h("span", { class: "badge warn" }, "incomplete"),
+        warning ? h("span", { class: "badge warn" }, "gaps") : null,
+        note ? h("span", { class: "badge" }, "ledger began in it") : null,
         cycle.revision > 1 ? h("span", { class: "badge" }, `revised ${cycle.revision - 1}×`) : null,
         cycle.stored ? null : h("span", { class: "badge" }, "not stored yet"),
       ];
@@ -117,17 +173,19 @@
         ontoggle: (e) => (e.target.open ? openCycles.add(cycle.start) : openCycles.delete(cycle.start)) },
         h("summary", {},
           h("span", { class: "cycle-span" }, span(cycle)),
-          h("span", { class: "cycle-net money" }, `net ${money(cycle.bill.net_bill)}`),
-          h("span", { class: "muted" }, `saved ${money(cycle.self_use?.saving)} vs self-use, `
-            + `${money(cycle.no_battery?.saving)} vs no battery`),
+          fill(h("span", { class: "cycle-net money" }), { ...line(cycle.bill.net_bill),
+            text: `net bill ${line(cycle.bill.net_bill).text}` }),
+          h("span", { class: "muted" }, `saved ${saving(cycle.self_use?.saving).text} against self-use, `
+            + `${saving(cycle.no_battery?.saving).text} against no battery`),
           ...flags),
-        coverage(cycle) ? h("p", { class: "acct-coverage" }, coverage(cycle)) : null,
+        note ? h("p", { class: "muted acct-began" }, note) : null,
+        warning ? h("p", { class: "acct-coverage" }, warning) : null,
         h("div", { class: "table-scroll" }, h("table", { class: "acct-lines" },
           h("tbody", {}, ...lines(cycle).map(([label, value, kind]) => h("tr", { class: kind ?? null },
-            h("th", { scope: "row" }, label), h("td", { class: "num" }, value)))))),
+            h("th", { scope: "row" }, label), fill(h("td", { class: "num money" }), value)))))),
         h("p", { class: "muted" }, [
-          cycle.closed_at ? `closed ${wall(cycle.closed_at, { year: true })}` : "not closed yet",
-          cycle.updated_at && cycle.updated_at !== cycle.closed_at ? `, updated ${wall(cycle.updated_at, { year: true })}` : "",
+          cycle.closed_at ? `closed ${when(cycle.closed_at)}` : "not closed yet",
+          cycle.updated_at && cycle.updated_at !== cycle.closed_at ? `, updated ${when(cycle.updated_at)}` : "",
         ].join("")));
       details.open = openCycles.has(cycle.start);
       return details;
@@ -147,34 +205,37 @@
       return;
     }
     showError(null);
+    terms = body.terms;
+    began = body.ledger_began;
     renderCurrent(body.current);
     renderClosed(body.closed, body.current);
+    document.body.dataset.billing = String(Number(document.body.dataset.billing || 0) + 1);
   }
 
-  // -- the ledger ---------------------------------------------------------------
+  // -- the ledger, one interval to a row ------------------------------------------
 
   function query(extra) {
-    const params = new URLSearchParams({ limit: String(PAGE), ...extra });
+    const params = new URLSearchParams({ view: "intervals", limit: String(PAGE), ...extra });
     if (ledger.kind) params.set("kind", ledger.kind);
     return `/api/ledger?${params}`;
   }
 
   function take(page, { front = false } = {}) {
-    const fresh = page.entries.filter((e) => !ledger.keys.has(e.key));
-    for (const entry of fresh) ledger.keys.add(entry.key);
-    ledger.entries = front ? [...fresh, ...ledger.entries] : [...ledger.entries, ...fresh];
+    const fresh = page.intervals.filter((row) => !ledger.keys.has(row.key));
+    for (const row of fresh) ledger.keys.add(row.key);
+    ledger.rows = front ? [...fresh, ...ledger.rows] : [...ledger.rows, ...fresh];
     for (const gap of page.gaps) ledger.gaps.set(gap.start, gap);
   }
 
   function reset() {
-    Object.assign(ledger, { entries: [], keys: new Set(), gaps: new Map(), more: false, pages: 0 });
+    Object.assign(ledger, { rows: [], keys: new Set(), gaps: new Map(), more: false, pages: 0 });
   }
 
   async function loadLedger() {
     const { ok, status, body } = await api(query({}));
     if (!ok) {
       document.querySelector("#ledger tbody").replaceChildren(h("tr", {},
-        h("td", { colspan: "5", class: "muted" }, body?.error ?? `ledger unavailable (${status})`)));
+        h("td", { colspan: "7", class: "muted" }, body?.error ?? `ledger unavailable (${status})`)));
       return;
     }
     reset();
@@ -185,9 +246,9 @@
   }
 
   async function loadOlder() {
-    const oldest = ledger.entries.at(-1);
+    const oldest = ledger.rows.at(-1);
     if (!oldest) return;
-    // Entries share their interval's time: ask from just past the oldest, drop those shown.
+    // Rows can share their interval's start: ask from just past the oldest, drop those shown.
     const { ok, body } = await api(query({ until: String(Math.floor(epoch(oldest.at)) + 1) }));
     if (!ok) return ledgerStatus(body?.error ?? "could not load more");
     take(body);
@@ -198,12 +259,13 @@
 
   async function loadNewer() {
     if (ledger.pages <= 1) return loadLedger(); // the first page again: late settlements too
-    const newest = ledger.entries[0];
+    const newest = ledger.rows[0];
     if (!newest) return loadLedger();
     const { ok, body } = await api(query({ since: String(Math.floor(epoch(newest.at))), limit: "1000" }));
     if (!ok) return;
     if (body.more) return loadLedger(); // too much since: start over
     take(body, { front: true });
+    ledger.rows.sort((a, b) => epoch(b.at) - epoch(a.at));
     renderLedger();
   }
 
@@ -211,48 +273,119 @@
     document.getElementById("ledger-status").textContent = text ?? "";
   }
 
-  function entryRow(entry) {
-    const amount = Number(entry.amount);
-    return h("tr", { "data-key": entry.key, "data-kind": entry.kind },
-      h("td", { "data-label": "Time" }, wall(entry.at)),
-      h("td", { "data-label": "Kind" }, kindNames.get(entry.kind) ?? entry.kind),
-      h("td", { class: "num", "data-label": "kWh" }, entry.kwh === null ? "—" : Number(entry.kwh).toFixed(3)),
-      h("td", { class: "num", "data-label": "$/kWh" }, entry.price === null || entry.price === undefined
-        ? "—" : Number(entry.price).toFixed(4)),
-      h("td", { class: `num money${amount < 0 ? " neg" : ""}`, "data-label": "Amount", title: String(entry.amount) },
-        money(amount)));
+  const amount = (n) => fmt.money(Math.abs(n));
+  // Zeros are hidden, and so is what shows as one: less than a watt-hour or half a cent.
+  const someKwh = (v) => known(v) && Math.abs(Number(v)) >= 0.0005;
+  const someMoney = (v) => known(v) && Math.abs(Number(v)) >= 0.005;
+
+  /** The energy column: what was bought and sold at what price, and what the home ran on
+   * of its own (solar and battery), the import that spared. */
+  function energy(row) {
+    const parts = [];
+    if (someKwh(row.import_kwh)) parts.push(`bought ${kwh(row.import_kwh)} at ${fmt.price(row.import_price)}`);
+    if (someKwh(row.export_kwh)) parts.push(`sold ${kwh(row.export_kwh)} at ${fmt.price(row.export_price)}`);
+    if (someKwh(row.self_consumption_kwh)) {
+      parts.push(`self-used ${kwh(row.self_consumption_kwh)}`
+        + (someMoney(row.self_consumption_value) ? `, sparing ${amount(row.self_consumption_value)}` : ""));
+    }
+    return parts.join("; ");
+  }
+
+  /** Paid and earned: money out and money in, each positive; a negative price moves a
+   * line to the other column, said so. */
+  function cash(row) {
+    const paid = [], earned = [];
+    const add = (value, out, into, note) => {
+      if (!someMoney(value)) return;
+      if (value > 0) out.push([value, note[0]]);
+      else into.push([-value, note[1]]);
+    };
+    add(row.import_cost, paid, earned, ["", "paid to import"]);
+    add(row.settlement_paid, paid, earned, ["meter", "meter"]);
+    add(row.export_revenue, earned, paid, ["", "paid to export"]);
+    add(row.settlement_earned, earned, paid, ["meter", "meter"]);
+    const show = (items) => items.map(([n, note]) => (note ? `${amount(n)} ${note}` : amount(n))).join(" + ");
+    return [show(paid), show(earned)];
+  }
+
+  /** The battery column: in and out, and the margin on what went out. */
+  function battery(row) {
+    const parts = [];
+    if (someKwh(row.battery_in_grid_kwh)) parts.push(`charged ${kwh(row.battery_in_grid_kwh)} from the grid`);
+    if (someKwh(row.battery_in_solar_kwh)) parts.push(`charged ${kwh(row.battery_in_solar_kwh)} from solar`);
+    if (someKwh(row.battery_out_home_kwh)) parts.push(`${kwh(row.battery_out_home_kwh)} to the home`);
+    if (someKwh(row.battery_out_grid_kwh)) {
+      parts.push(`${kwh(row.battery_out_grid_kwh)} to the grid, earned ${amount(row.battery_out_grid_earned ?? 0)}`);
+    }
+    if (someMoney(row.battery_margin)) {
+      const m = Number(row.battery_margin);
+      parts.push(m >= 0 ? `${amount(m)} more than it cost` : `${amount(m)} less than it cost`);
+    }
+    return parts.join("; ");
+  }
+
+  function savedCell(value, label) {
+    const td = h("td", { class: "num money", "data-label": label });
+    if (!someMoney(value)) return td;
+    return fill(td, saving(value), String(value));
+  }
+
+  /** An interval's row, or null when all it holds shows as nothing. */
+  function intervalRow(row) {
+    const [paid, earned] = cash(row);
+    const cells = [
+      h("td", { "data-label": "Energy" }, energy(row)),
+      h("td", { class: "num money", "data-label": "Paid" }, paid),
+      fill(h("td", { class: "num money", "data-label": "Earned" }), { text: earned, state: earned ? "earned" : null }),
+      h("td", { "data-label": "Battery" }, battery(row)),
+      savedCell(row.self_use_saving, "Saved against self-use"),
+      savedCell(row.no_battery_saving, "Saved against no battery"),
+    ];
+    if (cells.every((td) => td.textContent === "")) return null;
+    if (row.settlement && !cells[0].textContent) cells[0].textContent = "the retailer's meter, settling the slot";
+    return h("tr", { "data-key": row.key, "data-at": row.at },
+      h("td", { "data-label": "Time" }, `${clock(row.start)}–${clock(row.end)}`), ...cells);
   }
 
   function gapRow(gap) {
     const moved = Object.entries(gap.energy ?? {})
       .filter(([, v]) => typeof v === "number" && Math.abs(v) > 0)
       .map(([k, v]) => `${k.replace(/_/g, " ")} ${Number(v).toFixed(3)}`);
-    const text = `Gap ${wall(gap.start)} to ${wall(gap.end)} (${gap.hours} h): ${gap.reason}.`
+    const text = `Gap ${when(gap.start)} to ${when(gap.end)} (${gap.hours} h): ${gap.reason}.`
       + (moved.length ? ` Not priced: ${moved.join(", ")}.` : "");
-    return h("tr", { class: "gap", "data-gap": gap.start }, h("td", { colspan: "5" }, text));
+    return h("tr", { class: "gap", "data-gap": gap.start }, h("td", { colspan: "7" }, text));
   }
 
   function renderLedger() {
     const body = document.querySelector("#ledger tbody");
-    const oldest = ledger.entries.at(-1);
+    const oldest = ledger.rows.at(-1);
     const floor = ledger.more && oldest ? epoch(oldest.at) : -Infinity;
     const gaps = [...ledger.gaps.values()].filter((g) => epoch(g.end) > floor)
       .sort((a, b) => epoch(b.start) - epoch(a.start));
     const rows = [];
-    let g = 0;
-    for (const entry of ledger.entries) {
-      const at = epoch(entry.at);
+    let g = 0, shownDay = null;
+    for (const row of ledger.rows) {
+      const at = epoch(row.at);
       while (g < gaps.length && epoch(gaps[g].start) >= at) rows.push(gapRow(gaps[g++]));
-      rows.push(entryRow(entry));
+      const tr = intervalRow(row);
+      if (!tr) continue;
+      const today = fmt.time(row.start, { seconds: false }).replace(/ \d\d:\d\d$/, "");
+      if (today !== shownDay) {
+        shownDay = today;
+        rows.push(h("tr", { class: "day" }, h("th", { colspan: "7", scope: "rowgroup" }, today)));
+      }
+      rows.push(tr);
     }
     while (g < gaps.length) rows.push(gapRow(gaps[g++]));
     if (!rows.length) {
-      rows.push(h("tr", {}, h("td", { colspan: "5", class: "muted" },
-        ledger.kind ? "No entries of this kind yet." : "No ledger entries yet: the first control tick posts some.")));
+      rows.push(h("tr", {}, h("td", { colspan: "7", class: "muted" },
+        ledger.kind ? "No intervals with this yet." : "Nothing in the ledger yet: each control tick posts an interval.")));
     }
     body.replaceChildren(...rows);
     document.getElementById("ledger-more").hidden = !ledger.more;
-    ledgerStatus(`${ledger.entries.length} entries${ledger.more ? ", older ones below" : ""}`);
+    const count = ledger.rows.length;
+    ledgerStatus(`${count} ${count === 1 ? "interval" : "intervals"}${ledger.more ? ", older ones below" : ""}; `
+      + "an interval where nothing moved is left out, and so is every zero");
   }
 
   // -- wiring -------------------------------------------------------------------

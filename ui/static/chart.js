@@ -226,7 +226,10 @@
       }
       const [d0, d1] = view || full;
       const hasRight = series.some((s) => s.axis === "right" && !s.hidden);
-      const m = { left: 52, right: hasRight || opts.rightSpace ? 52 : 14, top: 14, bottom: 26 };
+      // An axis title (its unit) gets a line of its own above the plot: the top tick's
+      // label sits at the plot's top edge, and the two must not meet.
+      const titled = Object.values(opts.axes).some((axis) => axis?.unit);
+      const m = { left: 52, right: hasRight || opts.rightSpace ? 52 : 14, top: titled ? 28 : 14, bottom: 26 };
       const x0 = m.left, x1 = width - m.right, top = m.top, bottom = height - m.bottom;
       const x = (t) => x0 + ((t - d0) / (d1 - d0)) * (x1 - x0);
       const axes = { left: yScale("left", d0, d1, top, bottom), right: yScale("right", d0, d1, top, bottom) };
@@ -258,7 +261,7 @@
           canvas.append(svg("text", { class: "pm-tick", x: left ? x0 - 6 : x1 + 6, y: axis.scale(v) + 4,
             "text-anchor": left ? "end" : "start" }, formatNumber(v, axis.step)));
         }
-        canvas.append(svg("text", { class: "pm-unit", x: left ? 4 : width - 4, y: top - 3,
+        canvas.append(svg("text", { class: "pm-unit", x: left ? 4 : width - 4, y: top - 14,
           "text-anchor": left ? "start" : "end" }, axis.unit));
       }
       const ticks = timeTicks(z, d0, d1, Math.max(2, Math.floor((x1 - x0) / 80)));

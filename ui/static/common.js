@@ -55,7 +55,7 @@
       try { event = JSON.parse(message.data); } catch { return; }
       if (event.type === "ready") {
         live()?.setAttribute("data-state", "ok");
-        if (live()) live().textContent = "updating";
+        if (live()) live().textContent = "connected";
         document.body.dataset.live = "1";
       }
       for (const listener of listeners) {
@@ -116,8 +116,13 @@
   const fmt = {
     watts: (w) => (w === null || w === undefined ? "—" : Math.abs(w) >= 1000
       ? `${(w / 1000).toFixed(2)} kW` : `${Math.round(w)} W`),
-    price: (p) => (p === null || p === undefined ? "—"
-      : `${Number(p) < 0 ? "−" : ""}$${Math.abs(Number(p)).toFixed(3)}/kWh`),
+    // A price per kWh ($/kWh in every API) in cents, the one unit every page shows:
+    // 0.2841 -> "28.4 c/kWh", -0.05 -> "−5.0 c/kWh" (a negative price: the other side pays).
+    price: (p) => {
+      if (p === null || p === undefined || p === "" || !Number.isFinite(Number(p))) return "—";
+      const tenths = Math.round(Number(p) * 1000);
+      return `${tenths < 0 ? "−" : ""}${(Math.abs(tenths) / 10).toFixed(1)} c/kWh`;
+    },
     money: (m) => (m === null || m === undefined ? "—" : `${Number(m) < 0 ? "−" : ""}$${Math.abs(Number(m)).toFixed(2)}`),
     pct: (f) => (f === null || f === undefined ? "—" : `${Math.round(f * 100)} %`),
     time: siteTime,

@@ -6,6 +6,11 @@
 (() => {
   const SVG_NS = "http://www.w3.org/2000/svg";
   const BOX_W = 190, BOX_H = 58, COL = 240, ROW = 80, PAD = 14;
+  // A flow wider than its card is folded into bands of layers, one under the other; a
+  // wire to a later band runs down the gap after its node, along the gap between the
+  // bands and down the gap before its target (or the left GUTTER), each in a lane of its
+  // own (LANE apart) so that wires side by side stay apart.
+  const BAND_GAP = 36, GUTTER = 30, LANE = 5;
   const STATUS_CHARS = 26;
 
   /** flow id -> {data, nodes: Map(node id -> {data, g})} */
@@ -58,7 +63,39 @@
     root.replaceChildren();
     if (!list.length) root.append(h("p", { class: "muted" }, "No flows are loaded."));
     for (const flow of list) root.append(renderFlow(flow));
+    fitGraphs();
   }
+
+  /** Layers per band for a graph box ``width`` wide: all of them when they fit; else as
+   *  many as fit, evened out over the bands; all again (scrolling) if fewer than two fit. */
+  function bandSize(layers, width) {
+    if (!width || PAD * 2 + Math.max(0, layers - 1) * COL + BOX_W <= width) return layers;
+    const fit = Math.floor((width - PAD * 2 - GUTTER) / COL); // a column's gap for ports
+    return fit < 2 ? layers : Math.ceil(layers / Math.ceil(layers / fit));
+  }
+
+  /** Each graph drawn for its card's width (again when that changes), its names fitted. */
+  function fitGraphs() {
+    for (const entry of flows.values()) {
+      const per = bandSize(entry.data.layout.layers, entry.box?.clientWidth);
+      if (entry.box && per !== entry.perBand) {
+        const focused = entry.box.contains(document.activeElement) ? document.activeElement.dataset.node : null;
+        // (a node in focus keeps it: the panel opening narrows the flows and redraws them)
+        entry.box.replaceChildren(drawGraph(entry.data, entry, per));
+        if (focused) entry.nodes.get(focused)?.g.focus();
+      }
+      for (const node of entry.nodes.values()) fitName(node);
+    }
+  }
+  const refit = (() => {
+    let queued = false;
+    return () => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => { queued = false; fitGraphs(); });
+    };
+  })();
+  new ResizeObserver(refit).observe(document.getElementById("flows"));
 
   function renderFlow(flow) {
     const entry = { data: flow, nodes: new Map() };
@@ -70,26 +107,72 @@
     const runs = h("details", { class: "runs", ontoggle: (e) => e.target.open && loadRuns(flow.id) },
       h("summary", {}, "Runs"), runsList);
     const meta = [`mode ${flow.mode}`, ...flow.triggers.map((t) => `on ${t}`)].join(" · ");
+    entry.box = h("div", { class: "graph" }, drawGraph(flow, entry)); // redrawn by fitGraphs
     return h("section", { class: "flow", "data-flow": flow.id },
       h("header", {},
         h("div", {}, h("h2", {}, flow.id), h("p", { class: "muted" }, flow.description || "")),
         h("div", { class: "actions" }, h("span", { class: "meta" }, meta), runButton, result)),
-      h("div", { class: "graph" }, drawGraph(flow, entry)),
+      entry.box,
       runs);
   }
 
-  function drawGraph(flow, entry) {
+  function drawGraph(flow, entry, perBand = flow.layout.layers) {
     const { layers, rows } = flow.layout;
-    const width = PAD * 2 + Math.max(0, layers - 1) * COL + BOX_W;
-    const height = PAD * 2 + Math.max(0, rows - 1) * ROW + BOX_H;
+    const per = Math.max(1, Math.min(layers, perBand));
+    const bands = Math.max(1, Math.ceil(layers / per));
+    entry.perBand = perBand;
+    const x0 = bands > 1 ? PAD + GUTTER : PAD;
+    const byId = new Map(flow.nodes.map((n) => [n.id, n]));
+    const band = (node) => Math.floor(node.layer / per);
+    // In bands, each band is as tall as its own tallest layer, its layers centred on it.
+    const inLayer = new Map();
+    for (const n of flow.nodes) inLayer.set(n.layer, (inLayer.get(n.layer) || 0) + 1);
+    const bandRows = Array.from({ length: bands }, () => 1);
+    for (const [layer, count] of inLayer) {
+      bandRows[Math.floor(layer / per)] = Math.max(bandRows[Math.floor(layer / per)], count);
+    }
+    if (bands === 1) bandRows[0] = Math.max(1, rows);
+    // The wires to a later band, by the band they leave: each gets a lane in its gap.
+    const down = flow.wires.filter((w) => band(byId.get(w.to)) > band(byId.get(w.from)));
+    const leaving = bandRows.map((_, b) => down.filter((w) => band(byId.get(w.from)) === b));
+    const bandTop = [];
+    let bottom = PAD;
+    bandRows.forEach((count, b) => {
+      bandTop.push(bottom);
+      bottom += (count - 1) * ROW + BOX_H + Math.max(BAND_GAP, 24 + (leaving[b].length - 1) * LANE);
+    });
+    const width = bands > 1 ? x0 + per * COL + PAD : x0 + (per - 1) * COL + BOX_W + PAD;
+    const height = bandTop[bands - 1] + (bandRows[bands - 1] - 1) * ROW + BOX_H + PAD;
     const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
-      "aria-label": `flow ${flow.id}` });
-    const at = new Map(flow.nodes.map((n) => [n.id, [PAD + n.layer * COL, PAD + n.y * ROW]]));
+      "aria-label": `flow ${flow.id}`, "data-bands": bands });
+    const place = (n) => (bands === 1 ? [PAD + n.layer * COL, PAD + n.y * ROW] : [
+      x0 + (n.layer % per) * COL,
+      bandTop[band(n)] + ((n.row ?? 0) + (bandRows[band(n)] - inLayer.get(n.layer)) / 2) * ROW]);
+    const at = new Map(flow.nodes.map((n) => [n.id, place(n)]));
+    // wire -> [out, along, into]: its lane after its node, in the gap, before its target
+    // (the top target's nearest it, so that wires into one column do not cross).
+    const lanes = new Map();
+    const column = (w) => `${band(byId.get(w.to))}:${at.get(w.to)[0]}`;
+    for (const wires of leaving) {
+      const key = (w) => at.get(w.to)[0] * 1e4 + at.get(w.to)[1];
+      [...wires].sort((p, q) => key(p) - key(q)).forEach((w, along) => {
+        const out = down.filter((o) => o.from === w.from).indexOf(w);
+        const into = down.filter((o) => column(o) === column(w))
+          .sort((p, q) => at.get(p.to)[1] - at.get(q.to)[1]).indexOf(w);
+        lanes.set(w, [out, along, into]);
+      });
+    }
     for (const wire of flow.wires) {
       const [x1, y1] = at.get(wire.from), [x2, y2] = at.get(wire.to);
       const a = [x1 + BOX_W, y1 + BOX_H / 2], b = [x2, y2 + BOX_H / 2], bend = (b[0] - a[0]) / 2;
-      const path = s("path", { class: `wire${wire.port === "error" ? " error" : ""}`,
-        d: `M${a} C${a[0] + bend},${a[1]} ${b[0] - bend},${b[1]} ${b}` });
+      const from = band(byId.get(wire.from)), to = band(byId.get(wire.to));
+      let d = `M${a} C${a[0] + bend},${a[1]} ${b[0] - bend},${b[1]} ${b}`;
+      if (to > from) {
+        const [out, along, into] = lanes.get(wire);
+        const gap = bandTop[from] + (bandRows[from] - 1) * ROW + BOX_H + 12 + along * LANE;
+        d = `M${a} H${a[0] + 10 + out * LANE} V${gap} H${b[0] - 10 - into * LANE} V${b[1]} H${b[0]}`;
+      }
+      const path = s("path", { class: `wire${wire.port === "error" ? " error" : ""}`, d });
       path.append(s("title", {}, `${wire.from}.${wire.port} → ${wire.to}`));
       svg.append(path);
       const ports = [...((flow.ports || {})[wire.from] || []), "error"];
@@ -107,7 +190,7 @@
       g.append(
         s("title", {}),
         s("rect", { class: "box", width: BOX_W, height: BOX_H, rx: 7 }),
-        s("text", { class: "id", x: 10, y: 18 }, clip(node.id, 17)),
+        s("text", { class: "id", x: 10, y: 18 }, clip(node.id, 17)), // fitted by fitName
         s("text", { class: "count", x: BOX_W - 10, y: 18, "text-anchor": "end" }),
         s("text", { class: "type", x: 10, y: 34 }, clip(node.type, 24)),
         s("circle", { class: "badge", cx: 14, cy: 47, r: 5 }),
@@ -122,11 +205,35 @@
     return svg;
   }
 
-  function paintNode({ data, g }) {
+  /** The node's name cut (…) to end before its count starts: measured, as a name's width
+   *  is its letters' and the count's its digits' (the full name is in its tooltip). */
+  function fitName(node) {
+    const { data, g } = node;
+    const name = g.querySelector(".id"), count = g.querySelector(".count");
+    if (!g.isConnected) return;
+    const room = BOX_W - 10 - 8 - count.getComputedTextLength() - 10;
+    const fits = (text) => { name.textContent = text; return name.getComputedTextLength() <= room; };
+    if (fits(data.id) || name.getComputedTextLength() === 0) {
+      if (!name.getComputedTextLength()) name.textContent = clip(data.id, 17); // not laid out
+      node.fitted = String(data.count).length;
+      return;
+    }
+    let lo = 1, hi = data.id.length - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(`${data.id.slice(0, mid)}…`)) lo = mid; else hi = mid - 1;
+    }
+    name.textContent = `${data.id.slice(0, lo)}…`;
+    node.fitted = String(data.count).length;
+  }
+
+  function paintNode(node) {
+    const { data, g } = node;
     const state = data.status?.state || "idle";
     const text = data.status?.text || state;
     g.dataset.state = state;
     g.querySelector(".count").textContent = String(data.count);
+    if (node.fitted !== undefined && node.fitted !== String(data.count).length) fitName(node);
     g.querySelector(".status").textContent = clip(text, STATUS_CHARS);
     g.querySelector("title").textContent =
       `${data.id} (${data.type})\n${text}\n${data.count} messages, ${data.errors} errors`;
@@ -276,7 +383,9 @@
   function openPanel(what, ...content) {
     panelFor = what;
     document.getElementById("panel-body").replaceChildren(...content.filter((c) => c));
-    document.getElementById("panel").hidden = false;
+    const panel = document.getElementById("panel");
+    panel.dataset.kind = what?.kind || ""; // a run's trace gets a wider panel (app.css)
+    panel.hidden = false;
   }
 
   function closePanel() {
@@ -326,27 +435,251 @@
     }
     box.replaceChildren(...body.map((m) => h("details", { class: m.error ? "message error" : "message" },
       h("summary", {}, `${when(m.started)} · ${m.error ? "error" : "ok"} · ${duration(m.duration_us || 0)}`),
-      h("p", { class: "muted" }, "Got"), h("pre", {}, pretty(m.got)),
+      h("p", { class: "muted" }, "Got"), jsonTree(m.got),
       h("p", { class: "muted" }, m.error ? "Error" : "Gave"),
-      m.error ? h("pre", { class: "error" }, m.error) : h("pre", {}, pretty(m.gave)))));
+      m.error ? h("pre", { class: "error" }, m.error) : byPort(m.gave, jsonTree))));
   }
 
   async function showRun(flowId, runId) {
     const { ok, body } = await api(`/api/flows/${encodeURIComponent(flowId)}/runs/${encodeURIComponent(runId)}`);
     if (!ok) return openPanel(null, h("p", {}, `Run ${runId} is no longer kept.`));
-    const rows = body.steps.map((step, index) => h("tr", { class: step.status },
-      h("td", {}, String(index)),
-      h("td", {}, step.node, step.source >= 0 ? h("small", {}, ` from #${step.source}`) : null),
-      h("td", {}, h("pre", {}, pretty(step.got))),
-      h("td", {}, step.error ? h("span", { class: "error" }, step.error) : h("pre", {}, pretty(step.output))),
-      h("td", { class: "num" }, duration(step.duration_us))));
+    const types = new Map((body.flow?.nodes || []).map((n) => [n.id, n.type]));
     openPanel({ kind: "run", flow: flowId, id: runId },
-      h("h3", {}, `Run ${runId}`),
-      h("p", { class: `outcome ${body.outcome}` }, `${body.outcome} · ${body.trigger} · ${when(body.started)}`),
-      body.error ? h("p", { class: "error" }, body.error) : null,
+      h("header", { class: "trace-head" },
+        h("h3", {}, `Run ${runId}`),
+        h("p", { class: `outcome ${body.outcome}` }, `${body.outcome} · ${body.trigger} · ${when(body.started)}`),
+        body.error ? h("p", { class: "error" }, body.error) : null),
+      decisionSummary(body.steps, types),
       h("div", { class: "timeline" }, h("table", {},
         h("thead", {}, h("tr", {}, ...["#", "Node", "Got", "Gave", "Took"].map((t) => h("th", {}, t)))),
-        h("tbody", {}, ...rows))));
+        h("tbody", {}, ...stepRows(body.steps, types)))));
+  }
+
+  // -- a trace's decision, first ---------------------------------------------
+  // The point of a control run is what it decided and what it told the inverter;
+  // that is read off the steps of these node types and put above the step table.
+
+  const DECIDES = "control.hierarchy", COMMANDS = "foxess.command", PLANS = "planning.plan";
+
+  /** The last step of a node of ``type`` (a run may pass a node more than once). */
+  function lastStep(steps, types, type) {
+    return steps.filter((step) => types.get(step.node) === type).at(-1) || null;
+  }
+
+  /** A step's payload on its one port (or ``port``); null when it gave nothing. */
+  function gaveOn(step, port = "out") {
+    const output = step?.output;
+    if (!output || typeof output !== "object") return null;
+    return output[port] ?? Object.values(output)[0] ?? null;
+  }
+
+  function decisionSummary(steps, types) {
+    const decide = lastStep(steps, types, DECIDES);
+    const command = lastStep(steps, types, COMMANDS);
+    const plan = lastStep(steps, types, PLANS);
+    if (!decide && !command && !plan) return null;
+    const rows = [];
+    if (decide) rows.push(...decisionRows(decide));
+    if (decide || command) rows.push(...commandRows(command, gaveOn(decide), steps));
+    if (plan) rows.push(...planRows(plan));
+    return h("section", { class: "trace-decision", "aria-label": "what this run decided" },
+      h("dl", {}, ...rows));
+  }
+
+  function decisionRows(step) {
+    if (step.error) return field("Decision", h("span", { class: "error" }, `failed: ${step.error}`));
+    const d = gaveOn(step) || {};
+    const given = (v) => v !== null && v !== undefined;
+    const floor = given(d.floor) ? ` (floor ${PM.fmt.pct(d.floor)})` : "";
+    return [
+      ...field("Level", h("strong", { "data-level": d.level ?? "" }, d.level ?? "—")),
+      ...field("Mode", h("strong", { "data-mode": d.mode ?? "" }, d.mode ?? "—")),
+      ...field("Power", PM.fmt.watts(d.power_w)),
+      ...field("Reason", d.reason || "—"),
+      ...(given(d.soc) ? field("SOC", `${PM.fmt.pct(d.soc)}${floor}`) : []),
+      ...(given(d.battery_w) ? field("Battery", PM.fmt.watts(d.battery_w)) : []),
+      ...(given(d.export_limit_w) ? field("Export limit", PM.fmt.watts(d.export_limit_w)) : []),
+    ];
+  }
+
+  /** What went to the inverter: sent and verified, refused, or (shadow mode) what would have. */
+  function commandRows(step, decision, steps) {
+    if (step?.error) return field("Command", h("span", { class: "error" }, `failed: ${step.error}`));
+    if (step) {
+      const c = gaveOn(step) || {};
+      const setpoint = c.setpoint_w === null || c.setpoint_w === undefined ? ""
+        : `, AC setpoint ${PM.fmt.watts(c.setpoint_w)}`;
+      const problems = [...(c.mismatches || []), ...(c.failed || [])];
+      const check = c.verified ? h("span", { class: "ok" }, "sent and verified")
+        : h("span", { class: "warn" }, `sent, not verified: ${problems.join("; ") || "no readback"}`);
+      return field("Command", h("span", { "data-command": "sent" }, `${c.mode ?? "—"}${setpoint} · `, check,
+        c.note ? ` · ${c.note}` : ""));
+    }
+    if (decision && shadowRun(steps)) {
+      const setpoint = decision.setpoint_w === null || decision.setpoint_w === undefined ? ""
+        : `, AC setpoint ${PM.fmt.watts(decision.setpoint_w)}`;
+      return field("Would command", h("span", { "data-command": "shadow" },
+        `${decision.mode} ${PM.fmt.watts(decision.power_w)}${setpoint} (shadow mode: nothing sent)`));
+    }
+    return field("Command", h("span", { "data-command": "none" }, "none sent in this run"));
+  }
+
+  // Shadow mode routes the decision around the inverter on a port named "shadow"
+  // (flows/control.yaml); the page's banner says the site runs in shadow mode now.
+  function shadowRun(steps) {
+    return steps.some((step) => step.output && typeof step.output === "object" && "shadow" in step.output)
+      || document.getElementById("shadow-banner") !== null;
+  }
+
+  function planRows(step) {
+    if (step.error) return field("Plan", h("span", { class: "error" }, `failed: ${step.error}`));
+    const plan = gaveOn(step) || {};
+    const slots = Array.isArray(plan.slots) ? plan.slots : [];
+    const first = slots.find((slot) => slot && typeof slot === "object");
+    const rows = field("Plan", `${plan.status ?? "—"}${plan.solver ? ` (${plan.solver})` : ""}`
+      + ` · ${kept(slots).total} slots${first?.start ? ` from ${when(first.start)}` : ""}`);
+    if (first) {
+      rows.push(...field("First slot", h("span", { "data-mode": first.mode ?? "" },
+        `${first.mode ?? "—"} ${PM.fmt.watts(first.power_w)}${first.reason ? `: ${first.reason}` : ""}`)));
+    }
+    return rows;
+  }
+
+  // -- steps: got and gave as trees, repeats folded ----------------------------
+
+  function stepRows(steps, types) {
+    const seen = new Map(); // a payload's canonical JSON -> where it was first shown
+    return steps.map((step, index) => {
+      const got = payloadCell(step.got, seen, `step ${index} got`, index);
+      const gave = step.error ? h("span", { class: "error" }, step.error) : gaveCell(step, seen, index);
+      return h("tr", { class: step.status, "data-step": index },
+        h("td", { class: "num" }, String(index)),
+        h("td", { class: "node-cell" }, h("strong", {}, step.node),
+          types.has(step.node) ? h("small", { class: "muted" }, ` ${types.get(step.node)}`) : null,
+          step.source >= 0 ? h("small", {}, ` from #${step.source}`) : null),
+        h("td", { class: "payload", "data-label": "got" }, got),
+        h("td", { class: "payload", "data-label": "gave" }, gave),
+        h("td", { class: "num took" }, duration(step.duration_us)));
+    });
+  }
+
+  function gaveCell(step, seen, index) {
+    return byPort(step.output, (value, port) =>
+      payloadCell(value, seen, `step ${index} gave${port ? ` on ${port}` : ""}`, index));
+  }
+
+  /** What a node gave ({port: payload}) port by port, each drawn by ``show(payload, port)``;
+   * the port is named unless it is "out" alone, which goes without saying. */
+  function byPort(output, show) {
+    const ports = output && typeof output === "object" ? Object.entries(output) : [];
+    if (!ports.length) return h("span", { class: "muted" }, "nothing");
+    const named = ports.length > 1 || ports[0][0] !== "out";
+    return h("div", {}, ...ports.map(([port, value]) => h("div", { class: "port-payload" },
+      named ? h("small", { class: "port-name" }, `on ${port}`) : null,
+      show(value, named ? port : null))));
+  }
+
+  /** The payload as a tree, or "same as step N gave" when an earlier step showed it. */
+  function payloadCell(value, seen, label, index) {
+    if (!value || typeof value !== "object" || !Object.keys(value).length) return jsonTree(value);
+    const key = canonical(value);
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, { label, index });
+      return jsonTree(value);
+    }
+    const body = h("div", {});
+    const fold = h("details", { class: "j-same", "data-same-as": first.index },
+      h("summary", {}, `same as ${first.label}`), body);
+    // built when opened: the point of folding is not to build 40 lines again
+    fold.addEventListener("toggle", () => body.childElementCount || body.append(jsonTree(value)));
+    return fold;
+  }
+
+  /** JSON with object keys sorted, so equal payloads compare equal whatever the order. */
+  function canonical(value) {
+    return JSON.stringify(value, (_key, v) => (v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+  }
+
+  // -- JSON as a tree ----------------------------------------------------------
+  // One row per key, so a narrow column wraps between keys, never inside a number
+  // or a word; a value too wide scrolls inside the tree, not the page. Objects and
+  // arrays fold (open at the first level only) and are built when first opened.
+
+  const TIME_KEY = /^(at|time|timestamp|ts|when|until|since|start|end|started|finished|expires)$|_(at|time|until|since|start|end)$/i;
+  const EPOCH_MIN = 1e9, EPOCH_MAX = 4e9; // 2001 to 2096 in seconds: not ms, not watts
+  const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+  const INLINE_ITEMS = 4; // a list this short, of plain values, stays on its key's line
+  // What flowengine/summary.py leaves in place of what a trace does not keep.
+  const MORE_ITEMS = /^… (\d+) more items$/, MORE_KEYS = /^(\d+) more keys$/, CUT = /^<\w+>$/;
+
+  function jsonTree(value) {
+    return h("div", { class: "j-tree" }, jsonNode(value, null, 0));
+  }
+
+  function jsonNode(value, key, depth) {
+    const label = key === null ? null : h("span", { class: "j-key" }, String(key));
+    if (!isBranch(value)) return h("div", { class: "j-row" }, label, leaf(value, key));
+    if (isShortList(value)) {
+      const items = value.flatMap((item, i) => (i ? [", ", leaf(item, null)] : [leaf(item, null)]));
+      return h("div", { class: "j-row" }, label, h("span", { class: "j-list" }, "[", ...items, "]"));
+    }
+    const { entries, total } = kept(value);
+    const count = `${total} ${Array.isArray(value) ? "item" : "key"}${total === 1 ? "" : "s"}`;
+    return branch(label, count, depth === 0, () => [
+      ...entries.map(([k, v]) => jsonNode(v, k, depth + 1)),
+      ...(total > entries.length
+        ? [h("div", { class: "j-row muted" }, `… ${total - entries.length} more, not kept in the trace`)] : []),
+    ]);
+  }
+
+  const isBranch = (v) => v !== null && typeof v === "object" && Object.keys(v).length > 0;
+  const isShortList = (v) => Array.isArray(v) && v.length <= INLINE_ITEMS
+    && v.every((item) => item === null || typeof item !== "object");
+
+  /** The entries a trace kept, and how many there were before it cut the rest. */
+  function kept(value) {
+    if (Array.isArray(value)) {
+      const more = typeof value.at(-1) === "string" ? MORE_ITEMS.exec(value.at(-1)) : null;
+      const items = more ? value.slice(0, -1) : value;
+      return { entries: items.map((v, i) => [i, v]), total: items.length + (more ? Number(more[1]) : 0) };
+    }
+    const entries = Object.entries(value);
+    const more = typeof value["…"] === "string" ? MORE_KEYS.exec(value["…"]) : null;
+    if (!more) return { entries, total: entries.length };
+    const shown = entries.filter(([k]) => k !== "…");
+    return { entries: shown, total: shown.length + Number(more[1]) };
+  }
+
+  function branch(label, count, open, build) {
+    const body = h("div", { class: "j-body" });
+    const details = h("details", { class: "j-node" },
+      h("summary", {}, label, h("span", { class: "j-count" }, count)), body);
+    const fill = () => body.childElementCount || body.append(...build());
+    if (open) { details.open = true; fill(); } else details.addEventListener("toggle", fill);
+    return details;
+  }
+
+  function leaf(value, key) {
+    if (isTime(key, value)) {
+      const at = new Date(typeof value === "number" ? value * 1000 : value);
+      return h("time", { class: "j-time", datetime: at.toISOString(), title: String(value) }, when(value));
+    }
+    if (value === null || value === undefined) return h("span", { class: "j-null" }, "null");
+    if (Array.isArray(value)) return h("span", { class: "j-null" }, "[]");
+    if (typeof value === "object") return h("span", { class: "j-null" }, "{}");
+    if (typeof value === "string" && CUT.test(value)) {
+      return h("span", { class: "j-null", title: "deeper than a trace keeps" }, value);
+    }
+    const kind = typeof value === "string" ? "j-str" : typeof value === "number" ? "j-num" : "j-bool";
+    return h("span", { class: kind }, typeof value === "string" ? JSON.stringify(value) : String(value));
+  }
+
+  function isTime(key, value) {
+    if (typeof key !== "string" || !TIME_KEY.test(key)) return false;
+    if (typeof value === "number") return value >= EPOCH_MIN && value <= EPOCH_MAX;
+    return typeof value === "string" && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
   }
 
   // -- runs -------------------------------------------------------------------
@@ -395,7 +728,7 @@
   function setLive(on) {
     document.body.dataset.live = on ? "1" : "0";
     const pill = document.getElementById("live");
-    pill.textContent = on ? "updating" : "offline";
+    pill.textContent = on ? "connected" : "offline";
     pill.dataset.state = on ? "ok" : "warn";
   }
 

@@ -1,7 +1,10 @@
 // The graphs page: energy, money, battery, prices, solar and load from the history
 // tables (/api/history) over hours (30-minute rows), days or weeks, one window at a
-// time (Earlier / Later), zoomable in the chart. The latest window follows the site
-// live: it is read again a few seconds after each control tick.
+// time (Earlier / Later), or this billing cycle so far, zoomable in the chart. The
+// latest window follows the site live: it is read again a few seconds after each
+// control tick. Money's window total is the API's "bill": its net bill, added up by
+// the same function as the Accounting page's (fixed charges pro rata to the time the
+// ledger covers), so the same span shows the same figure. Prices are in c/kWh.
 "use strict";
 
 (() => {
@@ -11,6 +14,7 @@
     hours: { resolution: "30min", span: 2 * 86400, minSpan: 60 * 60e3 },
     days: { resolution: "day", span: 60 * 86400, minSpan: 3 * 86400e3 },
     weeks: { resolution: "week", span: 364 * 86400, minSpan: 21 * 86400e3 },
+    cycle: { resolution: "day", span: null, minSpan: 3 * 86400e3 }, // this billing cycle so far
   };
   const money = (v) => fmt.money(v);
   const kwh = (id, label, color) => ({ id, label, color, type: "bar", unit: "kWh", field: id });
@@ -26,9 +30,10 @@
     money: {
       axes: { left: { unit: "$" } },
       series: [
-        { id: "import_cost", label: "Import cost", type: "bar", color: "--c-import", format: money },
-        { id: "export_revenue", label: "Export revenue", type: "bar", color: "--c-export", format: money },
-        { id: "net_cost", label: "Net cost", type: "step", color: "--c-net", format: money },
+        { id: "import_cost", label: "Import cost (paid)", type: "bar", color: "--c-import", format: money },
+        { id: "export_revenue", label: "Export revenue (earned)", type: "bar", color: "--c-export", format: money },
+        { id: "fixed_charges", label: "Fixed charges (paid)", type: "bar", color: "--c-load", format: money, derived: true, hidden: true },
+        { id: "net_bill", label: "Net bill", type: "step", color: "--c-net", format: money, derived: true },
       ],
     },
     battery: {
@@ -69,6 +74,7 @@
   let shown = null; // the last answer
   let chart = null, zone = null;
   let loading = 0;
+  let cycleStart = null; // epoch seconds: the open billing cycle's start (/api/billing)
 
   function pressed(group, attribute, value) {
     for (const button of $(group).querySelectorAll("button")) {
@@ -104,11 +110,28 @@
     const has = (field) => rows.some((row) => row[field] !== null && row[field] !== undefined);
     const parts = [];
     for (const s of KINDS[kind].series) {
-      if (!has(s.id)) continue;
+      if (s.format === money || !has(s.id)) continue; // money: the window's bill, below
       if (s.unit === "kWh") parts.push(`${s.label} ${sum(s.id).toFixed(1)} kWh`);
-      else if (s.format === money) parts.push(`${s.label} ${money(sum(s.id))}`);
     }
     return parts.length ? `In this window: ${parts.join(" · ")}` : "";
+  }
+
+  /** The window's net bill (the API's, as the Accounting page adds it up) and its lines. */
+  function bill(figures) {
+    const box = $("graph-bill");
+    box.hidden = kind !== "money" || !figures;
+    if (box.hidden) return;
+    const b = figures.bill;
+    const net = $("graph-net-bill");
+    net.textContent = money(b.net_bill);
+    net.dataset.value = b.net_bill;
+    net.dataset.state = Number(b.net_bill) < 0 ? "earned" : "";
+    const hours = Number(figures.covered_hours);
+    $("graph-bill-detail").textContent = `= import cost ${money(b.import_cost)} paid − export revenue `
+      + `${money(b.export_revenue)} earned + supply charge and fees ${money(Number(b.supply_charges) + Number(b.monthly_fees))} `
+      + `for the ${hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} days`} the ledger covers`
+      + (Number(figures.gap_hours) > 0 ? ` (${Number(figures.gap_hours).toFixed(1)} h in gaps is in no figure)` : "")
+      + ". Below zero, you were paid overall.";
   }
 
   function draw() {
@@ -123,7 +146,9 @@
     chart.update({ data, domain, now: until === null ? end : null, ahead: null });
     show("graph-span", `${zone.longDate.format(since)} – ${zone.longDate.format(end)}`);
     show("graph-totals", totals(shown.rows));
+    bill(shown.bill);
     $("graph-next").disabled = until === null;
+    $("graph-prev").disabled = range === "cycle";
     document.body.dataset.updated = String(Number(document.body.dataset.updated || 0) + 1);
     document.body.dataset.rows = String(shown.rows.length);
   }
@@ -134,8 +159,14 @@
     const ticket = ++loading;
     const { resolution, span } = RANGES[range];
     const params = new URLSearchParams({ resolution });
-    if (until !== null) { params.set("until", String(until)); params.set("since", String(until - span)); }
-    const fields = [...new Set(KINDS[kind].series.map((s) => s.id))];
+    if (range === "cycle") {
+      const billing = await api("/api/billing");
+      if (ticket !== loading) return;
+      if (!billing.ok) return problem("No billing cycle: this site keeps no ledger.");
+      cycleStart = Date.parse(billing.body.current.start) / 1000;
+      params.set("since", String(cycleStart));
+    } else if (until !== null) { params.set("until", String(until)); params.set("since", String(until - span)); }
+    const fields = [...new Set(KINDS[kind].series.filter((s) => !s.derived).map((s) => s.id))];
     params.set("fields", fields.join(","));
     const { ok, status, body } = await api(`/api/history?${params}`);
     if (ticket !== loading) return; // a newer request went out meanwhile
@@ -173,13 +204,13 @@
     if (button) choose(kind, button.dataset.range);
   });
   $("graph-prev").addEventListener("click", () => {
-    if (!shown) return;
+    if (!shown || range === "cycle") return;
     until = Date.parse(shown.since) / 1000;
     chart?.zoom(null, true);
     load();
   });
   $("graph-next").addEventListener("click", () => {
-    if (until === null) return;
+    if (until === null || range === "cycle") return;
     const next = until + RANGES[range].span;
     until = latest !== null && next >= latest ? null : next;
     chart?.zoom(null, true);
@@ -191,5 +222,8 @@
     if (event.type === "state" || (event.type === "run" && event.flow === "control")) follow();
   });
 
-  load();
+  // /graphs#money-cycle (kind-range) opens on that view: the Accounting page links to it.
+  const [wantKind, wantRange] = window.location.hash.slice(1).split("-");
+  if (KINDS[wantKind] || RANGES[wantRange]) choose(KINDS[wantKind] ? wantKind : kind, RANGES[wantRange] ? wantRange : range);
+  else load();
 })();

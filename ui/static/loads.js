@@ -136,9 +136,14 @@
   function empty(data) {
     return h("div", { class: "empty" },
       h("p", {}, "No controllable loads are configured."),
-      h("p", { class: "muted" }, "Add one to the site config's loads: section and restart: the planner "
-        + "then places its daily run time in the cheapest (often sunniest) slots of its window, and "
-        + `the loads flow switches it. See ${data.how_to_add}.`),
+      // As Settings says: a save there is checked and applied at once (the flows restart
+      // on it, the service does not), and a running service reloads site.yaml when it is
+      // saved by hand too (powermaster/service.py apply_settings and reload).
+      h("p", { class: "muted" }, "Add one under ", h("a", { href: "/settings#loads" }, "Settings › Loads"),
+        " as below and save: it is checked and applied at once, without a restart (so is an edit "
+        + "of site.yaml's loads: section, which the running service reloads when it is saved). "
+        + "The planner then places its daily run time in the cheapest (often sunniest) slots of "
+        + `its window, and the loads flow switches it. See ${data.how_to_add}.`),
       h("pre", { class: "config" }, EXAMPLE));
   }
 

@@ -7,6 +7,7 @@
 (() => {
   const { api, onEvent, fmt, debounce } = window.PM;
   const $ = (id) => document.getElementById(id);
+  const SOURCES = { api: "the API", ui: "the web page", mqtt: "Home Assistant", flow: "a flow" };
   const LEVELS = {
     safety: "hardware safety", storm: "storm reserve", critical: "critical SOC floor",
     override: "your override", schedule: "your schedule", plan: "the plan",
@@ -82,7 +83,10 @@
 
   function drawDecision(state) {
     show("mode", pretty(state.mode), state.mode);
-    show("mode-power", state.power_w ? fmt.watts(state.power_w) : "");
+    // A forced charge or discharge has a battery power; a hold's power_w is the AC port's
+    // setpoint (PV covering the load), which is not the battery's: not shown as if it were.
+    const forced = state.mode === "force_charge" || state.mode === "force_discharge";
+    show("mode-power", forced && state.power_w ? fmt.watts(state.power_w) : "");
     show("level", LEVELS[state.level] || pretty(state.level), state.level);
     $("level").dataset.level = state.level || "";
     show("reason", state.reason || "—");
@@ -90,8 +94,9 @@
     show("export-price", fmt.price(state.export_price), state.export_price);
     const o = state.override;
     show("override", o ? `${pretty(o.mode)} ${fmt.watts(o.power_w)} until ${when(o.until)}`
-      + `${o.reason ? ` (${o.reason})` : ""}${o.source ? `, from ${o.source}` : ""}` : "none");
+      + `${o.source ? `, from ${SOURCES[o.source] || o.source}` : ""}` : "none");
     show("state-time", state.time ? `as of ${when(state.time)}` : "");
+    drawOverride(o, state);
     drawCommand(state);
   }
 
@@ -282,6 +287,83 @@
     chartData.now = new Date(Math.max(at, ms(state.time))).toISOString();
     drawChart();
   }
+
+  // -- override -------------------------------------------------------------------
+  // Asked for in three fields, previewed against the plan (POST /api/override/preview:
+  // two solves of the rest of the plan), then set; a change of any field asks again.
+
+  const overrideForm = $("override-form");
+  let previewed = null; // the request the cost shown is for
+
+  function overrideRequest() {
+    const mode = $("override-mode").value;
+    const powered = mode === "force_charge" || mode === "force_discharge";
+    const kw = Number($("override-power").value);
+    return { mode, power_w: powered ? Math.round(kw * 1000) : 0, duration: $("override-for").value };
+  }
+
+  function overrideProblem(body, status) {
+    const problems = body?.problems?.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message));
+    const text = problems?.length ? problems.join("; ") : body?.error || `refused (${status})`;
+    $("override-problem").textContent = text;
+    $("override-problem").hidden = false;
+  }
+
+  function overrideChanged() {
+    const mode = $("override-mode").value;
+    $("override-power").disabled = !(mode === "force_charge" || mode === "force_discharge");
+    previewed = null;
+    $("override-set").disabled = true;
+    $("override-cost").textContent = "";
+    $("override-problem").hidden = true;
+  }
+
+  /** The override in force, and whether it is what decides now: the hierarchy puts
+   * safety, a storm reserve and the critical SOC floor above any override. */
+  function drawOverride(o, state) {
+    let text = "none: the flows decide";
+    if (o) {
+      text = `${pretty(o.mode)}${o.power_w ? ` ${fmt.watts(o.power_w)}` : ""} until ${when(o.until)}`
+        + `${o.source ? `, from ${SOURCES[o.source] || o.source}` : ""}`;
+      if (state && state.level && state.level !== "override") {
+        text += `; overruled now by ${LEVELS[state.level] || pretty(state.level)}: ${state.reason || ""}`;
+      }
+    }
+    show("override-now", text);
+    $("override-now").dataset.overruled = o && state && state.level && state.level !== "override" ? "1" : "";
+    $("override-cancel").hidden = !o;
+  }
+
+  overrideForm.addEventListener("change", overrideChanged);
+  overrideForm.addEventListener("input", overrideChanged);
+  overrideForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    overrideChanged();
+    const request = overrideRequest();
+    $("override-cost").textContent = "solving…";
+    const { ok, status, body } = await api("/api/override/preview", { method: "POST", body: request });
+    $("override-cost").textContent = ok ? body.text : "";
+    if (!ok) return overrideProblem(body, status);
+    previewed = request;
+    $("override-set").disabled = false;
+  });
+  $("override-set").addEventListener("click", async () => {
+    if (!previewed) return;
+    const { ok, status, body } = await api("/api/override", { method: "POST", body: previewed });
+    if (!ok) return overrideProblem(body, status);
+    $("override-set").disabled = true;
+    $("override-cost").textContent = `set: ${$("override-cost").textContent}`;
+    previewed = null;
+    drawOverride(body, null);
+    refresh(); // what decides now, with it in force
+  });
+  $("override-cancel").addEventListener("click", async () => {
+    const { ok, status, body } = await api("/api/override", { method: "DELETE" });
+    if (!ok) return overrideProblem(body, status);
+    $("override-cost").textContent = "";
+    drawOverride(null, null);
+    refresh();
+  });
 
   // -- live -----------------------------------------------------------------------
 

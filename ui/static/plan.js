@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { h, api, onEvent, debounce } = window.PM;
+  const { h, api, onEvent, debounce, fmt } = window.PM;
   const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const PLAN_FLOWS = new Set(["plan", "replan"]);
@@ -32,7 +32,7 @@
   }
 
   const wall = (iso) => { const p = parts(iso); return p ? `${p.day} ${p.time}` : "—"; };
-  const cents = (price) => (price === null || price === undefined ? "—" : `${(price * 100).toFixed(1)}c`);
+  const cents = fmt.price; // c/kWh, as every page shows a price
   const pct = (soc) => (soc === null || soc === undefined ? "—" : `${Math.round(soc * 100)} %`);
   const money = (m) => (m === null || m === undefined ? "—" : `${m < 0 ? "−" : ""}$${Math.abs(m).toFixed(2)}`);
 

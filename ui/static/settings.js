@@ -35,7 +35,38 @@
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
   const isMask = (v) => v !== null && typeof v === "object" && v.secret === true;
   const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-  const label = (key) => key.replaceAll("_", " ");
+
+  // -- labels, help and percents ------------------------------------------------
+
+  /** Words for a key the schema gives no title ("max_charge_w" -> "Max charge (W)"). */
+  const UNITS = { kwh: "kWh", kw: "kW", w: "W", wh: "Wh", s: "s", c: "°C", pct: "%" };
+  const WORDS = { soc: "SOC", pv: "PV", id: "ID", url: "URL", mqtt: "MQTT", tls: "TLS", api: "API" };
+  function humanize(key) {
+    const words = key.split("_").filter(Boolean);
+    const unit = words.length > 1 && UNITS[words[words.length - 1]] ? UNITS[words.pop()] : null;
+    const text = words.map((w) => WORDS[w] ?? w).join(" ");
+    return `${text.charAt(0).toUpperCase()}${text.slice(1)}${unit ? ` (${unit})` : ""}`;
+  }
+
+  /** A field's label: its schema's title (units in brackets), else its key in words. */
+  const label = (key, schema) => schema?.title || humanize(key);
+
+  /** A fraction (0 to 1: SOC, efficiency, probability) is shown and edited as a percent;
+   *  site.yaml keeps the fraction. Known by its schema: a number bounded within 0..1. */
+  function isFraction(schema) {
+    if (!schema || typesOf(schema)[0] !== "number" || typesOf(schema).length !== 1) return false;
+    const low = schema.minimum ?? schema.exclusiveMinimum;
+    const high = schema.maximum ?? schema.exclusiveMaximum;
+    return typeof low === "number" && typeof high === "number" && low >= 0 && high <= 1;
+  }
+
+  /** 0.1 -> "10", without float noise (0.07 * 100 is 7.000000000000001). */
+  const toPercent = (fraction) => String(Number((fraction * 100).toPrecision(12)));
+  const toFraction = (percent) => Number((percent / 100).toPrecision(12));
+
+  /** A value as the page shows it: a fraction as "10 %", anything else as YAML. */
+  const asShown = (value, schema) => (isFraction(schema) && typeof value === "number"
+    ? `${toPercent(value)}\u00a0%` : yamlText(value)); // "95 %" kept on one line
 
   function typesOf(schema) {
     const t = schema.type;
@@ -83,6 +114,7 @@
       return "yaml";
     }
     if (types[0] === "boolean") return "boolean";
+    if (isFraction(schema)) return "percent";
     if (types[0] === "number" || types[0] === "integer") return "number";
     if (types[0] === "string") return "string";
     return "yaml";
@@ -105,7 +137,7 @@
 
   function section(key, schema, open) {
     const body = objectFields(schema, [key]);
-    const summary = h("summary", {}, h("span", { class: "settings-title" }, label(key)),
+    const summary = h("summary", {}, h("span", { class: "settings-title" }, label(key, schema)),
       schema.description ? h("span", { class: "muted" }, ` — ${schema.description}`) : null);
     return h("details", { class: "settings-section card", "data-section": key, id: `section-${key}`,
       open: open ? "" : null }, summary, body);
@@ -121,7 +153,7 @@
     for (const [key, child] of Object.entries(schema.properties || {})) {
       const childPath = [...path, key];
       if (kindOf(child, at(view.values, childPath)) === "object") {
-        const legend = h("legend", {}, label(key));
+        const legend = h("legend", {}, label(key, child));
         const fieldset = h("fieldset", { class: "settings-group", "data-field": childPath.join(".") }, legend,
           child.description ? h("p", { class: "help muted" }, child.description) : null,
           objectFields(child, childPath));
@@ -142,24 +174,29 @@
     const id = `f-${name.replaceAll(".", "-")}`;
     const help = [];
     if (schema.description) help.push(schema.description);
-    if (fallback !== undefined && !isMask(fallback) && kind !== "secret") help.push(`default: ${yamlText(fallback)}`);
+    if (fallback !== undefined && !isMask(fallback) && kind !== "secret") help.push(`default: ${asShown(fallback, schema)}`);
     const overridden = !into && view.overrides && name in view.overrides;
     if (overridden) {
       const by = (view.overridden_by || {})[name];
+      const running = asShown(view.overrides[name], schema);
       help.push(by
-        ? `running with ${yamlText(view.overrides[name])} from ${by}: an edit here is saved, and used once the service starts without it`
-        : `running with ${yamlText(view.overrides[name])}, set when the service was started`);
+        ? `running with ${running} from ${by}: an edit here is saved, and used once the service starts without it`
+        : `running with ${running}, set when the service was started`);
     }
+    // The key as site.yaml (and the docs, and the server's messages) name it.
+    // A percent's also shows the fraction kept there: "battery.soc_min: 0.1".
+    const stored = kind === "percent" && typeof value === "number" ? `: ${value}` : "";
+    const key = into ? null : h("code", { class: "key", title: "in site.yaml" }, `${name}${stored}`);
     const input = control(kind, schema, value, id, name);
     const problem = h("p", { class: "problem", "data-for": name, hidden: "" });
     const wrap = h("div", { class: `settings-field kind-${kind}${overridden ? " overridden" : ""}`, "data-field": name },
-      h("label", { for: id }, label(path[path.length - 1])),
+      h("label", { for: id }, label(path[path.length - 1], schema)),
       input.node,
-      help.length ? h("p", { class: "help muted" }, help.join(" · ")) : null,
+      help.length || key ? h("p", { class: "help muted" }, help.join(" · "), help.length && key ? " · " : null, key) : null,
       problem);
     input.node.addEventListener("input", setDirty);
     input.node.addEventListener("change", setDirty);
-    if (!into) fields.push({ name, path, read: input.read, wrap });
+    if (!into) fields.push({ name, path, read: input.read, check: input.check, wrap });
     return into ? { wrap, read: input.read } : wrap;
   }
 
@@ -196,6 +233,31 @@
         const number = Number(node.value);
         if (Number.isNaN(number)) return { $yaml: node.value };
         return number === value ? NOCHANGE : number;
+      } };
+    }
+    if (kind === "percent") {
+      // Shown and typed as a percent; read (and so saved) as the fraction site.yaml keeps.
+      const low = schema.minimum ?? schema.exclusiveMinimum, high = schema.maximum ?? schema.exclusiveMaximum;
+      const input = h("input", { type: "number", id, name, inputmode: "decimal", step: "any",
+        min: toPercent(low), max: toPercent(high), "data-fraction": "" });
+      const initial = typeof value === "number" ? toPercent(value) : "";
+      input.value = initial;
+      const node = h("span", { class: "with-unit" }, input, h("span", { class: "unit", "aria-hidden": "true" }, "%"));
+      const check = () => {
+        if (input.value === "") return "";
+        const fraction = toFraction(Number(input.value));
+        const above = schema.exclusiveMinimum !== undefined ? fraction > low : fraction >= low;
+        const below = schema.exclusiveMaximum !== undefined ? fraction < high : fraction <= high;
+        if (!Number.isNaN(fraction) && above && below) return "";
+        const from = schema.exclusiveMinimum !== undefined ? `above ${toPercent(low)} %` : `from ${toPercent(low)} %`;
+        return `must be a percent ${from} to ${toPercent(high)} %`;
+      };
+      return { node, check, read: () => {
+        if (input.value === initial) return NOCHANGE;
+        if (input.value === "") return value === undefined ? NOCHANGE : null;
+        const number = Number(input.value);
+        if (Number.isNaN(number)) return { $yaml: input.value };
+        return toFraction(number) === value ? NOCHANGE : toFraction(number);
       } };
     }
     if (kind === "string") {
@@ -338,7 +400,11 @@
       const parts = (p.field || "").split(".");
       let shown = false;
       while (parts.length && parts[0] !== "" && !shown) {
-        shown = showProblem(parts.join("."), p.field === parts.join(".") ? p.message : `${p.field}: ${p.message}`);
+        // The server speaks site.yaml's fractions; a percent field says how they read.
+        const fraction = form.querySelector(`[name="${CSS.escape(parts.join("."))}"][data-fraction]`);
+        const message = `${p.field === parts.join(".") ? p.message : `${p.field}: ${p.message}`}${
+          fraction ? " (site.yaml keeps a fraction: 0.25 is 25 %)" : ""}`;
+        shown = showProblem(parts.join("."), message);
         parts.pop();
       }
       if (!shown) loose.push(p);
@@ -352,6 +418,15 @@
     const { patch, count } = changes();
     if (!count) return;
     clearProblems();
+    // A percent out of its range is named here, in percent (the server would say "1.5").
+    const wrong = fields.map((f) => [f.name, f.check?.() ?? ""]).filter(([, message]) => message);
+    if (wrong.length) {
+      for (const [name, message] of wrong) showProblem(name, message);
+      status.dataset.state = "error";
+      status.textContent = "Not saved: see the problems below";
+      form.querySelector("[aria-invalid]")?.focus();
+      return;
+    }
     saveButton.disabled = true;
     status.textContent = "Saving…";
     let response, body = null;
@@ -399,6 +474,82 @@
   resetButton.addEventListener("click", () => { clearProblems(); render(view); status.textContent = ""; });
   window.addEventListener("hashchange", () => {
     document.getElementById(`section-${location.hash.slice(1)}`)?.setAttribute("open", "");
+  });
+  load();
+})();
+
+// API tokens (/api/tokens): make one with a name, see it once, revoke it. Only the
+// signed-in page makes and revokes them; the server keeps a hash, never the token.
+(() => {
+  const { h, api, fmt } = window.PM;
+  const form = document.getElementById("token-form");
+  const name = document.getElementById("token-name");
+  const list = document.getElementById("token-list");
+  const problem = document.getElementById("token-problem");
+  const status = document.getElementById("token-status");
+  const fresh = document.getElementById("token-new");
+  const text = document.getElementById("token-text");
+
+  function say(message) {
+    problem.textContent = message;
+    problem.hidden = !message;
+  }
+
+  function render(tokens) {
+    if (!tokens.length) {
+      list.replaceChildren(h("li", { class: "muted" }, "No tokens yet."));
+      return;
+    }
+    list.replaceChildren(...tokens.map((token) => h("li", { "data-token": token.id },
+      h("strong", {}, token.name), " ",
+      h("span", { class: "muted" }, `made ${fmt.time(token.created, { seconds: false })}, `
+        + (token.last_used ? `last used ${fmt.time(token.last_used, { seconds: false })}` : "never used")),
+      " ",
+      h("button", { type: "button", class: "linkish", "aria-label": `Revoke ${token.name}`,
+        onclick: () => revoke(token) }, "Revoke"))));
+  }
+
+  async function load() {
+    const { ok, status: code, body } = await api("/api/tokens");
+    if (ok) render(body.tokens);
+    else say(`Could not load the tokens (${code}).`);
+  }
+
+  async function revoke(token) {
+    if (!window.confirm(`Revoke "${token.name}"? Whatever uses it is refused from now on.`)) return;
+    const { ok, body } = await api(`/api/tokens/${encodeURIComponent(token.id)}`, { method: "DELETE" });
+    if (!ok) say(`Not revoked: ${body?.error ?? "no answer"}`);
+    status.textContent = ok ? `Revoked "${token.name}"` : "";
+    await load();
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say("");
+    const { ok, body } = await api("/api/tokens", { method: "POST", body: { name: name.value } });
+    if (!ok) {
+      say(body?.problems?.[0]?.message ?? body?.error ?? "Not made");
+      return;
+    }
+    text.value = body.token;  // the only time it is known: gone with "Done" or a reload
+    fresh.hidden = false;
+    text.select();
+    name.value = "";
+    status.textContent = `Made "${body.name}"`;
+    await load();
+  });
+  document.getElementById("token-copy").addEventListener("click", async () => {
+    text.select();
+    try {
+      await navigator.clipboard.writeText(text.value);  // only on HTTPS or localhost
+      status.textContent = "Copied";
+    } catch {
+      status.textContent = "Selected: copy it with Ctrl+C (the browser allows no copy here)";
+    }
+  });
+  document.getElementById("token-done").addEventListener("click", () => {
+    text.value = "";
+    fresh.hidden = true;
   });
   load();
 })();

@@ -80,6 +80,26 @@ def test_a_work_mode_changed_by_someone_else_is_told_at_once() -> None:
     assert judge(reading(work_mode=1), unknown).findings == ()  # nothing known to hold it to
 
 
+def test_a_changed_work_mode_stays_told_until_it_is_left_alone_for_three_ticks() -> None:
+    """Put back at each tick, a work mode some scheduler rewrites between ticks reads right
+    at some ticks: the check stays degraded until three in a row find it left alone."""
+    verdict = judge(reading(work_mode=1))
+    fought = [0, 0, 1, 0, 0]  # put back; rewritten once more; then left alone
+    for tick, work_mode in enumerate(fought, start=2):
+        verdict = judge(reading(at=T0 + tick * TICK, work_mode=work_mode),
+                        memory=next_tick(verdict, T0 + (tick - 1) * TICK))  # fmt: skip
+        assert checks(verdict) == ["work_mode"], tick
+        assert verdict.memory.since == {"work_mode": T0 + TICK}  # one departure, not five
+    assert verdict.findings[0].reason.startswith(
+        "work mode (41000) was changed to Feed-in First (1) by someone else and put back: "
+        "left alone for 2 of the 3 ticks"
+    )
+    calm = judge(reading(at=T0 + 7 * TICK), memory=next_tick(verdict, T0 + 6 * TICK))
+    assert calm.findings == () and calm.memory.work_mode_found is None
+    stored = Memory.from_dict(verdict.memory.as_dict())
+    assert (stored.work_mode_found, stored.work_mode_calm) == (1, 2)  # survives the context
+
+
 def test_remote_control_dropped_while_a_charge_is_held_is_told_at_once() -> None:
     verdict = judge(reading(remote_enabled=False, battery_w=-600.0, grid_w=0.0))
     assert checks(verdict) == ["remote_control"]

@@ -163,7 +163,7 @@ def test_override_until_it_expires() -> None:
     decision = decide(situation(override=override, plan=plan))
     assert (decision.level, decision.mode, decision.battery_w) == ("override", "force_charge", 2500)
     assert decision.reason == (
-        "manual override from api until 15:30: force_charge at 2500 W (guests tonight)"
+        "manual override from the API until 15:30: force_charge at 2500 W (guests tonight)"
     )
     expired = decide(
         situation(now=NOW + 1800, override=override, plan=plan_slot(NOW + 1800, "hold"))
@@ -293,6 +293,18 @@ def test_opportunistic_holds_back() -> None:
     assert decide(situation(settings=off, plan=plan, prices=prices(1.5))).level == "plan"
 
 
+def test_opportunistic_sells_over_a_planned_discharge_into_the_house_only() -> None:
+    # Plans name a discharge covering part of the load force_discharge (the battery does
+    # discharge); it sells nothing, so a spike is still sold into, as over a hold.
+    covering = plan_slot(NOW, "force_discharge", power_w=300, battery_w=-300, export_price=0.08)
+    sit = situation(plan=covering, prices=prices(1.5), telemetry={"load_w": 800})
+    assert (decide(sit).level, decide(sit).battery_w) == ("opportunistic", -5000)
+    # A planned discharge that exports is a forced sale already: it stands.
+    selling = plan_slot(NOW, "force_discharge", power_w=3000, battery_w=-3000, export_price=0.08)
+    sit = situation(plan=selling, prices=prices(1.5), telemetry={"load_w": 800})
+    assert decide(sit).level == "plan"
+
+
 def test_opportunistic_needs_a_plan_to_have_missed_the_price() -> None:
     # Without a plan there is no forecast to beat: the start-up tick does not sell.
     assert decide(situation(prices=prices(0.5))).level == "fallback"
@@ -314,7 +326,7 @@ def test_degraded_means_no_arbitrage() -> None:
     assert (decision.level, decision.mode) == ("safety", "self_use")
     assert "no arbitrage" in decision.reason and "prices stale" in decision.reason
     # Discharging into the house only is not arbitrage.
-    covering = plan_slot(NOW, "hold", battery_w=-700)
+    covering = plan_slot(NOW, "force_discharge", power_w=700, battery_w=-700)
     kept = decide(situation(plan=covering, health=health, telemetry={"load_w": 800}))
     assert (kept.level, kept.battery_w) == ("plan", -700)
 

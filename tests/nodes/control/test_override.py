@@ -56,7 +56,7 @@ def test_a_valid_override_is_stored_with_its_end(duration: Any, seconds: float) 
 def test_an_override_without_a_reason_says_where_it_came_from() -> None:
     context, clock = store()
     stored = set_override(context, clock, SETTINGS, "hold", 0, "10m")
-    assert stored["reason"] == "manual override from api"
+    assert stored["reason"] == "manual override from the API"
 
 
 def test_each_problem_names_its_field() -> None:

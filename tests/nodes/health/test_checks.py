@@ -117,7 +117,7 @@ def test_what_was_never_seen_counts_from_the_start() -> None:
     assert assess(just_started, LIMITS).state == "ok"
     later = assess(Observed(now=T0, started_at=T0 - 900), LIMITS)
     assert later.state == "safety"
-    assert "no telemetry yet: 15 min old" in later.reasons
+    assert "no telemetry since the start 15 min ago" in later.reasons
 
 
 def test_a_tick_stuck_after_its_read() -> None:
@@ -138,6 +138,26 @@ def test_the_inverter_not_doing_what_it_was_told_is_degraded_with_each_reason() 
     following = {"state": "ok", "reasons": [], "commanded": {}}
     assert assess(sound(command_check=following), LIMITS).state == "ok"
     assert assess(sound(command_check=None), LIMITS).checks.get("command") is None
+
+
+def test_a_clock_behind_the_newest_record_is_degraded_until_it_catches_up() -> None:
+    # T0 is 2025-06-15 15:06:40 UTC; the newest record 9 h 30 min later.
+    newest = T0 + 9.5 * 3600
+    behind = {"behind": True, "newest": newest, "at": T0}
+    brisbane = assess(sound(clock_check=behind, timezone="Australia/Brisbane"), LIMITS)
+    assert brisbane.state == "degraded"
+    assert brisbane.reasons == [
+        "the clock reads 2025-06-16 01:06, behind the newest record 2025-06-16 10:36: "
+        "waiting for the time to be set (NTP), or a data dir a --speed demo ran ahead: "
+        "run with another --data-dir"
+    ]
+    assert brisbane.checks["clock"] == {"newest": newest, "behind_s": 9.5 * 3600}
+    # Past it, it is over at once, whether or not the service has looked again.
+    caught_up = assess(sound(now=newest, clock_check=behind), LIMITS)
+    assert caught_up.checks["clock"]["behind_s"] == 0
+    assert "clock" not in [finding.check for finding in caught_up.findings]
+    assert assess(sound(clock_check={**behind, "behind": False}), LIMITS).state == "ok"
+    assert "clock" not in assess(sound(), LIMITS).checks  # no service keeping it: not judged
 
 
 def test_worst_wins_and_every_reason_is_given_worst_first() -> None:

@@ -188,8 +188,11 @@ def test_the_statement_shows_the_open_cycle_and_an_ended_one_not_yet_stored(
     current = shown["current"]
     assert (current["start"], current["end"]) == ("2026-05-05T00:00:00+10:00",
                                                   "2026-06-05T00:00:00+10:00")  # fmt: skip
-    assert current["bill"]["supply_days"] == 3  # 5, 6 and 7 May begun
-    assert current["bill"]["net_bill"] == "118.30"  # 100.00 + 3 x 1.10 + 15.00
+    assert current["bill"]["supply_days"] == 3  # 5, 6 and 7 May covered
+    # So far the fixed charges are pro rata to the 3 days covered: 3 x 1.10 of supply and
+    # 3/31 of the 15.00 fee (1.4516 -> 1.45): 100.00 + 3.30 + 1.45.
+    assert current["bill"]["charged_days"] == "3.000"
+    assert current["bill"]["net_bill"] == "104.75"
     projected = current["projected"]
     assert current["accounted_fraction"] == round(3 / 31, 4)
     assert projected["bill"]["import_cost"] == "1033.33"  # 100.00 x 31 / 3
@@ -257,7 +260,9 @@ def test_a_baseline_that_cost_nothing_is_a_zero_bill_not_a_missing_one(
     started(db, APR_5)
     post(db, [entry("baseline_self_use", APR_5, 0.0), entry("import_cost", APR_5, 0.0)])
     current = statement(db, APR_5 + DAY, TERMS)["current"]
-    assert current["self_use"] == {"energy": "0.00", "net_bill": "16.10", "saving": "0.00"}
+    # A day of the 25-hour 5 April covered (24/25 of it), pro rata: 0.96 x 1.10 = 1.056 of
+    # supply and 0.96/30 of the 15.00 fee = 0.48: 1.06 + 0.48.
+    assert current["self_use"] == {"energy": "0.00", "net_bill": "1.54", "saving": "0.00"}
     assert current["no_battery"] is None  # never posted: unknown, not free
 
 

@@ -26,12 +26,18 @@ def test_hold_keeps_battery_for_later_peak_while_grid_covers_cheap_load() -> Non
     # efficiency); self-use would spend it on the cheap 1 kW load of slots 0 and 1 instead.
     plan = solve_plan(make([0.10, 0.10, 0.50], load=[1000, 1000, 2000], soc_now=0.3,
                            allow_grid_charge=False))  # fmt: skip
-    assert modes(plan) == ["hold", "hold", "self_use"]
+    # Slot 0 discharges the spare 0.78 kWh x 0.9 early: named so, not "hold".
+    assert modes(plan) == ["force_discharge", "hold", "self_use"]
     s1 = plan.slots[1]
     assert s1.battery_w == 0 and s1.selfuse_battery_w == pytest.approx(-1000)
     assert s1.grid_import_w == pytest.approx(1000)
     assert s1.reason == "hold: keep 2.2 kWh for the 50.0c peak at 02:00"
-    assert plan.slots[0].battery_w == pytest.approx(-700)  # spare 0.78 kWh x 0.9, served early
+    s0 = plan.slots[0]
+    assert s0.battery_w == pytest.approx(-700) and s0.power_w == pytest.approx(700)
+    assert s0.reason == (
+        "discharge 700 W, import the rest of the load at 10.0c: "
+        "keep 2.2 kWh for the 50.0c peak at 02:00"
+    )
     assert plan.slots[2].battery_w == pytest.approx(-2000) == plan.slots[2].selfuse_battery_w
     assert plan.slots[-1].soc_end == pytest.approx(0.0, abs=EPS)
 

@@ -77,6 +77,16 @@ def test_the_override_starts_at_the_slot_holding_now_and_a_spent_plan_is_refused
         override_cost(plan, SETTINGS, 0.5, T0 + 9 * STEP, "hold", 0, T0 + 10 * STEP)
 
 
+def test_an_override_starting_mid_slot_is_planned_by_the_part_of_each_slot_it_covers() -> None:
+    """2.5 kW for 2 h from a quarter past: five slots touched, 5 kWh asked in all (the
+    first and last slots at half power), never 6.25; a full battery falls short of all 5."""
+    plan = planned([0.30] * 8, soc=1.0)
+    start = T0 + STEP / 2
+    cost = override_cost(plan, SETTINGS, 1.0, start, "force_charge", 2500, start + 4 * STEP)
+    assert cost.slots == 5
+    assert cost.shortfall_kwh == pytest.approx(5.0, abs=1e-3)
+
+
 def test_the_battery_power_each_mode_holds() -> None:
     battery = SETTINGS["battery"]
     sunny = {"pv_w": 4000.0, "load_w": 1000.0}
