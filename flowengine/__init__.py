@@ -8,7 +8,7 @@ from flowengine.clock import Clock, RealClock, VirtualClock
 from flowengine.engine import Engine
 from flowengine.errors import InvalidFlows, NodeFailure, Problem
 from flowengine.message import Message
-from flowengine.node import Connection, Node, NodeContext, Output
+from flowengine.node import Connection, HandBack, Node, NodeContext, Output
 from flowengine.registry import Registry, default_registry
 from flowengine.spec import FlowSet, FlowSpec
 from flowengine.validate import load_flow_dir, load_flow_files, load_flow_text
@@ -19,6 +19,7 @@ __all__ = [
     "Engine",
     "FlowSet",
     "FlowSpec",
+    "HandBack",
     "InvalidFlows",
     "Message",
     "Node",

@@ -59,6 +59,8 @@ def _trigger_label(kind: str, options: dict[str, object]) -> str:
         return f"cron {options['cron']}"
     if kind == "context":
         return f"on {options['key']}"
+    if kind == "at":
+        return f"at {options['key']}"
     return kind
 
 

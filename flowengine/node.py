@@ -204,6 +204,15 @@ def _declared(keys: tuple[ContextKey, ...], config: Mapping[str, Any]) -> list[K
     return uses
 
 
+@dataclass(frozen=True, slots=True)
+class HandBack:
+    """What a connection's ``hand_back`` did at shutdown (told in the stop line), and
+    whether it went well (a failed one is told as a warning)."""
+
+    said: str
+    ok: bool = True
+
+
 class Connection:
     """A shared connection (a Modbus client, an HTTP session, ...).
 
@@ -232,3 +241,10 @@ class Connection:
 
     async def close(self) -> None:
         """Release it."""
+
+    async def hand_back(self) -> HandBack | None:
+        """At shutdown, once every flow has stopped: give what it controls back to its
+        own devices (an inverter back to its own work mode), then close. None: nothing to
+        hand back, as for most connections. The service calls it on each connection, so
+        it knows no device by name; a device that cannot be reached is said, not raised."""
+        return None

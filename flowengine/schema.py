@@ -42,6 +42,14 @@ def templated(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
 #: Text that may hold ``{{ }}`` parts (a message, a topic).
 TEMPLATE_TEXT: dict[str, Any] = {"type": "string", "x-template": True}
 
+#: A context key a trigger watches: the same option for ``context`` and ``at``.
+CONTEXT_KEY: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^(global|flow)\.[^.].*$",
+    "description": "global.<key> or flow.<key>; global.telemetry.soc watches "
+    "the soc field of global.telemetry",
+}
+
 TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
     "interval": {
         "description": "every so often, aligned to whole multiples of the period by default",
@@ -58,12 +66,7 @@ TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
         "description": "whenever a context key changes value ('global.key' or 'flow.key'); "
         "with above/below, when its number enters that range (and stays there 'for' a while)",
         "properties": {
-            "key": {
-                "type": "string",
-                "pattern": r"^(global|flow)\.[^.].*$",
-                "description": "global.<key> or flow.<key>; global.telemetry.soc watches "
-                "the soc field of global.telemetry",
-            },
+            "key": CONTEXT_KEY,
             "field": {
                 "type": "string",
                 "pattern": r"^[^.\s]+(\.[^.\s]+)*$",
@@ -73,6 +76,13 @@ TRIGGER_OPTIONS: dict[str, dict[str, Any]] = {
             "below": {"type": "number", "description": "fire when the value falls below this"},
             "for": {**DURATION, "description": "only once it has stayed in range this long"},
         },
+        "required": ["key"],
+    },
+    "at": {
+        "description": "when the clock reaches the time (epoch seconds) in a context key, "
+        "e.g. global.override.until; armed again whenever the key changes, and a time "
+        "already past fires nothing",
+        "properties": {"key": CONTEXT_KEY},
         "required": ["key"],
     },
     "webhook": {

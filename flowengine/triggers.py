@@ -1,4 +1,5 @@
-"""What starts runs: intervals, cron schedules, start-up, context changes.
+"""What starts runs: intervals, cron schedules, start-up, context changes, a time held
+in the context.
 
 Every trigger waits on the engine's clock, so the same flow ticks every five
 minutes in service, every second at ``--speed 300``, and instantly in tests.
@@ -218,6 +219,63 @@ class ContextTrigger(Trigger):
             self._timer = None
 
 
+class AtTrigger(Trigger):
+    """At the time held in a context key (epoch seconds, e.g. ``global.override.until``):
+    fires once when the engine's clock reaches it, armed again whenever the key changes.
+
+    A timer in the flow rather than in whoever set the key: a flow that must act the
+    moment something set elsewhere runs out (an override, a hold) says so itself, and
+    a restart or reload re-arms it from the stored value. A time not after now when
+    armed has passed, so it fires nothing; neither does a value that is not a number."""
+
+    _unlisten: Callable[[], None] | None = None
+    _timer: asyncio.Task[None] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"at {self.spec.options['key']}"
+
+    async def start(self) -> None:
+        scope_word, _, rest = self.spec.options["key"].partition(".")
+        key, _, inside = rest.partition(".")
+        scope = GLOBAL if scope_word == "global" else f"flow:{self.flow.id}"
+        fields = tuple(inside.split(".")) if inside else ()
+        store = self.flow.engine.context
+        self._arm(dig(store.peek(scope, key), fields))
+
+        def changed(changed_scope: str, changed_key: str, new: Any, old: Any) -> None:
+            if changed_scope == scope and changed_key == key:
+                self._arm(dig(new, fields))
+
+        self._unlisten = store.listen(changed, scope, key)
+
+    def _arm(self, at: Any) -> None:
+        """Wait for ``at`` instead of whatever was waited for (nothing if it is not a
+        time still to come)."""
+        self._disarm()
+        clock = self.flow.engine.clock
+        if isinstance(at, bool) or not isinstance(at, int | float) or not at > clock.time():
+            return
+
+        async def wait() -> None:
+            await clock.sleep_until(float(at))
+            self._timer = None
+            self.fire({"key": self.spec.options["key"], "at": at})
+
+        self._timer = asyncio.create_task(wait(), name=f"trigger:{self.flow.id}:{self.label}")
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def stop(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        self._disarm()
+
+
 class WebhookTrigger(Trigger):
     """A POST to ``/api/webhook/<webhook_id>`` starts a run (Home Assistant's webhook).
 
@@ -261,6 +319,7 @@ TRIGGER_TYPES: dict[str, type[Trigger]] = {
     "cron": CronTrigger,
     "start": StartTrigger,
     "context": ContextTrigger,
+    "at": AtTrigger,
     "webhook": WebhookTrigger,
 }
 

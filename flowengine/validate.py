@@ -274,7 +274,7 @@ class _Checker:
                 if scope == "global":
                     writes.append(key)
         for index, trigger in enumerate(triggers):
-            if trigger.type == "context":
+            if trigger.type in ("context", "at"):
                 scope, key = scoped(trigger.options["key"])
                 if scope == "global":
                     reads.append(key)

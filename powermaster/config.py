@@ -16,7 +16,7 @@ from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.settings import object_section
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import SourceDoc, YamlSyntaxError, parse_file
-from nodes.inputs.catalog import PROVIDERS
+from nodes.inputs.registry import installed as installed_providers
 
 #: The sections installed node packages own (loads:, billing:, amber:, mqtt:...), each
 #: with its schema, defaults and checks: declared by the package, not listed here.
@@ -44,7 +44,7 @@ _section = object_section
 
 def _source(kind: str, what: str) -> dict[str, Any]:
     """``sources.<kind>``: one of the providers installed for it, or none."""
-    names = sorted({p.name for p in PROVIDERS if p.kind == kind} | {"none"})
+    names = sorted({p.name for p in installed_providers() if p.kind == kind} | {"none"})
     return {"enum": names, "description": f"where {what} come from: {', '.join(names)}"}
 
 

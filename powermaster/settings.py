@@ -56,6 +56,7 @@ from flowengine.secrets import attach_secrets, is_secret, load_secrets
 from flowengine.summary import is_secret_key
 from flowengine.yamlsource import SourceDoc, YamlSyntaxError, parse_text
 from powermaster.config import DEFAULTS, SECRETS_FILE, SITE_SCHEMA, check_site_config
+from ui.service import SettingsNotApplied  # the UI's protocol says what it is
 
 SECRET_TAG = "!secret"
 #: A patch value ``{"$yaml": "..."}``: YAML text for a field the form cannot express.
@@ -84,10 +85,6 @@ _PLAIN_READS_AS = pyyaml.resolver.Resolver()
 
 class InvalidSettings(InvalidRequest):
     """A refused edit: nothing was written, the running config carries on."""
-
-
-class SettingsNotApplied(RuntimeError):
-    """The flows did not start on a checked edit; the old settings are back in force."""
 
 
 def mask(is_set: bool) -> dict[str, bool]:

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowengine.clock import Clock
+from nodes.replay.profile import SampleProfile
 from powermaster.sim.fox_server import FoxKHServer
-from powermaster.sim.profile import SampleProfile
 from powermaster.sim.site import Battery, Grid, Profile, SiteModel
 
 

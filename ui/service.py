@@ -12,6 +12,12 @@ from typing import Any, Protocol
 from flowengine.engine import Engine
 
 
+class SettingsNotApplied(RuntimeError):
+    """``apply_settings`` checked an edit, but the flows did not start on it: the old
+    settings are back in force. Defined beside the protocol, not in the service, because
+    the UI may only know what the protocol says (the layers: the service imports the UI)."""
+
+
 class Service(Protocol):
     @property
     def engine(self) -> Engine:
@@ -19,7 +25,8 @@ class Service(Protocol):
         ...
 
     def health(self) -> dict[str, Any]:
-        """At least ``{"status": "ok" | "degraded" | "safety"}``."""
+        """At least ``{"status": "ok" | "degraded" | "safety" | "unknown"}`` (unknown: not
+        judged yet, no health check has run)."""
         ...
 
     def state(self) -> dict[str, Any]:
@@ -96,5 +103,6 @@ class Service(Protocol):
         """Check an edit (a JSON merge patch) as loading site.yaml does, write it and
         apply it live; the new view with ``changed`` (field names, never values).
         ``InvalidRequest`` (``InvalidSettings``) names each problem's field and changes
-        nothing."""
+        nothing; ``SettingsNotApplied`` when the flows did not start on it (the old
+        settings are back)."""
         ...

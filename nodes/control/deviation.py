@@ -41,8 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-#: 41000's values, as the Fox app names them.
-WORK_MODES = {0: "Self Use", 1: "Feed-in First", 2: "Back-up"}
+from nodes.foxess.registers import WORK_MODE_NAMES
+
 #: Modes held by remote control (44000 = 1); self_use is the inverter's own.
 REMOTE_MODES = frozenset({"self_use_zero_export", "force_charge", "force_discharge", "hold"})
 #: Modes whose AC setpoint is exact, so the battery's power follows from it
@@ -401,7 +401,7 @@ def _power_off(battery: float, target: float, commanded: Commanded, ticks: int) 
 
 
 def _work_mode(value: int) -> str:
-    return f"{WORK_MODES.get(value, 'unknown')} ({value})"
+    return f"{WORK_MODE_NAMES.get(value, 'unknown')} ({value})"
 
 
 def _register(words: Any, address: int) -> int | None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from nodes.core.wallclock import MINUTES_PER_DAY, parse_minute
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_GROUPS = {"all": DAYS, "weekdays": DAYS[:5], "weekends": DAYS[5:]}
-MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +52,6 @@ def parse_days(value: str | Iterable[str]) -> frozenset[int]:
     return frozenset(days)
 
 
-def parse_minute(text: str) -> int:
-    hours, _, minutes = str(text).partition(":")
-    value = int(hours) * 60 + int(minutes or 0)
-    if not 0 <= value <= MINUTES_PER_DAY:
-        raise ValueError(f"{text!r} is not a time of day (HH:MM)")
-    return value
-
-
 def parse_rule(raw: Mapping[str, Any]) -> Rule:
     start, end = parse_minute(raw["from"]), parse_minute(raw["to"])
     power = raw.get("power_w")
@@ -78,13 +70,6 @@ def parse_rule(raw: Mapping[str, Any]) -> Rule:
 
 def parse_rules(raw: Iterable[Mapping[str, Any]]) -> tuple[Rule, ...]:
     return tuple(parse_rule(rule) for rule in raw or ())
-
-
-def site_zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def rule_at(rules: Iterable[Rule], now: float, zone: tzinfo) -> Rule | None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nodes.control.schedule import site_zone
 from nodes.control.settings import ControlSettings
+from nodes.core.wallclock import site_zone
 
 #: Hysteresis latches a tick hands to the next one.
 CRITICAL = "critical"

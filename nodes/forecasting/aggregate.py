@@ -21,6 +21,7 @@ from flowengine.message import Message
 from flowengine.node import ContextKey, Node
 from nodes.forecasting.align import align, align_fields, slot_start
 from nodes.forecasting.node import site_timezone
+from nodes.tariff.tariff import Tariff
 
 DEFAULTS: dict[str, float] = {
     "p10_blend": 0.0,  # always this far from P50 towards P10
@@ -160,8 +161,6 @@ class ForecastAggregate(Node):
         section = self.ctx.settings.get("tariff")
         if not section or (None not in buy and None not in sell):
             return []
-        from nodes.tariff.tariff import Tariff
-
         tariff = Tariff.from_settings(section, site_timezone({}, self.ctx.settings))
         filled = []
         for i, (b, s) in enumerate(zip(buy, sell, strict=True)):

@@ -15,15 +15,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from flowengine.clock import Clock
-from flowengine.node import Connection
+from flowengine.node import Connection, HandBack
 from nodes.foxess.client import (
     FALLBACK_MODES,
     CommandResult,
     FoxKHClient,
+    InverterError,
     InverterSettings,
     Telemetry,
 )
 from nodes.foxess.plausible import TelemetryLimits
+from nodes.foxess.registers import REMOTE_ENABLE, WORK_MODE, WORK_MODE_NAMES
 from nodes.foxess.site import MAX_READ_REGISTERS, SERIAL, SERIAL_NEEDS_LINE, TRANSPORT
 from nodes.foxess.transport import SerialLine
 
@@ -163,6 +165,22 @@ class FoxModbusConnection(Connection):
             await self.client.connect()
             return await self.client.release()
 
+    async def hand_back(self) -> HandBack:
+        """At shutdown: ``release``, told as the stop line tells it, then closed. In shadow
+        mode nothing was ever commanded, so there is nothing to undo; a release that
+        fails leaves the inverter to its own watchdog."""
+        try:
+            if self.client.read_only:
+                return HandBack("hand-back not needed (shadow mode never commanded it)")
+            try:
+                result = await self.release()
+            except InverterError as exc:
+                return HandBack(f"hand-back failed ({exc}); its own watchdog ends remote "
+                                f"control within {self.client.watchdog_s} s", ok=False)  # fmt: skip
+            return HandBack(hand_back_outcome(result), result.verified)
+        finally:
+            await self.close()
+
     async def refresh_watchdog(self, force: bool = False) -> CommandResult | None:
         return await self._locked(lambda: self.client.refresh_watchdog(force))
 
@@ -194,3 +212,16 @@ class FoxModbusConnection(Connection):
     async def _locked(self, call: Callable[[], Awaitable[T]]) -> T:
         async with self._turn():
             return await call()
+
+
+def hand_back_outcome(result: CommandResult) -> str:
+    """What releasing the inverter at shutdown did, as the stop line tells it."""
+    if not result.verified:
+        return "hand-back not verified (" + "; ".join(result.mismatches + result.failed) + ")"
+    if REMOTE_ENABLE in result.written:
+        told = "remote control released and read back"
+    else:
+        told = "hand-back not needed (this run never took remote control)"
+    mode = result.readback.get(WORK_MODE)
+    left = [] if mode is None else [f"work mode (41000) left at {WORK_MODE_NAMES.get(mode, mode)}"]
+    return "; ".join([told, *left, *result.tolerated])

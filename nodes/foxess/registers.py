@@ -31,6 +31,10 @@ class WorkMode(IntEnum):
     BACK_UP = 2
 
 
+#: 41000's values, as the Fox app names them.
+WORK_MODE_NAMES = {0: "Self Use", 1: "Feed-in First", 2: "Back-up"}
+
+
 # Settings (FC3 one register per request, FC6 write) and remote control (FC6).
 WORK_MODE = 41000
 MAX_CHARGE_CURRENT = 41007

@@ -1,7 +1,7 @@
 """Inputs from the outside world: providers behind one fetch-validate-store-age node.
 
 The ``inputs.<kind>`` node types live here; each provider package adds its own
-pinned node type (``amber.prices``, ...) and is listed in ``catalog``.
+pinned node type (``amber.prices``, ...), by which ``registry`` finds its providers.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 ``loads.manage`` is the node; ``nodes.loads.manager`` the pure decision per
 load; ``nodes.loads.settings`` the site config's ``loads`` section
 (``SETTINGS_SCHEMA``, ``SETTINGS_DEFAULTS``, ``SETTINGS_CHECKS``, offered the
-way provider packages offer theirs); ``deferrable_loads`` turns the loads into
-the planner's deferrable loads; ``set_load_command`` stores a manual command.
+way provider packages offer theirs); ``run_today`` says how long each has run
+today (the planner turns the loads into its deferrable loads itself:
+``nodes.planning.deferrable``); ``set_load_command`` stores a manual command.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 from flowengine.registry import Declared
 from flowengine.settings import sections_from
 from nodes.loads.commands import InvalidLoadCommand, active_commands, set_load_command
-from nodes.loads.deferrable import deferrable_loads, run_today
 from nodes.loads.device import LoadAuthFailed, LoadReading, LoadUnavailable
 from nodes.loads.manager import LoadDecision, ManualCommand, Observation, Tick, decide
 from nodes.loads.mqtt_switch import MqttClient, MqttSwitch
 from nodes.loads.node import ManageLoads
+from nodes.loads.run_day import run_today
 from nodes.loads.settings import DEFAULTS, SCHEMA, LoadConfig, check_loads, load_configs
 from nodes.loads.shelly_gen1 import ShellyGen1
 from nodes.loads.shelly_gen2 import ShellyGen2
@@ -53,7 +54,6 @@ __all__ = [
     "active_commands",
     "check_loads",
     "decide",
-    "deferrable_loads",
     "load_configs",
     "run_today",
     "set_load_command",

@@ -19,7 +19,7 @@ import jsonschema
 
 from flowengine.durations import parse_duration
 from flowengine.schema import DURATION
-from nodes.control.schedule import site_zone
+from nodes.core.wallclock import site_zone
 from nodes.loads.window import MINUTES_PER_DAY, Window
 
 ADAPTERS = ("shelly_gen1", "shelly_gen2", "mqtt")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from nodes.control.schedule import MINUTES_PER_DAY, parse_minute
+from nodes.core.wallclock import MINUTES_PER_DAY, parse_minute
 
 __all__ = ["MINUTES_PER_DAY", "Window", "clock_text", "local_time", "parse_minute"]
 

@@ -1,6 +1,8 @@
-"""Pure battery planning model: PlanInputs -> MILP -> Plan (no I/O, no engine types)."""
+"""Battery planning: the pure model, PlanInputs -> MILP -> Plan (no I/O, no engine types),
+and the node types that run it in a flow (``NODE_TYPES``: the planner, replan, archive)."""
 
 from flowengine.registry import Declared
+from nodes.planning.archive import PlanArchive
 from nodes.planning.inputs import (
     BatterySpec,
     DeferrableLoad,
@@ -9,7 +11,10 @@ from nodes.planning.inputs import (
     PlanOptions,
 )
 from nodes.planning.model import PlanError, build_pulp_problem, solve_plan
+from nodes.planning.node import Planner
 from nodes.planning.plan import Plan, PlanSlot
+from nodes.planning.replan import ReplanCheck
+from nodes.planning.site import SECTION
 
 __all__ = [
     "BatterySpec",
@@ -24,14 +29,4 @@ __all__ = [
     "solve_plan",
 ]
 
-
-def _node_types() -> list[Declared]:
-    from nodes.planning.archive import PlanArchive
-    from nodes.planning.node import Planner
-    from nodes.planning.replan import ReplanCheck
-    from nodes.planning.site import SECTION
-
-    return [Planner, ReplanCheck, PlanArchive, SECTION]
-
-
-NODE_TYPES = _node_types()
+NODE_TYPES: list[Declared] = [Planner, ReplanCheck, PlanArchive, SECTION]

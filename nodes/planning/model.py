@@ -17,6 +17,7 @@ from nodes.planning.solvers import (
     SolverUnavailable,
     solve_highs,
     solve_pulp,
+    to_pulp,
 )
 
 __all__ = ["PlanError", "build_pulp_problem", "solve_plan"]
@@ -51,8 +52,6 @@ def solve_plan(inputs: PlanInputs) -> Plan:
 
 def build_pulp_problem(inputs: PlanInputs) -> Any:
     """The model as a named PuLP problem, for reading (prob.writeLP) and debugging."""
-    from nodes.planning.solvers import to_pulp
-
     return to_pulp(build_model(inputs).lm)[0]
 
 

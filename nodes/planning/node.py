@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
+from nodes.loads import run_today
+from nodes.planning.deferrable import deferrable_loads
 from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
 from nodes.planning.model import PlanError, solve_plan
 
@@ -114,8 +116,6 @@ class Planner(Node):
         """The site's controllable loads, less what each has already run today."""
         if not self.ctx.settings.get("loads"):
             return []
-        from nodes.loads import deferrable_loads, run_today
-
         now = self.ctx.clock.time()
         done = run_today(self.ctx.globals.peek("loads"), self.ctx.settings, now)
         return list(deferrable_loads(self.ctx.settings, starts, done, now))

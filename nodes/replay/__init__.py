@@ -2,7 +2,9 @@
 
 The demo site and the backtest use the same mechanism: ``sources: sample``
 makes ``inputs.prices`` and ``inputs.pv`` replay the shipped sample data, or
-the scenario a backtest supplies (``settings["replay_dataset"]``).
+the scenario a backtest supplies (``settings["replay_dataset"]``). The sample
+data lives here too (``sample``, ``profile``, ``data/``), so node packages never
+import the service for it; the service's simulator and backtests import it from here.
 """
 
 from nodes.inputs.node import provider_node

@@ -20,14 +20,13 @@ from nodes.inputs.fetch import FetchError
 from nodes.inputs.provider import CallLog, Provider
 from nodes.inputs.reading import Reading
 from nodes.replay.dataset import Dataset
+from nodes.replay.sample import sample_dataset
 
 
 def replay_dataset(settings: Mapping[str, Any]) -> Dataset:
     provided = settings.get("replay_dataset")
     if provided is not None:
         return provided  # type: ignore[no-any-return]
-    from powermaster.sampledata import sample_dataset
-
     return sample_dataset()
 
 

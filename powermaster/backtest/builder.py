@@ -22,8 +22,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from flowengine.atomic import write_atomic
+from nodes.replay.profile import DATA_DIR
 from powermaster.backtest.scenario import ForecastIssue, Scenario, ScenarioBattery, ScenarioGrid
-from powermaster.sim.profile import DATA_DIR
 
 TIMEZONE = "Australia/Brisbane"
 SLOT = 1800

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowengine.clock import VirtualClock
+from nodes.replay.profile import SampleProfile
 from powermaster.sim.dispatch import WorkMode
 from powermaster.sim.meter import LOCAL_TZ
-from powermaster.sim.profile import SampleProfile
 from powermaster.sim.site import Battery, ConstantProfile, FunctionProfile, Grid, SiteModel
 
 T0 = 1_748_743_200.0  # 2025-06-01 12:00 +10:00, a slot boundary

@@ -169,7 +169,7 @@ async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
     assert state["level"] == "override" and "manual override from the web page" in state["reason"]
     await clock.run_until(stored["until"])
     await site.engine.settle()
-    ended = [r for r in control_runs(site) if r["trigger"] == "override expired"]
+    ended = [r for r in control_runs(site) if r["trigger"] == "at global.override.until"]
     assert [r["started"] for r in ended] == [stored["until"]]
     state = (await call(http, "GET", url(site, "/api/state")))[1]
     assert state["override"] is None and state["decided_at"] == stored["until"]
@@ -192,4 +192,4 @@ async def test_clearing_an_override_makes_control_act_at_once(
     clock = site.clock
     assert isinstance(clock, VirtualClock)
     await clock.advance(3600)  # the cleared override's end no longer ticks
-    assert not [r for r in control_runs(site) if r["trigger"] == "override expired"]
+    assert not [r for r in control_runs(site) if r["trigger"] == "at global.override.until"]

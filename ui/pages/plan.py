@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from flowengine.engine import Engine
-from nodes.control.schedule import site_zone
+from nodes.core.wallclock import site_zone
 from ui.service import Service
 
 PLAN_FLOW = "plan"

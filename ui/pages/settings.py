@@ -25,9 +25,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from flowengine.errors import InvalidRequest
-from powermaster.settings import SettingsNotApplied
 from ui.limits import LONG_JSON, read_json
-from ui.service import Service
+from ui.service import Service, SettingsNotApplied
 
 
 class Json(JSONResponse):

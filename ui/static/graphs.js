@@ -131,7 +131,7 @@
       + `${money(b.export_revenue)} earned + supply charge and fees ${money(Number(b.supply_charges) + Number(b.monthly_fees))} `
       + `for the ${hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} days`} the ledger covers`
       + (Number(figures.gap_hours) > 0 ? ` (${Number(figures.gap_hours).toFixed(1)} h in gaps is in no figure)` : "")
-      + ". Below zero, you were paid overall.";
+      + (Number(b.net_bill) < 0 ? ": below zero, you were paid overall." : ".");
   }
 
   function draw() {

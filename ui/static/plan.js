@@ -102,7 +102,7 @@
       h("td", { "data-label": "Mode" }, mode, loads),
       h("td", { class: "num", "data-label": "Power W", title: `setpoint ${Math.round(slot.power_w)} W` },
         watts(slot.battery_w ?? slot.power_w)),
-      h("td", { class: "num", "data-label": "SOC", title: `${pct(slot.soc_start)} → ${pct(slot.soc_end)}` },
+      h("td", { class: "num", "data-label": "SOC at end", title: `${pct(slot.soc_start)} → ${pct(slot.soc_end)}` },
         pct(slot.soc_end)),
       h("td", { class: "num", "data-label": "Import" }, cents(slot.import_price)),
       h("td", { class: "num", "data-label": "Export" }, cents(slot.export_price)),

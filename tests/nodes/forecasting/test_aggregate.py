@@ -10,8 +10,8 @@ from flowengine import Engine, VirtualClock, load_flow_text
 from nodes.forecasting import NODE_TYPES as FORECASTING
 from nodes.forecasting.align import align, slot_start
 from nodes.inputs import NODE_TYPES as INPUTS
+from nodes.replay.sample import sample_dataset
 from powermaster.config import merge_defaults
-from powermaster.sampledata import sample_dataset
 from tests.flowengine.helpers import Collect, registry
 
 T0 = 1_736_000_000.0 - 1_736_000_000.0 % 1800  # a slot boundary

@@ -7,7 +7,7 @@ from datetime import datetime
 from statistics import mean
 
 from nodes.forecasting import DEFAULT_PROFILE, predict_load
-from powermaster.sim.profile import DATA_DIR
+from nodes.replay.profile import DATA_DIR
 
 TZ = "Australia/Brisbane"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nodes.loads.deferrable import deferrable_loads, run_today
+from nodes.loads import run_today
 from nodes.loads.manager import Observation, Tick, decide
 from nodes.loads.settings import load_configs
 from nodes.planning import BatterySpec, DeferrableLoad, GridSpec, PlanInputs, solve_plan
+from nodes.planning.deferrable import deferrable_loads
 from tests.nodes.loads.manager_sim import BRISBANE, local
 
 MQTT = {"adapter": "mqtt", "command_topic": "c", "state_topic": "s"}

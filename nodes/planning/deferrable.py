@@ -1,5 +1,8 @@
 """The site's loads as the planner's ``DeferrableLoad``s: what is left to run, and where.
 
+The planner reads the ``loads`` section (``nodes.loads``) here; the loads package
+never imports the planner (it reads the stored plan's dict form, ``plan_view``).
+
 Each planned load (``normal`` or ``essential`` with a run_time) becomes one
 deferrable load over the plan's slots: the run time still to run in its
 current run day's window, or, once that window has passed or the run is done,
@@ -33,7 +36,7 @@ def deferrable_loads(
     """Planner inputs for the site's loads over ``slot_starts`` (aware datetimes).
 
     ``run_so_far``: seconds each load has run in its current run day (see
-    ``run_today``); ``now`` defaults to the first slot's start.
+    ``nodes.loads.run_today``); ``now`` defaults to the first slot's start.
     """
     if not slot_starts:
         return []
@@ -57,26 +60,6 @@ def deferrable_loads(
         first, last = slots[0], slots[-1]
         run_slots = min(math.ceil(left / slot_s - 1e-9), last - first + 1)
         found.append(_deferrable(config, run_slots, (first, last)))
-    return found
-
-
-def run_today(loads_record: Any, settings: Mapping[str, Any], now: float) -> dict[str, float]:
-    """Seconds each load has run in its current run day, from ``global.loads``.
-
-    A count from a run day that has since ended (its ``day_start`` is not the
-    load's run day now) is not today's: it is 0.
-    """
-    zone = zone_of(settings)
-    records = loads_record if isinstance(loads_record, Mapping) else {}
-    found: dict[str, float] = {}
-    for config in load_configs(settings).values():
-        record = records.get(config.id)
-        if not isinstance(record, Mapping):
-            continue
-        seconds, day_start = record.get("run_today_s"), record.get("day_start")
-        if isinstance(seconds, int | float) and isinstance(day_start, int | float):
-            today = run_day_start(now, zone, day_start_minute(config.window))
-            found[config.id] = float(seconds) if day_start == today else 0.0
     return found
 
 

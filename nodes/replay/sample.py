@@ -2,7 +2,8 @@
 
 Prices are the real Amber retail prices of an SA site (Dec 2024 - Apr 2025),
 moved by whole numbers of weeks onto the date asked for, so weekdays line up;
-PV and load are the Brisbane household's (see ``powermaster/data/README.md``).
+PV and load are the Brisbane household's (see ``nodes/replay/data/README.md``).
+It is what the ``sample`` replay providers serve when no backtest supplies a dataset.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from powermaster.sim.profile import DATA_DIR, SampleProfile
+from nodes.replay.profile import DATA_DIR, SampleProfile
 
 AMBER_FILE = "amber_sa_30min.csv"
 SLOT_SECONDS = 1800

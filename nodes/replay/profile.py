@@ -4,18 +4,22 @@ The data covers one PV year (2025, hourly) and about a year of load (half-hourly
 but the demo runs at today's date. So a time is mapped onto the data by local
 month, day and time of day: PV from the PV year, load from the same year if the
 data has that date, otherwise from the nearest year that does.
+
+It lives with the replay providers (which serve it) so that node packages never
+reach up into the service for data; the simulator (``powermaster.sim``) uses it too.
 """
 
 from __future__ import annotations
 
 import csv
 from array import array
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from powermaster.sim.meter import LOCAL_TZ
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The shipped data files (``data/README.md`` says what each is and where it came from).
+DATA_DIR = Path(__file__).resolve().parent / "data"
+#: The clock the data was recorded on: Brisbane, +10:00 all year (no daylight saving).
+LOCAL_TZ = timezone(timedelta(hours=10))
 PV_FILE = "pv_brisbane_2025_hourly.csv"
 LOAD_FILE = "home_brisbane_30min.csv"
 SLOT_SECONDS = 1800
