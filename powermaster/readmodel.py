@@ -122,6 +122,8 @@ class ReadModel:
             "grid_w": telemetry.get("grid_w"),
             "mode": decision.get("mode"),
             "power_w": decision.get("power_w"),
+            # The battery power the decision holds (+ charging): power_w is the AC port's.
+            "battery_target_w": decision.get("battery_w"),
             "level": decision.get("level"),
             "reason": decision.get("reason"),
             "import_price": slot.get("import_price") if slot else None,

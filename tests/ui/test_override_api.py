@@ -145,6 +145,7 @@ async def test_state_names_the_deciding_level_and_reason_on_every_tick(
         assert state["level"] == decision["level"] and state["level"]
         assert state["reason"] == decision["reason"] and state["reason"]
         assert state["mode"] in MODES
+        assert state["battery_target_w"] == decision.get("battery_w")  # not the AC port's power
         assert clock.time() - 300 < state["decided_at"] <= clock.time()
         assert state["override"] is None
         assert state["storm_reserve"] is None or state["storm_reserve"]["holding"] is False

@@ -86,7 +86,8 @@
     // A forced charge or discharge has a battery power; a hold's power_w is the AC port's
     // setpoint (PV covering the load), which is not the battery's: not shown as if it were.
     const forced = state.mode === "force_charge" || state.mode === "force_discharge";
-    show("mode-power", forced && state.power_w ? fmt.watts(state.power_w) : "");
+    const target = state.battery_target_w ?? state.power_w; // without an exact battery power, power_w is it
+    show("mode-power", forced && target ? `battery ${fmt.watts(Math.abs(target))}` : "");
     show("level", LEVELS[state.level] || pretty(state.level), state.level);
     $("level").dataset.level = state.level || "";
     show("reason", state.reason || "—");
