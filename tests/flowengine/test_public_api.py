@@ -24,6 +24,7 @@ PUBLIC_NAMES = [
     "Engine",
     "FlowSet",
     "FlowSpec",
+    "HandBack",
     "InvalidFlows",
     "Message",
     "Node",
