@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import flowengine.clock as clock_module
 from flowengine import RealClock, VirtualClock
 
 MIDNIGHT = datetime(2026, 1, 5, tzinfo=UTC)
@@ -235,19 +237,17 @@ def test_a_real_clock_at_speed_one_without_a_start_is_wall_time() -> None:
     assert before <= reading <= after
 
 
-def test_a_real_clock_runs_speed_times_faster_from_its_start() -> None:
-    """Bounds taken from wall-time readings around the clock's own: nothing is timed."""
-    before = time.time()
+def test_a_real_clock_runs_speed_times_faster_from_its_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The wall clock it reads is a stand-in the test moves: nothing waits, nothing is timed."""
+    wall = [1_700_000_000.0]
+    monkeypatch.setattr(clock_module, "_time", SimpleNamespace(time=lambda: wall[0]))
     clock = RealClock(speed=1000, start=START)
-    made = time.time()
-    time.sleep(0.003)  # three real milliseconds: three virtual seconds at least
-    ahead = time.time()
-    reading = clock.time()
-    after = time.time()
-    slack = 1e-6  # float rounding at the size of an epoch timestamp
-    assert (ahead - made) * 1000 - slack <= reading - START <= (after - before) * 1000 + slack
-    assert reading - START >= 3
-    assert clock.now() >= datetime.fromtimestamp(reading, UTC)
+    assert clock.time() == START
+    wall[0] += 0.003  # three real milliseconds: three virtual seconds
+    assert clock.time() == pytest.approx(START + 3.0, abs=1e-3)  # float rounding of 1.7e9 + 0.003
+    assert clock.now() == datetime.fromtimestamp(clock.time(), UTC)
     assert clock.now().tzinfo is UTC
 
 
