@@ -19,9 +19,10 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 from flowengine.loop import run as run_loop
-from powermaster.backtest.builder import build_all
+from powermaster.backtest.builder import Kind, build_all
 from powermaster.backtest.capture import capture, check_result
 from powermaster.backtest.optimum import optimum
 from powermaster.backtest.runner import baseline_soc_final, run_backtest
@@ -55,7 +56,7 @@ def run_one(scenario: Scenario) -> dict[str, object]:
     }
 
 
-def report(title: str, rows: list[dict[str, object]]) -> None:
+def report(title: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{title}")
     print(
         f"{'scenario':28} {'bill':>9} {'self-use':>9} {'optimum':>9} {'capture':>8} "
@@ -68,7 +69,7 @@ def report(title: str, rows: list[dict[str, object]]) -> None:
             f"{row['optimum']:9.2f} {row['capture']:8.3f} {row['plans']:6} "
             f"{row['wall']:7.1f}  {checks}"
         )
-    captures = [float(r["capture"]) for r in rows]  # type: ignore[arg-type]
+    captures = [float(r["capture"]) for r in rows]
     if captures:
         print(f"{'':28} capture min {min(captures):.3f}, median {statistics.median(captures):.3f}")
 
@@ -79,10 +80,10 @@ def main() -> None:
     parser.add_argument("--only", help="run only scenarios whose name starts with this")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
-    kinds = ["perfect", "erring"] if args.kind == "both" else [args.kind]
-    everything: dict[str, list[dict[str, object]]] = {}
+    kinds: list[Kind] = ["perfect", "erring"] if args.kind == "both" else [args.kind]
+    everything: dict[str, list[dict[str, Any]]] = {}
     for kind in kinds:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for scenario in build_all(kind=kind):
             if args.only and not scenario.name.startswith(args.only):
                 continue

@@ -150,7 +150,7 @@ def hostile(base: str, pid: int) -> list[tuple[str, str, float]]:
     rows.append(("sign in as the owner (scrypt takes 16 MB)", "signed in", peak_mb(pid)))
     deep = b"[" * 100_000 + b"]" * 100_000
     keys = {n: json.dumps({"battery": {f"k{i}": i for i in range(n)}}) for n in (4_000, 15_000)}
-    bodies = [
+    bodies: list[tuple[str, str, str | bytes]] = [
         ("/api/override", "JSON nested 100,000 deep", deep),
         ("/api/settings", "JSON nested 100,000 deep", deep),
         ("/api/settings", "a 100 KB string", json.dumps({"site": {"name": "x" * 100_000}})),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pulp
+import pulp  # type: ignore[import-untyped]
 
 from nodes.planning import solve_plan
 from nodes.planning.formulation import build_model

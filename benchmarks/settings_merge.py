@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,8 +66,8 @@ def main() -> None:
         config = Path(tmp) / "site.yaml"
         config.write_text(SITE_CONFIG.read_text())
         for n in SIZES:
-            merged = best(lambda n=n: merge(n), args.repeat)
-            checked = best(lambda n=n: prepare(config, n), args.repeat)
+            merged = best(partial(merge, n), args.repeat)
+            checked = best(partial(prepare, config, n), args.repeat)
             print(f"{n:>7} new keys: merge {merged:7.3f} s ({merged / n * 1e6:5.1f} µs a key), "
                   f"prepare {checked:7.3f} s")  # fmt: skip
 

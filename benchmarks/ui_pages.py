@@ -94,7 +94,7 @@ async def measure(runs: int, width: int) -> list[dict[str, Any]]:
                     for _ in range(runs):
                         context = await browser.new_context(
                             viewport={"width": width, "height": 844})
-                        await context.add_cookies(cookies)
+                        await context.add_cookies(cookies)  # type: ignore[arg-type]  # Cookie and SetCookieParam: the same keys
                         cold = await context.new_page()
                         started = time.perf_counter()
                         await cold.goto(f"{base}{path}")

@@ -13,8 +13,23 @@ import heapq
 import itertools
 import time as _time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Literal, Protocol
+
+#: How much of the time of day ``local_iso`` writes (``datetime.isoformat``'s ``timespec``).
+TimeSpec = Literal["auto", "hours", "minutes", "seconds", "milliseconds", "microseconds"]
+
+
+def local_iso(epoch: float, zone: tzinfo, timespec: TimeSpec = "auto") -> str:
+    """``epoch`` (seconds since the Unix epoch, as ``Clock.time`` gives) as ISO 8601 text in
+    ``zone`` with its UTC offset: ``2026-01-05T14:30:00+10:00``.
+
+    How the API, the UI and node outputs write a moment for people and browsers: local
+    time, so it reads as the site's clock does, and the offset, so it is unambiguous
+    across a daylight-saving change. ``timespec`` as for ``datetime.isoformat``: "auto"
+    (the default) adds microseconds only when there are some; "seconds" never does.
+    """
+    return datetime.fromtimestamp(epoch, zone).isoformat(timespec=timespec)
 
 
 class Clock(Protocol):

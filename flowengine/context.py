@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from flowengine import jsondata
 from flowengine.clock import Clock
@@ -18,6 +19,41 @@ GLOBAL = "global"
 
 Listener = Callable[[str, str, Any, Any], None]  # scope, key, new, old
 _Watch = tuple[Listener, str | None, str | None]  # the listener, its scope and key (None: any)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRef:
+    """A context key as flow files name it: ``global.override.until`` is the global key
+    ``override`` and, inside its value, ``until``; ``flow.count`` is a flow's own key.
+
+    Triggers, validation and flow tests all read key names through ``parse``, so a
+    name means the same everywhere and a bad one is refused in the same words."""
+
+    root: Literal["global", "flow"]
+    key: str
+    #: Where inside the key's value: mapping keys or list indices (``slots.0.mode``).
+    path: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, name: str) -> ContextRef:
+        """``global.<key>`` or ``flow.<key>``, then any fields inside it after dots."""
+        root, _, rest = name.partition(".")
+        key, *path = rest.split(".")
+        if root not in ("global", "flow") or not key or not all(path):
+            raise ValueError(
+                f"'{name}' is not a context key: write global.<key> or flow.<key>, "
+                "and any field inside it after a dot (global.override.until)"
+            )
+        return cls("global" if root == "global" else "flow", key, tuple(path))
+
+    def scope(self, flow_id: str) -> str:
+        """The store's scope for it, as seen from flow ``flow_id``."""
+        return GLOBAL if self.root == "global" else flow_scope(flow_id)
+
+
+def flow_scope(flow_id: str) -> str:
+    """The store's scope of a flow's own keys (``flow.x`` in that flow's files)."""
+    return f"flow:{flow_id}"
 
 
 class ContextStore:

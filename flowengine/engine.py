@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,14 @@ from flowengine.changes import FlowChanges, compare
 from flowengine.clock import Clock, VirtualClock
 from flowengine.context import ContextStore
 from flowengine.database import open_database
-from flowengine.events import EventBus
+from flowengine.events import EventBus, RunEvents
 from flowengine.node import Connection
+from flowengine.observe import FlowObserver, Observers
 from flowengine.registry import Registry
 from flowengine.runtime import FlowRuntime, RunHandle
 from flowengine.spec import FlowSet
 from flowengine.stats import RunStats
-from flowengine.traces import TraceStore
+from flowengine.traces import RunTrace, TraceStore
 from flowengine.triggers import TRIGGER_TYPES, Trigger, WebhookTrigger
 
 log = logging.getLogger("flowengine")
@@ -41,11 +42,22 @@ class Engine:
         keep_traces: int = 20,
         trigger_types: Mapping[str, type[Trigger]] | None = None,
         freeze_gc: bool = True,
+        *,
+        data_dir: Path | str = ".",
+        provided: Iterable[Connection] = (),
     ) -> None:
         self.registry = registry
         self.clock = clock
+        #: The site config, as nodes read it (``ctx.settings``): settings only, never a
+        #: live object or a path of the host's (those are ``provided`` and ``data_dir``).
         self.settings: Mapping[str, Any] = settings or {}
         self.timezone = timezone
+        #: Where the files the flows keep belong (a ``core.sqlite``'s file is relative to
+        #: it): ``ctx.data_dir`` for nodes, ``data_dir`` for connections.
+        self.data_dir = Path(data_dir)
+        #: Connections the host made (live objects of its own), by id: see ``provide``.
+        self.provided: dict[str, Connection] = {}
+        self.provide(*provided)
         self.trigger_types = {**TRIGGER_TYPES, **registry.triggers, **(trigger_types or {})}
         self.db = open_database(database)
         self.context = ContextStore(self.db, clock)
@@ -54,6 +66,9 @@ class Engine:
         #: previews and the trace writes; runs, outcomes and errors are the same.
         self.tracing = keep_traces > 0
         self.events = EventBus()
+        #: Who watches runs and steps (``observe``); the live events are the first.
+        self.observers = Observers()
+        self.observe(RunEvents(self.events, self._counts))
         #: Each flow's run outcomes and durations (for /metrics), kept across reloads.
         self.run_stats: dict[str, RunStats] = {}
         self.flows: dict[str, FlowRuntime] = {}
@@ -79,9 +94,22 @@ class Engine:
         self.flowset = flowset
         self.flows.clear()
         self.connections.clear()
+        for conn_spec in flowset.connections.values():  # before anything is opened
+            given = self.provided.get(conn_spec.id)
+            if given is not None and not isinstance(
+                given, self.registry.connections[conn_spec.type]
+            ):
+                raise TypeError(
+                    f"the flows declare connection '{conn_spec.id}' a {conn_spec.type}, "
+                    f"but the host provided a {type(given).__name__}"
+                )
+        self.connections.update(self.provided)
         for conn_spec in flowset.connections.values():
+            if conn_spec.id in self.provided:
+                continue  # the host's own, in place of one built from the declaration
             kind = self.registry.connections[conn_spec.type]
             connection = kind(conn_spec.id, dict(conn_spec.config), self.clock, self.settings)
+            connection.data_dir = self.data_dir
             await connection.open()
             self.connections[conn_spec.id] = connection
         for flow_spec in flowset.flows.values():
@@ -114,7 +142,9 @@ class Engine:
             await self._drain(grace)
         for flow in list(self.flows.values()):
             await flow.stop()
-        for connection in self.connections.values():
+        for conn_id, connection in self.connections.items():
+            if self.provided.get(conn_id) is connection:
+                continue  # the host's: it closes it, when it is done with it
             try:
                 await connection.close()
             except OSError:
@@ -180,8 +210,29 @@ class Engine:
             await flow.stop()
             self.events.forget_flow(flow.id)
 
+    def provide(self, *connections: Connection) -> None:
+        """Hand the engine connections the host made, around live objects of its own (a
+        simulated site's meter), each under its ``connection_id``, from the next start on.
+
+        Nodes reach them as any other, ``ctx.connection(id)``. Where the flows declare the
+        id (``connections:``, so validation knows the name and its type) the provided one
+        stands in for the one the engine would build, and must be of the declared type;
+        a declared id the host provides nothing for is built from the flows as usual. The
+        engine neither opens nor closes a provided connection: it is the host's."""
+        for connection in connections:
+            self.provided[connection.connection_id] = connection
+
     def close(self) -> None:
         self.db.close()
+
+    def observe(self, observer: FlowObserver) -> Callable[[], None]:
+        """Tell ``observer`` of every run and step from now on, in every flow (reloaded
+        ones too); returns the function that stops it."""
+        return self.observers.add(observer)
+
+    def _counts(self, flow_id: str) -> dict[str, int]:
+        flow = self.flows.get(flow_id)
+        return {n.id: n.count for n in flow.nodes.values()} if flow else {}
 
     # -- runs -----------------------------------------------------------------
 
@@ -285,3 +336,46 @@ class Engine:
 
     def describe(self) -> list[dict[str, Any]]:
         return [flow.describe() for flow in self.flows.values()]
+
+
+#: How much virtual time ``run_to_end`` lets a run take before it gives up on it.
+RUN_TO_END_LIMIT_S = 7 * 86400.0
+
+
+async def run_to_end(
+    engine: Engine,
+    flow_id: str,
+    payload: Any = None,
+    *,
+    source: str = "manual",
+    limit: float = RUN_TO_END_LIMIT_S,
+) -> RunTrace:
+    """Start a run of ``flow_id`` and move the engine's virtual clock until it is over;
+    its trace.
+
+    A run that waits (a retry's backoff, a delay, a request's time limit) waits on the
+    clock, and a virtual clock moves only when told: this settles the engine, then jumps
+    to the next time anyone waits for (timers and delays fire on the way), and again,
+    until the run ends. So a test or tool sees an hour of retries in no wall time, in
+    the order they would have happened. Other flows' timers fire on the way too.
+
+    Raises ``TimeoutError`` if the run is still going ``limit`` virtual seconds on, and
+    ``RuntimeError`` if its run mode drops it or it waits for something the clock cannot
+    move (nobody waits on the clock, yet the run is not over).
+    """
+    clock = engine.clock
+    if not isinstance(clock, VirtualClock):
+        raise TypeError("run_to_end moves a VirtualClock; on real time, await the run")
+    handle = engine.start_run(flow_id, payload, source)
+    if handle is None:
+        raise RuntimeError(f"flow '{flow_id}' dropped the run: a run is still going")
+    give_up = clock.time() + limit
+    await clock.settle()
+    while not handle.done.done():
+        deadline = clock.next_deadline()
+        if deadline is None:
+            raise RuntimeError(f"the run of '{flow_id}' waits for something no clock moves")
+        if deadline > give_up:
+            raise TimeoutError(f"the run of '{flow_id}' is still going after {limit:g} s")
+        await clock.run_until(deadline)
+    return await handle.wait()

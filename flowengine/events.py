@@ -2,14 +2,19 @@
 
 Each subscriber gets its own bounded queue; a slow client loses its oldest
 events rather than slowing the engine. New subscribers first receive every
-node's last status, so a page opened mid-run is complete at once.
+node's last status, so a page opened mid-run is complete at once. Runs reach the
+bus through the engine's observers (``RunEvents``), as every watcher of runs does.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any
+
+from flowengine.observe import FlowObserver
+from flowengine.traces import RunTrace
 
 QUEUE_SIZE = 1000
 #: Notifications kept for clients that connect later (the newest last).
@@ -59,3 +64,31 @@ class EventBus:
     def forget_flow(self, flow_id: str) -> None:
         for key in [k for k in self.last_status if k[0] == flow_id]:
             del self.last_status[key]
+
+
+class RunEvents(FlowObserver):
+    """Runs starting and ending, as ``run_start`` and ``run`` events on ``bus`` while
+    anyone listens; ``counts`` gives a flow's messages per node (the Flows page's counts)."""
+
+    def __init__(self, bus: EventBus, counts: Callable[[str], dict[str, int]]) -> None:
+        self._bus = bus
+        self._counts = counts
+
+    def run_started(self, flow_id: str, run_id: str, source: str, at: float) -> None:
+        if self._bus.listening:
+            event = {"type": "run_start", "flow": flow_id, "run_id": run_id, "trigger": source}
+            self._bus.publish({**event, "at": at})
+
+    def run_ended(self, trace: RunTrace) -> None:
+        if self._bus.listening:
+            self._bus.publish(
+                {
+                    "type": "run",
+                    "flow": trace.flow_id,
+                    "run_id": trace.run_id,
+                    "outcome": trace.outcome,
+                    "error": trace.error,
+                    "at": trace.finished,
+                    "counts": self._counts(trace.flow_id),
+                }
+            )

@@ -34,11 +34,15 @@ class Message:
         )
 
     def derive(self, payload: Any, topic: str | None = None) -> Message:
-        """A new message in the same run, carrying ``payload``."""
+        """A new message in the same run, carrying ``payload``.
+
+        ``meta`` is copied, not shared: a node that derives several messages (a
+        split, a switch with many outputs) must not see one's meta edits in another.
+        """
         return Message(
             payload,
             self.topic if topic is None else topic,
             self.run_id,
             self.timestamp,
-            self.meta,
+            copy.deepcopy(self.meta),
         )

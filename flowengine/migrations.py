@@ -18,6 +18,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flowengine.database import transaction
+
 VERSIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_versions (
     component TEXT PRIMARY KEY,
@@ -73,11 +75,8 @@ def migrate(db: sqlite3.Connection, component: str, migrations: Sequence[Migrati
 
 def _apply(db: sqlite3.Connection, component: str, step: Migration) -> None:
     """One migration and its stamp, all or nothing."""
-    if db.in_transaction:
-        db.commit()
     statements = [s for s in _statements(step.sql) if s.strip()]
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db, immediate=True):
         for statement in statements:
             db.execute(statement)
         db.execute(
@@ -86,10 +85,6 @@ def _apply(db: sqlite3.Connection, component: str, step: Migration) -> None:
             "description = excluded.description",
             (component, step.version, step.description),
         )
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
 
 
 def _statements(sql: str) -> list[str]:

@@ -12,6 +12,7 @@ import copy
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from flowengine.message import Message
@@ -79,6 +80,9 @@ class NodeContext(Protocol):
     log: logging.Logger
     #: The site's IANA time zone: wall-clock times in configs and ``now`` in expressions.
     timezone: str
+    #: The host's data directory (``Engine(data_dir=...)``), where files the flows keep
+    #: belong; not a settings key: the settings are the site config and nothing else.
+    data_dir: Path
 
     @property
     def flow(self) -> ContextScope: ...
@@ -89,7 +93,11 @@ class NodeContext(Protocol):
     @property
     def settings(self) -> Mapping[str, Any]: ...
 
-    def connection(self, connection_id: str) -> Any: ...
+    def connection(self, connection_id: str) -> Any:
+        """The shared connection of that id: one the flows declare (``connections:``), or
+        one the host provided (``Engine(provided=...)``: a live object such as a simulated
+        site's meter). ``KeyError`` for neither."""
+        ...
 
     def status(self, text: str, state: str = "ok") -> None: ...
 
@@ -217,7 +225,16 @@ class Connection:
     """A shared connection (a Modbus client, an HTTP session, ...).
 
     Declared once in a flow file's ``connections:`` list and used by any node
-    whose config names it, like Node-RED's config nodes.
+    whose config names it, like Node-RED's config nodes. The engine builds each one the
+    flows declare (``kind(connection_id, config, clock, settings)``), sets its
+    ``data_dir``, opens it at start and closes it at stop.
+
+    A host may instead hand the engine a connection it made itself, around a live
+    object of its own (the simulated site's meter): ``Engine(provided=[...])``. The
+    engine uses that instance under its ``connection_id`` (where the flows declare the
+    id, in place of building one, and it must be of the declared type), and leaves
+    opening and closing it to the host. So a live object reaches nodes as a
+    connection, never through the settings.
     """
 
     type_name: ClassVar[str] = ""
@@ -227,6 +244,9 @@ class Connection:
         "properties": {},
         "additionalProperties": False,
     }
+    #: The host's data directory (``Engine(data_dir=...)``): a connection that keeps a
+    #: file keeps it here. Set by the engine before ``open``.
+    data_dir: Path = Path(".")
 
     def __init__(
         self, connection_id: str, config: dict[str, Any], clock: Clock, settings: Mapping[str, Any]

@@ -18,12 +18,13 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from flowengine.context import GLOBAL, Scope
+from flowengine.context import GLOBAL, Scope, flow_scope
 from flowengine.errors import NodeFailure
 from flowengine.message import Message
 from flowengine.node import ERROR_PORT, Node
+from flowengine.observe import Observers
 from flowengine.spec import FlowSpec, NodeSpec
 from flowengine.stats import RunStats
 from flowengine.summary import summarize
@@ -52,9 +53,10 @@ class NodeContextImpl:
         self.flow_id = flow_id
         self.clock: Clock = engine.clock
         self.timezone = engine.timezone
+        self.data_dir = engine.data_dir
         self.log = logging.getLogger(f"flow.{flow_id}.{node_id}")
         self._engine = engine
-        self._flow = Scope(engine.context, f"flow:{flow_id}")
+        self._flow = Scope(engine.context, flow_scope(flow_id))
         self._globals = Scope(engine.context, GLOBAL)
         self.runtime: NodeRuntime | None = None
 
@@ -300,25 +302,39 @@ class FlowRuntime:
         topic: str = "",
     ) -> RunHandle | None:
         """Start a run according to the run mode; None when the mode drops it."""
-        if not self.running:
-            return None
+        handle = RunHandle(new_run_id()) if self.running else None
+        verdict = "drop" if handle is None else self._admit(handle, payload, source, to, topic)
+        if verdict == "drop":
+            handle = None
+        observers = self.engine.observers.run_triggered
+        if observers:  # before the run starts: watchers hear of a run before its steps
+            run_id, now = handle.run_id if handle else None, self.engine.clock.time()
+            for observer in observers:
+                observer(self.id, run_id, payload, source, now)
+        if handle is not None and verdict == "start":
+            self._launch(handle, payload, source, to, topic)
+        return handle
+
+    def _admit(
+        self, handle: RunHandle, payload: Any, source: str, to: tuple[str, ...] | None, topic: str
+    ) -> Literal["start", "queue", "drop"]:
+        """What the run mode does with a new run: start it (cancelling the running one
+        in mode restart), queue it, or drop it."""
         mode = self.spec.mode
-        handle = RunHandle(new_run_id())
         if self._active:
             if mode == "single" or (mode == "parallel" and len(self._active) >= self.spec.max_runs):
                 self._drop(f"{source} trigger dropped, a run is still going (mode {mode})")
-                return None
+                return "drop"
             if mode == "restart":
                 for task in self._active.values():
                     task.cancel()
             elif mode == "queued":
                 if len(self._queue) >= self.spec.max_runs:
                     self._drop(f"queue full, {source} trigger dropped")
-                    return None
+                    return "drop"
                 self._queue.append((handle, payload, source, to, topic))
-                return handle
-        self._launch(handle, payload, source, to, topic)
-        return handle
+                return "queue"
+        return "start"
 
     def _drop(self, why: str) -> None:
         """Count a dropped trigger; say so once while runs keep it busy (a slow inverter
@@ -343,16 +359,8 @@ class FlowRuntime:
         now = engine.clock.time()
         preview = summarize(payload) if engine.tracing else None
         trace = RunTrace(self.id, handle.run_id, source, now, preview, self.digest)
-        if engine.events.listening:
-            engine.events.publish(
-                {
-                    "type": "run_start",
-                    "flow": self.id,
-                    "run_id": handle.run_id,
-                    "trigger": source,
-                    "at": now,
-                }
-            )
+        for observer in engine.observers.run_started:
+            observer(self.id, handle.run_id, source, now)
         msg = Message(payload, topic, handle.run_id, now, {"trigger": source})
         targets = self._entry if to is None else tuple(self.nodes[n] for n in to)
         task = asyncio.create_task(
@@ -394,18 +402,8 @@ class FlowRuntime:
         self.stats.record(trace.outcome, seconds)
         if engine.tracing:
             engine.traces.record(trace)
-        if engine.events.listening:
-            engine.events.publish(
-                {
-                    "type": "run",
-                    "flow": self.id,
-                    "run_id": handle.run_id,
-                    "outcome": trace.outcome,
-                    "error": trace.error,
-                    "at": trace.finished,
-                    "counts": {n.id: n.count for n in self.nodes.values()},
-                }
-            )
+        for observer in engine.observers.run_ended:
+            observer(trace)
         if handle.run_id in self.replies:
             handle.reply = self.replies.pop(handle.run_id)
             handle.replied = True
@@ -423,6 +421,7 @@ class FlowRuntime:
         for index, target in enumerate(targets):
             queue.append((target, msg if index == 0 else msg.copy(), -1))
         tracing = self.engine.tracing
+        observers = self.engine.observers  # read at each step: one may register mid-run
         perf = time.perf_counter
         perf_origin = perf()
         clock_origin = trace.started
@@ -433,6 +432,8 @@ class FlowRuntime:
             step_index = len(steps)
             steps.append(step)
             runtime.count += 1
+            if observers.step_started:
+                self._observe_start(observers, trace.run_id, runtime.id, message)
             try:
                 out = runtime.node.process(message)
                 if runtime.is_async or (
@@ -448,12 +449,16 @@ class FlowRuntime:
             except asyncio.CancelledError:
                 step.status = "cancelled"
                 step.duration_us = (perf() - started) * 1e6
+                if observers.step_failed:
+                    self._observe_failure(observers, trace.run_id, runtime.id, "cancelled")
                 raise
             except Exception as exc:  # the engine boundary: record, route, carry on
                 step.duration_us = (perf() - started) * 1e6
                 self._fail(trace, step, step_index, runtime, message, exc, queue)
                 continue
             step.duration_us = (perf() - started) * 1e6
+            if observers.step_ended:
+                self._observe_end(observers, trace.run_id, runtime, out)
             if out is None:
                 continue
             if isinstance(out, Message):  # the common case: one message out of the first port
@@ -466,6 +471,26 @@ class FlowRuntime:
                     step.output = {runtime.ports[0]: summarize(out.payload)}
             elif isinstance(out, Mapping):
                 step.output = self._route(runtime, out, step_index, queue, tracing)
+
+    def _observe_start(
+        self, observers: Observers, run_id: str, node_id: str, message: Message
+    ) -> None:
+        now = self.engine.clock.time()
+        for observer in observers.step_started:
+            observer(self.id, run_id, node_id, message, now)
+
+    def _observe_end(
+        self, observers: Observers, run_id: str, runtime: NodeRuntime, out: Any
+    ) -> None:
+        gave = _given(out, runtime.ports)
+        now = self.engine.clock.time()
+        for observer in observers.step_ended:
+            observer(self.id, run_id, runtime.id, gave, now)
+
+    def _observe_failure(self, observers: Observers, run_id: str, node_id: str, error: str) -> None:
+        now = self.engine.clock.time()
+        for observer in observers.step_failed:
+            observer(self.id, run_id, node_id, error, now)
 
     def _route(
         self,
@@ -520,6 +545,9 @@ class FlowRuntime:
         step.status = "error"
         step.error = text
         trace.error = f"{runtime.id}: {text}"
+        observers = self.engine.observers
+        if observers.step_failed:
+            self._observe_failure(observers, trace.run_id, runtime.id, text)
         runtime.errors += 1
         runtime.last_error = text
         runtime.set_status(text, "error")
@@ -557,3 +585,17 @@ class FlowRuntime:
             "dropped": self.dropped,
             "nodes": [n.describe() for n in self.nodes.values()],
         }
+
+
+def _given(out: Any, ports: tuple[str, ...]) -> dict[str, list[Message]]:
+    """What a node's ``process`` returned, by port as a list (for observers): one message
+    is its first port's; a port given None gave nothing."""
+    if out is None:
+        return {}
+    if isinstance(out, Message):
+        return {ports[0]: [out]} if ports else {}
+    return {
+        port: value if isinstance(value, list) else [value]
+        for port, value in out.items()
+        if value is not None
+    }

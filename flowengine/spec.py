@@ -36,6 +36,14 @@ class ConnectionSpec:
 
 @dataclass(frozen=True)
 class FlowSpec:
+    """One validated flow: its triggers and its nodes with their wires, as its file said.
+
+    Made by ``load_flow_dir``, ``load_flow_files`` and ``load_flow_text`` once the flow
+    has passed validation, and found in ``FlowSet.flows`` by its ``id``. The engine runs
+    it and the UI draws it; ``source`` is the flow's mapping as the file gave it, kept so
+    a run's trace can show the version that ran.
+    """
+
     id: str
     file: str
     description: str

@@ -16,6 +16,8 @@ MAX_ITEMS = 24
 MAX_DEPTH = 3
 MAX_TEXT = 200
 SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "authorization")
+#: What a secret is shown as wherever a value leaves the engine for people (traces, the
+#: UI and the API, a node's error text): the same text everywhere, so it is known for one.
 MASK = "••••••"
 
 _SCALARS = (int, float, bool, type(None))

@@ -15,6 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowengine.database import transaction
+
 OUTCOMES = ("ok", "error", "cancelled")
 
 
@@ -42,6 +44,9 @@ class Step:
 
 @dataclass(slots=True)
 class RunTrace:
+    """One run as it went: what started it, when, its outcome and error, and each step
+    (node, what it gave, how long it took)."""
+
     flow_id: str
     run_id: str
     trigger: str
@@ -157,7 +162,7 @@ class TraceStore:
         kept = {id(item) for bucket in self._recent.values() for item in bucket}
         pending = [trace for trace in pending if id(trace) in kept]
         touched: set[tuple[str, str]] = set()
-        with _transaction(self._db):
+        with transaction(self._db):
             for trace in pending:
                 if trace.flow_digest and trace.flow_digest not in self._saved_versions:
                     source = self._versions.get(trace.flow_digest, {})
@@ -200,13 +205,3 @@ def _brief(data: dict[str, Any]) -> dict[str, Any]:
         "steps": len(data["steps"]),
     }
 
-
-class _transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from flowengine.context import GLOBAL
+from flowengine.context import ContextRef
 from flowengine.dotted import MISSING, dig
 from flowengine.spec import TriggerSpec
 
@@ -149,9 +149,8 @@ class ContextTrigger(Trigger):
         return "above" in self.spec.options or "below" in self.spec.options
 
     async def start(self) -> None:
-        scope_word, _, rest = self.spec.options["key"].partition(".")
-        key = rest.partition(".")[0]
-        scope = GLOBAL if scope_word == "global" else f"flow:{self.flow.id}"
+        ref = ContextRef.parse(self.spec.options["key"])
+        scope, key = ref.scope(self.flow.id), ref.key
         store = self.flow.engine.context
         self._inside = self._ranged and self._in_range(self._pick(store.peek(scope, key)))
 
@@ -197,12 +196,10 @@ class ContextTrigger(Trigger):
 
     @property
     def _field(self) -> tuple[str, ...]:
-        _, _, rest = self.spec.options["key"].partition(".")
-        _, _, inside = rest.partition(".")
-        parts = [*inside.split(".")] if inside else []
+        parts = ContextRef.parse(self.spec.options["key"]).path
         if "field" in self.spec.options:
-            parts += self.spec.options["field"].split(".")
-        return tuple(parts)
+            parts += tuple(self.spec.options["field"].split("."))
+        return parts
 
     def _in_range(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
@@ -236,10 +233,8 @@ class AtTrigger(Trigger):
         return f"at {self.spec.options['key']}"
 
     async def start(self) -> None:
-        scope_word, _, rest = self.spec.options["key"].partition(".")
-        key, _, inside = rest.partition(".")
-        scope = GLOBAL if scope_word == "global" else f"flow:{self.flow.id}"
-        fields = tuple(inside.split(".")) if inside else ()
+        ref = ContextRef.parse(self.spec.options["key"])
+        scope, key, fields = ref.scope(self.flow.id), ref.key, ref.path
         store = self.flow.engine.context
         self._arm(dig(store.peek(scope, key), fields))
 

@@ -16,6 +16,7 @@ import jsonschema
 from croniter import croniter
 
 from flowengine.blueprints import expand, uses_blueprint
+from flowengine.context import ContextRef
 from flowengine.durations import parse_duration
 from flowengine.errors import InvalidFlows, Problem
 from flowengine.expressions import (
@@ -61,6 +62,12 @@ def load_flow_files(
     trigger_options: Mapping[str, dict[str, Any]] = TRIGGER_OPTIONS,
     complete: bool = False,
 ) -> FlowSet:
+    """Validate and load the given flow files together, all problems reported at once.
+
+    A chosen subset of a flow directory (an editor checking one file, a flow test):
+    with ``complete=False`` (the default) a context key that is read here but written
+    by no file here is allowed, since a file outside the subset may write it.
+    """
     docs: list[SourceDoc] = []
     problems: list[Problem] = []
     for path in files:
@@ -150,7 +157,7 @@ class _Checker:
         for index, conn in enumerate(data.get("connections", [])):
             self._add_connection(doc, ("connections", index), conn)
         for name, what in data.get("context", {}).items():
-            self.outside[name.partition(".")[2]] = what
+            self.outside[ContextRef.parse(name).key] = what  # the schema allows global.<key>
         if "flow" in data:
             self._current_data = data
             self._add_flow(doc, data)
@@ -251,9 +258,13 @@ class _Checker:
         reads: list[str] = []
         writes: list[str] = []
 
-        def scoped(name: str) -> tuple[str, str]:
-            scope, _, rest = name.partition(".")
-            return ("global" if scope == "global" else f"flow:{flow_id}"), rest.partition(".")[0]
+        def scoped(name: str, path: JsonPath) -> tuple[str, str] | None:
+            try:
+                ref = ContextRef.parse(name)
+            except ValueError as exc:
+                self.problem(doc, path, str(exc))
+                return None
+            return ref.scope(flow_id), ref.key
 
         for node in nodes:
             kind = self.registry.nodes[node.type]
@@ -263,22 +274,31 @@ class _Checker:
                 for name in context_reads(source, template=what == "template"):
                     node_reads.append(KeyUse(name, where))
             for use in node_reads:
-                scope, key = scoped(use.name)
+                path = base if use.path is None else (*base, *use.path)
+                if (found := scoped(use.name, path)) is None:
+                    continue
+                scope, key = found
                 if scope == "global":
                     reads.append(key)
                 if use.path is not None:
-                    self._named_reads.append((doc, (*base, *use.path), flow_id, scope, key))
+                    self._named_reads.append((doc, path, flow_id, scope, key))
             for use in node_writes:
-                scope, key = scoped(use.name)
+                path = base if use.path is None else (*base, *use.path)
+                if (found := scoped(use.name, path)) is None:
+                    continue
+                scope, key = found
                 self._writes.add((scope, key))
                 if scope == "global":
                     writes.append(key)
         for index, trigger in enumerate(triggers):
             if trigger.type in ("context", "at"):
-                scope, key = scoped(trigger.options["key"])
+                path = ("triggers", index, "key")
+                if (found := scoped(trigger.options["key"], path)) is None:
+                    continue
+                scope, key = found
                 if scope == "global":
                     reads.append(key)
-                self._named_reads.append((doc, ("triggers", index, "key"), flow_id, scope, key))
+                self._named_reads.append((doc, path, flow_id, scope, key))
         return tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(writes))
 
     def _node(self, doc: SourceDoc, path: JsonPath, raw: dict[str, Any]) -> NodeSpec | None:

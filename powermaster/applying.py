@@ -162,9 +162,10 @@ class Applier:
         self, engine: Engine, settings: dict[str, Any], flowset: FlowSet
     ) -> None:
         """Stop the flows (runs in progress get a moment to finish), put ``settings`` in
-        place in the dict the engine and its nodes hold (keeping what this process adds:
-        the data directory, the simulated meter...), start ``flowset``. The context store
-        and the traces carry on."""
+        place in the dict the engine and its nodes hold (keeping any key outside the site
+        config's sections), start ``flowset``. The context store and the traces carry on,
+        and so do the engine's data directory and what the service provides it (the
+        simulated meter): they are not settings."""
         await engine.stop(grace=RELOAD_GRACE_S)
         for key in [k for k in self.settings if k in SITE_SCHEMA["properties"]]:
             if key not in settings:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import statistics
 import sys
 import time
 from datetime import date
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from flowengine import InvalidFlows, RealClock, default_registry, load_flow_files
+from flowengine.atomic import write_atomic
+from flowengine.flowtest import run_tests
 from flowengine.graph import to_dot, to_mermaid
 from flowengine.local import local_types
 from flowengine.loop import run as run_loop
@@ -20,10 +24,21 @@ from flowengine.schema import editor_schema
 from flowengine.yamlsource import read_yaml_text
 from flows import FLOWS_DIR, SITE_CONFIG
 from powermaster import logs
+from powermaster.backtest.builder import SAMPLE_FIRST, Kind, sample_scenario
+from powermaster.backtest.capture import capture
+from powermaster.backtest.days import by_day
+from powermaster.backtest.optimum import optimum
+from powermaster.backtest.runner import baseline_soc_final, progress_bar, run_backtest
+from powermaster.backtest.scenario import Scenario, load_scenario
 from powermaster.config import SITE_SCHEMA, load_site_config
 from powermaster.datadir import default_data_dir
 from powermaster.editor import FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE, write_schemas
+from powermaster.flowtests import harness
+from powermaster.nodedocs import node_reference
 from powermaster.service import NOT_FLOW_FILES, Options, Service, site_config_for
+from powermaster.sim.reporter import report_changes
+from powermaster.simulator import inverter_server, site_model
+from ui.auth import PasswordError, write_password
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,7 +247,6 @@ def _run(args: argparse.Namespace) -> int:
 def _set_password(args: argparse.Namespace) -> int:
     """The first line of standard input becomes the UI's password (its scrypt hash is
     written to <data dir>/ui-password; sessions of a running service end at its restart)."""
-    from ui.auth import PasswordError, write_password
 
     line = sys.stdin.readline()
     password = line[:-1] if line.endswith("\n") else line
@@ -254,9 +268,6 @@ def _days(text: str) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from flowengine.atomic import write_atomic
-    from powermaster.backtest.runner import progress_bar, run_backtest
-    from powermaster.backtest.scenario import Scenario, load_scenario
 
     # The simulated site's own log (its health, its dropped re-plans at 1000x speed) is
     # not the owner's: only errors show, beside the progress bar and the figures.
@@ -289,20 +300,13 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> Any:
-    from powermaster.backtest.builder import SAMPLE_FIRST, sample_scenario
-
-    kind = "perfect" if args.perfect else "erring"
+    kind: Kind = "perfect" if args.perfect else "erring"
     return sample_scenario(args.sample, args.first or SAMPLE_FIRST, kind)
 
 
 def _scored(scenario: Any, result: dict[str, Any]) -> str:
     """The run against the optimum with perfect knowledge: the period, then each day."""
-    import statistics
 
-    from powermaster.backtest.capture import capture
-    from powermaster.backtest.days import by_day
-    from powermaster.backtest.optimum import optimum
-    from powermaster.backtest.runner import baseline_soc_final
 
     best = optimum(scenario)
     whole = capture(result["baselines"]["self_use"], result["bill"]["net"], best, scenario,
@@ -325,8 +329,6 @@ def _scored(scenario: Any, result: dict[str, Any]) -> str:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from powermaster.sim.reporter import report_changes
-    from powermaster.simulator import inverter_server, site_model
 
     settings = load_site_config(args.config)
     # A client that goes away is normal here: not pymodbus's "Cancel send" error each time.
@@ -363,10 +365,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _test(args: argparse.Namespace) -> int:
     """Flow tests (docs/flow-tests.md), on the standard event loop: its sockets are the ones
     the tests' guard refuses, so nothing reaches the network."""
-    import asyncio
 
-    from flowengine.flowtest import run_tests
-    from powermaster.flowtests import harness
 
     summary = asyncio.run(
         run_tests(args.paths, harness(), lambda line: print(line, flush=True), args.keyword,
@@ -431,7 +430,6 @@ def context_key(key: ContextKey) -> dict[str, str]:
 def _nodes(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.markdown:
-        from powermaster.nodedocs import node_reference
 
         print(node_reference(registry), end="")
         return 0

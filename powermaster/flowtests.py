@@ -39,7 +39,7 @@ def harness(registry: Registry | None = None) -> Harness:
     )
 
 
-def site_settings_for(flows_dir: Path, patch: Mapping[str, Any], data_dir: Path) -> dict[str, Any]:
+def site_settings_for(flows_dir: Path, patch: Mapping[str, Any]) -> dict[str, Any]:
     """The site config beside the flows with ``patch`` over it, as the service runs it."""
     site = flows_dir / SITE_FILE
     try:
@@ -50,9 +50,7 @@ def site_settings_for(flows_dir: Path, patch: Mapping[str, Any], data_dir: Path)
     problems = check_site_config(doc, flows_dir / SECRETS_FILE)
     if problems:
         raise SettingsPatchError("; ".join(p.message for p in problems))
-    settings = merge_defaults(doc.data)
-    settings["data_dir"] = str(data_dir)
-    return settings
+    return merge_defaults(doc.data)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flowengine.registry import Registry
-from flowengine.schema import DURATION
+from flowengine.schema import DURATION, TRIGGER_OPTIONS
 
 HEADER = """# Node reference
 
@@ -35,16 +35,14 @@ def node_reference(registry: Registry) -> str:
         parts.append(f"### `{name}`\n\n{options['description']}\n")
         parts.append(_table(options.get("properties", {}), set(options.get("required", []))))
     parts.append("## Connections\n")
-    for name, kind in sorted(registry.connections.items()):
-        parts.append(f"### `{name}`\n\n{kind.description}\n")
-        schema = getattr(kind, "config_schema", {}) or {}
+    for name, connection in sorted(registry.connections.items()):
+        parts.append(f"### `{name}`\n\n{connection.description}\n")
+        schema = getattr(connection, "config_schema", {}) or {}
         parts.append(_table(schema.get("properties", {}), set(schema.get("required", []))))
     return "\n".join(parts).rstrip() + "\n"
 
 
 def _triggers(registry: Registry) -> dict[str, dict[str, Any]]:
-    from flowengine.schema import TRIGGER_OPTIONS
-
     return {**TRIGGER_OPTIONS, **registry.trigger_options()}
 
 

@@ -35,7 +35,6 @@ class Options:
 def as_run(options: Options, settings: dict[str, Any]) -> dict[str, Any]:
     """The site config as this process runs it: the command line's overrides on top."""
     settings.update(options.extra_settings)
-    settings["data_dir"] = str(options.data_dir)
     if options.shadow:
         settings["control"] = {**settings.get("control", {}), "mode": "shadow"}
     if options.inverter and not options.inverter.startswith("/"):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flowengine import local_iso
 from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.history.query import prices_paid, recent_telemetry
 
@@ -110,7 +111,7 @@ def chart(
     since, until = now - query.hours * 3600, now + query.ahead * 3600
 
     def iso(epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, tz).isoformat()
+        return local_iso(epoch, tz)
 
     ahead = plan_ahead(plan, now, until) if query.ahead > 0 else []
     return {

@@ -19,15 +19,15 @@ from zoneinfo import ZoneInfo
 
 from flowengine import Engine
 from nodes.control import override as manual
+from nodes.control.health import HEALTH_KEY
 from nodes.control.site import control_mode
-from nodes.health.node import HEALTH_KEY
 from nodes.history.query import HistoryQuery, NoHistory, history_rows
 from nodes.ledger.billing import zone
 from nodes.ledger.cycles import statement, window
 from nodes.ledger.entries import EntryQuery, entries
 from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import NoLedger, require_schema
-from nodes.planning.plan import slot_at
+from nodes.planning.result import slot_at
 from nodes.planning.whatif import override_cost
 from powermaster import overview
 from powermaster.logs import clock_time

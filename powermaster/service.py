@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flowengine import Engine, HandBack, RealClock, default_registry
 from flowengine.clock import Clock
@@ -24,6 +24,7 @@ from flowengine.spec import FlowSet
 from flows import SITE_CONFIG
 from nodes.control import override as manual
 from nodes.control.site import control_mode
+from nodes.replay import SiteMeterConnection
 from nodes.replay.sample import sample_slot_prices
 from powermaster.applying import Applier
 from powermaster.datadir import demo_site_config
@@ -37,10 +38,9 @@ from powermaster.simulator import inverter_server, site_model
 from powermaster.timekeeping import Timekeeper
 from powermaster.watch import NOT_FLOW_FILES as NOT_FLOW_FILES  # where the CLI finds it
 from powermaster.watch import FileWatch
+from ui.app import create_app
 from ui.auth import Auth
-
-if TYPE_CHECKING:
-    from ui.server import WebServer
+from ui.server import WebServer
 
 log = logging.getLogger("power_master")
 
@@ -82,6 +82,7 @@ class Service:
             options.data_dir / "engine.db",
             self.settings,
             timezone=self.settings["site"]["timezone"],
+            data_dir=options.data_dir,
         )
         self.views = ReadModel(self.engine, self.settings, self.applier.status)
         self._web: WebServer | None = None
@@ -104,7 +105,8 @@ class Service:
         if not self.options.inverter:
             model = site_model(self.settings, self.clock)
             self.timekeeper.restore_site(model, self.clock.time())  # its SOC carries on
-            self.settings["site_meter"] = SimulatedRetailer(model, sample_slot_prices)
+            meter = SimulatedRetailer(model, sample_slot_prices)  # sources.usage: sample
+            self.engine.provide(SiteMeterConnection.of(meter, self.clock))
             self.simulator = inverter_server(
                 model,
                 self.clock,
@@ -149,9 +151,6 @@ class Service:
         return ", ".join(parts)
 
     async def _start_web(self) -> None:
-        from ui.app import create_app
-        from ui.server import WebServer
-
         assert self.auth is not None
         self._web = WebServer(create_app(self, self.auth), self.options.host, self.options.port)
         await self._web.start()

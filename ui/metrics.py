@@ -35,7 +35,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from flowengine.secrets import MissingSecret, reveal
-from nodes.inputs.node import input_status
+from nodes.inputs.refresh import input_status
 from ui.service import Service
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4

@@ -20,9 +20,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
+from flowengine.clock import local_iso
 from flowengine.dotted import MISSING, dig
 from flowengine.durations import parse_duration
 
@@ -84,7 +85,7 @@ def with_times(value: Any, now: float) -> Any:
             return value
         kind, sign, amount = match.groups()
         at = now + (parse_duration(amount) * (-1 if sign == "-" else 1) if amount else 0.0)
-        return at if kind == "now" else datetime.fromtimestamp(at, UTC).isoformat()
+        return at if kind == "now" else local_iso(at, UTC)
     if isinstance(value, Mapping):
         return {key: with_times(item, now) for key, item in value.items()}
     if isinstance(value, list):

@@ -10,14 +10,12 @@ connection is refused while the tests run.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
-import inspect
 import logging
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,11 +26,11 @@ from zoneinfo import ZoneInfo
 import jsonschema
 
 from flowengine.clock import VirtualClock
-from flowengine.context import GLOBAL
+from flowengine.context import GLOBAL, ContextRef, flow_scope
 from flowengine.dotted import MISSING, dig
 from flowengine.engine import Engine
 from flowengine.errors import InvalidFlows
-from flowengine.flowtest.conditions import lookup, mismatches, missing, with_times
+from flowengine.flowtest.conditions import mismatches, missing, with_times
 from flowengine.flowtest.doubles import (
     CountRuns,
     ManualStart,
@@ -53,15 +51,17 @@ from flowengine.flowtest.spec import (
 from flowengine.local import with_local_types
 from flowengine.message import Message
 from flowengine.node import FLOW_LOG
+from flowengine.observe import FlowObserver
 from flowengine.registry import Registry
-from flowengine.runtime import FlowRuntime, NodeRuntime, RunHandle
+from flowengine.runtime import FlowRuntime
 from flowengine.spec import FlowSet, NodeSpec
+from flowengine.traces import RunTrace
 from flowengine.validate import load_flow_dir
 
-SettingsFor = Callable[[Path, Mapping[str, Any], Path], dict[str, Any]]
+SettingsFor = Callable[[Path, Mapping[str, Any]], dict[str, Any]]
 
 
-def _patch_only(flows_dir: Path, patch: Mapping[str, Any], data_dir: Path) -> dict[str, Any]:
+def _patch_only(flows_dir: Path, patch: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(patch))
 
 
@@ -74,7 +74,8 @@ class Harness:
     """What the application around the engine gives its flow tests."""
 
     registry: Registry
-    #: The settings a test runs with: (flows directory, the test's patch, its data directory).
+    #: The settings a test runs with: (flows directory, the test's patch). Its data
+    #: directory, a temporary one, is the engine's (``Engine(data_dir=...)``).
     settings: SettingsFor = _patch_only
     #: The engine's time zone for those settings (cron triggers, a naive ``at``).
     timezone: Callable[[Mapping[str, Any]], str] = _utc
@@ -95,22 +96,18 @@ class NodeCall:
 class RunRecord:
     payload: Any
     source: str
-    handle: RunHandle | None
+    run_id: str | None  # None: the run mode dropped it
+    trace: RunTrace | None = None  # once it is over
 
     @property
     def outcome(self) -> str:
-        if self.handle is None:
+        if self.run_id is None:
             return "dropped"
-        if not self.handle.done.done() or self.handle.done.cancelled():
-            return "running"
-        return self.handle.done.result().outcome
+        return "running" if self.trace is None else self.trace.outcome
 
     @property
     def error(self) -> str | None:
-        if self.outcome in ("dropped", "running"):
-            return None
-        assert self.handle is not None
-        return self.handle.done.result().error
+        return None if self.trace is None else self.trace.error
 
 
 @dataclass
@@ -125,77 +122,53 @@ class Result:
         return not self.failures
 
 
-class Recorder:
-    """Every message each node got and gave, and every run started, in one test."""
+class Recorder(FlowObserver):
+    """Every message each node got and gave, and every run asked for, in one test: an
+    observer of the engine (``Engine.observe``), so the flows run exactly as in service."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self) -> None:
         self.calls: dict[tuple[str, str], list[NodeCall]] = {}
         self.runs: dict[str, list[RunRecord]] = {}
-        for flow in engine.flows.values():
-            self._watch_flow(flow)
-            for runtime in flow.nodes.values():
-                self._watch_node(flow.id, runtime)
+        self._by_run: dict[str, RunRecord] = {}
+        #: The step each run is in (a run's steps come one at a time).
+        self._current: dict[str, NodeCall] = {}
 
-    def _watch_flow(self, flow: FlowRuntime) -> None:
-        trigger = flow.trigger
-        records = self.runs.setdefault(flow.id, [])
+    def run_triggered(
+        self, flow_id: str, run_id: str | None, payload: Any, source: str, at: float
+    ) -> None:
+        record = RunRecord(copy.deepcopy(payload), source, run_id)
+        self.runs.setdefault(flow_id, []).append(record)
+        if run_id is not None:
+            self._by_run[run_id] = record
 
-        def recorded(
-            payload: Any = None,
-            source: str = "manual",
-            to: tuple[str, ...] | None = None,
-            topic: str = "",
-        ) -> RunHandle | None:
-            handle = trigger(payload, source, to, topic)
-            records.append(RunRecord(copy.deepcopy(payload), source, handle))
-            return handle
+    def run_ended(self, trace: RunTrace) -> None:
+        record = self._by_run.pop(trace.run_id, None)
+        if record is not None:
+            record.trace = trace
 
-        setattr(flow, "trigger", recorded)  # noqa: B010 - an instance's method, replaced
+    def step_started(
+        self, flow_id: str, run_id: str, node_id: str, msg: Message, at: float
+    ) -> None:
+        call = NodeCall(copy.deepcopy(msg.payload))
+        self.calls.setdefault((flow_id, node_id), []).append(call)
+        self._current[run_id] = call
 
-    def _watch_node(self, flow_id: str, runtime: NodeRuntime) -> None:
-        process = runtime.node.process
-        calls = self.calls.setdefault((flow_id, runtime.id), [])
-        ports = runtime.ports
+    def step_ended(
+        self,
+        flow_id: str,
+        run_id: str,
+        node_id: str,
+        gave: Mapping[str, list[Message]],
+        at: float,
+    ) -> None:
+        call = self._current.pop(run_id, None)  # None: the step began before we watched
+        if call is not None:
+            call.gave = {port: [copy.deepcopy(m.payload) for m in ms] for port, ms in gave.items()}
 
-        def begin(msg: Message) -> NodeCall:
-            call = NodeCall(copy.deepcopy(msg.payload))
-            calls.append(call)
-            return call
-
-        async def finish(call: NodeCall, pending: Awaitable[Any]) -> Any:
-            try:
-                out = await pending
-            except asyncio.CancelledError:
-                call.error = "cancelled (timed out, or the test ended)"
-                raise
-            except Exception as exc:
-                call.error = _error_text(exc)
-                raise
-            call.gave = _gave(out, ports)
-            return out
-
-        if runtime.is_async:
-
-            async def recorded_async(msg: Message) -> Any:
-                call = begin(msg)
-                return await finish(call, process(msg))  # type: ignore[arg-type]
-
-            setattr(runtime.node, "process", recorded_async)  # noqa: B010
-            return
-
-        def recorded(msg: Message) -> Any:
-            call = begin(msg)
-            try:
-                out = process(msg)
-            except Exception as exc:
-                call.error = _error_text(exc)
-                raise
-            if inspect.isawaitable(out) and not isinstance(out, Message):
-                return finish(call, out)
-            call.gave = _gave(out, ports)
-            return out
-
-        setattr(runtime.node, "process", recorded)  # noqa: B010
+    def step_failed(self, flow_id: str, run_id: str, node_id: str, error: str, at: float) -> None:
+        call = self._current.pop(run_id, None)
+        if call is not None:
+            call.error = error
 
 
 def _check_shapes(test: FlowTest, recorder: Recorder, engine: Engine) -> list[str]:
@@ -250,7 +223,7 @@ async def _run(
     test: FlowTest, flowset: FlowSet, harness: Harness, data_dir: Path
 ) -> tuple[list[str], list[str]]:
     flows_dir = Path(test.doc.file).parent
-    settings = harness.settings(flows_dir, test.settings, data_dir)
+    settings = harness.settings(flows_dir, test.settings)
     timezone = harness.timezone(settings)
     start = datetime.fromisoformat(test.at)
     if start.tzinfo is None:
@@ -264,22 +237,23 @@ async def _run(
         timezone=timezone,
         trigger_types={"start": ManualStart},
         freeze_gc=False,
+        data_dir=data_dir,
     )
     try:
         for scope_word, values in test.context.items():
-            scope = GLOBAL if scope_word == "global" else f"flow:{test.flow}"
+            scope = GLOBAL if scope_word == "global" else flow_scope(test.flow)
             for key, value in values.items():
                 engine.context.set(scope, key, with_times(value, clock.time()))
         await engine.start(_flowset(test, flowset))
-        recorder = Recorder(engine)
+        recorder = Recorder()
+        engine.observe(recorder)
         for item in test.inputs:
             flow = engine.flows[test.flow]
             if item.after:
                 await clock.advance(item.after)
-            for name, value in item.sets:
-                scope_word, _, key = name.partition(".")
-                scope = GLOBAL if scope_word == "global" else f"flow:{test.flow}"
-                engine.context.set(scope, key, with_times(value, clock.time()))
+            for name, value in item.sets:  # the schema allows no field: global.<key>
+                ref = ContextRef.parse(name)
+                engine.context.set(ref.scope(test.flow), ref.key, with_times(value, clock.time()))
             if not item.starts_run:
                 await clock.run_until(clock.time())
                 continue
@@ -306,11 +280,9 @@ async def _run(
 def _fire(engine: Engine, flow: FlowRuntime, name: str, payload: Any, now: float) -> None:
     spec = next(t for t in flow.spec.triggers if trigger_matches(name, t))
     if payload is None and spec.type == "context":
-        scope_word, _, rest = spec.options["key"].partition(".")
-        key, _, inside = rest.partition(".")
-        scope = GLOBAL if scope_word == "global" else f"flow:{flow.id}"
-        value = engine.context.get(scope, key)
-        fields = [*(inside.split(".") if inside else ()), *spec.options.get("field", "").split(".")]
+        ref = ContextRef.parse(spec.options["key"])
+        value = engine.context.get(ref.scope(flow.id), ref.key)
+        fields = [*ref.path, *spec.options.get("field", "").split(".")]
         found = dig(value, [p for p in fields if p])
         value = None if found is MISSING else found
         payload = {"key": spec.options["key"], "value": value, "old": None}
@@ -386,10 +358,9 @@ def _check(test: FlowTest, recorder: Recorder, engine: Engine, now: float) -> li
         ports = engine.flows[flow_id].nodes[node_id].ports
         failures += [f"{where}: node '{ref}' {m}" for m in _check_node(wanted, calls, ports, now)]
     for ref, wanted in expect.get("context", {}).items():
-        scope_word, key, *rest = ref.split(".", 2)
-        scope = GLOBAL if scope_word == "global" else f"flow:{test.flow}"
-        value = engine.context.get(scope, key, _ABSENT)
-        value = lookup(value, rest[0]) if rest and value is not _ABSENT else value
+        place = ContextRef.parse(ref)
+        value = engine.context.get(place.scope(test.flow), place.key, _ABSENT)
+        value = dig(value, place.path) if place.path and value is not _ABSENT else value
         where = test.where("expect", "context", ref)
         condition = with_times(wanted, now)
         if value is _ABSENT or missing(value):
@@ -493,8 +464,8 @@ def _traces(test: FlowTest, recorder: Recorder) -> list[str]:
             )
             if flow_id not in test.real_flows or record.outcome in ("dropped", "running"):
                 continue
-            assert record.handle is not None
-            for step in record.handle.done.result().steps:
+            assert record.trace is not None
+            for step in record.trace.steps:
                 shown = step.error if step.error else _brief(step.output)
                 lines.append(f"    {step.node}: {step.status}  {shown}")
     return lines
@@ -503,19 +474,6 @@ def _traces(test: FlowTest, recorder: Recorder) -> list[str]:
 def _brief(value: Any, limit: int = 160) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _gave(out: Any, ports: tuple[str, ...]) -> dict[str, list[Any]]:
-    if out is None:
-        return {}
-    if isinstance(out, Message):
-        return {ports[0]: [copy.deepcopy(out.payload)]} if ports else {}
-    gave: dict[str, list[Any]] = {}
-    for port, value in out.items():
-        if value is not None:
-            messages = value if isinstance(value, list) else [value]
-            gave[port] = [copy.deepcopy(m.payload) for m in messages]
-    return gave
 
 
 def _error_text(exc: BaseException) -> str:

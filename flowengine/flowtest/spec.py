@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flowengine.context import ContextRef
 from flowengine.durations import parse_duration
 from flowengine.errors import InvalidFlows, Problem
 from flowengine.flowtest.conditions import operator_problems, time_problems
@@ -435,6 +436,10 @@ class _Checker:
             for message in operator_problems(wanted.get("payload")):
                 self.problem((*path, "runs", flow_id, "payload"), message)
         for key, wanted in raw.get("context", {}).items():
+            try:
+                ContextRef.parse(key)
+            except ValueError as exc:  # global.a..b: the schema lets it by
+                self.problem((*path, "context", f"<key>{key}"), str(exc))
             for message in operator_problems(wanted):
                 self.problem((*path, "context", key), message)
 

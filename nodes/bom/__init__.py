@@ -8,8 +8,8 @@ from flowengine.registry import Declared
 from flowengine.settings import sections_from
 from nodes.bom import settings
 from nodes.bom.provider import BomStorm
-from nodes.inputs.node import provider_node
 from nodes.inputs.provider import Provider
+from nodes.inputs.refresh import provider_node
 
 PROVIDERS: list[type[Provider]] = [BomStorm]
 NODE_TYPES: list[Declared] = [provider_node(BomStorm)]

@@ -19,8 +19,8 @@ from flowengine.message import Message
 from flowengine.node import ContextKey, Node, NodeContext
 from flowengine.schema import DURATION
 from nodes.control.deviation import Commanded, Memory, Thresholds, Verdict, compare
+from nodes.control.health import HEALTH_KEY
 from nodes.foxess.link import LINK_KEY
-from nodes.health.node import HEALTH_KEY
 
 #: What the record keeps of the telemetry it judged.
 ACTUAL = ("work_mode", "remote_enabled", "remote_setpoint_w", "battery_w", "soc")

@@ -111,12 +111,10 @@ def enforce_limits(
         return enforce_limits(held, soc, pv, load, limits, floor)
     if target < 0 and soc <= bottom:
         if wanted.mode == "force_discharge":
-            return Decision(
-                "self_use",
-                0.0,
-                "safety",
-                f"battery at its floor ({soc:.0%} <= {bottom:.0%}): discharge stopped",
-            )
+            # Through the inverter-led rule, so no export allowed makes it zero-export.
+            reason = f"battery at its floor ({soc:.0%} <= {bottom:.0%}): discharge stopped"
+            stopped = Decision("self_use", 0.0, "safety", reason, None, wanted.export_limit_w)
+            return enforce_limits(stopped, soc, pv, load, limits, floor)
         target = 0.0
     # Grid: import = load - pv + battery, export = pv - load - battery.
     high = min(limits.max_charge_w, limits.max_import_w - load + pv)

@@ -23,7 +23,7 @@ from nodes.control.settings import ControlSettings
 from nodes.control.situation import Situation
 from nodes.control.stability import StabilityState
 from nodes.control.tick import control_tick
-from nodes.planning.plan import slot_at
+from nodes.planning.result import slot_at
 
 __all__ = ["Hierarchy", "available_pv", "plan_decision", "planned_pv", "safety_override"]
 

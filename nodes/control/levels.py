@@ -20,7 +20,7 @@ from nodes.control.override import default_reason
 from nodes.control.schedule import DAYS, rule_at
 from nodes.control.situation import STORM_CHARGE, Situation
 from nodes.core.wallclock import site_zone
-from nodes.planning.plan import slot_at
+from nodes.planning.result import slot_at
 
 #: SOC readings this close to a threshold count as on it (0.8 + 0.02 is not quite 0.82).
 SOC_EPSILON = 1e-9

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from flowengine import jsondata
+from flowengine import json_dumps
 from flowengine.durations import parse_duration
 from flowengine.expressions import Expression, Template, plain, scope_for
 from flowengine.message import Message
@@ -195,7 +195,7 @@ class Debug(Node):
 
 def json_text(value: Any) -> str:
     try:
-        return jsondata.dumps(plain(value))
+        return json_dumps(plain(value))
     except (TypeError, ValueError):
         return repr(value)
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from flowengine.database import open_database
+from flowengine import open_database
 from flowengine.node import Connection, Node
 
 
@@ -53,7 +53,7 @@ class SqliteDatabase(Connection):
     path: Path | None = None
 
     async def open(self) -> None:
-        self.path = Path(self.settings.get("data_dir", ".")) / self.config.get("file", "site.db")
+        self.path = self.data_dir / self.config.get("file", "site.db")
         self.db = open_database(self.path, schema="")
 
     async def close(self) -> None:
@@ -64,7 +64,7 @@ class SqliteDatabase(Connection):
 
 def node_database(node: Node) -> sqlite3.Connection:
     """The open sqlite3 connection of a node's ``connection`` (a ``core.sqlite``): what the
-    history, forecasting and ledger nodes keep their tables in."""
+    history, forecast and ledger nodes keep their tables in."""
     connection = node.ctx.connection(node.config["connection"])
     db = getattr(connection, "db", None)
     if not isinstance(db, sqlite3.Connection):

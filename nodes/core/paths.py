@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flowengine.dotted import MISSING, dig
+from flowengine import MISSING, dig
 from flowengine.message import Message
 from flowengine.node import NodeContext
 

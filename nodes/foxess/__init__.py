@@ -3,7 +3,7 @@
 from flowengine.registry import Declared
 from nodes.foxess import site
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.foxess.nodes import FoxCommand, FoxRead, FoxWatchdog
+from nodes.foxess.inverter import FoxCommand, FoxRead, FoxWatchdog
 
 NODE_TYPES: list[Declared] = [FoxRead, FoxCommand, FoxWatchdog, site.SECTION]
 CONNECTION_TYPES = [FoxModbusConnection]

@@ -1,7 +1,7 @@
-"""Health: is control sound (ok, degraded, safety), and why."""
+"""Health: is control sound (ok, degraded, safety), and why.
 
-from flowengine.registry import Declared
-from nodes.health import site
-from nodes.health.node import HealthCheck
-
-NODE_TYPES: list[Declared] = [HealthCheck, site.SECTION]
+A library, with no node types of its own: ``checks`` judges, ``site`` is the
+site config's ``health`` section. The node that runs the checks every tick is
+``control.health`` (``nodes.control.health``), and ``nodes.control`` registers
+it together with this section.
+"""

@@ -57,7 +57,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flowengine.durations import parse_duration
-from nodes.inputs.node import input_status
+from nodes.inputs.refresh import input_status
 
 STATES = ("ok", "degraded", "safety")
 #: Inputs that only settle the accounts: their age says nothing about control's health.

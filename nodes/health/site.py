@@ -1,4 +1,4 @@
-"""The ``health`` section of site.yaml, owned by this package:
+"""The ``health`` section of site.yaml, registered by ``nodes.control`` with ``control.health``:
 when control health turns degraded or safety (nodes/health/checks.py says why these).
 """
 

@@ -6,10 +6,10 @@ from typing import Any
 from flowengine.registry import Declared
 from flowengine.settings import sections_from
 from nodes.history import settings
-from nodes.history.inputs_node import HistoryRecordForecast, HistoryRecordPrices
 from nodes.history.issues import forecast_believed_at, prices_believed_at
-from nodes.history.node import HistoryRecord
-from nodes.history.prune_node import HistoryPrune
+from nodes.history.prune import HistoryPrune
+from nodes.history.record import HistoryRecord
+from nodes.history.record_inputs import HistoryRecordForecast, HistoryRecordPrices
 from nodes.history.schema import SCHEMA, SLOT_SECONDS, ensure_schema, slot_start
 from nodes.history.store import load_history, record_sample, seed_history
 

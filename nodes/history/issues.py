@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from nodes.history.sqlite import transaction
+from flowengine import transaction
 
 #: Columns after the key, per table; ``end`` first (it is what pruning looks at).
 PRICE_VALUES = ("end", "import_price", "export_price", "type", "spike")

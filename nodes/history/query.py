@@ -16,10 +16,11 @@ import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flowengine import local_iso
 from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.history.days import day_bounds
 from nodes.history.issues import prices_believed_at
@@ -134,15 +135,15 @@ def history_rows(
     return {
         "resolution": query.resolution,
         "timezone": tz.key,
-        "since": _iso(query.since, tz),
-        "until": _iso(query.until, tz),
+        "since": local_iso(query.since, tz),
+        "until": local_iso(query.until, tz),
         "fields": list(query.fields),
         "units": {name: UNITS[name] for name in query.fields},
         "ledger": ledger,
         "rows": [
             {
-                "start": _iso(row["start"], tz),
-                "end": _iso(row["end"], tz),
+                "start": local_iso(row["start"], tz),
+                "end": local_iso(row["end"], tz),
                 **{k: row[k] for k in keys},
                 **{name: row.get(name) for name in query.fields},
             }
@@ -339,6 +340,3 @@ def _add_prices(db: sqlite3.Connection, rows: list[dict[str, Any]], now: float) 
         for name, (total, seconds) in sums.items():
             row[name] = total / seconds if seconds else None
 
-
-def _iso(epoch: float, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(epoch, tz).isoformat()

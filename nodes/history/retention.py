@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from flowengine import transaction
 from nodes.history.schema import slot_start
-from nodes.history.sqlite import transaction
 
 #: Table -> the time column that decides when its rows go. Rows about a period
 #: (slots, days, forecast intervals) go when the period has ended that long ago,

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flowengine import transaction
 from nodes.history.rollup import TOTALS, refresh_days, refresh_slots, slot_dates
 from nodes.history.schema import COUNTERS, SLOT_SECONDS, ensure_schema, slot_start
-from nodes.history.sqlite import transaction
 
 FIELDS = ("load_w", "pv_w", "battery_w", "grid_w", "soc")
 #: Samples further apart than this leave the energy between them out of the roll-ups.

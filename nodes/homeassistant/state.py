@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
+from flowengine import local_iso
 from nodes.control.decision import MODES
 from nodes.control.override import is_active
 from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
@@ -51,7 +52,7 @@ def build_state(
     for a meter reset and count the next real reading again in full.
     """
     return {
-        "timestamp": _iso(now),
+        "timestamp": local_iso(now, UTC, "seconds"),
         **_telemetry(telemetry, now, telemetry_max_age_s),
         **_prices(prices, now),
         **_decision(decision),
@@ -112,7 +113,7 @@ def _telemetry(telemetry: Mapping[str, Any] | None, now: float, max_age_s: float
     if soc is None and _number(data.get("soc_pct")) is not None:
         soc = float(data["soc_pct"]) / 100
     values: dict[str, Any] = {
-        "telemetry_at": _iso(at) if at is not None else None,
+        "telemetry_at": local_iso(at, UTC, "seconds") if at is not None else None,
         "battery_soc": round(soc * 100, 1) if live and soc is not None else None,
     }
     for name in ("pv_w", "load_w", "battery_w", "grid_w"):
@@ -207,6 +208,3 @@ def _text(value: Any) -> str | None:
 def _percent_text(fraction: float) -> str:
     return f"{round(fraction * 100, 1):g}"
 
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

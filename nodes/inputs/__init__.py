@@ -6,7 +6,7 @@ pinned node type (``amber.prices``, ...), by which ``registry`` finds its provid
 
 from __future__ import annotations
 
-from nodes.inputs.node import InputNode, kind_node, provider_node
+from nodes.inputs.refresh import InputNode, kind_node, provider_node
 
 NODE_TYPES = [
     kind_node("prices", "Import and feed-in prices from the source in sources.prices."),

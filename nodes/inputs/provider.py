@@ -4,7 +4,7 @@ A provider knows three things: when a fetch is worth making (``due``), how to
 get the raw payload (``fetch``), and how to turn a payload that passed its JSON
 Schema into Power Master's own shape (``parse``). Everything else, retries,
 storage, keeping the last good data, ages, is the input node's job
-(``nodes.inputs.node``), so it is done once and the same way for all.
+(``nodes.inputs.refresh``), so it is done once and the same way for all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol
 import aiohttp
 import jsonschema
 
+from flowengine import NodeContext
 from flowengine.clock import Clock
 from flowengine.durations import parse_duration
 from nodes.inputs.fetch import RetryPolicy
@@ -55,6 +56,12 @@ class Provider:
         self.clock = clock
         section = settings.get(self.settings_key) if self.settings_key else None
         self.section: Mapping[str, Any] = section if isinstance(section, Mapping) else {}
+
+    def connect(self, ctx: NodeContext) -> None:
+        """Take the shared connections it reads (``ctx.connection(id)``): called once by its
+        input node as it starts, before any fetch. Most read none (the HTTP session comes
+        with each ``fetch``); the replay of the simulated site's meter reads the meter the
+        host provides."""
 
     @property
     def every_s(self) -> float:

@@ -1,6 +1,6 @@
 """The providers each kind of input can come from, by name (``sources:`` in site.yaml).
 
-Provider packages (amber, solar, replay, ...) are found the way the engine finds
+Provider packages (amber, solcast, replay, ...) are found the way the engine finds
 node types: through the ``flowengine.nodes`` entry points. Each declares its
 providers' pinned node types (``provider_node``), and those name the providers.
 So this package imports none of them, while they all import it: the node

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from flowengine import transaction
 from nodes.inputs.reading import Reading
 
 SCHEMA = """
@@ -39,7 +40,7 @@ class InputStore:
         db.executescript(SCHEMA)
 
     def save(self, reading: Reading) -> None:
-        with self.db:
+        with transaction(self.db):
             self.db.execute(
                 "INSERT OR REPLACE INTO input_readings VALUES (?, ?, ?, ?, ?)",
                 (
@@ -72,7 +73,7 @@ class InputStore:
     def log_call(
         self, provider: str, at: float, ok: bool, status: int | None = None, error: str = ""
     ) -> None:
-        with self.db:
+        with transaction(self.db):
             self.db.execute(
                 "INSERT INTO input_calls VALUES (?, ?, ?, ?, ?)",
                 (provider, at, int(ok), status, error or None),
@@ -85,6 +86,6 @@ class InputStore:
         return int(row[0])
 
     def prune(self, before: float) -> None:
-        with self.db:
+        with transaction(self.db):
             self.db.execute("DELETE FROM input_readings WHERE fetched_at < ?", (before,))
             self.db.execute("DELETE FROM input_calls WHERE at < ?", (before,))

@@ -23,9 +23,9 @@ from nodes.ledger.flows import (
     attribute,
     interval_energy,
 )
-from nodes.ledger.node import LedgerPost
+from nodes.ledger.post import LedgerPost
 from nodes.ledger.settings import BillingTerms, check_billing
-from nodes.ledger.settle_node import LedgerSettle
+from nodes.ledger.settle import LedgerSettle
 from nodes.ledger.wacb import BasisError, CostBasis, Discharge
 
 NODE_TYPES: list[Declared] = [LedgerPost, LedgerSettle]

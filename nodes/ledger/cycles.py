@@ -28,6 +28,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flowengine import local_iso, transaction
 from nodes.ledger.billing import (
     CENT,
     ZERO,
@@ -163,16 +164,8 @@ MIN_PROJECTION_S = 86400.0
 def close_cycles(db: sqlite3.Connection, now: float, terms: BillingTerms) -> list[Cycle]:
     """Store every ended cycle not stored yet and add up again any stored cycle a late
     entry or gap fell into, in one transaction; the cycles written (none on most calls)."""
-    if db.in_transaction:
-        db.commit()
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        written = _close(db, now, terms)
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
-    return written
+    with transaction(db, immediate=True):
+        return _close(db, now, terms)
 
 
 def _close(db: sqlite3.Connection, now: float, terms: BillingTerms) -> list[Cycle]:
@@ -480,7 +473,7 @@ def _counterfactual(
 
 
 def _iso(epoch: float, terms: BillingTerms) -> str:
-    return datetime.fromtimestamp(epoch, zone(terms.timezone)).isoformat()
+    return local_iso(epoch, zone(terms.timezone))
 
 
 def window(

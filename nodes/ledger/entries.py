@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from flowengine import local_iso
 from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.ledger.billing import BASELINE_TOTALS, KIND_TOTALS
 from nodes.ledger.events import KINDS as INTERVAL_KINDS
@@ -137,8 +138,8 @@ def entries(db: sqlite3.Connection, query: EntryQuery, tz: tzinfo) -> dict[str, 
         (*args, query.limit + 1),
     ).fetchall()
     return {
-        "since": None if query.since is None else _iso(query.since, tz),
-        "until": None if query.until is None else _iso(query.until, tz),
+        "since": None if query.since is None else local_iso(query.since, tz),
+        "until": None if query.until is None else local_iso(query.until, tz),
         "kinds": list(query.kinds),
         "limit": query.limit,
         "more": len(rows) > query.limit,
@@ -146,7 +147,7 @@ def entries(db: sqlite3.Connection, query: EntryQuery, tz: tzinfo) -> dict[str, 
             {
                 **json.loads(detail),
                 "key": key,
-                "at": _iso(at, tz),
+                "at": local_iso(at, tz),
                 "kind": kind,
                 "kwh": kwh,
                 "price": price,
@@ -170,8 +171,8 @@ def _gaps(db: sqlite3.Connection, query: EntryQuery, tz: tzinfo) -> list[dict[st
     ).fetchall()
     return [
         {
-            "start": _iso(start, tz),
-            "end": _iso(end, tz),
+            "start": local_iso(start, tz),
+            "end": local_iso(end, tz),
             "hours": round((end - start) / 3600, 2),
             "reason": reason,
             "energy": json.loads(energy),
@@ -313,8 +314,8 @@ def intervals(db: sqlite3.Connection, query: EntryQuery, tz: tzinfo) -> dict[str
         if query.kinds:
             rows = [row for row in rows if _has(row, query.kinds)]
     return {
-        "since": None if query.since is None else _iso(query.since, tz),
-        "until": None if query.until is None else _iso(query.until, tz),
+        "since": None if query.since is None else local_iso(query.since, tz),
+        "until": None if query.until is None else local_iso(query.until, tz),
         "kinds": list(query.kinds),
         "limit": query.limit,
         "view": "intervals",
@@ -322,8 +323,8 @@ def intervals(db: sqlite3.Connection, query: EntryQuery, tz: tzinfo) -> dict[str
         "intervals": [
             {
                 **row,
-                "at": _iso(row["at"], tz),
-                "start": _iso(row["at"], tz),
+                "at": local_iso(row["at"], tz),
+                "start": local_iso(row["at"], tz),
                 "end": _end_iso(row["end"], tz),
             }
             for row in rows
@@ -359,6 +360,3 @@ def _end_iso(end: str, tz: tzinfo) -> str:
     except ValueError:
         return end
 
-
-def _iso(epoch: float, tz: tzinfo) -> str:
-    return datetime.fromtimestamp(epoch, tz).isoformat()

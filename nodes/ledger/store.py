@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flowengine import transaction
 from flowengine.migrations import Migration, migrate
 
 COMPONENT = "ledger"
@@ -112,10 +113,7 @@ def post(
         )
         for e in events
     ]
-    if db.in_transaction:
-        db.commit()
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db, immediate=True):
         before = db.total_changes
         db.executemany(
             "INSERT OR IGNORE INTO ledger_events (key, at, kind, kwh, price, amount, detail) "
@@ -140,10 +138,6 @@ def post(
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (name, json.dumps(value, sort_keys=True)),
             )
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
     return added
 
 

@@ -17,9 +17,9 @@ from flowengine.registry import Declared
 from flowengine.settings import sections_from
 from nodes.loads.commands import InvalidLoadCommand, active_commands, set_load_command
 from nodes.loads.device import LoadAuthFailed, LoadReading, LoadUnavailable
+from nodes.loads.manage import ManageLoads
 from nodes.loads.manager import LoadDecision, ManualCommand, Observation, Tick, decide
 from nodes.loads.mqtt_switch import MqttClient, MqttSwitch
-from nodes.loads.node import ManageLoads
 from nodes.loads.run_day import run_today
 from nodes.loads.settings import DEFAULTS, SCHEMA, LoadConfig, check_loads, load_configs
 from nodes.loads.shelly_gen1 import ShellyGen1

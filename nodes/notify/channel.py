@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from flowengine import MASK
 from flowengine.clock import Clock
 from flowengine.errors import NodeFailure
 from flowengine.secrets import MissingSecret, is_secret, reveal
-from flowengine.summary import MASK
 from nodes.notify.notice import Notice
 
 

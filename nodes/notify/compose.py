@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
+from nodes.control.health import HEALTH_KEY
 from nodes.foxess.link import LINK_KEY
-from nodes.health.node import HEALTH_KEY
 from nodes.notify import events
 from nodes.notify.notice import KNOWN_EVENTS
 

@@ -11,9 +11,9 @@ from nodes.planning.inputs import (
     PlanOptions,
 )
 from nodes.planning.model import PlanError, build_pulp_problem, solve_plan
-from nodes.planning.node import Planner
-from nodes.planning.plan import Plan, PlanSlot
+from nodes.planning.plan import Planner
 from nodes.planning.replan import ReplanCheck
+from nodes.planning.result import Plan, PlanSlot
 from nodes.planning.site import SECTION
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, ClassVar
 
-from flowengine import jsondata
+from flowengine import json_dumps
 from flowengine.message import Message
 from flowengine.node import Node
 
@@ -49,8 +49,8 @@ class PlanArchive(Node):
                 plan["created_at"],
                 str(msg.meta.get("trigger", "")),
                 plan.get("objective"),
-                jsondata.dumps(built_from),
-                jsondata.dumps(plan),
+                json_dumps(built_from),
+                json_dumps(plan),
             ),
         )
         keep = self.config["keep"]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from nodes.planning.explain import Horizon, SlotFlows, derive_mode, reason, selfuse_battery_w
 from nodes.planning.formulation import PlanModel, build_model
 from nodes.planning.inputs import PlanInputs, SolverName
-from nodes.planning.plan import Plan, PlanSlot
+from nodes.planning.result import Plan, PlanSlot
 from nodes.planning.solvers import (
     PlanError,
     SolveResult,

@@ -1,110 +1,239 @@
-"""The plan the controller executes: per-slot mode + setpoint, JSON round-trippable."""
+"""The planner node: forecast in, 48 h battery plan out.
+
+It takes the site's battery, grid and planner settings from the site config,
+the state of charge from the latest telemetry in context, and the previous
+plan's battery power per slot (deviating from it costs switch_penalty_per_kwh,
+so near-equal alternatives do not flip on every re-plan). The horizon is as
+long as the shortest forecast series (prices may not be known 48 h ahead). The
+solve runs in a worker thread, so a slow solve never stalls other flows. A
+failed solve raises, the run fails, and the previous plan stays in force.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import datetime
-from typing import Any
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from nodes.planning.inputs import Mode
+from flowengine.message import Message
+from flowengine.node import ContextKey, Node
+from nodes.loads import run_today
+from nodes.planning.deferrable import deferrable_loads
+from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
+from nodes.planning.model import PlanError, solve_plan
 
+__all__ = ["PlanError", "Planner", "plan_inputs"]
 
-@dataclass(frozen=True)
-class PlanSlot:
-    """One slot; powers in W, costs in $.
-
-    battery_w: planned net battery power (+ = charging), the true planned flow; the
-    controller commands it in every mode but self_use / self_use_zero_export.
-    selfuse_battery_w: what the inverter's Self Use would do with the battery in this slot
-    (forecast pv - load, clamped to the power limits and the planned SOC at slot start).
-    power_w: AC setpoint magnitude for grid charging and battery export, else |battery_w|
-    (0 in self-use). The mode follows battery_w's direction: force_charge charges,
-    force_discharge discharges, hold is idle within explain.EPS_W (nodes.planning.explain).
-    """
-
-    start: datetime
-    mode: Mode
-    power_w: float
-    soc_end: float
-    grid_import_w: float
-    grid_export_w: float
-    battery_charge_w: float
-    battery_discharge_w: float
-    battery_w: float
-    selfuse_battery_w: float
-    pv_curtailed_w: float
-    import_price: float
-    export_price: float
-    cost: float
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}  # flat: asdict is slow
-        d["start"] = self.start.isoformat()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PlanSlot:
-        d = {**d, "start": datetime.fromisoformat(d["start"])}
-        if "battery_w" not in d:  # plans stored before battery_w existed
-            d["battery_w"] = d["battery_charge_w"] - d["battery_discharge_w"]
-        d.setdefault("selfuse_battery_w", d["battery_w"])
-        return cls(**d)
+#: The forecast's series, one value per slot.
+SERIES = ("import_price", "export_price", "pv_w", "load_w")
 
 
-@dataclass(frozen=True)
-class Plan:
-    """A solved plan; objective includes wear, penalties and minus terminal value."""
+class Planner(Node):
+    type_name = "planning.plan"
+    reads: ClassVar[tuple[ContextKey, ...]] = (
+        ContextKey("telemetry", "the inverter's reading (SOC)", "soc_key"),
+        ContextKey("plan", "the plan in force", "previous_key"),
+        ContextKey("storm_reserve", "the storm reserve", "reserve_key"),
+        ContextKey("loads", "loads' run time today"),
+    )
+    description = "Solves the battery plan (MILP over the forecast horizon) for the lowest bill."
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "soc_key": {
+                "default": "telemetry",
+                "type": "string",
+                "description": "global context key of telemetry",
+            },
+            "previous_key": {
+                "default": "plan",
+                "type": "string",
+                "description": "global key of the plan in force",
+            },
+            "switch_penalty_per_kwh": {
+                "default": 0.001,
+                "type": "number",
+                "minimum": 0,
+                "description": "$ per kWh of battery flow changed from the plan in force",
+            },
+            "solver": {"default": "highs", "enum": ["highs", "highs-pulp", "cbc"]},
+            "reserve_key": {
+                "default": "storm_reserve",
+                "type": "string",
+                "description": "global key of the storm reserve",
+            },
+        },
+        "additionalProperties": False,
+    }
+    takes = "payload {start, slot_seconds, import_price[], export_price[], pv_w[], load_w[]}"
+    gives: ClassVar[dict[str, str]] = {"out": "payload = the plan (slots with mode, power, SOC)"}
 
-    slots: list[PlanSlot]
-    objective: float
-    solver: str
-    status: str
-    solve_ms: float
-    build_ms: float
-    created_at: datetime
-    terminal_value_per_kwh: float = 0.0
-    deferrable: dict[str, list[int]] = field(default_factory=dict)
-
-    @property
-    def total_cost(self) -> float:
-        """Grid bill over the horizon ($), without wear, penalties or terminal value."""
-        return sum(s.cost for s in self.slots)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "slots": [s.to_dict() for s in self.slots],
-            "objective": self.objective,
-            "solver": self.solver,
-            "status": self.status,
-            "solve_ms": self.solve_ms,
-            "build_ms": self.build_ms,
-            "created_at": self.created_at.isoformat(),
-            "terminal_value_per_kwh": self.terminal_value_per_kwh,
-            "deferrable": {k: list(v) for k, v in self.deferrable.items()},
+    async def process(self, msg: Message) -> Message:
+        forecast = msg.payload
+        inputs = self._inputs(forecast)
+        plan = await asyncio.to_thread(solve_plan, inputs)
+        result = plan.to_dict()
+        result["created_at"] = self.ctx.clock.now().isoformat()  # engine time, not wall time
+        for slot, pv, load in zip(result["slots"], inputs.pv_w, inputs.load_w, strict=True):
+            slot["pv_w"], slot["load_w"] = pv, load  # what this slot was planned on
+        result["built_from"] = {
+            "issued_at": forecast.get("issued_at"),
+            "soc": inputs.soc_now,
+            "slots": inputs.n_slots,
+            "trigger": msg.meta.get("trigger"),
+            "load_source": forecast.get("load_source", "given"),
         }
+        self.ctx.status(
+            f"{len(plan.slots)} slots, ${plan.total_cost:.2f}, "
+            f"{plan.build_ms + plan.solve_ms:.0f} ms"
+        )
+        msg.payload = result
+        return msg
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Plan:
-        return cls(
-            slots=[PlanSlot.from_dict(s) for s in d["slots"]],
-            objective=d["objective"],
-            solver=d["solver"],
-            status=d["status"],
-            solve_ms=d["solve_ms"],
-            build_ms=d["build_ms"],
-            created_at=datetime.fromisoformat(d["created_at"]),
-            terminal_value_per_kwh=d.get("terminal_value_per_kwh", 0.0),
-            deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
+    def _inputs(self, forecast: dict[str, Any]) -> PlanInputs:
+        settings = self.ctx.settings
+        step = forecast["slot_seconds"]
+        starts = slot_starts(forecast)
+        telemetry = self.ctx.globals.get(self.config["soc_key"]) or {}
+        soc = _soc(
+            telemetry,
+            settings["battery"]["capacity_kwh"],
+            settings.get("simulator", {}).get("soc_initial", 0.5),
+        )
+        return plan_inputs(
+            settings,
+            forecast,
+            soc,
+            incumbent_battery_w=self._incumbent(starts),
+            switch_penalty_per_kwh=self.config["switch_penalty_per_kwh"],
+            reserve=self._reserve(starts, step),
+            deferrable=self._deferrable(starts),
+            solver=self.config["solver"],
         )
 
+    def _deferrable(self, starts: list[datetime]) -> list[Any]:
+        """The site's controllable loads, less what each has already run today."""
+        if not self.ctx.settings.get("loads"):
+            return []
+        now = self.ctx.clock.time()
+        done = run_today(self.ctx.globals.peek("loads"), self.ctx.settings, now)
+        return list(deferrable_loads(self.ctx.settings, starts, done, now))
 
-def slot_at(
-    plan: dict[str, Any] | None, now: float, seconds: float = 1800
-) -> dict[str, Any] | None:
-    """The slot of a stored plan (its dict form) that contains epoch time ``now``."""
-    for slot in (plan or {}).get("slots", []):
-        start = datetime.fromisoformat(slot["start"]).timestamp()
-        if start <= now < start + seconds:
-            return dict(slot)
-    return None
+    def _reserve(self, starts: list[datetime], step: float) -> list[tuple[range, float]]:
+        """The storm reserve (global.storm_reserve: soc, start, end epochs) as slot ranges."""
+        reserve = self.ctx.globals.get(self.config["reserve_key"])
+        if not reserve or not reserve.get("soc"):
+            return []
+        first = starts[0].timestamp()
+        begin = max(0, int((float(reserve.get("start", first)) - first) // step))
+        end = min(len(starts), int((float(reserve.get("end", first)) - first) // step) + 1)
+        return [(range(begin, end), float(reserve["soc"]))] if begin < end else []
+
+    def _incumbent(self, starts: list[datetime]) -> list[float | None] | None:
+        """The plan in force's battery_w per slot start (None where it has no slot)."""
+        previous = self.ctx.globals.peek(self.config["previous_key"])  # read only
+        if not previous:
+            return None
+        by_start: dict[str, float] = {}
+        for slot in previous.get("slots", []):
+            w = slot.get("battery_w")
+            if w is None and "battery_charge_w" in slot:  # plans from before battery_w
+                w = slot["battery_charge_w"] - slot.get("battery_discharge_w", 0.0)
+            if w is not None and "start" in slot:
+                by_start[_iso(slot["start"])] = float(w)
+        found = [by_start.get(start.isoformat()) for start in starts]
+        return found if any(w is not None for w in found) else None
+
+
+def slot_starts(forecast: Mapping[str, Any]) -> list[datetime]:
+    """The start of each slot every series of ``forecast`` covers (the shortest wins)."""
+    step = forecast["slot_seconds"]
+    n = min(len(forecast[k]) for k in SERIES)
+    if n < 1:
+        raise ValueError("forecast has no complete slot to plan")
+    return [datetime.fromtimestamp(forecast["start"] + i * step, UTC) for i in range(n)]
+
+
+def plan_inputs(
+    settings: Mapping[str, Any],
+    forecast: Mapping[str, Any],
+    soc: float,
+    *,
+    incumbent_battery_w: Sequence[float | None] | None = None,
+    switch_penalty_per_kwh: float = 0.0,
+    reserve: Sequence[tuple[range, float]] = (),
+    deferrable: Sequence[Any] = (),
+    solver: SolverName = "highs",
+    overridden: Sequence[tuple[str, float] | None] | None = None,
+) -> PlanInputs:
+    """What the solver is given for ``forecast`` from SOC ``soc``, under the site's battery,
+    grid, planner and control settings: the plan flow's solve and a what-if's alike."""
+    battery = settings["battery"]
+    grid = settings["grid"]
+    planner = settings.get("planner", {})
+    control = settings.get("control", {})
+    starts = slot_starts(forecast)
+    n = len(starts)
+    options = PlanOptions(
+        cycle_cost_per_kwh=planner.get("cycle_cost_per_kwh", 0.0),
+        break_even_delta=planner.get("break_even_delta", 0.0),
+        allow_grid_charge=planner.get("allow_grid_charge", True),
+        arbitrage_export=planner.get("arbitrage_export", True),
+        incumbent_battery_w=incumbent_battery_w,
+        soft_soc_min=planner.get("soft_soc_min"),
+        soft_soc_min_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
+        soft_soc_max=planner.get("soft_soc_max"),
+        soft_soc_max_penalty=planner.get("soft_soc_penalty_per_kwh", 0.0),
+        reserve=reserve,
+        switch_penalty_per_kwh=switch_penalty_per_kwh,
+        overridden=overridden,
+        solver=solver,
+        display_tz=settings.get("site", {}).get("timezone", "UTC"),
+    )
+    return PlanInputs(
+        slot_starts=starts,
+        import_price=list(forecast["import_price"][:n]),
+        export_price=list(forecast["export_price"][:n]),
+        pv_w=list(forecast["pv_w"][:n]),
+        load_w=list(forecast["load_w"][:n]),
+        soc_now=soc,
+        battery=BatterySpec(
+            capacity_kwh=battery["capacity_kwh"],
+            max_charge_w=battery["max_charge_w"],
+            max_discharge_w=battery["max_discharge_w"],
+            charge_efficiency=battery["charge_efficiency"],
+            discharge_efficiency=battery["discharge_efficiency"],
+            # The control tick keeps the critical SOC floor; a plan below it is moot.
+            soc_min=max(battery["soc_min"], control.get("critical_soc", battery["soc_min"])),
+            soc_max=battery["soc_max"],
+        ),
+        grid=GridSpec(grid["max_import_w"], grid["max_export_w"]),
+        options=options,
+        slot_hours=forecast["slot_seconds"] / 3600,
+        deferrable=list(deferrable),
+    )
+
+
+def _soc(telemetry: dict[str, Any], capacity_kwh: float, default: float) -> float:
+    """SOC now: the BMS's remaining energy when it agrees with the 1 %-step SOC register.
+    A SOC the inverter cannot give (its BMS not connected) fails the plan: the last stays."""
+    reading = telemetry.get("soc", default)
+    if reading is None:
+        raise ValueError("no SOC reading (the BMS is not connected): no plan without one")
+    soc = float(reading)
+    energy = telemetry.get("battery_energy_kwh")
+    if isinstance(energy, int | float) and capacity_kwh > 0:
+        fine = energy / capacity_kwh
+        if abs(fine - soc) <= 0.011:  # finer, and the same reading
+            soc = fine
+    return min(1.0, max(0.0, soc))
+
+
+def _iso(start: Any) -> str:
+    """Normalise a stored slot start to the UTC isoformat the planner's starts use."""
+    try:
+        dt = datetime.fromisoformat(str(start))
+    except ValueError:
+        return str(start)
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

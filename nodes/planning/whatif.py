@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from nodes.planning.model import solve_plan
-from nodes.planning.node import plan_inputs
-from nodes.planning.plan import Plan
+from nodes.planning.plan import plan_inputs
+from nodes.planning.result import Plan
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,17 @@ forecast issue), and keeps no history: the data is on disk already.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import aiohttp
 
+from flowengine import NodeContext
 from flowengine.clock import Clock
 from nodes.inputs.fetch import FetchError
 from nodes.inputs.provider import CallLog, Provider
 from nodes.inputs.reading import Reading
 from nodes.replay.dataset import Dataset
+from nodes.replay.meter import SiteMeter, site_meter
 from nodes.replay.sample import sample_dataset
 
 
@@ -118,17 +120,10 @@ _USAGE_SLOT = {
 }  # fmt: skip
 
 
-class SiteMeter(Protocol):
-    """The simulated site's meter as its retailer bills it (powermaster.sim.retailer)."""
-
-    slot_seconds: float
-
-    def usage(self, since: float, now: float) -> list[dict[str, Any]]: ...
-
-
 class ReplayUsage(Provider):
     """The simulated site's own meter as the retailer's usage data (demo and backtests),
-    fresh each slot: the simulator's meter needs no day's delay."""
+    fresh each slot: the simulator's meter needs no day's delay. The meter is the one the
+    host provides as the ``site_meter`` connection (``nodes.replay.meter``)."""
 
     kind = "usage"
     name = "sample"
@@ -143,7 +138,12 @@ class ReplayUsage(Provider):
 
     def __init__(self, settings: Mapping[str, Any], clock: Clock) -> None:
         super().__init__(settings, clock)
-        self.meter: SiteMeter | None = settings.get("site_meter")
+        #: The simulated site's meter, once ``connect`` finds one (none on a real site).
+        self.meter: SiteMeter | None = None
+
+    def connect(self, ctx: NodeContext) -> None:
+        """Read the meter through the ``site_meter`` connection."""
+        self.meter = site_meter(ctx)
 
     def due(self, now: float, last: Reading | None, calls: CallLog) -> bool:
         if last is None or self.meter is None:

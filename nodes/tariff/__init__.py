@@ -2,7 +2,7 @@
 
 from flowengine.registry import Declared
 from flowengine.settings import sections_from
-from nodes.inputs.node import provider_node
+from nodes.inputs.refresh import provider_node
 from nodes.tariff.bands import TariffProblem
 from nodes.tariff.check import InvalidTariff, check_tariff
 from nodes.tariff.provider import TariffPrices

@@ -10,12 +10,12 @@ backtest's bill, which is computed from the same meter.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flowengine import local_iso
 from flowengine.database import open_database
 from nodes.ledger.billing import cycle_bounds, summarise
 from nodes.ledger.settlement import ledger_start, settle
@@ -44,7 +44,7 @@ def close_books(
     try:
         state = load_state(db)
         settle(db, retailer.usage(start - 1, end), ledger_start(db, state), end)
-        cycles = []
+        cycles: list[dict[str, Any]] = []
         at = start
         while at < end:
             begin, finish = cycle_bounds(at, start_day, scenario.timezone)
@@ -53,8 +53,8 @@ def close_books(
                 begin, finish, scenario.timezone, daily_supply=0, monthly_fee=0,
             )
             cycles.append({
-                "start": _local(begin, scenario.timezone),
-                "end": _local(finish, scenario.timezone),
+                "start": local_iso(begin, ZoneInfo(scenario.timezone)),
+                "end": local_iso(finish, ZoneInfo(scenario.timezone)),
                 "import_kwh": _figure(totals.import_kwh),
                 "export_kwh": _figure(totals.export_kwh),
                 "import_cost": _figure(totals.import_cost),
@@ -75,6 +75,3 @@ def close_books(
 def _figure(value: Decimal) -> float:
     return round(float(value), 4)
 
-
-def _local(epoch: float, tz: str) -> str:
-    return datetime.fromtimestamp(epoch, ZoneInfo(tz)).isoformat()

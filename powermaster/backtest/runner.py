@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flowengine import Engine, VirtualClock, default_registry, load_flow_dir
+from flowengine.database import open_database
 from flowengine.registry import Registry
 from flows import FLOWS_DIR
+from nodes.history.store import seed_history
+from nodes.replay import SiteMeterConnection
 from powermaster.backtest.books import close_books, scenario_prices
 from powermaster.backtest.scenario import Scenario
 from powermaster.config import merge_defaults
@@ -160,10 +163,8 @@ async def run_backtest(
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
         port = _free_port()
         settings["inverter"].update(host="127.0.0.1", port=port)
-        settings["data_dir"] = data_dir
         settings["replay_dataset"] = ScenarioDataset(scenario)
         retailer = SimulatedRetailer(model, scenario_prices(scenario))
-        settings["site_meter"] = retailer
         server = FoxKHServer(model, clock, "127.0.0.1", port, tick_s=scenario.slot_minutes * 60)
         engine = Engine(
             registry,
@@ -172,6 +173,8 @@ async def run_backtest(
             settings,
             timezone=scenario.timezone,
             keep_traces=0,  # the data dir goes when the run ends: nobody reads its traces
+            data_dir=data_dir,
+            provided=[SiteMeterConnection.of(retailer, clock)],  # sources.usage: sample
         )
         await server.start()
         try:
@@ -205,8 +208,6 @@ def _seed_history(scenario: Scenario, data_dir: Path) -> None:
     load = history.get("load_w")
     if not load:
         return
-    from flowengine.database import open_database
-    from nodes.history.store import seed_history
 
     step = scenario.slot_seconds
     start = scenario.start_epoch - len(load) * step

@@ -23,7 +23,8 @@ _MAX_STEPS_PER_SEGMENT = 8
 class Profile(Protocol):
     """Average PV and load power (W) for the slot that contains epoch time ``t``."""
 
-    slot_seconds: float
+    @property
+    def slot_seconds(self) -> float: ...
 
     def __call__(self, t: float) -> tuple[float, float]: ...
 

@@ -6,13 +6,14 @@ import asyncio
 import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flowengine.clock as clock_module
-from flowengine import RealClock, VirtualClock
+from flowengine import RealClock, VirtualClock, local_iso
 
 MIDNIGHT = datetime(2026, 1, 5, tzinfo=UTC)
 START = MIDNIGHT.timestamp()
@@ -261,3 +262,18 @@ async def test_a_real_clock_wait_in_the_past_or_on_a_done_future_returns_at_once
         await clock.sleep(-3600)
         assert await clock.wait_for(done, 3600) is True
         assert await clock.wait_for(pending, -3600) is False
+
+
+def test_local_iso_writes_the_zones_wall_time_with_its_offset() -> None:
+    sydney = ZoneInfo("Australia/Sydney")
+    assert local_iso(START, sydney) == "2026-01-05T11:00:00+11:00"  # daylight saving
+    assert local_iso(START + 86400 * 120, sydney) == "2026-05-05T10:00:00+10:00"
+    assert local_iso(START, UTC) == "2026-01-05T00:00:00+00:00"
+    assert datetime.fromisoformat(local_iso(START + 0.25, sydney)).timestamp() == START + 0.25
+
+
+def test_local_iso_adds_fractions_only_when_there_are_some_unless_told() -> None:
+    brisbane = ZoneInfo("Australia/Brisbane")
+    assert local_iso(START + 0.5, brisbane) == "2026-01-05T10:00:00.500000+10:00"
+    assert local_iso(START + 0.5, brisbane, "seconds") == "2026-01-05T10:00:00+10:00"
+    assert local_iso(START, brisbane, "minutes") == "2026-01-05T10:00+10:00"

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowengine import VirtualClock
-from flowengine.context import GLOBAL, ContextStore
+from flowengine.context import GLOBAL, ContextRef, ContextStore
 from flowengine.database import open_database
 from flowengine.dotted import MISSING, dig
 
@@ -247,3 +247,43 @@ def test_a_store_reopened_holds_the_last_value_set_and_every_change_was_heard(
         for (scope, key), value in last.items():
             assert _same(again.get(scope, key), value)
         assert again.keys(GLOBAL) == sorted(k for s, k in last if s == GLOBAL)
+
+
+# -- context key names ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "root", "key", "path", "scope"),
+    [
+        ("global.plan", "global", "plan", (), "global"),
+        ("global.override.until", "global", "override", ("until",), "global"),
+        ("global.plan.slots.0.mode", "global", "plan", ("slots", "0", "mode"), "global"),
+        ("flow.count", "flow", "count", (), "flow:control"),
+        ("flow.last.price", "flow", "last", ("price",), "flow:control"),
+    ],
+)
+def test_a_key_name_parses_to_its_scope_key_and_the_path_inside(
+    name: str, root: str, key: str, path: tuple[str, ...], scope: str
+) -> None:
+    ref = ContextRef.parse(name)
+    assert (ref.root, ref.key, ref.path) == (root, key, path)
+    assert ref.scope("control") == scope
+
+
+@pytest.mark.parametrize(
+    "name", ["", "global", "global.", "flow", "plan", "globals.plan", "global..x", "flow.a.", "x.y"]
+)
+def test_a_bad_key_name_is_refused_saying_how_to_write_one(name: str) -> None:
+    refused = r"is not a context key: write global\.<key> or flow\.<key>"
+    with pytest.raises(ValueError, match=refused):
+        ContextRef.parse(name)
+
+
+def test_a_parsed_key_reaches_the_value_the_store_holds(store: ContextStore) -> None:
+    store.set(GLOBAL, "override", {"until": START + 600, "mode": "force_charge"})
+    store.set("flow:control", "last", {"price": 0.31})
+    until = ContextRef.parse("global.override.until")
+    price = ContextRef.parse("flow.last.price")
+    assert dig(store.get(until.scope("control"), until.key), until.path) == START + 600
+    assert dig(store.get(price.scope("control"), price.key), price.path) == 0.31
+    assert store.get(price.scope("other"), price.key) is None  # another flow's own keys

@@ -89,8 +89,7 @@ def flows(**files: str) -> FlowSet:
 
 async def engine_on(clock: VirtualClock, data_dir: Path | None = None, **files: str) -> Engine:
     Collect.seen = {}
-    settings = {"data_dir": str(data_dir)} if data_dir else None
-    engine = Engine(reg(), clock, settings=settings, freeze_gc=False)
+    engine = Engine(reg(), clock, freeze_gc=False, data_dir=data_dir or ".")
     await engine.start(flows(**files))
     await clock.advance(0)  # the start triggers' runs
     return engine

@@ -53,7 +53,9 @@ async def test_a_flood_of_good_runs_keeps_the_failure(tmp_path: Path) -> None:
         await run.wait()
     outcomes = [r["outcome"] for r in engine.traces.recent("counter")]
     assert outcomes.count("ok") == 5 and outcomes.count("error") == 1
-    assert engine.traces.get("counter", failed.run_id)["error"] == "boom: RuntimeError: boom"
+    trace = engine.traces.get("counter", failed.run_id)
+    assert trace is not None
+    assert trace["error"] == "boom: RuntimeError: boom"
     await engine.stop()
     engine.close()
     rows = (

@@ -194,7 +194,7 @@ nodes:
 """
 
 
-async def run_three_triggers(mode: str) -> tuple[list[object], dict[str, int]]:
+async def run_three_triggers(mode: str) -> tuple[list[int], dict[str, int]]:
     clock = VirtualClock(START)
     engine = await start_engine(SLOW.format(mode=mode), clock)
     handles = [engine.start_run("slow", n) for n in (1, 2, 3)]

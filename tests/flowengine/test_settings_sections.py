@@ -38,9 +38,12 @@ def test_every_installed_packages_sections_are_in_the_site_schema_with_defaults(
 
 def test_a_section_check_sees_its_own_section_and_two_owners_are_refused() -> None:
     seen: list[Any] = []
-    (section,) = sections_from(
-        {"pool": {"type": "object"}}, {"pool": {}}, {"pool": lambda data: seen.append(data) or []}
-    )
+
+    def check(data: Any) -> list[Any]:
+        seen.append(data)
+        return []
+
+    (section,) = sections_from({"pool": {"type": "object"}}, {"pool": {}}, {"pool": check})
     assert section.check is not None
     assert section.check({"pool": {"on": True}, "other": 1}) == []
     assert section.check({"other": 1}) == []

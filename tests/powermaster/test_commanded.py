@@ -5,6 +5,7 @@ degraded with the reason named, and one notification, not one a tick."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,17 @@ from flowengine import VirtualClock
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.foxess.registers import UNIT_ID, WORK_MODE, WorkMode
 from powermaster.service import Options, Service
+from powermaster.sim.dispatch import WorkMode as SimWorkMode
 from tests.nodes.notify.fake_services import FakeServices
 from tests.powermaster.test_faults import START, TICK, force_a_charge, model
 from tests.support.mosquitto import free_port as another_port
 
 
 @pytest.fixture
-async def hooks(free_port: int) -> FakeServices:
+async def hooks(free_port: int) -> AsyncIterator[FakeServices]:
     receiver = FakeServices(free_port)
     await receiver.start()
-    yield receiver  # type: ignore[misc]
+    yield receiver
     await receiver.stop()
 
 
@@ -63,7 +65,7 @@ async def test_the_fox_app_changing_the_work_mode_is_noticed_within_one_tick(
         assert site.health()["status"] == "ok"
 
         await fox_app_writes(port, WORK_MODE, WorkMode.FEED_IN_FIRST)
-        assert model(site).settings.work_mode == WorkMode.FEED_IN_FIRST
+        assert model(site).settings.work_mode == SimWorkMode.FEED_IN_FIRST
         assert model(site).remote.enabled  # the forced charge itself carries on
         changed_at = clock.time()
         await clock.advance(TICK)
@@ -80,13 +82,13 @@ async def test_the_fox_app_changing_the_work_mode_is_noticed_within_one_tick(
         assert notice["key"] == "work_mode" and notice["level"] == "warning"
         assert str(notice["text"]).startswith("W" + named[1:])
 
-        assert model(site).settings.work_mode == WorkMode.SELF_USE  # that tick put it back
+        assert model(site).settings.work_mode == SimWorkMode.SELF_USE  # that tick put it back
 
         for _ in range(3):  # a cloud scheduler rewriting it at every tick: told no more
             await fox_app_writes(port, WORK_MODE, WorkMode.FEED_IN_FIRST)
             await clock.advance(TICK)
             assert site.engine.context.get("global", "command_check")["state"] == "degraded"
-            assert model(site).settings.work_mode == WorkMode.SELF_USE
+            assert model(site).settings.work_mode == SimWorkMode.SELF_USE
         assert len(told(hooks, "command_check")) == 1
         assert [n["key"] for n in told(hooks, "health_degraded")] == ["degraded"]
 

@@ -23,12 +23,10 @@ from typing import Any
 
 import pytest
 
-from flowengine import VirtualClock, default_registry
+from flowengine import VirtualClock
 from flowengine.durations import parse_duration
-from flowengine.registry import Registry
 from flows import FLOWS_DIR, SITE_CONFIG
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.health import NODE_TYPES as HEALTH_NODES
 from nodes.planning.solvers import PlanError
 from powermaster.config import DEFAULTS, load_site_config
 from powermaster.service import NOT_FLOW_FILES, Options, Service
@@ -76,12 +74,6 @@ def flows_with_health(tmp_path: Path) -> Path:
     return target
 
 
-def registry() -> Registry:
-    reg = default_registry()
-    reg.add_all(HEALTH_NODES)  # a no-op once the package declares its entry point
-    return reg
-
-
 def start_service(
     tmp_path: Path,
     port: int,
@@ -101,7 +93,7 @@ def start_service(
             "health": {**DEFAULTS["health"], **(health or {})},
         },
     )
-    return Service(options, clock=clock, registry=registry())
+    return Service(options, clock=clock)  # the installed node types, control.health among them
 
 
 def simulator(site: Service) -> FoxKHServer:
@@ -346,7 +338,7 @@ async def test_a_failing_planner_degrades_hands_back_and_recovers(
         def infeasible(*args: Any) -> Any:
             raise PlanError("Infeasible", "highs")
 
-        monkeypatch.setattr("nodes.planning.node.solve_plan", infeasible)
+        monkeypatch.setattr("nodes.planning.plan.solve_plan", infeasible)
         await force_a_charge(site, clock, created_at=built)  # as if that plan charged
         began = datetime.fromisoformat(built).timestamp()
         timeline = await watch(site, clock, 100, began=began, until=lambda s: s == "safety")

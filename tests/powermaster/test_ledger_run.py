@@ -14,6 +14,7 @@ from flowengine.clock import VirtualClock
 from flowengine.database import open_database
 from flows import SITE_CONFIG
 from nodes.ledger.store import events_between, gaps, load_state
+from nodes.replay import SITE_METER, SiteMeterConnection
 from powermaster.service import Options, Service
 from tests.support.mosquitto import free_port
 
@@ -32,7 +33,9 @@ async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> tuple[Any,
     try:
         await clock.advance(seconds)
         await site.engine.settle()
-        return site.engine.context.get("global", "cost_basis"), site.settings["site_meter"]
+        provided = site.engine.connections[SITE_METER]  # the service provides it
+        assert isinstance(provided, SiteMeterConnection)
+        return site.engine.context.get("global", "cost_basis"), provided.meter
     finally:
         await site.stop()
 

@@ -25,6 +25,7 @@ async def test_the_demo_site_runs_the_loop_end_to_end(tmp_path: Path, free_port:
         await clock.advance(1)
         assert site.health()["status"] == "ok"
         assert site.engine.context.get("global", "plan")["slots"]
+        assert site.simulator is not None
         soc_before = site.simulator.model.soc
         await clock.advance(6 * 3600)
         ticks = [r for r in site.engine.traces.recent("control") if r["outcome"] == "ok"]
@@ -57,6 +58,7 @@ async def test_soc_follows_a_forced_charge(tmp_path: Path, free_port: int) -> No
     await site.start()
     try:
         await clock.advance(1)
+        assert site.simulator is not None
         soc = site.simulator.model.soc
         now = datetime.fromtimestamp(clock.time() - clock.time() % 1800, UTC).isoformat()
         site.engine.context.set(
@@ -64,7 +66,9 @@ async def test_soc_follows_a_forced_charge(tmp_path: Path, free_port: int) -> No
             "plan",
             {"slots": [{"start": now, "mode": "force_charge", "power_w": 3000, "reason": "test"}]},
         )
-        await site.engine.flows["control"].trigger().wait()
+        run = site.engine.flows["control"].trigger()
+        assert run is not None
+        await run.wait()
         await clock.advance(600)
         decision = site.engine.context.get("global", "decision")
         assert decision["mode"] == "force_charge" and decision["level"] == "plan"

@@ -13,7 +13,12 @@ import pytest
 from flowengine import VirtualClock
 from flowengine.secrets import reveal
 from flows import SITE_CONFIG
+from nodes.core.connections import SqliteDatabase
+from nodes.inputs.refresh import InputNode
+from nodes.replay import SITE_METER, SiteMeterConnection
+from nodes.replay.providers import ReplayUsage
 from powermaster import settings
+from powermaster.config import SITE_SCHEMA
 from powermaster.service import Options, Service
 
 START = datetime(2026, 1, 14, 20, 0, tzinfo=UTC).timestamp()
@@ -171,7 +176,7 @@ async def test_a_good_edit_is_written_and_in_force_without_a_restart(
         await clock.advance(600)
         plan = site.engine.context.get("global", "plan")
         assert plan and site.engine.flows["control"].nodes["read"].count >= 2
-        settings_dict, meter = site.settings, site.settings["site_meter"]
+        settings_dict, meter = site.settings, site.engine.connections[SITE_METER]
         view = await site.apply_settings(
             {"planner": {"break_even_delta": 0.07}, "control": {"min_hold": {"$yaml": "5m"}},
              "amber": {"api_key": "psk_REPLACED"}}
@@ -192,16 +197,41 @@ async def test_a_good_edit_is_written_and_in_force_without_a_restart(
         assert control.nodes["read"].node.ctx.settings["planner"]["break_even_delta"] == 0.07
         assert site.settings["control"]["min_hold"] == "5m"
         assert reveal(site.settings["amber"]["api_key"]) == "psk_REPLACED"
-        # what this process adds is kept: the simulator's port, the data dir, its meter
+        # what this process adds is kept: the simulator's port in the settings; the data
+        # dir and the simulated meter are the engine's, not settings
         assert site.settings["inverter"]["port"] == free_port
-        assert site.settings["site_meter"] is meter
-        assert site.settings["data_dir"] == str(config.parent / "data")
+        assert site.engine.connections[SITE_METER] is meter
+        assert site.engine.data_dir == config.parent / "data"
         assert site.engine.context.get("global", "plan")["created_at"] >= plan["created_at"]
         await clock.advance(600)  # the control flow ticks again on the new settings
         assert control is site.engine.flows["control"] and control.nodes["read"].count >= 2
         ticks = site.engine.traces.recent("control", 3)
         assert all(run["outcome"] == "ok" for run in ticks)
         assert site.health()["status"] == "ok"
+    finally:
+        await site.stop()
+
+
+async def test_the_settings_are_the_site_config_alone(config: Path, free_port: int) -> None:
+    """Every node's settings are the site config's sections and nothing else: the data
+    directory is the engine's (``ctx.data_dir``), and the simulated meter reaches the
+    usage provider as the ``site_meter`` connection the service provides."""
+    site = service(config, free_port)
+    await site.start()
+    try:
+        usage = site.engine.flows["settle"].nodes["usage"].node
+        ctx = usage.ctx
+        assert set(ctx.settings) <= set(SITE_SCHEMA["properties"])
+        assert "site_meter" not in ctx.settings and "data_dir" not in ctx.settings
+        assert ctx.data_dir == config.parent / "data"
+        meter = ctx.connection(SITE_METER)
+        assert isinstance(meter, SiteMeterConnection) and meter.meter is not None
+        assert isinstance(usage, InputNode) and isinstance(usage.provider, ReplayUsage)
+        assert usage.provider.meter is meter.meter
+        # the site database is where it always was, in the data directory
+        site_db = site.engine.connections["site_db"]
+        assert isinstance(site_db, SqliteDatabase)
+        assert site_db.path == config.parent / "data" / "site.db"
     finally:
         await site.stop()
 

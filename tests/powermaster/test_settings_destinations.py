@@ -89,7 +89,7 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def nested(path: tuple[str, ...], value: Any) -> Any:
+def nested(path: tuple[str, ...], value: dict[str, Any]) -> dict[str, Any]:
     for key in reversed(path):
         value = {key: value}
     return value

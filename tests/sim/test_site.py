@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -214,7 +215,8 @@ def test_sample_profile_maps_any_date_onto_the_data() -> None:
     def at(text: str) -> tuple[float, float]:
         return profile(datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ).timestamp())
 
-    assert at("2025-12-10T23:40") == (0.0, pytest.approx(0.3411 * 2000))
+    late_pv, late_load = at("2025-12-10T23:40")
+    assert late_pv == 0.0 and late_load == pytest.approx(0.3411 * 2000)
     assert at("2027-12-10T23:40") == at("2025-12-10T23:40")
     assert at("2026-12-20T12:00") == at("2024-12-20T12:00")  # 2025-12-20 is not in the data
     assert at("2028-02-29T12:00") == at("2025-02-28T12:00")
@@ -259,12 +261,12 @@ def test_soc_limits_power_limits_and_energy_balance_always_hold(
     for wait, (op, arg) in steps:
         t += wait
         if op == "mode":
-            model.set_work_mode(arg, t)  # type: ignore[arg-type]
+            model.set_work_mode(cast(WorkMode, arg), t)
         elif op == "remote":
-            enabled, timeout, setpoint = arg  # type: ignore[misc]
+            enabled, timeout, setpoint = cast(tuple[bool, int, int], arg)
             model.write_remote(t, enabled=enabled, timeout_s=timeout, setpoint_w=setpoint)
         elif op == "setting":
-            name, value = arg  # type: ignore[misc]
+            name, value = cast(tuple[str, int], arg)
             model.set_setting(name, value, t)
         elif op == "grid_lost":
             model.set_grid_lost(bool(arg), t)

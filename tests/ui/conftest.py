@@ -7,7 +7,7 @@ tests talk HTTP to it exactly as a browser would, streaming included.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,6 +94,36 @@ class FakeService:
 
     def clear_override(self) -> dict[str, Any] | None:
         return clear_override(self.engine.context)
+
+    # The rest of ``ui.service.Service``: the pages and API these tests use never call them.
+
+    async def preview_override(
+        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+    ) -> dict[str, Any]:
+        raise NotImplementedError("no plan to preview against in the UI tests")
+
+    def billing(self) -> dict[str, Any]:
+        raise NotImplementedError("no ledger in the UI tests")
+
+    def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
+        raise NotImplementedError("no ledger in the UI tests")
+
+    def history(self, params: Mapping[str, str]) -> dict[str, Any]:
+        raise NotImplementedError("no history in the UI tests")
+
+    def span_bill(
+        self, since: float, until: float, rows: Sequence[tuple[float, float]] = ()
+    ) -> dict[str, Any]:
+        raise NotImplementedError("no ledger in the UI tests")
+
+    async def overview_chart(self, params: Mapping[str, str]) -> dict[str, Any]:
+        raise NotImplementedError("no history or plan in the UI tests")
+
+    def settings_view(self) -> dict[str, Any]:
+        raise NotImplementedError("no site config in the UI tests")
+
+    async def apply_settings(self, patch: Any) -> dict[str, Any]:
+        raise NotImplementedError("no site config in the UI tests")
 
 
 @dataclass

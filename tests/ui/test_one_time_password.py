@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from tests.support.service import running_service
@@ -50,7 +51,9 @@ async def test_the_one_time_password_session_reaches_only_the_password_page(
     async with running_service(tmp_path / "data", free_port, START) as site:
         assert site.auth is not None and site.auth.one_time_password and site._web is not None
         base = site._web.url
-        routes = site._web.server.config.app.routes
+        app = site._web.server.config.app
+        assert isinstance(app, Starlette)
+        routes = app.routes
         requests = requests_of(routes, next(iter(site.engine.flows)))
         assert ("GET", "/metrics") in requests and ("POST", "/api/override") in requests
         async with client() as once, client() as stranger:
@@ -65,7 +68,9 @@ async def test_the_one_time_password_session_reaches_only_the_password_page(
                         path,
                     )
                     continue
-                refused = {"error": "set your own password first (/password)"}
+                refused: dict[str, str] | None = {
+                    "error": "set your own password first (/password)"
+                }
                 if method == "HEAD":
                     refused = None  # the same refusal, with no body
                 assert (status, got) in ((303, "/password"), (403, refused)), (method, path)

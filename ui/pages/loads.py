@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from flowengine import local_iso
 from nodes.loads import active_commands, load_configs, run_today
 from nodes.loads.commands import COMMANDS_KEY, LOADS_KEY
 from nodes.loads.settings import InvalidLoads, LoadConfig, zone_of
@@ -57,7 +58,7 @@ def loads_view(
     """Every configured load for people to read; ``problem`` says why none can be shown."""
     zone = zone_of(settings)
     base: dict[str, Any] = {
-        "now": _local(now, zone),
+        "now": local_iso(now, zone),
         "now_at": now,
         "timezone": str(zone),
         "how_to_add": HOW_TO_ADD,
@@ -89,7 +90,7 @@ def loads_view(
                 "run_today_s": ran.get(load_id, 0.0),
                 "command": None if command is None else _command(command, zone),
                 "planned": [
-                    {"start": _local(a, zone), "end": _local(b, zone), "at": a, "until": b}
+                    {"start": local_iso(a, zone), "end": local_iso(b, zone), "at": a, "until": b}
                     for a, b in runs.get(load_id, [])
                 ],
             }
@@ -113,7 +114,12 @@ def _settings(config: LoadConfig, now: float, zone: tzinfo) -> dict[str, Any]:
         "run_time_s": config.run_time_s,
         "min_run_s": config.min_run_s,
         "window": None if config.window is None else str(config.window),
-        "day": {"start": _local(begin, zone), "end": _local(end, zone), "at": begin, "until": end},
+        "day": {
+            "start": local_iso(begin, zone),
+            "end": local_iso(end, zone),
+            "at": begin,
+            "until": end,
+        },
     }
 
 
@@ -121,9 +127,9 @@ def _command(entry: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
     until, set_at = entry.get("until"), entry.get("set_at")
     return {
         "command": entry.get("command"),
-        "until": None if until is None else _local(float(until), zone),
+        "until": None if until is None else local_iso(float(until), zone),
         "source": entry.get("source"),
-        "set_at": None if set_at is None else _local(float(set_at), zone),
+        "set_at": None if set_at is None else local_iso(float(set_at), zone),
     }
 
 
@@ -158,6 +164,3 @@ def _planned_runs(plan: Any, now: float) -> dict[str, list[tuple[float, float]]]
         found[name] = [(a, b) for a, b in spans if b > now]
     return found
 
-
-def _local(epoch: float, zone: tzinfo) -> str:
-    return datetime.fromtimestamp(epoch, zone).isoformat()

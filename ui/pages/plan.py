@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from flowengine import local_iso
 from flowengine.engine import Engine
 from nodes.core.wallclock import site_zone
 from ui.service import Service
@@ -86,8 +87,8 @@ def plan_view(
             {
                 "index": index,
                 "at": start,
-                "start": _local(start, zone),
-                "end": _local(start + step, zone),
+                "start": local_iso(start, zone),
+                "end": local_iso(start + step, zone),
                 "mode": slot["mode"],
                 "power_w": slot["power_w"],
                 "battery_w": slot.get("battery_w"),
@@ -109,10 +110,10 @@ def plan_view(
     trigger = built_from.get("trigger")
     ahead = slots[current:] if current is not None else [s for s in slots if s["at"] > now]
     return {
-        "now": _local(now, zone),
+        "now": local_iso(now, zone),
         "now_at": now,
         "timezone": str(zone),
-        "created_at": _local(created, zone),
+        "created_at": local_iso(created, zone),
         "created": created,
         "age_s": max(0.0, now - created),
         "trigger": trigger,
@@ -171,7 +172,7 @@ def replan_status(engine: Engine) -> dict[str, Any] | None:
             return {
                 "text": status["text"],
                 "state": status["state"],
-                "at": _local(float(status["at"]), zone),
+                "at": local_iso(float(status["at"]), zone),
             }
     return None
 
@@ -180,8 +181,8 @@ def _run(run: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
     started, finished = run.get("started"), run.get("finished")
     return {
         "run_id": run.get("run_id"),
-        "started": None if started is None else _local(float(started), zone),
-        "finished": None if finished is None else _local(float(finished), zone),
+        "started": None if started is None else local_iso(float(started), zone),
+        "finished": None if finished is None else local_iso(float(finished), zone),
         "trigger": run.get("trigger"),
         "why": why(run.get("trigger")),
         "outcome": run.get("outcome"),
@@ -196,9 +197,6 @@ def _loads_by_slot(deferrable: Mapping[str, Any]) -> dict[int, list[str]]:
             found.setdefault(int(index), []).append(str(name))
     return found
 
-
-def _local(epoch: float, zone: tzinfo) -> str:
-    return datetime.fromtimestamp(epoch, zone).isoformat()
 
 
 def _duration(seconds: float) -> str:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from flowengine import Engine, VirtualClock
+from flowengine import Engine, VirtualClock, run_to_end
 from flowengine.traces import RunTrace
 from tests.flowengine.helpers import Collect
 from tests.nodes.amber.fake_amber import FakeAmber
-from tests.nodes.amber.harness import run, settings, start
+from tests.nodes.amber.harness import settings, start
 
 #: Inside the current interval (17:00-17:30 UTC) of the captured 30-minute response.
 T0 = datetime(2025, 4, 9, 17, 5, tzinfo=UTC).timestamp()
@@ -55,7 +55,7 @@ class Site:
         if after_s:
             await self.clock.advance(after_s)
         Collect.seen = {}
-        trace = self.last_trace = await run(self.engine, self.clock, "fetch")
+        trace = self.last_trace = await run_to_end(self.engine, "fetch")
         assert trace.outcome == "ok", trace.error
         (out,) = Collect.seen["out"]
         problems = Collect.seen.get("problem", [])
@@ -81,7 +81,7 @@ async def make_site(
     async def make(**section: Any) -> Site:
         clock = VirtualClock(T0)
         amber.clock = clock
-        engine = await start([FETCH_FLOW], clock, settings(amber, tmp_path, **section))
+        engine = await start([FETCH_FLOW], clock, settings(amber, **section), data_dir=tmp_path)
         engines.append(engine)
         return Site(engine, clock, tmp_path)
 

@@ -1,4 +1,4 @@
-"""What nodes.amber gives the rest of Power Master: its provider, node type and settings."""
+"""What nodes.amber gives the rest of Power Master: its providers, node types and settings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def test_exports() -> None:
     assert [(p.kind, p.name, p.settings_key) for p in PROVIDERS] == [
         ("prices", "amber", "amber"), ("usage", "amber", "amber")]
     assert [n.type_name for n in NODE_TYPES] == [
-        "amber.prices", "amber.usage", "prices.spike", "section amber"]  # and its site.yaml section
+        "amber.prices", "amber.usage", "section amber"]  # and its site.yaml section
     assert set(nodes.amber.__all__) >= {"PROVIDERS", "NODE_TYPES", "SETTINGS_SCHEMA",
                                         "SETTINGS_DEFAULTS"}  # fmt: skip
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from flowengine import VirtualClock
-from nodes.inputs.node import input_status
+from flowengine import VirtualClock, run_to_end
+from nodes.inputs.refresh import input_status
 from tests.flowengine.helpers import Collect
 from tests.nodes.amber.conftest import T0, Site
 from tests.nodes.amber.fake_amber import (
@@ -24,7 +24,7 @@ from tests.nodes.amber.fake_amber import (
     Reply,
     payload,
 )
-from tests.nodes.amber.harness import run, settings, start
+from tests.nodes.amber.harness import settings, start
 
 MakeSite = Callable[..., Awaitable[Site]]
 
@@ -367,7 +367,7 @@ nodes:
     clock = VirtualClock(T0)
     engine = await start([flow], clock, settings(amber))  # sources: {prices: amber}
     Collect.seen = {}
-    await run(engine, clock, "fetch")
+    await run_to_end(engine, "fetch")
     (reading,) = Collect.seen["out"]
     assert reading["provider"] == "amber" and len(reading["data"]["intervals"]) == 97
     await engine.stop()

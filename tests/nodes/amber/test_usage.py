@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from flowengine import Engine, VirtualClock
+from flowengine import Engine, VirtualClock, run_to_end
 from nodes.amber.usage import MAX_WINDOW_DAYS, to_usage, windows
-from nodes.inputs.node import input_status
 from nodes.inputs.provider import InvalidPayload
+from nodes.inputs.refresh import input_status
 from tests.flowengine.helpers import Collect
 from tests.nodes.amber.fake_amber import RATE_LIMITED, SITE_ID, FakeAmber, Reply, payload
-from tests.nodes.amber.harness import run, settings, start
+from tests.nodes.amber.harness import settings, start
 
 #: 2025-02-02 09:00 NEM time: the day after the 30-minute fixture's intervals.
 T0 = datetime(2025, 2, 1, 23, 0, tzinfo=UTC).timestamp()
@@ -113,7 +113,7 @@ class UsageSite:
         if after_s:
             await self.clock.advance(after_s)
         Collect.seen.clear()
-        await run(self.engine, self.clock, "usage")
+        await run_to_end(self.engine, "usage")
         out, problem = Collect.seen.get("out", [None]), Collect.seen.get("problem", [None])
         return out[-1], problem[-1]
 
@@ -140,7 +140,7 @@ async def make_usage(amber: FakeAmber, tmp_path: Path) -> AsyncIterator[MakeUsag
         data_dir = tmp_path / f"site{len(engines)}"
         data_dir.mkdir()
         engine = await start(
-            [USAGE_FLOW], clock, settings(amber, data_dir, **section), data_dir / "engine.db"
+            [USAGE_FLOW], clock, settings(amber, **section), data_dir / "engine.db", data_dir
         )
         engines.append(engine)
         return UsageSite(engine, clock)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from flowengine import Engine, VirtualClock
+from flowengine import Engine, VirtualClock, run_to_end
 from tests.nodes.bom.ftp_server import DIRECTORY, LocalBom, local_bom, silent_server
-from tests.nodes.storm.harness import forget, run, seen, start
+from tests.nodes.storm.harness import forget, seen, start
 
 T0 = datetime(2026, 1, 15, 6, 0, tzinfo=UTC).timestamp()  # 16:00 in Brisbane
 WARNINGS = ["IDQ21033.xml", "IDQ21035.xml", "IDQ21037.xml", "IDQ21038.xml"]
@@ -59,7 +59,7 @@ class Site:
         if after_s:
             await self.clock.advance(after_s)
         forget()
-        trace = await run(self.engine, self.clock, "storm")
+        trace = await run_to_end(self.engine, "storm")
         assert trace.outcome == "ok", trace.error
         (out,) = seen("out")
         problems = seen("problem")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
@@ -74,6 +75,17 @@ def test_full_battery_stops_charging_with_a_reason() -> None:
     assert (safe.mode, safe.level, safe.battery_w) == ("hold", "safety", 0.0)
 
 
+def test_empty_battery_stops_discharging_in_the_mode_the_export_limit_allows() -> None:
+    """With no export allowed, the stopped discharge is zero-export self-use, the same mode
+    the hold records next tick (found by the hold property: two modes a second apart)."""
+    no_export = replace(LIMITS, max_export_w=0)
+    for limits, mode in ((LIMITS, "self_use"), (no_export, "self_use_zero_export")):
+        wanted = Decision("force_discharge", 3000, "schedule", "evening")
+        safe = enforce_limits(wanted, 0.11, 0, 500, limits)
+        assert (safe.mode, safe.level, safe.battery_w) == (mode, "safety", None)
+        assert "at its floor" in safe.reason
+
+
 def test_hold_sets_the_ac_port_to_the_pv() -> None:
     safe = enforce_limits(Decision("hold", 0, "plan", "keep it", 0.0), 0.5, 2500, 800, LIMITS)
     assert inverter_command(safe, 2500) == {"mode": "hold", "power_w": 2500, "setpoint_w": 2500}
@@ -97,15 +109,22 @@ def telemetry(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def overridden(data: dict[str, Any], now: float) -> Decision:
+    """The safety override for ``data`` at ``now``; there must be one."""
+    decision = safety_override(data, DEFAULTS, now)
+    assert decision is not None
+    return decision
+
+
 def test_safety_overrides() -> None:
     assert safety_override(telemetry(), DEFAULTS, 1000.0) is None
-    assert "grid lost" in safety_override(telemetry(grid_lost=True), DEFAULTS, 1000.0).reason
-    assert "old" in safety_override(telemetry(), DEFAULTS, 1000.0 + 3600).reason
-    assert "hot" in safety_override(telemetry(battery_temp_c=55), DEFAULTS, 1000.0).reason
-    assert "cold" in safety_override(telemetry(battery_temp_c=-3), DEFAULTS, 1000.0).reason
+    assert "grid lost" in overridden(telemetry(grid_lost=True), 1000.0).reason
+    assert "old" in overridden(telemetry(), 1000.0 + 3600).reason
+    assert "hot" in overridden(telemetry(battery_temp_c=55), 1000.0).reason
+    assert "cold" in overridden(telemetry(battery_temp_c=-3), 1000.0).reason
     assert safety_override(telemetry(bms_connected=True), DEFAULTS, 1000.0) is None
     unknown = telemetry(bms_connected=False, soc=None, battery_w=None, battery_temp_c=None)
-    bms = safety_override(unknown, DEFAULTS, 1000.0)
+    bms = overridden(unknown, 1000.0)
     assert (bms.mode, bms.level) == ("self_use", "safety")
     assert bms.reason.startswith("BMS disconnected")
 

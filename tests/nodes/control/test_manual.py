@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowengine import Engine, Registry, VirtualClock, load_flow_text
-from nodes.control import OverrideNode
+from nodes.control.manual import OverrideNode
 from powermaster.config import DEFAULTS
 from tests.flowengine.helpers import Collect, refusal, registry
 

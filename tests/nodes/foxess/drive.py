@@ -27,8 +27,9 @@ async def drive(clock: VirtualClock, call: Awaitable[T]) -> T:
             await clock.run_until(deadline)
             continue
         watcher = clock.next_sleeper()  # real I/O until it sleeps on the clock or ends
+        either: set[asyncio.Future[Any]] = {task, watcher}
         try:
-            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
     return task.result()

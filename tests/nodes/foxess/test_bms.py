@@ -14,7 +14,7 @@ import pytest
 from flowengine.clock import VirtualClock
 from flowengine.message import Message
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.foxess.nodes import FoxRead
+from nodes.foxess.inverter import FoxRead
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, SiteModel
 from tests.nodes.foxess.test_client import _Ctx

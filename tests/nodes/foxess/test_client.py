@@ -10,10 +10,11 @@ import pytest
 
 from flowengine.clock import VirtualClock
 from flowengine.message import Message
+from flowengine.node import Connection, Node
 from nodes.foxess import CONNECTION_TYPES, NODE_TYPES
 from nodes.foxess.client import FoxKHClient, InverterError
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.foxess.nodes import FoxCommand, FoxRead, FoxWatchdog
+from nodes.foxess.inverter import FoxCommand, FoxRead, FoxWatchdog
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, SiteModel
 
@@ -250,6 +251,7 @@ def test_exports_and_schema() -> None:
     assert {n.type_name for n in NODE_TYPES} == {"foxess.read", "foxess.command",
                                                 "foxess.watchdog", "section inverter"}
     for node in [n for n in NODE_TYPES if isinstance(n, type)]:
+        assert issubclass(node, (Node, Connection))
         prop = node.config_schema["properties"]["connection"]
         assert prop["x-connection"] == "foxess.modbus"
 

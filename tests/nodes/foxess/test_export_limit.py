@@ -15,7 +15,7 @@ from flowengine.clock import VirtualClock
 from flowengine.message import Message
 from nodes.foxess.client import FoxKHClient, InverterError
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.foxess.nodes import FoxCommand
+from nodes.foxess.inverter import FoxCommand
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, Grid, SiteModel
 from tests.nodes.foxess.test_client import _Ctx

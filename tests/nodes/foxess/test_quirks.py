@@ -21,7 +21,7 @@ from flowengine.message import Message
 from nodes.foxess import registers as r
 from nodes.foxess.client import FoxKHClient, InverterError
 from nodes.foxess.connection import FoxModbusConnection
-from nodes.foxess.nodes import FoxCommand, FoxWatchdog
+from nodes.foxess.inverter import FoxCommand, FoxWatchdog
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.site import Battery, ConstantProfile, SiteModel
 from tests.nodes.foxess.drive import drive, settle_with

@@ -15,8 +15,8 @@ from flowengine.message import Message
 from nodes.foxess import registers as r
 from nodes.foxess.client import FoxKHClient, InverterError
 from nodes.foxess.connection import FoxModbusConnection
+from nodes.foxess.inverter import FoxCommand, FoxRead, FoxWatchdog
 from nodes.foxess.link import LINK_KEY
-from nodes.foxess.nodes import FoxCommand, FoxRead, FoxWatchdog
 from nodes.foxess.plausible import TelemetryLimits, implausible
 from powermaster.sim.dispatch import WorkMode
 from powermaster.sim.fox_server import FoxKHServer

@@ -131,7 +131,7 @@ async def test_the_shipped_history_flow_records_every_new_reading(tmp_path: Path
     files = [tmp_path / "connections.yaml", FLOWS_DIR / "history.yaml", FLOWS_DIR / "errors.yaml"]
     flows = load_flow_files(files, registry)
     clock = VirtualClock(T0 - 600)
-    engine = Engine(registry, clock, settings={"data_dir": str(tmp_path)})
+    engine = Engine(registry, clock, data_dir=tmp_path)
     await engine.start(flows)
     engine.context.set(GLOBAL, "prices", prices(T0 - 600, [0.30, 0.40]))
     engine.context.set(GLOBAL, "pv", pv(T0 - 600, [0.0, 800.0]))

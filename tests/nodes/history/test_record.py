@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from flowengine import Engine, Registry, VirtualClock, load_flow_text
+from flowengine import Engine, VirtualClock, load_flow_text
 from flowengine.database import open_database
-from nodes.core import CONNECTION_TYPES, NODE_TYPES
 from nodes.history import NODE_TYPES as HISTORY_TYPES
 from nodes.history import load_history, record_sample, seed_history
 from nodes.history.store import sample_values
-from tests.flowengine.helpers import TEST_TYPES, Collect
+from tests.flowengine.helpers import Collect
+from tests.support.registry import registry
 
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC).timestamp()
 
@@ -94,12 +94,11 @@ def test_seeded_history_fills_the_table_without_overwriting_recordings(
 
 
 async def test_record_node_in_an_engine_writes_a_wal_file(tmp_path: Path) -> None:
-    registry = Registry()
-    registry.add_all([*NODE_TYPES, *CONNECTION_TYPES, *HISTORY_TYPES, *TEST_TYPES])
+    reg = registry(*HISTORY_TYPES)
     clock = VirtualClock(START)
     Collect.seen = {}
-    engine = Engine(registry, clock, settings={"data_dir": str(tmp_path)})
-    await engine.start(load_flow_text(FLOW, registry))
+    engine = Engine(reg, clock, data_dir=tmp_path)
+    await engine.start(load_flow_text(FLOW, reg))
     sent = []
     for i in range(8):
         payload = telemetry(clock.time(), 100.0 * (i + 1))

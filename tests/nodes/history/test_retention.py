@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from flowengine import Engine, Registry, VirtualClock, load_flow_text
+from flowengine import Engine, VirtualClock, load_flow_text
 from flowengine.database import open_database
 from flowengine.errors import InvalidFlows
-from nodes.core import CONNECTION_TYPES, NODE_TYPES
 from nodes.history import NODE_TYPES as HISTORY_TYPES
 from nodes.history.counters import counter_values
 from nodes.history.retention import prune_batch
@@ -19,8 +18,9 @@ from nodes.history.schema import ensure_schema
 from nodes.history.settings import retention_seconds, retentions
 from nodes.history.store import record_sample, sample_values
 from powermaster.config import load_site_config
-from tests.flowengine.helpers import TEST_TYPES, Collect
+from tests.flowengine.helpers import Collect
 from tests.nodes.history.conftest import energy, sample
+from tests.support.registry import registry
 
 DAY = 86400.0
 NOW = 1_767_571_200.0  # 2026-01-05 00:00 UTC
@@ -83,14 +83,12 @@ def count(db: sqlite3.Connection, table: str) -> int:
 async def test_prune_follows_the_engine_clock_in_small_batches(tmp_path: Path) -> None:
     db = open_database(tmp_path / "site.db", schema="")
     fill(db)
-    settings: dict[str, Any] = {"data_dir": str(tmp_path),
-                                "history": {"retention": {"price_issues": "7d"}}}  # fmt: skip
-    registry = Registry()
-    registry.add_all([*NODE_TYPES, *CONNECTION_TYPES, *HISTORY_TYPES, *TEST_TYPES])
+    settings: dict[str, Any] = {"history": {"retention": {"price_issues": "7d"}}}
+    reg = registry(*HISTORY_TYPES)
     clock = VirtualClock(NOW)
     Collect.seen = {}
-    engine = Engine(registry, clock, settings=settings)
-    await engine.start(load_flow_text(FLOW, registry))
+    engine = Engine(reg, clock, settings=settings, data_dir=tmp_path)
+    await engine.start(load_flow_text(FLOW, reg))
     for _ in range(2):
         handle = engine.start_run("prune", None)
         assert handle is not None

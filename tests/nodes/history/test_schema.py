@@ -77,8 +77,8 @@ flow: record
 connections: [{id: store, type: core.sqlite, config: {file: site.db}}]
 nodes: [{id: rec, type: history.record, config: {connection: store}}]
 """
-    settings = {"data_dir": str(tmp_path), "site": {"timezone": "Australia/Brisbane"}}
-    engine = Engine(registry, VirtualClock(START + 3600), settings=settings)
+    settings = {"site": {"timezone": "Australia/Brisbane"}}
+    engine = Engine(registry, VirtualClock(START + 3600), settings=settings, data_dir=tmp_path)
     await engine.start(load_flow_text(flow, registry))
     await engine.stop()
     db = sqlite3.connect(tmp_path / "site.db")

@@ -13,9 +13,9 @@ from nodes.amber.intervals import to_prices
 from nodes.control.compare import check_record
 from nodes.control.decision import Decision
 from nodes.control.deviation import Commanded, Memory, Thresholds, compare
+from nodes.control.health import health_record
 from nodes.foxess.client import Telemetry
 from nodes.health.checks import Assessment, Finding
-from nodes.health.node import health_record
 from nodes.inputs.reading import Reading
 from powermaster.config import DEFAULTS
 

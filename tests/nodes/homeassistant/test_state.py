@@ -84,7 +84,7 @@ def test_the_inverter_not_doing_what_it_was_told_is_a_problem_with_its_reasons()
     assert told["command_check"].startswith("work mode (41000) is Feed-in First (1), not Self")
     following = build_state(NOW, command_check=samples.command_check(work_mode=0))
     assert (following["command_problem"], following["command_check"]) == ("OFF", "ok")
-    shadow = {"state": "ok", "reasons": [], "findings": [], "commanded": None}
+    shadow: dict[str, Any] = {"state": "ok", "reasons": [], "findings": [], "commanded": None}
     assert build_state(NOW, command_check=shadow)["command_check"] == "nothing commanded"
     unknown = build_state(NOW)
     assert (unknown["command_problem"], unknown["command_check"]) == (None, None)

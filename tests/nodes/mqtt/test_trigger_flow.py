@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from flowengine import Engine, VirtualClock, default_registry, load_flow_text
+from nodes.mqtt import MqttBroker
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt_probe import MqttProbe
 
@@ -42,6 +43,7 @@ async def test_a_message_on_a_topic_filter_starts_a_run_with_topic_and_payload(
     await engine.start(load_flow_text(FLOW, registry))
     try:
         broker = engine.connections["mqtt"]
+        assert isinstance(broker, MqttBroker)
         assert (await probe.next_on("power_master/status"))[0] == "online"
         for _ in range(100):  # until the trigger's subscription is in place
             probe.publish("home/hall/button/1", '{"clicks": 2}')

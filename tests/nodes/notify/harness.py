@@ -1,30 +1,22 @@
-"""An engine with the notify node types on a virtual clock, one sender flow, and a run driver."""
+"""An engine with the notify node types on a virtual clock, and one sender flow."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowengine import Engine, Registry, VirtualClock, load_flow_text
+from flowengine import Engine, VirtualClock, load_flow_text, run_to_end
 from flowengine.secrets import attach_secrets
 from flowengine.traces import RunTrace
 from nodes import notify
-from nodes.core import CONNECTION_TYPES
-from nodes.core import NODE_TYPES as CORE_TYPES
-from tests.flowengine.helpers import TEST_TYPES, Collect
+from tests.flowengine.helpers import Collect
+from tests.support.registry import registry
 
 #: 2025-01-06 09:00 in Brisbane (UTC+10), a Monday.
 T0 = 1736118000.0
-
-
-def registry() -> Registry:
-    reg = Registry()
-    reg.add_all([*CORE_TYPES, *CONNECTION_TYPES, *TEST_TYPES, *notify.NODE_TYPES])
-    return reg
 
 
 def sender_flow(node_type: str, config: Mapping[str, Any] | None = None, http: bool = True) -> str:
@@ -79,7 +71,7 @@ class Site:
         self.engine: Engine | None = None
 
     async def start(self) -> Site:
-        reg = registry()
+        reg = registry(*notify.NODE_TYPES)
         self.engine = Engine(reg, self.clock, self.database, settings=self.settings)
         await self.engine.start(load_flow_text(self.flow, reg))
         return self
@@ -97,7 +89,7 @@ class Site:
     async def run(self, payload: Any = None, flow: str | None = None) -> Outcome:
         assert self.engine is not None
         Collect.seen = {}
-        trace = await run(self.engine, self.clock, flow or "send", payload)
+        trace = await run_to_end(self.engine, flow or "send", payload)
         return Outcome(trace, Collect.seen.get("sent", []), Collect.seen.get("held", []))
 
     def status(self, node: str = "send") -> dict[str, Any]:
@@ -105,22 +97,6 @@ class Site:
         (flow,) = self.engine.describe()
         (found,) = [n for n in flow["nodes"] if n["id"] == node]
         return dict(found)
-
-
-async def run(engine: Engine, clock: VirtualClock, flow: str, payload: Any = None) -> RunTrace:
-    """One run to its end; virtual time moves only while it sleeps."""
-    handle = engine.start_run(flow, payload)
-    assert handle is not None
-    waiting = asyncio.ensure_future(handle.wait())
-    for _ in range(1000):
-        await clock.settle()
-        await asyncio.sleep(0)
-        if waiting.done():
-            return waiting.result()
-        deadline = clock.next_deadline()
-        if deadline is not None:
-            await clock.run_until(deadline)
-    raise AssertionError(f"run of {flow} did not finish")
 
 
 def notification(event: str = "inverter_offline", **changes: Any) -> dict[str, Any]:

@@ -10,9 +10,10 @@ import pytest
 
 import nodes.notify
 from flowengine import load_flow_files
+from flowengine.node import Node
 from flowengine.secrets import SecretRef
 from nodes.notify import NODE_TYPES, SETTINGS_DEFAULTS, SETTINGS_SCHEMA
-from tests.nodes.notify.harness import registry
+from tests.support.registry import registry
 
 #: The flows the report suggests (flows/notify.yaml, and the spike branch of prices.yaml).
 NOTIFY_FLOW = """
@@ -56,6 +57,7 @@ def test_exports() -> None:
     ]  # fmt: skip
     assert set(nodes.notify.__all__) >= {"NODE_TYPES", "SETTINGS_SCHEMA", "SETTINGS_DEFAULTS"}
     for node in [n for n in NODE_TYPES if isinstance(n, type)]:
+        assert issubclass(node, Node)
         jsonschema.Draft202012Validator.check_schema(node.config_schema)
         assert node.description and node.takes and node.gives
 
@@ -65,7 +67,7 @@ def test_the_suggested_flow_validates(tmp_path: Path) -> None:
     for name, text in (("notify", NOTIFY_FLOW), ("errors", ERRORS_FLOW), ("web", CONNECTIONS)):
         files.append(tmp_path / f"{name}.yaml")
         files[-1].write_text(text)
-    flowset = load_flow_files(files, registry())
+    flowset = load_flow_files(files, registry(*NODE_TYPES))
     assert set(flowset.flows) == {"notify", "errors"} and set(flowset.connections) == {"web"}
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from nodes.planning import Plan, PlanError, PlanInputs, PlanSlot, solve_plan
 from nodes.planning.explain import selfuse_battery_w
-from nodes.planning.node import Planner
+from nodes.planning.plan import Planner
 from tests.nodes.planning.test_model import SCENARIOS, make, modes
 
 EPS = 1e-6
@@ -136,7 +136,7 @@ def test_long_horizon_solves_to_optimal_with_final_soc_floor() -> None:
 
 # --- LP anti-flip ----------------------------------------------------------------------------
 
-TWIN = dict(load=[0, 0, 3000], battery={"capacity_kwh": 2.0, "max_charge_w": 3000})
+TWIN: dict[str, Any] = dict(load=[0, 0, 3000], battery={"capacity_kwh": 2.0, "max_charge_w": 3000})
 FILL_W = 2000 / 0.9  # AC power that fills 2 kWh in one 1 h slot
 
 
@@ -204,7 +204,7 @@ def planner(previous: dict[str, Any] | None, **config: Any) -> Planner:
     if previous is not None:
         globals_["plan"] = previous
     ctx = SimpleNamespace(settings=settings, globals=globals_)
-    return Planner(ctx, config)  # type: ignore[arg-type]
+    return Planner(ctx, config)
 
 
 def test_node_truncates_to_known_prices_and_passes_incumbent() -> None:

@@ -86,7 +86,7 @@ def test_arbitrage_when_spread_beats_losses() -> None:
         (0.20, {"break_even_delta": 0.08}),  # same hurdle via break-even delta
     ],
 )
-def test_no_arbitrage_when_spread_does_not_beat_costs(export: float, opts: dict) -> None:
+def test_no_arbitrage_when_spread_does_not_beat_costs(export: float, opts: dict[str, Any]) -> None:
     plan = solve_plan(make([0.10, 0.30], [0.0, export], **opts))
     assert modes(plan) == ["self_use", "self_use"]
     assert plan.objective == pytest.approx(0.0, abs=1e-6)
@@ -121,7 +121,7 @@ def test_zero_export_self_consumes_into_battery() -> None:
 
 
 def test_storm_reserve_floor_held() -> None:
-    base = dict(imp=[0.5] * 4, load=[2000] * 4, soc_now=0.8)
+    base: dict[str, Any] = dict(imp=[0.5] * 4, load=[2000] * 4, soc_now=0.8)
     free = solve_plan(make(**base))
     assert free.slots[-1].soc_end < 0.6  # without a reserve the battery serves the load
     plan = solve_plan(make(**base, reserve=[(range(1, 4), 0.6)]))
@@ -187,7 +187,8 @@ def test_no_grid_charge_still_allows_solar_charging() -> None:
 
 
 def test_arbitrage_gate_forbids_battery_export_keeps_pv_export() -> None:
-    kw = dict(imp=[0.3, 0.3], exp=[1.00, 0.05], pv=[3000, 0], load=[0, 0], soc_now=1.0)
+    kw: dict[str, Any] = dict(imp=[0.3, 0.3], exp=[1.00, 0.05], pv=[3000, 0], load=[0, 0],
+                              soc_now=1.0)
     open_ = solve_plan(make(**kw))
     assert open_.slots[0].mode == "force_discharge"
     assert open_.slots[0].grid_export_w == pytest.approx(5000)  # 3 kW PV + 2 kW battery
@@ -205,7 +206,9 @@ watts = st.lists(st.floats(0, 6000), min_size=6, max_size=6)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(imp=prices, exp=prices, pv=watts, load=watts, soc=st.floats(0.2, 0.9),
        n=st.integers(2, 6))  # fmt: skip
-def test_soc_never_outside_hard_limits(imp, exp, pv, load, soc, n) -> None:
+def test_soc_never_outside_hard_limits(
+    imp: list[float], exp: list[float], pv: list[float], load: list[float], soc: float, n: int
+) -> None:
     inp = make(imp[:n], exp[:n], pv[:n], load[:n], soc_now=soc, slot_hours=0.5,
                battery={"soc_min": 0.2, "soc_max": 0.9}, terminal_value_per_kwh=None)  # fmt: skip
     plan = solve_plan(inp)

@@ -45,7 +45,8 @@ def forecast(price: float = 0.20) -> dict[str, Any]:
 def test_expected_soc_follows_the_plans_path() -> None:
     p = plan(T0)
     assert expected_soc(p, T0.timestamp()) == 0.5
-    assert abs(expected_soc(p, T0.timestamp() + 900) - 0.55) < 1e-9
+    soc = expected_soc(p, T0.timestamp() + 900)
+    assert soc is not None and abs(soc - 0.55) < 1e-9
     assert expected_soc(p, T0.timestamp() + 3 * 3600) is None
 
 
@@ -82,7 +83,9 @@ async def run_check(clock: VirtualClock, state: dict[str, Any], payload: dict[st
     assert handle is not None
     trace = await handle.wait()
     await clock.advance(1)
-    reason = trace.steps[0].output["out"]["reason"]
+    output = trace.steps[0].output
+    assert output is not None
+    reason = output["out"]["reason"]
     assert bool(Collect.seen.get("got")) == bool(reason)
     await engine.stop()
     return str(reason)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodes.planning.model import solve_plan
-from nodes.planning.node import plan_inputs
+from nodes.planning.plan import plan_inputs
 from nodes.planning.whatif import override_battery_w, override_cost
 from powermaster.config import merge_defaults
 

@@ -1,4 +1,5 @@
-"""The local provider server every solar test talks to (never a real internet host)."""
+"""The local provider server every PV provider test talks to (never a real internet host):
+these in tests/nodes/solar, and tests/nodes/solcast's and tests/nodes/forecast_solar's."""
 
 from __future__ import annotations
 

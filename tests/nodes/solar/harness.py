@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from flowengine import Engine, Registry, VirtualClock, load_flow_text
+from flowengine import Engine, VirtualClock, load_flow_text, run_to_end
 from flowengine.secrets import SecretRef, attach_secrets
-from nodes.core import CONNECTION_TYPES, NODE_TYPES
+from nodes import forecast_solar, solcast
 from nodes.inputs import NODE_TYPES as INPUT_TYPES
-from nodes.solar import NODE_TYPES as SOLAR_TYPES
-from tests.flowengine.helpers import TEST_TYPES, Collect
+from tests.flowengine.helpers import Collect
+from tests.support.registry import registry
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 #: A made-up key: the tests check it never leaks into problems, logs or storage.
@@ -82,12 +82,6 @@ class FakeApi:
         return await self.answer(request)
 
 
-def registry() -> Registry:
-    reg = Registry()
-    reg.add_all([*NODE_TYPES, *CONNECTION_TYPES, *TEST_TYPES, *INPUT_TYPES, *SOLAR_TYPES])
-    return reg
-
-
 def flow(node_type: str) -> str:
     return f"""
 flow: pv
@@ -110,13 +104,14 @@ class Site:
     def __init__(self, clock: VirtualClock, data_dir: Path, settings: dict[str, Any]) -> None:
         self.clock = clock
         self.data_dir = data_dir
-        self.settings = {"data_dir": str(data_dir), **settings}
+        self.settings = dict(settings)
         self.engine: Engine | None = None
 
     async def start(self, node_type: str) -> Engine:
         Collect.seen = {}
-        reg = registry()
-        engine = Engine(reg, self.clock, self.data_dir / "engine.db", settings=self.settings)
+        reg = registry(*INPUT_TYPES, *solcast.NODE_TYPES, *forecast_solar.NODE_TYPES)
+        database = self.data_dir / "engine.db"
+        engine = Engine(reg, self.clock, database, settings=self.settings, data_dir=self.data_dir)
         self.engine = engine  # stopped by ``stop`` even when it fails to start
         await engine.start(load_flow_text(flow(node_type), reg))
         return engine
@@ -131,17 +126,7 @@ class Site:
         """One run, its waits and retries in virtual time: (out payload, problem or None)."""
         assert self.engine is not None
         problems_before = len(Collect.seen.get("problems", []))
-        handle = self.engine.start_run("pv", "tick")
-        assert handle is not None
-        done = asyncio.ensure_future(handle.wait())
-        await self.clock.settle()
-        while not done.done():
-            deadline = self.clock.next_deadline()
-            if deadline is None:  # not waiting on the clock: finished, being reported
-                await asyncio.wait_for(done, timeout=10)
-            else:
-                await self.clock.run_until(deadline)
-        trace = done.result()
+        trace = await run_to_end(self.engine, "pv", "tick")
         assert trace.outcome == "ok", trace
         problems = Collect.seen.get("problems", [])
         problem = problems[-1] if len(problems) > problems_before else None

@@ -1,28 +1,20 @@
-"""An engine with the weather, BOM and storm node types on a virtual clock, and a run driver."""
+"""An engine with the weather, BOM and storm node types on a virtual clock (runs are driven
+with ``flowengine.run_to_end``)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flowengine import Engine, Registry, VirtualClock, load_flow_text
-from flowengine.traces import RunTrace
-from nodes import bom, storm, weather
-from nodes.core import CONNECTION_TYPES
-from nodes.core import NODE_TYPES as CORE_TYPES
+from flowengine import Engine, VirtualClock, load_flow_text
+from nodes import bom, storm
+from nodes import open_meteo as weather
 from nodes.inputs import NODE_TYPES as INPUT_TYPES
-from tests.flowengine.helpers import TEST_TYPES, Collect
+from tests.flowengine.helpers import Collect
+from tests.support.registry import registry
 
 PROVIDERS = [*weather.PROVIDERS, *bom.PROVIDERS]
-
-
-def registry() -> Registry:
-    reg = Registry()
-    reg.add_all([*CORE_TYPES, *CONNECTION_TYPES, *TEST_TYPES, *INPUT_TYPES])
-    reg.add_all([*weather.NODE_TYPES, *bom.NODE_TYPES, *storm.NODE_TYPES])
-    return reg
 
 
 async def start(
@@ -32,26 +24,10 @@ async def start(
     database: Path | str = ":memory:",
 ) -> Engine:
     Collect.seen = {}
-    reg = registry()
+    reg = registry(*INPUT_TYPES, *weather.NODE_TYPES, *bom.NODE_TYPES, *storm.NODE_TYPES)
     engine = Engine(reg, clock, database, settings=settings)
     await engine.start(load_flow_text(flow, reg))
     return engine
-
-
-async def run(engine: Engine, clock: VirtualClock, flow: str, payload: Any = None) -> RunTrace:
-    """One run to its end; virtual time moves only while it sleeps (retries, backoff)."""
-    handle = engine.start_run(flow, payload)
-    assert handle is not None
-    waiting = asyncio.ensure_future(handle.wait())
-    for _ in range(1000):
-        await clock.settle()
-        await asyncio.sleep(0)
-        if waiting.done():
-            return waiting.result()
-        deadline = clock.next_deadline()
-        if deadline is not None:
-            await clock.run_until(deadline)
-    raise AssertionError(f"run of {flow} did not finish")
 
 
 def seen(node: str) -> list[Any]:

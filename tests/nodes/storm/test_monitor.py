@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from flowengine import Engine, VirtualClock
+from flowengine import Engine, VirtualClock, run_to_end
 from flowengine.node import with_defaults
 from nodes.bom import BomStorm
 from nodes.inputs.reading import Reading
-from nodes.planning.node import Planner
+from nodes.open_meteo import OpenMeteoWeather
+from nodes.planning.plan import Planner
 from nodes.storm.settings import StormSettings
-from nodes.weather import OpenMeteoWeather
 from tests.nodes.bom.ftp_server import FIXTURES
-from tests.nodes.storm.harness import forget, run, seen, start
-from tests.nodes.weather.fake_open_meteo import payload
+from tests.nodes.open_meteo.fake_open_meteo import payload
+from tests.nodes.storm.harness import forget, seen, start
 
 T0 = datetime(2026, 1, 15, 6, 0, tzinfo=UTC).timestamp()  # 16:00 in Brisbane
 H = 3600.0
@@ -79,7 +79,7 @@ class Monitor:
         if at is not None:
             await self.clock.run_until(at)
         forget()
-        trace = await run(self.engine, self.clock, "monitor", payload)
+        trace = await run_to_end(self.engine, "monitor", payload)
         assert trace.outcome == "ok", trace.error
         (reserve,) = seen("out")
         assert reserve == self.engine.context.get("global", "storm_reserve")
@@ -108,7 +108,7 @@ async def monitor(tmp_path: Path) -> AsyncIterator[Any]:
 
 
 def planner_reserve(reserve: dict[str, Any], first: float, slots: int = 96) -> Any:
-    """What the planner makes of it (nodes/planning/node.py reads {soc, start, end})."""
+    """What the planner makes of it (nodes/planning/plan.py reads {soc, start, end})."""
     config = with_defaults({}, Planner.config_schema)  # as a built node has it
     node = SimpleNamespace(ctx=SimpleNamespace(globals={"storm_reserve": reserve}), config=config)
     starts = [datetime.fromtimestamp(first + i * 1800, UTC) for i in range(slots)]

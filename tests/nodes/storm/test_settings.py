@@ -1,4 +1,4 @@
-"""The site config sections of the weather, BOM and storm packages: defaults that validate."""
+"""The site config sections of the Open-Meteo, BOM and storm packages: defaults that validate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from nodes import bom, storm, weather
+from nodes import bom, open_meteo, storm
 
 EXAMPLE = """
 open_meteo:
@@ -30,7 +30,7 @@ storm:
 """
 
 
-@pytest.mark.parametrize("package", [weather, bom, storm])
+@pytest.mark.parametrize("package", [open_meteo, bom, storm])
 def test_defaults_validate_against_the_schema(package: ModuleType) -> None:
     assert set(package.SETTINGS_SCHEMA) == set(package.SETTINGS_DEFAULTS)
     for section, schema in package.SETTINGS_SCHEMA.items():
@@ -41,7 +41,7 @@ def test_defaults_validate_against_the_schema(package: ModuleType) -> None:
 
 def test_the_example_in_the_report_validates() -> None:
     schemas: dict[str, Any] = {
-        **weather.SETTINGS_SCHEMA,
+        **open_meteo.SETTINGS_SCHEMA,
         **bom.SETTINGS_SCHEMA,
         **storm.SETTINGS_SCHEMA,
     }

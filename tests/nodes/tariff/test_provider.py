@@ -8,13 +8,13 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flowengine import Engine, Registry, VirtualClock, load_flow_text
-from nodes.core import CONNECTION_TYPES, NODE_TYPES
-from nodes.inputs.node import input_status, kind_node, provider_node
+from flowengine import Engine, VirtualClock, load_flow_text
+from nodes.inputs.refresh import input_status, kind_node, provider_node
 from nodes.inputs.registry import providers
 from nodes.tariff import TariffPrices
-from tests.flowengine.helpers import TEST_TYPES, Collect
+from tests.flowengine.helpers import Collect
 from tests.nodes.tariff.test_tariff import WORKWEEK
+from tests.support.registry import registry
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 #: Monday 2 February 2026, 15:50 in Sydney (AEDT, UTC+11).
@@ -33,20 +33,11 @@ nodes:
 
 
 async def start(node_type: str, settings: dict[str, Any]) -> tuple[Engine, VirtualClock]:
-    registry = Registry()
-    registry.add_all(
-        [
-            *NODE_TYPES,
-            *CONNECTION_TYPES,
-            *TEST_TYPES,
-            kind_node("prices", "prices from sources.prices"),
-            provider_node(TariffPrices),
-        ]
-    )
+    reg = registry(kind_node("prices", "prices from sources.prices"), provider_node(TariffPrices))
     clock = VirtualClock(START)
     Collect.seen = {}
-    engine = Engine(registry, clock, settings=settings)
-    await engine.start(load_flow_text(FLOW % node_type, registry))
+    engine = Engine(reg, clock, settings=settings)
+    await engine.start(load_flow_text(FLOW % node_type, reg))
     return engine, clock
 
 

@@ -1,0 +1,110 @@
+"""The plan the controller executes: per-slot mode + setpoint, JSON round-trippable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from nodes.planning.inputs import Mode
+
+
+@dataclass(frozen=True)
+class PlanSlot:
+    """One slot; powers in W, costs in $.
+
+    battery_w: planned net battery power (+ = charging), the true planned flow; the
+    controller commands it in every mode but self_use / self_use_zero_export.
+    selfuse_battery_w: what the inverter's Self Use would do with the battery in this slot
+    (forecast pv - load, clamped to the power limits and the planned SOC at slot start).
+    power_w: AC setpoint magnitude for grid charging and battery export, else |battery_w|
+    (0 in self-use). The mode follows battery_w's direction: force_charge charges,
+    force_discharge discharges, hold is idle within explain.EPS_W (nodes.planning.explain).
+    """
+
+    start: datetime
+    mode: Mode
+    power_w: float
+    soc_end: float
+    grid_import_w: float
+    grid_export_w: float
+    battery_charge_w: float
+    battery_discharge_w: float
+    battery_w: float
+    selfuse_battery_w: float
+    pv_curtailed_w: float
+    import_price: float
+    export_price: float
+    cost: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}  # flat: asdict is slow
+        d["start"] = self.start.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlanSlot:
+        d = {**d, "start": datetime.fromisoformat(d["start"])}
+        if "battery_w" not in d:  # plans stored before battery_w existed
+            d["battery_w"] = d["battery_charge_w"] - d["battery_discharge_w"]
+        d.setdefault("selfuse_battery_w", d["battery_w"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved plan; objective includes wear, penalties and minus terminal value."""
+
+    slots: list[PlanSlot]
+    objective: float
+    solver: str
+    status: str
+    solve_ms: float
+    build_ms: float
+    created_at: datetime
+    terminal_value_per_kwh: float = 0.0
+    deferrable: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> float:
+        """Grid bill over the horizon ($), without wear, penalties or terminal value."""
+        return sum(s.cost for s in self.slots)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slots": [s.to_dict() for s in self.slots],
+            "objective": self.objective,
+            "solver": self.solver,
+            "status": self.status,
+            "solve_ms": self.solve_ms,
+            "build_ms": self.build_ms,
+            "created_at": self.created_at.isoformat(),
+            "terminal_value_per_kwh": self.terminal_value_per_kwh,
+            "deferrable": {k: list(v) for k, v in self.deferrable.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        return cls(
+            slots=[PlanSlot.from_dict(s) for s in d["slots"]],
+            objective=d["objective"],
+            solver=d["solver"],
+            status=d["status"],
+            solve_ms=d["solve_ms"],
+            build_ms=d["build_ms"],
+            created_at=datetime.fromisoformat(d["created_at"]),
+            terminal_value_per_kwh=d.get("terminal_value_per_kwh", 0.0),
+            deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
+        )
+
+
+def slot_at(
+    plan: dict[str, Any] | None, now: float, seconds: float = 1800
+) -> dict[str, Any] | None:
+    """The slot of a stored plan (its dict form) that contains epoch time ``now``."""
+    for slot in (plan or {}).get("slots", []):
+        start = datetime.fromisoformat(slot["start"]).timestamp()
+        if start <= now < start + seconds:
+            return dict(slot)
+    return None
