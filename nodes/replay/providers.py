@@ -3,7 +3,7 @@
 They give the demo site, with no accounts, the same inputs in the same shapes
 as Amber and Solcast would, and a backtest exactly what its scenario says was
 known at each moment. The dataset is the one the service supplies
-(``settings["replay_dataset"]``, a backtest) or else the shipped sample data.
+(the ``replay_dataset`` connection, a backtest's) or else the shipped sample data.
 A replay only refreshes when what is known changes (a new slot or a new
 forecast issue), and keeps no history: the data is on disk already.
 """
@@ -23,13 +23,7 @@ from nodes.inputs.reading import Reading
 from nodes.replay.dataset import Dataset
 from nodes.replay.meter import SiteMeter, site_meter
 from nodes.replay.sample import sample_dataset
-
-
-def replay_dataset(settings: Mapping[str, Any]) -> Dataset:
-    provided = settings.get("replay_dataset")
-    if provided is not None:
-        return provided  # type: ignore[no-any-return]
-    return sample_dataset()
+from nodes.replay.scenario import replay_dataset
 
 
 class _Replay(Provider):
@@ -40,7 +34,11 @@ class _Replay(Provider):
 
     def __init__(self, settings: Mapping[str, Any], clock: Clock) -> None:
         super().__init__(settings, clock)
-        self.dataset = replay_dataset(settings)
+        self.dataset: Dataset = sample_dataset()
+
+    def connect(self, ctx: NodeContext) -> None:
+        """A backtest's scenario where the host provides one, else the sample data."""
+        self.dataset = replay_dataset(ctx)
 
     def _state(self, now: float) -> tuple[float, Any]:
         """What identifies the data known at ``now``: its slot and the issue it comes from."""

@@ -23,7 +23,7 @@ from flowengine.database import open_database
 from flowengine.registry import Registry
 from flows import FLOWS_DIR
 from nodes.history.store import seed_history
-from nodes.replay import SiteMeterConnection
+from nodes.replay import ReplayDatasetConnection, SiteMeterConnection
 from powermaster.backtest.books import close_books, scenario_prices
 from powermaster.backtest.scenario import Scenario
 from powermaster.config import merge_defaults
@@ -163,7 +163,6 @@ async def run_backtest(
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
         port = _free_port()
         settings["inverter"].update(host="127.0.0.1", port=port)
-        settings["replay_dataset"] = ScenarioDataset(scenario)
         retailer = SimulatedRetailer(model, scenario_prices(scenario))
         server = FoxKHServer(model, clock, "127.0.0.1", port, tick_s=scenario.slot_minutes * 60)
         engine = Engine(
@@ -174,7 +173,10 @@ async def run_backtest(
             timezone=scenario.timezone,
             keep_traces=0,  # the data dir goes when the run ends: nobody reads its traces
             data_dir=data_dir,
-            provided=[SiteMeterConnection.of(retailer, clock)],  # sources.usage: sample
+            provided=[  # sources: sample replays the scenario and reads the simulated meter
+                ReplayDatasetConnection.of(ScenarioDataset(scenario), clock),
+                SiteMeterConnection.of(retailer, clock),
+            ],
         )
         await server.start()
         try:
