@@ -42,8 +42,10 @@ def main() -> None:
     parser.add_argument("--only", help="run only the scenario whose name starts with this")
     args = parser.parse_args()
     scenarios = [s for s in build_all(kind="perfect") if s.name in MONTHS]
-    print(f"{'scenario':22} {'days':>4} {'wall s':>7} {'cpu s':>7} {'ticks':>6} {'plans':>6} "
-          f"{'ms/tick':>8}")
+    print(
+        f"{'scenario':22} {'days':>4} {'wall s':>7} {'cpu s':>7} {'ticks':>6} {'plans':>6} "
+        f"{'ms/tick':>8}"
+    )
     for scenario in scenarios:
         if args.only and not scenario.name.startswith(args.only):
             continue
@@ -51,8 +53,11 @@ def main() -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         result = run_loop(run_backtest(cut))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"{scenario.name:22} {args.days:4} {wall:7.1f} {cpu:7.1f} {result['ticks']:6} "
-              f"{result['plans']:6} {1000 * wall / result['ticks']:8.2f}", flush=True)
+        print(
+            f"{scenario.name:22} {args.days:4} {wall:7.1f} {cpu:7.1f} {result['ticks']:6} "
+            f"{result['plans']:6} {1000 * wall / result['ticks']:8.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

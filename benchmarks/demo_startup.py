@@ -38,9 +38,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "powermaster.cli", "run", "--speed", "300",
-             "--port", str(web), "--simulator-port", str(sim), "--data-dir", data],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "powermaster.cli",
+                "run",
+                "--speed",
+                "300",
+                "--port",
+                str(web),
+                "--simulator-port",
+                str(sim),
+                "--data-dir",
+                data,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             base = f"http://127.0.0.1:{web}"
             ok_after = None

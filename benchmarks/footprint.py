@@ -60,8 +60,9 @@ GROWTH_MB = 1.0
 #: The peak after the hostile requests; the probe of issue 16 took the process to 398 MB.
 HOSTILE_PEAK_TARGET_MB = 150.0
 HALF_OPEN = 1500
-CONTROL_RUNS = re.compile(r'^powermaster_flow_runs_total\{flow="control",outcome="(\w+)"\} (\S+)$',
-                          re.M)
+CONTROL_RUNS = re.compile(
+    r'^powermaster_flow_runs_total\{flow="control",outcome="(\w+)"\} (\S+)$', re.M
+)
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -96,7 +97,8 @@ def cpu_s(pid: int) -> float:
 
 def control_ticks(base: str) -> int:
     request = urllib.request.Request(
-        f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     with urllib.request.urlopen(request, timeout=2) as response:
         text = response.read().decode()
     return int(sum(float(n) for outcome, n in CONTROL_RUNS.findall(text) if outcome != "cancelled"))
@@ -109,9 +111,13 @@ def prepare(directory: Path) -> list[str]:
     config.write_text(SITE_CONFIG.read_text() + "\nmetrics:\n  token: !secret metrics_token\n")
     (config.parent / "secrets.yaml").write_text(f"metrics_token: {TOKEN}\n")
     data = directory / "data"
-    subprocess.run([sys.executable, "-m", "powermaster.cli", "set-password", "--data-dir",
-                    str(data)], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "powermaster.cli", "set-password", "--data-dir", str(data)],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     return ["--config", str(config), "--data-dir", str(data)]
 
 
@@ -169,8 +175,10 @@ def hostile(base: str, pid: int) -> list[tuple[str, str, float]]:
 
 def _login_flood(address: tuple[str, int]) -> str:
     """Chunked, so no length warns the server: it must count. Sent until it answers."""
-    head = (b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")  # fmt: skip
+    head = (
+        b"POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+    )
     field = b"a" * (1 << 20)
     sent = 0
     with socket.create_connection(address, timeout=30) as sock:
@@ -190,8 +198,10 @@ def _login_flood(address: tuple[str, int]) -> str:
 
 def _declared(address: tuple[str, int], length: int) -> str:
     with socket.create_connection(address, timeout=30) as sock:
-        sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-                     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" % length)
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" % length
+        )
         return sock.recv(64).split(b"\r\n")[0].decode(errors="replace") + " before any body"
 
 
@@ -257,15 +267,30 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=600.0, help="virtual seconds a second")
     parser.add_argument("--hours", type=float, default=24.0, help="virtual hours to run")
     parser.add_argument("--every", type=float, default=60.0, help="virtual minutes a sample")
-    parser.add_argument("--no-hostile", dest="hostile", action="store_false",
-                        help="skip the hostile requests after the first tick")  # fmt: skip
+    parser.add_argument(
+        "--no-hostile",
+        dest="hostile",
+        action="store_false",
+        help="skip the hostile requests after the first tick",
+    )
     args = parser.parse_args()
     web, sim = free_port(), free_port()
     base = f"http://127.0.0.1:{web}"
     with tempfile.TemporaryDirectory() as temp:
         where = prepare(Path(temp))
-        command = [sys.executable, "-m", "powermaster.cli", "run", "--speed", f"{args.speed:g}",
-                   "--port", str(web), "--simulator-port", str(sim), *where]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "powermaster.cli",
+            "run",
+            "--speed",
+            f"{args.speed:g}",
+            "--port",
+            str(web),
+            "--simulator-port",
+            str(sim),
+            *where,
+        ]
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -276,8 +301,9 @@ def main() -> None:
                 proc.wait()
 
 
-def report(proc: subprocess.Popen[bytes], base: str, started: float,
-           args: argparse.Namespace) -> None:  # fmt: skip
+def report(
+    proc: subprocess.Popen[bytes], base: str, started: float, args: argparse.Namespace
+) -> None:
     pid = proc.pid
     ui_s, tick_s = first_tick(proc, base, started)
     at_tick = time.perf_counter()
@@ -299,8 +325,10 @@ def report(proc: subprocess.Popen[bytes], base: str, started: float,
     code = proc.wait(60)
     stop_s = time.perf_counter() - stop_started
 
-    print(f"power-master run --speed {args.speed:g}, demo site, {args.hours:g} virtual h "
-          f"({wall_total:.0f} s real), Python {sys.version.split()[0]}")
+    print(
+        f"power-master run --speed {args.speed:g}, demo site, {args.hours:g} virtual h "
+        f"({wall_total:.0f} s real), Python {sys.version.split()[0]}"
+    )
     print()
     print("| virtual min | real s | RSS MB | CPU s |")
     print("|---:|---:|---:|---:|")
@@ -309,8 +337,9 @@ def report(proc: subprocess.Popen[bytes], base: str, started: float,
     print()
     slack = args.every / 2  # samples fall a moment after their virtual minute
     hour = next((s for s in samples if s.virtual_min >= 60 - slack), end)
-    last = next((s for s in reversed(samples) if s.virtual_min <= end.virtual_min - 60 + slack),
-                samples[0])
+    last = next(
+        (s for s in reversed(samples) if s.virtual_min <= end.virtual_min - 60 + slack), samples[0]
+    )
     growth = end.rss_mb - last.rss_mb
     cpu = end.cpu_s - cpu0
     per_tick_ms = cpu / ticks * 1000 if ticks else float("nan")
@@ -323,25 +352,56 @@ def report(proc: subprocess.Popen[bytes], base: str, started: float,
         print()
     rows = [
         ("the UI answers after start", f"{ui_s:.2f} s", "", None),
-        ("first control tick after start", f"{tick_s:.2f} s", f"<= {FIRST_TICK_TARGET_S:g} s",
-         tick_s <= FIRST_TICK_TARGET_S),
-        ("RSS after the first tick", f"{start_rss:.1f} MB", f"<= {RSS_TARGET_MB:g} MB",
-         start_rss <= RSS_TARGET_MB),
-        (f"RSS after {hour.virtual_min / 60:.0f} virtual h", f"{hour.rss_mb:.1f} MB",
-         f"<= {RSS_TARGET_MB:g} MB", hour.rss_mb <= RSS_TARGET_MB),
-        (f"RSS after {end.virtual_min / 60:.0f} virtual h", f"{end.rss_mb:.1f} MB",
-         f"<= {RSS_TARGET_MB:g} MB", end.rss_mb <= RSS_TARGET_MB),
-        ("peak RSS (VmHWM)", f"{peak:.1f} MB", f"<= {RSS_TARGET_MB:g} MB",
-         peak <= RSS_TARGET_MB),
-        *([("peak RSS (VmHWM) after the hostile requests",
-            f"{hostile_peak:.1f} MB (before them: {peak:.1f} MB)",
-            f"<= {HOSTILE_PEAK_TARGET_MB:g} MB", hostile_peak <= HOSTILE_PEAK_TARGET_MB)]
-          if attacks else []),
-        ("growth over the first virtual hour (warming up)",
-         f"{hour.rss_mb - start_rss:+.1f} MB", "", None),
-        (f"growth over the last virtual hour ({last.virtual_min / 60:.0f}-"
-         f"{end.virtual_min / 60:.0f} h)", f"{growth:+.1f} MB", f"<= {GROWTH_MB:g} MB",
-         growth <= GROWTH_MB),
+        (
+            "first control tick after start",
+            f"{tick_s:.2f} s",
+            f"<= {FIRST_TICK_TARGET_S:g} s",
+            tick_s <= FIRST_TICK_TARGET_S,
+        ),
+        (
+            "RSS after the first tick",
+            f"{start_rss:.1f} MB",
+            f"<= {RSS_TARGET_MB:g} MB",
+            start_rss <= RSS_TARGET_MB,
+        ),
+        (
+            f"RSS after {hour.virtual_min / 60:.0f} virtual h",
+            f"{hour.rss_mb:.1f} MB",
+            f"<= {RSS_TARGET_MB:g} MB",
+            hour.rss_mb <= RSS_TARGET_MB,
+        ),
+        (
+            f"RSS after {end.virtual_min / 60:.0f} virtual h",
+            f"{end.rss_mb:.1f} MB",
+            f"<= {RSS_TARGET_MB:g} MB",
+            end.rss_mb <= RSS_TARGET_MB,
+        ),
+        ("peak RSS (VmHWM)", f"{peak:.1f} MB", f"<= {RSS_TARGET_MB:g} MB", peak <= RSS_TARGET_MB),
+        *(
+            [
+                (
+                    "peak RSS (VmHWM) after the hostile requests",
+                    f"{hostile_peak:.1f} MB (before them: {peak:.1f} MB)",
+                    f"<= {HOSTILE_PEAK_TARGET_MB:g} MB",
+                    hostile_peak <= HOSTILE_PEAK_TARGET_MB,
+                )
+            ]
+            if attacks
+            else []
+        ),
+        (
+            "growth over the first virtual hour (warming up)",
+            f"{hour.rss_mb - start_rss:+.1f} MB",
+            "",
+            None,
+        ),
+        (
+            f"growth over the last virtual hour ({last.virtual_min / 60:.0f}-"
+            f"{end.virtual_min / 60:.0f} h)",
+            f"{growth:+.1f} MB",
+            f"<= {GROWTH_MB:g} MB",
+            growth <= GROWTH_MB,
+        ),
         ("CPU per control tick (all flows)", f"{per_tick_ms:.1f} ms ({ticks} ticks)", "", None),
         ("CPU per virtual hour", f"{per_hour:.2f} s", "", None),
         ("clean stop (SIGTERM to exit)", f"{stop_s:.2f} s, exit {code}", "exit 0", code == 0),

@@ -135,10 +135,14 @@ def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     pm = build_model(synthetic_inputs())
     n_int = sum(pm.lm.integer)
-    print("highs = LP relaxation + integral rounding (MIP only if that fails); "
-          "highs-mip = always branch-and-cut")  # fmt: skip
-    print(f"96 slots: {pm.lm.n_cols} cols ({n_int} binary), {pm.lm.n_rows} rows, "
-          f"{len(pm.lm.row_index)} nonzeros; {repeats} repeats")  # fmt: skip
+    print(
+        "highs = LP relaxation + integral rounding (MIP only if that fails); "
+        "highs-mip = always branch-and-cut"
+    )
+    print(
+        f"96 slots: {pm.lm.n_cols} cols ({n_int} binary), {pm.lm.n_rows} rows, "
+        f"{len(pm.lm.row_index)} nonzeros; {repeats} repeats"
+    )
     cases = (
         ("base", synthetic_inputs()),
         ("incumb", with_incumbent(synthetic_inputs())),

@@ -68,8 +68,10 @@ def main() -> None:
         for n in SIZES:
             merged = best(partial(merge, n), args.repeat)
             checked = best(partial(prepare, config, n), args.repeat)
-            print(f"{n:>7} new keys: merge {merged:7.3f} s ({merged / n * 1e6:5.1f} µs a key), "
-                  f"prepare {checked:7.3f} s")  # fmt: skip
+            print(
+                f"{n:>7} new keys: merge {merged:7.3f} s ({merged / n * 1e6:5.1f} µs a key), "
+                f"prepare {checked:7.3f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,16 @@ from ui.auth import write_password
 from ui.pages import NAV
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "benchmark password"
 START = datetime(2026, 1, 14, 20, 0, tzinfo=UTC).timestamp()
 
@@ -93,7 +101,8 @@ async def measure(runs: int, width: int) -> list[dict[str, Any]]:
                     samples: list[dict[str, Any]] = []
                     for _ in range(runs):
                         context = await browser.new_context(
-                            viewport={"width": width, "height": 844})
+                            viewport={"width": width, "height": 844}
+                        )
                         await context.add_cookies(cookies)  # type: ignore[arg-type]  # Cookie and SetCookieParam: the same keys
                         cold = await context.new_page()
                         started = time.perf_counter()
@@ -103,9 +112,17 @@ async def measure(runs: int, width: int) -> list[dict[str, Any]]:
                         figures = await cold.evaluate(MEASURE)
                         samples.append({**figures, "live_ms": drawn})
                         await context.close()
-                    rows.append({"page": title, **{
-                        key: statistics.median(s[key] for s in samples if s[key] is not None)
-                        for key in samples[0]}})
+                    rows.append(
+                        {
+                            "page": title,
+                            **{
+                                key: statistics.median(
+                                    s[key] for s in samples if s[key] is not None
+                                )
+                                for key in samples[0]
+                            },
+                        }
+                    )
                 await browser.close()
         finally:
             await service.stop()
@@ -118,13 +135,17 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=390, help="viewport width (390: a phone)")
     args = parser.parse_args()
     rows = run_loop(measure(args.runs, args.width))
-    print(f"{'page':<12}{'requests':>9}{'KB':>8}{'JS KB':>8}{'CSS KB':>8}"
-          f"{'FCP ms':>8}{'DCL ms':>8}{'load ms':>8}{'live ms':>8}")
+    print(
+        f"{'page':<12}{'requests':>9}{'KB':>8}{'JS KB':>8}{'CSS KB':>8}"
+        f"{'FCP ms':>8}{'DCL ms':>8}{'load ms':>8}{'live ms':>8}"
+    )
     for row in rows:
-        print(f"{row['page']:<12}{row['requests']:>9.0f}{row['bytes'] / 1024:>8.1f}"
-              f"{row['script_bytes'] / 1024:>8.1f}{row['style_bytes'] / 1024:>8.1f}"
-              f"{row['fcp_ms']:>8.0f}{row['dcl_ms']:>8.0f}{row['load_ms']:>8.0f}"
-              f"{row['live_ms']:>8.0f}")
+        print(
+            f"{row['page']:<12}{row['requests']:>9.0f}{row['bytes'] / 1024:>8.1f}"
+            f"{row['script_bytes'] / 1024:>8.1f}{row['style_bytes'] / 1024:>8.1f}"
+            f"{row['fcp_ms']:>8.0f}{row['dcl_ms']:>8.0f}{row['load_ms']:>8.0f}"
+            f"{row['live_ms']:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -96,9 +96,11 @@ def expand(doc: SourceDoc) -> tuple[SourceDoc | None, list[Problem]]:
     declared = header.get("input") or {}
     if not isinstance(declared, dict):
         problems.append(
-            blueprint.problem(("blueprint", "input"), "a blueprint's input must be a mapping "
-                              "of input names to {description, default}")
-        )  # fmt: skip
+            blueprint.problem(
+                ("blueprint", "input"),
+                "a blueprint's input must be a mapping of input names to {description, default}",
+            )
+        )
         return None, problems
     values: dict[str, Any] = {}
     for name, spec in declared.items():
@@ -117,9 +119,10 @@ def expand(doc: SourceDoc) -> tuple[SourceDoc | None, list[Problem]]:
             close = difflib.get_close_matches(name, list(declared), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; it takes {', '.join(declared)}"
             problems.append(
-                doc.problem(("use_blueprint", "input", f"<key>{name}"), f"unknown input '{name}'"
-                            + hint)
-            )  # fmt: skip
+                doc.problem(
+                    ("use_blueprint", "input", f"<key>{name}"), f"unknown input '{name}'" + hint
+                )
+            )
     unused: list[tuple[JsonPath, str]] = []
     body = {k: v for k, v in blueprint.data.items() if k != "blueprint"}
     filled = _fill(body, values, (), unused)

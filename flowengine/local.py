@@ -82,10 +82,13 @@ def _import(path: Path, problems: list[Problem]) -> ModuleType | None:
     except Exception as exc:  # any error in the user's module is reported, never raised
         sys.modules.pop(name, None)
         line = next(
-            (f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
-             if Path(f.filename) == path),
+            (
+                f.lineno
+                for f in reversed(traceback.extract_tb(exc.__traceback__))
+                if Path(f.filename) == path
+            ),
             1,
-        )  # fmt: skip
+        )
         problems.append(Problem(str(path), line or 1, 1, f"{type(exc).__name__}: {exc}"))
         return None
     return module

@@ -204,4 +204,3 @@ def _brief(data: dict[str, Any]) -> dict[str, Any]:
         "error": data.get("error"),
         "steps": len(data["steps"]),
     }
-

@@ -91,8 +91,9 @@ def parse_text(text: str, file: str) -> SourceDoc:
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line, column = _line_column(text, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise YamlSyntaxError(Problem(file, line, column, f"YAML syntax: {exc.reason} "
-                                      f"(character U+{code:04X})")) from None  # fmt: skip
+        raise YamlSyntaxError(
+            Problem(file, line, column, f"YAML syntax: {exc.reason} (character U+{code:04X})")
+        ) from None
     return doc
 
 
@@ -146,10 +147,15 @@ def read_yaml_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         text = data[: exc.start].decode("utf-8")
         line, column = _line_column(text, len(text))
-        raise YamlSyntaxError(Problem(
-            str(path), line, column, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot "
-            "start a character (is this a YAML file?)",
-        )) from None  # fmt: skip
+        raise YamlSyntaxError(
+            Problem(
+                str(path),
+                line,
+                column,
+                f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot "
+                "start a character (is this a YAML file?)",
+            )
+        ) from None
 
 
 class YamlSyntaxError(ValueError):
@@ -197,10 +203,14 @@ class _Converter:
         if self.in_alias:
             self.aliased += 1
             if self.aliased > MAX_ALIASED_VALUES:
-                raise YamlSyntaxError(Problem(
-                    doc.file, *self.alias_used_at, f"the aliases here add more than "
-                    f"{MAX_ALIASED_VALUES:,} values to the file: write the values out",
-                ))  # fmt: skip
+                raise YamlSyntaxError(
+                    Problem(
+                        doc.file,
+                        *self.alias_used_at,
+                        f"the aliases here add more than "
+                        f"{MAX_ALIASED_VALUES:,} values to the file: write the values out",
+                    )
+                )
         doc.positions[path] = (line, column)
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
@@ -240,9 +250,14 @@ def _environment(node: yaml.Node, file: str) -> Any:
         if not has_default:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
             raise YamlSyntaxError(
-                Problem(file, line, column, f"environment variable {name.strip()} is not set "
-                        "(write !env NAME:-default for a default)")
-            )  # fmt: skip
+                Problem(
+                    file,
+                    line,
+                    column,
+                    f"environment variable {name.strip()} is not set "
+                    "(write !env NAME:-default for a default)",
+                )
+            )
         text = default
     value = yaml.safe_load(text) if text.strip() else text
     return value if isinstance(value, str | int | float | bool) else text

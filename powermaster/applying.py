@@ -105,9 +105,11 @@ class Applier:
             log.error("  %s", problem)
         self.status.running_instead = running
         self.status.reload = {
-            "state": "refused", "at": now, "running": running,
+            "state": "refused",
+            "at": now,
+            "running": running,
             "problems": [str(problem) for problem in problems],
-        }  # fmt: skip
+        }
 
     # -- settings: the site config, edited live (the Settings page) -------------
 
@@ -255,9 +257,14 @@ class Applier:
             log.info("reloaded: %s%s", restarted, changes)
         if state == "unchanged" and (previous is None or previous["state"] == "unchanged"):
             return status  # nothing to say (a save without a change, or our own write)
-        if state == "unchanged" and previous is not None and previous["state"] in (
-            "refused",
-            "failed",
+        if (
+            state == "unchanged"
+            and previous is not None
+            and previous["state"]
+            in (
+                "refused",
+                "failed",
+            )
         ):
             log.warning("the refused edit was undone: the files match the running version again")
             status["reverted"] = True

@@ -74,17 +74,22 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the service (the demo site when no inverter is given)")
     run.add_argument(
-        "--config", type=Path,
+        "--config",
+        type=Path,
         help="site config YAML (default: the --flows directory's site.yaml if it has one, "
         "else the data directory's copy of the shipped demo's, made on the first start)",
     )
     run.add_argument(
-        "--flows", type=Path, default=FLOWS_DIR,
+        "--flows",
+        type=Path,
+        default=FLOWS_DIR,
         help="directory of flow files (a copy of flows/ to run your own); edits to it and to "
         "the site config are validated and applied while it runs",
     )
     run.add_argument(
-        "--data-dir", type=Path, default=default_data_dir(),
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
         help="where the database and state live (and the demo's copy of its site config)",
     )
     run.add_argument("--host", default="127.0.0.1", help="web UI address (0.0.0.0 for the LAN)")
@@ -101,10 +106,15 @@ def _parser() -> argparse.ArgumentParser:
         help="use this inverter instead of the simulator: its gateway (inverter.transport "
         "says how it speaks), or a serial device such as /dev/ttyUSB0 (default: the simulator)",
     )
-    run.add_argument("--simulator-port", type=int, default=5020,
-                     help="the simulated inverter's port, when no --inverter is given")
     run.add_argument(
-        "--shadow", action="store_true",
+        "--simulator-port",
+        type=int,
+        default=5020,
+        help="the simulated inverter's port, when no --inverter is given",
+    )
+    run.add_argument(
+        "--shadow",
+        action="store_true",
         help="shadow mode (control.mode: shadow): read, plan, decide and show what it would "
         "command, and write nothing to the inverter",
     )
@@ -114,8 +124,9 @@ def _parser() -> argparse.ArgumentParser:
         help="MQTT broker (Home Assistant's Mosquitto...), over site.yaml's mqtt section "
         "(default: that section's)",
     )
-    run.add_argument("-v", "--verbose", action="store_true",
-                     help="log at info, flows' debug lines too")
+    run.add_argument(
+        "-v", "--verbose", action="store_true", help="log at info, flows' debug lines too"
+    )
     run.set_defaults(func=_run)
 
     password = sub.add_parser(
@@ -123,40 +134,65 @@ def _parser() -> argparse.ArgumentParser:
         help="set the web UI's password, read from standard input (for scripted installs)",
     )
     password.add_argument(
-        "--data-dir", type=Path, default=default_data_dir(),
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
         help="the same data directory as run's",
     )
     password.set_defaults(func=_set_password)
 
     simulate = sub.add_parser("simulate", help="run the simulated Fox KH inverter on its own")
-    simulate.add_argument("--config", type=Path, default=SITE_CONFIG,
-                          help="site config YAML (its battery, PV and inverter)")
+    simulate.add_argument(
+        "--config",
+        type=Path,
+        default=SITE_CONFIG,
+        help="site config YAML (its battery, PV and inverter)",
+    )
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     simulate.add_argument("--port", type=int, default=5020, help="port to listen on")
-    simulate.add_argument("--speed", type=float, default=1.0,
-                          help="run time this many times faster")
     simulate.add_argument(
-        "--transport", choices=("tcp", "rtu_over_tcp", "udp"), default="tcp",
+        "--speed", type=float, default=1.0, help="run time this many times faster"
+    )
+    simulate.add_argument(
+        "--transport",
+        choices=("tcp", "rtu_over_tcp", "udp"),
+        default="tcp",
         help="listen as this kind of gateway (site.yaml's inverter.transport)",
     )
     simulate.set_defaults(func=_simulate)
 
     backtest = sub.add_parser(
-        "backtest", help="run the real flows against a scenario on virtual time")
-    backtest.add_argument("scenario", type=Path, nargs="?",
-                          help="scenario JSON (format: docs/backtest.md); or --sample")
+        "backtest", help="run the real flows against a scenario on virtual time"
+    )
     backtest.add_argument(
-        "--sample", metavar="DAYS", type=_days,
+        "scenario",
+        type=Path,
+        nargs="?",
+        help="scenario JSON (format: docs/backtest.md); or --sample",
+    )
+    backtest.add_argument(
+        "--sample",
+        metavar="DAYS",
+        type=_days,
         help="a ready scenario of this many days (3d, or 3) on the shipped sample data: "
         "Amber SA prices with forecasts that err, the Brisbane home's load and PV; scored "
         "against the optimum, day by day (default: none; give a scenario file instead)",
     )
-    backtest.add_argument("--from", dest="first", metavar="DATE", type=date.fromisoformat,
-                          help="the sample's first day (default: 2025-02-03, a summer Monday)")
-    backtest.add_argument("--perfect", action="store_true",
-                          help="the sample with perfect forecasts instead")
-    backtest.add_argument("--out", type=Path, help="where to write the result JSON (default: "
-                          "nowhere; needed with a scenario file)")
+    backtest.add_argument(
+        "--from",
+        dest="first",
+        metavar="DATE",
+        type=date.fromisoformat,
+        help="the sample's first day (default: 2025-02-03, a summer Monday)",
+    )
+    backtest.add_argument(
+        "--perfect", action="store_true", help="the sample with perfect forecasts instead"
+    )
+    backtest.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the result JSON (default: nowhere; needed with a scenario file)",
+    )
     backtest.add_argument("--flows", type=Path, default=FLOWS_DIR, help="directory of flow files")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.set_defaults(func=_backtest)
@@ -167,22 +203,30 @@ def _parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", help="run the flow tests (*.test.yaml) on virtual time")
     test.add_argument("paths", nargs="+", type=Path, help="test files or directories")
-    test.add_argument("-k", metavar="TEXT", dest="keyword",
-                      help="only tests whose file or name holds TEXT (default: every test)")
-    test.add_argument("-v", dest="traces", action="store_true",
-                      help="show each failing test's runs and log lines")
+    test.add_argument(
+        "-k",
+        metavar="TEXT",
+        dest="keyword",
+        help="only tests whose file or name holds TEXT (default: every test)",
+    )
+    test.add_argument(
+        "-v", dest="traces", action="store_true", help="show each failing test's runs and log lines"
+    )
     test.set_defaults(func=_test)
 
     nodes = sub.add_parser("nodes", help="list node types and their config")
     nodes.add_argument("--json", action="store_true", help="as JSON")
-    nodes.add_argument("--markdown", action="store_true",
-                       help="as the Markdown reference (docs/nodes.md)")
+    nodes.add_argument(
+        "--markdown", action="store_true", help="as the Markdown reference (docs/nodes.md)"
+    )
     nodes.set_defaults(func=_nodes)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of flow files (for editors)")
     schema.add_argument("--site", action="store_true", help="the site config's schema instead")
     schema.add_argument(
-        "--write", type=Path, metavar="DIR",
+        "--write",
+        type=Path,
+        metavar="DIR",
         help=f"write {FLOW_SCHEMA_FILE} and {SITE_SCHEMA_FILE} into DIR (a flows folder; "
         "its files name them in their yaml-language-server comment) (default: print the "
         "flow files' schema)",
@@ -191,10 +235,18 @@ def _parser() -> argparse.ArgumentParser:
 
     graph = sub.add_parser("graph", help="draw a flow as Mermaid or DOT")
     graph.add_argument("flow", help="a flow id or a flow file")
-    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid",
-                       help="Mermaid (for Markdown) or Graphviz DOT")
-    graph.add_argument("--flows", type=Path, default=FLOWS_DIR,
-                       help="directory of flow files, where FLOW is looked up by id")
+    graph.add_argument(
+        "--format",
+        choices=["mermaid", "dot"],
+        default="mermaid",
+        help="Mermaid (for Markdown) or Graphviz DOT",
+    )
+    graph.add_argument(
+        "--flows",
+        type=Path,
+        default=FLOWS_DIR,
+        help="directory of flow files, where FLOW is looked up by id",
+    )
     graph.set_defaults(func=_graph)
     for command in sub.choices.values():
         command.formatter_class = _ShowDefaults
@@ -223,20 +275,30 @@ def _run(args: argparse.Namespace) -> int:
         service = Service(options)
     except (InvalidFlows, ValueError) as exc:
         print(exc, file=sys.stderr)
-        print(f"Power Master did not start: {options.config} is refused and no earlier "
-              f"version of it ever loaded from {options.data_dir}. Put it right and start "
-              "again (power-master validate checks it).", file=sys.stderr)  # fmt: skip
+        print(
+            f"Power Master did not start: {options.config} is refused and no earlier "
+            f"version of it ever loaded from {options.data_dir}. Put it right and start "
+            "again (power-master validate checks it).",
+            file=sys.stderr,
+        )
         return 2
     if options.inverter and options.speed != 1:
-        print(f"warning: --speed {options.speed:g} with --inverter: the inverter's watchdog and "
-              "the control tick run that much faster than the inverter's own time; a real "
-              "inverter (or a separate simulator) wants real time (--speed 1). --speed is for "
-              "the built-in demo.", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"warning: --speed {options.speed:g} with --inverter: the inverter's watchdog and "
+            "the control tick run that much faster than the inverter's own time; a real "
+            "inverter (or a separate simulator) wants real time (--speed 1). --speed is for "
+            "the built-in demo.",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"Power Master: http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
     auth = service.auth
     if auth is not None and not auth.password_set:
-        print(f"First start: sign in with the one-time password {auth.one_time_password} "
-              "and choose your own (or: power-master set-password)", flush=True)
+        print(
+            f"First start: sign in with the one-time password {auth.one_time_password} "
+            "and choose your own (or: power-master set-password)",
+            flush=True,
+        )
     try:
         run_loop(service.run_forever())
     except KeyboardInterrupt:
@@ -268,7 +330,6 @@ def _days(text: str) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-
     # The simulated site's own log (its health, its dropped re-plans at 1000x speed) is
     # not the owner's: only errors show, beside the progress bar and the figures.
     for name in ("", "power_master", logs.NODE_LOG, FLOW_LOG):
@@ -291,9 +352,11 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_atomic(args.out, json.dumps(result, indent=1))
     bill, base = result["bill"], result["baselines"]
-    print(f"{scenario.name}: bill ${bill['net']:.2f} (self-use ${base['self_use']:.2f}, "
-          f"no battery ${base['no_battery']:.2f}); {result['ticks']} ticks, "
-          f"{result['plans']} plans, {result['wall_seconds']:.1f} s")
+    print(
+        f"{scenario.name}: bill ${bill['net']:.2f} (self-use ${base['self_use']:.2f}, "
+        f"no battery ${base['no_battery']:.2f}); {result['ticks']} ticks, "
+        f"{result['plans']} plans, {result['wall_seconds']:.1f} s"
+    )
     if args.sample is not None:
         print(_scored(scenario, result))
     return 0
@@ -306,11 +369,15 @@ def _sample(args: argparse.Namespace) -> Any:
 
 def _scored(scenario: Any, result: dict[str, Any]) -> str:
     """The run against the optimum with perfect knowledge: the period, then each day."""
-
-
     best = optimum(scenario)
-    whole = capture(result["baselines"]["self_use"], result["bill"]["net"], best, scenario,
-                    result["soc_final"], baseline_soc_final(scenario))  # fmt: skip
+    whole = capture(
+        result["baselines"]["self_use"],
+        result["bill"]["net"],
+        best,
+        scenario,
+        result["soc_final"],
+        baseline_soc_final(scenario),
+    )
     price = statistics.median(scenario.import_price)
     lines = [
         f"capture {whole:.3f} (0 = the inverter alone in Self Use, 1 = the optimum with "
@@ -323,13 +390,14 @@ def _scored(scenario: Any, result: dict[str, Any]) -> str:
             f"{day.day:%a %d %b} {day.bill_adjusted:6.2f} {day.self_use_adjusted:9.2f} "
             f"{day.optimum_adjusted:8.2f} {day.capture:8.3f} {day.lost_to_optimum:+10.2f}"
         )
-    lines.append(f"each day's bills in $ less the energy it left in the battery, valued at the "
-                 f"median import price ({price * 100:.1f} c/kWh)")  # fmt: skip
+    lines.append(
+        f"each day's bills in $ less the energy it left in the battery, valued at the "
+        f"median import price ({price * 100:.1f} c/kWh)"
+    )
     return "\n".join(lines)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-
     settings = load_site_config(args.config)
     # A client that goes away is normal here: not pymodbus's "Cancel send" error each time.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -344,8 +412,10 @@ def _simulate(args: argparse.Namespace) -> int:
             model, clock, args.host, args.port, settings["inverter"]["firmware"], args.transport
         )
         async with server:
-            say(f"simulated Fox KH on {args.transport} {args.host}:{args.port}, unit 247 "
-                "(Ctrl-C stops)")
+            say(
+                f"simulated Fox KH on {args.transport} {args.host}:{args.port}, unit 247 "
+                "(Ctrl-C stops)"
+            )
             # Simulator time at a wall time: t + (wall_now - wall) * speed.
             say(f"clock t={clock.time():.3f} wall={time.time():.6f} speed={args.speed:g}")
             await report_changes(model, clock, say)
@@ -355,9 +425,12 @@ def _simulate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     except (OSError, RuntimeError) as exc:  # pymodbus: "Could not start listen"
-        print(f"power-master simulate: cannot listen on {args.transport} {args.host}:"
-              f"{args.port} ({exc}): is another simulator or service using that port? "
-              "Give another with --port.", file=sys.stderr)  # fmt: skip
+        print(
+            f"power-master simulate: cannot listen on {args.transport} {args.host}:"
+            f"{args.port} ({exc}): is another simulator or service using that port? "
+            "Give another with --port.",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -366,10 +439,10 @@ def _test(args: argparse.Namespace) -> int:
     """Flow tests (docs/flow-tests.md), on the standard event loop: its sockets are the ones
     the tests' guard refuses, so nothing reaches the network."""
 
-
     summary = asyncio.run(
-        run_tests(args.paths, harness(), lambda line: print(line, flush=True), args.keyword,
-                  args.traces)
+        run_tests(
+            args.paths, harness(), lambda line: print(line, flush=True), args.keyword, args.traces
+        )
     )
     return 0 if summary.ok else 1
 
@@ -430,7 +503,6 @@ def context_key(key: ContextKey) -> dict[str, str]:
 def _nodes(args: argparse.Namespace) -> int:
     registry = default_registry()
     if args.markdown:
-
         print(node_reference(registry), end="")
         return 0
     if args.json:

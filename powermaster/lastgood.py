@@ -73,8 +73,9 @@ class Version:
         config: dict[str, Any] | None = None
         if self.config_text is not None:
             try:
-                config = load_site_config_doc(self._parse(self.config, self.config_text),
-                                              self.config)  # fmt: skip
+                config = load_site_config_doc(
+                    self._parse(self.config, self.config_text), self.config
+                )
             except InvalidFlows as exc:
                 problems += exc.problems
         # The flow files' own problems go in with the rest, so that a file left out by a
@@ -105,11 +106,13 @@ class Version:
             raise InvalidFlows([exc.problem]) from None
 
     def as_json(self, saved_at: float) -> str:
-        return json.dumps({
-            "saved_at": saved_at,
-            "config": {"path": str(self.config), "text": self.config_text},
-            "flows": [{"path": str(p), "text": t} for p, t in self.flow_texts.items()],
-        })  # fmt: skip
+        return json.dumps(
+            {
+                "saved_at": saved_at,
+                "config": {"path": str(self.config), "text": self.config_text},
+                "flows": [{"path": str(p), "text": t} for p, t in self.flow_texts.items()],
+            }
+        )
 
 
 class LastGood:

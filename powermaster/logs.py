@@ -33,7 +33,12 @@ JOURNAL_FORMAT = "%(name)s: %(message)s"
 TRACE_PREFIX = "  | "
 #: sd-daemon(3)'s priorities for Python's levels.
 PRIORITIES = {
-    logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
 #: The nodes' loggers (``flow.<flow>.<node>``): their info lines are events people are
 #: told of (health recovered, a load answers again), shown whatever the root's level.
 NODE_LOG = "flow"
@@ -107,8 +112,9 @@ def to_journal(stream: IO[str], environ: Mapping[str, str] = os.environ) -> bool
 def handler_for(stream: IO[str]) -> logging.Handler:
     """A handler writing to ``stream``, formatted for wherever that leads."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JournalFormatter() if to_journal(stream) else SafeFormatter(
-        TERMINAL_FORMAT))
+    handler.setFormatter(
+        JournalFormatter() if to_journal(stream) else SafeFormatter(TERMINAL_FORMAT)
+    )
     return handler
 
 

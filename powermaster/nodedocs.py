@@ -65,8 +65,9 @@ def _node(name: str, kind: Any) -> str:
     schema = kind.config_schema or {}
     properties = schema.get("properties", {})
     lines.append("")
-    lines.append(_table(properties, set(schema.get("required", []))) if properties
-                 else "No config.\n")  # fmt: skip
+    lines.append(
+        _table(properties, set(schema.get("required", []))) if properties else "No config.\n"
+    )
     return "\n".join(lines)
 
 
@@ -79,8 +80,9 @@ def _table(properties: dict[str, Any], required: Iterable[str]) -> str:
         what = prop.get("description", "")
         if "default" in prop:
             what = f"{what} (default `{json.dumps(prop['default'])}`)".strip()
-        rows.append(f"| `{key}` | {_type(prop)} | {'yes' if key in needed else ''} | "
-                    f"{_cell(what)} |")  # fmt: skip
+        rows.append(
+            f"| `{key}` | {_type(prop)} | {'yes' if key in needed else ''} | {_cell(what)} |"
+        )
     return "\n".join(rows) + "\n"
 
 

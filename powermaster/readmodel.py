@@ -36,9 +36,18 @@ from powermaster.logs import clock_time
 SITE_DB = "site_db"
 #: The context keys (global) that ``state()`` and ``health()`` show: a change publishes ``state``.
 STATE_KEYS = frozenset(
-    {"telemetry", "decision", "plan", "override", "storm_reserve", HEALTH_KEY, "input_health",
-     "command_check", "would_command"}
-)  # fmt: skip
+    {
+        "telemetry",
+        "decision",
+        "plan",
+        "override",
+        "storm_reserve",
+        HEALTH_KEY,
+        "input_health",
+        "command_check",
+        "would_command",
+    }
+)
 #: A health record older than this means its flow has stopped judging (it runs every 5 min).
 HEALTH_SILENT_S = 900.0
 #: ``health()``'s status before any health flow has judged: not a fourth state of control,
@@ -162,14 +171,22 @@ class ReadModel:
             return {"override": checked, "cost": None, "text": f"{said}: cost unknown ({why})"}
         try:
             cost = await asyncio.to_thread(
-                override_cost, plan, settings, float(soc), now, checked["mode"],
-                checked["power_w"], checked["until"],
-            )  # fmt: skip
+                override_cost,
+                plan,
+                settings,
+                float(soc),
+                now,
+                checked["mode"],
+                checked["power_w"],
+                checked["until"],
+            )
         except ValueError as exc:  # a plan with nothing left, a solve that failed
             return {"override": checked, "cost": None, "text": f"{said}: cost unknown ({exc})"}
         # The plan is the optimum from here: an override costs, or (within a cent) nothing.
-        text = f"{said}: +${cost.delta:.2f} vs the plan" if cost.delta >= 0.005 else (
-            f"{said}: the same as the plan"
+        text = (
+            f"{said}: +${cost.delta:.2f} vs the plan"
+            if cost.delta >= 0.005
+            else (f"{said}: the same as the plan")
         )
         if cost.shortfall_kwh >= 0.05:
             text += f" ({cost.shortfall_kwh:.1f} kWh of it the battery cannot take or give)"
@@ -248,8 +265,15 @@ class ReadModel:
 
 #: What shadow mode shows of each decision: the command it would have sent, and why.
 WOULD_COMMAND = (
-    "mode", "power_w", "setpoint_w", "export_limit_w", "min_soc", "level", "reason", "at"
-)  # fmt: skip
+    "mode",
+    "power_w",
+    "setpoint_w",
+    "export_limit_w",
+    "min_soc",
+    "level",
+    "reason",
+    "at",
+)
 
 
 def would_command_view(decision: Any, mode: str) -> dict[str, Any] | None:

@@ -134,9 +134,10 @@ class Service:
         """The start line: the site, its inverter, shadow or live, the UI's address."""
         site = self.settings["site"].get("name") or "the site"
         inverter = (
-            f"inverter {self.options.inverter}" if self.options.inverter
+            f"inverter {self.options.inverter}"
+            if self.options.inverter
             else f"simulated Fox KH on 127.0.0.1:{self.options.simulator_port}"
-        )  # fmt: skip
+        )
         parts = [str(site), inverter]
         if control_mode(self.settings) == "shadow":
             parts.append("shadow: deciding, not commanding (nothing is written to the inverter)")
@@ -180,8 +181,11 @@ class Service:
         self.engine.close()
         told = "; ".join(f"{name}: {handed.said}" for name, handed in handed_back)
         failed = any(not handed.ok for _, handed in handed_back)
-        log.log(logging.WARNING if failed else logging.INFO, "stopped: %s",
-                told or "no inverter to hand back")  # fmt: skip
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "stopped: %s",
+            told or "no inverter to hand back",
+        )
 
     def _site_model(self) -> SiteModel | None:
         return self.simulator.model if self.simulator is not None else None
@@ -299,7 +303,10 @@ class Service:
         until = clock_time(stored["until"], self.settings["site"]["timezone"], self.clock.time())
         log.info(
             "override from %s: %s %.0f W until %s (%s)",
-            manual.SOURCE_NAMES.get(source, source), stored["mode"], stored["power_w"], until,
+            manual.SOURCE_NAMES.get(source, source),
+            stored["mode"],
+            stored["power_w"],
+            until,
             stored["reason"],
         )
         return stored

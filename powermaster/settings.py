@@ -71,8 +71,21 @@ MAX_DEPTH = 16
 MAX_SITE_BYTES = 256 * 1024
 #: Fields that say where a section's requests go, or how safely (TLS): changing one needs
 #: the stored secrets in the same mapping, or one holding it, typed again.
-DESTINATION_KEYS = frozenset({"base_url", "url", "host", "server", "endpoint", "port",
-                              "tls", "security", "ca_file", "certfile", "keyfile"})  # fmt: skip
+DESTINATION_KEYS = frozenset(
+    {
+        "base_url",
+        "url",
+        "host",
+        "server",
+        "endpoint",
+        "port",
+        "tls",
+        "security",
+        "ca_file",
+        "certfile",
+        "keyfile",
+    }
+)
 MASK_KEYS = {"secret", "set"}
 SITE_MODE = 0o644
 SECRETS_MODE = 0o600
@@ -158,8 +171,11 @@ def write_only(schema: Any, name: str = "") -> Any:
         return [write_only(item, name) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: write_only(value, name if key in ("anyOf", "oneOf", "allOf") else "")
-           for key, value in schema.items() if key != "properties"}  # fmt: skip
+    out = {
+        key: write_only(value, name if key in ("anyOf", "oneOf", "allOf") else "")
+        for key, value in schema.items()
+        if key != "properties"
+    }
     if "properties" in schema:
         out["properties"] = {k: write_only(v, k) for k, v in schema["properties"].items()}
     if name and is_secret_key(name):
@@ -278,11 +294,13 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
         raise InvalidSettings([FieldProblem("", exc.problem.message)]) from None
     problems = check_site_config(doc, secrets_file, editor.new_secrets)
     if problems:
-        raise InvalidSettings([FieldProblem(field_name(doc.path_of(p)), p.message)
-                               for p in problems])  # fmt: skip
+        raise InvalidSettings(
+            [FieldProblem(field_name(doc.path_of(p)), p.message) for p in problems]
+        )
     changed = _changes(before, after, editor.secret_paths)
-    edit = SiteEdit(config, _over_defaults(doc.data), changed, old_site=old_site,
-                    old_secrets=old_secrets)  # fmt: skip
+    edit = SiteEdit(
+        config, _over_defaults(doc.data), changed, old_site=old_site, old_secrets=old_secrets
+    )
     if site_text.encode("utf-8") != old_site:
         edit.site_text = site_text
     if editor.new_secrets:
@@ -382,8 +400,12 @@ class _Editor:
             # it wherever this field goes (an API key moved under an attacker's host).
             if _is_ref(old) and str(old.value) == str(new.value):
                 return old
-            self.problems.append(FieldProblem(field_name(path), "a secret is given by its "
-                                              "value here, never by the name of a stored one"))
+            self.problems.append(
+                FieldProblem(
+                    field_name(path),
+                    "a secret is given by its value here, never by the name of a stored one",
+                )
+            )
             return old
         if is_mask(new) or (new == "" and _secret_field(name, old)):
             return old
@@ -401,8 +423,14 @@ class _Editor:
                 self._put(mapping, str(key), self.replace(kept, value, (*path, str(key))))
             return _styled_like(mapping, old, top=len(path) == 1)
         if isinstance(new, list):
-            items = [self.replace(old[i] if isinstance(old, list) and i < len(old) else _MISSING,
-                                  value, (*path, i)) for i, value in enumerate(new)]  # fmt: skip
+            items = [
+                self.replace(
+                    old[i] if isinstance(old, list) and i < len(old) else _MISSING,
+                    value,
+                    (*path, i),
+                )
+                for i, value in enumerate(new)
+            ]
             seq = CommentedSeq(item for item in items if item is not _MISSING)
             return _styled_like(seq, old, top=len(path) == 1)
         if type(new) is str and not _reads_as_text(new):
@@ -418,8 +446,10 @@ class _Editor:
         for path in _secrets_in(after):
             moved = None if field_name(path) in retyped else self._moved(before, after, path)
             if moved:
-                message = (f"type it again: {field_name(moved)} changed, and a stored secret "
-                           "is only sent where it was first meant to go")  # fmt: skip
+                message = (
+                    f"type it again: {field_name(moved)} changed, and a stored secret "
+                    "is only sent where it was first meant to go"
+                )
                 self.problems.append(FieldProblem(field_name(path), message))
 
     def _moved(self, before: Any, after: Any, secret: JsonPath) -> JsonPath | None:
@@ -502,8 +532,12 @@ def _unsafe_yaml(text: str) -> str | None:
     return None
 
 
-_OPENS = (BlockMappingStartToken, BlockSequenceStartToken, FlowMappingStartToken,
-          FlowSequenceStartToken)  # fmt: skip
+_OPENS = (
+    BlockMappingStartToken,
+    BlockSequenceStartToken,
+    FlowMappingStartToken,
+    FlowSequenceStartToken,
+)
 _CLOSES = (BlockEndToken, FlowMappingEndToken, FlowSequenceEndToken)
 
 
@@ -517,8 +551,9 @@ def _oversized(patch: Any, path: JsonPath = ()) -> list[FieldProblem]:
     while stack:
         path, value = stack.pop()
         if len(path) > MAX_DEPTH:
-            problems.append(FieldProblem(field_name(path[:-1]), f"nested more than "
-                                         f"{MAX_DEPTH} deep"))  # fmt: skip
+            problems.append(
+                FieldProblem(field_name(path[:-1]), f"nested more than {MAX_DEPTH} deep")
+            )
         elif isinstance(value, dict):
             for key, item in value.items():
                 size += len(str(key)) + 4  # "key: " and its line end, at the least
@@ -540,8 +575,12 @@ def _oversized(patch: Any, path: JsonPath = ()) -> list[FieldProblem]:
         else:
             size += 8
     if size > MAX_SITE_BYTES:
-        problems.insert(0, FieldProblem("", f"the edit is over {MAX_SITE_BYTES // 1024} KiB: "
-                                        "change a few fields at a time"))  # fmt: skip
+        problems.insert(
+            0,
+            FieldProblem(
+                "", f"the edit is over {MAX_SITE_BYTES // 1024} KiB: change a few fields at a time"
+            ),
+        )
     return problems
 
 
@@ -666,9 +705,13 @@ def _changes(before: Any, after: Any, secret_paths: list[str], path: JsonPath = 
         before = before if isinstance(before, dict) else {}
         after = after if isinstance(after, dict) else {}
         names = [*before, *(k for k in after if k not in before)]
-        found = [name for key in names
-                 for name in _changes(before.get(key, _MISSING), after.get(key, _MISSING),
-                                      [], (*path, key))]  # fmt: skip
+        found = [
+            name
+            for key in names
+            for name in _changes(
+                before.get(key, _MISSING), after.get(key, _MISSING), [], (*path, key)
+            )
+        ]
     else:
         found = [field_name(path)] if before != after else []
     return sorted(set(found) | set(secret_paths)) if not path else found

@@ -93,8 +93,9 @@ def read_record(data_dir: Path) -> ClockRecord | None:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         site = raw.get("site")
-        return ClockRecord(float(raw["time"]), float(raw["wall"]),
-                           site if isinstance(site, dict) else None)  # fmt: skip
+        return ClockRecord(
+            float(raw["time"]), float(raw["wall"]), site if isinstance(site, dict) else None
+        )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -212,8 +213,11 @@ class Timekeeper:
         try:
             restore_site(model, state, now)
         except (KeyError, TypeError, ValueError) as exc:  # an older or damaged record
-            log.warning("the simulated site's state in %s is not usable (%s): it starts "
-                        "as configured", self.data_dir / CLOCK_FILE, exc)  # fmt: skip
+            log.warning(
+                "the simulated site's state in %s is not usable (%s): it starts as configured",
+                self.data_dir / CLOCK_FILE,
+                exc,
+            )
 
     def check(self, context: ContextStore, now: float) -> bool:
         """Look at the clock against the newest record (and the newest telemetry since) and

@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".importlinter"
 #: lint-imports in this interpreter (the console script may not be on PATH); no cache
 #: files left behind in the checkout.
-LINT = "import sys; from importlinter.cli import lint_imports; " \
-       "sys.exit(lint_imports(no_cache=True, no_logo=True))"  # fmt: skip
+LINT = (
+    "import sys; from importlinter.cli import lint_imports; "
+    "sys.exit(lint_imports(no_cache=True, no_logo=True))"
+)
 
 
 def test_the_import_contracts_are_kept() -> None:

@@ -133,12 +133,15 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         flow_id = request.path_params["flow_id"]
         if flow_id not in engine.flows:
             return not_found("such flow")
-        limit = whole_number(request.query_params.get("limit", "") or str(RUNS_LIMIT),
-                             1, MAX_RUNS_LIMIT)  # fmt: skip
+        limit = whole_number(
+            request.query_params.get("limit", "") or str(RUNS_LIMIT), 1, MAX_RUNS_LIMIT
+        )
         if limit is None:
             error = f"limit must be a whole number from 1 to {MAX_RUNS_LIMIT}"
-            return Json({"error": error, "problems": [{"field": "limit", "message": error}]},
-                        status_code=400)  # fmt: skip
+            return Json(
+                {"error": error, "problems": [{"field": "limit", "message": error}]},
+                status_code=400,
+            )
         return Json(engine.traces.recent(flow_id, limit))
 
     async def run(request: Request) -> Response:
@@ -312,8 +315,7 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Middleware(GZipMiddleware, minimum_size=1024),
         Middleware(RequireLogin, auth=auth),
     ]
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={BadBody: bad_body})  # fmt: skip
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={BadBody: bad_body})
 
 
 #: What POST /api/override takes; mode, power_w and duration are required.

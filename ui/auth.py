@@ -87,8 +87,9 @@ class PasswordError(ValueError):
 def hash_password(password: str, salt: bytes | None = None) -> str:
     """``scrypt$N$r$p$salt$hash`` (base64), the form kept in the password file."""
     salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            dklen=32)  # fmt: skip
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
+    )
     salt_text, digest_text = (base64.b64encode(b).decode() for b in (salt, digest))
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt_text}${digest_text}"
 
@@ -100,8 +101,14 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        found = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
-                               r=int(r), p=int(p), dklen=len(expected))  # fmt: skip
+        found = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(found, expected)
@@ -134,7 +141,8 @@ def read_password_hash(data_dir: Path) -> str | None:
         return None
     except ValueError as exc:
         raise PasswordError(
-            f"{path}: not a password file ({exc}); set-password rewrites it") from None
+            f"{path}: not a password file ({exc}); set-password rewrites it"
+        ) from None
     stored = record.get("hash") if isinstance(record, dict) else None
     if not isinstance(stored, str):
         raise PasswordError(f"{path}: no password hash in it; set-password rewrites it")
@@ -182,8 +190,11 @@ class Guessing:
             log.warning(
                 "sign-in: %d wrong passwords from %d addresses in %.0f min: every sign-in now "
                 "waits, up to %.0f s after each wrong one, until they stop",
-                len(self._wrong), len({a for _, a in self._wrong}), GLOBAL_WINDOW_S / 60,
-                GLOBAL_MAX_WAIT_S)  # fmt: skip
+                len(self._wrong),
+                len({a for _, a in self._wrong}),
+                GLOBAL_WINDOW_S / 60,
+                GLOBAL_MAX_WAIT_S,
+            )
 
     def _forget(self) -> float:
         """Now, with the wrong passwords older than the window dropped (which may end
@@ -192,8 +203,11 @@ class Guessing:
         while self._wrong and now - self._wrong[0][0] >= GLOBAL_WINDOW_S:
             self._wrong.popleft()
         if self._episode and len(self._wrong) < GLOBAL_BUDGET:
-            log.warning("sign-in: the wrong passwords have stopped (%d while slowed); "
-                        "sign-in no longer waits", self._episode)  # fmt: skip
+            log.warning(
+                "sign-in: the wrong passwords have stopped (%d while slowed); "
+                "sign-in no longer waits",
+                self._episode,
+            )
             self._episode = 0
         return now
 
@@ -304,8 +318,9 @@ class Auth:
             return
         self._guessing.wrong(address)
         # Addresses whose failures aged out are forgotten: addresses cost an attacker nothing.
-        self._failures = {a: times for a, times in self._failures.items()
-                          if times and now - times[-1] < LOCKOUT_S}  # fmt: skip
+        self._failures = {
+            a: times for a, times in self._failures.items() if times and now - times[-1] < LOCKOUT_S
+        }
         self._failures.setdefault(address, []).append(now)
         self._say_if_locked(address, address or "an unknown address")
 
@@ -313,13 +328,23 @@ class Auth:
         """Log once, when a wrong password locks ``key`` out."""
         now = self.clock()
         if sum(now - t < LOCKOUT_S for t in self._failures.get(key, [])) == MAX_FAILURES:
-            log.warning("sign-in: %d wrong passwords from %s: it waits %.0f min",
-                        MAX_FAILURES, who, LOCKOUT_S / 60)  # fmt: skip
+            log.warning(
+                "sign-in: %d wrong passwords from %s: it waits %.0f min",
+                MAX_FAILURES,
+                who,
+                LOCKOUT_S / 60,
+            )
 
     def _open(self, must_set_password: bool) -> Session:
         now = self.clock()
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now,
-                          must_set_password, self._password_key())  # fmt: skip
+        session = Session(
+            secrets.token_urlsafe(32),
+            secrets.token_urlsafe(32),
+            now,
+            now,
+            must_set_password,
+            self._password_key(),
+        )
         self._sessions[digest(session.token)] = session
         for key in sorted(self._sessions, key=lambda k: self._sessions[k].seen)[:-MAX_SESSIONS]:
             del self._sessions[key]
@@ -350,8 +375,11 @@ class Auth:
 
     def _live(self, session: Session, now: float) -> bool:
         """Not idle too long, not too old, and opened under the password in force."""
-        return (now - session.seen <= IDLE_S and now - session.created <= MAX_AGE_S
-                and session.password == self._password_key())  # fmt: skip
+        return (
+            now - session.seen <= IDLE_S
+            and now - session.created <= MAX_AGE_S
+            and session.password == self._password_key()
+        )
 
     def _password_key(self) -> str:
         """Names the password in force (not a way to it): sessions opened under another
@@ -367,10 +395,18 @@ class Auth:
         path = Path(self.data_dir) / SESSIONS_FILE
         try:
             record = json.loads(path.read_text())
-            sessions = {str(s["key"]): Session(
-                "", str(s["csrf"]), float(s["created"]), float(s["seen"]),
-                bool(s["must_set_password"]), str(s["password"]), float(s["seen"]))
-                for s in record["sessions"]}  # fmt: skip
+            sessions = {
+                str(s["key"]): Session(
+                    "",
+                    str(s["csrf"]),
+                    float(s["created"]),
+                    float(s["seen"]),
+                    bool(s["must_set_password"]),
+                    str(s["password"]),
+                    float(s["seen"]),
+                )
+                for s in record["sessions"]
+            }
         except FileNotFoundError:
             return {}
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -385,10 +421,20 @@ class Auth:
             return
         now = self.clock()
         self._sessions = {k: s for k, s in self._sessions.items() if self._live(s, now)}
-        record = {"version": 1, "sessions": [
-            {"key": key, "csrf": s.csrf, "created": s.created, "seen": s.seen,
-             "must_set_password": s.must_set_password, "password": s.password}
-            for key, s in self._sessions.items()]}  # fmt: skip
+        record = {
+            "version": 1,
+            "sessions": [
+                {
+                    "key": key,
+                    "csrf": s.csrf,
+                    "created": s.created,
+                    "seen": s.seen,
+                    "must_set_password": s.must_set_password,
+                    "password": s.password,
+                }
+                for key, s in self._sessions.items()
+            ],
+        }
         try:
             write_atomic(Path(self.data_dir) / SESSIONS_FILE, json.dumps(record, indent=1))
         except OSError:

@@ -148,9 +148,7 @@ def whole_number(text: str, low: int, high: int) -> int | None:
 
 async def read_form(request: Request) -> FormData:
     """The request's form: a few short fields and no files (a 400 past that)."""
-    return await request.form(
-        max_files=0, max_fields=FORM_FIELDS, max_part_size=FORM_FIELD_BYTES
-    )
+    return await request.form(max_files=0, max_fields=FORM_FIELDS, max_part_size=FORM_FIELD_BYTES)
 
 
 async def read_json(request: Request, limits: JsonLimits = API_JSON, empty: Any = None) -> Any:

@@ -37,35 +37,52 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
         form = await read_form(request)
         cookie = request.cookies.get(LOGIN_CSRF)
         given = form.get("csrf_token")
-        if not cookie or not isinstance(given, str) or not secrets.compare_digest(
-            cookie.encode(), given.encode()
+        if (
+            not cookie
+            or not isinstance(given, str)
+            or not secrets.compare_digest(cookie.encode(), given.encode())
         ):
-            return _login_page(page, request, target, "The form was stale: please try again.",
-                               status=400)  # fmt: skip
+            return _login_page(
+                page, request, target, "The form was stale: please try again.", status=400
+            )
         address = request.client.host if request.client else ""
         device = request.cookies.get(DEVICE_COOKIE)
         wait = auth.wait_for(address, device)
         if wait:  # refused unchecked: a try now would be one more guess
-            message = (f"Too many wrong passwords: try again in {_duration(wait)} "
-                       "(this password was not checked).")  # fmt: skip
+            message = (
+                f"Too many wrong passwords: try again in {_duration(wait)} "
+                "(this password was not checked)."
+            )
             return _login_page(page, request, target, message, status=429, retry_after=wait)
         session = auth.login(str(form.get("password") or ""), address, device)
         if session is None:
             wait = auth.wait_for(address, device)
             message = "That password is not right." + (
-                f" Too many wrong ones: try again in {_duration(wait)}." if wait else "")
+                f" Too many wrong ones: try again in {_duration(wait)}." if wait else ""
+            )
             return _login_page(page, request, target, message, status=401, retry_after=wait)
         response = RedirectResponse(
-            "/password" if session.must_set_password else target, status_code=303)
+            "/password" if session.must_set_password else target, status_code=303
+        )
         # A browser-session cookie: the server ends sessions (idle and absolute limits).
-        response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         response.delete_cookie(LOGIN_CSRF)
         known = None if session.must_set_password else auth.device_cookie()
         if known is not None:  # this browser skips everyone's wait while guessing goes on
-            response.set_cookie(DEVICE_COOKIE, known, max_age=int(DEVICE_MAX_AGE_S),
-                                httponly=True, samesite="strict",
-                                secure=request.url.scheme == "https")  # fmt: skip
+            response.set_cookie(
+                DEVICE_COOKIE,
+                known,
+                max_age=int(DEVICE_MAX_AGE_S),
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
         return response
 
     async def logout(request: Request) -> Response:
@@ -78,8 +95,7 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
         session = session_of(request.scope)
         assert session is not None  # the middleware lets no one here without one
         if request.method in ("GET", "HEAD"):  # HEAD is a read: never a write without a token
-            return page(request, "password.html", title="Password",
-                        first=session.must_set_password)  # fmt: skip
+            return page(request, "password.html", title="Password", first=session.must_set_password)
         form = await read_form(request)
         new, again = str(form.get("password") or ""), str(form.get("again") or "")
         current = str(form.get("current") or "")
@@ -92,8 +108,14 @@ def routes(auth: Auth, templates: Jinja2Templates) -> list[BaseRoute]:
             except PasswordError as exc:
                 problem = str(exc)
         if problem is not None:
-            return page(request, "password.html", status=422, title="Password",
-                        first=session.must_set_password, problem=problem)  # fmt: skip
+            return page(
+                request,
+                "password.html",
+                status=422,
+                title="Password",
+                first=session.must_set_password,
+                problem=problem,
+            )
         return RedirectResponse("/?password=set", status_code=303)
 
     return [
@@ -112,10 +134,23 @@ def _login_page(
     retry_after: float = 0.0,
 ) -> Response:
     token = secrets.token_urlsafe(24)
-    response: Response = page(request, "login.html", status=status, title="Sign in",
-                              next=target, login_csrf=token, problem=problem)  # fmt: skip
-    response.set_cookie(LOGIN_CSRF, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")  # fmt: skip
+    response: Response = page(
+        request,
+        "login.html",
+        status=status,
+        title="Sign in",
+        next=target,
+        login_csrf=token,
+        problem=problem,
+    )
+    response.set_cookie(
+        LOGIN_CSRF,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     if retry_after:
         response.headers["Retry-After"] = str(math.ceil(retry_after))
     return response

@@ -114,11 +114,13 @@ def flow_families(flows: Mapping[str, Any], run_stats: Mapping[str, Any]) -> Ite
             [flow_id], [(_bound(b), c) for b, c in stats.cumulative()], stats.seconds_sum
         )
     messages = CounterMetricFamily(
-        "powermaster_node_messages", "messages each node has taken since the flows started",
+        "powermaster_node_messages",
+        "messages each node has taken since the flows started",
         labels=["flow", "node", "type"],
     )
     errors = CounterMetricFamily(
-        "powermaster_node_errors", "messages each node failed on since the flows started",
+        "powermaster_node_errors",
+        "messages each node failed on since the flows started",
         labels=["flow", "node", "type"],
     )
     for flow_id, flow in flows.items():
@@ -132,8 +134,9 @@ def flow_families(flows: Mapping[str, Any], run_stats: Mapping[str, Any]) -> Ite
     control = run_stats.get("control")
     if control is not None and control.last_seconds is not None:
         yield GaugeMetricFamily(
-            "powermaster_control_tick_seconds", "real seconds the last control tick took "
-            "(all of them: powermaster_flow_run_duration_seconds{flow=\"control\"})",
+            "powermaster_control_tick_seconds",
+            "real seconds the last control tick took "
+            '(all of them: powermaster_flow_run_duration_seconds{flow="control"})',
             value=control.last_seconds,
         )
 
@@ -142,17 +145,20 @@ def plan_families(plan: Any, now: float) -> Iterable[Metric]:
     if not isinstance(plan, dict) or "solve_ms" not in plan:
         return
     yield GaugeMetricFamily(
-        "powermaster_plan_solve_seconds", "the plan in force: real seconds its solver took",
+        "powermaster_plan_solve_seconds",
+        "the plan in force: real seconds its solver took",
         value=float(plan["solve_ms"]) / 1000,
     )
     yield GaugeMetricFamily(
-        "powermaster_plan_build_seconds", "the plan in force: real seconds building its model",
+        "powermaster_plan_build_seconds",
+        "the plan in force: real seconds building its model",
         value=float(plan.get("build_ms") or 0.0) / 1000,
     )
     created = plan.get("created_at")
     if created:
         yield GaugeMetricFamily(
-            "powermaster_plan_age_seconds", "how long ago the plan in force was made",
+            "powermaster_plan_age_seconds",
+            "how long ago the plan in force was made",
             value=now - datetime.fromisoformat(created).timestamp(),
         )
     yield GaugeMetricFamily(
@@ -168,11 +174,13 @@ def input_families(health: Any, now: float) -> Iterable[Metric]:
         "powermaster_input_age_seconds", "age of each input's last good reading", labels=labels
     )
     stale = GaugeMetricFamily(
-        "powermaster_input_stale", "1 when an input's reading is past its stale_after",
+        "powermaster_input_stale",
+        "1 when an input's reading is past its stale_after",
         labels=labels,
     )
     failures = GaugeMetricFamily(
-        "powermaster_input_failures", "failed fetches of an input since its last good one",
+        "powermaster_input_failures",
+        "failed fetches of an input since its last good one",
         labels=labels,
     )
     for kind, entry in sorted(health.items()):
@@ -192,11 +200,13 @@ def link_families(link: Any, now: float) -> Iterable[Metric]:
         return
     streak = int(link.get("consecutive_errors") or 0)
     yield GaugeMetricFamily(
-        "powermaster_inverter_link_up", "1 while the last Modbus exchange with the inverter "
-        "worked", value=1 if streak == 0 and link.get("ok_at") is not None else 0,
+        "powermaster_inverter_link_up",
+        "1 while the last Modbus exchange with the inverter worked",
+        value=1 if streak == 0 and link.get("ok_at") is not None else 0,
     )
     yield GaugeMetricFamily(
-        "powermaster_inverter_link_consecutive_errors", "failed Modbus exchanges in a row",
+        "powermaster_inverter_link_consecutive_errors",
+        "failed Modbus exchanges in a row",
         value=streak,
     )
     if link.get("ok_at") is not None:
@@ -212,16 +222,19 @@ def telemetry_families(telemetry: Any, now: float) -> Iterable[Metric]:
         return
     if telemetry.get("timestamp") is not None:
         yield GaugeMetricFamily(
-            "powermaster_telemetry_age_seconds", "since the inverter was last read",
+            "powermaster_telemetry_age_seconds",
+            "since the inverter was last read",
             value=now - float(telemetry["timestamp"]),
         )
     if telemetry.get("soc") is not None:
         yield GaugeMetricFamily(
-            "powermaster_battery_soc_ratio", "battery state of charge (0-1)",
+            "powermaster_battery_soc_ratio",
+            "battery state of charge (0-1)",
             value=float(telemetry["soc"]),
         )
     power = GaugeMetricFamily(
-        "powermaster_power_watts", "power flows: battery + is charging, grid + is importing",
+        "powermaster_power_watts",
+        "power flows: battery + is charging, grid + is importing",
         labels=["path"],
     )
     for path, key in POWER_PATHS.items():

@@ -72,8 +72,9 @@ class RequireLogin:
         bearer = _bearer(headers) if session is None and not _open(path) else None
         if bearer is not None:
             client = scope.get("client")
-            refusal = self._bearer_refusal(path, method, headers, bearer,
-                                           client[0] if client else "")  # fmt: skip
+            refusal = self._bearer_refusal(
+                path, method, headers, bearer, client[0] if client else ""
+            )
             if refusal is not None:
                 await refusal(scope, receive, send)
             else:  # no CSRF token to check: see above
@@ -82,8 +83,10 @@ class RequireLogin:
         # Past the set-password page a one-time-password session is a stranger to the
         # handlers: the open routes (/metrics, /api/health) give it no more than anyone.
         scope.setdefault("state", {})["session"] = (
-            None if session is not None and session.must_set_password
-            and path not in SETTING_UP else session)  # fmt: skip
+            None
+            if session is not None and session.must_set_password and path not in SETTING_UP
+            else session
+        )
         refusal = self._refusal(path, method, headers, session)
         writes = method not in READS
         if refusal is None and writes and session is not None and not _open(path):

@@ -153,11 +153,19 @@ class WebServer:
         self.limits = limits or ServerLimits()
         # proxy_headers off: a client's X-Forwarded-For must not pick its own address
         # (the sign-in lockout counts failures by address).
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                proxy_headers=False, http=protocol_for(self.limits),
-                                timeout_keep_alive=self.limits.keep_alive,
-                                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                                lifespan="off", ws="none", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            http=protocol_for(self.limits),
+            timeout_keep_alive=self.limits.keep_alive,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"
         self._task: asyncio.Task[None] | None = None
@@ -187,6 +195,7 @@ class WebServer:
         await self.start()
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()

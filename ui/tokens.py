@@ -62,8 +62,12 @@ class ApiToken:
 
     def view(self) -> dict[str, Any]:
         """What the owner sees of it: never the token, nor its hash."""
-        return {"id": self.id, "name": self.name, "created": self.created,
-                "last_used": self.last_used}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "last_used": self.last_used,
+        }
 
 
 def digest(token: str) -> str:
@@ -142,9 +146,19 @@ class ApiTokens:
         """Write the file; ``quietly`` logs a failure instead (a last-use time only)."""
         if self.data_dir is None:
             return
-        record = {"version": 1, "tokens": [
-            {"id": t.id, "name": t.name, "sha256": t.sha256, "created": t.created,
-             "last_used": t.last_used} for t in self._tokens]}  # fmt: skip
+        record = {
+            "version": 1,
+            "tokens": [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "sha256": t.sha256,
+                    "created": t.created,
+                    "last_used": t.last_used,
+                }
+                for t in self._tokens
+            ],
+        }
         try:
             write_atomic(Path(self.data_dir) / TOKENS_FILE, json.dumps(record, indent=1))
         except OSError:
@@ -161,17 +175,28 @@ def _read(path: Path) -> list[ApiToken]:
     a token that cannot be checked opens nothing, and the service still starts."""
     try:
         record = json.loads(path.read_text())
-        tokens = [ApiToken(str(t["id"]), str(t["name"]), str(t["sha256"]), float(t["created"]),
-                           None if t.get("last_used") is None else float(t["last_used"]))
-                  for t in record["tokens"]]  # fmt: skip
+        tokens = [
+            ApiToken(
+                str(t["id"]),
+                str(t["name"]),
+                str(t["sha256"]),
+                float(t["created"]),
+                None if t.get("last_used") is None else float(t["last_used"]),
+            )
+            for t in record["tokens"]
+        ]
         for token in tokens:
             bytes.fromhex(token.sha256)
             token.written = token.last_used
     except FileNotFoundError:
         return []
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.error("%s: not an API token file (%s): no API token opens anything until one "
-                  "is made in Settings, which rewrites it", path, exc)  # fmt: skip
+        log.error(
+            "%s: not an API token file (%s): no API token opens anything until one "
+            "is made in Settings, which rewrites it",
+            path,
+            exc,
+        )
         return []
     return tokens
 

@@ -30,19 +30,21 @@ def flow_view(flow: FlowRuntime, registry: Registry) -> dict[str, Any]:
         spec = flow.spec.node(node["id"])
         kind = registry.nodes.get(spec.type)
         place = places.places[node["id"]]
-        nodes.append({
-            **node,
-            "description": kind.description if kind else "",
-            "takes": kind.takes if kind else "",
-            "gives": dict(kind.gives) if kind else {},
-            "reads": [u.name for u in kind.key_uses(spec.config)[0]] if kind else [],
-            "writes": [u.name for u in kind.key_uses(spec.config)[1]] if kind else [],
-            "config": mask_secrets(spec.config),
-            "timeout": spec.timeout,
-            "layer": place.layer,
-            "row": place.row,
-            "y": place.y,
-        })
+        nodes.append(
+            {
+                **node,
+                "description": kind.description if kind else "",
+                "takes": kind.takes if kind else "",
+                "gives": dict(kind.gives) if kind else {},
+                "reads": [u.name for u in kind.key_uses(spec.config)[0]] if kind else [],
+                "writes": [u.name for u in kind.key_uses(spec.config)[1]] if kind else [],
+                "config": mask_secrets(spec.config),
+                "timeout": spec.timeout,
+                "layer": place.layer,
+                "row": place.row,
+                "y": place.y,
+            }
+        )
     return {
         **described,
         "reads": list(flow.spec.reads),
@@ -85,18 +87,23 @@ def context_view(flows: Mapping[str, FlowRuntime], outside: Mapping[str, str]) -
     places = layout(ids, list(keys_between))
     return {
         "nodes": [
-            {"id": i, "outside": i == OUTSIDE, "layer": places.places[i].layer,
-             "y": places.places[i].y,
-             "writes": sorted(k for k, w in writers.items() if i in w),
-             "reads": sorted(k for k, r in readers.items() if i in r),
-             "about": {k: outside[k] for k in outside} if i == OUTSIDE else {}}
+            {
+                "id": i,
+                "outside": i == OUTSIDE,
+                "layer": places.places[i].layer,
+                "y": places.places[i].y,
+                "writes": sorted(k for k, w in writers.items() if i in w),
+                "reads": sorted(k for k, r in readers.items() if i in r),
+                "about": {k: outside[k] for k in outside} if i == OUTSIDE else {},
+            }
             for i in ids
         ],
-        "edges": [{"from": a, "to": b, "keys": sorted(keys)} for (a, b), keys in
-                  keys_between.items()],
+        "edges": [
+            {"from": a, "to": b, "keys": sorted(keys)} for (a, b), keys in keys_between.items()
+        ],
         "layout": {"layers": places.layers, "rows": places.rows},
         "unwritten": sorted(k for k in readers if k not in writers),
-    }  # fmt: skip
+    }
 
 
 def trace_view(trace: dict[str, Any], flow: FlowRuntime | None) -> dict[str, Any]:
@@ -107,8 +114,12 @@ def trace_view(trace: dict[str, Any], flow: FlowRuntime | None) -> dict[str, Any
     return {**trace, "steps": steps, "flow": mask_secrets(trace.get("flow"))}
 
 
-def _got(step: dict[str, Any], steps: list[dict[str, Any]], trigger_payload: Any,
-         flow: FlowRuntime | None) -> Any:
+def _got(
+    step: dict[str, Any],
+    steps: list[dict[str, Any]],
+    trigger_payload: Any,
+    flow: FlowRuntime | None,
+) -> Any:
     """What a step got: the output of its source step on the port wired to it."""
     source = step.get("source", -1)
     if source < 0 or source >= len(steps):
@@ -116,8 +127,9 @@ def _got(step: dict[str, Any], steps: list[dict[str, Any]], trigger_payload: Any
     given = steps[source].get("output") or {}
     if flow is not None and steps[source]["node"] in flow.nodes:
         wired = flow.nodes[steps[source]["node"]].spec.wires
-        ports = [port for port, targets in wired.items()
-                 if step["node"] in targets and port in given]
+        ports = [
+            port for port, targets in wired.items() if step["node"] in targets and port in given
+        ]
         if len(ports) == 1:
             return given[ports[0]]
     return given
@@ -137,9 +149,16 @@ def node_messages(
         for step in reversed(view["steps"]):
             if step.get("node") != node_id:
                 continue
-            found.append({"run_id": view["run_id"], "started": view.get("started"),
-                          "got": step.get("got"), "gave": step.get("output"),
-                          "error": step.get("error"), "duration_us": step.get("duration_us")})
+            found.append(
+                {
+                    "run_id": view["run_id"],
+                    "started": view.get("started"),
+                    "got": step.get("got"),
+                    "gave": step.get("output"),
+                    "error": step.get("error"),
+                    "duration_us": step.get("duration_us"),
+                }
+            )
             if len(found) >= limit:
                 return found
     return found

@@ -264,8 +264,9 @@ def _at(items: Any, when: Any) -> Any:
     if isinstance(items, Undefined) or not isinstance(items, list | tuple):
         return None
     moment = to_epoch(when)
-    starts = [to_epoch(i["start"]) if isinstance(i, Mapping) and "start" in i else None
-              for i in items]  # fmt: skip
+    starts = [
+        to_epoch(i["start"]) if isinstance(i, Mapping) and "start" in i else None for i in items
+    ]
     for index, item in enumerate(items):
         start = starts[index]
         if start is None:

@@ -178,9 +178,9 @@ def _check_shapes(test: FlowTest, recorder: Recorder, engine: Engine) -> list[st
     failures: list[str] = []
     for (flow_id, node_id), calls in recorder.calls.items():
         runtime = engine.flows[flow_id].nodes[node_id]
-        shapes = type(runtime.node).gives_schema or engine.registry.nodes[
-            runtime.spec.type
-        ].gives_schema
+        shapes = (
+            type(runtime.node).gives_schema or engine.registry.nodes[runtime.spec.type].gives_schema
+        )
         if not shapes:
             continue
         stub = isinstance(runtime.node, StubNode)

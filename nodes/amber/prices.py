@@ -149,8 +149,15 @@ class AmberPrices(Provider):
     ) -> Response:
         headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
         try:
-            return await fetch(http, url, self.clock, params=params, headers=headers,
-                               policy=self.retry, rate_limit_wait=reset_wait)  # fmt: skip
+            return await fetch(
+                http,
+                url,
+                self.clock,
+                params=params,
+                headers=headers,
+                policy=self.retry,
+                rate_limit_wait=reset_wait,
+            )
         except FetchError as exc:
             message = str(exc)
             if key not in message:

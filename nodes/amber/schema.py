@@ -100,8 +100,15 @@ _UTC_TIME = {
 #: One interval object as Amber sends it (only what we read is checked; more is allowed).
 INTERVAL_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["type", "duration", "perKwh", "startTime", "endTime", "channelType",
-                 "spikeStatus"],
+    "required": [
+        "type",
+        "duration",
+        "perKwh",
+        "startTime",
+        "endTime",
+        "channelType",
+        "spikeStatus",
+    ],
     "properties": {
         "type": {"enum": ["ActualInterval", "CurrentInterval", "ForecastInterval"]},
         "duration": {"enum": [5, 15, 30]},
@@ -118,7 +125,7 @@ INTERVAL_SCHEMA: dict[str, Any] = {
             "properties": {"low": _PRICE, "predicted": _PRICE, "high": _PRICE},
         },
     },
-}  # fmt: skip
+}
 
 #: ``/prices/current`` (and ``/prices``): one flat list with every channel in it.
 PAYLOAD_SCHEMA: dict[str, Any] = {
@@ -133,8 +140,16 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
 _KWH = {"type": "number", "minimum": -1000, "maximum": 1000}
 USAGE_ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["duration", "startTime", "endTime", "channelType", "channelIdentifier",
-                 "kwh", "quality", "cost"],
+    "required": [
+        "duration",
+        "startTime",
+        "endTime",
+        "channelType",
+        "channelIdentifier",
+        "kwh",
+        "quality",
+        "cost",
+    ],
     "properties": {
         "type": {"enum": ["Usage"]},
         "duration": {"enum": [5, 15, 30]},
@@ -144,11 +159,14 @@ USAGE_ITEM_SCHEMA: dict[str, Any] = {
         "channelIdentifier": {"type": "string"},
         "kwh": _KWH,
         "quality": {"enum": ["estimated", "billable"]},
-        "cost": {"type": "number", "minimum": -MAX_C_PER_KWH * 1000,
-                 "maximum": MAX_C_PER_KWH * 1000},
+        "cost": {
+            "type": "number",
+            "minimum": -MAX_C_PER_KWH * 1000,
+            "maximum": MAX_C_PER_KWH * 1000,
+        },
         "perKwh": _PRICE,
     },
-}  # fmt: skip
+}
 
 #: ``/sites/{id}/usage``: every channel's intervals in one list (general, controlled load,
 #: feed-in, in that order, though we group by channelType as the spec advises).

@@ -100,9 +100,18 @@ def to_usage(raw: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     slots: dict[tuple[float, float], dict[str, Any]] = {}
     for index, item in enumerate(raw):
         start, end = slot_of(item, index)
-        slot = slots.setdefault((start, end), {
-            "start": start, "end": end, "import_kwh": 0.0, "export_kwh": 0.0,
-            "import_cost": 0.0, "export_revenue": 0.0, "quality": "billable"})  # fmt: skip
+        slot = slots.setdefault(
+            (start, end),
+            {
+                "start": start,
+                "end": end,
+                "import_kwh": 0.0,
+                "export_kwh": 0.0,
+                "import_cost": 0.0,
+                "export_revenue": 0.0,
+                "quality": "billable",
+            },
+        )
         kwh, cost = float(item["kwh"]), float(item["cost"]) / 100
         if item["channelType"] == "feedIn":
             if kwh > 0:

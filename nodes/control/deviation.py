@@ -79,9 +79,7 @@ class Thresholds:
             soc_step=float(config.get("soc_step", base.soc_step)),
             soc_min_power_w=float(config.get("soc_min_power_w", base.soc_min_power_w)),
             max_age_s=float(config.get("max_age_s", base.max_age_s)),
-            work_mode_calm_ticks=int(
-                config.get("work_mode_calm_ticks", base.work_mode_calm_ticks)
-            ),
+            work_mode_calm_ticks=int(config.get("work_mode_calm_ticks", base.work_mode_calm_ticks)),
         )
 
 
@@ -268,11 +266,13 @@ def compare(
     elif commanded.mode not in REMOTE_MODES and remote is True:
         setpoint = _number(telemetry.get("remote_setpoint_w"))
         at = "" if setpoint is None else f", setpoint {setpoint:.0f} W"
-        findings.append(Finding(
-            "remote_control",
-            f"remote control is on (44000 = 1{at}) though the inverter was handed back: "
-            "someone else holds it",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                "remote_control",
+                f"remote control is on (44000 = 1{at}) though the inverter was handed back: "
+                "someone else holds it",
+            )
+        )
     power_off = 0
     if target is not None and battery is not None:
         low, high = min(0.0, target) - tolerance, max(0.0, target) + tolerance

@@ -96,8 +96,10 @@ def describe(override: Mapping[str, Any], now: float) -> str:
     """``force charge 3 kW for 1 h``: what an override does, in the owner's words."""
     mode = str(override.get("mode", "")).replace("_", " ")
     power = float(override.get("power_w") or 0.0)
-    watts = "" if mode in ("hold", "self use", "self use zero export") or power <= 0 else (
-        f" {power / 1000:g} kW" if power >= 1000 else f" {power:.0f} W"
+    watts = (
+        ""
+        if mode in ("hold", "self use", "self use zero export") or power <= 0
+        else (f" {power / 1000:g} kW" if power >= 1000 else f" {power:.0f} W")
     )
     minutes = max(0, round((float(override.get("until") or now) - now) / 60))
     hours, rest = divmod(minutes, 60)

@@ -29,19 +29,29 @@ class HttpRequest(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "http": {"type": "string", "x-connection": "core.http",
-                     "description": "the core.http connection (its timeout and pool)"},
+            "http": {
+                "type": "string",
+                "x-connection": "core.http",
+                "description": "the core.http connection (its timeout and pool)",
+            },
             "url": {**TEMPLATE_TEXT, "description": "http(s) URL; {{ }} allowed"},
             "method": {"enum": list(METHODS), "default": "GET"},
             "headers": {"type": "object", "additionalProperties": TEMPLATE_TEXT},
-            "body": {"description": "JSON data sent (default: the payload for POST/PUT/"
-                     "PATCH; text may hold {{ }})", "x-template": True},
-            "max_bytes": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_BYTES,
-                          "description": "longest answer read"},
+            "body": {
+                "description": "JSON data sent (default: the payload for POST/PUT/"
+                "PATCH; text may hold {{ }})",
+                "x-template": True,
+            },
+            "max_bytes": {
+                "type": "integer",
+                "minimum": 1,
+                "default": DEFAULT_MAX_BYTES,
+                "description": "longest answer read",
+            },
         },
         "required": ["http", "url"],
         "additionalProperties": False,
-    }  # fmt: skip
+    }
     takes = "any message (its payload is the body of a POST, PUT or PATCH)"
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = the answer (JSON as data, else text); meta.status = the HTTP "

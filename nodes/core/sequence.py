@@ -55,8 +55,10 @@ class Split(Node):
         outer = msg.meta.get("parts")  # a split inside a split: its join gives it back
         for index, item in enumerate(items):
             part = msg.derive(copy.deepcopy(item))  # never the stored context's own object
-            part.meta = {**msg.meta, "parts": {"id": split_id, "index": index,
-                                               "count": len(items), "outer": outer}}  # fmt: skip
+            part.meta = {
+                **msg.meta,
+                "parts": {"id": split_id, "index": index, "count": len(items), "outer": outer},
+            }
             parts.append(part)
         self.ctx.status(f"{len(items)} parts")
         return {"out": parts}
@@ -68,11 +70,15 @@ class Join(Node):
     config_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "count": {"type": "integer", "minimum": 1, "maximum": MAX_PARTS,
-                      "description": "without a split: send a list every this many messages"},
+            "count": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PARTS,
+                "description": "without a split: send a list every this many messages",
+            },
         },
         "additionalProperties": False,
-    }  # fmt: skip
+    }
     gives: ClassVar[dict[str, str]] = {"out": "payload = the list of the parts' payloads"}
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:

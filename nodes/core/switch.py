@@ -36,17 +36,22 @@ RULE: dict[str, Any] = {
             "pattern": ID_PATTERN,
             "description": "the output port a match goes to",
         },
-        "value": {**EXPRESSION, "description": "what eq/ne/in/above/below compare "
-                  "(default: the node's property)"},
+        "value": {
+            **EXPRESSION,
+            "description": "what eq/ne/in/above/below compare (default: the node's property)",
+        },
         "if": {**EXPRESSION, "description": "holds when the expression is true"},
         "eq": {"description": "holds when the value equals this"},
         "ne": {"description": "holds when the value differs from this"},
         "in": {"type": "array", "description": "holds when the value is one of these"},
         "above": {**_NUMBER, "description": "holds when the value is more than this"},
         "below": {**_NUMBER, "description": "holds when the value is less than this"},
-        "hysteresis": {"type": "number", "exclusiveMinimum": 0,
-                       "description": "a matched above/below holds until the value is this "
-                       "far back past its threshold"},
+        "hysteresis": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "a matched above/below holds until the value is this "
+            "far back past its threshold",
+        },
         "time": {
             "type": "object",
             "properties": {
@@ -61,7 +66,7 @@ RULE: dict[str, Any] = {
     },
     "required": ["port"],
     "additionalProperties": False,
-}  # fmt: skip
+}
 
 
 class Switch(Node):

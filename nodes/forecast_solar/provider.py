@@ -230,9 +230,13 @@ class ForecastSolarPv(Provider):
         for index, plane in enumerate(self.planes):
             try:
                 response = await fetch(
-                    http, self.url(plane), self.clock, headers={"Accept": "application/json"},
-                    policy=self.retry, rate_limit_wait=retry_at_wait,
-                )  # fmt: skip
+                    http,
+                    self.url(plane),
+                    self.clock,
+                    headers={"Accept": "application/json"},
+                    policy=self.retry,
+                    rate_limit_wait=retry_at_wait,
+                )
                 payloads.append(response.json())
             except FetchError as exc:
                 message = f"forecast_solar plane {index + 1}: {exc}"

@@ -175,8 +175,11 @@ class FoxModbusConnection(Connection):
             try:
                 result = await self.release()
             except InverterError as exc:
-                return HandBack(f"hand-back failed ({exc}); its own watchdog ends remote "
-                                f"control within {self.client.watchdog_s} s", ok=False)  # fmt: skip
+                return HandBack(
+                    f"hand-back failed ({exc}); its own watchdog ends remote "
+                    f"control within {self.client.watchdog_s} s",
+                    ok=False,
+                )
             return HandBack(hand_back_outcome(result), result.verified)
         finally:
             await self.close()

@@ -109,8 +109,15 @@ def plan_load(plan: Mapping[str, Any]) -> tuple[str, float, list[tuple[float, tu
 def record_prices(db: sqlite3.Connection, reading: Mapping[str, Any]) -> int:
     """Store the intervals a prices reading changed; how many rows were added."""
     provider, issued, fetched = _stamps(reading, "history.record_prices")
-    return _record_changes(db, "price_issues", PRICE_VALUES, {"provider": provider},
-                           issued, fetched, price_rows(reading))  # fmt: skip
+    return _record_changes(
+        db,
+        "price_issues",
+        PRICE_VALUES,
+        {"provider": provider},
+        issued,
+        fetched,
+        price_rows(reading),
+    )
 
 
 def record_forecast(

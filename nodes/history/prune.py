@@ -28,14 +28,22 @@ class HistoryPrune(Node):
         "type": "object",
         "properties": {
             "connection": {"type": "string", "x-connection": "core.sqlite"},
-            "batch": {"type": "integer", "minimum": 1, "default": DEFAULT_BATCH,
-                      "description": "rows per transaction"},
-            "max_rows": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_ROWS,
-                         "description": "rows per table per run at most; the rest go next run"},
+            "batch": {
+                "type": "integer",
+                "minimum": 1,
+                "default": DEFAULT_BATCH,
+                "description": "rows per transaction",
+            },
+            "max_rows": {
+                "type": "integer",
+                "minimum": 1,
+                "default": DEFAULT_MAX_ROWS,
+                "description": "rows per table per run at most; the rest go next run",
+            },
         },
         "required": ["connection"],
         "additionalProperties": False,
-    }  # fmt: skip
+    }
     takes = "any message (a trigger)"
     gives: ClassVar[dict[str, str]] = {"out": "payload {table: rows deleted}"}
 

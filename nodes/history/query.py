@@ -339,4 +339,3 @@ def _add_prices(db: sqlite3.Connection, rows: list[dict[str, Any]], now: float) 
                     sums[name][1] += overlap
         for name, (total, seconds) in sums.items():
             row[name] = total / seconds if seconds else None
-

@@ -102,8 +102,9 @@ class HistoryRecordForecast(_Recorder):
             provider = str(value.get("provider"))
             issued, fetched = value.get("issued_at"), value.get("fetched_at")
             if not isinstance(issued, int | float) or not isinstance(fetched, int | float):
-                raise ValueError("history.record_forecast: a pv reading needs issued_at and "
-                                 "fetched_at")  # fmt: skip
+                raise ValueError(
+                    "history.record_forecast: a pv reading needs issued_at and fetched_at"
+                )
             rows = pv_rows(value)
             added = record_forecast(database(self), "pv", provider, issued, fetched, rows)
         else:

@@ -23,10 +23,29 @@ from nodes.history.schema import COUNTERS, SLOT_SECONDS
 MEANS = ("load_w", "pv_w", "battery_w", "grid_w")
 TOTALS = tuple(f"{name}_total_kwh" for name in COUNTERS)
 ENERGIES = tuple(f"{name}_kwh" for name in COUNTERS)
-SLOT_COLUMNS = ("slot_start", *MEANS, "soc_min", "soc_max", "soc_last", *ENERGIES, "metered_s",
-                "samples", "source")  # fmt: skip
-DAY_COLUMNS = ("date", "start", "end", *MEANS, "soc_min", "soc_max", "soc_last", *ENERGIES,
-               "metered_s", "samples")  # fmt: skip
+SLOT_COLUMNS = (
+    "slot_start",
+    *MEANS,
+    "soc_min",
+    "soc_max",
+    "soc_last",
+    *ENERGIES,
+    "metered_s",
+    "samples",
+    "source",
+)
+DAY_COLUMNS = (
+    "date",
+    "start",
+    "end",
+    *MEANS,
+    "soc_min",
+    "soc_max",
+    "soc_last",
+    *ENERGIES,
+    "metered_s",
+    "samples",
+)
 
 _SAMPLE = f"timestamp, {', '.join(MEANS)}, soc, {', '.join(TOTALS)}"
 _NEIGHBOURS = (
@@ -96,8 +115,16 @@ def refresh_days(db: sqlite3.Connection, days: Iterable[date], zone: ZoneInfo) -
             (start, end),
         ).fetchone()
         means, (soc_min, soc_max), rest = row[:4], row[4:6], row[6:]
-        values = [day.isoformat(), start, end, *means, soc_min, soc_max,
-                  last[0] if last else None, *rest]  # fmt: skip
+        values = [
+            day.isoformat(),
+            start,
+            end,
+            *means,
+            soc_min,
+            soc_max,
+            last[0] if last else None,
+            *rest,
+        ]
         db.execute(
             f"INSERT OR REPLACE INTO history_daily ({', '.join(DAY_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(DAY_COLUMNS))})",

@@ -76,8 +76,11 @@ def _record(
     zone: ZoneInfo,
     gap_after_s: float,
 ) -> bool:
-    row = [timestamp, *(values.get(name) for name in FIELDS),
-           *(counters.get(name) for name in COUNTERS)]  # fmt: skip
+    row = [
+        timestamp,
+        *(values.get(name) for name in FIELDS),
+        *(counters.get(name) for name in COUNTERS),
+    ]
     with transaction(db):
         pruned = db.execute(
             "SELECT before FROM history_pruned WHERE table_name = 'telemetry_samples'"
@@ -96,10 +99,12 @@ def _record(
             "(SELECT MIN(timestamp) FROM telemetry_samples WHERE timestamp > :t)",
             {"t": timestamp},
         ).fetchone()
-        first = slot_start(before if before is not None and timestamp - before <= gap_after_s
-                           else timestamp)  # fmt: skip
-        last = slot_start(after if after is not None and after - timestamp <= gap_after_s
-                          else timestamp)  # fmt: skip
+        first = slot_start(
+            before if before is not None and timestamp - before <= gap_after_s else timestamp
+        )
+        last = slot_start(
+            after if after is not None and after - timestamp <= gap_after_s else timestamp
+        )
         refresh_slots(db, first, last, gap_after_s)
         refresh_days(db, slot_dates(first, last, zone), zone)
     return True

@@ -207,4 +207,3 @@ def _text(value: Any) -> str | None:
 
 def _percent_text(fraction: float) -> str:
     return f"{round(fraction * 100, 1):g}"
-

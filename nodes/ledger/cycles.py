@@ -42,9 +42,7 @@ from nodes.ledger.billing import (
 from nodes.ledger.settings import BillingTerms
 from nodes.ledger.spans import BILL_KINDS, Coverage, Tally, combined, fixed_for, tally
 
-__all__ = [
-    "BILL_KINDS", "Cycle", "add_up", "close_cycles", "closed", "kept", "statement", "window"
-]  # fmt: skip
+__all__ = ["BILL_KINDS", "Cycle", "add_up", "close_cycles", "closed", "kept", "statement", "window"]
 
 #: Where ``close_cycles`` notes what it has seen, in ``ledger_state``.
 MARK = "cycles"

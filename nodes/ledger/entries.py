@@ -187,14 +187,29 @@ def _gaps(db: sqlite3.Connection, query: EntryQuery, tz: tzinfo) -> list[dict[st
 #: bill reads it: ``*_cost`` and ``*_paid`` are money paid (negative: paid to us),
 #: ``*_revenue``, ``*_earned``, ``*_value`` and ``*_saving`` money earned or saved.
 ROW_FIELDS = (
-    "import_kwh", "import_price", "import_cost",
-    "export_kwh", "export_price", "export_revenue",
-    "bill", "settlement_paid", "settlement_earned",
-    "self_consumption_kwh", "self_consumption_value",
-    "battery_in_grid_kwh", "battery_in_solar_kwh", "battery_in_cost",
-    "battery_out_home_kwh", "battery_out_grid_kwh", "battery_out_grid_earned", "battery_margin",
-    "no_battery_cost", "no_battery_saving", "self_use_cost", "self_use_saving",
-)  # fmt: skip
+    "import_kwh",
+    "import_price",
+    "import_cost",
+    "export_kwh",
+    "export_price",
+    "export_revenue",
+    "bill",
+    "settlement_paid",
+    "settlement_earned",
+    "self_consumption_kwh",
+    "self_consumption_value",
+    "battery_in_grid_kwh",
+    "battery_in_solar_kwh",
+    "battery_in_cost",
+    "battery_out_home_kwh",
+    "battery_out_grid_kwh",
+    "battery_out_grid_earned",
+    "battery_margin",
+    "no_battery_cost",
+    "no_battery_saving",
+    "self_use_cost",
+    "self_use_saving",
+)
 
 
 #: Less than this is float noise (0.1 - 0.1 + 1e-17), not energy or money: nothing.
@@ -359,4 +374,3 @@ def _end_iso(end: str, tz: tzinfo) -> str:
         return datetime.fromisoformat(end).astimezone(tz).isoformat()
     except ValueError:
         return end
-

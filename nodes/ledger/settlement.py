@@ -66,9 +66,14 @@ class MeterInterval:
             return float(value)
 
         interval = cls(
-            number("start"), number("end"), number("import_kwh"), number("export_kwh"),
-            number("import_cost"), number("export_revenue"), item.get("quality") == "billable",
-        )  # fmt: skip
+            number("start"),
+            number("end"),
+            number("import_kwh"),
+            number("export_kwh"),
+            number("import_cost"),
+            number("export_revenue"),
+            item.get("quality") == "billable",
+        )
         if interval.end <= interval.start:
             raise UsageError(f"usage interval [{index}]: end is not after start")
         if interval.import_kwh < 0 or interval.export_kwh < 0:

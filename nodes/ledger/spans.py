@@ -243,8 +243,14 @@ def combined(
     if until <= start:
         return Tally(start, start, start, CycleTotals(charged_days=ZERO), covered)
     sums: dict[str, Decimal] = {}
-    for name in ("import_kwh", "export_kwh", "import_cost", "export_revenue",
-                 "self_consumption_value", "arbitrage_pnl"):  # fmt: skip
+    for name in (
+        "import_kwh",
+        "export_kwh",
+        "import_cost",
+        "export_revenue",
+        "self_consumption_value",
+        "arbitrage_pnl",
+    ):
         sums[name] = sum((getattr(part, name) for part in parts), ZERO)
     baselines: dict[str, Decimal | None] = {}
     for name in BASELINE_TOTALS.values():

@@ -162,10 +162,14 @@ class ManageLoads(Node):
             surplus_w=self._surplus(now),
         )
         decisions, memory = decide(configs, tick, before)
-        outcomes = await asyncio.gather(*(
-            self._act(configs[name], adapters[name], decisions[name], observed[name], armed, now)
-            for name in names
-        ))  # fmt: skip
+        outcomes = await asyncio.gather(
+            *(
+                self._act(
+                    configs[name], adapters[name], decisions[name], observed[name], armed, now
+                )
+                for name in names
+            )
+        )
         record: dict[str, dict[str, Any]] = {}
         for name, outcome in zip(names, outcomes, strict=True):
             changed = outcome.state if outcome.state != decisions[name].state else None

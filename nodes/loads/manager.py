@@ -156,9 +156,14 @@ def decide(
     for config in ordered:
         draft, mem = drafts[config.id], counted[config.id]
         decisions[config.id] = LoadDecision(
-            config.id, draft.desired, draft.state, draft.reason, round(mem.run_s, 1),
-            float(mem.day_start or tick.now), draft.shed,
-        )  # fmt: skip
+            config.id,
+            draft.desired,
+            draft.state,
+            draft.reason,
+            round(mem.run_s, 1),
+            float(mem.day_start or tick.now),
+            draft.shed,
+        )
         after[config.id] = _observed(config, mem, draft.state, tick).as_dict()
     return decisions, after
 
@@ -233,16 +238,21 @@ def _draft(config: LoadConfig, mem: LoadMemory, tick: Tick, plan: PlanView | Non
     if config.window is not None and not config.window.covers(now, zone):
         return _Draft(False, waiting, f"outside its window {config.window}")
     if done:
-        return _Draft(False, "done", f"ran {_hours(mem.run_s)} of {_hours(config.run_time_s)} "
-                      "today", soft=True)  # fmt: skip
+        return _Draft(
+            False,
+            "done",
+            f"ran {_hours(mem.run_s)} of {_hours(config.run_time_s)} today",
+            soft=True,
+        )
     wants = plan.wants(config.id, now) if plan and config.planned else None
     if wants:
         return _Draft(True, "running", "the plan runs it in this slot", soft=True)
     if config.planned and wants is None:
         latest = _latest_start(config, mem, tick)
         if now >= latest - FALLBACK_MARGIN_S:
-            return _Draft(True, "running", "no plan for it: running to finish its run time",
-                          soft=True)  # fmt: skip
+            return _Draft(
+                True, "running", "no plan for it: running to finish its run time", soft=True
+            )
         reason = f"no plan for it: starts by {local_clock(latest - FALLBACK_MARGIN_S, zone)}"
         return _Draft(False, "scheduled", reason, soft=True, solar=config.solar)
     if next_start is not None:

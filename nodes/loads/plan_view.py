@@ -29,8 +29,10 @@ class PlanView:
         if not isinstance(plan, Mapping):
             return None
         try:
-            starts = tuple(datetime.fromisoformat(slot["start"]).timestamp()
-                           for slot in plan.get("slots") or ())  # fmt: skip
+            starts = tuple(
+                datetime.fromisoformat(slot["start"]).timestamp()
+                for slot in plan.get("slots") or ()
+            )
             deferrable = {
                 str(name): frozenset(int(i) for i in indices)
                 for name, indices in (plan.get("deferrable") or {}).items()
@@ -55,6 +57,9 @@ class PlanView:
 
     def next_start(self, load: str, now: float) -> float | None:
         """When the plan next runs ``load`` after the slot holding ``now``."""
-        later = [self.starts[i] for i in self.deferrable.get(load, ())
-                 if i < len(self.starts) and self.starts[i] > now]  # fmt: skip
+        later = [
+            self.starts[i]
+            for i in self.deferrable.get(load, ())
+            if i < len(self.starts) and self.starts[i] > now
+        ]
         return min(later, default=None)

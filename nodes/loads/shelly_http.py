@@ -81,8 +81,9 @@ class ShellyHttp:
         except ValueError:
             answer = None
             if 200 <= status < 300:
-                raise self.unavailable(f"answered {path} with something not JSON: "
-                                       f"{_snippet(text)}") from None  # fmt: skip
+                raise self.unavailable(
+                    f"answered {path} with something not JSON: {_snippet(text)}"
+                ) from None
         if not 200 <= status < 300 and not (isinstance(answer, dict) and "error" in answer):
             raise self.unavailable(f"answered {path} with HTTP {status}: {_snippet(text)}")
         return answer

@@ -54,9 +54,10 @@ class Cooldowns:
     def prune(self, now: float, keep_s: float) -> None:
         """Forget keys whose cooldown is long over and that held nothing back."""
         for key in [
-            k for k, e in self.entries.items()
+            k
+            for k, e in self.entries.items()
             if not e["suppressed"] and now - float(e["sent_at"]) >= keep_s
-        ]:  # fmt: skip
+        ]:
             del self.entries[key]
 
     def as_state(self) -> dict[str, dict[str, float | int]]:

@@ -217,8 +217,9 @@ def daily_summary(
         assert isinstance(telemetry, Mapping)
         counters = telemetry.get("energy_today_kwh") or {}
         energy = {name: float(counters[name]) for name, _ in ENERGY_NAMES if name in counters}
-        parts = [f"{label} {energy[name]:.1f} kWh" for name, label in ENERGY_NAMES
-                 if name in energy]  # fmt: skip
+        parts = [
+            f"{label} {energy[name]:.1f} kWh" for name, label in ENERGY_NAMES if name in energy
+        ]
         lines.append(("Today: " + ", ".join(parts) + ".") if parts else "No energy counters.")
         if isinstance(telemetry.get("soc"), int | float):
             lines.append(f"Battery now at {_percent(telemetry['soc'])}.")

@@ -126,11 +126,20 @@ def build_model(inp: PlanInputs) -> PlanModel:
             soc=var(f"soc_{t}", soc_lo, soc_hi),
         )
         slots.append(s)
-        row(f"pv_balance_{t}", [(s.pv_to_load, 1), (s.pv_to_batt, 1), (s.pv_to_grid, 1),
-                                (s.pv_curtail, 1)], pv, pv)  # fmt: skip
+        row(
+            f"pv_balance_{t}",
+            [(s.pv_to_load, 1), (s.pv_to_batt, 1), (s.pv_to_grid, 1), (s.pv_curtail, 1)],
+            pv,
+            pv,
+        )
         # Load balance is added after deferrable loads are known (they add to the demand).
-        flow_terms = [(s.soc, 1.0), (s.pv_to_batt, -eta_c * h), (s.grid_to_batt, -eta_c * h),
-                      (s.batt_to_load, h / eta_d), (s.batt_to_grid, h / eta_d)]  # fmt: skip
+        flow_terms = [
+            (s.soc, 1.0),
+            (s.pv_to_batt, -eta_c * h),
+            (s.grid_to_batt, -eta_c * h),
+            (s.batt_to_load, h / eta_d),
+            (s.batt_to_grid, h / eta_d),
+        ]
         if prev_soc is None:
             row(f"soc_{t}_dyn", flow_terms, soc0, soc0)
         else:
@@ -140,8 +149,11 @@ def build_model(inp: PlanInputs) -> PlanModel:
             ch = var(f"charging_{t}", binary=True)
             indicators[ch] = [s.pv_to_batt, s.grid_to_batt]
             row(f"charge_cap_{t}", [(s.pv_to_batt, 1), (s.grid_to_batt, 1), (ch, -c_max)], ub=0)
-            row(f"discharge_cap_{t}", [(s.batt_to_load, 1), (s.batt_to_grid, 1), (ch, d_max)],
-                ub=d_max)  # fmt: skip
+            row(
+                f"discharge_cap_{t}",
+                [(s.batt_to_load, 1), (s.batt_to_grid, 1), (ch, d_max)],
+                ub=d_max,
+            )
         else:
             row(f"charge_cap_{t}", [(s.pv_to_batt, 1), (s.grid_to_batt, 1)], ub=c_max)
             row(f"discharge_cap_{t}", [(s.batt_to_load, 1), (s.batt_to_grid, 1)], ub=d_max)
@@ -149,8 +161,7 @@ def build_model(inp: PlanInputs) -> PlanModel:
             imp = var(f"importing_{t}", binary=True)
             indicators[imp] = [s.grid_to_load, s.grid_to_batt]
             row(f"import_cap_{t}", [(s.grid_to_load, 1), (s.grid_to_batt, 1), (imp, -i_max)], ub=0)
-            row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1), (imp, e_max)],
-                ub=e_max)  # fmt: skip
+            row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1), (imp, e_max)], ub=e_max)
         else:
             row(f"import_cap_{t}", [(s.grid_to_load, 1), (s.grid_to_batt, 1)], ub=i_max)
             row(f"export_cap_{t}", [(s.pv_to_grid, 1), (s.batt_to_grid, 1)], ub=e_max)
@@ -171,8 +182,12 @@ def build_model(inp: PlanInputs) -> PlanModel:
         deferrable_on[d.name] = ons
     for t, s in enumerate(slots):
         load = inp.load_w[t] / 1000.0
-        row(f"load_balance_{t}", [(s.pv_to_load, 1), (s.grid_to_load, 1), (s.batt_to_load, 1),
-                                  *extra[t]], load, load)  # fmt: skip
+        row(
+            f"load_balance_{t}",
+            [(s.pv_to_load, 1), (s.grid_to_load, 1), (s.batt_to_load, 1), *extra[t]],
+            load,
+            load,
+        )
 
     value = inp.terminal_value()
     lm.add_cost(slots[-1].soc, -value)
@@ -208,8 +223,12 @@ def _incumbent_deviation(lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars) 
         return
     target = float(inc[t] or 0.0) / 1000.0
     dev = lm.var(f"switch_dev_{t}", cost=opt.switch_penalty_per_kwh * inp.slot_hours)
-    net = [(s.pv_to_batt, 1.0), (s.grid_to_batt, 1.0), (s.batt_to_load, -1.0),
-           (s.batt_to_grid, -1.0)]  # fmt: skip
+    net = [
+        (s.pv_to_batt, 1.0),
+        (s.grid_to_batt, 1.0),
+        (s.batt_to_load, -1.0),
+        (s.batt_to_grid, -1.0),
+    ]
     lm.row(f"switch_up_{t}", [*net, (dev, -1.0)], ub=target)
     lm.row(f"switch_down_{t}", [*net, (dev, 1.0)], lb=target)
 
@@ -243,4 +262,3 @@ def _overridden(lm: LinearModel, inp: PlanInputs, t: int, s: SlotVars) -> None:
         lm.row(f"override_no_battery_export_{t}", [(s.batt_to_grid, 1.0)], ub=0.0)
         lm.row(f"override_follow_up_{t}", [*net, (short, -1.0)], ub=target)
         lm.row(f"override_follow_down_{t}", [*net, (short, 1.0)], lb=target)
-

@@ -86,9 +86,11 @@ def override_cost(
     forecast = {
         "start": starts[0],
         "slot_seconds": step,
-        **{key: [float(slot.get(key) or 0.0) for slot in slots]
-           for key in ("import_price", "export_price", "pv_w", "load_w")},
-    }  # fmt: skip
+        **{
+            key: [float(slot.get(key) or 0.0) for slot in slots]
+            for key in ("import_price", "export_price", "pv_w", "load_w")
+        },
+    }
     held = [
         _held(mode, power_w, slot, settings["battery"], _overlap(start, step, now, until))
         for slot, start in zip(slots, starts, strict=True)

@@ -81,9 +81,12 @@ class PriceSpike(Node):
             planned = start if done else planned
         self.ctx.flow.set(
             self._state_key,
-            {"active": spike, "reported": start if spike else before.get("reported"),
-             "planned": planned},
-        )  # fmt: skip
+            {
+                "active": spike,
+                "reported": start if spike else before.get("reported"),
+                "planned": planned,
+            },
+        )
         if new:
             self._report(current, reason, reasons, reading, plan_run)
         elif ended:
@@ -92,8 +95,9 @@ class PriceSpike(Node):
             self.ctx.status(f"spike: {_money(price)}/kWh", "warn")
         else:
             self.ctx.status(f"no spike: {_money(price)}/kWh")
-        msg.payload = _result(spike, str(current.get("spike") or "none"), price, start,
-                              reason, new, ended)  # fmt: skip
+        msg.payload = _result(
+            spike, str(current.get("spike") or "none"), price, start, reason, new, ended
+        )
         return msg
 
     def reasons(self, interval: Mapping[str, Any]) -> list[str]:

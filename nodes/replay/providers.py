@@ -92,10 +92,15 @@ class ReplayPv(_Replay):
     def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
         start, step = float(raw["start"]), float(raw["slot_seconds"])
         periods = [
-            {"start": start + i * step, "end": start + (i + 1) * step,
-             "p50_w": w, "p10_w": w, "p90_w": w}
+            {
+                "start": start + i * step,
+                "end": start + (i + 1) * step,
+                "p50_w": w,
+                "p10_w": w,
+                "p90_w": w,
+            }
             for i, w in enumerate(raw["pv_w"])
-        ]  # fmt: skip
+        ]
         data: dict[str, Any] = {"periods": periods, "replay_state": raw["replay_state"]}
         if raw.get("load_w") is not None:
             data["load_w"] = list(raw["load_w"])
@@ -106,16 +111,25 @@ class ReplayPv(_Replay):
 #: Each metered slot as the ``sample`` usage provider serves it (the ledger's usage shape).
 _USAGE_SLOT = {
     "type": "object",
-    "required": ["start", "end", "import_kwh", "export_kwh", "import_cost", "export_revenue",
-                 "quality"],
+    "required": [
+        "start",
+        "end",
+        "import_kwh",
+        "export_kwh",
+        "import_cost",
+        "export_revenue",
+        "quality",
+    ],
     "properties": {
-        "start": {"type": "number"}, "end": {"type": "number"},
+        "start": {"type": "number"},
+        "end": {"type": "number"},
         "import_kwh": {"type": "number", "minimum": 0},
         "export_kwh": {"type": "number", "minimum": 0},
-        "import_cost": {"type": "number"}, "export_revenue": {"type": "number"},
+        "import_cost": {"type": "number"},
+        "export_revenue": {"type": "number"},
         "quality": {"enum": ["estimated", "billable"]},
     },
-}  # fmt: skip
+}
 
 
 class ReplayUsage(Provider):

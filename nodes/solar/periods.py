@@ -98,8 +98,9 @@ def sum_sites(sites: Sequence[dict[float, Bands]]) -> list[dict[str, Any]]:
     periods = []
     for slot in sorted(common):
         p50, p10, p90 = (round(sum(site[slot][i] for site in sites), 1) for i in range(3))
-        periods.append({"start": slot, "end": slot + SLOT_S, "p50_w": p50, "p10_w": p10,
-                        "p90_w": p90})  # fmt: skip
+        periods.append(
+            {"start": slot, "end": slot + SLOT_S, "p50_w": p50, "p10_w": p10, "p90_w": p90}
+        )
     return periods
 
 

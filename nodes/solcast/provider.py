@@ -273,8 +273,11 @@ def _steps(rid: str, forecasts: list[dict[str, Any]]) -> list[tuple[float, float
         where = f"solcast site {rid}: payload.forecasts[{index}]"
         end = _utc(item["period_end"], where)
         length = _period_s(item.get("period", "PT30M"), where)
-        bands = (item["pv_estimate"] * 1000, item["pv_estimate10"] * 1000,
-                 item["pv_estimate90"] * 1000)  # fmt: skip
+        bands = (
+            item["pv_estimate"] * 1000,
+            item["pv_estimate10"] * 1000,
+            item["pv_estimate90"] * 1000,
+        )
         steps.append((end - length, end, bands))
     return steps
 

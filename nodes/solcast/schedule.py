@@ -31,14 +31,35 @@ DAY_S = 86400.0
 #: Local fetch times, most valuable first; a budget of n calls a day takes the first n.
 PRIORITY: tuple[time, ...] = (
     # before the morning plan, before the evening plan, then through the day
-    time(5), time(15), time(9), time(11), time(7), time(13), time(17),
+    time(5),
+    time(15),
+    time(9),
+    time(11),
+    time(7),
+    time(13),
+    time(17),
     # hourly over daylight
-    time(10), time(14), time(8), time(12), time(16), time(6),
+    time(10),
+    time(14),
+    time(8),
+    time(12),
+    time(16),
+    time(6),
     # every half-hour over daylight, the middle of the day first
-    time(9, 30), time(10, 30), time(11, 30), time(12, 30), time(13, 30), time(14, 30),
-    time(8, 30), time(15, 30), time(7, 30), time(16, 30), time(6, 30), time(5, 30),
+    time(9, 30),
+    time(10, 30),
+    time(11, 30),
+    time(12, 30),
+    time(13, 30),
+    time(14, 30),
+    time(8, 30),
+    time(15, 30),
+    time(7, 30),
+    time(16, 30),
+    time(6, 30),
+    time(5, 30),
     time(17, 30),
-)  # fmt: skip
+)
 
 
 def fetch_times(daily_limit: int, sites: int = 1) -> list[time]:

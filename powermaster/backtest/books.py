@@ -50,28 +50,35 @@ def close_books(
             begin, finish = cycle_bounds(at, start_day, scenario.timezone)
             totals = summarise(
                 events_between(db, max(begin, start), min(finish, end)),
-                begin, finish, scenario.timezone, daily_supply=0, monthly_fee=0,
+                begin,
+                finish,
+                scenario.timezone,
+                daily_supply=0,
+                monthly_fee=0,
             )
-            cycles.append({
-                "start": local_iso(begin, ZoneInfo(scenario.timezone)),
-                "end": local_iso(finish, ZoneInfo(scenario.timezone)),
-                "import_kwh": _figure(totals.import_kwh),
-                "export_kwh": _figure(totals.export_kwh),
-                "import_cost": _figure(totals.import_cost),
-                "export_revenue": _figure(totals.export_revenue),
-                "net": _figure(totals.net_bill),
-            })  # fmt: skip
+            cycles.append(
+                {
+                    "start": local_iso(begin, ZoneInfo(scenario.timezone)),
+                    "end": local_iso(finish, ZoneInfo(scenario.timezone)),
+                    "import_kwh": _figure(totals.import_kwh),
+                    "export_kwh": _figure(totals.export_kwh),
+                    "import_cost": _figure(totals.import_cost),
+                    "export_revenue": _figure(totals.export_revenue),
+                    "net": _figure(totals.net_bill),
+                }
+            )
             at = finish
     finally:
         db.close()
     return {
         "start_day": start_day,
         "cycles": cycles,
-        **{name: round(sum(c[name] for c in cycles), 4)
-           for name in ("import_cost", "export_revenue", "net")},
-    }  # fmt: skip
+        **{
+            name: round(sum(c[name] for c in cycles), 4)
+            for name in ("import_cost", "export_revenue", "net")
+        },
+    }
 
 
 def _figure(value: Decimal) -> float:
     return round(float(value), 4)
-

@@ -199,8 +199,12 @@ async def run_backtest(
         start_day = int(settings["billing"]["start_day"])
         billing = close_books(Path(data_dir) / "site.db", scenario, retailer, start_day)
     result = score(scenario, model)
-    result.update(billing=billing, ticks=ticks, plans=plans,
-                  wall_seconds=round(time.perf_counter() - wall_start, 2))
+    result.update(
+        billing=billing,
+        ticks=ticks,
+        plans=plans,
+        wall_seconds=round(time.perf_counter() - wall_start, 2),
+    )
     return result
 
 

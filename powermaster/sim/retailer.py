@@ -40,10 +40,15 @@ class SimulatedRetailer:
             import_kwh = round(energy.grid_import, 3) / 1000
             export_kwh = round(energy.grid_export, 3) / 1000
             buy, sell = self.prices(float(start))
-            out.append({
-                "start": float(start), "end": end,
-                "import_kwh": import_kwh, "export_kwh": export_kwh,
-                "import_cost": import_kwh * buy, "export_revenue": export_kwh * sell,
-                "quality": "billable",
-            })  # fmt: skip
+            out.append(
+                {
+                    "start": float(start),
+                    "end": end,
+                    "import_kwh": import_kwh,
+                    "export_kwh": export_kwh,
+                    "import_cost": import_kwh * buy,
+                    "export_revenue": export_kwh * sell,
+                    "quality": "billable",
+                }
+            )
         return out

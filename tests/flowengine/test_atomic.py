@@ -19,8 +19,9 @@ def test_write_replaces_and_keeps_a_backup(tmp_path: Path) -> None:
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.yaml", "a.yaml.bak"]
 
 
-def test_a_failed_write_leaves_the_old_file(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "a.yaml"
     write_atomic(target, "old\n")
 

@@ -73,7 +73,9 @@ async def run(path: Path, keyword: str | None = None) -> tuple[Summary, list[str
 
 
 async def test_a_passing_test_says_pass_and_sums_up(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 tests:
   - name: a small number goes low
     input: {payload: 3}
@@ -84,7 +86,8 @@ tests:
       context:
         global.low: 5
         global.high: {$exists: false}
-""")
+""",
+    )
     summary, lines = await run(tmp_path)
     assert summary.ok and (summary.passed, summary.failed) == (1, 0)
     assert lines[0].startswith("PASS demo.test.yaml: a small number goes low (")
@@ -93,7 +96,9 @@ tests:
 
 
 async def test_a_stub_replaces_its_node_and_keeps_the_wiring(tmp_path: Path) -> None:
-    write(tmp_path, """\
+    write(
+        tmp_path,
+        """\
 tests:
   - name: stubbed
     stubs:
@@ -109,13 +114,16 @@ tests:
         low: {count: 0}
       runs:
         errors: {count: 1, payload: {node: split, type: test.split, error: "StubError: broken"}}
-""")
+""",
+    )
     summary, lines = await run(tmp_path)
     assert summary.ok, lines
 
 
 async def test_every_kind_of_failure_names_the_test_node_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 tests:
   - name: everything wrong
     input: {payload: 1}
@@ -137,7 +145,8 @@ tests:
     expect:
       nodes:
         source: {error: bang}
-""")
+""",
+    )
     summary, lines = await run(tmp_path)
     assert (summary.passed, summary.failed) == (0, 2)
     f = str(path)
@@ -164,7 +173,9 @@ tests:
 
 
 async def test_a_bad_test_file_is_refused_with_file_line_and_column(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 tests:
   - name: bad
     stubs:
@@ -175,7 +186,8 @@ tests:
       nodes:
         errors.log: {count: 1}
       outcom: ok
-""")
+""",
+    )
     summary, lines = await run(tmp_path)
     assert (summary.passed, summary.failed) == (0, 1)
     assert lines[:2] == [
@@ -196,7 +208,9 @@ tests:
 async def test_virtual_time_fires_interval_triggers_and_start_waits_for_input(
     tmp_path: Path,
 ) -> None:
-    write(tmp_path, """\
+    write(
+        tmp_path,
+        """\
 tests:
   - name: fifteen minutes
     at: "2025-01-15T10:01:00+00:00"
@@ -206,14 +220,14 @@ tests:
         demo: {count: 3}
       nodes:
         split: {count: 3}
-""", FLOW.replace("triggers:\n", "triggers:\n  - {type: start}\n"))
+""",
+        FLOW.replace("triggers:\n", "triggers:\n  - {type: start}\n"),
+    )
     summary, lines = await run(tmp_path)
     assert summary.ok, lines
 
 
-async def test_no_network_and_only_local_connections_open(
-    tmp_path: Path, free_port: int
-) -> None:
+async def test_no_network_and_only_local_connections_open(tmp_path: Path, free_port: int) -> None:
     flow = f"""\
 connections:
   - {{id: far, type: test.remote}}
@@ -222,13 +236,17 @@ flow: demo
 nodes:
   - {{id: dial, type: test.dial, config: {{port: {free_port}}}}}
 """
-    write(tmp_path, """\
+    write(
+        tmp_path,
+        """\
 tests:
   - name: dials out
     input: {payload: null}
     expect:
       error: flow tests reach no network
-""", flow)
+""",
+        flow,
+    )
     Remote.opened = []
     summary, lines = await run(tmp_path)
     assert summary.ok, lines
@@ -236,11 +254,14 @@ tests:
 
 
 async def test_k_selects_tests_by_name(tmp_path: Path) -> None:
-    write(tmp_path, """\
+    write(
+        tmp_path,
+        """\
 tests:
   - {name: one, input: {payload: 1}}
   - {name: two, input: {payload: 2}}
-""")
+""",
+    )
     summary, lines = await run(tmp_path, keyword="TWO")
     assert summary.passed == 1 and lines[0].startswith("PASS demo.test.yaml: two")
     summary, lines = await run(tmp_path, keyword="three")
@@ -253,8 +274,11 @@ tests:
         ({"a.b.1": 2}, {"a": {"b": [1, 2]}}, []),
         ({"a": 0.1 + 0.2}, {"a": 0.3, "b": 1}, []),
         ({"a": True}, {"a": 1}, ["a: expected true, got 1"]),
-        ({"r": {"$contains": "spike"}}, {"r": "no"}, ["r: expected something containing "
-                                                       "'spike', got 'no'"]),
+        (
+            {"r": {"$contains": "spike"}},
+            {"r": "no"},
+            ["r: expected something containing 'spike', got 'no'"],
+        ),
         ({"l": {"$len": 2}}, {"l": [1]}, ["l: length: expected 2, got 1"]),
         ({"m": {"$not": None}}, {"m": None}, ["m: expected anything but null, got null"]),
         ({"x": 1}, {"y": 2}, ["x: missing (expected 1); it has y"]),

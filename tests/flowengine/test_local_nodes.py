@@ -52,15 +52,21 @@ def test_a_local_type_validates_and_runs_in_flow_tests(
     ("module", "message"),
     [
         ("x = (\n", "nodes/mine.py:1:5: '(' was never closed"),
-        ("import nothing_such_here\n",
-         "nodes/mine.py:1:1: ModuleNotFoundError: No module named 'nothing_such_here'"),
-        ("TYPES = []\n", "nodes/mine.py:1:1: defines no NODE_TYPES list (the node classes it "
-         "offers)"),
+        (
+            "import nothing_such_here\n",
+            "nodes/mine.py:1:1: ModuleNotFoundError: No module named 'nothing_such_here'",
+        ),
+        (
+            "TYPES = []\n",
+            "nodes/mine.py:1:1: defines no NODE_TYPES list (the node classes it offers)",
+        ),
         ("NODE_TYPES = [42]\n", "nodes/mine.py:1:1: NODE_TYPES holds 42, which is not a node type"),
-        (DOUBLE.replace("mine.double", "core.log"),
-         "nodes/mine.py:1:1: type 'core.log' is already installed; choose another name"),
+        (
+            DOUBLE.replace("mine.double", "core.log"),
+            "nodes/mine.py:1:1: type 'core.log' is already installed; choose another name",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_file_that_does_not_load_is_refused_with_its_place(
     tmp_path: Path, module: str, message: str
 ) -> None:

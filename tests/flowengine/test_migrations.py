@@ -53,8 +53,11 @@ def test_a_newer_database_is_refused_with_a_clear_message_and_left_alone(tmp_pat
     db = database(tmp_path)
     migrate(db, "history", [V1, V2])
     before = db.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
-    with pytest.raises(SchemaTooNew, match=r"history tables are at schema version 2, but this "
-                       r"release knows versions up to 1.*newer Power Master"):
+    with pytest.raises(
+        SchemaTooNew,
+        match=r"history tables are at schema version 2, but this "
+        r"release knows versions up to 1.*newer Power Master",
+    ):
         migrate(db, "history", [V1])
     assert db.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == before
 
@@ -62,8 +65,9 @@ def test_a_newer_database_is_refused_with_a_clear_message_and_left_alone(tmp_pat
 def test_a_failing_step_leaves_the_previous_version_whole(tmp_path: Path) -> None:
     db = database(tmp_path)
     migrate(db, "history", [V1])
-    broken = Migration(2, "ALTER TABLE samples ADD COLUMN source TEXT;\nSELECT nonsense FROM x;",
-                       "broken")
+    broken = Migration(
+        2, "ALTER TABLE samples ADD COLUMN source TEXT;\nSELECT nonsense FROM x;", "broken"
+    )
     with pytest.raises(sqlite3.OperationalError):
         migrate(db, "history", [V1, broken])
     assert schema_version(db, "history") == 1

@@ -81,14 +81,20 @@ async def test_a_value_inside_at_start_up_fires_nothing_until_it_comes_back() ->
 @pytest.mark.parametrize(
     ("trigger", "message"),
     [
-        ("{type: context, key: global.x, above: 5, below: 1}",
-         "3:53: below (1) must be more than above (5)"),
-        ("{type: context, key: global.x, for: 10m}",
-         "3:41: 'for' needs 'above' or 'below' to know what lasts"),
-        ("{type: context, key: global.x, above: high}",
-         "3:43: 'triggers.0.above' must be a number, not text 'high'"),
+        (
+            "{type: context, key: global.x, above: 5, below: 1}",
+            "3:53: below (1) must be more than above (5)",
+        ),
+        (
+            "{type: context, key: global.x, for: 10m}",
+            "3:41: 'for' needs 'above' or 'below' to know what lasts",
+        ),
+        (
+            "{type: context, key: global.x, above: high}",
+            "3:43: 'triggers.0.above' must be a number, not text 'high'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_range_that_cannot_fire_is_refused_with_its_place(trigger: str, message: str) -> None:
     text = f"flow: f\ntriggers:\n  - {trigger}\nnodes:\n  - {{id: a, type: core.passthrough}}\n"
     assert refusal(text) == f"f.yaml:{message}"

@@ -78,7 +78,6 @@ PUBLIC_MODULES = frozenset(
 )
 
 
-
 def test_the_exported_names_are_exactly_these() -> None:
     assert flowengine.__all__ == PUBLIC_NAMES
     assert sorted(PUBLIC_NAMES, key=_ruff_order) == PUBLIC_NAMES

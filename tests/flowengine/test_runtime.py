@@ -234,8 +234,14 @@ async def test_dropped_triggers_are_counted_and_logged_once_while_a_run_goes_on(
         engine.start_run("slow", 6)
     told = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert flow.dropped == 5
-    assert told == ["flow slow: manual trigger dropped, a run is still going (mode single) "
-                    "(further drops until a run starts are not logged)"] * 2  # fmt: skip
+    assert (
+        told
+        == [
+            "flow slow: manual trigger dropped, a run is still going (mode single) "
+            "(further drops until a run starts are not logged)"
+        ]
+        * 2
+    )
     await engine.stop()
 
 

@@ -155,11 +155,13 @@ def test_a_flow_digest_names_the_definition_not_its_key_order() -> None:
 # (0: at the same instant), flush after it).
 records = st.lists(
     st.tuples(
-        st.sampled_from(["a", "b"]), st.sampled_from(OUTCOMES), st.sampled_from([0, 0, 1, 5]),
+        st.sampled_from(["a", "b"]),
+        st.sampled_from(OUTCOMES),
+        st.sampled_from([0, 0, 1, 5]),
         st.booleans(),
     ),
     max_size=40,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150, deadline=None)

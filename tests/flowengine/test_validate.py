@@ -117,7 +117,6 @@ def test_bad_trigger() -> None:
     ]
 
 
-
 def test_a_bad_context_key_is_refused_where_it_is_named() -> None:
     """The schema lets ``global.a..b`` by; the one parser of key names does not."""
     text = GOOD.replace("type: interval\n    every: 5m", "type: context\n    key: global.a..b")
@@ -125,6 +124,7 @@ def test_a_bad_context_key_is_refused_where_it_is_named() -> None:
         "f.yaml:4:10: 'global.a..b' is not a context key: write global.<key> or flow.<key>, "
         "and any field inside it after a dot (global.override.until)"
     ]
+
 
 def test_duplicate_flow_ids_across_files(tmp_path: Path) -> None:
     (tmp_path / "one.yaml").write_text(GOOD)

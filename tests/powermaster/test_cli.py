@@ -66,8 +66,16 @@ def test_graph_mermaid_and_dot(capsys: pytest.CaptureFixture[str]) -> None:
 def test_nodes_lists_every_type_with_its_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nodes"]) == 0
     out = capsys.readouterr().out
-    for name in ("foxess.read", "foxess.command", "planning.plan", "control.hierarchy",
-                 "inputs.prices", "amber.prices", "forecast.aggregate", "core.context_set"):
+    for name in (
+        "foxess.read",
+        "foxess.command",
+        "planning.plan",
+        "control.hierarchy",
+        "inputs.prices",
+        "amber.prices",
+        "forecast.aggregate",
+        "core.context_set",
+    ):
         assert f"\n{name}\n" in f"\n{out}"
     assert "config connection (required)" in out
 
@@ -125,8 +133,9 @@ async def test_the_demo_runs_on_and_edits_its_copy_in_the_data_dir(
 ) -> None:
     shipped = SITE_CONFIG.read_bytes()
     data = tmp_path / "data"
-    args = _parser().parse_args(["run", "--data-dir", str(data), "--simulator-port",
-                                 str(free_port)])  # fmt: skip
+    args = _parser().parse_args(
+        ["run", "--data-dir", str(data), "--simulator-port", str(free_port)]
+    )
     options = dataclasses.replace(run_options(args), ui=False, watch=False)
     assert options.config == data / "site.yaml" and options.config.read_bytes() == shipped
     start = datetime(2026, 1, 14, 20, 0, tzinfo=UTC).timestamp()

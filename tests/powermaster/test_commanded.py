@@ -50,8 +50,14 @@ async def test_the_fox_app_changing_the_work_mode_is_noticed_within_one_tick(
     clock = VirtualClock(START)
     port = another_port()
     notify = {"cooldown": "30m", "webhook": {"url": f"{hooks.base}/hook"}}
-    options = Options(config=SITE_CONFIG, flows=FLOWS_DIR, data_dir=tmp_path / "data",
-                      simulator_port=port, ui=False, extra_settings={"notify": notify})  # fmt: skip
+    options = Options(
+        config=SITE_CONFIG,
+        flows=FLOWS_DIR,
+        data_dir=tmp_path / "data",
+        simulator_port=port,
+        ui=False,
+        extra_settings={"notify": notify},
+    )
     site = Service(options, clock=clock)
     await site.start()
     try:

@@ -29,9 +29,11 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
 def test_the_shipped_schemas_and_node_reference_are_current() -> None:
     for name, schema in schemas().items():
         assert (FLOWS_DIR / name).read_text() == render(schema), (
-            f"flows/{name} is stale: run power-master schema --write flows")
+            f"flows/{name} is stale: run power-master schema --write flows"
+        )
     assert (DOCS / "nodes.md").read_text() == node_reference(default_registry()), (
-        "docs/nodes.md is stale: run power-master nodes --markdown > docs/nodes.md")
+        "docs/nodes.md is stale: run power-master nodes --markdown > docs/nodes.md"
+    )
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -44,20 +46,31 @@ def test_each_file_names_its_schema_and_passes_it(path: Path) -> None:
 
 
 def flow_with(node: dict[str, Any], trigger: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"flow": "mine", "triggers": [trigger or {"type": "interval", "every": "5m"}],
-            "nodes": [node]}
+    return {
+        "flow": "mine",
+        "triggers": [trigger or {"type": "interval", "every": "5m"}],
+        "nodes": [node],
+    }
 
 
 @pytest.mark.parametrize(
     ("doc", "complaint"),
     [
         (flow_with({"id": "a", "type": "core.sett"}), "is not one of"),
-        (flow_with({"id": "a", "type": "ledger.post", "config": {"connection": "db",
-                                                                  "gap": "15m"}}),
-         "Additional properties are not allowed ('gap' was unexpected)"),
+        (
+            flow_with(
+                {"id": "a", "type": "ledger.post", "config": {"connection": "db", "gap": "15m"}}
+            ),
+            "Additional properties are not allowed ('gap' was unexpected)",
+        ),
         (flow_with({"id": "a", "type": "core.log"}, {"type": "cron"}), "'cron' is a required"),
-        (flow_with({"id": "a", "type": "core.log"}, {"type": "mqtt", "topic": "x/#",
-                                                        "connection": "mqtt"}), None),
+        (
+            flow_with(
+                {"id": "a", "type": "core.log"},
+                {"type": "mqtt", "topic": "x/#", "connection": "mqtt"},
+            ),
+            None,
+        ),
         ({"flow": "mine", "nodez": []}, "Additional properties"),
     ],
 )
@@ -71,15 +84,17 @@ def test_the_schema_flags_mistakes_as_an_editor_would(
         assert any(complaint in e for e in errors), errors
 
 
-def test_schema_write_puts_both_files_in_a_folder(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_write_puts_both_files_in_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["schema", "--write", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [FLOW_SCHEMA_FILE, SITE_SCHEMA_FILE]
     assert "wrote" in capsys.readouterr().out
 
 
 def test_nodes_markdown_lists_every_type_with_its_config(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["nodes", "--markdown"]) == 0
     text = capsys.readouterr().out
     for name in default_registry().nodes:

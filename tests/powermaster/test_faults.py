@@ -105,8 +105,7 @@ def model(site: Service) -> SiteModel:
     return simulator(site).model
 
 
-async def force_a_charge(site: Service, clock: VirtualClock, created_at: str | None = None
-                         ) -> None:
+async def force_a_charge(site: Service, clock: VirtualClock, created_at: str | None = None) -> None:
     """A plan that charges at 3 kW for the next hours, and wait until the inverter is forced."""
     now = clock.time()
     first = now - now % 1800
@@ -176,7 +175,7 @@ def assert_degraded_then_safety(timeline: Timeline, degraded_by: float, safety_b
     assert degraded is not None and degraded <= degraded_by, timeline.seen
     assert safety is not None and safety <= safety_by, timeline.seen
     assert degraded < safety, timeline.seen
-    after_fault = timeline.statuses()[timeline.statuses().index("degraded"):]
+    after_fault = timeline.statuses()[timeline.statuses().index("degraded") :]
     assert "ok" not in after_fault, timeline.seen  # no flapping back while the fault lasts
 
 

@@ -31,8 +31,7 @@ def test_k_and_a_failing_test_exit_1(tmp_path: Path, capsys: pytest.CaptureFixtu
         if not path.name.endswith(".test.yaml"):
             (tmp_path / path.name).write_text(path.read_text())
     (tmp_path / "errors.test.yaml").write_text(
-        "tests:\n  - name: wrong\n    input: {payload: 1}\n"
-        "    expect: {nodes: {log: {count: 2}}}\n"
+        "tests:\n  - name: wrong\n    input: {payload: 1}\n    expect: {nodes: {log: {count: 2}}}\n"
     )
     assert main(["test", str(tmp_path), "-k", "wrong", "-v"]) == 1
     out = capsys.readouterr().out.splitlines()

@@ -61,7 +61,11 @@ async def test_discovery_state_and_availability(site: Service, mosquitto: Mosqui
         components = config["cmps"]
         energy = components["grid_import_energy"]
         assert [energy[k] for k in ("p", "device_class", "state_class", "unit_of_measurement")] == [
-            "sensor", "energy", "total_increasing", "kWh"]
+            "sensor",
+            "energy",
+            "total_increasing",
+            "kWh",
+        ]
         assert components["override_mode"]["p"] == "select"
         assert {"min", "max", "step"} <= components["reserve_soc"].keys()
         uids = [c["unique_id"] for c in components.values()]

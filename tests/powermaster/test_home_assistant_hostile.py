@@ -46,13 +46,13 @@ async def after_births(home: MqttProbe, mode: str) -> int:
 async def test_a_flood_of_births_is_answered_twice(site: Service, mosquitto: Mosquitto) -> None:
     clock = site.clock
     assert isinstance(clock, VirtualClock)
-    home = await MqttProbe(mosquitto.host, mosquitto.port, DISCOVERY, MODE_STATE,
-                           client_id="ha-flood").ready()  # fmt: skip
+    home = await MqttProbe(
+        mosquitto.host, mosquitto.port, DISCOVERY, MODE_STATE, client_id="ha-flood"
+    ).ready()
     try:
         await home.next_on(DISCOVERY)  # the retained one from the start
         await after_births(home, "hold")
-        sent = [home.client.publish("homeassistant/status", "online", qos=1)
-                for _ in range(BIRTHS)]  # fmt: skip
+        sent = [home.client.publish("homeassistant/status", "online", qos=1) for _ in range(BIRTHS)]
         await asyncio.to_thread(sent[-1].wait_for_publish, 30)
         assert await after_births(home, "auto") == 1  # the first birth, answered at once
         await clock.advance(ANSWER_GAP_S)
@@ -83,8 +83,9 @@ class Refusals(logging.Handler):
 async def test_a_retained_command_acts_live_and_its_replay_is_refused(
     site: Service, mosquitto: Mosquitto
 ) -> None:
-    home = await MqttProbe(mosquitto.host, mosquitto.port, MODE_STATE,
-                           client_id="ha-retained").ready()  # fmt: skip
+    home = await MqttProbe(
+        mosquitto.host, mosquitto.port, MODE_STATE, client_id="ha-retained"
+    ).ready()
     refusals = Refusals()
     logging.getLogger("power_master.homeassistant").addHandler(refusals)
     try:

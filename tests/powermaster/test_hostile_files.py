@@ -137,8 +137,9 @@ async def test_a_first_start_on_a_refused_flow_file_runs_the_other_flows(
         assert "storm" not in service.engine.flows and "control" in service.engine.flows
         health = service.health()  # part of the site is not running: health says so
         assert health["status"] == "degraded"
-        assert "running the flow files that load, without storm.yaml: refused at start" in (
-            health["reasons"]
+        assert (
+            "running the flow files that load, without storm.yaml: refused at start"
+            in (health["reasons"])
         )
         assert all(run["outcome"] == "ok" for run in service.engine.traces.recent("control", 2))
     finally:

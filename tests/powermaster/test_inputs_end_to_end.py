@@ -58,9 +58,7 @@ async def amber(free_port: int) -> Any:
     await fake.stop()
 
 
-async def test_amber_failures_never_reach_the_inverter(
-    tmp_path: Path, amber: FakeAmber
-) -> None:
+async def test_amber_failures_never_reach_the_inverter(tmp_path: Path, amber: FakeAmber) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         modbus_port = sock.getsockname()[1]
@@ -106,8 +104,9 @@ async def test_amber_failures_never_reach_the_inverter(
 
         assert site.health()["status"] == "degraded"  # prices went stale meanwhile
         # the AC setpoint is PV - battery power: never beyond PV plus the discharge limit
-        assert all(-limits["max_charge_w"] <= w <= 10_000 + limits["max_discharge_w"]
-                   for w in setpoints)  # fmt: skip
+        assert all(
+            -limits["max_charge_w"] <= w <= 10_000 + limits["max_discharge_w"] for w in setpoints
+        )
         for run in site.engine.traces.recent("control"):
             assert run["outcome"] == "ok"
         amber.reply = Reply(200, payload("current_30min"))

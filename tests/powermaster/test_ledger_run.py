@@ -25,8 +25,9 @@ async def run(tmp_path: Path, clock: VirtualClock, seconds: float) -> tuple[Any,
     """Run the demo service for ``seconds``; the cost basis it published at the end, and
     the simulated site's retailer (its meter, billed)."""
     site = Service(
-        Options(config=SITE_CONFIG, data_dir=tmp_path / "data", simulator_port=free_port(),
-                ui=False),
+        Options(
+            config=SITE_CONFIG, data_dir=tmp_path / "data", simulator_port=free_port(), ui=False
+        ),
         clock=clock,
     )
     await site.start()
@@ -46,8 +47,11 @@ async def test_every_tick_is_posted_once_and_a_restart_resumes(tmp_path: Path) -
     db = open_database(tmp_path / "data" / "site.db", schema="")
     # The control sees the ledger's cost basis (its opportunistic level's break-even).
     basis = load_state(db)["basis"]
-    assert published == {"per_kwh": basis["basis"], "stored_kwh": basis["stored_kwh"],
-                         "at": load_state(db)["last"]["at"]}
+    assert published == {
+        "per_kwh": basis["basis"],
+        "stored_kwh": basis["stored_kwh"],
+        "at": load_state(db)["last"]["at"],
+    }
     assert basis["stored_kwh"] > 0
     posted = events_between(db, 0, 1e12)
     keys = [e["key"] for e in posted]
@@ -55,7 +59,8 @@ async def test_every_tick_is_posted_once_and_a_restart_resumes(tmp_path: Path) -
     ticks = {e["key"].split("/")[0] for e in posted}
     assert len(ticks) >= 3 * 12 - 2  # every 5-minute interval after the first reading
     assert {"import_cost", "export_revenue", "baseline_no_battery", "baseline_self_use"} <= {
-        e["kind"] for e in posted}
+        e["kind"] for e in posted
+    }
     for e in posted:
         if e["kind"] == "import_cost":
             assert e["amount"] == pytest.approx(-e["kwh"] * e["price"])

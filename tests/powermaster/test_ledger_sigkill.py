@@ -177,8 +177,14 @@ class Metering:
         self.start_s: list[float] = []
 
     async def spawn(self, at: float) -> Child:
-        args = ["-m", "tests.support.ledger_child", str(self.flows), str(self.data_dir),
-                f"127.0.0.1:{self.port}", f"{at:.0f}"]  # fmt: skip
+        args = [
+            "-m",
+            "tests.support.ledger_child",
+            str(self.flows),
+            str(self.data_dir),
+            f"127.0.0.1:{self.port}",
+            f"{at:.0f}",
+        ]
         self.process = await self._stack.enter_async_context(
             child("the service", args, self.deadline, stdin=True)
         )
@@ -266,15 +272,23 @@ async def run(
             await service.close()
     events, gaps = ledger(data_dir)
     return Outcome(
-        events, gaps, service.counters, kills,
-        statistics.median(service.step_s), statistics.median(service.start_s),
-    )  # fmt: skip
+        events,
+        gaps,
+        service.counters,
+        kills,
+        statistics.median(service.step_s),
+        statistics.median(service.start_s),
+    )
 
 
 async def kill_soon(
-    service: Metering, data_dir: Path, t: float, phase: str, rng: random.Random,
+    service: Metering,
+    data_dir: Path,
+    t: float,
+    phase: str,
+    rng: random.Random,
     scale: Outcome | None,
-) -> Kill:  # fmt: skip
+) -> Kill:
     """SIGKILL after a random moment: within about a tick, or a start-up once it began."""
     assert service.process is not None
     if phase == "start":
@@ -354,11 +368,13 @@ def metering_flows(to: Path) -> Path:
             **{k: v for k, v in flow.items() if k in ("mode", "max_runs")},
             "triggers": [t for t in flow["triggers"] if t["type"] in timed],
             "nodes": [
-                {**{k: v for k, v in nodes[n].items() if k != "wires"},
-                 "wires": [w for w in wires(nodes[n]) if w in kept]}
+                {
+                    **{k: v for k, v in nodes[n].items() if k != "wires"},
+                    "wires": [w for w in wires(nodes[n]) if w in kept],
+                }
                 for n in kept
             ],
-        }  # fmt: skip
+        }
         (to / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return to
 
@@ -397,8 +413,13 @@ def uninterrupted(flows_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         assert end_of(key) == row[0] + STEP_S
         by_kind.setdefault(row[1], []).append(row)
     assert all(len(by_kind[kind]) == STEPS for kind in (*PRICED_ALONE, *CARRIED))
-    for kind in ("export_revenue", "battery_charge_grid", "battery_charge_solar",
-                 "battery_discharge_load", "battery_discharge_grid"):  # fmt: skip
+    for kind in (
+        "export_revenue",
+        "battery_charge_grid",
+        "battery_charge_solar",
+        "battery_discharge_load",
+        "battery_discharge_grid",
+    ):
         assert any(row[4] != 0 for row in by_kind[kind]), f"the day never had {kind}"
     return outcome
 
@@ -446,8 +467,9 @@ async def test_a_real_outage_is_one_marked_gap_and_nothing_else_is_lost(
     (gap,) = killed.gaps
     assert (gap["start"], gap["end"]) == (before, after)
     assert "service was down" in gap["reason"]
-    moved = {k: uninterrupted.counters[after][k] - uninterrupted.counters[before][k]
-             for k in COUNTERS}  # fmt: skip
+    moved = {
+        k: uninterrupted.counters[after][k] - uninterrupted.counters[before][k] for k in COUNTERS
+    }
     assert gap["energy"] == pytest.approx(moved, abs=1e-9)
 
     want, got = uninterrupted.events, killed.events

@@ -71,10 +71,12 @@ loads:
     # The planner put it where the sun covers it: every on-sample has PV above its draw.
     assert all(pv_at[t] >= 1200 for t, on in timeline if on)
     # Switched at slot boundaries: each run starts on the half hour and lasts whole slots.
-    starts = [t for (t, on), (_, before) in zip(timeline[1:], timeline, strict=False)
-              if on and not before]
-    ends = [t for (t, on), (_, before) in zip(timeline[1:], timeline, strict=False)
-            if before and not on]
+    starts = [
+        t for (t, on), (_, before) in zip(timeline[1:], timeline, strict=False) if on and not before
+    ]
+    ends = [
+        t for (t, on), (_, before) in zip(timeline[1:], timeline, strict=False) if before and not on
+    ]
     assert starts and all(datetime.fromtimestamp(t, ZONE).minute in (0, 30) for t in starts)
     assert all((end - start) % 1800 == 0 for start, end in zip(starts, ends, strict=True))
     slot_starts = [datetime.fromisoformat(s["start"]).timestamp() for s in plan["slots"]]

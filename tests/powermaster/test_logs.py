@@ -23,7 +23,8 @@ def record(level: int, text: str) -> logging.LogRecord:
 def test_the_journal_gets_a_priority_and_no_time() -> None:
     formatter = JournalFormatter()
     assert formatter.format(record(logging.WARNING, "flow x dropped")) == (
-        "<4>flowengine: flow x dropped")
+        "<4>flowengine: flow x dropped"
+    )
     assert formatter.format(record(logging.INFO, "ok")).startswith("<6>")
     assert formatter.format(record(logging.ERROR, "bad")).startswith("<3>")
 
@@ -64,8 +65,13 @@ def test_a_nodes_events_show_at_the_default_level() -> None:
         "logging.getLogger('flowengine').info('chatter')\n"
         "logging.getLogger('flow.health.check').debug('detail')\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[2], timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].endswith("INFO flow.health.check: health ok again")

@@ -29,15 +29,24 @@ def test_a_traceback_is_kept_readable_and_marked_as_the_records_own() -> None:
     try:
         raise ValueError("bad value x\nWARNING power_master: forged")
     except ValueError:
-        record = logging.LogRecord("power_master", logging.ERROR, __file__, 1, "failed: %s",
-                                   ("a\nb",), exc_info=sys.exc_info())  # fmt: skip
+        record = logging.LogRecord(
+            "power_master",
+            logging.ERROR,
+            __file__,
+            1,
+            "failed: %s",
+            ("a\nb",),
+            exc_info=sys.exc_info(),
+        )
     for formatter in (SafeFormatter("%(levelname)s %(name)s: %(message)s"), JournalFormatter()):
         lines = formatter.format(record).split("\n")
         assert lines[0].endswith("power_master: failed: a\\nb")
         assert lines[1] == TRACE_PREFIX + "Traceback (most recent call last):"
         assert all(line.startswith(TRACE_PREFIX) for line in lines[1:])
-        assert lines[-2:] == [TRACE_PREFIX + "ValueError: bad value x",
-                              TRACE_PREFIX + "WARNING power_master: forged"]  # fmt: skip
+        assert lines[-2:] == [
+            TRACE_PREFIX + "ValueError: bad value x",
+            TRACE_PREFIX + "WARNING power_master: forged",
+        ]
 
 
 @pytest.fixture
@@ -59,8 +68,12 @@ async def test_an_overrides_reason_logs_one_line(
     async with running_service(tmp_path / "data", free_port, START) as site:
         http = await owner_of(site)
         async with http:
-            body = {"mode": "force_charge", "power_w": 2000, "duration": "1h",
-                    "reason": "x\nFAKE LINE"}  # fmt: skip
+            body = {
+                "mode": "force_charge",
+                "power_w": 2000,
+                "duration": "1h",
+                "reason": "x\nFAKE LINE",
+            }
             base = f"http://{site.options.host}:{site.options.port}"
             async with http.post(f"{base}/api/override", json=body) as response:
                 assert response.status == 200, await response.text()

@@ -91,8 +91,10 @@ def test_a_flows_directory_runs_on_its_own_site_yaml(flows_dir: Path, tmp_path: 
 BROKEN = {
     "yaml syntax": ("    every: 5m\n", "    every: [5m\n"),
     "unknown node type": ("type: control.hierarchy", "type: control.hierarchi"),
-    "wire to a missing node": ("wires: [remember_decision, live_or_shadow]",
-                               "wires: [remember, live_or_shadow]"),
+    "wire to a missing node": (
+        "wires: [remember_decision, live_or_shadow]",
+        "wires: [remember, live_or_shadow]",
+    ),
 }
 
 
@@ -140,9 +142,12 @@ async def test_a_valid_edit_takes_effect_at_the_next_trigger_and_nothing_else_re
 
     assert status["state"] == "applied"
     assert status["changed"] == {
-        "added": ["extra"], "removed": [], "changed": ["replan"], "connections": [],
+        "added": ["extra"],
+        "removed": [],
+        "changed": ["replan"],
+        "connections": [],
         "settings": False,
-    }  # fmt: skip
+    }
     assert site.health()["checks"]["reload"] == status
     new_replan = site.engine.flows["replan"]
     assert new_replan is not replan and not replan.triggers
@@ -221,8 +226,14 @@ def test_only_flow_files_and_the_site_config_are_watched(tmp_path: Path) -> None
     flows = tmp_path / "flows"
     assert files.concerns(flows / "control.yaml")
     assert files.concerns(flows / "my-site.yaml") and files.concerns(flows / "secrets.yaml")
-    for ignored in ("control.test.yaml", ".control.yaml.swp", ".#control.yaml", "control.yaml~",
-                    "notes.md", "sub/x.yaml"):  # fmt: skip
+    for ignored in (
+        "control.test.yaml",
+        ".control.yaml.swp",
+        ".#control.yaml",
+        "control.yaml~",
+        "notes.md",
+        "sub/x.yaml",
+    ):
         assert not files.concerns(flows / ignored), ignored
     assert not files.concerns(tmp_path / "other.yaml")
     assert "my-site.yaml" in files.not_flow_files and "site.yaml" in files.not_flow_files

@@ -41,8 +41,13 @@ def test_a_secret_is_revealed_only_on_purpose(tmp_path: Path) -> None:
     settings = load_site_config(_write(tmp_path, "amber_api_key: psk_abc123\n"))
     key = settings["amber"]["api_key"]
     assert reveal(key) == "psk_abc123"
-    shown = [str(key), repr(key), json.dumps(settings), json.dumps(mask_secrets(settings)),
-             repr(summarize(settings))]  # fmt: skip
+    shown = [
+        str(key),
+        repr(key),
+        json.dumps(settings),
+        json.dumps(mask_secrets(settings)),
+        repr(summarize(settings)),
+    ]
     assert not any("psk_abc123" in text for text in shown)
 
 

@@ -58,8 +58,10 @@ def test_the_view_masks_every_secret_and_shows_no_secret_name(config: Path) -> N
         ({"battery": {"capacity": 12}}, "battery.capacity"),
         ({"gird": {"max_import_w": 1}}, "gird"),
         ({"control": {"min_hold": {"$yaml": "{hold: [5m"}}}, "control.min_hold"),
-        ({"control": {"schedule": [{"from": "25:00", "to": "09:00", "mode": "hold"}]}},
-         "control.schedule.0.from"),
+        (
+            {"control": {"schedule": [{"from": "25:00", "to": "09:00", "mode": "hold"}]}},
+            "control.schedule.0.from",
+        ),
     ],
 )
 def test_a_bad_edit_is_refused_at_its_field_and_nothing_is_written(
@@ -74,10 +76,17 @@ def test_a_bad_edit_is_refused_at_its_field_and_nothing_is_written(
 
 def test_an_edit_keeps_the_comments_and_adds_keys_in_their_section(config: Path) -> None:
     edit = settings.prepare(
-        config, {"battery": {"soc_min": 0.2}, "planner": {"horizon_hours": 24},
-                 "control": {"schedule": [{"days": "weekdays", "from": "16:00", "to": "21:00",
-                                           "mode": "self_use"}]}},
-    )  # fmt: skip
+        config,
+        {
+            "battery": {"soc_min": 0.2},
+            "planner": {"horizon_hours": 24},
+            "control": {
+                "schedule": [
+                    {"days": "weekdays", "from": "16:00", "to": "21:00", "mode": "self_use"}
+                ]
+            },
+        },
+    )
     assert edit.changed == ["battery.soc_min", "control.schedule", "planner.horizon_hours"]
     assert edit.site_text is not None and edit.secrets_text is None
     old, new = config.read_text().splitlines(), edit.site_text.splitlines()
@@ -93,8 +102,9 @@ def test_an_edit_keeps_the_comments_and_adds_keys_in_their_section(config: Path)
 
 
 def test_a_new_secret_goes_to_secrets_yaml_only(config: Path) -> None:
-    edit = settings.prepare(config, {"mqtt": {"password": "hunter2-mqtt"},
-                                     "amber": {"api_key": "psk_NEW"}})  # fmt: skip
+    edit = settings.prepare(
+        config, {"mqtt": {"password": "hunter2-mqtt"}, "amber": {"api_key": "psk_NEW"}}
+    )
     edit.write()
     site, secrets = config.read_text(), (config.parent / "secrets.yaml").read_text()
     assert "hunter2-mqtt" not in site and "psk_NEW" not in site
@@ -117,8 +127,9 @@ def test_a_stored_secret_never_follows_an_edit_somewhere_new(config: Path) -> No
         settings.prepare(config, {"amber": {"base_url": "http://attacker.example/v1"}})
     assert "type it again" in problems_of(caught)["amber.api_key"]
     assert config.read_text() == site
-    moved = settings.prepare(config, {"amber": {"base_url": "http://proxy.lan/v1",
-                                                "api_key": "psk_RETYPED"}})  # fmt: skip
+    moved = settings.prepare(
+        config, {"amber": {"base_url": "http://proxy.lan/v1", "api_key": "psk_RETYPED"}}
+    )
     assert reveal(moved.settings["amber"]["api_key"]) == "psk_RETYPED"
 
 
@@ -135,9 +146,12 @@ def test_yaml_text_that_could_explode_or_smuggle_is_refused(config: Path) -> Non
 def test_a_mask_or_nothing_keeps_a_secret_and_null_restores_a_default(config: Path) -> None:
     edit = settings.prepare(
         config,
-        {"amber": {"api_key": {"secret": True, "set": True}}, "mqtt": {"password": ""},
-         "battery": {"soc_min": None}},
-    )  # fmt: skip
+        {
+            "amber": {"api_key": {"secret": True, "set": True}},
+            "mqtt": {"password": ""},
+            "battery": {"soc_min": None},
+        },
+    )
     assert edit.changed == ["battery.soc_min"] and edit.secrets_text is None
     assert "  soc_min:" not in (edit.site_text or "")
     assert edit.settings["battery"]["soc_min"] == 0.10
@@ -169,8 +183,10 @@ async def test_a_good_edit_is_written_and_in_force_without_a_restart(
     config: Path, free_port: int
 ) -> None:
     clock = VirtualClock(START)
-    site = Service(Options(config=config, data_dir=config.parent / "data",
-                           simulator_port=free_port, ui=False), clock=clock)  # fmt: skip
+    site = Service(
+        Options(config=config, data_dir=config.parent / "data", simulator_port=free_port, ui=False),
+        clock=clock,
+    )
     await site.start()
     try:
         await clock.advance(600)
@@ -178,9 +194,12 @@ async def test_a_good_edit_is_written_and_in_force_without_a_restart(
         assert plan and site.engine.flows["control"].nodes["read"].count >= 2
         settings_dict, meter = site.settings, site.engine.connections[SITE_METER]
         view = await site.apply_settings(
-            {"planner": {"break_even_delta": 0.07}, "control": {"min_hold": {"$yaml": "5m"}},
-             "amber": {"api_key": "psk_REPLACED"}}
-        )  # fmt: skip
+            {
+                "planner": {"break_even_delta": 0.07},
+                "control": {"min_hold": {"$yaml": "5m"}},
+                "amber": {"api_key": "psk_REPLACED"},
+            }
+        )
         assert view["changed"] == ["amber.api_key", "control.min_hold", "planner.break_even_delta"]
         assert "psk_REPLACED" not in json.dumps(view) and KEY not in json.dumps(view)
         assert "break_even_delta: 0.07      # what selling stored energy must beat" in (
@@ -239,8 +258,10 @@ async def test_the_settings_are_the_site_config_alone(config: Path, free_port: i
 def test_an_unknown_source_is_refused_before_anything_restarts(config: Path) -> None:
     with pytest.raises(settings.InvalidSettings) as caught:
         settings.prepare(config, {"sources": {"prices": "anything"}})
-    assert "must be one of amber, none, sample, tariff, not 'anything'" in (
-        problems_of(caught)["sources.prices"])
+    assert (
+        "must be one of amber, none, sample, tariff, not 'anything'"
+        in (problems_of(caught)["sources.prices"])
+    )
 
 
 def test_the_view_names_the_command_line_option_a_running_value_comes_from(
@@ -249,8 +270,16 @@ def test_the_view_names_the_command_line_option_a_running_value_comes_from(
     """``--inverter`` wins over the file's host and port: the form says so beside them, so an
     edit there is not taken for one in force."""
     data = config.parent / "data"
-    site = Service(Options(config=config, data_dir=data, ui=False, inverter="192.0.2.10:8899",
-                           shadow=True, mqtt="10.0.0.2:1883"))  # fmt: skip
+    site = Service(
+        Options(
+            config=config,
+            data_dir=data,
+            ui=False,
+            inverter="192.0.2.10:8899",
+            shadow=True,
+            mqtt="10.0.0.2:1883",
+        )
+    )
     view = site.settings_view()
     assert view["overrides"]["inverter.host"] == "192.0.2.10"
     assert view["overridden_by"] == {

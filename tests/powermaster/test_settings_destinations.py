@@ -64,18 +64,26 @@ MOVES: list[tuple[tuple[str, ...], str, Any, dict[str, Any]]] = [
     (("mqtt",), "host", "mqtt.elsewhere.example", {"password": "NEW"}),
     (("mqtt",), "port", 8883, {"password": "NEW"}),
     (("mqtt",), "tls", {"ca_file": "/tmp/their.pem"}, {"password": "NEW"}),
-    (("notify", "ntfy"), "server", "https://ntfy.elsewhere.example",
-     {"topic": "NEW_TOPIC", "token": "tk_NEW"}),
+    (
+        ("notify", "ntfy"),
+        "server",
+        "https://ntfy.elsewhere.example",
+        {"topic": "NEW_TOPIC", "token": "tk_NEW"},
+    ),
     (("notify", "email"), "host", "smtp.elsewhere.example", {"password": "NEW"}),
     (("notify", "email"), "port", 2525, {"password": "NEW"}),
     (("notify", "email"), "security", "none", {"password": "NEW"}),
     (("notify", "email"), "ca_file", "/tmp/their.pem", {"password": "NEW"}),
-    (("notify", "webhook"), "url", "https://elsewhere.example/hook",
-     {"url": "https://elsewhere.example/hook", "headers": {"Authorization": "Bearer NEW"}}),
+    (
+        ("notify", "webhook"),
+        "url",
+        "https://elsewhere.example/hook",
+        {"url": "https://elsewhere.example/hook", "headers": {"Authorization": "Bearer NEW"}},
+    ),
     (("loads", "pool"), "host", "10.9.9.9", {"password": "NEW"}),
     (("loads", "pool"), "port", 8080, {"password": "NEW"}),
     (("solcast",), "base_url", "http://elsewhere.example", {"api_key": "NEW"}),
-]  # fmt: skip
+]
 ROUTES = ("field", "field $yaml", "mapping $yaml", "section $yaml")
 
 
@@ -161,12 +169,18 @@ def test_the_issues_attack_keeps_the_key_home(config: Path) -> None:
 
 
 def test_secrets_with_an_unchanged_address_stay_without_retyping(config: Path) -> None:
-    edit = settings.prepare(config, {
-        "amber": {"$yaml": "api_key: ''\nsite_id: abc123"},
-        "mqtt": {"host": "broker.lan", "keepalive_s": 30, "tls": {"$yaml": "{ca_file: "
-                                                                   "/etc/ssl/broker.pem}"}},
-        "notify": {"email": {"to": ["other@home.lan"], "host": "smtp.lan"}},
-    })  # fmt: skip
+    edit = settings.prepare(
+        config,
+        {
+            "amber": {"$yaml": "api_key: ''\nsite_id: abc123"},
+            "mqtt": {
+                "host": "broker.lan",
+                "keepalive_s": 30,
+                "tls": {"$yaml": "{ca_file: /etc/ssl/broker.pem}"},
+            },
+            "notify": {"email": {"to": ["other@home.lan"], "host": "smtp.lan"}},
+        },
+    )
     assert edit.changed == ["amber.site_id", "mqtt.keepalive_s", "notify.email.to"]
     assert reveal(edit.settings["amber"]["api_key"]) == STORED["amber_api_key"]
 
@@ -186,8 +200,11 @@ def test_every_address_beside_a_secret_is_a_destination() -> None:
             if any(is_secret_key(name) for name in properties) or "!secret" in json.dumps(
                 properties
             ):
-                missing += [name for name in properties if looks_like_address.search(name)
-                            and name not in settings.DESTINATION_KEYS]  # fmt: skip
+                missing += [
+                    name
+                    for name in properties
+                    if looks_like_address.search(name) and name not in settings.DESTINATION_KEYS
+                ]
             stack.extend(schema.values())
     assert missing == []
 
@@ -195,20 +212,37 @@ def test_every_address_beside_a_secret_is_a_destination() -> None:
 # -- the rule as an invariant over edits hypothesis makes ------------------------------
 
 PLACES: dict[tuple[str, ...], dict[str, list[Any]]] = {
-    ("amber",): {"base_url": ["http://elsewhere.example"], "api_key": [MASK, "", "NEW"],
-                 "site_id": ["abc"]},
-    ("mqtt",): {"host": ["broker.lan", "evil.example"], "port": [1883, 8883],
-                "tls": [{"ca_file": "/etc/ssl/broker.pem"}, {"ca_file": "/tmp/x.pem"}, True],
-                "password": [MASK, "", "NEW"], "keepalive_s": [30]},
-    ("notify", "ntfy"): {"server": ["https://ntfy.sh", "https://evil.example"],
-                         "topic": [MASK, "", "NEW"], "token": [MASK, "", "NEW"]},
-    ("notify", "email"): {"host": ["smtp.lan", "evil.example"], "security": ["none", "tls"],
-                          "password": [MASK, "", "NEW"], "subject_prefix": ["x"]},
+    ("amber",): {
+        "base_url": ["http://elsewhere.example"],
+        "api_key": [MASK, "", "NEW"],
+        "site_id": ["abc"],
+    },
+    ("mqtt",): {
+        "host": ["broker.lan", "evil.example"],
+        "port": [1883, 8883],
+        "tls": [{"ca_file": "/etc/ssl/broker.pem"}, {"ca_file": "/tmp/x.pem"}, True],
+        "password": [MASK, "", "NEW"],
+        "keepalive_s": [30],
+    },
+    ("notify", "ntfy"): {
+        "server": ["https://ntfy.sh", "https://evil.example"],
+        "topic": [MASK, "", "NEW"],
+        "token": [MASK, "", "NEW"],
+    },
+    ("notify", "email"): {
+        "host": ["smtp.lan", "evil.example"],
+        "security": ["none", "tls"],
+        "password": [MASK, "", "NEW"],
+        "subject_prefix": ["x"],
+    },
     ("notify", "webhook"): {"url": [MASK, "", "https://evil.example/x"]},
     ("notify", "webhook", "headers"): {"Authorization": [MASK, "", "Bearer NEW"]},
-    ("loads", "pool"): {"host": ["192.168.1.50", "10.0.0.9"], "password": [MASK, "", "NEW"],
-                        "power_w": [900]},
-}  # fmt: skip
+    ("loads", "pool"): {
+        "host": ["192.168.1.50", "10.0.0.9"],
+        "password": [MASK, "", "NEW"],
+        "power_w": [900],
+    },
+}
 
 
 @st.composite
@@ -223,8 +257,10 @@ def edits(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             changes = {"$yaml": json.dumps(changes)}
         else:
-            changes = {key: {"$yaml": json.dumps(value)} if draw(st.booleans()) else value
-                       for key, value in changes.items()}  # fmt: skip
+            changes = {
+                key: {"$yaml": json.dumps(value)} if draw(st.booleans()) else value
+                for key, value in changes.items()
+            }
         target = patch
         for part in where[:-1]:
             target = target.setdefault(part, {})
@@ -262,8 +298,9 @@ def loaded(config: Path) -> Any:
     return revealed(settings.prepare(config, {}).settings)
 
 
-@hypothesis_settings(max_examples=100, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@hypothesis_settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(patch=edits())
 def test_no_accepted_edit_keeps_a_secret_beside_a_new_address(
     config: Path, patch: dict[str, Any]

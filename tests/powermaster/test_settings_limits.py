@@ -37,11 +37,13 @@ def refused(config: Path, patch: Any) -> dict[str, str]:
 
 def test_a_long_text_is_refused_at_its_field(config: Path) -> None:
     assert refused(config, {"site": {"name": "x" * 4097}}) == {
-        "site.name": "at most 4096 characters"}  # fmt: skip
+        "site.name": "at most 4096 characters"
+    }
     secret = refused(config, {"mqtt": {"password": "p" * 4097}})  # would be in secrets.yaml
     assert secret == {"mqtt.password": "at most 4096 characters"}
     assert refused(config, {"site": {"name": {"$yaml": "'" + "y" * 5000 + "'"}}}) == {
-        "site.name": "at most 4096 characters"}  # fmt: skip
+        "site.name": "at most 4096 characters"
+    }
     assert "key of at most 4096" in refused(config, {"site": {"k" * 5000: 1}})["site." + "k" * 40]
     assert settings.prepare(config, {"site": {"name": "x" * 4096}}).changed == ["site.name"]
 
@@ -51,8 +53,10 @@ def test_limits_come_before_site_yaml_is_read(config: Path) -> None:
     unreadable as YAML, which would be reported first otherwise)."""
     config.write_text("site: [unclosed\n")
     problems = refused(config, {"site": {"name": "x" * 30_000_000}})
-    assert problems == {"": "the edit is over 256 KiB: change a few fields at a time",
-                        "site.name": "at most 4096 characters"}  # fmt: skip
+    assert problems == {
+        "": "the edit is over 256 KiB: change a few fields at a time",
+        "site.name": "at most 4096 characters",
+    }
     many = {"site": {f"k{i}": i for i in range(200_000)}}  # the failure's 200k keys
     assert refused(config, many) == {"": "the edit is over 256 KiB: change a few fields at a time"}
 
@@ -62,13 +66,16 @@ def test_nesting_past_the_limit_is_refused_not_a_crash(config: Path) -> None:
     assert refused(config, deep) == {"site.name" + ".a" * 14: "nested more than 16 deep"}
     text = "[" * 3000 + "]" * 3000  # the parser recursed on this: RecursionError, a 500
     assert refused(config, {"site": {"name": {"$yaml": text}}}) == {
-        "site.name": "nested more than 16 deep"}  # fmt: skip
+        "site.name": "nested more than 16 deep"
+    }
 
 
 def test_yaml_text_takes_no_anchor_or_alias_anywhere(config: Path) -> None:
     for text in ("[1, &a 2]", "a: 1\nb: *a", "- x\n- {k: &z v}\n"):
-        assert "anchors and aliases" in refused(config, {"site": {"name": {"$yaml": text}}})[
-            "site.name"]  # fmt: skip
+        assert (
+            "anchors and aliases"
+            in refused(config, {"site": {"name": {"$yaml": text}}})["site.name"]
+        )
 
 
 def test_site_yaml_is_not_grown_past_its_limit(config: Path) -> None:
@@ -102,8 +109,10 @@ def calls_to_prepare(config: Path, patch: dict[str, Any]) -> int:
 def test_the_merge_costs_the_same_per_new_key_however_many(config: Path) -> None:
     """Each 500 new keys cost as much as the 500 before them: the old ``_append`` walked
     the whole section for each new key (200k keys: over ten minutes under the lock)."""
-    calls = [calls_to_prepare(config, {"site": {f"k{i}": i for i in range(n)}})
-             for n in (500, 1000, 1500)]  # fmt: skip
+    calls = [
+        calls_to_prepare(config, {"site": {f"k{i}": i for i in range(n)}})
+        for n in (500, 1000, 1500)
+    ]
     assert (calls[2] - calls[1]) / (calls[1] - calls[0]) < 1.15, calls
 
 
@@ -111,17 +120,26 @@ def test_the_merge_costs_the_same_per_new_key_however_many(config: Path) -> None
 
 SECTIONS = ["site", "battery", "control", "mqtt", "notify", "loads", "amber"]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=20) | st.integers(4090, 4100).map(lambda n: "x" * n)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.integers(4090, 4100).map(lambda n: "x" * n)
     | st.builds(lambda t: {"$yaml": t}, st.text(alphabet="[]{}:,-&*!'\" \nab1", max_size=60)),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["name", "host", "port", "soc_min", "x", "password"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["name", "host", "port", "soc_min", "x", "password"]), inner, max_size=4
+        )
+    ),
     max_leaves=20,
-)  # fmt: skip
+)
 
 
-@hypothesis_settings(max_examples=100, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@hypothesis_settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(patch=st.dictionaries(st.sampled_from(SECTIONS), json_values, max_size=3))
 def test_any_edit_is_refused_or_taken_within_the_limits(config: Path, patch: Any) -> None:
     try:

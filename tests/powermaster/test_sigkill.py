@@ -91,15 +91,33 @@ async def test_a_killed_service_leaves_the_inverter_to_its_fallback_mode(
     site.write_text(f"inverter:\n  watchdog_s: {WATCHDOG_S}\nsimulator:\n  soc_initial: 0.4\n")
     ui_port = another_free_port()
     deadline = asyncio.get_running_loop().time() + DEADLINE_S
-    simulate = ["simulate", "--config", str(site), "--port", str(free_port),
-                "--speed", str(SPEED)]
-    run = ["run", "--config", str(site), "--inverter", f"127.0.0.1:{free_port}",
-           "--speed", str(SPEED), "--data-dir", str(tmp_path / "data"), "--port", str(ui_port)]
+    simulate = ["simulate", "--config", str(site), "--port", str(free_port), "--speed", str(SPEED)]
+    run = [
+        "run",
+        "--config",
+        str(site),
+        "--inverter",
+        f"127.0.0.1:{free_port}",
+        "--speed",
+        str(SPEED),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--port",
+        str(ui_port),
+    ]
     # A scripted install sets the UI's password before the first start.
     setup = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "powermaster.cli", "set-password", "--data-dir",
-        str(tmp_path / "data"), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+        sys.executable,
+        "-m",
+        "powermaster.cli",
+        "set-password",
+        "--data-dir",
+        str(tmp_path / "data"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     said, _ = await asyncio.wait_for(setup.communicate(f"{PASSWORD}\n".encode()), 60)
     assert setup.returncode == 0, said.decode()
     async with child("the simulator", simulate, deadline) as inverter:
@@ -118,12 +136,16 @@ async def test_a_killed_service_leaves_the_inverter_to_its_fallback_mode(
                 async with http.post(f"{api}/override", json=body) as response:
                     assert response.status == 200, await response.text()
                     assert (await response.json())["mode"] == "force_charge"
-                forcing = fields(await inverter.line(charging_under_remote_control,
-                                                     "a charge under remote control"))
+                forcing = fields(
+                    await inverter.line(
+                        charging_under_remote_control, "a charge under remote control"
+                    )
+                )
                 # The override is what forces the charge, and the state says so (the
                 # tick stores its decision just after the command reaches the inverter).
-                state = await decision_of(http, f"{api}/state", ("override", "force_charge"),
-                                          deadline)
+                state = await decision_of(
+                    http, f"{api}/state", ("override", "force_charge"), deadline
+                )
             assert state["override"]["power_w"] == 3000 and "manual override" in state["reason"]
             assert forcing["timeout_s"] == str(WATCHDOG_S)
             service.process.send_signal(signal.SIGKILL)

@@ -131,8 +131,11 @@ async def test_a_clock_behind_the_newest_record_is_waited_out(
     db_path = data / "site.db"
     newest = newest_stored(db_path)
     assert newest is not None and START + 3600 - TICK_S <= newest <= START + 3600
-    rows = ("SELECT COUNT(*) FROM telemetry_samples", "SELECT COUNT(*) FROM ledger_events",
-            "SELECT COUNT(*) FROM ledger_gaps")  # fmt: skip
+    rows = (
+        "SELECT COUNT(*) FROM telemetry_samples",
+        "SELECT COUNT(*) FROM ledger_events",
+        "SELECT COUNT(*) FROM ledger_gaps",
+    )
     before = [count(db_path, query) for query in rows]
 
     # Booted two hours into the past (a Pi without a real-time clock, before NTP).
@@ -203,7 +206,10 @@ def test_the_simulated_site_carries_on_from_its_state(tmp_path: Path) -> None:
     fresh = SiteModel(Evening(), START + 5400)
     restore_site(fresh, state, START + 5400)
     assert (fresh.soc, fresh.settings, fresh.meter.total) == (
-        model.soc, model.settings, model.meter.total)  # fmt: skip
+        model.soc,
+        model.settings,
+        model.meter.total,
+    )
     assert fresh.meter.slots == model.meter.slots
     assert fresh.meter.today(fresh.time) == model.meter.today(model.time)
     # The downtime runs on: the same as the model running through it.

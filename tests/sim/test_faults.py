@@ -31,8 +31,9 @@ def model() -> SiteModel:
 
 
 @pytest.fixture
-async def server(model: SiteModel, clock: VirtualClock, free_port: int
-                 ) -> AsyncIterator[FoxKHServer]:
+async def server(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> AsyncIterator[FoxKHServer]:
     async with FoxKHServer(model, clock, port=free_port) as srv:
         yield srv
 
@@ -63,8 +64,7 @@ async def test_slow_replies_never_land_inside_the_timeout(server: FoxKHServer) -
         client.close()
 
 
-async def test_exception_codes_for_reads_and_writes(server: FoxKHServer, model: SiteModel
-                                                    ) -> None:
+async def test_exception_codes_for_reads_and_writes(server: FoxKHServer, model: SiteModel) -> None:
     client = await connect(server.port)
     try:
         server.answer_exceptions()

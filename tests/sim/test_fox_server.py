@@ -27,8 +27,9 @@ def model() -> SiteModel:
     return SiteModel(ConstantProfile(0, 1850), T0, Battery(soc_initial=0.1, soc_min=0.1))
 
 
-async def _server(model: SiteModel, clock: VirtualClock, port: int, firmware: str
-                  ) -> AsyncIterator[AsyncModbusTcpClient]:
+async def _server(
+    model: SiteModel, clock: VirtualClock, port: int, firmware: str
+) -> AsyncIterator[AsyncModbusTcpClient]:
     async with FoxKHServer(model, clock, port=port, firmware=firmware):
         client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
         assert await client.connect()
@@ -39,21 +40,24 @@ async def _server(model: SiteModel, clock: VirtualClock, port: int, firmware: st
 
 
 @pytest.fixture
-async def kh133(model: SiteModel, clock: VirtualClock, free_port: int
-                ) -> AsyncIterator[AsyncModbusTcpClient]:
+async def kh133(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> AsyncIterator[AsyncModbusTcpClient]:
     async for client in _server(model, clock, free_port, "kh133"):
         yield client
 
 
 @pytest.fixture
-async def pre133(model: SiteModel, clock: VirtualClock, free_port: int
-                 ) -> AsyncIterator[AsyncModbusTcpClient]:
+async def pre133(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> AsyncIterator[AsyncModbusTcpClient]:
     async for client in _server(model, clock, free_port, "pre133"):
         yield client
 
 
-async def read(client: AsyncModbusTcpClient, address: int, count: int = 1, fc: int = 3,
-               unit: int = UNIT) -> list[int] | int:
+async def read(
+    client: AsyncModbusTcpClient, address: int, count: int = 1, fc: int = 3, unit: int = UNIT
+) -> list[int] | int:
     """Registers, or the exception code."""
     call = client.read_holding_registers if fc == 3 else client.read_input_registers
     response = await call(address, count=count, device_id=unit)
@@ -70,8 +74,17 @@ async def test_fc3_and_fc4_both_answer_telemetry(kh133: AsyncModbusTcpClient) ->
 
 @pytest.mark.parametrize(
     ("address", "count"),
-    [(41001, 1), (41006, 1), (41012, 1), (41019, 1), (43999, 1), (31055, 1), (31999, 1),
-     (31050, 10), (41010, 3)],
+    [
+        (41001, 1),
+        (41006, 1),
+        (41012, 1),
+        (41019, 1),
+        (43999, 1),
+        (31055, 1),
+        (31999, 1),
+        (31050, 10),
+        (41010, 3),
+    ],
 )
 async def test_invalid_ranges_answer_exception_02(
     kh133: AsyncModbusTcpClient, address: int, count: int
@@ -87,8 +100,7 @@ async def test_settings_read_one_register_per_request_only(kh133: AsyncModbusTcp
     assert singles == [[0], [500], [500], [10], [100], [10]]
 
 
-async def test_writes_fc6_only_and_validated(kh133: AsyncModbusTcpClient,
-                                             model: SiteModel) -> None:
+async def test_writes_fc6_only_and_validated(kh133: AsyncModbusTcpClient, model: SiteModel) -> None:
     assert not (await kh133.write_register(41000, 2, device_id=UNIT)).isError()
     assert model.settings.work_mode is WorkMode.BACK_UP
     assert (await kh133.write_register(41000, 4, device_id=UNIT)).exception_code == 3
@@ -106,8 +118,9 @@ async def test_only_unit_247_answers(kh133: AsyncModbusTcpClient) -> None:
     assert await read(kh133, 31024) == [10]
 
 
-async def test_kh133_words_i32_high_first_and_signs(kh133: AsyncModbusTcpClient,
-                                                    model: SiteModel) -> None:
+async def test_kh133_words_i32_high_first_and_signs(
+    kh133: AsyncModbusTcpClient, model: SiteModel
+) -> None:
     assert await read(kh133, 39168, 2) == [0xFFFF, 0xF8C6]  # -1850: importing on >= 1.33
     assert await read(kh133, 31016) == [1850]
     model.profile = ConstantProfile(6240, 0)
@@ -117,8 +130,9 @@ async def test_kh133_words_i32_high_first_and_signs(kh133: AsyncModbusTcpClient,
     assert await read(kh133, 39168, 2) == [0, 5000]  # export, at the 5 kW export limit
 
 
-async def test_kh133_info_energy_and_faults(kh133: AsyncModbusTcpClient, model: SiteModel,
-                                            clock: VirtualClock) -> None:
+async def test_kh133_info_energy_and_faults(
+    kh133: AsyncModbusTcpClient, model: SiteModel, clock: VirtualClock
+) -> None:
     model_words = await read(kh133, 30000, 16)
     assert isinstance(model_words, list)
     assert bytes(b for w in model_words for b in w.to_bytes(2, "big")).rstrip(b"\0") == b"KH10.5"
@@ -186,8 +200,9 @@ async def test_background_tick_keeps_the_model_current(
     assert model.time == clock.time()
 
 
-async def test_stop_and_restart_on_the_same_port(model: SiteModel, clock: VirtualClock,
-                                                 free_port: int) -> None:
+async def test_stop_and_restart_on_the_same_port(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> None:
     server = FoxKHServer(model, clock, port=free_port)
     for _ in range(2):
         await server.start()

@@ -20,10 +20,17 @@ HOUR = 3600.0
 
 
 def site(pv: float, load: float, **battery: float) -> SiteModel:
-    spec = {"capacity_kwh": 10.0, "max_charge_w": 3000.0, "max_discharge_w": 3000.0,
-            "charge_efficiency": 1.0, "discharge_efficiency": 1.0, "soc_initial": 0.5} | battery
-    return SiteModel(ConstantProfile(pv, load), T0, Battery(**spec),
-                     Grid(max_import_w=10000, max_export_w=5000))
+    spec = {
+        "capacity_kwh": 10.0,
+        "max_charge_w": 3000.0,
+        "max_discharge_w": 3000.0,
+        "charge_efficiency": 1.0,
+        "discharge_efficiency": 1.0,
+        "soc_initial": 0.5,
+    } | battery
+    return SiteModel(
+        ConstantProfile(pv, load), T0, Battery(**spec), Grid(max_import_w=10000, max_export_w=5000)
+    )
 
 
 def test_self_use_charges_from_surplus_and_exports_the_rest() -> None:
@@ -228,12 +235,24 @@ def test_sample_profile_maps_any_date_onto_the_data() -> None:
 
 OPS = st.one_of(
     st.tuples(st.just("mode"), st.sampled_from(list(WorkMode))),
-    st.tuples(st.just("remote"), st.tuples(st.booleans(), st.integers(0, 900),
-                                           st.integers(-12000, 12000))),
-    st.tuples(st.just("setting"), st.tuples(
-        st.sampled_from(["max_charge_current_da", "max_discharge_current_da", "max_soc_pct",
-                         "min_soc_on_grid_pct", "min_soc_pct"]),
-        st.integers(0, 100))),
+    st.tuples(
+        st.just("remote"), st.tuples(st.booleans(), st.integers(0, 900), st.integers(-12000, 12000))
+    ),
+    st.tuples(
+        st.just("setting"),
+        st.tuples(
+            st.sampled_from(
+                [
+                    "max_charge_current_da",
+                    "max_discharge_current_da",
+                    "max_soc_pct",
+                    "min_soc_on_grid_pct",
+                    "min_soc_pct",
+                ]
+            ),
+            st.integers(0, 100),
+        ),
+    ),
     st.tuples(st.just("setting"), st.tuples(st.just("export_limit_w"), st.integers(0, 6000))),
     st.tuples(st.just("grid_lost"), st.booleans()),
     st.tuples(st.just("wait"), st.just(None)),
@@ -248,13 +267,22 @@ OPS = st.one_of(
     eff=st.floats(0.8, 1.0),
 )
 def test_soc_limits_power_limits_and_energy_balance_always_hold(
-    slots: list[tuple[float, float]], steps: list[tuple[float, tuple[str, object]]],
-    soc: float, eff: float,
+    slots: list[tuple[float, float]],
+    steps: list[tuple[float, tuple[str, object]]],
+    soc: float,
+    eff: float,
 ) -> None:
     profile = FunctionProfile(lambda t: slots[int((t - T0) // 1800) % len(slots)])
-    battery = Battery(capacity_kwh=5, max_charge_w=4000, max_discharge_w=3500,
-                      charge_efficiency=eff, discharge_efficiency=eff,
-                      soc_min=0.1, soc_max=0.95, soc_initial=soc)
+    battery = Battery(
+        capacity_kwh=5,
+        max_charge_w=4000,
+        max_discharge_w=3500,
+        charge_efficiency=eff,
+        discharge_efficiency=eff,
+        soc_min=0.1,
+        soc_max=0.95,
+        soc_initial=soc,
+    )
     grid = Grid(max_import_w=9000, max_export_w=4000)
     model = SiteModel(profile, T0, battery, grid)
     t = T0

@@ -79,13 +79,14 @@ async def child(
 ) -> AsyncIterator[Child]:
     """``python <args>`` as a ``Child``; killed and reaped on leaving if still running."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *args,
+        sys.executable,
+        *args,
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    )
     try:
         yield Child(name, process, deadline)
     finally:

@@ -18,8 +18,10 @@ async def running_service(
 ) -> AsyncIterator[Service]:
     """The demo site's service (simulated inverter on another free port), started and
     settled at ``start``; stopped when the block ends."""
-    service = Service(Options(data_dir=data_dir, simulator_port=free_port(), port=port,
-                              **options), clock=VirtualClock(start))  # fmt: skip
+    service = Service(
+        Options(data_dir=data_dir, simulator_port=free_port(), port=port, **options),
+        clock=VirtualClock(start),
+    )
     await service.start()
     try:
         await service.engine.settle()

@@ -13,14 +13,23 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: As the machine's own probe starts it: headless, and no calls home.
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+)
 
 
 @dataclass
@@ -34,8 +43,7 @@ class Watched:
     bodies: list[str] = field(default_factory=list)
 
     def foreign(self) -> list[str]:
-        return [url for url in self.requests
-                if not url.startswith((self.origin + "/", "data:"))]  # fmt: skip
+        return [url for url in self.requests if not url.startswith((self.origin + "/", "data:"))]
 
 
 @asynccontextmanager
@@ -57,8 +65,10 @@ async def watched_page(
     page = await context.new_page()
     watched = Watched(page, origin)
     page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
-    page.on("console", lambda m: watched.problems.extend(
-        [f"console: {m.text}"] if m.type == "error" else []))
+    page.on(
+        "console",
+        lambda m: watched.problems.extend([f"console: {m.text}"] if m.type == "error" else []),
+    )
     page.on("request", lambda request: watched.requests.append(request.url))
 
     async def keep(response: Any) -> None:

@@ -73,9 +73,14 @@ class FakeService:
 
     engine: Engine
     status: str = "ok"
-    plant: dict[str, Any] = field(default_factory=lambda: {
-        "soc": 0.62, "mode": "self_use", "powers": {"pv": 2100, "load": 800},
-        "prices": {"import": 0.21}})
+    plant: dict[str, Any] = field(
+        default_factory=lambda: {
+            "soc": 0.62,
+            "mode": "self_use",
+            "powers": {"pv": 2100, "load": 800},
+            "prices": {"import": 0.21},
+        }
+    )
 
     def health(self) -> dict[str, Any]:
         return {"status": self.status, "flows": len(self.engine.flows)}

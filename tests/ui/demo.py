@@ -82,8 +82,12 @@ class DemoSite:
     def leaks(self) -> list[str]:
         """Secret values found in any response read or any log line."""
         texts = [*self.seen, *self.log.lines]
-        return [f"{name} in {text[:120]!r}" for name, value in SECRETS.items()
-                for text in texts if value in text]  # fmt: skip
+        return [
+            f"{name} in {text[:120]!r}"
+            for name, value in SECRETS.items()
+            for text in texts
+            if value in text
+        ]
 
 
 @asynccontextmanager
@@ -93,7 +97,8 @@ async def demo_site(tmp_path: Path, port: int | None = None) -> AsyncIterator[De
     assert found == 1, "the shipped site.yaml has one mqtt section"
     config.write_text(shipped + SECRET_CONFIG)
     (tmp_path / "secrets.yaml").write_text(
-        "".join(f"{name}: {value}\n" for name, value in SECRETS.items()))
+        "".join(f"{name}: {value}\n" for name, value in SECRETS.items())
+    )
     data_dir = tmp_path / "data"
     write_password(data_dir, PASSWORD)
     keeper = LogKeeper()
@@ -101,8 +106,13 @@ async def demo_site(tmp_path: Path, port: int | None = None) -> AsyncIterator[De
     root.addHandler(keeper)
     level = root.level
     root.setLevel(logging.INFO)
-    options = Options(config=config, data_dir=data_dir, simulator_port=free_port(),
-                      port=port or free_port(), ui=True)  # fmt: skip
+    options = Options(
+        config=config,
+        data_dir=data_dir,
+        simulator_port=free_port(),
+        port=port or free_port(),
+        ui=True,
+    )
     service = Service(options, clock=VirtualClock(START))
     try:
         await service.start()

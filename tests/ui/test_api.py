@@ -23,7 +23,8 @@ async def post(http: aiohttp.ClientSession, url: str, body: Any = None) -> tuple
 
 
 async def test_root_redirects_and_the_page_loads_only_our_files(
-        ui: Served, http: aiohttp.ClientSession) -> None:
+    ui: Served, http: aiohttp.ClientSession
+) -> None:
     async with http.get(f"{ui.url}/", allow_redirects=False) as response:
         assert response.status in (302, 307)
         assert response.headers["location"] == "/overview"
@@ -49,7 +50,8 @@ async def test_state_passes_through(ui: Served, http: aiohttp.ClientSession) -> 
 
 
 async def test_flows_carry_nodes_wires_status_and_layout(
-        ui: Served, http: aiohttp.ClientSession) -> None:
+    ui: Served, http: aiohttp.ClientSession
+) -> None:
     status, flows = await get(http, f"{ui.url}/api/flows")
     assert status == 200
     assert [f["id"] for f in flows] == ["demo", "slow", "secrets", "risky"]
@@ -59,7 +61,11 @@ async def test_flows_carry_nodes_wires_status_and_layout(
     assert demo["layout"] == {"layers": 3, "rows": 2}
     nodes = {n["id"]: n for n in demo["nodes"]}
     assert {n: (nodes[n]["layer"], nodes[n]["y"]) for n in nodes} == {
-        "num": (0, 0.5), "split": (1, 0.5), "small": (2, 0.0), "big": (2, 1.0)}
+        "num": (0, 0.5),
+        "split": (1, 0.5),
+        "small": (2, 0.0),
+        "big": (2, 1.0),
+    }
     assert nodes["split"]["gives"] == {"low": "small numbers", "high": "big numbers"}
     assert nodes["split"]["description"].startswith("Sends the payload")
     assert nodes["num"]["status"]["state"] == "idle" and nodes["num"]["count"] == 0
@@ -70,13 +76,17 @@ async def test_flows_carry_nodes_wires_status_and_layout(
 
 
 async def test_secrets_are_masked_in_config_and_traces(
-        ui: Served, http: aiohttp.ClientSession) -> None:
+    ui: Served, http: aiohttp.ClientSession
+) -> None:
     async with http.get(f"{ui.url}/api/flows/secrets") as response:
         text = await response.text()
     assert "hunter2" not in text and "abc123" not in text
     creds = json.loads(text)["nodes"][0]
-    assert creds["config"]["payload"] == {"password": "••••••", "api_token": "••••••",
-                                          "site": "home"}
+    assert creds["config"]["payload"] == {
+        "password": "••••••",
+        "api_token": "••••••",
+        "site": "home",
+    }
     status, started = await post(http, f"{ui.url}/api/flows/secrets/trigger")
     assert status == 202
     await ui.engine.wait_idle()
@@ -127,7 +137,8 @@ async def test_a_failed_step_shows_its_error(ui: Served, http: aiohttp.ClientSes
 
 
 async def test_trigger_is_409_when_the_run_mode_drops_it(
-        ui: Served, http: aiohttp.ClientSession) -> None:
+    ui: Served, http: aiohttp.ClientSession
+) -> None:
     assert (await post(http, f"{ui.url}/api/flows/slow/trigger"))[0] == 202
     status, body = await post(http, f"{ui.url}/api/flows/slow/trigger")
     assert status == 409 and body["mode"] == "single"
@@ -153,15 +164,23 @@ async def read_events(response: aiohttp.ClientResponse, until: Any) -> list[dict
 
 
 async def test_events_stream_last_status_then_live_events(
-        ui: Served, http: aiohttp.ClientSession) -> None:
+    ui: Served, http: aiohttp.ClientSession
+) -> None:
     demo = ui.engine.flows["demo"]
     demo.nodes["num"].set_status("earlier", "warn")
     async with http.get(f"{ui.url}/api/events") as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         snapshot = await read_events(response, lambda e: e.get("type") == "ready")
         assert snapshot[0] | {"at": None} == {
-            "type": "status", "flow": "demo", "node": "num", "text": "earlier",
-            "state": "warn", "count": 0, "errors": 0, "at": None}
+            "type": "status",
+            "flow": "demo",
+            "node": "num",
+            "text": "earlier",
+            "state": "warn",
+            "count": 0,
+            "errors": 0,
+            "at": None,
+        }
         assert ui.engine.events.subscriber_count == 1
         demo.nodes["split"].set_status("live now", "busy")
         (live,) = await read_events(response, lambda e: e.get("type") == "status")

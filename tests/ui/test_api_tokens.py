@@ -48,10 +48,12 @@ async def call(
 ) -> tuple[int, Any, Any]:
     """Status, JSON body (or text) and headers; with ``token`` as a bearer token."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    async with http.request(method, url, json=body, headers=headers,
-                            allow_redirects=False) as response:  # fmt: skip
-        answer = await (response.json() if response.content_type == "application/json"
-                        else response.text())  # fmt: skip
+    async with http.request(
+        method, url, json=body, headers=headers, allow_redirects=False
+    ) as response:
+        answer = await (
+            response.json() if response.content_type == "application/json" else response.text()
+        )
         return response.status, answer, response.headers
 
 
@@ -70,8 +72,12 @@ async def test_a_token_is_made_used_without_csrf_and_revoked_at_once(
         made = await make_token(owner, url, "  Home Assistant ")
         token = made.pop("token")
         assert token.startswith("pm_") and len(token) >= 40
-        assert made == {"id": made["id"], "name": "Home Assistant", "created": START,
-                        "last_used": None}  # fmt: skip
+        assert made == {
+            "id": made["id"],
+            "name": "Home Assistant",
+            "created": START,
+            "last_used": None,
+        }
         status, listed, _ = await call(owner, "GET", f"{url}/api/tokens")
         assert (status, listed) == (200, {"tokens": [made]})  # never the token
 
@@ -84,8 +90,9 @@ async def test_a_token_is_made_used_without_csrf_and_revoked_at_once(
 
         # One request instead of four: no cookie, no CSRF token.
         clock.now += 60
-        status, stored_override, _ = await call(script, "POST", f"{url}/api/override", token,
-                                                FORCE_CHARGE)  # fmt: skip
+        status, stored_override, _ = await call(
+            script, "POST", f"{url}/api/override", token, FORCE_CHARGE
+        )
         assert status == 200 and stored_override["mode"] == "force_charge"
         assert kept.service.override() is not None
         assert (await call(script, "GET", f"{url}/api/state", token))[0] == 200
@@ -97,8 +104,9 @@ async def test_a_token_is_made_used_without_csrf_and_revoked_at_once(
 
         status, revoked, _ = await call(owner, "DELETE", f"{url}/api/tokens/{made['id']}")
         assert status == 200 and revoked["revoked"]["name"] == "Home Assistant"
-        status, refused, headers = await call(script, "POST", f"{url}/api/override", token,
-                                              FORCE_CHARGE)  # fmt: skip
+        status, refused, headers = await call(
+            script, "POST", f"{url}/api/override", token, FORCE_CHARGE
+        )
         assert status == 401 and "revoked" in refused["error"]
         assert headers["WWW-Authenticate"].startswith("Bearer")
         assert kept.service.override() is None
@@ -134,10 +142,17 @@ async def test_a_token_opens_no_page_no_token_management_and_no_password(
         await sign_in(owner, url, PASSWORD)
         made = await make_token(owner, url, "script")
         token = made["token"]
-        for method, path in [("GET", "/flows"), ("GET", "/settings"), ("GET", "/"),
-                             ("GET", "/password"), ("POST", "/password"), ("POST", "/logout"),
-                             ("GET", "/api/tokens"), ("POST", "/api/tokens"),
-                             ("DELETE", f"/api/tokens/{made['id']}")]:  # fmt: skip
+        for method, path in [
+            ("GET", "/flows"),
+            ("GET", "/settings"),
+            ("GET", "/"),
+            ("GET", "/password"),
+            ("POST", "/password"),
+            ("POST", "/logout"),
+            ("GET", "/api/tokens"),
+            ("POST", "/api/tokens"),
+            ("DELETE", f"/api/tokens/{made['id']}"),
+        ]:
             status, answer, _ = await call(script, method, f"{url}{path}", token, {"name": "x"})
             assert status == 403, (method, path, status, answer)
         # Refused unchecked: a wrong token there is not a guess either.
@@ -152,8 +167,9 @@ async def test_a_token_opens_no_page_no_token_management_and_no_password(
         ) as response:
             assert response.status == 403
         assert kept.service.override() is None
-        assert [t["name"] for t in (await call(owner, "GET", f"{url}/api/tokens"))[1]["tokens"]] \
-            == ["script"]  # fmt: skip
+        assert [
+            t["name"] for t in (await call(owner, "GET", f"{url}/api/tokens"))[1]["tokens"]
+        ] == ["script"]
 
 
 async def test_tokens_are_made_and_revoked_only_by_a_signed_in_session_with_csrf(
@@ -246,8 +262,12 @@ async def test_a_password_change_leaves_tokens_working(kept: Served) -> None:
     async with client() as owner, aiohttp.ClientSession() as script:
         csrf = await sign_in(owner, url, PASSWORD)
         token = (await make_token(owner, url, "ha"))["token"]
-        form = {"current": PASSWORD, "password": "a brand new one", "again": "a brand new one",
-                "csrf_token": csrf}  # fmt: skip
+        form = {
+            "current": PASSWORD,
+            "password": "a brand new one",
+            "again": "a brand new one",
+            "csrf_token": csrf,
+        }
         async with owner.post(f"{url}/password", data=form, allow_redirects=False) as response:
             assert response.status == 303
         assert (await call(script, "POST", f"{url}/api/override", token, FORCE_CHARGE))[0] == 200

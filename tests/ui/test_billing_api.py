@@ -30,11 +30,11 @@ START = MIDNIGHT - 20 * 60
 BILLING = {"start_day": 1, "supply_charge": 1.0, "monthly_fee": 10.0}
 
 
-
 @pytest.fixture
 async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
-    async with running_service(tmp_path / "data", free_port, START,
-                               extra_settings={"billing": BILLING}) as service:  # fmt: skip
+    async with running_service(
+        tmp_path / "data", free_port, START, extra_settings={"billing": BILLING}
+    ) as service:
         yield service
 
 
@@ -61,19 +61,24 @@ async def run_until(site: Service, moment: float) -> None:
 
 def adds_up(figures: dict[str, Any]) -> None:
     """The bill's lines make its net, and each saving is a counterfactual bill less it."""
-    bill = {name: Decimal(value) for name, value in figures["bill"].items() if name.endswith(
-        ("_cost", "_revenue", "_charges", "_fees", "_bill"))}  # fmt: skip
-    net = bill["import_cost"] - bill["export_revenue"] + bill["supply_charges"] + bill[
-        "monthly_fees"]  # fmt: skip
+    bill = {
+        name: Decimal(value)
+        for name, value in figures["bill"].items()
+        if name.endswith(("_cost", "_revenue", "_charges", "_fees", "_bill"))
+    }
+    net = (
+        bill["import_cost"] - bill["export_revenue"] + bill["supply_charges"] + bill["monthly_fees"]
+    )
     assert net == bill["net_bill"]
     for baseline in ("no_battery", "self_use"):
         other = figures[baseline]
-        assert Decimal(other["net_bill"]) == Decimal(other["energy"]) + bill[
-            "supply_charges"] + bill["monthly_fees"]  # fmt: skip
+        assert (
+            Decimal(other["net_bill"])
+            == Decimal(other["energy"]) + bill["supply_charges"] + bill["monthly_fees"]
+        )
         assert Decimal(other["saving"]) == Decimal(other["net_bill"]) - net
     for value in (*figures["bill"].values(), *figures["savings"].values()):
-        assert isinstance(value, int) or Decimal(value) == Decimal(value).quantize(
-            Decimal("0.001"))  # fmt: skip
+        assert isinstance(value, int) or Decimal(value) == Decimal(value).quantize(Decimal("0.001"))
 
 
 async def test_the_first_posting_after_midnight_closes_the_cycle_and_the_api_shows_it(
@@ -86,16 +91,23 @@ async def test_the_first_posting_after_midnight_closes_the_cycle_and_the_api_sho
     await run_until(site, MIDNIGHT + 30 * 60)
     status, shown = await get(http, site, "/api/billing")
     assert status == 200
-    assert shown["terms"] == {"start_day": 1, "supply_charge": "1.0", "monthly_fee": "10.0",
-                              "timezone": "Australia/Brisbane"}  # fmt: skip
+    assert shown["terms"] == {
+        "start_day": 1,
+        "supply_charge": "1.0",
+        "monthly_fee": "10.0",
+        "timezone": "Australia/Brisbane",
+    }
     (january,) = shown["closed"]
-    assert (january["start"], january["end"]) == ("2026-01-01T00:00:00+10:00",
-                                                  "2026-02-01T00:00:00+10:00")  # fmt: skip
+    assert (january["start"], january["end"]) == (
+        "2026-01-01T00:00:00+10:00",
+        "2026-02-01T00:00:00+10:00",
+    )
     assert (january["status"], january["stored"], january["revision"]) == ("closed", True, 1)
     assert january["closed_at"] <= "2026-02-01T00:05:00+10:00"  # the first tick after midnight
     assert january["days"] == january["bill"]["supply_days"] == 31
     assert january["bill"]["supply_charges"] == "31.00" and january["bill"]["monthly_fees"] == (
-        "10.00")  # fmt: skip
+        "10.00"
+    )
     assert january["complete"] is False  # the ledger began at 23:40 on 31 January
     assert january["unaccounted_hours"] == pytest.approx(31 * 24 - 20 / 60, abs=0.01)
     assert Decimal(january["no_battery"]["energy"]) > 0  # its 20 minutes of night-time load

@@ -32,8 +32,18 @@ from ui.pages import NAV
 pytestmark = needs_chromium
 expect = playwright_api.expect
 #: The JSON the pages read; each is searched for secrets too.
-APIS = ("/api/state", "/api/health", "/api/flows", "/api/override", "/api/loads",
-        "/api/billing", "/api/ledger", "/api/settings", "/api/plan", "/api/events?probe=0")
+APIS = (
+    "/api/state",
+    "/api/health",
+    "/api/flows",
+    "/api/override",
+    "/api/loads",
+    "/api/billing",
+    "/api/ledger",
+    "/api/settings",
+    "/api/plan",
+    "/api/events?probe=0",
+)
 
 
 @asynccontextmanager
@@ -67,8 +77,9 @@ async def test_every_page_loads_at_phone_and_desktop_width(site: DemoSite) -> No
                 await expect(watched.page).to_have_title(f"{title} · Power Master")
                 await expect(watched.page.locator("body")).to_have_attribute("data-live", "1")
                 await watched.page.wait_for_load_state("load")
-                await watched.page.screenshot(path=str(shots / f"{path.strip('/')}-{label}.png"),
-                                              full_page=True)
+                await watched.page.screenshot(
+                    path=str(shots / f"{path.strip('/')}-{label}.png"), full_page=True
+                )
             assert watched.problems == [], watched.problems
             assert watched.foreign() == []
             site.seen.extend(watched.bodies)
@@ -116,8 +127,9 @@ async def test_writes_without_a_session_or_its_token_are_refused(site: DemoSite)
         assert answer.status == 403
         assert site.service.override() is None
         token = await owner.page.locator('meta[name="csrf-token"]').get_attribute("content")
-        answer = await request.post(f"{site.url}/api/override", data=body,
-                                    headers={"X-CSRF-Token": token or ""})
+        answer = await request.post(
+            f"{site.url}/api/override", data=body, headers={"X-CSRF-Token": token or ""}
+        )
         assert answer.status == 200
         assert site.service.override() is not None
 
@@ -212,8 +224,9 @@ async def test_times_are_the_sites_whatever_zone_and_language_the_browser_has(
     page (runs) and the Overview alike: the demo starts 06:00 on Thursday 15 January."""
     brisbane = re.compile(r"Thu 15 Jan 06:[0-5]\d")
     async with chromium() as browser:
-        watched = await watched_page(browser, site.url, DESKTOP, timezone_id="America/New_York",
-                                     locale="en-US")  # fmt: skip
+        watched = await watched_page(
+            browser, site.url, DESKTOP, timezone_id="America/New_York", locale="en-US"
+        )
         await sign_in(watched, PASSWORD, "/overview")
         page = watched.page
         await expect(page.locator("#state-time")).to_have_text(brisbane)

@@ -10,7 +10,9 @@ from tests.ui.conftest import FLOWS, PASSWORD, running_ui
 
 pytestmark = needs_chromium
 
-CONTEXT_FLOWS = FLOWS + """
+CONTEXT_FLOWS = (
+    FLOWS
+    + """
 ---
 flow: meter
 description: Stores a reading in global.reading.
@@ -35,6 +37,7 @@ triggers: [{type: context, key: global.override}]
 nodes:
   - {id: seen, type: test.collect}
 """
+)
 
 
 async def test_context_edges_port_labels_and_a_debug_message_live(
@@ -53,7 +56,8 @@ async def test_context_edges_port_labels_and_a_debug_message_live(
             edges = page.locator("#context-graph g.context-edge")
             await expect(edges).to_have_count(2)
             meter_to_watcher = page.locator(
-                '#context-graph g.context-edge[data-from="meter"][data-to="watcher"]')
+                '#context-graph g.context-edge[data-from="meter"][data-to="watcher"]'
+            )
             await expect(meter_to_watcher).to_have_attribute("data-keys", "reading")
             outside = page.locator('#context-graph g.context-edge[data-to="outsider"]')
             await expect(outside).to_have_attribute("data-from", "outside the flows")

@@ -10,12 +10,20 @@ import pytest
 from tests.ui.conftest import PASSWORD, running_ui
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+)
 
 PROBLEM = "/srv/my-flows/control.yaml:39:11: node type 'control.hierarchi' is unknown"
 
@@ -40,20 +48,29 @@ async def test_a_refused_reload_is_a_banner_until_an_edit_is_applied(free_port: 
             ui.engine.events.publish({"type": "reload", "ok": False, **refused})
             await expect(banner).to_contain_text("do not validate; the running version carries on")
             await expect(banner.locator("li")).to_have_text([PROBLEM])
-            banner_box, context_box = await banner.bounding_box(), await page.locator(
-                "#context").bounding_box()  # fmt: skip
+            banner_box, context_box = (
+                await banner.bounding_box(),
+                await page.locator("#context").bounding_box(),
+            )
             assert banner_box and context_box and banner_box["y"] < context_box["y"]  # on top
 
-            at_start = {**refused, "running": "the last version that loaded (kept 2026-12-07 "
-                        "14:05 AEST)"}  # fmt: skip
+            at_start = {
+                **refused,
+                "running": "the last version that loaded (kept 2026-12-07 14:05 AEST)",
+            }
             ui.engine.events.publish({"type": "reload", "ok": False, **at_start})
             await expect(banner).to_contain_text(
                 "The flow files or site config on disk do not validate, so Power Master runs "
                 "the last version that loaded (kept 2026-12-07 14:05 AEST):"
             )
 
-            changed = {"added": [], "removed": [], "changed": ["control"], "connections": [],
-                       "settings": False}  # fmt: skip
+            changed = {
+                "added": [],
+                "removed": [],
+                "changed": ["control"],
+                "connections": [],
+                "settings": False,
+            }
             ui.engine.events.publish(
                 {"type": "reload", "ok": True, "state": "applied", "at": 1.0, "changed": changed}
             )

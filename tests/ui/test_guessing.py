@@ -31,8 +31,11 @@ class Clock:
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "power_master.ui" and r.levelno == logging.WARNING]  # fmt: skip
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "power_master.ui" and r.levelno == logging.WARNING
+    ]
 
 
 def test_past_the_budget_waits_double_up_to_a_short_cap_then_age_out(

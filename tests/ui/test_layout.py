@@ -26,8 +26,9 @@ def test_barycentric_ordering_uncrosses_wires() -> None:
 
 
 def test_smaller_layers_are_centred() -> None:
-    result = layout(["src", "l", "r", "sink"],
-                    [("src", "l"), ("src", "r"), ("l", "sink"), ("r", "sink")])
+    result = layout(
+        ["src", "l", "r", "sink"], [("src", "l"), ("src", "r"), ("l", "sink"), ("r", "sink")]
+    )
     assert result.rows == 2
     assert result.places["src"].y == 0.5 and result.places["sink"].y == 0.5
     assert sorted(result.places[n].y for n in ("l", "r")) == [0.0, 1.0]

@@ -140,8 +140,9 @@ async def test_every_page_fits_its_width_in_both_themes(site: DemoSite, size: st
                     await expect(page.locator("svg.pm-chart-svg .pm-unit").first).to_be_attached()
                     assert await page.evaluate(TITLES_ON_TICKS) == [], where
                 name = path.strip("/")
-                await page.screenshot(path=str(SHOTS / f"{name}-{size}-{theme}.png"),
-                                      full_page=True)  # fmt: skip
+                await page.screenshot(
+                    path=str(SHOTS / f"{name}-{size}-{theme}.png"), full_page=True
+                )
             assert watched.problems == [], watched.problems
             assert watched.foreign() == []
             await page.context.close()

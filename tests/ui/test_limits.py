@@ -54,15 +54,21 @@ async def test_a_body_declared_over_the_limit_is_refused_before_a_byte_is_sent(
     ui: Served,
 ) -> None:
     """Failure 3: 300 fields of 1 MB to /login. The answer comes from the length alone."""
-    head = (b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + FORM.encode()
-            + b"\r\nContent-Length: 314572800\r\n\r\n")  # fmt: skip
+    head = (
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        + FORM.encode()
+        + b"\r\nContent-Length: 314572800\r\n\r\n"
+    )
     assert (await raw(ui.url, head)).startswith(b"HTTP/1.1 413")
 
 
 async def test_a_chunked_body_is_refused_once_it_passes_the_limit(ui: Served) -> None:
     """No length to go by: counted as it comes, answered while the client still sends."""
-    head = (b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + FORM.encode()
-            + b"\r\nTransfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+    head = (
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        + FORM.encode()
+        + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b"a" * 8192
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(3))  # 24 KiB, no end
     assert 3 * len(chunk) > DEFAULT_BODY
@@ -87,9 +93,10 @@ async def test_multipart_is_refused_where_no_file_is_expected(
     form = aiohttp.FormData()
     form.add_field("password", "x")
     form.add_field("file", b"\0" * 1000, filename="big.bin")
-    async with aiohttp.ClientSession() as stranger, stranger.post(
-        f"{ui.url}/login", data=form
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as stranger,
+        stranger.post(f"{ui.url}/login", data=form) as response,
+    ):
         assert response.status == 415
     form = aiohttp.FormData()
     form.add_field("mode", "force_charge")
@@ -108,9 +115,10 @@ async def test_multipart_is_refused_where_no_file_is_expected(
 async def test_a_form_has_a_few_short_fields(
     ui: Served, form: dict[str, str], message: str
 ) -> None:
-    async with aiohttp.ClientSession() as stranger, stranger.post(
-        f"{ui.url}/login", data=form
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as stranger,
+        stranger.post(f"{ui.url}/login", data=form) as response,
+    ):
         assert response.status == 400
         assert message in await response.text()
 
@@ -125,8 +133,9 @@ async def test_deep_json_is_refused_with_400_on_every_route_that_reads_json(
     """Failure 9: 100,000 levels answered 500 (RecursionError). Over a route's size limit
     it is 413; under it, 400 naming the depth (the decoder's limit or ours)."""
     body = nested(levels)
-    async with http.post(f"{ui.url}{path}", data=body,
-                         headers={"Content-Type": "application/json"}) as response:  # fmt: skip
+    async with http.post(
+        f"{ui.url}{path}", data=body, headers={"Content-Type": "application/json"}
+    ) as response:
         if len(body) > body_limit(path):
             assert response.status == 413
             return

@@ -11,8 +11,6 @@ from tests.ui.conftest import Served
 POOL = {"adapter": "shelly_gen1", "host": "127.0.0.1", "power_w": 1100, "run_time": "4h"}
 
 
-
-
 async def call(
     http: aiohttp.ClientSession, method: str, url: str, body: Any = None
 ) -> tuple[int, Any]:

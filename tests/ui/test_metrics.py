@@ -38,11 +38,13 @@ async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
         + "\nmetrics:\n  token: !secret metrics_token\n"
         + "amber:\n  api_key: !secret amber_api_key\n  site_id: 01JTEST\n"
     )
-    (tmp_path / "secrets.yaml").write_text(
-        f"metrics_token: {TOKEN}\namber_api_key: {AMBER_KEY}\n"
+    (tmp_path / "secrets.yaml").write_text(f"metrics_token: {TOKEN}\namber_api_key: {AMBER_KEY}\n")
+    options = Options(
+        config=config,
+        data_dir=tmp_path / "data",
+        simulator_port=another_free_port(),
+        port=free_port,
     )
-    options = Options(config=config, data_dir=tmp_path / "data",
-                      simulator_port=another_free_port(), port=free_port)  # fmt: skip
     service = Service(options, clock=VirtualClock(START))
     await service.start()
     try:
@@ -71,7 +73,8 @@ def families(text: str) -> dict[str, Metric]:
 
 def value(family: Metric, name: str | None = None, **labels: str) -> float:
     found = [
-        s.value for s in family.samples
+        s.value
+        for s in family.samples
         if (name is None or s.name == name) and all(s.labels.get(k) == v for k, v in labels.items())
     ]
     assert len(found) == 1, (family.name, labels, family.samples)
@@ -99,8 +102,10 @@ async def test_prometheus_scrapes_the_service_with_its_token(site: Service) -> N
     messages = found["powermaster_node_messages"]
     read = site.engine.flows["control"].nodes["read"]
     assert value(messages, flow="control", node="read", type=read.spec.type) == read.count >= 4
-    assert value(found["powermaster_node_errors"], flow="control", node="read",
-                 type=read.spec.type) == 0  # fmt: skip
+    assert (
+        value(found["powermaster_node_errors"], flow="control", node="read", type=read.spec.type)
+        == 0
+    )
 
     assert 0 < value(found["powermaster_plan_solve_seconds"]) < 30
     assert value(found["powermaster_plan_slots"]) > 0

@@ -29,8 +29,9 @@ BILLING = {"start_day": 1, "supply_charge": 1.20, "monthly_fee": 15.50}
 
 @pytest.fixture
 async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
-    async with running_service(tmp_path / "data", free_port, START,
-                               extra_settings={"billing": BILLING}) as service:  # fmt: skip
+    async with running_service(
+        tmp_path / "data", free_port, START, extra_settings={"billing": BILLING}
+    ) as service:
         clock = service.clock
         assert isinstance(clock, VirtualClock)
         while clock.time() < START + 3 * 3600:
@@ -88,8 +89,12 @@ async def test_so_far_carries_three_hours_of_fixed_charges_and_no_warning_before
     assert bill["charged_days"] == "0.125"  # 3 of 24 hours, not the 15 days begun
     assert bill["supply_charges"] == "0.15"  # 1.20 x 0.125
     assert bill["monthly_fees"] == "0.06"  # 15.50 / 31 x 0.125 = 0.0625
-    net = (Decimal(bill["import_cost"]) - Decimal(bill["export_revenue"])
-           + Decimal(bill["supply_charges"]) + Decimal(bill["monthly_fees"]))  # fmt: skip
+    net = (
+        Decimal(bill["import_cost"])
+        - Decimal(bill["export_revenue"])
+        + Decimal(bill["supply_charges"])
+        + Decimal(bill["monthly_fees"])
+    )
     assert Decimal(bill["net_bill"]) == net
     assert current["before_ledger_hours"] == 14 * 24 + 6  # told apart from a gap...
     assert current["gap_hours"] == 0 and current["gaps"] == 0  # ...and there is none

@@ -74,8 +74,9 @@ async def test_the_cycles_net_bill_is_the_same_on_every_page_and_api(site: DemoS
             await expect(overview).to_have_attribute("data-value", figure)
             text = await overview.text_content()
             assert text and re.fullmatch(rf"{MINUS}?\$\d+\.\d\d", text)
-            await expect(card.locator('tr[data-row="no_battery"] td[data-span="cycle"]')
-                         ).to_have_attribute("data-value", saved)  # fmt: skip
+            await expect(
+                card.locator('tr[data-row="no_battery"] td[data-span="cycle"]')
+            ).to_have_attribute("data-value", saved)
             await shot(page, f"overview-{label}")
 
             await page.goto(f"{site.url}/graphs#money-cycle")

@@ -25,8 +25,6 @@ from tests.ui.conftest import Served
 FORCE_CHARGE = {"mode": "force_charge", "power_w": 3000, "duration": "1h"}
 
 
-
-
 async def call(
     http: aiohttp.ClientSession, method: str, url: str, body: Any = None
 ) -> tuple[int, Any]:
@@ -42,8 +40,14 @@ async def test_an_override_is_stored_read_back_and_cleared(
     body = {**FORCE_CHARGE, "reason": "  guests tonight  "}
     status, stored = await call(http, "POST", f"{ui.url}/api/override", body)
     assert status == 200
-    assert stored == {"mode": "force_charge", "power_w": 3000.0, "until": now + 3600,
-                      "set_at": now, "source": "ui", "reason": "guests tonight"}
+    assert stored == {
+        "mode": "force_charge",
+        "power_w": 3000.0,
+        "until": now + 3600,
+        "set_at": now,
+        "source": "ui",
+        "reason": "guests tonight",
+    }
     assert ui.engine.context.get("global", "override") == stored
     assert await call(http, "GET", f"{ui.url}/api/override") == (200, {"override": stored})
     status, cleared = await call(http, "DELETE", f"{ui.url}/api/override")
@@ -67,10 +71,14 @@ async def test_an_override_expires_by_itself(ui: Served, http: aiohttp.ClientSes
     [
         ({**FORCE_CHARGE, "mode": "turbo"}, {"mode": "must be one of"}),
         ({**FORCE_CHARGE, "power_w": -5}, {"power_w": "cannot be negative"}),
-        ({**FORCE_CHARGE, "power_w": 90000},
-         {"power_w": "90000 W is beyond the battery's charge limit (5000 W)"}),
-        ({**FORCE_CHARGE, "mode": "force_discharge", "power_w": 5001},
-         {"power_w": "beyond the battery's discharge limit"}),
+        (
+            {**FORCE_CHARGE, "power_w": 90000},
+            {"power_w": "90000 W is beyond the battery's charge limit (5000 W)"},
+        ),
+        (
+            {**FORCE_CHARGE, "mode": "force_discharge", "power_w": 5001},
+            {"power_w": "beyond the battery's discharge limit"},
+        ),
         ({**FORCE_CHARGE, "power_w": "lots"}, {"power_w": "must be a number"}),
         ({**FORCE_CHARGE, "power_w": True}, {"power_w": "must be a number"}),
         ({**FORCE_CHARGE, "duration": "soon"}, {"duration": "is not a duration"}),
@@ -79,8 +87,10 @@ async def test_an_override_expires_by_itself(ui: Served, http: aiohttp.ClientSes
         ({**FORCE_CHARGE, "reason": 7}, {"reason": "must be text"}),
         ({**FORCE_CHARGE, "watts": 1}, {"watts": "is not a field of an override"}),
         ({"power_w": 3000}, {"mode": "is required", "duration": "is required"}),
-        ({"mode": "force_charge", "power_w": -1, "duration": "2d"},
-         {"power_w": "negative", "duration": "longer"}),
+        (
+            {"mode": "force_charge", "power_w": -1, "duration": "2d"},
+            {"power_w": "negative", "duration": "longer"},
+        ),
         ([1, 2], {"": "body must be a JSON object"}),
     ],
 )
@@ -106,7 +116,6 @@ async def test_a_body_that_is_not_json_is_refused(ui: Served, http: aiohttp.Clie
 
 # 2026-01-15 06:00 Brisbane.
 START = datetime(2026, 1, 14, 20, 0, tzinfo=UTC).timestamp()
-
 
 
 @pytest.fixture
@@ -158,8 +167,12 @@ async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
     clock = site.clock
     assert isinstance(clock, VirtualClock)
     before = len(control_runs(site))
-    status, stored = await call(http, "POST", url(site, "/api/override"),
-                                {"mode": "force_charge", "power_w": 2000, "duration": "17m"})
+    status, stored = await call(
+        http,
+        "POST",
+        url(site, "/api/override"),
+        {"mode": "force_charge", "power_w": 2000, "duration": "17m"},
+    )
     assert status == 200
     await site.engine.settle()
     runs = control_runs(site)

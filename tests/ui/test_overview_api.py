@@ -33,7 +33,6 @@ PASSWORD = "correct horse battery"
 COUNTERS = ("pv", "load", "grid_import", "grid_export", "battery_charge", "battery_discharge")
 
 
-
 @pytest.fixture
 async def site(tmp_path: Path, free_port: int) -> AsyncIterator[Service]:
     write_password(tmp_path / "data", PASSWORD)  # the owner has set one: pages open at once
@@ -78,11 +77,27 @@ async def test_the_pages_load_only_their_own_scripts(
     site: Service, http: aiohttp.ClientSession
 ) -> None:
     for path, script, ids in (
-        ("/overview", "overview.js", ("soc", "pv-w", "load-w", "battery-w", "grid-w",
-                                      "import-price", "export-price", "mode", "level",
-                                      "reason", "health-status", "storm", "chart-power")),
+        (
+            "/overview",
+            "overview.js",
+            (
+                "soc",
+                "pv-w",
+                "load-w",
+                "battery-w",
+                "grid-w",
+                "import-price",
+                "export-price",
+                "mode",
+                "level",
+                "reason",
+                "health-status",
+                "storm",
+                "chart-power",
+            ),
+        ),
         ("/graphs", "graphs.js", ("graph-kind", "graph-range", "graph-chart")),
-    ):  # fmt: skip
+    ):
         async with http.get(url(site, path)) as response:
             assert response.status == 200
             page = await response.text()
@@ -107,14 +122,19 @@ async def test_the_chart_gives_what_happened_and_the_plan_ahead(
     assert status == 200
     assert chart["timezone"] == "Australia/Brisbane"
     assert (chart["since"], chart["now"], chart["until"]) == (
-        local(now - 24 * 3600), local(now), local(now + 12 * 3600))
+        local(now - 24 * 3600),
+        local(now),
+        local(now + 12 * 3600),
+    )
 
     with site_db(site) as db:
         samples = db.execute(
             "SELECT timestamp, soc, pv_w, load_w, battery_w, grid_w FROM telemetry_samples "
-            "ORDER BY timestamp").fetchall()  # fmt: skip
-        issued = db.execute("SELECT COUNT(DISTINCT start) FROM price_issues WHERE start < ?",
-                            (now,)).fetchone()[0]  # fmt: skip
+            "ORDER BY timestamp"
+        ).fetchall()
+        issued = db.execute(
+            "SELECT COUNT(DISTINCT start) FROM price_issues WHERE start < ?", (now,)
+        ).fetchone()[0]
     assert len(samples) == 4 * 12 + 1  # a tick at start and every 5 minutes since
     assert [
         (row["at"], row["soc"], row["pv_w"], row["load_w"], row["battery_w"], row["grid_w"])
@@ -136,7 +156,11 @@ async def test_the_chart_gives_what_happened_and_the_plan_ahead(
     for slot in slots:
         planned = by_start[datetime.fromisoformat(slot["start"]).timestamp()]
         assert (slot["mode"], slot["soc"], slot["battery_w"], slot["import_price"]) == (
-            planned["mode"], planned["soc_end"], planned["battery_w"], planned["import_price"])
+            planned["mode"],
+            planned["soc_end"],
+            planned["battery_w"],
+            planned["import_price"],
+        )
         assert slot["grid_w"] == pytest.approx(planned["grid_import_w"] - planned["grid_export_w"])
 
     status, refused = await get(http, site, "/api/overview/chart?hours=0&ahead=99&colour=red")
@@ -157,19 +181,20 @@ async def test_the_history_adds_up_to_the_counters_and_the_ledger(
     with site_db(site) as db:
         totals = ", ".join(f"{c}_total_kwh" for c in COUNTERS)
         first, last = (
-            db.execute(f"SELECT {totals} FROM telemetry_samples ORDER BY timestamp {order} "
-                       "LIMIT 1").fetchone()
+            db.execute(
+                f"SELECT {totals} FROM telemetry_samples ORDER BY timestamp {order} LIMIT 1"
+            ).fetchone()
             for order in ("ASC", "DESC")
-        )  # fmt: skip
+        )
         posted = events_between(db, 0, 1e12)
     for name, a, b in zip(COUNTERS, first, last, strict=True):
         assert sum(r[f"{name}_kwh"] for r in rows) == pytest.approx(b - a, abs=1e-9), name
 
     # The cash: every import_cost and export_revenue entry, and the settlements.
-    spent = -sum(e["amount"] for e in posted if e["kind"] in ("import_cost",
-                                                               "import_settlement"))
-    earned = sum(e["amount"] for e in posted if e["kind"] in ("export_revenue",
-                                                              "export_settlement"))  # fmt: skip
+    spent = -sum(e["amount"] for e in posted if e["kind"] in ("import_cost", "import_settlement"))
+    earned = sum(
+        e["amount"] for e in posted if e["kind"] in ("export_revenue", "export_settlement")
+    )
     assert any(e["kind"] == "import_settlement" for e in posted)
     assert sum(r["import_cost"] for r in rows) == pytest.approx(spent, abs=1e-9)
     assert sum(r["export_revenue"] for r in rows) == pytest.approx(earned, abs=1e-9)
@@ -183,7 +208,10 @@ async def test_the_history_adds_up_to_the_counters_and_the_ledger(
     assert status == 200
     (day,) = days["rows"]
     assert (day["date"], day["start"], day["end"]) == (
-        "2026-01-15", "2026-01-15T00:00:00+10:00", "2026-01-16T00:00:00+10:00")
+        "2026-01-15",
+        "2026-01-15T00:00:00+10:00",
+        "2026-01-16T00:00:00+10:00",
+    )
     status, weeks = await get(http, site, "/api/history?resolution=week")
     (week,) = weeks["rows"]
     assert (week["week"], week["start"]) == ("2026-W03", "2026-01-12T00:00:00+10:00")
@@ -192,8 +220,11 @@ async def test_the_history_adds_up_to_the_counters_and_the_ledger(
             assert total[name] == pytest.approx(sum(r[name] for r in rows), abs=1e-9), name
         assert total["samples"] == 4 * 12 + 1  # the tick at 16:00 is in the day, not a slot yet
 
-    status, some = await get(http, site, "/api/history?fields=pv_kwh,import_price&since="
-                             f"{START:.0f}&until={START + 3600:.0f}")  # fmt: skip
+    status, some = await get(
+        http,
+        site,
+        f"/api/history?fields=pv_kwh,import_price&since={START:.0f}&until={START + 3600:.0f}",
+    )
     assert status == 200 and some["units"] == {"pv_kwh": "kWh", "import_price": "$/kWh"}
     assert [set(r) for r in some["rows"]] == [{"start", "end", "pv_kwh", "import_price"}] * 2
 
@@ -201,12 +232,14 @@ async def test_the_history_adds_up_to_the_counters_and_the_ledger(
 @pytest.mark.parametrize(
     ("query", "fields"),
     [
-        ("resolution=hour&since=yesterday&fields=pv,soc_last&colour=red",
-         ["colour", "resolution", "since", "fields"]),
+        (
+            "resolution=hour&since=yesterday&fields=pv,soc_last&colour=red",
+            ["colour", "resolution", "since", "fields"],
+        ),
         ("resolution=30min&since=2025-01-01&until=2025-03-01", ["since"]),
         ("resolution=day&since=2026-01-15&until=2026-01-14", ["until"]),
     ],
-)  # fmt: skip
+)
 async def test_a_bad_history_query_is_refused_naming_each_field(
     site: Service, http: aiohttp.ClientSession, query: str, fields: list[str]
 ) -> None:

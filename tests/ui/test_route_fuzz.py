@@ -46,21 +46,87 @@ PARAMETERS = {
 }
 EVERY_PARAMETER = tuple(sorted({name for names in PARAMETERS.values() for name in names}))
 #: Body fields the handlers read: overrides, load commands, triggers, settings.
-FIELDS = ("mode", "power_w", "duration", "reason", "name", "command", "until", "payload",
-          "battery", "site", "amber", "$yaml", "csrf_token", "password", "again",
-          "current")  # fmt: skip
+FIELDS = (
+    "mode",
+    "power_w",
+    "duration",
+    "reason",
+    "name",
+    "command",
+    "until",
+    "payload",
+    "battery",
+    "site",
+    "amber",
+    "$yaml",
+    "csrf_token",
+    "password",
+    "again",
+    "current",
+)
 #: Numbers past what a time or a count can be (failure 8 was these).
-EXTREMES = ("-1e308", "1e308", "99999999999999", "-99999999999999", "1e20", "-1e20",
-            "253402300800", "-62135596800", "inf", "nan")  # fmt: skip
-EDGES = ("", " ", "-1", "0", "1", "-0", "1e308", "-1e308", "99999999999999", "1" * 5000,
-         "nan", "NaN", "inf", "-inf", "²", "٣", "0x10", "1_000", "2026-01-15", "0001-01-01",
-         "9999-12-31T23:59:59-12:00", "2026-02-30", "30min", "day", "week", "import_cost",
-         "soc,pv_w", "\x00", "\n", "//elsewhere.example", "/overview", "force_charge",
-         "on", "off", "auto", "1h", "-1h", "P1D")  # fmt: skip
+EXTREMES = (
+    "-1e308",
+    "1e308",
+    "99999999999999",
+    "-99999999999999",
+    "1e20",
+    "-1e20",
+    "253402300800",
+    "-62135596800",
+    "inf",
+    "nan",
+)
+EDGES = (
+    "",
+    " ",
+    "-1",
+    "0",
+    "1",
+    "-0",
+    "1e308",
+    "-1e308",
+    "99999999999999",
+    "1" * 5000,
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "²",
+    "٣",
+    "0x10",
+    "1_000",
+    "2026-01-15",
+    "0001-01-01",
+    "9999-12-31T23:59:59-12:00",
+    "2026-02-30",
+    "30min",
+    "day",
+    "week",
+    "import_cost",
+    "soc,pv_w",
+    "\x00",
+    "\n",
+    "//elsewhere.example",
+    "/overview",
+    "force_charge",
+    "on",
+    "off",
+    "auto",
+    "1h",
+    "-1h",
+    "P1D",
+)
 METHODS = ("PUT", "PATCH", "DELETE", "OPTIONS")
-CONTENT_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded",
-                 "application/octet-stream", "multipart/form-data; boundary=xyz",
-                 "application/json; charset=latin-1", "")  # fmt: skip
+CONTENT_TYPES = (
+    "application/json",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+    "multipart/form-data; boundary=xyz",
+    "application/json; charset=latin-1",
+    "",
+)
 
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 values = st.one_of(
@@ -72,8 +138,10 @@ values = st.one_of(
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | text | st.sampled_from(EDGES),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELDS) | text, inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELDS) | text, inner, max_size=5)
+    ),
     max_leaves=20,
 )
 Body = tuple[str, bytes] | None
@@ -184,8 +252,9 @@ async def test_no_route_answers_500(owner: Owner, endpoint: Endpoint, data: st.D
     if body is not None and body[0]:
         headers["Content-Type"] = body[0]
     payload = body[1] if body is not None else None
-    async with owner.http.request(method, url, data=payload, headers=headers,
-                                  allow_redirects=False) as response:  # fmt: skip
+    async with owner.http.request(
+        method, url, data=payload, headers=headers, allow_redirects=False
+    ) as response:
         status = response.status
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             answer = await response.text(errors="replace")
@@ -197,8 +266,9 @@ async def test_no_route_answers_500(owner: Owner, endpoint: Endpoint, data: st.D
 
 
 @pytest.mark.parametrize("path", sorted(PARAMETERS))
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 async def test_no_query_answers_500(owner: Owner, path: str, data: st.DataObject) -> None:
     """The routes that read a query, asked with only their own names: one bad value is
@@ -231,4 +301,3 @@ async def test_a_time_out_of_range_is_400_naming_the_parameter(
         assert response.status == 400
         problems = (await response.json())["problems"]
     assert field in [problem["field"] for problem in problems]
-

@@ -74,19 +74,24 @@ async def test_a_write_needs_the_sessions_csrf_token(ui: Served) -> None:
         async with http.post(f"{ui.url}/api/override", json=OVERRIDE) as response:
             assert response.status == 403
             assert "CSRF" in (await response.json())["error"]
-        async with http.post(f"{ui.url}/api/override", json=OVERRIDE,
-                             headers={"X-CSRF-Token": token + "x"}) as response:
+        async with http.post(
+            f"{ui.url}/api/override", json=OVERRIDE, headers={"X-CSRF-Token": token + "x"}
+        ) as response:
             assert response.status == 403
         async with http.delete(f"{ui.url}/api/override") as response:
             assert response.status == 403
         assert ui.service.override() is None
         # The same token from another site's page: refused for its origin.
-        async with http.post(f"{ui.url}/api/override", json=OVERRIDE, headers={
-                "X-CSRF-Token": token, "Origin": "http://evil.example"}) as response:
+        async with http.post(
+            f"{ui.url}/api/override",
+            json=OVERRIDE,
+            headers={"X-CSRF-Token": token, "Origin": "http://evil.example"},
+        ) as response:
             assert response.status == 403
         assert ui.service.override() is None
-        async with http.post(f"{ui.url}/api/override", json=OVERRIDE,
-                             headers={"X-CSRF-Token": token}) as response:
+        async with http.post(
+            f"{ui.url}/api/override", json=OVERRIDE, headers={"X-CSRF-Token": token}
+        ) as response:
             assert response.status == 200
         assert ui.service.override() is not None
 
@@ -95,11 +100,13 @@ async def test_a_form_carries_the_token_and_signing_out_ends_the_session(ui: Ser
     async with client() as http:
         token = await sign_in(http, ui.url, PASSWORD)
         del http.headers["X-CSRF-Token"]
-        async with http.post(f"{ui.url}/logout", data={"csrf_token": "wrong"},
-                             allow_redirects=False) as response:
+        async with http.post(
+            f"{ui.url}/logout", data={"csrf_token": "wrong"}, allow_redirects=False
+        ) as response:
             assert response.status == 403
-        async with http.post(f"{ui.url}/logout", data={"csrf_token": token},
-                             allow_redirects=False) as response:
+        async with http.post(
+            f"{ui.url}/logout", data={"csrf_token": token}, allow_redirects=False
+        ) as response:
             assert response.status == 303 and response.headers["location"] == "/login"
         async with http.get(f"{ui.url}/api/state") as response:
             assert response.status == 401
@@ -126,8 +133,9 @@ async def test_sign_in_goes_back_only_to_a_page_of_this_site(ui: Served) -> None
         async with http.get(f"{ui.url}/login") as response:
             token = (await response.text()).split('name="csrf_token" value="')[1].split('"')[0]
         form = {"password": PASSWORD, "csrf_token": token}
-        async with http.post(f"{ui.url}/login?next=//evil.example/x", data=form,
-                             allow_redirects=False) as response:
+        async with http.post(
+            f"{ui.url}/login?next=//evil.example/x", data=form, allow_redirects=False
+        ) as response:
             assert response.headers["location"] == "/"
 
 
@@ -156,13 +164,24 @@ async def test_first_start_signs_in_once_and_asks_for_a_password(free_port: int)
         async with http.get(f"{ui.url}/password") as response:
             page = await response.text()
         assert "Set your password" in page and CSRF_META.search(page)
-        async with http.post(f"{ui.url}/password", data={
-                "password": "short", "again": "short",
-                "csrf_token": http.headers["X-CSRF-Token"]}) as response:
+        async with http.post(
+            f"{ui.url}/password",
+            data={
+                "password": "short",
+                "again": "short",
+                "csrf_token": http.headers["X-CSRF-Token"],
+            },
+        ) as response:
             assert response.status == 422 and "at least 8" in await response.text()
-        async with http.post(f"{ui.url}/password", data={
-                "password": "a new long one", "again": "a new long one",
-                "csrf_token": http.headers["X-CSRF-Token"]}, allow_redirects=False) as response:
+        async with http.post(
+            f"{ui.url}/password",
+            data={
+                "password": "a new long one",
+                "again": "a new long one",
+                "csrf_token": http.headers["X-CSRF-Token"],
+            },
+            allow_redirects=False,
+        ) as response:
             assert response.status == 303
         async with http.get(f"{ui.url}/flows", allow_redirects=False) as response:
             assert response.status == 200
@@ -173,9 +192,14 @@ async def test_first_start_signs_in_once_and_asks_for_a_password(free_port: int)
 def test_set_password_reads_standard_input_into_the_data_dir(tmp_path: Path) -> None:
     def run(text: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "powermaster.cli", "set-password", "--data-dir",
-             str(tmp_path)], input=text, capture_output=True, text=True, cwd=ROOT, timeout=60,
-            check=False)
+            [sys.executable, "-m", "powermaster.cli", "set-password", "--data-dir", str(tmp_path)],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
 
     refused = run("short\n")
     assert refused.returncode == 2 and "at least 8" in refused.stderr
@@ -226,8 +250,12 @@ async def test_a_one_time_password_session_may_only_set_a_password(free_port: in
     async with running_ui(free_port, auth=auth) as ui, client() as http:
         assert auth.one_time_password
         await sign_in(http, ui.url, auth.one_time_password)
-        for method, path in (("GET", "/api/state"), ("POST", "/api/override"),
-                             ("GET", "/api/events"), ("POST", "/api/flows/demo/trigger")):
+        for method, path in (
+            ("GET", "/api/state"),
+            ("POST", "/api/override"),
+            ("GET", "/api/events"),
+            ("POST", "/api/flows/demo/trigger"),
+        ):
             async with http.request(method, f"{ui.url}{path}", json=OVERRIDE) as response:
                 assert response.status == 403, path
         assert ui.service.override() is None
@@ -249,6 +277,7 @@ async def test_changing_the_password_needs_the_current_one(ui: Served) -> None:
 async def test_a_strange_token_is_refused_not_a_crash(ui: Served) -> None:
     async with client() as http:
         await sign_in(http, ui.url, PASSWORD)
-        async with http.post(f"{ui.url}/api/override", json=OVERRIDE,
-                             headers={"X-CSRF-Token": "tökén"}) as response:
+        async with http.post(
+            f"{ui.url}/api/override", json=OVERRIDE, headers={"X-CSRF-Token": "tökén"}
+        ) as response:
             assert response.status == 403

@@ -40,8 +40,9 @@ def app(release: asyncio.Event) -> Starlette:
 
         return StreamingResponse(parts())
 
-    return Starlette(routes=[Route("/", index), Route("/echo", echo, methods=["POST"]),
-                             Route("/stream", stream)])  # fmt: skip
+    return Starlette(
+        routes=[Route("/", index), Route("/echo", echo, methods=["POST"]), Route("/stream", stream)]
+    )
 
 
 Socket = tuple[asyncio.StreamReader, asyncio.StreamWriter]

@@ -64,8 +64,11 @@ async def test_a_restart_of_the_service_signs_nobody_out(tmp_path: Path, free_po
         assert await status_of(owner, "POST", f"{base}/api/override") == 200  # old CSRF token
         assert service.override() is not None
         assert await status_of(other, "GET", f"{base}/api/state") == 401
-        async with owner.post(f"{base}/logout", data={"csrf_token": owner.headers["X-CSRF-Token"]},
-                              allow_redirects=False) as response:  # fmt: skip
+        async with owner.post(
+            f"{base}/logout",
+            data={"csrf_token": owner.headers["X-CSRF-Token"]},
+            allow_redirects=False,
+        ) as response:
             assert response.status == 303
     assert json.loads((data / SESSIONS_FILE).read_text())["sessions"] == []
 

@@ -43,13 +43,18 @@ async def served(tmp_path: Path, free_port: int) -> AsyncIterator[tuple[str, Ser
     config = tmp_path / "site.yaml"
     config.write_text(SITE_CONFIG.read_text() + "amber:\n  api_key: !secret amber_api_key\n")
     (tmp_path / "secrets.yaml").write_text(f"amber_api_key: {KEY}\n")
-    options = Options(config=config, data_dir=tmp_path / "data",
-                      simulator_port=another_free_port(), ui=False)  # fmt: skip
+    options = Options(
+        config=config, data_dir=tmp_path / "data", simulator_port=another_free_port(), ui=False
+    )
     service = Service(options, clock=VirtualClock(START))
     await service.start()
     templates = Jinja2Templates(directory=HERE / "templates")
-    app = Starlette(routes=[*page.routes(service, templates),
-                            Mount("/static", StaticFiles(directory=HERE / "static"))])  # fmt: skip
+    app = Starlette(
+        routes=[
+            *page.routes(service, templates),
+            Mount("/static", StaticFiles(directory=HERE / "static")),
+        ]
+    )
     try:
         async with WebServer(app, "127.0.0.1", free_port) as web:
             yield web.url, service
@@ -80,9 +85,10 @@ async def test_settings_over_http(served: tuple[str, Service]) -> None:
 
     new_key = "psk_NEWNEWNEW"
     status, text = await call(
-        f"{url}/api/settings", "POST",
+        f"{url}/api/settings",
+        "POST",
         {"battery": {"soc_min": 0.15}, "amber": {"api_key": new_key}},
-    )  # fmt: skip
+    )
     assert status == 200, text
     assert KEY not in text and new_key not in text and '"changed": ["amber.api_key"' in text
     assert "soc_min: 0.15" in config.read_text() and new_key not in config.read_text()

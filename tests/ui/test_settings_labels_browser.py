@@ -46,8 +46,13 @@ def is_fraction(schema: dict[str, Any]) -> bool:
     """As ui/static/settings.js decides it: a number bounded within 0..1."""
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
     high = schema.get("maximum", schema.get("exclusiveMaximum"))
-    return (schema.get("type") == "number" and isinstance(low, int | float)
-            and isinstance(high, int | float) and low >= 0 and high <= 1)  # fmt: skip
+    return (
+        schema.get("type") == "number"
+        and isinstance(low, int | float)
+        and isinstance(high, int | float)
+        and low >= 0
+        and high <= 1
+    )
 
 
 def test_every_site_setting_has_a_short_title_and_no_title_is_left_over() -> None:
@@ -67,12 +72,21 @@ def test_the_fractions_are_the_soc_and_share_fields() -> None:
     in 0..1 that is not a fraction would show up here."""
     percent = sorted(path for path, schema in fields(SITE_SCHEMA) if is_fraction(schema))
     assert percent == [
-        "battery.charge_efficiency", "battery.discharge_efficiency", "battery.soc_max",
-        "battery.soc_min", "control.critical_soc", "control.degraded_soc_margin",
-        "control.soc_hysteresis", "control.soc_margin", "planner.soft_soc_max",
-        "planner.soft_soc_min", "simulator.soc_initial", "storm.arm_probability",
-        "storm.disarm_probability", "storm.reserve_soc",
-    ]  # fmt: skip
+        "battery.charge_efficiency",
+        "battery.discharge_efficiency",
+        "battery.soc_max",
+        "battery.soc_min",
+        "control.critical_soc",
+        "control.degraded_soc_margin",
+        "control.soc_hysteresis",
+        "control.soc_margin",
+        "planner.soft_soc_max",
+        "planner.soft_soc_min",
+        "simulator.soc_initial",
+        "storm.arm_probability",
+        "storm.disarm_probability",
+        "storm.reserve_soc",
+    ]
     titles = dict(fields(SITE_SCHEMA))
     assert [p for p in percent if "(" in titles[p]["title"]] == []  # the page shows the %
 
@@ -124,10 +138,12 @@ async def test_settings_speak_in_titles_and_percents_and_save_fractions(
             "fs => fs.map(f => [f.dataset.field, f.querySelector(':scope > label').textContent])"
         )
         assert len(shown) > 100
-        assert [(path, text) for path, text in shown
-                if path in titles and text != titles[path]] == []  # fmt: skip
-        headings = await page.locator(".settings-group > legend, summary .settings-title"
-                                      ).all_text_contents()  # fmt: skip
+        assert [
+            (path, text) for path, text in shown if path in titles and text != titles[path]
+        ] == []
+        headings = await page.locator(
+            ".settings-group > legend, summary .settings-title"
+        ).all_text_contents()
         assert [text for text in [*headings, *(t for _, t in shown)] if "_" in text] == []
         # Every fraction in the form is a percent of what the config holds (or defaults to).
         for section in ("battery", "planner", "control", "storm", "simulator"):

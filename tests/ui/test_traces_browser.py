@@ -92,8 +92,9 @@ async def test_a_control_trace_reads_decision_first_in_site_time_with_repeats_fo
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium() as browser:
         # A browser in New York still sees Brisbane's times.
-        watched = await watched_page(browser, site.url, DESKTOP, timezone_id="America/New_York",
-                                     locale="en-US")  # fmt: skip
+        watched = await watched_page(
+            browser, site.url, DESKTOP, timezone_id="America/New_York", locale="en-US"
+        )
         await sign_in(watched, PASSWORD, "/flows")
         panel = await open_latest_trace(watched, "control")
         await expect(panel.locator("h3")).to_have_text(f"Run {trace['run_id']}")

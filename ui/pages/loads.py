@@ -163,4 +163,3 @@ def _planned_runs(plan: Any, now: float) -> dict[str, list[tuple[float, float]]]
                 spans.append((begin, begin + step))
         found[name] = [(a, b) for a, b in spans if b > now]
     return found
-

@@ -198,7 +198,6 @@ def _loads_by_slot(deferrable: Mapping[str, Any]) -> dict[int, list[str]]:
     return found
 
 
-
 def _duration(seconds: float) -> str:
     if seconds % 3600 == 0:
         return f"{seconds / 3600:g} h"

@@ -35,8 +35,9 @@ class Json(JSONResponse):
 
 
 def refused(problems: list[dict[str, str]]) -> Json:
-    return Json({"error": "settings refused: nothing was changed", "problems": problems},
-                status_code=422)  # fmt: skip
+    return Json(
+        {"error": "settings refused: nothing was changed", "problems": problems}, status_code=422
+    )
 
 
 def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
@@ -51,8 +52,15 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
         except ValueError:
             patch = None
         if not isinstance(patch, dict):
-            return refused([{"field": "", "message": "the body must be a JSON object "
-                             'of changes, like {"battery": {"soc_min": 0.15}}'}])  # fmt: skip
+            return refused(
+                [
+                    {
+                        "field": "",
+                        "message": "the body must be a JSON object "
+                        'of changes, like {"battery": {"soc_min": 0.15}}',
+                    }
+                ]
+            )
         try:
             return Json(await service.apply_settings(patch))
         except InvalidRequest as exc:

@@ -26,8 +26,12 @@ SITE_ID = "01JTESTSITE0000000000000AB"
 NEM_TIME = timezone(timedelta(hours=10))
 #: What Amber's gateway answers past the quota: the IETF draft headers, as amber-express reads
 #: them (RateLimit-Reset in seconds from now).
-RATE_LIMITED = {"RateLimit-Limit": "50", "RateLimit-Remaining": "0", "RateLimit-Reset": "187",
-                "RateLimit-Policy": "50;w=300"}  # fmt: skip
+RATE_LIMITED = {
+    "RateLimit-Limit": "50",
+    "RateLimit-Remaining": "0",
+    "RateLimit-Reset": "187",
+    "RateLimit-Policy": "50;w=300",
+}
 
 
 def payload(name: str) -> list[dict[str, Any]]:
@@ -144,5 +148,9 @@ class FakeAmber:
 
 
 def _answer(reply: Reply, auth: str | None) -> web.Response:
-    return web.Response(status=reply.status, text=reply.text(auth or ""), headers=reply.headers,
-                        content_type="application/json")  # fmt: skip
+    return web.Response(
+        status=reply.status,
+        text=reply.text(auth or ""),
+        headers=reply.headers,
+        content_type="application/json",
+    )

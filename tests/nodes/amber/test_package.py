@@ -11,11 +11,20 @@ from nodes.amber import NODE_TYPES, PROVIDERS, SETTINGS_DEFAULTS, SETTINGS_SCHEM
 
 def test_exports() -> None:
     assert [(p.kind, p.name, p.settings_key) for p in PROVIDERS] == [
-        ("prices", "amber", "amber"), ("usage", "amber", "amber")]
+        ("prices", "amber", "amber"),
+        ("usage", "amber", "amber"),
+    ]
     assert [n.type_name for n in NODE_TYPES] == [
-        "amber.prices", "amber.usage", "section amber"]  # and its site.yaml section
-    assert set(nodes.amber.__all__) >= {"PROVIDERS", "NODE_TYPES", "SETTINGS_SCHEMA",
-                                        "SETTINGS_DEFAULTS"}  # fmt: skip
+        "amber.prices",
+        "amber.usage",
+        "section amber",
+    ]  # and its site.yaml section
+    assert set(nodes.amber.__all__) >= {
+        "PROVIDERS",
+        "NODE_TYPES",
+        "SETTINGS_SCHEMA",
+        "SETTINGS_DEFAULTS",
+    }
 
 
 def test_the_settings_schema_takes_the_defaults_and_a_real_section() -> None:

@@ -323,8 +323,12 @@ async def test_a_429_is_not_tried_again_before_rate_limit_reset(
     assert [r.at - T0 for r in amber.requests] == [0, 60, 300]
     assert amber.requests[-1].query["resolution"] == str(resolution)
     assert slot(fresh.out, current)["type"] == "current"
-    assert input_status(site.engine.context.get("global", "input_health")["prices"],
-                        site.clock.time())["retry_at"] is None  # fmt: skip
+    assert (
+        input_status(
+            site.engine.context.get("global", "input_health")["prices"], site.clock.time()
+        )["retry_at"]
+        is None
+    )
 
 
 @pytest.mark.parametrize("resolution", [30, 5])

@@ -75,10 +75,20 @@ def test_five_minute_usage_keeps_its_five_minute_slots() -> None:
 def test_controlled_load_is_an_import_and_a_credit_is_revenue() -> None:
     base = payload("usage_20250201")[0]
     general = {**base, "channelType": "general", "kwh": 0.5, "cost": 12.0}
-    controlled = {**base, "channelType": "controlledLoad", "channelIdentifier": "E2",
-                  "kwh": 1.0, "cost": 15.0}
-    feed_in = {**base, "channelType": "feedIn", "channelIdentifier": "B1",
-               "kwh": -2.0, "cost": -10.0}
+    controlled = {
+        **base,
+        "channelType": "controlledLoad",
+        "channelIdentifier": "E2",
+        "kwh": 1.0,
+        "cost": 15.0,
+    }
+    feed_in = {
+        **base,
+        "channelType": "feedIn",
+        "channelIdentifier": "B1",
+        "kwh": -2.0,
+        "cost": -10.0,
+    }
     [slot] = to_usage([general, controlled, feed_in])
     assert (slot["import_kwh"], slot["import_cost"]) == (1.5, pytest.approx(0.27))
     assert (slot["export_kwh"], slot["export_revenue"]) == (2.0, pytest.approx(0.10))

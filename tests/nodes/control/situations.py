@@ -58,5 +58,6 @@ def storm_reserve(soc: float, start: float, end: float, armed: bool = True) -> d
 def plan_slot(now: float, mode: str, **values: Any) -> dict[str, Any]:
     """A plan with one half-hour slot containing ``now``."""
     start = datetime.fromtimestamp(now - now % 1800, ZoneInfo("UTC")).isoformat()
-    return {"slots": [{"start": start, "mode": mode, "power_w": 0.0, "reason": "planned",
-                       **values}]}  # fmt: skip
+    return {
+        "slots": [{"start": start, "mode": mode, "power_w": 0.0, "reason": "planned", **values}]
+    }

@@ -35,10 +35,18 @@ def settings(**battery: Any) -> dict[str, Any]:
 def reading(at: float = T0 + TICK, **values: Any) -> dict[str, Any]:
     """The inverter doing the charge as told, at 50 %, unless ``values`` say otherwise."""
     return {
-        "timestamp": at, "soc": 0.5, "pv_w": 0.0, "load_w": 600.0, "battery_w": 3000.0,
-        "grid_w": 3600.0, "grid_lost": False, "work_mode": 0, "remote_enabled": True,
-        "remote_setpoint_w": -3000, **values,
-    }  # fmt: skip
+        "timestamp": at,
+        "soc": 0.5,
+        "pv_w": 0.0,
+        "load_w": 600.0,
+        "battery_w": 3000.0,
+        "grid_w": 3600.0,
+        "grid_lost": False,
+        "work_mode": 0,
+        "remote_enabled": True,
+        "remote_setpoint_w": -3000,
+        **values,
+    }
 
 
 def judge(
@@ -86,8 +94,10 @@ def test_a_changed_work_mode_stays_told_until_it_is_left_alone_for_three_ticks()
     verdict = judge(reading(work_mode=1))
     fought = [0, 0, 1, 0, 0]  # put back; rewritten once more; then left alone
     for tick, work_mode in enumerate(fought, start=2):
-        verdict = judge(reading(at=T0 + tick * TICK, work_mode=work_mode),
-                        memory=next_tick(verdict, T0 + (tick - 1) * TICK))  # fmt: skip
+        verdict = judge(
+            reading(at=T0 + tick * TICK, work_mode=work_mode),
+            memory=next_tick(verdict, T0 + (tick - 1) * TICK),
+        )
         assert checks(verdict) == ["work_mode"], tick
         assert verdict.memory.since == {"work_mode": T0 + TICK}  # one departure, not five
     assert verdict.findings[0].reason.startswith(
@@ -205,8 +215,9 @@ def test_nothing_is_judged_before_a_command_or_on_a_reading_older_than_it() -> N
 def test_remote_control_lapsing_on_our_side_is_noted_not_told() -> None:
     dropped = reading(remote_enabled=False, battery_w=-600.0, grid_w=0.0)
     link_lost = "the Modbus link failed since the command"
-    excused = compare(T0 + TICK, dropped, settings(), THRESHOLDS, Memory(commanded=CHARGE),
-                      link_lost)  # fmt: skip
+    excused = compare(
+        T0 + TICK, dropped, settings(), THRESHOLDS, Memory(commanded=CHARGE), link_lost
+    )
     assert excused.findings == () and link_lost in excused.notes[-1]
     assert checks(judge({**dropped, "work_mode": 1})) == ["work_mode", "remote_control"]
     old = judge(reading(at=T0 + 13 * 60, remote_enabled=False, battery_w=-600.0))
@@ -224,15 +235,28 @@ def test_off_grid_and_without_the_bms_only_the_work_mode_is_judged() -> None:
 
 def test_a_command_keeps_the_work_mode_an_earlier_one_read_back() -> None:
     first = Commanded.from_result(
-        {"mode": "force_charge", "setpoint_w": -3000, "verified": True,
-         "written": {41000: 0, 44000: 1}, "readback": {41000: 0}},
-        T0, {"min_soc": 0.3, "export_limit_w": 0},
-    )  # fmt: skip
+        {
+            "mode": "force_charge",
+            "setpoint_w": -3000,
+            "verified": True,
+            "written": {41000: 0, 44000: 1},
+            "readback": {41000: 0},
+        },
+        T0,
+        {"min_soc": 0.3, "export_limit_w": 0},
+    )
     fed = Commanded.from_result(  # only the watchdog fed: 41000 not touched, keys as stored
-        {"mode": "force_charge", "setpoint_w": -3000, "verified": True,
-         "written": {"44001": 60}, "readback": {"44000": 1}},
-        T0 + TICK, None, first,
-    )  # fmt: skip
+        {
+            "mode": "force_charge",
+            "setpoint_w": -3000,
+            "verified": True,
+            "written": {"44001": 60},
+            "readback": {"44000": 1},
+        },
+        T0 + TICK,
+        None,
+        first,
+    )
     assert (first.work_mode, first.min_soc, first.export_limit_w) == (0, 0.3, 0)
     assert fed.work_mode == 0 and fed.at == T0 + TICK
     assert Commanded.from_dict(fed.as_dict()) == fed

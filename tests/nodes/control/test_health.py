@@ -48,8 +48,9 @@ async def test_it_judges_every_minute_keeps_since_and_recovers(tmp_path: Path) -
         engine.context.set("global", "telemetry", {"timestamp": clock.time()})
         engine.context.set("global", "decision", {"at": clock.time()})
         for errors in (1, 2):
-            engine.context.set("global", LINK_KEY, {"consecutive_errors": errors,
-                                                    "error": "timed out"})
+            engine.context.set(
+                "global", LINK_KEY, {"consecutive_errors": errors, "error": "timed out"}
+            )
             await clock.advance(60)
         record = health(engine)
         assert record["state"] == "degraded"

@@ -187,10 +187,16 @@ def test_override_without_power_uses_full_power_and_nonsense_is_ignored() -> Non
 
 def test_schedule_rule_decides_with_its_export_limit() -> None:
     rules = [
-        {"days": "weekdays", "from": "14:00", "to": "16:00", "mode": "force_charge",
-         "power_w": 1500, "name": "afternoon top-up"},
+        {
+            "days": "weekdays",
+            "from": "14:00",
+            "to": "16:00",
+            "mode": "force_charge",
+            "power_w": 1500,
+            "name": "afternoon top-up",
+        },
         {"days": "all", "from": "00:00", "to": "24:00", "mode": "self_use", "export_limit_w": 0},
-    ]  # fmt: skip
+    ]
     sit = situation(settings=site(schedule=rules), plan=plan_slot(NOW, "force_discharge"))
     decision = decide(sit)
     assert (decision.level, decision.mode, decision.battery_w) == ("schedule", "force_charge", 1500)
@@ -205,8 +211,9 @@ def test_schedule_rule_decides_with_its_export_limit() -> None:
 def test_a_self_use_export_limit_goes_to_the_inverter_or_becomes_zero_export(
     firmware: str, mode: str
 ) -> None:
-    rules = [{"days": "all", "from": "00:00", "to": "00:00", "mode": "self_use",
-              "export_limit_w": 1500}]  # fmt: skip
+    rules = [
+        {"days": "all", "from": "00:00", "to": "00:00", "mode": "self_use", "export_limit_w": 1500}
+    ]
     settings = site(schedule=rules)
     settings["inverter"]["firmware"] = firmware
     decision = decide(situation(settings=settings))
@@ -218,16 +225,25 @@ def test_a_self_use_export_limit_goes_to_the_inverter_or_becomes_zero_export(
 
 
 def test_a_limit_at_or_above_the_grids_leaves_pre133_self_use_alone() -> None:
-    rules = [{"days": "all", "from": "00:00", "to": "00:00", "mode": "self_use",
-              "export_limit_w": 5000}]  # fmt: skip
+    rules = [
+        {"days": "all", "from": "00:00", "to": "00:00", "mode": "self_use", "export_limit_w": 5000}
+    ]
     settings = site(schedule=rules)
     settings["inverter"]["firmware"] = "pre133"
     assert decide(situation(settings=settings)).mode == "self_use"
 
 
 def test_schedule_caps_export_of_a_forced_discharge() -> None:
-    rules = [{"days": ["wed"], "from": "15:00", "to": "15:30", "mode": "force_discharge",
-              "power_w": 5000, "export_limit_w": 2000}]  # fmt: skip
+    rules = [
+        {
+            "days": ["wed"],
+            "from": "15:00",
+            "to": "15:30",
+            "mode": "force_discharge",
+            "power_w": 5000,
+            "export_limit_w": 2000,
+        }
+    ]
     decision = decide(situation(settings=site(schedule=rules), telemetry={"load_w": 1000}))
     # 1 kW to the house and 2 kW to the grid, no more.
     assert decision.battery_w == -3000
@@ -256,8 +272,13 @@ def test_plan_then_fallback() -> None:
 
 def prices(export_price: float) -> dict[str, object]:
     """A prices reading (docs/inputs.md) whose current interval pays ``export_price``."""
-    interval = {"start": NOW - 300, "end": NOW + 1500, "import_price": 0.3,
-                "export_price": export_price, "type": "current"}  # fmt: skip
+    interval = {
+        "start": NOW - 300,
+        "end": NOW + 1500,
+        "import_price": 0.3,
+        "export_price": export_price,
+        "type": "current",
+    }
     return {"kind": "prices", "data": {"intervals": [interval]}}
 
 
@@ -345,8 +366,10 @@ def test_opportunistic_spike_must_beat_what_the_stored_energy_cost() -> None:
     dear = situation(plan=plan, prices=prices(0.60), cost_basis={"per_kwh": 0.70})
     assert decide(dear).level == "plan"
     # ...but is into $0.75 (0.70 + the 0.02 break-even delta is beaten).
-    assert decide(situation(plan=plan, prices=prices(0.75),
-                            cost_basis={"per_kwh": 0.70})).level == "opportunistic"
+    assert (
+        decide(situation(plan=plan, prices=prices(0.75), cost_basis={"per_kwh": 0.70})).level
+        == "opportunistic"
+    )
     # An empty battery's basis is published as None: the default (0.10) applies.
     empty = situation(plan=plan, prices=prices(0.60), cost_basis={"per_kwh": None})
     assert decide(empty).level == "opportunistic"

@@ -64,17 +64,23 @@ nodes:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ("{mode: force_charge, power_w: 3000}",
-         "3:45: node 'o': an override needs an end: give 'for' or 'until'"),
-        ("{mode: force_charge, power_w: 3000, for: 1h, until: '{{ now + 1h }}'}",
-         "3:90: node 'o': give 'for' or 'until', not both"),
+        (
+            "{mode: force_charge, power_w: 3000}",
+            "3:45: node 'o': an override needs an end: give 'for' or 'until'",
+        ),
+        (
+            "{mode: force_charge, power_w: 3000, for: 1h, until: '{{ now + 1h }}'}",
+            "3:90: node 'o': give 'for' or 'until', not both",
+        ),
         ("{power_w: 3000, for: 1h}", "3:45: node 'o': an override needs 'mode'"),
         ("{action: clear, for: 1h}", "3:61: node 'o': a clear takes no other keys"),
-        ("{mode: charge, power_w: 1, for: 1h}",
-         "3:52: 'mode' of node 'o' must be one of self_use, self_use_zero_export, "
-         "force_charge, force_discharge, hold, or {{ }} text giving one; not 'charge'"),
+        (
+            "{mode: charge, power_w: 1, for: 1h}",
+            "3:52: 'mode' of node 'o' must be one of self_use, self_use_zero_export, "
+            "force_charge, force_discharge, hold, or {{ }} text giving one; not 'charge'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_override_that_would_be_ignored_is_refused_at_load(config: str, message: str) -> None:
     text = f"flow: f\nnodes:\n  - {{id: o, type: control.override, config: {config}}}\n"
     assert refusal(text, with_override()) == f"f.yaml:{message}"

@@ -48,8 +48,14 @@ def refused(**request: Any) -> dict[str, str]:
 def test_a_valid_override_is_stored_with_its_end(duration: Any, seconds: float) -> None:
     context, clock = store()
     stored = set_override(context, clock, SETTINGS, "force_charge", 3000, duration, "mqtt", "ev")
-    assert stored == {"mode": "force_charge", "power_w": 3000.0, "until": START + seconds,
-                      "set_at": START, "source": "mqtt", "reason": "ev"}
+    assert stored == {
+        "mode": "force_charge",
+        "power_w": 3000.0,
+        "until": START + seconds,
+        "set_at": START,
+        "source": "mqtt",
+        "reason": "ev",
+    }
     assert context.get("global", OVERRIDE_KEY) == stored
 
 
@@ -61,13 +67,20 @@ def test_an_override_without_a_reason_says_where_it_came_from() -> None:
 
 def test_each_problem_names_its_field() -> None:
     assert refused(mode="turbo", power_w=-1, duration="never", source="sms", reason=3).keys() == {
-        "mode", "power_w", "duration", "source", "reason"}
+        "mode",
+        "power_w",
+        "duration",
+        "source",
+        "reason",
+    }
     assert refused(mode=None)["mode"].startswith("is required")
     assert refused(power_w=float("nan"))["power_w"].startswith("must be a number")
     assert refused(power_w=5000.5) == {
-        "power_w": "5000.5 W is beyond the battery's charge limit (5000 W)"}
+        "power_w": "5000.5 W is beyond the battery's charge limit (5000 W)"
+    }
     assert refused(duration="24h1s") == {
-        "duration": "86401 s is longer than the most allowed (86400 s)"}
+        "duration": "86401 s is longer than the most allowed (86400 s)"
+    }
     assert refused(duration=-5) == {"duration": "a duration cannot be negative (-5)"}
     assert refused(duration=[1]) == {"duration": "must be seconds or text like 2h, not [1]"}
     assert refused(reason="x" * 201) == {"reason": "is longer than 200 characters"}
@@ -97,18 +110,26 @@ async def test_an_override_ends_by_itself_and_can_be_cleared() -> None:
 
 @pytest.mark.parametrize(
     "stored",
-    [None, "force_charge", {"mode": "turbo", "until": START + 60},
-     {"mode": "hold"}, {"mode": "hold", "until": "later"}, {"mode": "hold", "until": True}],
+    [
+        None,
+        "force_charge",
+        {"mode": "turbo", "until": START + 60},
+        {"mode": "hold"},
+        {"mode": "hold", "until": "later"},
+        {"mode": "hold", "until": True},
+    ],
 )
 def test_a_malformed_stored_override_is_never_active(stored: Any) -> None:
     assert not is_active(stored, START)
 
 
-requests = st.fixed_dictionaries({
-    "mode": st.sampled_from(MODES),
-    "power_w": st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
-    "duration": st.floats(min_value=1, max_value=2 * 86400),
-})
+requests = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(MODES),
+        "power_w": st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+        "duration": st.floats(min_value=1, max_value=2 * 86400),
+    }
+)
 
 
 @given(request=requests, later=st.floats(min_value=0, max_value=3 * 86400))

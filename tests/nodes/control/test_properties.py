@@ -101,10 +101,14 @@ def storms(draw: st.DrawFn, now: float) -> dict[str, Any] | None:
 
 times = st.sampled_from(["00:00", "06:00", "14:30", "15:00", "21:00", "24:00"])
 rules = st.fixed_dictionaries(
-    {"days": st.sampled_from(["all", "weekdays", "weekends", ["wed"], ["thu", "sun"]]),
-     "from": times, "to": times, "mode": modes.filter(lambda m: m != "turbo")},
+    {
+        "days": st.sampled_from(["all", "weekdays", "weekends", ["wed"], ["thu", "sun"]]),
+        "from": times,
+        "to": times,
+        "mode": modes.filter(lambda m: m != "turbo"),
+    },
     optional={"power_w": st.floats(0, 12000), "export_limit_w": st.floats(0, 8000)},
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -138,13 +142,21 @@ def situations(draw: st.DrawFn, now: float = NOW, config: Any = None) -> Situati
         plan=draw(plans(now)),
         override=draw(overrides(now)),
         storm=draw(storms(now)),
-        health=draw(sometimes(st.sampled_from([None, {"state": "ok"}, {"state": "degraded"}]),
-                              st.just({"state": "safety", "reasons": ["modbus"]}))),
-        prices={"data": {"intervals": [
-            {"start": now - 300, "end": now + 1500, "export_price": draw(prices)}]}},
-        cost_basis=draw(st.one_of(st.none(), st.fixed_dictionaries(
-            {"per_kwh": st.floats(0, 0.5)}))),
-    )  # fmt: skip
+        health=draw(
+            sometimes(
+                st.sampled_from([None, {"state": "ok"}, {"state": "degraded"}]),
+                st.just({"state": "safety", "reasons": ["modbus"]}),
+            )
+        ),
+        prices={
+            "data": {
+                "intervals": [{"start": now - 300, "end": now + 1500, "export_price": draw(prices)}]
+            }
+        },
+        cost_basis=draw(
+            st.one_of(st.none(), st.fixed_dictionaries({"per_kwh": st.floats(0, 0.5)}))
+        ),
+    )
 
 
 @st.composite
@@ -153,8 +165,11 @@ def states(draw: st.DrawFn, now: float = NOW) -> StabilityState:
         return StabilityState()
     mode = draw(st.sampled_from(MODES))
     since = now - draw(st.floats(0, 2 * HOUR))
-    decision = {"mode": mode, "power_w": draw(st.floats(0, 12000)),
-                "battery_w": draw(st.one_of(st.none(), st.floats(-12000, 12000)))}  # fmt: skip
+    decision = {
+        "mode": mode,
+        "power_w": draw(st.floats(0, 12000)),
+        "battery_w": draw(st.one_of(st.none(), st.floats(-12000, 12000))),
+    }
     return StabilityState(mode, since, (since,), decision)
 
 

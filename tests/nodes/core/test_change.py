@@ -83,15 +83,18 @@ nodes:
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ("{set: payload.x}",
-         "3:49: node 'c': a 'set' rule needs exactly one of 'value' or 'expr'"),
-        ("{set: payload.x, expr: 'now +'}",
-         "3:72: node 'c': expression 'now +': it ends too early"),
-        ("{set: payload.x, value: '{% for x in y %}{% endfor %}'}",
-         "3:73: node 'c': template '{% for x in y %}{% endfor %}': '{% for %}' is not allowed; "
-         "only {{ }} and {% if %} are (use a core.switch or core.split node to branch or loop)"),
+        ("{set: payload.x}", "3:49: node 'c': a 'set' rule needs exactly one of 'value' or 'expr'"),
+        (
+            "{set: payload.x, expr: 'now +'}",
+            "3:72: node 'c': expression 'now +': it ends too early",
+        ),
+        (
+            "{set: payload.x, value: '{% for x in y %}{% endfor %}'}",
+            "3:73: node 'c': template '{% for x in y %}{% endfor %}': '{% for %}' is not allowed; "
+            "only {{ }} and {% if %} are (use a core.switch or core.split node to branch or loop)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_rule_is_refused_with_its_place(rule: str, message: str) -> None:
     text = f"flow: f\nnodes:\n  - {{id: c, type: core.change, config: {{rules: [{rule}]}}}}\n"
     assert refusal(text) == f"f.yaml:{message}"

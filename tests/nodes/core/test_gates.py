@@ -31,8 +31,15 @@ nodes:
 """,
         clock,
     )
-    for payload, topic in ((1, "a"), (1, "a"), (1, "b"), (2, "a"), (150, "a"), (240, "a"),
-                           (251, "a")):  # fmt: skip
+    for payload, topic in (
+        (1, "a"),
+        (1, "a"),
+        (1, "b"),
+        (2, "a"),
+        (150, "a"),
+        (240, "a"),
+        (251, "a"),
+    ):
         await fire(engine, "rbe", payload, topic)
         await clock.settle()
     assert Collect.seen["changed"] == [1, 1, 2, 150, 240, 251]  # b is its own topic

@@ -75,8 +75,14 @@ async def fake_service(port: int) -> AsyncIterator[list[dict[str, Any]]]:
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.text()
-        seen.append({"method": request.method, "path": request.path_qs, "body": body,
-                     "auth": request.headers.get("Authorization")})  # fmt: skip
+        seen.append(
+            {
+                "method": request.method,
+                "path": request.path_qs,
+                "body": body,
+                "auth": request.headers.get("Authorization"),
+            }
+        )
         if request.path == "/missing":
             return web.Response(status=404, text="no such thing")
         if request.path == "/big":
@@ -132,8 +138,14 @@ async def test_a_post_sends_the_payload_with_templated_headers(free_port: int) -
         engine = await started(http_flow(free_port, "/set", extra))
         await run(engine, "call", {"token": "t0k", "on": True})
         await engine.stop()
-    assert seen == [{"method": "POST", "path": "/set", "body": '{"token": "t0k", "on": true}',
-                     "auth": "Bearer t0k"}]  # fmt: skip
+    assert seen == [
+        {
+            "method": "POST",
+            "path": "/set",
+            "body": '{"token": "t0k", "on": true}',
+            "auth": "Bearer t0k",
+        }
+    ]
     assert Collect.seen["answer"] == [{"ok": True, "soc": 0.5}]
 
 

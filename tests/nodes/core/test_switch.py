@@ -145,18 +145,26 @@ nodes:
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
-        ("[{port: a}]", "3:53: node 'check': rule 1 tests nothing: give one of if, eq, ne, in, "
-         "above, below, time"),
-        ("[{port: a, eq: 1, hysteresis: 1}]",
-         "3:82: node 'check': hysteresis needs 'above' or 'below'"),
-        ("[{port: a, if: 'payload >'}]",
-         "3:67: node 'check': expression 'payload >': it ends too early"),
-        ("[{port: a, above: '{{ x'}]", "3:70: node 'check': template '{{ x': '{{' is never "
-         "closed"),
-        ("[{port: a, time: {from: '17:00'}}]",
-         "3:69: node 'check': a time window needs both 'from' and 'to'"),
+        (
+            "[{port: a}]",
+            "3:53: node 'check': rule 1 tests nothing: give one of if, eq, ne, in, "
+            "above, below, time",
+        ),
+        (
+            "[{port: a, eq: 1, hysteresis: 1}]",
+            "3:82: node 'check': hysteresis needs 'above' or 'below'",
+        ),
+        (
+            "[{port: a, if: 'payload >'}]",
+            "3:67: node 'check': expression 'payload >': it ends too early",
+        ),
+        ("[{port: a, above: '{{ x'}]", "3:70: node 'check': template '{{ x': '{{' is never closed"),
+        (
+            "[{port: a, time: {from: '17:00'}}]",
+            "3:69: node 'check': a time window needs both 'from' and 'to'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_rule_is_refused_at_load_with_its_place(rules: str, message: str) -> None:
     text = f"flow: f\nnodes:\n  - {{id: check, type: core.switch, config: {{rules: {rules}}}}}\n"
     assert refusal(text) == f"f.yaml:{message}"
@@ -171,8 +179,10 @@ nodes:
     wires: {high: [x], hihg: [x]}
   - {id: x, type: test.collect}
 """
-    assert "f.yaml:6:24: node 'check' (core.switch) has no output 'hihg'; its outputs are " \
+    assert (
+        "f.yaml:6:24: node 'check' (core.switch) has no output 'hihg'; its outputs are "
         "high, otherwise, error" in refusal(text)
+    )
 
 
 async def test_a_band_starts_afresh_when_its_rule_was_not_looked_at() -> None:
@@ -205,9 +215,13 @@ nodes:
 def test_an_unknown_name_or_filter_is_refused_at_load_with_its_place() -> None:
     text = "flow: f\nnodes:\n  - {id: check, type: core.switch, config: {rules: [%s]}}\n"
     for rule, message in (
-        ("{port: a, if: 'paylod.x > 1'}",
-         "f.yaml:3:67: node 'check': 'paylod.x > 1': 'paylod' is not a name expressions know"),
-        ("{port: a, if: 'payload | upperr'}",
-         "f.yaml:3:67: node 'check': expression 'payload | upperr': No filter named 'upperr'"),
-    ):  # fmt: skip
+        (
+            "{port: a, if: 'paylod.x > 1'}",
+            "f.yaml:3:67: node 'check': 'paylod.x > 1': 'paylod' is not a name expressions know",
+        ),
+        (
+            "{port: a, if: 'payload | upperr'}",
+            "f.yaml:3:67: node 'check': expression 'payload | upperr': No filter named 'upperr'",
+        ),
+    ):
         assert refusal(text % rule).startswith(message)

@@ -44,9 +44,15 @@ def habit(t: float) -> float:
 
 
 def forecast(start: float, slots: int = 96, load: list[float] | None = None) -> dict[str, Any]:
-    return {"issued_at": start, "start": start, "slot_seconds": 1800,
-            "import_price": [0.3] * slots, "export_price": [0.05] * slots,
-            "pv_w": [0.0] * slots, "load_w": load}  # fmt: skip
+    return {
+        "issued_at": start,
+        "start": start,
+        "slot_seconds": 1800,
+        "import_price": [0.3] * slots,
+        "export_price": [0.05] * slots,
+        "pv_w": [0.0] * slots,
+        "load_w": load,
+    }
 
 
 async def engine_at(
@@ -116,8 +122,7 @@ async def test_recorded_telemetry_drives_the_prediction(tmp_path: Path) -> None:
     engine, clock = await engine_at(tmp_path, MONDAY)
     for _ in range(3 * 288):
         t = clock.time()
-        telemetry = {"timestamp": t, "soc": 0.5, "pv_w": 0.0, "battery_w": 0.0,
-                     "grid_w": habit(t)}  # fmt: skip
+        telemetry = {"timestamp": t, "soc": 0.5, "pv_w": 0.0, "battery_w": 0.0, "grid_w": habit(t)}
         await run(engine, telemetry, "rec")
         await clock.advance(300)
     assert clock.time() == MONDAY + 3 * 86400

@@ -16,16 +16,21 @@ def household() -> list[tuple[int, float]]:
     """(slot start epoch, mean W) of the sample household: W = kWh per half hour * 2000."""
     with (DATA_DIR / "home_brisbane_30min.csv").open() as f:
         return [
-            (int(datetime.fromisoformat(row["interval_start"]).timestamp()),
-             float(row["load_kwh"]) * 2000)
+            (
+                int(datetime.fromisoformat(row["interval_start"]).timestamp()),
+                float(row["load_kwh"]) * 2000,
+            )
             for row in csv.DictReader(f)
-        ]  # fmt: skip
+        ]
 
 
 def test_predictions_beat_a_flat_mean_and_the_fallback_profile() -> None:
     rows = household()
-    first = next(i for i, (t, _) in enumerate(rows) if t >= datetime.fromisoformat(
-        "2025-03-03T00:00:00+10:00").timestamp())  # fmt: skip
+    first = next(
+        i
+        for i, (t, _) in enumerate(rows)
+        if t >= datetime.fromisoformat("2025-03-03T00:00:00+10:00").timestamp()
+    )
     ours, flat, fallback = [], [], []
     for issue in range(first, first + 28 * 48, 6):  # every 3 hours for four weeks
         start, past = rows[issue][0], rows[issue - 35 * 48 : issue]

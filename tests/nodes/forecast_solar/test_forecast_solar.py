@@ -180,9 +180,13 @@ def today_only(payload: dict[str, Any]) -> None:
 
 RATE_LIMITED = {
     "result": "Rate limit for API calls reached.",
-    "message": {"code": 429, "type": "error", "text": "Rate limit for API calls reached.",
-                "ratelimit": {"zone": "IP ADDRESS", "period": 3600, "limit": 12}},
-}  # fmt: skip
+    "message": {
+        "code": 429,
+        "type": "error",
+        "text": "Rate limit for API calls reached.",
+        "ratelimit": {"zone": "IP ADDRESS", "period": 3600, "limit": 12},
+    },
+}
 
 FAILURES = {
     "server error": (text_answer("maintenance", 503), "HTTP 503: maintenance"),

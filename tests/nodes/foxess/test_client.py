@@ -29,8 +29,13 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def model() -> SiteModel:
     """Midday: 6 kW PV, 1 kW load, battery takes 3 kW, 2 kW exported."""
-    battery = Battery(max_charge_w=3000, max_discharge_w=2000, soc_initial=0.5,
-                      charge_efficiency=1.0, discharge_efficiency=1.0)
+    battery = Battery(
+        max_charge_w=3000,
+        max_discharge_w=2000,
+        soc_initial=0.5,
+        charge_efficiency=1.0,
+        discharge_efficiency=1.0,
+    )
     return SiteModel(ConstantProfile(6000, 1000), T0, battery)
 
 
@@ -40,16 +45,23 @@ def firmware(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def server(model: SiteModel, clock: VirtualClock, free_port: int, firmware: str
-                 ) -> AsyncIterator[FoxKHServer]:
+async def server(
+    model: SiteModel, clock: VirtualClock, free_port: int, firmware: str
+) -> AsyncIterator[FoxKHServer]:
     async with FoxKHServer(model, clock, port=free_port, firmware=firmware) as srv:
         yield srv
 
 
 @pytest.fixture
 async def client(server: FoxKHServer, clock: VirtualClock) -> AsyncIterator[FoxKHClient]:
-    fox = FoxKHClient("127.0.0.1", server.port, firmware=server.firmware, timeout_s=1.0,
-                      clock=clock, watchdog_s=60)
+    fox = FoxKHClient(
+        "127.0.0.1",
+        server.port,
+        firmware=server.firmware,
+        timeout_s=1.0,
+        clock=clock,
+        watchdog_s=60,
+    )
     assert await fox.connect()
     yield fox
     fox.close()
@@ -59,8 +71,14 @@ async def client(server: FoxKHServer, clock: VirtualClock) -> AsyncIterator[FoxK
 async def test_telemetry_signs_match_the_model(
     server: FoxKHServer, clock: VirtualClock, model: SiteModel, function: str
 ) -> None:
-    fox = FoxKHClient("127.0.0.1", server.port, firmware=server.firmware,
-                      register_function=function, timeout_s=1.0, clock=clock)
+    fox = FoxKHClient(
+        "127.0.0.1",
+        server.port,
+        firmware=server.firmware,
+        register_function=function,
+        timeout_s=1.0,
+        clock=clock,
+    )
     await fox.connect()
     try:
         day = await fox.read_telemetry()
@@ -84,8 +102,16 @@ async def test_energy_totals_in_kwh(client: FoxKHClient, clock: VirtualClock) ->
     assert energy["grid_export"] == pytest.approx(2.0)
     assert energy["battery_charge"] == pytest.approx(3.0)
     assert energy["load"] == pytest.approx(1.0)
-    assert set(energy) == {"pv", "battery_charge", "battery_discharge", "grid_export",
-                           "grid_import", "inverter_output", "inverter_input", "load"}
+    assert set(energy) == {
+        "pv",
+        "battery_charge",
+        "battery_discharge",
+        "grid_export",
+        "grid_import",
+        "inverter_output",
+        "inverter_input",
+        "load",
+    }
 
 
 async def test_force_charge_raises_soc_and_verifies(
@@ -109,8 +135,14 @@ async def test_force_charge_raises_soc_and_verifies(
 async def test_force_discharge_sets_the_configured_fallback_first(
     server: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
-    fox = FoxKHClient("127.0.0.1", server.port, firmware=server.firmware, timeout_s=1.0,
-                      clock=clock, fallback_mode="feed_in_first")
+    fox = FoxKHClient(
+        "127.0.0.1",
+        server.port,
+        firmware=server.firmware,
+        timeout_s=1.0,
+        clock=clock,
+        fallback_mode="feed_in_first",
+    )
     try:
         result = await fox.command("force_discharge", 1500)
         assert result.verified and result.readback[41000] == 1
@@ -139,8 +171,14 @@ async def test_lost_watchdog_returns_to_the_fallback_work_mode(
 async def test_self_use_leaves_remote_control(
     server: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
-    fox = FoxKHClient("127.0.0.1", server.port, firmware=server.firmware, timeout_s=1.0,
-                      clock=clock, fallback_mode="back_up")
+    fox = FoxKHClient(
+        "127.0.0.1",
+        server.port,
+        firmware=server.firmware,
+        timeout_s=1.0,
+        clock=clock,
+        fallback_mode="back_up",
+    )
     try:
         await fox.command("hold")
         assert model.remote.enabled and model.settings.work_mode == 2
@@ -166,7 +204,10 @@ async def test_read_settings_one_register_at_a_time(client: FoxKHClient) -> None
     settings = await client.read_settings()
     assert settings.work_mode == 0 and settings.max_charge_current_a == 50.0
     assert (settings.min_soc_pct, settings.max_soc_pct, settings.min_soc_on_grid_pct) == (
-        10, 100, 10)
+        10,
+        100,
+        10,
+    )
 
 
 async def test_versions_decode_as_hex(client: FoxKHClient) -> None:
@@ -248,8 +289,12 @@ class _Ctx:
 
 def test_exports_and_schema() -> None:
     assert [c.type_name for c in CONNECTION_TYPES] == ["foxess.modbus"]
-    assert {n.type_name for n in NODE_TYPES} == {"foxess.read", "foxess.command",
-                                                "foxess.watchdog", "section inverter"}
+    assert {n.type_name for n in NODE_TYPES} == {
+        "foxess.read",
+        "foxess.command",
+        "foxess.watchdog",
+        "section inverter",
+    }
     for node in [n for n in NODE_TYPES if isinstance(n, type)]:
         assert issubclass(node, (Node, Connection))
         prop = node.config_schema["properties"]["connection"]
@@ -257,8 +302,12 @@ def test_exports_and_schema() -> None:
 
 
 def test_connection_config_falls_back_to_site_settings(clock: VirtualClock) -> None:
-    conn = FoxModbusConnection("fox", {"port": 1502}, clock,
-                               {"inverter": {"host": "10.0.0.9", "port": 502, "watchdog_s": 30}})
+    conn = FoxModbusConnection(
+        "fox",
+        {"port": 1502},
+        clock,
+        {"inverter": {"host": "10.0.0.9", "port": 502, "watchdog_s": 30}},
+    )
     assert conn.option("port") == 1502
     assert conn.option("host") == "10.0.0.9"
     assert conn.option("watchdog_s") == 30
@@ -269,8 +318,12 @@ def test_connection_config_falls_back_to_site_settings(clock: VirtualClock) -> N
 async def test_nodes_read_command_and_feed_the_watchdog(
     server: FoxKHServer, clock: VirtualClock, model: SiteModel
 ) -> None:
-    conn = FoxModbusConnection("fox", {"port": server.port, "timeout_s": 1.0}, clock,
-                               {"inverter": {"firmware": server.firmware}})
+    conn = FoxModbusConnection(
+        "fox",
+        {"port": server.port, "timeout_s": 1.0},
+        clock,
+        {"inverter": {"firmware": server.firmware}},
+    )
     await conn.open()
     try:
         ctx = _Ctx(conn, clock)

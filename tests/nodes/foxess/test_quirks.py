@@ -251,13 +251,22 @@ async def test_a_slow_export_limit_write_gets_its_patience_after_the_mode(
 ) -> None:
     server.slow_writes(0.4, [46616, 46617])  # wall seconds: past the 0.2 s of other requests
     fox = FoxKHClient(
-        "127.0.0.1", server.port, timeout_s=0.2, clock=clock, max_export_w=5000,
+        "127.0.0.1",
+        server.port,
+        timeout_s=0.2,
+        clock=clock,
+        max_export_w=5000,
         export_timeout_s=1.0,
-    )  # fmt: skip
+    )
     hasty = FoxKHClient(
-        "127.0.0.1", server.port, timeout_s=0.2, clock=clock, max_export_w=5000,
-        export_timeout_s=0.2, export_tries=2,
-    )  # fmt: skip
+        "127.0.0.1",
+        server.port,
+        timeout_s=0.2,
+        clock=clock,
+        max_export_w=5000,
+        export_timeout_s=0.2,
+        export_tries=2,
+    )
     try:
         slow = await fox.command("force_charge", 2000, export_limit_w=1500)
         assert slow.verified, slow

@@ -131,9 +131,7 @@ async def test_a_command_the_poll_shows_lost_is_written_again(
         fox.close()
 
 
-async def test_self_use_in_force_writes_nothing(
-    kh: FoxKHServer, clock: VirtualClock
-) -> None:
+async def test_self_use_in_force_writes_nothing(kh: FoxKHServer, clock: VirtualClock) -> None:
     fox = await connected(kh, clock)
     try:
         await fox.command("self_use")

@@ -20,8 +20,14 @@ def test_i16_twos_complement_round_trips(value: int, word: int) -> None:
 
 @pytest.mark.parametrize(
     ("value", "words"),
-    [(-1850, (0xFFFF, 0xF8C6)), (-1, (0xFFFF, 0xFFFF)), (-(2**31), (0x8000, 0)),
-     (-70000, (0xFFFE, 0xEE90)), (3120, (0, 0x0C30)), (70000, (1, 0x1170))],
+    [
+        (-1850, (0xFFFF, 0xF8C6)),
+        (-1, (0xFFFF, 0xFFFF)),
+        (-(2**31), (0x8000, 0)),
+        (-70000, (0xFFFE, 0xEE90)),
+        (3120, (0, 0x0C30)),
+        (70000, (1, 0x1170)),
+    ],
 )
 def test_i32_high_word_first_round_trips(value: int, words: tuple[int, int]) -> None:
     assert r.encode_i32(value) == words
@@ -36,8 +42,12 @@ def test_i32_round_trip_any(value: int) -> None:
 def test_u32_and_out_of_range() -> None:
     assert r.encode_u32(15000) == (0, 0x3A98)
     assert r.decode_u32(0, 0x3A98) == 15000
-    for bad in (lambda: r.encode_i16(32768), lambda: r.encode_i16(-32769),
-                lambda: r.encode_i32(2**31), lambda: r.encode_u16(-1)):
+    for bad in (
+        lambda: r.encode_i16(32768),
+        lambda: r.encode_i16(-32769),
+        lambda: r.encode_i32(2**31),
+        lambda: r.encode_u16(-1),
+    ):
         with pytest.raises(ValueError):
             bad()
 

@@ -39,8 +39,9 @@ def model() -> SiteModel:
 
 
 @pytest.fixture
-async def server(model: SiteModel, clock: VirtualClock, free_port: int
-                 ) -> AsyncIterator[FoxKHServer]:
+async def server(
+    model: SiteModel, clock: VirtualClock, free_port: int
+) -> AsyncIterator[FoxKHServer]:
     async with FoxKHServer(model, clock, port=free_port) as srv:
         yield srv
 
@@ -49,17 +50,23 @@ def client(server: FoxKHServer, clock: VirtualClock, **options: Any) -> FoxKHCli
     return FoxKHClient("127.0.0.1", server.port, timeout_s=0.5, clock=clock, **options)
 
 
-@pytest.mark.parametrize(("fallback", "work_mode"), [
-    ("self_use", WorkMode.SELF_USE), ("feed_in_first", WorkMode.FEED_IN_FIRST),
-    ("back_up", WorkMode.BACK_UP)])
+@pytest.mark.parametrize(
+    ("fallback", "work_mode"),
+    [
+        ("self_use", WorkMode.SELF_USE),
+        ("feed_in_first", WorkMode.FEED_IN_FIRST),
+        ("back_up", WorkMode.BACK_UP),
+    ],
+)
 async def test_every_forced_mode_first_sets_the_configured_fallback(
-    server: FoxKHServer, clock: VirtualClock, model: SiteModel, fallback: str,
-    work_mode: WorkMode
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel, fallback: str, work_mode: WorkMode
 ) -> None:
     fox = client(server, clock, fallback_mode=fallback)
     try:
-        model.set_work_mode(WorkMode.FEED_IN_FIRST if work_mode is WorkMode.SELF_USE
-                            else WorkMode.SELF_USE, clock.time())
+        model.set_work_mode(
+            WorkMode.FEED_IN_FIRST if work_mode is WorkMode.SELF_USE else WorkMode.SELF_USE,
+            clock.time(),
+        )
         for mode in ("force_charge", "force_discharge", "hold", "self_use_zero_export"):
             result = await fox.command(mode, 2000)
             assert result.verified and result.readback[41000] == work_mode, mode
@@ -147,11 +154,11 @@ async def test_a_work_mode_changed_under_a_command_in_force_is_put_back_at_the_n
         fox.close()
 
 
-@pytest.mark.parametrize(("fallback", "work_mode"), [
-    ("self_use", WorkMode.SELF_USE), ("back_up", WorkMode.BACK_UP)])
+@pytest.mark.parametrize(
+    ("fallback", "work_mode"), [("self_use", WorkMode.SELF_USE), ("back_up", WorkMode.BACK_UP)]
+)
 async def test_release_leaves_the_fallback_work_mode_whatever_changed_it(
-    server: FoxKHServer, clock: VirtualClock, model: SiteModel, fallback: str,
-    work_mode: WorkMode
+    server: FoxKHServer, clock: VirtualClock, model: SiteModel, fallback: str, work_mode: WorkMode
 ) -> None:
     fox = client(server, clock, fallback_mode=fallback)
     try:
@@ -195,17 +202,25 @@ async def test_nonsense_telemetry_is_an_error_never_a_reading(
         fox.close()
 
 
-reading = st.fixed_dictionaries({
-    "soc_pct": st.floats(-50, 400), "battery_w": st.floats(-40_000, 40_000),
-    "pv_w": st.floats(0, 2e6), "load_w": st.floats(0, 1e5), "grid_w": st.floats(-1e5, 1e5),
-    "battery_temp_c": st.floats(-100, 3000), "inverter_temp_c": st.floats(-100, 3000),
-    "battery_voltage_v": st.floats(-10, 2000)})
+reading = st.fixed_dictionaries(
+    {
+        "soc_pct": st.floats(-50, 400),
+        "battery_w": st.floats(-40_000, 40_000),
+        "pv_w": st.floats(0, 2e6),
+        "load_w": st.floats(0, 1e5),
+        "grid_w": st.floats(-1e5, 1e5),
+        "battery_temp_c": st.floats(-100, 3000),
+        "inverter_temp_c": st.floats(-100, 3000),
+        "battery_voltage_v": st.floats(-10, 2000),
+    }
+)
 
 
 @given(reading)
 def test_whatever_passes_is_physically_possible(values: dict[str, float]) -> None:
-    limits = TelemetryLimits.for_site({"battery": {"max_charge_w": 5000},
-                                       "grid": {"max_import_w": 15000}})
+    limits = TelemetryLimits.for_site(
+        {"battery": {"max_charge_w": 5000}, "grid": {"max_import_w": 15000}}
+    )
     if not implausible(values, limits):
         assert 0 <= values["soc_pct"] <= 100
         assert abs(values["battery_w"]) <= 21_000 and values["pv_w"] <= 30_000
@@ -214,8 +229,12 @@ def test_whatever_passes_is_physically_possible(values: dict[str, float]) -> Non
 
 
 def test_bigger_declared_hardware_widens_the_bounds() -> None:
-    big = TelemetryLimits.for_site({"battery": {"max_charge_w": 15_000, "max_discharge_w": 0},
-                                    "grid": {"max_import_w": 40_000, "max_export_w": 0}})
+    big = TelemetryLimits.for_site(
+        {
+            "battery": {"max_charge_w": 15_000, "max_discharge_w": 0},
+            "grid": {"max_import_w": 40_000, "max_export_w": 0},
+        }
+    )
     assert big.battery_w == 30_000 and big.site_w == 110_000
 
 
@@ -261,7 +280,8 @@ async def test_the_watchdog_is_not_fed_once_health_says_safety(
     ctx = _Ctx(conn, clock)
     try:
         await FoxCommand(ctx, {"connection": "fox"}).process(  # type: ignore[arg-type]
-            Message({"mode": "force_charge", "power_w": 2000}))
+            Message({"mode": "force_charge", "power_w": 2000})
+        )
         ctx.globals.set("decision", {"at": clock.time()})  # control is alive...
         ctx.globals.set("health", {"state": "safety", "reasons": ["telemetry: 16 min old"]})
         watchdog = FoxWatchdog(ctx, {"connection": "fox"})  # type: ignore[arg-type]

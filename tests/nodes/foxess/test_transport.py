@@ -37,8 +37,13 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def model() -> SiteModel:
     """Night: no PV, 500 W load, the battery half full."""
-    battery = Battery(max_charge_w=3000, max_discharge_w=3000, soc_initial=0.5,
-                      charge_efficiency=1.0, discharge_efficiency=1.0)
+    battery = Battery(
+        max_charge_w=3000,
+        max_discharge_w=3000,
+        soc_initial=0.5,
+        charge_efficiency=1.0,
+        discharge_efficiency=1.0,
+    )
     return SiteModel(ConstantProfile(0, 500), T0, battery)
 
 
@@ -62,8 +67,9 @@ async def test_each_gateway_transport_reads_and_forces_a_charge(
     transport: str, model: SiteModel, clock: VirtualClock, free_port: int
 ) -> None:
     async with FoxKHServer(model, clock, port=free_port, transport=transport):
-        fox = FoxKHClient("127.0.0.1", free_port, transport=transport, timeout_s=1.0,
-                          clock=clock, watchdog_s=60)
+        fox = FoxKHClient(
+            "127.0.0.1", free_port, transport=transport, timeout_s=1.0, clock=clock, watchdog_s=60
+        )
         try:
             assert await fox.connect()
             await charge_through(fox, model, clock)
@@ -180,15 +186,20 @@ def test_a_serial_transport_without_its_line_is_refused_where_written(tmp_path: 
     [
         (None, {"transport": "tcp", "host": "127.0.0.1", "port": 5020}),  # the simulator
         ("192.0.2.10:8899", {"transport": "rtu_over_tcp", "host": "192.0.2.10", "port": 8899}),
-        ("/dev/ttyUSB0", {"transport": "serial", "serial": {"port": "/dev/ttyUSB0",
-                                                            "baudrate": 19200}}),
+        (
+            "/dev/ttyUSB0",
+            {"transport": "serial", "serial": {"port": "/dev/ttyUSB0", "baudrate": 19200}},
+        ),
     ],
 )
 def test_the_command_line_names_the_inverter(
     tmp_path: Path, inverter: str | None, expected: dict[str, object]
 ) -> None:
-    config = site_file(tmp_path, "  transport: rtu_over_tcp\n  host: 10.1.1.1\n  port: 502\n"
-                                 "  serial: {port: /dev/ttyS0, baudrate: 19200}\n")
+    config = site_file(
+        tmp_path,
+        "  transport: rtu_over_tcp\n  host: 10.1.1.1\n  port: 502\n"
+        "  serial: {port: /dev/ttyS0, baudrate: 19200}\n",
+    )
     options = Options(config=config, data_dir=tmp_path / "data", inverter=inverter, ui=False)
     site = Service(options, clock=VirtualClock(T0)).settings["inverter"]
     assert {key: site[key] for key in expected} == expected
@@ -234,8 +245,9 @@ async def serial_kh(
 async def test_a_serial_line_reads_and_forces_a_charge(
     serial_kh: str, model: SiteModel, clock: VirtualClock
 ) -> None:
-    settings = {"inverter": {"transport": "serial", "serial": {"port": serial_kh},
-                             "timeout_s": 1.0}}
+    settings = {
+        "inverter": {"transport": "serial", "serial": {"port": serial_kh}, "timeout_s": 1.0}
+    }
     link = FoxModbusConnection("inverter", {}, clock, settings)
     await link.open()
     try:

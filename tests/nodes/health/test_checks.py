@@ -21,8 +21,15 @@ def plan_at(t: float) -> dict[str, Any]:
 
 
 def price_health(fetched_at: float | None, error: str | None = None) -> dict[str, Any]:
-    return {"prices": {"provider": "amber", "fetched_at": fetched_at, "stale_after_s": 900,
-                       "failures": 0 if error is None else 3, "last_error": error}}
+    return {
+        "prices": {
+            "provider": "amber",
+            "fetched_at": fetched_at,
+            "stale_after_s": 900,
+            "failures": 0 if error is None else 3,
+            "last_error": error,
+        }
+    }
 
 
 def sound(**changes: Any) -> Observed:
@@ -51,18 +58,27 @@ def test_everything_fresh_is_ok() -> None:
 
 def test_the_defaults_are_the_site_configs() -> None:
     assert HealthLimits.from_settings(DEFAULTS) == LIMITS
-    custom = HealthLimits.from_settings({"health": {"telemetry_safety_after": "20m",
-                                                    "input_safety_after": {"pv": "1d"}}})
+    custom = HealthLimits.from_settings(
+        {"health": {"telemetry_safety_after": "20m", "input_safety_after": {"pv": "1d"}}}
+    )
     assert custom.telemetry_safety_s == 1200 and custom.telemetry_degraded_s == 600
     assert custom.input_safety_s == {"pv": 86400}
 
 
 def test_telemetry_age_degrades_then_hands_back() -> None:
     def state(age: float) -> str:
-        return assess(sound(telemetry={"timestamp": T0 - age}, decision={"at": T0 - age}),
-                      LIMITS).state
+        return assess(
+            sound(telemetry={"timestamp": T0 - age}, decision={"at": T0 - age}), LIMITS
+        ).state
+
     assert [state(a) for a in (0, 599, 600, 899, 900, 3600)] == [
-        "ok", "ok", "degraded", "degraded", "safety", "safety"]
+        "ok",
+        "ok",
+        "degraded",
+        "degraded",
+        "safety",
+        "safety",
+    ]
     reasons = assess(sound(telemetry={"timestamp": T0 - 960}), LIMITS).reasons
     assert reasons == ["telemetry: 16 min old"]
 
@@ -70,10 +86,17 @@ def test_telemetry_age_degrades_then_hands_back() -> None:
 def test_modbus_errors_in_a_row() -> None:
     def seen(errors: int) -> Observed:
         return sound(link={"consecutive_errors": errors, "error": "not connected (register 31000)"})
+
     assert [assess(seen(n), LIMITS).state for n in range(5)] == [
-        "ok", "degraded", "degraded", "safety", "safety"]
+        "ok",
+        "degraded",
+        "degraded",
+        "safety",
+        "safety",
+    ]
     assert assess(seen(3), LIMITS).reasons == [
-        "Modbus: 3 errors in a row (not connected (register 31000))"]
+        "Modbus: 3 errors in a row (not connected (register 31000))"
+    ]
 
 
 def test_stale_prices_degrade_and_old_prices_hand_back() -> None:
@@ -81,15 +104,29 @@ def test_stale_prices_degrade_and_old_prices_hand_back() -> None:
     assert stale.state == "degraded"
     assert stale.reasons == ["prices stale: 17 min old; last error: HTTP 500"]
     assert assess(sound(inputs=price_health(T0 - 7200)), LIMITS).state == "safety"
-    pv = {"pv": {"provider": "solcast", "fetched_at": T0 - 86400, "stale_after_s": 28800,
-                 "failures": 1, "last_error": "HTTP 429"}}
+    pv = {
+        "pv": {
+            "provider": "solcast",
+            "fetched_at": T0 - 86400,
+            "stale_after_s": 28800,
+            "failures": 1,
+            "last_error": "HTTP 429",
+        }
+    }
     assert assess(sound(inputs=pv), LIMITS).state == "degraded"  # forecasts only degrade
 
 
 def test_the_retailers_usage_is_shown_but_never_judged() -> None:
     """Meter data only settles the accounts: days of failed fetches leave control alone."""
-    usage = {"usage": {"provider": "amber", "fetched_at": T0 - 5 * 86400,
-                       "stale_after_s": 3 * 86400, "failures": 4, "last_error": "HTTP 500"}}
+    usage = {
+        "usage": {
+            "provider": "amber",
+            "fetched_at": T0 - 5 * 86400,
+            "stale_after_s": 3 * 86400,
+            "failures": 4,
+            "last_error": "HTTP 500",
+        }
+    }
     result = assess(sound(inputs=usage), LIMITS)
     assert result.state == "ok"
     assert result.checks["inputs"]["usage"]["stale"] is True
@@ -98,8 +135,15 @@ def test_the_retailers_usage_is_shown_but_never_judged() -> None:
 def test_an_input_with_nothing_new_is_not_failing() -> None:
     """The sample prices change each half hour: 20 minutes old, no failure, is sound."""
     assert assess(sound(inputs=price_health(T0 - 1200)), LIMITS).state == "ok"
-    never = {"prices": {"provider": "amber", "fetched_at": None, "stale_after_s": 900,
-                        "failures": 1, "last_error": "HTTP 401"}}
+    never = {
+        "prices": {
+            "provider": "amber",
+            "fetched_at": None,
+            "stale_after_s": 900,
+            "failures": 1,
+            "last_error": "HTTP 401",
+        }
+    }
     assert assess(sound(inputs=never), LIMITS).reasons[0].startswith("prices stale")
     quiet = assess(sound(inputs=price_health(T0 - 2701)), LIMITS)  # three times 15 min
     assert quiet.state == "degraded" and quiet.reasons == ["prices stale: 45 min old"]
@@ -129,8 +173,11 @@ def test_a_tick_stuck_after_its_read() -> None:
 
 
 def test_the_inverter_not_doing_what_it_was_told_is_degraded_with_each_reason() -> None:
-    told = {"state": "degraded", "reasons": ["work mode (41000) is Feed-in First (1)",
-                                             "remote control dropped"], "commanded": {}}
+    told = {
+        "state": "degraded",
+        "reasons": ["work mode (41000) is Feed-in First (1)", "remote control dropped"],
+        "commanded": {},
+    }
     result = assess(sound(command_check=told), LIMITS)
     assert result.state == "degraded"
     assert result.reasons == told["reasons"]
@@ -161,8 +208,12 @@ def test_a_clock_behind_the_newest_record_is_degraded_until_it_catches_up() -> N
 
 
 def test_worst_wins_and_every_reason_is_given_worst_first() -> None:
-    result = assess(sound(link={"consecutive_errors": 1, "error": "timeout"},
-                          telemetry={"timestamp": T0 - 1000}), LIMITS)
+    result = assess(
+        sound(
+            link={"consecutive_errors": 1, "error": "timeout"}, telemetry={"timestamp": T0 - 1000}
+        ),
+        LIMITS,
+    )
     assert result.state == "safety"
     assert result.reasons == ["telemetry: 17 min old", "Modbus: 1 error (timeout)"]
 
@@ -170,16 +221,27 @@ def test_worst_wins_and_every_reason_is_given_worst_first() -> None:
 ages = st.floats(min_value=0, max_value=2 * 86400)
 
 
-@given(telemetry=ages, extra=ages, errors=st.integers(0, 10), more=st.integers(0, 10),
-       plan=ages, prices=ages)
+@given(
+    telemetry=ages,
+    extra=ages,
+    errors=st.integers(0, 10),
+    more=st.integers(0, 10),
+    plan=ages,
+    prices=ages,
+)
 def test_older_or_more_errors_is_never_healthier(
     telemetry: float, extra: float, errors: int, more: int, plan: float, prices: float
 ) -> None:
     def state(t_age: float, n: int, p_age: float) -> int:
-        seen = sound(telemetry={"timestamp": T0 - t_age}, decision={"at": T0 - t_age},
-                     link={"consecutive_errors": n, "error": "x"},
-                     plan=plan_at(T0 - p_age), inputs=price_health(T0 - prices))
+        seen = sound(
+            telemetry={"timestamp": T0 - t_age},
+            decision={"at": T0 - t_age},
+            link={"consecutive_errors": n, "error": "x"},
+            plan=plan_at(T0 - p_age),
+            inputs=price_health(T0 - prices),
+        )
         result = assess(seen, LIMITS)
         assert (result.state == "ok") == (not result.reasons)
         return STATES.index(result.state)
+
     assert state(telemetry, errors, plan) <= state(telemetry + extra, errors + more, plan + extra)

@@ -19,10 +19,21 @@ def energy(*values: float) -> dict[str, float]:
     return dict(zip(COUNTERS, values, strict=True))
 
 
-def sample(t: float, load: float, pv: float = 0.0, soc: float = 0.5,
-           counters: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
-    payload: dict[str, Any] = {"timestamp": t, "soc": soc, "pv_w": pv, "load_w": load,
-                               "battery_w": 0.0, "grid_w": load - pv}  # fmt: skip
+def sample(
+    t: float,
+    load: float,
+    pv: float = 0.0,
+    soc: float = 0.5,
+    counters: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "timestamp": t,
+        "soc": soc,
+        "pv_w": pv,
+        "load_w": load,
+        "battery_w": 0.0,
+        "grid_w": load - pv,
+    }
     if counters is not None:
         payload["energy_kwh"] = counters
     return payload

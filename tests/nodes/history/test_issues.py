@@ -22,21 +22,46 @@ HALF_HOUR = 1800.0
 def prices(issued: float, imports: list[float], fetched: float | None = None) -> dict[str, Any]:
     """An Amber-like reading: an interval per price from T0, feed-in a tenth of import."""
     intervals = [
-        {"start": T0 + i * HALF_HOUR, "end": T0 + (i + 1) * HALF_HOUR, "import_price": p,
-         "export_price": p / 10, "type": "forecast", "estimate": True, "spike": "none",
-         "descriptor": None, "renewables": None}
+        {
+            "start": T0 + i * HALF_HOUR,
+            "end": T0 + (i + 1) * HALF_HOUR,
+            "import_price": p,
+            "export_price": p / 10,
+            "type": "forecast",
+            "estimate": True,
+            "spike": "none",
+            "descriptor": None,
+            "renewables": None,
+        }
         for i, p in enumerate(imports)
-    ]  # fmt: skip
-    return {"kind": "prices", "provider": "amber", "issued_at": issued,
-            "fetched_at": issued if fetched is None else fetched,
-            "data": {"intervals": intervals}}  # fmt: skip
+    ]
+    return {
+        "kind": "prices",
+        "provider": "amber",
+        "issued_at": issued,
+        "fetched_at": issued if fetched is None else fetched,
+        "data": {"intervals": intervals},
+    }
 
 
 def pv(issued: float, p50: list[float]) -> dict[str, Any]:
-    periods = [{"start": T0 + i * HALF_HOUR, "end": T0 + (i + 1) * HALF_HOUR, "p50_w": w,
-                "p10_w": w / 2, "p90_w": w * 1.2} for i, w in enumerate(p50)]  # fmt: skip
-    return {"kind": "pv", "provider": "solcast", "issued_at": issued, "fetched_at": issued + 5,
-            "data": {"periods": periods}}  # fmt: skip
+    periods = [
+        {
+            "start": T0 + i * HALF_HOUR,
+            "end": T0 + (i + 1) * HALF_HOUR,
+            "p50_w": w,
+            "p10_w": w / 2,
+            "p90_w": w * 1.2,
+        }
+        for i, w in enumerate(p50)
+    ]
+    return {
+        "kind": "pv",
+        "provider": "solcast",
+        "issued_at": issued,
+        "fetched_at": issued + 5,
+        "data": {"periods": periods},
+    }
 
 
 def plan(created: float, loads: list[float]) -> dict[str, Any]:
@@ -72,9 +97,17 @@ def test_what_we_believed_at_any_moment(site_db: sqlite3.Connection) -> None:
     assert believed(site_db, T0 - 1) == [0.30, 0.40, 0.50]  # the unchanged re-issue
     assert believed(site_db, T0 + 3600) == [0.30, 0.45, 0.50, 0.60]
     (second,) = prices_believed_at(site_db, T0 - 1, since=T0 + 1800, until=T0 + 3600)
-    assert second == {"provider": "amber", "start": T0 + 1800, "issued_at": T0 - 600,
-                      "end": T0 + 3600, "fetched_at": T0 - 600, "import_price": 0.40,
-                      "export_price": 0.04, "type": "forecast", "spike": "none"}  # fmt: skip
+    assert second == {
+        "provider": "amber",
+        "start": T0 + 1800,
+        "issued_at": T0 - 600,
+        "end": T0 + 3600,
+        "fetched_at": T0 - 600,
+        "import_price": 0.40,
+        "export_price": 0.04,
+        "type": "forecast",
+        "spike": "none",
+    }
 
 
 def test_belief_counts_from_when_a_reading_was_fetched(site_db: sqlite3.Connection) -> None:
@@ -114,7 +147,9 @@ def test_pv_and_load_forecasts_by_issue(site_db: sqlite3.Connection) -> None:
     assert [r["value_w"] for r in loads] == [400.0, 650.0]
     solar = forecast_believed_at(site_db, "pv", T0)
     assert [(r["provider"], r["value_w"], r["p10_w"]) for r in solar] == [
-        ("solcast", 0.0, 0.0), ("solcast", 1000.0, 500.0)]  # fmt: skip
+        ("solcast", 0.0, 0.0),
+        ("solcast", 1000.0, 500.0),
+    ]
 
 
 CONNECTIONS = """
@@ -144,8 +179,8 @@ async def test_the_shipped_history_flow_records_every_new_reading(tmp_path: Path
 
     db = sqlite3.connect(tmp_path / "site.db")
     assert db.execute("SELECT COUNT(*) FROM price_issues").fetchone()[0] == 3
-    assert db.execute("SELECT what, provider, COUNT(*) FROM forecast_issues GROUP BY what "
-                      "ORDER BY what").fetchall() == [("load", "predicted", 2),
-                                                      ("pv", "solcast", 2)]  # fmt: skip
+    assert db.execute(
+        "SELECT what, provider, COUNT(*) FROM forecast_issues GROUP BY what ORDER BY what"
+    ).fetchall() == [("load", "predicted", 2), ("pv", "solcast", 2)]
     assert believed(db, T0) == [0.30, 0.42]
     db.close()

@@ -33,8 +33,14 @@ nodes:
 
 
 def telemetry(t: float, load: float, pv: float = 0.0) -> dict[str, Any]:
-    return {"timestamp": t, "soc": 0.5, "pv_w": pv, "load_w": load, "battery_w": 0.0,
-            "grid_w": load - pv}  # fmt: skip
+    return {
+        "timestamp": t,
+        "soc": 0.5,
+        "pv_w": pv,
+        "load_w": load,
+        "battery_w": 0.0,
+        "grid_w": load - pv,
+    }
 
 
 @pytest.fixture

@@ -43,7 +43,10 @@ def test_retention_is_a_duration_a_number_of_days_or_forever() -> None:
     assert retention_seconds(None) is None
     kept = retentions({"history": {"retention": {"telemetry_samples": "7d"}}})
     assert (kept["telemetry_samples"], kept["history_30min"], kept["history_daily"]) == (
-        7 * DAY, 730 * DAY, None)  # fmt: skip
+        7 * DAY,
+        730 * DAY,
+        None,
+    )
     assert not any(table.startswith("ledger") for table in kept)
 
 
@@ -63,15 +66,21 @@ def fill(db: sqlite3.Connection) -> None:
     for age in (40 * DAY, 20 * DAY, 10 * DAY, 5 * DAY, 1 * DAY):
         t = NOW - age
         db.execute("INSERT INTO telemetry_samples (timestamp, load_w) VALUES (?, 1)", (t,))
-        db.execute("INSERT INTO price_issues VALUES ('amber', ?, ?, ?, ?, 0.3, 0.1, 'actual', "
-                   "'none')", (t, t - 3600, t + 1800, t - 3600))  # fmt: skip
+        db.execute(
+            "INSERT INTO price_issues VALUES ('amber', ?, ?, ?, ?, 0.3, 0.1, 'actual', 'none')",
+            (t, t - 3600, t + 1800, t - 3600),
+        )
     for age in (100 * DAY, 80 * DAY):
         t = NOW - age
-        db.execute("INSERT INTO forecast_issues VALUES ('pv', 'solcast', ?, ?, ?, ?, 1, 1, 1)",
-                   (t, t - 3600, t + 1800, t - 3600))  # fmt: skip
+        db.execute(
+            "INSERT INTO forecast_issues VALUES ('pv', 'solcast', ?, ?, ?, ?, 1, 1, 1)",
+            (t, t - 3600, t + 1800, t - 3600),
+        )
     db.execute("INSERT INTO history_30min (slot_start, samples) VALUES (?, 1)", (NOW - 800 * DAY,))
-    db.execute("INSERT INTO history_daily (date, start, end, samples) VALUES "
-               "('2023-01-01', ?, ?, 1)", (NOW - 1000 * DAY, NOW - 999 * DAY))  # fmt: skip
+    db.execute(
+        "INSERT INTO history_daily (date, start, end, samples) VALUES ('2023-01-01', ?, ?, 1)",
+        (NOW - 1000 * DAY, NOW - 999 * DAY),
+    )
     db.execute("CREATE TABLE ledger_events (at REAL, amount REAL)")
     db.execute("INSERT INTO ledger_events VALUES (?, 1.0)", (NOW - 5000 * DAY,))
 
@@ -116,15 +125,21 @@ def test_a_batch_deletes_no_more_than_asked(site_db: sqlite3.Connection) -> None
 
 
 def test_a_sample_behind_the_prune_mark_is_refused(site_db: sqlite3.Connection) -> None:
-    payloads = [sample(NOW + i * 300, 100.0 * i, counters=energy(i, i, 0, 0, 0, 0))
-                for i in range(12)]  # fmt: skip
+    payloads = [
+        sample(NOW + i * 300, 100.0 * i, counters=energy(i, i, 0, 0, 0, 0)) for i in range(12)
+    ]
     for payload in payloads:
-        record_sample(site_db, payload["timestamp"], sample_values(payload),
-                      counter_values(payload["energy_kwh"]))  # fmt: skip
+        record_sample(
+            site_db,
+            payload["timestamp"],
+            sample_values(payload),
+            counter_values(payload["energy_kwh"]),
+        )
     prune_batch(site_db, "telemetry_samples", NOW + 1800, 100)  # the first slot's samples go
     before = site_db.execute("SELECT * FROM history_30min ORDER BY 1").fetchall()
     late = sample(NOW + 600, 5000.0, counters=energy(2, 2, 0, 0, 0, 0))
-    assert not record_sample(site_db, NOW + 600, sample_values(late),
-                             counter_values(late["energy_kwh"]))  # fmt: skip
+    assert not record_sample(
+        site_db, NOW + 600, sample_values(late), counter_values(late["energy_kwh"])
+    )
     assert site_db.execute("SELECT * FROM history_30min ORDER BY 1").fetchall() == before
     assert before[0][1] == 250.0  # the first slot's mean, from samples long gone

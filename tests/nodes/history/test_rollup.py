@@ -19,8 +19,13 @@ SYDNEY = ZoneInfo("Australia/Sydney")
 
 
 def record(db: sqlite3.Connection, payload: dict[str, Any], zone: ZoneInfo = SYDNEY) -> bool:
-    return record_sample(db, payload["timestamp"], sample_values(payload),
-                         counter_values(payload.get("energy_kwh")), zone=zone)  # fmt: skip
+    return record_sample(
+        db,
+        payload["timestamp"],
+        sample_values(payload),
+        counter_values(payload.get("energy_kwh")),
+        zone=zone,
+    )
 
 
 def slots(db: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -36,8 +41,10 @@ def days(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
 
 
 def everything(db: sqlite3.Connection) -> list[Any]:
-    return [db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-            for t in ("telemetry_samples", "history_30min", "history_daily")]  # fmt: skip
+    return [
+        db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+        for t in ("telemetry_samples", "history_30min", "history_daily")
+    ]
 
 
 #: Three samples in a slot and one at the next slot's start, by hand:
@@ -58,12 +65,24 @@ def test_three_samples_give_known_means_soc_and_energies(site_db: sqlite3.Connec
         assert record(site_db, payload)
     first, second = slots(site_db)
     assert first == {
-        "slot_start": int(START), "load_w": 600.0, "pv_w": 2400.0, "battery_w": 0.0,
-        "grid_w": -1800.0, "soc_min": 0.50, "soc_max": 0.52, "soc_last": 0.51,
-        "pv_kwh": 1.2, "load_kwh": 0.6, "grid_import_kwh": 0.3, "grid_export_kwh": 0.5,
-        "battery_charge_kwh": 0.1, "battery_discharge_kwh": 0.2, "metered_s": 1800.0,
-        "samples": 3, "source": "recorded",
-    }  # fmt: skip
+        "slot_start": int(START),
+        "load_w": 600.0,
+        "pv_w": 2400.0,
+        "battery_w": 0.0,
+        "grid_w": -1800.0,
+        "soc_min": 0.50,
+        "soc_max": 0.52,
+        "soc_last": 0.51,
+        "pv_kwh": 1.2,
+        "load_kwh": 0.6,
+        "grid_import_kwh": 0.3,
+        "grid_export_kwh": 0.5,
+        "battery_charge_kwh": 0.1,
+        "battery_discharge_kwh": 0.2,
+        "metered_s": 1800.0,
+        "samples": 3,
+        "source": "recorded",
+    }
     # The next slot has one sample and no later one yet: no energy is known in it.
     assert (second["samples"], second["metered_s"], second["pv_kwh"]) == (1, 0.0, None)
 

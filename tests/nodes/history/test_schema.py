@@ -26,8 +26,9 @@ def version_1_file(path: Path, stamped: bool = True) -> None:
         migrate(db, COMPONENT, MIGRATIONS[:1])
     else:
         db.executescript(SCHEMA)  # from before versioning: the same tables, no stamp
-    samples = [(START + 300 * i, 100.0 * (i + 1), 10.0, -50.0, 60.0 + i, (40 + i) / 100)
-               for i in range(8)]  # fmt: skip
+    samples = [
+        (START + 300 * i, 100.0 * (i + 1), 10.0, -50.0, 60.0 + i, (40 + i) / 100) for i in range(8)
+    ]
     db.executemany("INSERT INTO telemetry_samples VALUES (?, ?, ?, ?, ?, ?)", samples)
     db.executemany(
         "INSERT INTO history_30min VALUES (?, ?, ?, ?, 'recorded')",
@@ -38,8 +39,12 @@ def version_1_file(path: Path, stamped: bool = True) -> None:
 
 
 def dump(db: sqlite3.Connection) -> list[Any]:
-    tables = [name for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]  # fmt: skip
+    tables = [
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+    ]
     schema = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
     return [schema, *(db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables)]
 
@@ -59,10 +64,15 @@ def test_a_version_1_file_upgrades_in_place_keeping_its_rows(tmp_path: Path, sta
         (START, 350.0, 10.0, 6, "recorded", -50.0, 62.5, 0.40, 0.45, 0.45, None, 0),
         (START + 1800, 750.0, 10.0, 2, "recorded", -50.0, 66.5, 0.46, 0.47, 0.47, None, 0),
     ]
-    assert db.execute("SELECT COUNT(*), COUNT(pv_total_kwh) FROM telemetry_samples").fetchone() \
-        == (8, 0)  # fmt: skip
+    assert db.execute("SELECT COUNT(*), COUNT(pv_total_kwh) FROM telemetry_samples").fetchone() == (
+        8,
+        0,
+    )
     assert load_history(db, START - 1800, START + 3600) == [
-        (START - 1800, 500.0), (START, 350.0), (START + 1800, 750.0)]  # fmt: skip
+        (START - 1800, 500.0),
+        (START, 350.0),
+        (START + 1800, 750.0),
+    ]
     ensure_schema(db)  # again: nothing to do
     assert schema_version(db, COMPONENT) == 2
     db.close()
@@ -97,8 +107,11 @@ def test_a_newer_file_is_refused_with_a_clear_message_and_left_untouched(
     ensure_schema(db)
     db.execute("UPDATE schema_versions SET version = 3 WHERE component = 'history'")
     before = dump(db)
-    with pytest.raises(SchemaTooNew, match=r"history tables are at schema version 3, but this "
-                       r"release knows versions up to 2.*newer Power Master"):  # fmt: skip
+    with pytest.raises(
+        SchemaTooNew,
+        match=r"history tables are at schema version 3, but this "
+        r"release knows versions up to 2.*newer Power Master",
+    ):
         ensure_schema(db)
     assert dump(db) == before
     db.close()

@@ -50,8 +50,9 @@ class EchoPrices(Provider):
     async def fetch(self, http: aiohttp.ClientSession | None, now: float) -> Any:
         assert http is not None
         headers = {"Authorization": f"Bearer {reveal(self.section['api_key'])}"}
-        reply = await fetch(http, self.section["base_url"], self.clock, headers=headers,
-                            policy=self.retry)  # fmt: skip
+        reply = await fetch(
+            http, self.section["base_url"], self.clock, headers=headers, policy=self.retry
+        )
         return reply.json()
 
     def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
@@ -86,8 +87,10 @@ async def start(tmp_path: Path, url: str, clock: VirtualClock) -> Engine:
     reg = registry()
     reg.add_all([EchoNode])
     secret = SecretRef("echo_key")
-    settings = {"echo": {"base_url": url, "api_key": secret, "timeout_s": 0.2},
-                "inputs": {"stale_after": {"prices": "15m"}}}  # fmt: skip
+    settings = {
+        "echo": {"base_url": url, "api_key": secret, "timeout_s": 0.2},
+        "inputs": {"stale_after": {"prices": "15m"}},
+    }
     attach_secrets(settings, {"echo_key": KEY})
     engine = Engine(reg, clock, tmp_path / "engine.db", settings=settings, data_dir=tmp_path)
     await engine.start(load_flow_text(FLOW, reg))

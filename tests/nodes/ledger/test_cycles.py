@@ -59,8 +59,14 @@ def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def entry(kind: str, at: float, amount: float, kwh: float = 0.0) -> dict[str, Any]:
-    return {"key": f"{at}/{kind}", "at": at, "kind": kind, "kwh": kwh, "price": None,
-            "amount": amount}  # fmt: skip
+    return {
+        "key": f"{at}/{kind}",
+        "at": at,
+        "kind": kind,
+        "kwh": kwh,
+        "price": None,
+        "amount": amount,
+    }
 
 
 def started(db: sqlite3.Connection, at: float) -> None:
@@ -147,8 +153,12 @@ def test_every_ended_cycle_is_kept_even_one_the_service_missed_entirely(
     gap = {"start": MAR_5 + 20 * DAY, "end": JUN_5 + DAY, "reason": "no reading for ages"}
     post(db, [entry("import_cost", JUN_5 + DAY, -2.0, 8.0)], gap=gap)
     written = close_cycles(db, JUL_5, TERMS)
-    assert [(c.start, c.end) for c in written] == [(MAR_5, APR_5), (APR_5, MAY_5), (MAY_5, JUN_5),
-                                                  (JUN_5, JUL_5)]  # fmt: skip
+    assert [(c.start, c.end) for c in written] == [
+        (MAR_5, APR_5),
+        (APR_5, MAY_5),
+        (MAY_5, JUN_5),
+        (JUN_5, JUL_5),
+    ]
     march, april, may, june = written
     # March: before the ledger began (10 days) and the gap from 25 March (11 days).
     assert (march.gaps, march.unaccounted_s) == (1, 21 * DAY)
@@ -180,14 +190,18 @@ def test_the_statement_shows_the_open_cycle_and_an_ended_one_not_yet_stored(
     now = MAY_5 + 3 * DAY  # no posting since the boundary has closed April's cycle yet
     shown = statement(db, now, TERMS)
     (april,) = shown["closed"]
-    assert (april["start"], april["end"]) == ("2026-04-05T00:00:00+11:00",
-                                              "2026-05-05T00:00:00+10:00")  # fmt: skip
+    assert (april["start"], april["end"]) == (
+        "2026-04-05T00:00:00+11:00",
+        "2026-05-05T00:00:00+10:00",
+    )
     assert april["stored"] is False
     assert april["bill"]["net_bill"] == "50.73"
     assert april["no_battery"] == {"energy": "5.25", "net_bill": "53.25", "saving": "2.52"}
     current = shown["current"]
-    assert (current["start"], current["end"]) == ("2026-05-05T00:00:00+10:00",
-                                                  "2026-06-05T00:00:00+10:00")  # fmt: skip
+    assert (current["start"], current["end"]) == (
+        "2026-05-05T00:00:00+10:00",
+        "2026-06-05T00:00:00+10:00",
+    )
     assert current["bill"]["supply_days"] == 3  # 5, 6 and 7 May covered
     # So far the fixed charges are pro rata to the 3 days covered: 3 x 1.10 of supply and
     # 3/31 of the 15.00 fee (1.4516 -> 1.45): 100.00 + 3.30 + 1.45.

@@ -24,11 +24,22 @@ def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     conn = open_database(tmp_path / "site.db", schema="")
     ensure_schema(conn)
     intervals = [NOON + 300 * i for i in range(6)]
-    post(conn, [
-        {"key": f"{at}/{kind}", "at": at, "kind": kind, "kwh": 1.0, "price": 0.3,
-         "amount": -0.3 if kind == "import_cost" else 0.05, "cash": True}
-        for at in intervals for kind in ("import_cost", "export_revenue")
-    ])  # fmt: skip
+    post(
+        conn,
+        [
+            {
+                "key": f"{at}/{kind}",
+                "at": at,
+                "kind": kind,
+                "kwh": 1.0,
+                "price": 0.3,
+                "amount": -0.3 if kind == "import_cost" else 0.05,
+                "cash": True,
+            }
+            for at in intervals
+            for kind in ("import_cost", "export_revenue")
+        ],
+    )
     post(conn, [], gap={"start": NOON - 3600, "end": NOON, "reason": "the service was down"})
     yield conn
     conn.close()
@@ -46,9 +57,15 @@ def test_entries_come_newest_first_a_page_at_a_time(db: sqlite3.Connection) -> N
     assert page["more"] is True
     first = page["entries"][0]
     assert first["cash"] is True and first["price"] == 0.3  # as posted, with its detail
-    assert page["gaps"] == [{"start": "2026-03-02T11:00:00+10:00",
-                             "end": "2026-03-02T12:00:00+10:00", "hours": 1.0,
-                             "reason": "the service was down", "energy": {}}]  # fmt: skip
+    assert page["gaps"] == [
+        {
+            "start": "2026-03-02T11:00:00+10:00",
+            "end": "2026-03-02T12:00:00+10:00",
+            "hours": 1.0,
+            "reason": "the service was down",
+            "energy": {},
+        }
+    ]
 
 
 def test_entries_filter_by_time_and_kind(db: sqlite3.Connection) -> None:
@@ -56,7 +73,9 @@ def test_entries_filter_by_time_and_kind(db: sqlite3.Connection) -> None:
         db, query(since="2026-03-02T12:05", until=str(NOON + 900), kind="import_cost"), BRISBANE
     )
     assert [(e["at"][11:16], e["kind"]) for e in page["entries"]] == [
-        ("12:10", "import_cost"), ("12:05", "import_cost")]  # fmt: skip
+        ("12:10", "import_cost"),
+        ("12:05", "import_cost"),
+    ]
     assert page["more"] is False
     assert page["since"] == "2026-03-02T12:05:00+10:00"
     assert page["gaps"] == []  # the gap ended before 12:05

@@ -39,9 +39,14 @@ def ledger(
     end: datetime = END,
 ) -> IntervalLedger:
     return interval_events(
-        end - timedelta(minutes=5), end, e, IntervalPrices(import_price, export_price),
-        basis or CostBasis(), eta_charge=eta_charge, eta_discharge=eta_discharge,
-    )  # fmt: skip
+        end - timedelta(minutes=5),
+        end,
+        e,
+        IntervalPrices(import_price, export_price),
+        basis or CostBasis(),
+        eta_charge=eta_charge,
+        eta_discharge=eta_discharge,
+    )
 
 
 def kinds(result: IntervalLedger) -> dict[str, LedgerEvent]:
@@ -50,8 +55,13 @@ def kinds(result: IntervalLedger) -> dict[str, LedgerEvent]:
 
 def test_evening_discharge_to_load_and_grid() -> None:
     # 1.5 kWh AC out at 90 %: 1.6667 stored kWh at $0.15 = $0.25 of basis, 2/3 of it to load.
-    result = ledger(energy(load=1.0, battery_discharge=1.5, grid_export=0.5), 0.40, 0.10,
-                    CostBasis(stored_kwh=10.0, basis=0.15), eta_discharge=0.9)  # fmt: skip
+    result = ledger(
+        energy(load=1.0, battery_discharge=1.5, grid_export=0.5),
+        0.40,
+        0.10,
+        CostBasis(stored_kwh=10.0, basis=0.15),
+        eta_discharge=0.9,
+    )
     e = kinds(result)
     assert e["import_cost"].amount == 0.0
     assert e["export_revenue"].amount == pytest.approx(0.05)
@@ -69,8 +79,9 @@ def test_evening_discharge_to_load_and_grid() -> None:
 
 
 def test_midday_charging_from_solar_and_grid() -> None:
-    result = ledger(energy(pv=1.0, load=0.5, battery_charge=2.5, grid_import=2.0), 0.20, 0.05,
-                    eta_charge=0.9)  # fmt: skip
+    result = ledger(
+        energy(pv=1.0, load=0.5, battery_charge=2.5, grid_import=2.0), 0.20, 0.05, eta_charge=0.9
+    )
     e = kinds(result)
     assert e["import_cost"].amount == pytest.approx(-0.40)
     assert e["self_consumption_saving"].amount == pytest.approx(0.10)  # 0.5 kWh of pv at 0.20
@@ -104,8 +115,9 @@ def test_negative_import_price_importing_earns() -> None:
 
 
 def test_charged_and_discharged_in_one_interval_carries_its_own_cost() -> None:
-    result = ledger(energy(load=1.0, battery_charge=1.0, battery_discharge=1.0,
-                           grid_import=1.0), 0.30, 0.05)  # fmt: skip
+    result = ledger(
+        energy(load=1.0, battery_charge=1.0, battery_discharge=1.0, grid_import=1.0), 0.30, 0.05
+    )
     e = kinds(result)
     assert e["arbitrage_pnl"].detail["basis_cost"] == pytest.approx(0.30)
     assert e["arbitrage_pnl"].amount == pytest.approx(0.0)
@@ -130,8 +142,15 @@ def test_bill_is_exactly_what_the_retailer_computes() -> None:
     basis = CostBasis()
     ours, retailer = [], []
     for n, (e, imp, exp) in enumerate(intervals):
-        result = ledger(e, imp, exp, basis, eta_charge=0.95, eta_discharge=0.95,
-                        end=END + timedelta(minutes=5 * n))  # fmt: skip
+        result = ledger(
+            e,
+            imp,
+            exp,
+            basis,
+            eta_charge=0.95,
+            eta_discharge=0.95,
+            end=END + timedelta(minutes=5 * n),
+        )
         basis = result.basis_after
         cash = {ev.kind: ev.amount for ev in result.events if ev.cash}
         assert set(cash) == {"import_cost", "export_revenue"}
@@ -179,7 +198,14 @@ def test_bad_times_and_prices_are_refused() -> None:
     with pytest.raises(ValueError, match="has no timezone"):
         idempotency_key(datetime(2026, 11, 25, 10, 5), "import_cost")
     with pytest.raises(ValueError, match="is not before end"):
-        interval_events(END, END, energy(), IntervalPrices(0.2, 0.05), CostBasis(),
-                        eta_charge=1.0, eta_discharge=1.0)  # fmt: skip
+        interval_events(
+            END,
+            END,
+            energy(),
+            IntervalPrices(0.2, 0.05),
+            CostBasis(),
+            eta_charge=1.0,
+            eta_discharge=1.0,
+        )
     with pytest.raises(ValueError, match=r"IntervalPrices.export_price: must be finite"):
         IntervalPrices(0.2, float("inf"))

@@ -5,10 +5,23 @@ from __future__ import annotations
 import nodes.ledger
 
 PUBLIC = {
-    "BALANCE_TOLERANCE_KWH", "COUNTERS", "KINDS", "BasisError", "CostBasis", "CounterError",
-    "Discharge", "Flows", "IntervalEnergy", "IntervalLedger", "IntervalPrices", "LedgerEvent",
-    "attribute", "idempotency_key", "interval_energy", "interval_events",
-}  # fmt: skip
+    "BALANCE_TOLERANCE_KWH",
+    "COUNTERS",
+    "KINDS",
+    "BasisError",
+    "CostBasis",
+    "CounterError",
+    "Discharge",
+    "Flows",
+    "IntervalEnergy",
+    "IntervalLedger",
+    "IntervalPrices",
+    "LedgerEvent",
+    "attribute",
+    "idempotency_key",
+    "interval_energy",
+    "interval_events",
+}
 
 
 def test_exported_members() -> None:

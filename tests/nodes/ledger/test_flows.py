@@ -8,10 +8,15 @@ from nodes.ledger import COUNTERS, CounterError, IntervalEnergy, attribute, inte
 
 #: A Fox ESS KH ``energy_kwh`` as nodes/foxess/client.py builds it (0.1 kWh, extra keys).
 BEFORE = {
-    "pv": 12345.6, "load": 20001.3, "grid_import": 8000.0, "grid_export": 4000.2,
-    "battery_charge": 3000.4, "battery_discharge": 2900.9,
-    "inverter_output": 15000.1, "inverter_input": 3100.0,
-}  # fmt: skip
+    "pv": 12345.6,
+    "load": 20001.3,
+    "grid_import": 8000.0,
+    "grid_export": 4000.2,
+    "battery_charge": 3000.4,
+    "battery_discharge": 2900.9,
+    "inverter_output": 15000.1,
+    "inverter_input": 3100.0,
+}
 
 
 def after(**deltas: float) -> dict[str, float]:
@@ -90,8 +95,14 @@ def test_charge_solar_cannot_cover_comes_from_grid() -> None:
 
 
 def test_split_adds_up_to_every_counter() -> None:
-    e = energy(pv=1.7, load=2.9, grid_import=1.9, grid_export=0.4,
-               battery_charge=0.6, battery_discharge=0.3)  # fmt: skip
+    e = energy(
+        pv=1.7,
+        load=2.9,
+        grid_import=1.9,
+        grid_export=0.4,
+        battery_charge=0.6,
+        battery_discharge=0.3,
+    )
     f = attribute(e)
     assert f.pv_to_load + f.pv_to_battery + f.pv_to_grid == pytest.approx(e.pv)
     assert f.pv_to_load + f.battery_to_load + f.grid_to_load == pytest.approx(e.load)

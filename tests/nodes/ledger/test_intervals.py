@@ -32,24 +32,58 @@ def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     conn.close()
 
 
-def tick(start: datetime, *, pv: float = 0.0, load: float = 0.0, grid_import: float = 0.0,
-         grid_export: float = 0.0, charge: float = 0.0, discharge: float = 0.0,
-         buy: float = 0.30, sell: float = 0.05, basis: float = 0.10,
-         stored: float = 5.0) -> list[dict[str, Any]]:  # fmt: skip
+def tick(
+    start: datetime,
+    *,
+    pv: float = 0.0,
+    load: float = 0.0,
+    grid_import: float = 0.0,
+    grid_export: float = 0.0,
+    charge: float = 0.0,
+    discharge: float = 0.0,
+    buy: float = 0.30,
+    sell: float = 0.05,
+    basis: float = 0.10,
+    stored: float = 5.0,
+) -> list[dict[str, Any]]:
     """A five-minute interval's entries as ledger.post makes them, with both baselines."""
     end = start + timedelta(minutes=5)
-    energy = IntervalEnergy(pv=pv, load=load, grid_import=grid_import, grid_export=grid_export,
-                            battery_charge=charge, battery_discharge=discharge)  # fmt: skip
-    made = interval_events(start, end, energy, IntervalPrices(buy, sell), CostBasis(stored, basis),
-                           eta_charge=0.95, eta_discharge=0.95)  # fmt: skip
+    energy = IntervalEnergy(
+        pv=pv,
+        load=load,
+        grid_import=grid_import,
+        grid_export=grid_export,
+        battery_charge=charge,
+        battery_discharge=discharge,
+    )
+    made = interval_events(
+        start,
+        end,
+        energy,
+        IntervalPrices(buy, sell),
+        CostBasis(stored, basis),
+        eta_charge=0.95,
+        eta_discharge=0.95,
+    )
     key = end.astimezone(UTC).isoformat()
     baselines = [
-        {"key": f"{key}/baseline_no_battery", "kind": "baseline_no_battery",
-         "at": start.timestamp(), "kwh": load - pv, "price": None,
-         "amount": -(max(0.0, load - pv) * buy - max(0.0, pv - load) * sell)},
-        {"key": f"{key}/baseline_self_use", "kind": "baseline_self_use",
-         "at": start.timestamp(), "kwh": 0.0, "price": None, "amount": 0.0},
-    ]  # fmt: skip
+        {
+            "key": f"{key}/baseline_no_battery",
+            "kind": "baseline_no_battery",
+            "at": start.timestamp(),
+            "kwh": load - pv,
+            "price": None,
+            "amount": -(max(0.0, load - pv) * buy - max(0.0, pv - load) * sell),
+        },
+        {
+            "key": f"{key}/baseline_self_use",
+            "kind": "baseline_self_use",
+            "at": start.timestamp(),
+            "kwh": 0.0,
+            "price": None,
+            "amount": 0.0,
+        },
+    ]
     return [e.as_dict() for e in made.events] + baselines
 
 
@@ -103,9 +137,16 @@ def test_an_interval_where_nothing_moved_is_left_out_and_rows_are_newest_first()
 def test_a_settlement_is_a_row_of_its_own() -> None:
     posted = tick(START, load=0.2, grid_import=0.2)
     slot_end = (START + timedelta(minutes=30)).astimezone(UTC).isoformat()
-    posted.append({"key": f"{slot_end}/import_settlement", "at": START.timestamp(),
-                   "kind": "import_settlement", "kwh": 0.05, "price": 0.30,
-                   "amount": -0.015})  # fmt: skip
+    posted.append(
+        {
+            "key": f"{slot_end}/import_settlement",
+            "at": START.timestamp(),
+            "kind": "import_settlement",
+            "kwh": 0.05,
+            "price": 0.30,
+            "amount": -0.015,
+        }
+    )
     settled, ticked = sorted(interval_rows(posted), key=lambda row: row["end"], reverse=True)
     assert settled["settlement"] is True and settled["end"] == slot_end
     assert settled["settlement_paid"] == pytest.approx(0.015)
@@ -122,13 +163,16 @@ def test_the_api_pages_by_interval_and_filters_by_kind(db: sqlite3.Connection) -
     page = entries(db, query, BRISBANE)
     assert page["view"] == "intervals" and page["more"] is True
     assert [row["start"] for row in page["intervals"]] == [
-        "2026-01-15T08:30:00+10:00", "2026-01-15T08:25:00+10:00"]  # fmt: skip
+        "2026-01-15T08:30:00+10:00",
+        "2026-01-15T08:25:00+10:00",
+    ]
     assert page["intervals"][0]["end"] == "2026-01-15T08:35:00+10:00"
     everything = entries(db, EntryQuery.parse({"view": "intervals"}, BRISBANE), BRISBANE)
     assert len(everything["intervals"]) == 4  # three with imports, one export; still ones out
     assert everything["more"] is False
-    exports = entries(db, EntryQuery.parse({"view": "intervals", "kind": "export_revenue"},
-                                           BRISBANE), BRISBANE)  # fmt: skip
+    exports = entries(
+        db, EntryQuery.parse({"view": "intervals", "kind": "export_revenue"}, BRISBANE), BRISBANE
+    )
     assert [row["start"] for row in exports["intervals"]] == ["2026-01-15T08:30:00+10:00"]
 
 

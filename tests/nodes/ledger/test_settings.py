@@ -42,7 +42,10 @@ def test_a_tariff_s_fixed_charges_are_used_when_billing_leaves_them_out(tmp_path
     settings = load_site_config(site(tmp_path, TARIFF + "billing: {start_day: 12}\n"))
     terms = BillingTerms.from_settings(settings)
     assert (terms.start_day, terms.supply_charge, terms.monthly_fee) == (
-        12, Decimal("1.25"), Decimal("9.9"))  # fmt: skip
+        12,
+        Decimal("1.25"),
+        Decimal("9.9"),
+    )
     same = load_site_config(site(tmp_path, TARIFF + "billing: {supply_charge: 1.25}\n"))
     assert BillingTerms.from_settings(same).supply_charge == Decimal("1.25")
 

@@ -26,15 +26,33 @@ def ledger(tmp_path: Path) -> sqlite3.Connection:
 def provisional(at: float, kind: str, kwh: float, price: float) -> dict[str, Any]:
     """A tick's cash entry as ledger.post books it (money spent on imports is < 0)."""
     amount = -kwh * price if kind == "import_cost" else kwh * price
-    return {"key": f"{at:.0f}/{kind}", "at": at, "kind": kind, "kwh": kwh, "price": price,
-            "amount": amount}
+    return {
+        "key": f"{at:.0f}/{kind}",
+        "at": at,
+        "kind": kind,
+        "kwh": kwh,
+        "price": price,
+        "amount": amount,
+    }
 
 
-def meter(start: float, import_kwh: float, import_cost: float, export_kwh: float = 0.0,
-          export_revenue: float = 0.0, quality: str = "billable") -> dict[str, Any]:
-    return {"start": start, "end": start + SLOT, "import_kwh": import_kwh,
-            "import_cost": import_cost, "export_kwh": export_kwh,
-            "export_revenue": export_revenue, "quality": quality}
+def meter(
+    start: float,
+    import_kwh: float,
+    import_cost: float,
+    export_kwh: float = 0.0,
+    export_revenue: float = 0.0,
+    quality: str = "billable",
+) -> dict[str, Any]:
+    return {
+        "start": start,
+        "end": start + SLOT,
+        "import_kwh": import_kwh,
+        "import_cost": import_cost,
+        "export_kwh": export_kwh,
+        "export_revenue": export_revenue,
+        "quality": quality,
+    }
 
 
 def by_kind(db: sqlite3.Connection, kind: str) -> list[dict[str, Any]]:
@@ -77,8 +95,11 @@ def test_negative_prices_settle_with_their_sign(tmp_path: Path) -> None:
 def test_a_slot_is_settled_only_when_nothing_more_can_be_booked_for_it(tmp_path: Path) -> None:
     db = ledger(tmp_path)
     post(db, [provisional(0, "import_cost", 0.1, 0.30)])
-    reads = [meter(0, 0.2, 0.06), meter(SLOT, 0.2, 0.06),
-             meter(2 * SLOT, 0.1, 0.03, quality="estimated")]
+    reads = [
+        meter(0, 0.2, 0.06),
+        meter(SLOT, 0.2, 0.06),
+        meter(2 * SLOT, 0.1, 0.03, quality="estimated"),
+    ]
     # The ledger has read to 40 minutes: the second slot may still get entries.
     assert settle(db, reads, since=0, through=2400) == 2
     assert [e["at"] for e in by_kind(db, "import_settlement")] == [0]
@@ -89,15 +110,21 @@ def test_a_slot_is_settled_only_when_nothing_more_can_be_booked_for_it(tmp_path:
 
 def test_a_gap_is_settled_in_full_and_before_the_ledger_nothing(tmp_path: Path) -> None:
     db = ledger(tmp_path)
-    post(db, [], state={"started": SLOT, "last": {"at": 4 * SLOT}},
-         gap={"start": SLOT, "end": 3 * SLOT, "reason": "down", "energy": {}})
+    post(
+        db,
+        [],
+        state={"started": SLOT, "last": {"at": 4 * SLOT}},
+        gap={"start": SLOT, "end": 3 * SLOT, "reason": "down", "energy": {}},
+    )
     assert ledger_start(db, load_state(db)) == SLOT
     reads = [meter(0, 9.0, 2.7), meter(SLOT, 0.5, 0.15), meter(2 * SLOT, 0.4, 0.12)]
     settle(db, reads, since=SLOT, through=4 * SLOT)
     settled = by_kind(db, "import_settlement")
     # The slot before the first reading is not the ledger's; the gap's slots are the meter's.
     assert [(e["at"], round(e["kwh"], 6), round(e["amount"], 6)) for e in settled] == [
-        (SLOT, 0.5, -0.15), (2 * SLOT, 0.4, -0.12)]
+        (SLOT, 0.5, -0.15),
+        (2 * SLOT, 0.4, -0.12),
+    ]
 
 
 def test_a_ledger_from_before_start_was_recorded_starts_at_its_oldest_entry(

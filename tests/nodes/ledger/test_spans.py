@@ -49,18 +49,28 @@ def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     conn.close()
 
 
-def entry(kind: str, at: float, amount: float, kwh: float = 0.0, price: float | None = None) -> (
-        dict[str, Any]):  # fmt: skip
-    return {"key": f"{datetime.fromtimestamp(at + 300, UTC).isoformat()}/{kind}", "at": at,
-            "kind": kind, "kwh": kwh, "price": price, "amount": amount}  # fmt: skip
+def entry(
+    kind: str, at: float, amount: float, kwh: float = 0.0, price: float | None = None
+) -> dict[str, Any]:
+    return {
+        "key": f"{datetime.fromtimestamp(at + 300, UTC).isoformat()}/{kind}",
+        "at": at,
+        "kind": kind,
+        "kwh": kwh,
+        "price": price,
+        "amount": amount,
+    }
 
 
-def interval(at: float, bought: float, price: float, no_battery: float, self_use: float) -> list[
-        dict[str, Any]]:  # fmt: skip
+def interval(
+    at: float, bought: float, price: float, no_battery: float, self_use: float
+) -> list[dict[str, Any]]:
     """One tick's cash entry and its two baselines (what it would have cost, as posted)."""
-    return [entry("import_cost", at, -bought * price, bought, price),
-            entry("baseline_no_battery", at, -no_battery),
-            entry("baseline_self_use", at, -self_use)]  # fmt: skip
+    return [
+        entry("import_cost", at, -bought * price, bought, price),
+        entry("baseline_no_battery", at, -no_battery),
+        entry("baseline_self_use", at, -self_use),
+    ]
 
 
 # -- fixed charges, pro rata ----------------------------------------------------------
@@ -107,8 +117,17 @@ def test_a_25_hour_day_charges_by_its_own_length() -> None:
 def test_summarise_with_the_time_covered_charges_pro_rata_and_projects_whole() -> None:
     now = JAN_15 + 9 * HOUR
     events = [entry("import_cost", JAN_15 + 6 * HOUR, -3.00, 10.0)]
-    so_far = summarise(events, JAN_1, FEB_1, BRISBANE, 1.10, 15.50, until=now,
-                       covered=[(JAN_15 + 6 * HOUR, now)], start_day=1)  # fmt: skip
+    so_far = summarise(
+        events,
+        JAN_1,
+        FEB_1,
+        BRISBANE,
+        1.10,
+        15.50,
+        until=now,
+        covered=[(JAN_15 + 6 * HOUR, now)],
+        start_day=1,
+    )
     assert so_far.supply_charges == Decimal("0.1375")
     assert so_far.rounded().monthly_fees == Decimal("0.06")  # 0.0625, to the cent
     assert so_far.charged_days == Decimal("0.125") and so_far.supply_days == 1

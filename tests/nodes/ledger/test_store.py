@@ -18,8 +18,15 @@ def ledger(tmp_path: Path) -> sqlite3.Connection:
 
 
 def event(at: float, kind: str, amount: float) -> dict[str, object]:
-    return {"key": f"{at:.0f}:{kind}", "at": at, "kind": kind, "kwh": 1.0, "price": 0.3,
-            "amount": amount, "import_w": 1200}
+    return {
+        "key": f"{at:.0f}:{kind}",
+        "at": at,
+        "kind": kind,
+        "kwh": 1.0,
+        "price": 0.3,
+        "amount": amount,
+        "import_w": 1200,
+    }
 
 
 def test_a_replayed_tick_posts_nothing_twice(tmp_path: Path) -> None:

@@ -19,20 +19,28 @@ PREFIX = "shellies/shelly1pm-pool/relay/0"
 async def test_a_relay_switched_over_a_real_broker_reports_its_state(
     mosquitto: Mosquitto,
 ) -> None:
-    broker = MqttBroker("mqtt", {}, VirtualClock(), {"mqtt": {"host": mosquitto.host,
-                                                              "port": mosquitto.port}})
+    broker = MqttBroker(
+        "mqtt", {}, VirtualClock(), {"mqtt": {"host": mosquitto.host, "port": mosquitto.port}}
+    )
     up = asyncio.Event()
     broker.on_connect(up.set)
     await broker.open()
-    device = await MqttProbe(mosquitto.host, mosquitto.port, f"{PREFIX}/command",
-                             client_id="shelly1pm-pool").ready()
+    device = await MqttProbe(
+        mosquitto.host, mosquitto.port, f"{PREFIX}/command", client_id="shelly1pm-pool"
+    ).ready()
     device.publish(PREFIX, "off", retain=True)  # what the relay says when it boots
     device.publish(f"{PREFIX}/power", "0", retain=True)
     try:
         await asyncio.wait_for(up.wait(), 10)
         switch = MqttSwitch(
-            load(adapter="mqtt", command_topic=f"{PREFIX}/command", state_topic=PREFIX,
-                 power_topic=f"{PREFIX}/power", payload_on="on", payload_off="off"),
+            load(
+                adapter="mqtt",
+                command_topic=f"{PREFIX}/command",
+                state_topic=PREFIX,
+                power_topic=f"{PREFIX}/power",
+                payload_on="on",
+                payload_off="off",
+            ),
             broker,
         )
         switch.open()

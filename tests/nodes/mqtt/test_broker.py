@@ -96,8 +96,9 @@ async def test_a_broker_restart_resubscribes_and_reannounces(
         probe.close()
         mosquitto.restart()  # retained messages and subscriptions are gone
         assert await asyncio.wait_for(connects.get(), 20) == 2  # reconnected by itself
-        again = await MqttProbe(mosquitto.host, mosquitto.port, "power_master/status",
-                                client_id="after").ready()
+        again = await MqttProbe(
+            mosquitto.host, mosquitto.port, "power_master/status", client_id="after"
+        ).ready()
         try:
             # Live or retained, depending on who was first after the restart.
             assert (await again.next_on("power_master/status"))[0] == "online"

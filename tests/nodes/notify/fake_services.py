@@ -151,12 +151,16 @@ class FakeServices:
             )
         result = {
             "message_id": next(self._ids),
-            "from": {"id": 7142336090, "is_bot": True, "first_name": "Power Master",
-                     "username": "power_master_bot"},
+            "from": {
+                "id": 7142336090,
+                "is_bot": True,
+                "first_name": "Power Master",
+                "username": "power_master_bot",
+            },
             "chat": {"id": TELEGRAM_CHAT, "first_name": "Sam", "type": "private"},
             "date": 1700000000,
             "text": body["text"],
-        }  # fmt: skip
+        }
         return web.json_response({"ok": True, "result": result})
 
     # -- a webhook receiver -----------------------------------------------------------
@@ -167,7 +171,12 @@ class FakeServices:
 
 
 def _ntfy_error(code: int, status: int, error: str) -> web.Response:
-    body = {"code": code, "http": status, "error": error,
-            "link": "https://ntfy.sh/docs/publish/#authentication"}  # fmt: skip
-    return web.Response(status=status, text=json.dumps(body) + "\n",
-                        content_type="application/json")  # fmt: skip
+    body = {
+        "code": code,
+        "http": status,
+        "error": error,
+        "link": "https://ntfy.sh/docs/publish/#authentication",
+    }
+    return web.Response(
+        status=status, text=json.dumps(body) + "\n", content_type="application/json"
+    )

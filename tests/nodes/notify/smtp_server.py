@@ -105,12 +105,31 @@ def make_certificate(folder: Path) -> Path | None:
         return None
     cert, key = folder / "smtp.pem", folder / "smtp.key"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
-         "-addext", "basicConstraints=critical,CA:TRUE"],
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext",
+            "keyUsage=critical,digitalSignature,keyCertSign",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
     return cert

@@ -47,12 +47,18 @@ async def test_health_is_told_when_it_changes_and_only_then(make_site: MakeSite)
     put(site, "health", health("ok"))
     assert await told(site) == []
     put(site, "health", health("degraded", "telemetry 11 min old"))
-    assert await told(site) == [{
-        "event": "health_degraded", "key": "degraded", "level": "warning",
-        "title": "Health degraded",
-        "text": "telemetry 11 min old. Control keeps an extra SOC margin and does no arbitrage.",
-        "data": {"state": "degraded", "was": "ok", "reasons": ["telemetry 11 min old"]},
-    }]  # fmt: skip
+    assert await told(site) == [
+        {
+            "event": "health_degraded",
+            "key": "degraded",
+            "level": "warning",
+            "title": "Health degraded",
+            "text": (
+                "telemetry 11 min old. Control keeps an extra SOC margin and does no arbitrage."
+            ),
+            "data": {"state": "degraded", "was": "ok", "reasons": ["telemetry 11 min old"]},
+        }
+    ]
     assert await told(site) == []  # still degraded: nothing new
     put(site, "health", health("safety", "telemetry 16 min old", "3 Modbus errors in a row"))
     (safety,) = await told(site)
@@ -61,8 +67,10 @@ async def test_health_is_told_when_it_changes_and_only_then(make_site: MakeSite)
     put(site, "health", health("ok"))
     (ok,) = await told(site)
     assert (ok["title"], ok["level"], ok["text"]) == (
-        "Health ok again", "info", "Every check passes again (was safety)."
-    )  # fmt: skip
+        "Health ok again",
+        "info",
+        "Every check passes again (was safety).",
+    )
 
 
 async def test_a_restart_does_not_tell_it_again(make_site: MakeSite) -> None:
@@ -75,13 +83,28 @@ async def test_a_restart_does_not_tell_it_again(make_site: MakeSite) -> None:
 
 async def test_the_storm_reserve_armed_and_cleared(make_site: MakeSite) -> None:
     site = await make_site(compose_flow(events=["storm_reserve"]), site_settings())
-    calm = {"armed": False, "soc": 0, "start": None, "end": None, "probability": 0.1,
-            "reason": "no storm signal"}  # fmt: skip
+    calm = {
+        "armed": False,
+        "soc": 0,
+        "start": None,
+        "end": None,
+        "probability": 0.1,
+        "reason": "no storm signal",
+    }
     put(site, "storm_reserve", calm)
     assert await told(site) == []
-    put(site, "storm_reserve", {"armed": True, "soc": 0.8, "start": T0 + 5 * HOUR,
-                                "end": T0 + 17 * HOUR, "probability": 0.75,
-                                "reason": "BOM severe thunderstorm warning"})  # fmt: skip
+    put(
+        site,
+        "storm_reserve",
+        {
+            "armed": True,
+            "soc": 0.8,
+            "start": T0 + 5 * HOUR,
+            "end": T0 + 17 * HOUR,
+            "probability": 0.75,
+            "reason": "BOM severe thunderstorm warning",
+        },
+    )
     (armed,) = await told(site)
     assert (armed["event"], armed["key"], armed["level"]) == ("storm_reserve", "armed", "warning")
     assert armed["text"] == (
@@ -92,8 +115,10 @@ async def test_the_storm_reserve_armed_and_cleared(make_site: MakeSite) -> None:
     put(site, "storm_reserve", {**calm, "probability": 0.3})
     (cleared,) = await told(site)
     assert (cleared["key"], cleared["level"], cleared["text"]) == (
-        "cleared", "info", "Storm risk is down to 30%; the battery follows the plan again."
-    )  # fmt: skip
+        "cleared",
+        "info",
+        "Storm risk is down to 30%; the battery follows the plan again.",
+    )
 
 
 async def test_the_inverter_offline_after_three_errors_and_back_after_a_good_exchange(
@@ -102,8 +127,12 @@ async def test_the_inverter_offline_after_three_errors_and_back_after_a_good_exc
     site = await make_site(compose_flow(events=["inverter_offline"]), site_settings())
 
     def link(errors: int) -> dict[str, Any]:
-        return {"ok_at": T0 - 600, "error_at": T0, "error": "timed out reading 31020",
-                "consecutive_errors": errors}  # fmt: skip
+        return {
+            "ok_at": T0 - 600,
+            "error_at": T0,
+            "error": "timed out reading 31020",
+            "consecutive_errors": errors,
+        }
 
     notices = []
     for errors in (0, 1, 2, 3, 4, 1):  # the streak's 1 after 4 never happens; it stays offline
@@ -119,14 +148,23 @@ async def test_the_inverter_offline_after_three_errors_and_back_after_a_good_exc
     put(site, "inverter_link", link(0))
     (online,) = await told(site)
     assert (online["key"], online["level"], online["title"]) == (
-        "online", "info", "Inverter back online"
-    )  # fmt: skip
+        "online",
+        "info",
+        "Inverter back online",
+    )
 
 
 def spike_result(spike: bool, status: str = "spike", price: float = 14.5) -> dict[str, Any]:
     reason = "price spike: $14.50/kWh 17:30-18:00 (amber: flagged spike)" if spike else ""
-    return {"spike": spike, "status": status, "price": price, "interval_start": T0,
-            "reason": reason, "new": spike, "ended": not spike}  # fmt: skip
+    return {
+        "spike": spike,
+        "status": status,
+        "price": price,
+        "interval_start": T0,
+        "reason": reason,
+        "new": spike,
+        "ended": not spike,
+    }
 
 
 async def test_a_price_spike_from_the_spike_nodes_result(make_site: MakeSite) -> None:
@@ -134,12 +172,18 @@ async def test_a_price_spike_from_the_spike_nodes_result(make_site: MakeSite) ->
     assert await told(site, spike_result(False, "none", 0.3)) == []
     (start,) = await told(site, spike_result(True))
     assert start == {
-        "event": "price_spike", "key": "start", "level": "warning",
+        "event": "price_spike",
+        "key": "start",
+        "level": "warning",
         "title": "Price spike: $14.50/kWh",
         "text": "Price spike: $14.50/kWh 17:30-18:00 (amber: flagged spike)",
-        "data": {"price": 14.5, "interval_start": T0, "status": "spike",
-                 "reason": "price spike: $14.50/kWh 17:30-18:00 (amber: flagged spike)"},
-    }  # fmt: skip
+        "data": {
+            "price": 14.5,
+            "interval_start": T0,
+            "status": "spike",
+            "reason": "price spike: $14.50/kWh 17:30-18:00 (amber: flagged spike)",
+        },
+    }
     assert await told(site, spike_result(True, price=12.0)) == []  # the next slot, still a spike
     assert await told(site, spike_result(False, "unknown")) == []  # no price now: no news
     assert await told(site, None) == []  # a plain trigger says nothing of prices
@@ -148,9 +192,19 @@ async def test_a_price_spike_from_the_spike_nodes_result(make_site: MakeSite) ->
 
 
 def telemetry(at: float) -> dict[str, Any]:
-    return {"timestamp": at, "soc": 0.62, "energy_today_kwh": {
-        "pv": 24.3, "load": 17.8, "grid_import": 3.1, "grid_export": 9.4,
-        "battery_charge": 6.2, "battery_discharge": 5.7, "inverter_output": 15.0}}  # fmt: skip
+    return {
+        "timestamp": at,
+        "soc": 0.62,
+        "energy_today_kwh": {
+            "pv": 24.3,
+            "load": 17.8,
+            "grid_import": 3.1,
+            "grid_export": 9.4,
+            "battery_charge": 6.2,
+            "battery_discharge": 5.7,
+            "inverter_output": 15.0,
+        },
+    }
 
 
 async def test_the_daily_summary_once_a_day_from_its_time(make_site: MakeSite) -> None:
@@ -161,28 +215,41 @@ async def test_the_daily_summary_once_a_day_from_its_time(make_site: MakeSite) -
     put(site, "bill", {"today": {"net": 2.345}})
     (summary,) = await told(site, at=12 * HOUR)  # 21:00 Brisbane
     assert summary == {
-        "event": "daily_summary", "level": "info",
+        "event": "daily_summary",
+        "level": "info",
         "title": "Power Master daily summary 2025-01-06",
         "text": "Today: PV 24.3 kWh, load 17.8 kWh, imported 3.1 kWh, exported 9.4 kWh, "
-                "battery charged 6.2 kWh, battery discharged 5.7 kWh.\n"
-                "Battery now at 62%.\nBill today: $2.35.",
-        "data": {"date": "2025-01-06", "bill": 2.345, "energy_kwh": {
-            "pv": 24.3, "load": 17.8, "grid_import": 3.1, "grid_export": 9.4,
-            "battery_charge": 6.2, "battery_discharge": 5.7}},
-    }  # fmt: skip
+        "battery charged 6.2 kWh, battery discharged 5.7 kWh.\n"
+        "Battery now at 62%.\nBill today: $2.35.",
+        "data": {
+            "date": "2025-01-06",
+            "bill": 2.345,
+            "energy_kwh": {
+                "pv": 24.3,
+                "load": 17.8,
+                "grid_import": 3.1,
+                "grid_export": 9.4,
+                "battery_charge": 6.2,
+                "battery_discharge": 5.7,
+            },
+        },
+    }
     assert await told(site, at=12 * HOUR + 300) == []
     await site.restart()
     assert await told(site, at=14 * HOUR) == []  # 23:00, after a restart: already told
 
     put(site, "bill", {"today": -0.8})
     (next_day,) = await told(site, at=36 * HOUR)  # Tuesday 21:00, telemetry stuck on Monday
-    assert next_day["text"] == "No telemetry from today (last at Mon 20:59).\nBill today: " \
-        "-$0.80 (a credit)."  # fmt: skip
+    assert (
+        next_day["text"] == "No telemetry from today (last at Mon 20:59).\nBill today: "
+        "-$0.80 (a credit)."
+    )
 
 
 async def test_the_summary_time_can_be_set(make_site: MakeSite) -> None:
-    site = await make_site(compose_flow(events=["daily_summary"], summary_at="08:30"),
-                           site_settings())  # fmt: skip
+    site = await make_site(
+        compose_flow(events=["daily_summary"], summary_at="08:30"), site_settings()
+    )
     (summary,) = await told(site)  # 09:00 is past 08:30
     assert summary["text"] == "No telemetry from today."
 
@@ -208,8 +275,10 @@ async def test_the_inverter_not_doing_what_it_was_told_once_per_new_departure(
     put(site, "command_check", check(mode))
     (changed,) = await told(site)
     assert (changed["event"], changed["key"], changed["level"]) == (
-        "command_check", "work_mode", "warning"
-    )  # fmt: skip
+        "command_check",
+        "work_mode",
+        "warning",
+    )
     assert changed["title"] == "Inverter: work mode changed by someone else"
     assert changed["text"].startswith("Work mode (41000) is Feed-in First (1), not Self Use")
     assert await told(site) == []  # still so: nothing new
@@ -222,8 +291,10 @@ async def test_the_inverter_not_doing_what_it_was_told_once_per_new_departure(
     put(site, "command_check", check())
     (again,) = await told(site)
     assert (again["key"], again["level"], again["title"]) == (
-        "ok", "info", "Inverter doing what it is told again"
-    )  # fmt: skip
+        "ok",
+        "info",
+        "Inverter doing what it is told again",
+    )
 
 
 async def test_several_events_in_one_run_each_make_a_message(make_site: MakeSite) -> None:

@@ -127,8 +127,11 @@ def test_the_memory_is_json_and_forgets_what_no_longer_matters() -> None:
     memory.sent("b", 100.0)
     verdict = memory.check("b", 130.0, 60.0)
     assert (verdict.send, verdict.suppressed, verdict.since_last_s, verdict.resumes_at) == (
-        False, 1, 30.0, 160.0
-    )  # fmt: skip
+        False,
+        1,
+        30.0,
+        160.0,
+    )
     memory = Cooldowns(json.loads(json.dumps(memory.as_state())))  # as the context keeps it
     memory.prune(now=200.0, keep_s=60.0)
     assert memory.as_state() == {"b": {"sent_at": 100.0, "suppressed": 1}}  # it owes a count

@@ -49,10 +49,18 @@ async def smtp(free_port: int, tmp_path: Path) -> AsyncIterator[StartSmtp]:
 
 
 def email_settings(port: int, security: str = "none", **more: Any) -> dict[str, Any]:
-    section = {"host": "127.0.0.1", "port": port, "security": security, "from": FROM, "to": TO,
-               "timeout_s": 5, **more}  # fmt: skip
-    return site_settings({"email": section}, {"smtp_password": PASSWORD,
-                                              "wrong_password": "not-the-password"})  # fmt: skip
+    section = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": security,
+        "from": FROM,
+        "to": TO,
+        "timeout_s": 5,
+        **more,
+    }
+    return site_settings(
+        {"email": section}, {"smtp_password": PASSWORD, "wrong_password": "not-the-password"}
+    )
 
 
 async def test_a_plain_relay_gets_the_message_with_its_headers_and_body(
@@ -130,8 +138,9 @@ async def test_every_recipient_refused_is_an_error(
     smtp: StartSmtp, make_site: MakeSite, free_port: int
 ) -> None:
     await smtp("plain")
-    site = await make_site(sender_flow("notify.email", http=False),
-                           email_settings(free_port, to=[UNKNOWN_RECIPIENT]))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.email", http=False), email_settings(free_port, to=[UNKNOWN_RECIPIENT])
+    )
     got = await site.run(notification())
     assert got.error.endswith(
         f"every recipient refused: {UNKNOWN_RECIPIENT} (550 5.1.1 No such user here)"
@@ -142,8 +151,9 @@ async def test_starttls_is_refused_clearly_by_a_server_without_it(
     smtp: StartSmtp, make_site: MakeSite, free_port: int
 ) -> None:
     await smtp("plain")
-    site = await make_site(sender_flow("notify.email", http=False),
-                           email_settings(free_port, security="starttls"))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.email", http=False), email_settings(free_port, security="starttls")
+    )
     got = await site.run(notification())
     assert got.error == (
         f"send: NotifyError: email: 127.0.0.1:{free_port} (starttls): STARTTLS extension not "
@@ -163,8 +173,13 @@ async def test_starttls_with_a_trusted_certificate_then_auth(
     smtp: StartSmtp, make_site: MakeSite, free_port: int, certificate: Path
 ) -> None:
     server = await smtp("starttls", certificate)
-    settings = email_settings(free_port, security="starttls", ca_file=str(certificate),
-                              username=USERNAME, password=SecretRef("smtp_password"))  # fmt: skip
+    settings = email_settings(
+        free_port,
+        security="starttls",
+        ca_file=str(certificate),
+        username=USERNAME,
+        password=SecretRef("smtp_password"),
+    )
     site = await make_site(sender_flow("notify.email", http=False), settings)
     got = await site.run(notification())
 
@@ -189,8 +204,9 @@ async def test_a_certificate_nobody_trusts_is_refused(
     smtp: StartSmtp, make_site: MakeSite, free_port: int, certificate: Path
 ) -> None:
     server = await smtp("tls", certificate)
-    site = await make_site(sender_flow("notify.email", http=False),
-                           email_settings(free_port, security="tls"))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.email", http=False), email_settings(free_port, security="tls")
+    )
     got = await site.run(notification())
 
     assert "SSLCertVerificationError" in got.error and "certificate verify failed" in got.error

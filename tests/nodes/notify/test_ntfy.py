@@ -27,9 +27,14 @@ async def test_a_notification_is_published_with_title_priority_tags_and_token(
 ) -> None:
     site = await make_site(sender_flow("notify.ntfy"), ntfy_site(services, tags=["zap"]))
     got = await site.run(
-        notification("storm_reserve", key="armed", level="warning",
-                     title="Storm reserve armed", text="Holding 80% SOC from Tue 14:00.")
-    )  # fmt: skip
+        notification(
+            "storm_reserve",
+            key="armed",
+            level="warning",
+            title="Storm reserve armed",
+            text="Holding 80% SOC from Tue 14:00.",
+        )
+    )
 
     assert got.trace.outcome == "ok", got.trace.error
     (request,) = services.received
@@ -40,15 +45,23 @@ async def test_a_notification_is_published_with_title_priority_tags_and_token(
     assert request.headers["Authorization"] == f"Bearer {NTFY_TOKEN}"
     assert request.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert request.body == b"Holding 80% SOC from Tue 14:00."
-    assert got.sent == [{"channel": "ntfy", "event": "storm_reserve", "key": "armed",
-                         "status": "sent", "suppressed": 0,
-                         "detail": "ntfy message sPs71M8A101"}]  # fmt: skip
+    assert got.sent == [
+        {
+            "channel": "ntfy",
+            "event": "storm_reserve",
+            "key": "armed",
+            "status": "sent",
+            "suppressed": 0,
+            "detail": "ntfy message sPs71M8A101",
+        }
+    ]
     assert got.held == []
 
 
-@pytest.mark.parametrize(("level", "priority", "tags"), [
-    ("info", "3", None), ("warning", "4", "warning"), ("critical", "5", "rotating_light")
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("level", "priority", "tags"),
+    [("info", "3", None), ("warning", "4", "warning"), ("critical", "5", "rotating_light")],
+)
 async def test_each_level_has_its_priority_and_emoji(
     services: FakeServices, make_site: MakeSite, level: str, priority: str, tags: str | None
 ) -> None:
@@ -91,8 +104,9 @@ async def test_a_long_text_is_cut_to_ntfys_4096_bytes(
 
 async def test_basic_auth_instead_of_a_token(services: FakeServices, make_site: MakeSite) -> None:
     services.ntfy_access = "basic"
-    settings = ntfy_site(services, token=None, username="powermaster",
-                         password=SecretRef("ntfy_password"))  # fmt: skip
+    settings = ntfy_site(
+        services, token=None, username="powermaster", password=SecretRef("ntfy_password")
+    )
     site = await make_site(sender_flow("notify.ntfy"), settings)
     got = await site.run(notification())
 
@@ -105,10 +119,15 @@ async def test_a_wrong_token_fails_the_run_with_ntfys_reason_and_never_the_token
     services: FakeServices, make_site: MakeSite, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = site_settings(
-        {"ntfy": {"server": f"{services.base}/ntfy", "topic": TOPIC,
-                  "token": SecretRef("ntfy_token")}},
+        {
+            "ntfy": {
+                "server": f"{services.base}/ntfy",
+                "topic": TOPIC,
+                "token": SecretRef("ntfy_token"),
+            }
+        },
         {"ntfy_token": "tk_wrongwrongwrongwrongwrong123"},
-    )  # fmt: skip
+    )
     site = await make_site(sender_flow("notify.ntfy"), settings)
     got = await site.run(notification())
 

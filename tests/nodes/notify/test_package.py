@@ -52,9 +52,14 @@ connections:
 
 def test_exports() -> None:
     assert [n.type_name for n in NODE_TYPES] == [
-        "notify.compose", "notify.ntfy", "notify.pushover", "notify.telegram",
-        "notify.webhook", "notify.email", "section notify",
-    ]  # fmt: skip
+        "notify.compose",
+        "notify.ntfy",
+        "notify.pushover",
+        "notify.telegram",
+        "notify.webhook",
+        "notify.email",
+        "section notify",
+    ]
     assert set(nodes.notify.__all__) >= {"NODE_TYPES", "SETTINGS_SCHEMA", "SETTINGS_DEFAULTS"}
     for node in [n for n in NODE_TYPES if isinstance(n, type)]:
         assert issubclass(node, Node)
@@ -74,14 +79,23 @@ def test_the_suggested_flow_validates(tmp_path: Path) -> None:
 SECTION: dict[str, Any] = {
     "cooldown": "30m",
     "cooldowns": {"price_spike": "1h", "health_degraded:safety": 0},
-    "ntfy": {"topic": SecretRef("ntfy_topic"), "token": SecretRef("ntfy_token"),
-             "priorities": {"info": 2}},
+    "ntfy": {
+        "topic": SecretRef("ntfy_topic"),
+        "token": SecretRef("ntfy_token"),
+        "priorities": {"info": 2},
+    },
     "pushover": {"token": SecretRef("po_token"), "user": SecretRef("po_user")},
     "telegram": {"token": SecretRef("tg_token"), "chat_id": 515151515, "parse_mode": "HTML"},
     "webhook": {"url": SecretRef("hook_url"), "headers": {"X-Key": SecretRef("hook_key")}},
-    "email": {"host": "smtp.example.com", "security": "starttls", "username": "me",
-              "password": SecretRef("smtp"), "from": "pm@example.com", "to": ["me@example.com"]},
-}  # fmt: skip
+    "email": {
+        "host": "smtp.example.com",
+        "security": "starttls",
+        "username": "me",
+        "password": SecretRef("smtp"),
+        "from": "pm@example.com",
+        "to": ["me@example.com"],
+    },
+}
 
 
 def test_the_site_section_takes_the_defaults_and_a_real_one() -> None:
@@ -95,17 +109,20 @@ def test_the_site_section_takes_the_defaults_and_a_real_one() -> None:
         assert all("description" in p for p in properties.values()), name
 
 
-@pytest.mark.parametrize("mistake", [
-    {"cooldown": "soon"},
-    {"ntfy": {"token": "x"}},  # no topic
-    {"ntfy": {"topic": "t", "priorities": {"info": 6}}},
-    {"pushover": {"token": "t", "user": "u", "priorities": {"critical": 2}}},  # emergency
-    {"telegram": {"token": "t", "chat_id": 1, "parse_mode": "Markdown"}},
-    {"webhook": {"headers": {"X-Key": "k"}}},  # no url
-    {"email": {"host": "h", "from": "a@b", "to": []}},
-    {"email": {"host": "h", "from": "a@b", "to": ["c@d"], "security": "ssl"}},
-    {"slack": {}},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        {"cooldown": "soon"},
+        {"ntfy": {"token": "x"}},  # no topic
+        {"ntfy": {"topic": "t", "priorities": {"info": 6}}},
+        {"pushover": {"token": "t", "user": "u", "priorities": {"critical": 2}}},  # emergency
+        {"telegram": {"token": "t", "chat_id": 1, "parse_mode": "Markdown"}},
+        {"webhook": {"headers": {"X-Key": "k"}}},  # no url
+        {"email": {"host": "h", "from": "a@b", "to": []}},
+        {"email": {"host": "h", "from": "a@b", "to": ["c@d"], "security": "ssl"}},
+        {"slack": {}},
+    ],
+)
 def test_the_site_section_refuses_mistakes(mistake: dict[str, Any]) -> None:
     validator = jsonschema.Draft202012Validator(SETTINGS_SCHEMA["notify"])
     assert list(validator.iter_errors(mistake)) != []

@@ -14,10 +14,15 @@ from tests.nodes.notify.harness import notification, sender_flow, site_settings
 
 
 def pushover_site(services: FakeServices, user: str = PUSHOVER_USER, **more: Any) -> dict[str, Any]:
-    section = {"token": SecretRef("pushover_token"), "user": SecretRef("pushover_user"),
-               "base_url": f"{services.base}/pushover", **more}  # fmt: skip
-    return site_settings({"pushover": section},
-                         {"pushover_token": PUSHOVER_TOKEN, "pushover_user": user})  # fmt: skip
+    section = {
+        "token": SecretRef("pushover_token"),
+        "user": SecretRef("pushover_user"),
+        "base_url": f"{services.base}/pushover",
+        **more,
+    }
+    return site_settings(
+        {"pushover": section}, {"pushover_token": PUSHOVER_TOKEN, "pushover_user": user}
+    )
 
 
 async def test_the_form_pushover_takes_and_its_status_1(
@@ -83,8 +88,11 @@ async def test_long_messages_are_cut_to_pushovers_limits(
 async def test_an_answer_that_is_not_pushovers_is_an_error(
     services: FakeServices, make_site: MakeSite
 ) -> None:
-    section = {"token": "azGDORePK8gMaC0QOYAMyEEuzJnyUi", "user": PUSHOVER_USER,
-               "base_url": f"{services.base}/hook"}  # fmt: skip
+    section = {
+        "token": "azGDORePK8gMaC0QOYAMyEEuzJnyUi",
+        "user": PUSHOVER_USER,
+        "base_url": f"{services.base}/hook",
+    }
     services.webhook_status, services.webhook_body = 502, "<html>Bad gateway</html>"
     site = await make_site(sender_flow("notify.pushover"), site_settings({"pushover": section}))
     got = await site.run(notification())

@@ -31,10 +31,17 @@ async def test_a_missing_setting_is_named_with_where_to_set_it(make_site: MakeSi
     )
 
 
-@pytest.mark.parametrize(("channel", "section", "error"), [
-    ("ntfy", {"topic": "has space"}, "ntfy: topic must be 1-64 letters, digits, - or _"),
-    ("webhook", {"url": "ftp://files.local/x"}, "webhook: url must start with http:// or https://"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("channel", "section", "error"),
+    [
+        ("ntfy", {"topic": "has space"}, "ntfy: topic must be 1-64 letters, digits, - or _"),
+        (
+            "webhook",
+            {"url": "ftp://files.local/x"},
+            "webhook: url must start with http:// or https://",
+        ),
+    ],
+)
 async def test_values_a_secret_may_hide_are_checked_when_revealed(
     services: FakeServices, make_site: MakeSite, channel: str, section: dict[str, str], error: str
 ) -> None:
@@ -50,14 +57,17 @@ async def test_username_without_password_is_refused(make_site: MakeSite) -> None
     assert got.error.endswith("notify.ntfy node 'send': username and password go together")
 
 
-@pytest.mark.parametrize(("payload", "error"), [
-    ("boom", "takes a notification {event, title, text, level, data}, not str"),
-    ({"title": "x"}, "the notification has no event"),
-    ({"event": "x", "level": "loud"}, "level 'loud' is not one of info, warning, critical"),
-    ({"event": "x", "data": [1]}, "data must be a mapping, not list"),
-    ({"event": "x", "text": 3}, "text must be text, not int"),
-    ({"event": "x", "colour": "red"}, "unknown notification field(s) ['colour']"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ("boom", "takes a notification {event, title, text, level, data}, not str"),
+        ({"title": "x"}, "the notification has no event"),
+        ({"event": "x", "level": "loud"}, "level 'loud' is not one of info, warning, critical"),
+        ({"event": "x", "data": [1]}, "data must be a mapping, not list"),
+        ({"event": "x", "text": 3}, "text must be text, not int"),
+        ({"event": "x", "colour": "red"}, "unknown notification field(s) ['colour']"),
+    ],
+)
 async def test_a_payload_that_is_not_a_notification_is_named(
     services: FakeServices, make_site: MakeSite, payload: object, error: str
 ) -> None:
@@ -75,8 +85,10 @@ async def test_title_and_text_default_and_warn_means_warning(
     assert (await site.run({"event": "daily_summary", "level": "warn"})).sent
     body = services.received[0].json()
     assert (body["title"], body["text"], body["level"]) == (
-        "Daily summary", "Daily summary", "warning"
-    )  # fmt: skip
+        "Daily summary",
+        "Daily summary",
+        "warning",
+    )
 
 
 async def test_no_http_connection_is_a_clear_error(

@@ -16,8 +16,12 @@ from tests.nodes.notify.harness import notification, sender_flow, site_settings
 def telegram_site(
     services: FakeServices, token: str = TELEGRAM_TOKEN, **more: Any
 ) -> dict[str, Any]:
-    section = {"token": SecretRef("telegram_token"), "chat_id": TELEGRAM_CHAT,
-               "base_url": f"{services.base}/telegram", **more}  # fmt: skip
+    section = {
+        "token": SecretRef("telegram_token"),
+        "chat_id": TELEGRAM_CHAT,
+        "base_url": f"{services.base}/telegram",
+        **more,
+    }
     return site_settings({"telegram": section}, {"telegram_token": token})
 
 
@@ -42,8 +46,9 @@ async def test_send_message_with_chat_id_and_text(
 async def test_html_parse_mode_makes_the_title_bold_and_escapes_the_text(
     services: FakeServices, make_site: MakeSite
 ) -> None:
-    site = await make_site(sender_flow("notify.telegram"),
-                           telegram_site(services, parse_mode="HTML"))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.telegram"), telegram_site(services, parse_mode="HTML")
+    )
     got = await site.run(notification(title="SOC < 10%", text="grid & battery <lost>"))
 
     assert got.trace.outcome == "ok", got.trace.error
@@ -57,8 +62,9 @@ async def test_html_parse_mode_makes_the_title_bold_and_escapes_the_text(
 async def test_markdown_v2_escapes_what_it_must(
     services: FakeServices, make_site: MakeSite
 ) -> None:
-    site = await make_site(sender_flow("notify.telegram"),
-                           telegram_site(services, parse_mode="MarkdownV2"))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.telegram"), telegram_site(services, parse_mode="MarkdownV2")
+    )
     got = await site.run(notification(title="health_degraded", text="$1.20/kWh (spike)!"))
 
     assert got.trace.outcome == "ok", got.trace.error
@@ -114,8 +120,9 @@ async def test_a_token_in_the_nodes_own_config_is_masked_too(
 async def test_a_long_text_is_cut_to_telegrams_4096_characters(
     services: FakeServices, make_site: MakeSite
 ) -> None:
-    site = await make_site(sender_flow("notify.telegram"),
-                           telegram_site(services, parse_mode="HTML"))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.telegram"), telegram_site(services, parse_mode="HTML")
+    )
     got = await site.run(notification(text="<&>" * 3000))
     assert got.trace.outcome == "ok", got.trace.error
     text = services.received[0].json()["text"]

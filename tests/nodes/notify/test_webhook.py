@@ -17,8 +17,9 @@ async def test_the_notification_is_posted_as_json_with_the_configured_headers(
 ) -> None:
     headers = {"Authorization": SecretRef("hook_key"), "X-Site": "brisbane"}
     section = {"url": f"{services.base}/hook", "headers": headers}
-    site = await make_site(sender_flow("notify.webhook"),
-                           site_settings({"webhook": section}, {"hook_key": HOOK_KEY}))  # fmt: skip
+    site = await make_site(
+        sender_flow("notify.webhook"), site_settings({"webhook": section}, {"hook_key": HOOK_KEY})
+    )
     got = await site.run(notification(key="offline", data={"consecutive_errors": 3}))
 
     assert got.trace.outcome == "ok", got.trace.error

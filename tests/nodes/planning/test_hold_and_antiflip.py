@@ -24,8 +24,9 @@ EPS = 1e-6
 def test_hold_keeps_battery_for_later_peak_while_grid_covers_cheap_load() -> None:
     # 2.22 kWh of the 3 kWh stored must serve the 2 kW peak in slot 2 (0.9 discharge
     # efficiency); self-use would spend it on the cheap 1 kW load of slots 0 and 1 instead.
-    plan = solve_plan(make([0.10, 0.10, 0.50], load=[1000, 1000, 2000], soc_now=0.3,
-                           allow_grid_charge=False))  # fmt: skip
+    plan = solve_plan(
+        make([0.10, 0.10, 0.50], load=[1000, 1000, 2000], soc_now=0.3, allow_grid_charge=False)
+    )
     # Slot 0 discharges the spare 0.78 kWh x 0.9 early: named so, not "hold".
     assert modes(plan) == ["force_discharge", "hold", "self_use"]
     s1 = plan.slots[1]
@@ -50,9 +51,17 @@ def test_flat_prices_give_self_use_not_hold() -> None:
 
 def test_hold_exports_pv_before_a_negative_feed_in_window() -> None:
     # 6c feed-in now, -5c later: export PV now and fill the battery from later PV.
-    plan = solve_plan(make([0.3] * 4, [0.06, 0.06, -0.05, -0.05], pv=[3000] * 4, load=[0] * 4,
-                           soc_now=0.6, battery={"max_charge_w": 3000},
-                           arbitrage_export=False))  # fmt: skip
+    plan = solve_plan(
+        make(
+            [0.3] * 4,
+            [0.06, 0.06, -0.05, -0.05],
+            pv=[3000] * 4,
+            load=[0] * 4,
+            soc_now=0.6,
+            battery={"max_charge_w": 3000},
+            arbitrage_export=False,
+        )
+    )
     assert plan.slots[0].mode == "hold" and plan.slots[0].battery_w == 0
     assert plan.slots[0].reason.startswith("hold: export PV at 6.0c now")
     assert modes(plan)[2:] == ["self_use_zero_export"] * 2
@@ -120,10 +129,22 @@ def month_inputs(n: int) -> PlanInputs:
         p += 0.03 * math.sin(t * 0.37)
         imp.append(p)
         exp.append(-0.03 if 11 <= hour < 14 else 0.06)
-    return make(imp, exp, pv, load, soc_now=0.4, slot_hours=0.5,
-                battery={"capacity_kwh": 13.5, "max_charge_w": 5000, "max_discharge_w": 5000,
-                         "soc_min": 0.1},
-                cycle_cost_per_kwh=0.02, final_soc_min=0.4)  # fmt: skip
+    return make(
+        imp,
+        exp,
+        pv,
+        load,
+        soc_now=0.4,
+        slot_hours=0.5,
+        battery={
+            "capacity_kwh": 13.5,
+            "max_charge_w": 5000,
+            "max_discharge_w": 5000,
+            "soc_min": 0.1,
+        },
+        cycle_cost_per_kwh=0.02,
+        final_soc_min=0.4,
+    )
 
 
 def test_long_horizon_solves_to_optimal_with_final_soc_floor() -> None:
@@ -150,8 +171,9 @@ def charge_slot(plan: Plan) -> int:
 def test_incumbent_kept_between_equal_alternatives(kept: int) -> None:
     inc: list[float | None] = [0.0, 0.0, -1800.0]
     inc[kept] = FILL_W
-    plan = solve_plan(make([0.10, 0.10, 0.50], **TWIN, incumbent_battery_w=inc,
-                           switch_penalty_per_kwh=0.01))  # fmt: skip
+    plan = solve_plan(
+        make([0.10, 0.10, 0.50], **TWIN, incumbent_battery_w=inc, switch_penalty_per_kwh=0.01)
+    )
     assert charge_slot(plan) == kept
     assert plan.slots[kept].battery_w == pytest.approx(FILL_W)
     # Without a penalty the two plans cost the same: either may come out.
@@ -162,14 +184,24 @@ def test_incumbent_kept_between_equal_alternatives(kept: int) -> None:
 @pytest.mark.parametrize("penalty, slot", [(0.02, 1), (0.005, 0), (0.0, 0)])
 def test_better_alternative_wins_only_by_more_than_the_penalty(penalty: float, slot: int) -> None:
     # Incumbent charges at 12c; 10c saves 2.22 kWh x 2c = 4.4c, switching moves 2 x 2.22 kWh.
-    plan = solve_plan(make([0.10, 0.12, 0.50], **TWIN, incumbent_battery_w=[0, FILL_W, None],
-                           switch_penalty_per_kwh=penalty))  # fmt: skip
+    plan = solve_plan(
+        make(
+            [0.10, 0.12, 0.50],
+            **TWIN,
+            incumbent_battery_w=[0, FILL_W, None],
+            switch_penalty_per_kwh=penalty,
+        )
+    )
     assert charge_slot(plan) == slot
 
 
 def test_anti_flip_stays_on_the_relaxed_path() -> None:
-    inp = make([0.10, 0.10, 0.50], **TWIN, incumbent_battery_w=[0, FILL_W, None],
-               switch_penalty_per_kwh=0.01)  # fmt: skip
+    inp = make(
+        [0.10, 0.10, 0.50],
+        **TWIN,
+        incumbent_battery_w=[0, FILL_W, None],
+        switch_penalty_per_kwh=0.01,
+    )
     from nodes.planning.formulation import build_model
 
     pm = build_model(inp)
@@ -182,8 +214,9 @@ def test_anti_flip_stays_on_the_relaxed_path() -> None:
 @pytest.mark.parametrize("n", [1, 2, 7, 95, 97])
 def test_any_horizon_length(n: int) -> None:
     inp = month_inputs(n)
-    inp = replace(inp, options=replace(inp.options, final_soc_min=None, reserve=[(range(0, 200),
-                                                                               0.2)]))  # fmt: skip
+    inp = replace(
+        inp, options=replace(inp.options, final_soc_min=None, reserve=[(range(0, 200), 0.2)])
+    )
     plan = solve_plan(inp)
     assert len(plan.slots) == n
 
@@ -195,11 +228,17 @@ class FakeScope(dict[str, Any]):
 
 def planner(previous: dict[str, Any] | None, **config: Any) -> Planner:
     settings = {
-        "battery": dict(capacity_kwh=10.0, max_charge_w=3000, max_discharge_w=3000,
-                        charge_efficiency=0.95, discharge_efficiency=0.95, soc_min=0.1,
-                        soc_max=1.0),
+        "battery": dict(
+            capacity_kwh=10.0,
+            max_charge_w=3000,
+            max_discharge_w=3000,
+            charge_efficiency=0.95,
+            discharge_efficiency=0.95,
+            soc_min=0.1,
+            soc_max=1.0,
+        ),
         "grid": dict(max_import_w=10000, max_export_w=5000),
-    }  # fmt: skip
+    }
     globals_ = FakeScope(telemetry={"soc": 0.5})
     if previous is not None:
         globals_["plan"] = previous

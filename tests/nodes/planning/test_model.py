@@ -144,8 +144,7 @@ NO_BATTERY = {"max_charge_w": 0, "max_discharge_w": 0}
 
 def test_deferrable_load_in_cheapest_window() -> None:
     pool = DeferrableLoad("pool", power_w=2000, run_slots=2, window=(0, 5))
-    plan = solve_plan(make([0.3, 0.3, 0.1, 0.1, 0.3, 0.3], battery=NO_BATTERY,
-                           deferrable=(pool,)))  # fmt: skip
+    plan = solve_plan(make([0.3, 0.3, 0.1, 0.1, 0.3, 0.3], battery=NO_BATTERY, deferrable=(pool,)))
     assert plan.deferrable == {"pool": [2, 3]}
     assert [s.grid_import_w for s in plan.slots] == [0, 0, 2000, 2000, 0, 0]
 
@@ -155,8 +154,9 @@ def test_deferrable_priority_breaks_ties() -> None:
         DeferrableLoad("dryer", 3000, 1, (0, 3), priority=0),
         DeferrableLoad("ev", 3000, 1, (0, 3), priority=5),
     )
-    plan = solve_plan(make([0.3] * 4, battery=NO_BATTERY, grid={"max_import_w": 4000},
-                           deferrable=loads))  # fmt: skip
+    plan = solve_plan(
+        make([0.3] * 4, battery=NO_BATTERY, grid={"max_import_w": 4000}, deferrable=loads)
+    )
     assert plan.deferrable == {"dryer": [1], "ev": [0]}
 
 
@@ -174,8 +174,11 @@ def test_no_simultaneous_charge_and_discharge(solver: str) -> None:
 
 
 def test_no_grid_charge_still_allows_solar_charging() -> None:
-    plan = solve_plan(make([0.05, 0.05, 0.50, 0.50], pv=[3000, 3000, 0, 0],
-                           load=[500] * 4, allow_grid_charge=False))  # fmt: skip
+    plan = solve_plan(
+        make(
+            [0.05, 0.05, 0.50, 0.50], pv=[3000, 3000, 0, 0], load=[500] * 4, allow_grid_charge=False
+        )
+    )
     assert "force_charge" not in modes(plan)
     # PV stores at least what the two 500 W evening slots need: 1 kWh / (0.9 x 0.9); with
     # a 0c feed-in storing more is free, and self-use stores all it can (2 kW x 2 slots).
@@ -187,8 +190,9 @@ def test_no_grid_charge_still_allows_solar_charging() -> None:
 
 
 def test_arbitrage_gate_forbids_battery_export_keeps_pv_export() -> None:
-    kw: dict[str, Any] = dict(imp=[0.3, 0.3], exp=[1.00, 0.05], pv=[3000, 0], load=[0, 0],
-                              soc_now=1.0)
+    kw: dict[str, Any] = dict(
+        imp=[0.3, 0.3], exp=[1.00, 0.05], pv=[3000, 0], load=[0, 0], soc_now=1.0
+    )
     open_ = solve_plan(make(**kw))
     assert open_.slots[0].mode == "force_discharge"
     assert open_.slots[0].grid_export_w == pytest.approx(5000)  # 3 kW PV + 2 kW battery
@@ -204,13 +208,20 @@ watts = st.lists(st.floats(0, 6000), min_size=6, max_size=6)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(imp=prices, exp=prices, pv=watts, load=watts, soc=st.floats(0.2, 0.9),
-       n=st.integers(2, 6))  # fmt: skip
+@given(imp=prices, exp=prices, pv=watts, load=watts, soc=st.floats(0.2, 0.9), n=st.integers(2, 6))
 def test_soc_never_outside_hard_limits(
     imp: list[float], exp: list[float], pv: list[float], load: list[float], soc: float, n: int
 ) -> None:
-    inp = make(imp[:n], exp[:n], pv[:n], load[:n], soc_now=soc, slot_hours=0.5,
-               battery={"soc_min": 0.2, "soc_max": 0.9}, terminal_value_per_kwh=None)  # fmt: skip
+    inp = make(
+        imp[:n],
+        exp[:n],
+        pv[:n],
+        load[:n],
+        soc_now=soc,
+        slot_hours=0.5,
+        battery={"soc_min": 0.2, "soc_max": 0.9},
+        terminal_value_per_kwh=None,
+    )
     plan = solve_plan(inp)
     # A binary counts as integral within INTEGRALITY_TOLERANCE, so a flow it switches off
     # can carry up to its limit times that (0.01 W at 10 kW); slots are rounded to 1 mW.
@@ -226,19 +237,43 @@ def test_soc_never_outside_hard_limits(
 
 SCENARIOS = {
     "arbitrage": make([0.10, 0.30, 0.12, 0.45], [0.0, 0.20, 0.02, 0.30], cycle_cost_per_kwh=0.01),
-    "negative": make([-0.1, 0.2, 0.3, 0.4], [-0.05, -0.02, 0.1, 0.2], pv=[4000, 4000, 1000, 0],
-                     load=[800, 900, 1500, 2500], soc_now=0.3),
-    "reserve_soft": make([0.3, 0.1, 0.5, 0.6, 0.2, 0.4], pv=[0, 2000, 3000, 0, 0, 0],
-                         load=[1000] * 6, soc_now=0.5, reserve=[(range(3, 6), 0.7)],
-                         soft_soc_min=0.4, soft_soc_min_penalty=0.05,
-                         soft_soc_max=0.9, soft_soc_max_penalty=0.01, terminal_value_per_kwh=None),
-    "deferrable": make([0.3, 0.2, 0.1, 0.15, 0.4, 0.3, 0.25, 0.2], [0.05] * 8,
-                       pv=[0, 500, 2500, 3500, 2000, 0, 0, 0], load=[600] * 8, soc_now=0.2,
-                       deferrable=(DeferrableLoad("ev", 3500, 3, (1, 7), 1),
-                                   DeferrableLoad("dw", 1200, 2, (0, 5), 0))),
-    "hysteresis": make([0.1, 0.3, 0.1, 0.4], [0.0, 0.35, 0.0, 0.38], switch_penalty_per_kwh=0.02,
-                       incumbent_battery_w=[0.0, 2000.0, None, -2000.0]),
-}  # fmt: skip
+    "negative": make(
+        [-0.1, 0.2, 0.3, 0.4],
+        [-0.05, -0.02, 0.1, 0.2],
+        pv=[4000, 4000, 1000, 0],
+        load=[800, 900, 1500, 2500],
+        soc_now=0.3,
+    ),
+    "reserve_soft": make(
+        [0.3, 0.1, 0.5, 0.6, 0.2, 0.4],
+        pv=[0, 2000, 3000, 0, 0, 0],
+        load=[1000] * 6,
+        soc_now=0.5,
+        reserve=[(range(3, 6), 0.7)],
+        soft_soc_min=0.4,
+        soft_soc_min_penalty=0.05,
+        soft_soc_max=0.9,
+        soft_soc_max_penalty=0.01,
+        terminal_value_per_kwh=None,
+    ),
+    "deferrable": make(
+        [0.3, 0.2, 0.1, 0.15, 0.4, 0.3, 0.25, 0.2],
+        [0.05] * 8,
+        pv=[0, 500, 2500, 3500, 2000, 0, 0, 0],
+        load=[600] * 8,
+        soc_now=0.2,
+        deferrable=(
+            DeferrableLoad("ev", 3500, 3, (1, 7), 1),
+            DeferrableLoad("dw", 1200, 2, (0, 5), 0),
+        ),
+    ),
+    "hysteresis": make(
+        [0.1, 0.3, 0.1, 0.4],
+        [0.0, 0.35, 0.0, 0.38],
+        switch_penalty_per_kwh=0.02,
+        incumbent_battery_w=[0.0, 2000.0, None, -2000.0],
+    ),
+}
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -256,8 +291,7 @@ def test_highs_and_cbc_agree(name: str) -> None:
 
 @pytest.mark.parametrize("solver", ["highs", "highs-pulp", "cbc"])
 def test_infeasible_raises_plan_error(solver: str) -> None:
-    inp = make([0.3], load=[10000], grid={"max_import_w": 1000}, battery=NO_BATTERY,
-               solver=solver)  # fmt: skip
+    inp = make([0.3], load=[10000], grid={"max_import_w": 1000}, battery=NO_BATTERY, solver=solver)
     with pytest.raises(PlanError) as err:
         solve_plan(inp)
     assert "nfeasible" in err.value.status
@@ -283,5 +317,13 @@ def test_input_validation() -> None:
     with pytest.raises(ValueError):
         make([0.1, 0.2], exp=[0.0])
     with pytest.raises(ValueError):
-        PlanInputs([datetime(2025, 1, 1)], [0.1], [0.0], [0.0], [0.0], 0.5,
-                   BatterySpec(10, 1000, 1000), GridSpec(1000, 1000))  # fmt: skip
+        PlanInputs(
+            [datetime(2025, 1, 1)],
+            [0.1],
+            [0.0],
+            [0.0],
+            [0.0],
+            0.5,
+            BatterySpec(10, 1000, 1000),
+            GridSpec(1000, 1000),
+        )

@@ -52,8 +52,9 @@ def monday_to_wednesday() -> Plan:
             price, watts = 0.431, 2000.0
         imp.append(price)
         load.append(watts)
-    inp = make(imp, load=load, soc_now=0.24, battery={"soc_min": 0.1},
-               display_tz="Australia/Brisbane")  # fmt: skip
+    inp = make(
+        imp, load=load, soc_now=0.24, battery={"soc_min": 0.1}, display_tz="Australia/Brisbane"
+    )
     return solve_plan(replace(inp, slot_starts=[s.astimezone(UTC) for s in starts]))
 
 

@@ -29,8 +29,11 @@ assert abs(result.objective + 3.5) < 1e-6, result
 def test_a_first_solve_prints_nothing(solver: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SOLVE.format(solver=solver)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert "HiGHS" not in done.stderr

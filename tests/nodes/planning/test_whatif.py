@@ -23,8 +23,14 @@ SETTINGS = merge_defaults({"planner": {"cycle_cost_per_kwh": 0.0, "break_even_de
 def planned(import_price: list[float], load_w: float = 1000.0, soc: float = 0.5) -> dict[str, Any]:
     """The plan the planner makes on these prices (a flat load, no PV), in stored form."""
     n = len(import_price)
-    forecast = {"start": T0, "slot_seconds": STEP, "import_price": import_price,
-                "export_price": [0.0] * n, "pv_w": [0.0] * n, "load_w": [load_w] * n}  # fmt: skip
+    forecast = {
+        "start": T0,
+        "slot_seconds": STEP,
+        "import_price": import_price,
+        "export_price": [0.0] * n,
+        "pv_w": [0.0] * n,
+        "load_w": [load_w] * n,
+    }
     plan = solve_plan(plan_inputs(SETTINGS, forecast, soc)).to_dict()
     for slot in plan["slots"]:
         slot["pv_w"], slot["load_w"] = 0.0, load_w
@@ -56,9 +62,7 @@ def test_an_override_that_does_what_the_plan_does_costs_nothing() -> None:
     plan = planned([0.50] * 2 + [0.10] * 6)
     first = plan["slots"][0]
     assert first["battery_w"] < 0  # the plan discharges into the dear hour
-    cost = override_cost(
-        plan, SETTINGS, 0.5, T0, "force_discharge", -first["battery_w"], T0 + STEP
-    )
+    cost = override_cost(plan, SETTINGS, 0.5, T0, "force_discharge", -first["battery_w"], T0 + STEP)
     assert cost.delta == pytest.approx(0.0, abs=0.005)
 
 

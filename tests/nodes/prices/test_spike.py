@@ -37,19 +37,38 @@ def amber_day() -> dict[str, Any]:
     """2025-02-01 as an amber.prices reading: spikes in the 07:30 and 08:00 UTC slots."""
     provider = AmberPrices({}, VirtualClock())
     issued_at, data = provider.parse(payload("day_20250201"), at("2025-02-01T07:00"))
-    return {"kind": "prices", "provider": "amber", "issued_at": issued_at,
-            "fetched_at": issued_at, "data": data}  # fmt: skip
+    return {
+        "kind": "prices",
+        "provider": "amber",
+        "issued_at": issued_at,
+        "fetched_at": issued_at,
+        "data": data,
+    }
 
 
 def reading(*slots: dict[str, Any], provider: str = "tariff") -> dict[str, Any]:
     intervals = [
-        {"start": at("2026-01-05T00:00") + 1800 * i, "end": at("2026-01-05T00:30") + 1800 * i,
-         "import_price": 0.30, "export_price": 0.05, "type": "forecast", "estimate": True,
-         "spike": "none", "descriptor": None, "renewables": None, **changes}
+        {
+            "start": at("2026-01-05T00:00") + 1800 * i,
+            "end": at("2026-01-05T00:30") + 1800 * i,
+            "import_price": 0.30,
+            "export_price": 0.05,
+            "type": "forecast",
+            "estimate": True,
+            "spike": "none",
+            "descriptor": None,
+            "renewables": None,
+            **changes,
+        }
         for i, changes in enumerate(slots)
-    ]  # fmt: skip
-    return {"kind": "prices", "provider": provider, "issued_at": 0.0, "fetched_at": 0.0,
-            "data": {"intervals": intervals}}  # fmt: skip
+    ]
+    return {
+        "kind": "prices",
+        "provider": provider,
+        "issued_at": 0.0,
+        "fetched_at": 0.0,
+        "data": {"intervals": intervals},
+    }
 
 
 async def watch(engine: Engine, clock: VirtualClock, when: str, prices: Any) -> dict[str, Any]:
@@ -82,9 +101,15 @@ async def test_each_spiking_slot_is_reported_once_and_its_end_too() -> None:
         "price spike: $5.89/kWh 18:00-18:30 (amber: flagged spike, described as a spike, "
         "at or above the $1.00/kWh threshold)"
     )
-    assert first == {"spike": True, "status": "spike", "price": 5.8939477,
-                     "interval_start": at("2025-02-01T07:30"), "reason": reason,
-                     "new": True, "ended": False}  # fmt: skip
+    assert first == {
+        "spike": True,
+        "status": "spike",
+        "price": 5.8939477,
+        "interval_start": at("2025-02-01T07:30"),
+        "reason": reason,
+        "new": True,
+        "ended": False,
+    }
     assert RecordTrigger.seen == [f"{reason} (from watch)"]
     (warning,) = engine.events.notifications
     assert (warning["level"], warning["text"]) == ("warn", "P" + reason[1:])
@@ -179,9 +204,15 @@ async def test_a_descriptor_of_spike_is_a_spike() -> None:
 async def test_no_reading_or_no_price_for_now_is_unknown_not_a_spike() -> None:
     for prices, when in [(None, "2026-01-05T00:10"), (reading({}), "2026-01-05T03:00")]:
         got = await spikes(prices, when)
-        assert got["plain"] == {"spike": False, "status": "unknown", "price": None,
-                                "interval_start": None, "reason": "no price covers now",
-                                "new": False, "ended": False}  # fmt: skip
+        assert got["plain"] == {
+            "spike": False,
+            "status": "unknown",
+            "price": None,
+            "interval_start": None,
+            "reason": "no price covers now",
+            "new": False,
+            "ended": False,
+        }
 
 
 async def test_a_payload_that_is_not_a_reading_fails_the_run() -> None:

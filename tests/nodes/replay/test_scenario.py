@@ -36,9 +36,13 @@ class FlatPrices:
 
     def forecast(self, t: float, slots: int) -> dict[str, Any]:
         start = t - t % self.slot_seconds
-        return {"start": start, "slot_seconds": self.slot_seconds,
-                "import_price": [0.42] * slots, "export_price": [0.07] * slots,
-                "pv_w": [0.0] * slots}  # fmt: skip
+        return {
+            "start": start,
+            "slot_seconds": self.slot_seconds,
+            "import_price": [0.42] * slots,
+            "export_price": [0.07] * slots,
+            "pv_w": [0.0] * slots,
+        }
 
 
 def reg() -> Any:

@@ -96,15 +96,23 @@ async def test_request_and_parsed_values(api: FakeApi, make_site: MakeSite) -> N
     periods = out["data"]["periods"]
     assert len(periods) == 49
     # period_end 21:00Z is the period [20:30, 21:00), the one in progress at 20:40
-    assert periods[0] == {"start": utc(2022, 10, 24, 20, 30), "end": utc(2022, 10, 24, 21),
-                          "p50_w": 0.0, "p10_w": 0.0, "p90_w": 0.0}  # fmt: skip
+    assert periods[0] == {
+        "start": utc(2022, 10, 24, 20, 30),
+        "end": utc(2022, 10, 24, 21),
+        "p50_w": 0.0,
+        "p10_w": 0.0,
+        "p90_w": 0.0,
+    }
     assert periods[-1]["end"] == utc(2022, 10, 25, 21)
     # {"pv_estimate":2.8483,"pv_estimate10":0.9675,"pv_estimate90":3.3155,
     #  "period_end":"2022-10-25T11:30:00.0000000Z"}
     assert period(out, utc(2022, 10, 25, 11)) == {
-        "start": utc(2022, 10, 25, 11), "end": utc(2022, 10, 25, 11, 30),
-        "p50_w": 2848.3, "p10_w": 967.5, "p90_w": 3315.5,
-    }  # fmt: skip
+        "start": utc(2022, 10, 25, 11),
+        "end": utc(2022, 10, 25, 11, 30),
+        "p50_w": 2848.3,
+        "p10_w": 967.5,
+        "p90_w": 3315.5,
+    }
     # the first light: 0.0384 / 0.0102 / 0.0486 kW ending 06:30Z
     early = period(out, utc(2022, 10, 25, 6))
     assert (early["p50_w"], early["p10_w"], early["p90_w"]) == (38.4, 10.2, 48.6)

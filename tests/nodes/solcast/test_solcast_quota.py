@@ -85,8 +85,17 @@ def test_one_site_fetches_at_the_schedule_and_within_ten_a_day(store: InputStore
     fetched = simulate(provider, store, START, START + 3 * DAY)
 
     assert [local_hhmm(t) for t in fetched[:10]] == [
-        "10:00", "11:00", "13:00", "14:00", "15:00", "17:00", "05:00", "07:00", "09:00", "10:00",
-    ]  # fmt: skip
+        "10:00",
+        "11:00",
+        "13:00",
+        "14:00",
+        "15:00",
+        "17:00",
+        "05:00",
+        "07:00",
+        "09:00",
+        "10:00",
+    ]
     assert set(per_utc_day(fetched).values()) == {9}
 
 
@@ -96,8 +105,17 @@ def test_two_sites_share_the_limit(store: InputStore) -> None:
 
     # the start-up fetch at 10:00 spent the first day's 09:00 call; from then on, the schedule
     assert [local_hhmm(t) for t in fetched[:10]] == [
-        "10:00", "11:00", "15:00", "05:00", "07:00", "11:00", "15:00", "05:00", "07:00", "09:00",
-    ]  # fmt: skip
+        "10:00",
+        "11:00",
+        "15:00",
+        "05:00",
+        "07:00",
+        "11:00",
+        "15:00",
+        "05:00",
+        "07:00",
+        "09:00",
+    ]
     calls = {day: 2 * n for day, n in per_utc_day(fetched).items()}  # each fetch: one per site
     assert set(calls.values()) == {10}
 
@@ -149,8 +167,14 @@ def test_a_retry_never_takes_a_later_times_call(store: InputStore) -> None:
     provider = SolcastPv(settings(resource_ids=["east", "west"]), VirtualClock(START))
     tried = simulate(provider, store, START, START + 2 * DAY, ok=lambda t: False)
     # five times a day for two sites is the whole budget: no call left for retries
-    assert [local_hhmm(t) for t in tried[:6]] == ["10:00", "11:00", "15:00", "05:00", "07:00",
-                                                  "10:00"]  # fmt: skip
+    assert [local_hhmm(t) for t in tried[:6]] == [
+        "10:00",
+        "11:00",
+        "15:00",
+        "05:00",
+        "07:00",
+        "10:00",
+    ]
     assert set(per_utc_day(tried).values()) == {5}
 
 
@@ -192,8 +216,7 @@ async def test_the_node_keeps_the_quota_across_a_restart(api: FakeApi, tmp_path:
     await run_until(first, START + 5 * 3600 + 1)  # 10:00 to 15:00 in Brisbane
     await first.stop()
     before = len(api.requests)
-    assert [local_hhmm(r.at) for r in api.requests] == ["10:00", "11:00", "13:00", "14:00",
-                                                        "15:00"]  # fmt: skip
+    assert [local_hhmm(r.at) for r in api.requests] == ["10:00", "11:00", "13:00", "14:00", "15:00"]
 
     second = Site(clock, tmp_path, config)
     await second.start("solcast.pv")

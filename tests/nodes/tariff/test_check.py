@@ -103,8 +103,9 @@ def test_to_before_from_runs_past_midnight_and_says_so_when_it_overlaps() -> Non
         "tariff.import[3]: solar sponge 16:00-09:00 (runs past midnight to 09:00 the next day) "
         "every day, $0.15/kWh overlaps tariff.import[0] (peak 16:00-21:00 weekdays"
     )
-    assert found[0].endswith("('to' is before 'from', so it runs past midnight: swap them "
-                             "if it should not)")  # fmt: skip
+    assert found[0].endswith(
+        "('to' is before 'from', so it runs past midnight: swap them if it should not)"
+    )
     assert "tariff.import: no import band covers every day 09:00-16:00" in found
 
 

@@ -16,8 +16,13 @@ SYDNEY = ZoneInfo("Australia/Sydney")  # UTC+10, UTC+11 from October to April
 WORKWEEK: dict[str, Any] = {
     "import": [
         {"name": "peak", "price": 0.45, "from": "16:00", "to": "21:00", "days": "weekdays"},
-        {"name": "weekend evening", "price": 0.30, "from": "16:00", "to": "21:00",
-         "days": "weekends"},
+        {
+            "name": "weekend evening",
+            "price": 0.30,
+            "from": "16:00",
+            "to": "21:00",
+            "days": "weekends",
+        },
         {"name": "shoulder", "price": 0.28, "from": "21:00", "to": "09:00"},
         {"name": "solar sponge", "price": 0.15, "from": "09:00", "to": "16:00"},
     ],
@@ -26,7 +31,7 @@ WORKWEEK: dict[str, Any] = {
         {"price": 0.05, "from": "21:00", "to": "16:00"},
     ],
     "supply_charge": 1.10,
-}  # fmt: skip
+}
 
 
 def at(
@@ -66,12 +71,22 @@ def test_an_overnight_band_belongs_to_the_day_it_starts() -> None:
     section = {
         "import": [
             {"name": "day", "price": 0.30, "from": "07:00", "to": "22:00"},
-            {"name": "night", "price": 0.20, "from": "22:00", "to": "07:00",
-             "days": ["sun", "mon", "tue", "wed", "thu"]},
-            {"name": "weekend night", "price": 0.10, "from": "22:00", "to": "07:00",
-             "days": ["fri", "sat"]},
+            {
+                "name": "night",
+                "price": 0.20,
+                "from": "22:00",
+                "to": "07:00",
+                "days": ["sun", "mon", "tue", "wed", "thu"],
+            },
+            {
+                "name": "weekend night",
+                "price": 0.10,
+                "from": "22:00",
+                "to": "07:00",
+                "days": ["fri", "sat"],
+            },
         ],
-    }  # fmt: skip
+    }
     tariff = Tariff.from_settings(section, "Australia/Brisbane")
     assert tariff.price_at(at(BRISBANE, 2026, 2, 6, 3, 0)) == (0.20, 0.0)  # Fri: Thursday's
     assert tariff.price_at(at(BRISBANE, 2026, 2, 7, 3, 0))[0] == 0.10  # Sat: Friday's

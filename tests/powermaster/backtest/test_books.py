@@ -41,6 +41,8 @@ async def test_billing_cycle_totals_equal_the_backtest_bill(across_a_cycle: Scen
         assert billing[name] == pytest.approx(bill[name], abs=0.001)
     # Each cycle is the bill of its own slots (the boundary is where the energy flowed).
     first_day = [s for s in result["slots"] if s["start"] < "2025-02-01T00:00:00+10:00"]
-    jan = sum(s["grid_import_wh"] / 1000 * p for s, p in zip(
-        first_day, scenario.import_price, strict=False))
+    jan = sum(
+        s["grid_import_wh"] / 1000 * p
+        for s, p in zip(first_day, scenario.import_price, strict=False)
+    )
     assert cents(billing["cycles"][0]["import_cost"]) == cents(jan)

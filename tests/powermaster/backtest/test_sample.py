@@ -34,9 +34,16 @@ def test_the_days_add_up_to_the_period() -> None:
     its stored energy could explain on the day (capture of a day may pass 1 only so)."""
     scenario = sample_scenario(2, date(2025, 2, 8), kind="perfect")
     best = optimum(scenario)
-    perfect = {"slots": [
-        {"grid_import_wh": s.grid_import_w * 0.5, "grid_export_wh": s.grid_export_w * 0.5,
-         "soc_end": s.soc_end} for s in best.plan.slots]}  # fmt: skip
+    perfect = {
+        "slots": [
+            {
+                "grid_import_wh": s.grid_import_w * 0.5,
+                "grid_export_wh": s.grid_export_w * 0.5,
+                "soc_end": s.soc_end,
+            }
+            for s in best.plan.slots
+        ]
+    }
     days = by_day(scenario, perfect, best)
     assert [d.day for d in days] == [date(2025, 2, 8), date(2025, 2, 9)]
     assert sum(d.optimum for d in days) == pytest.approx(best.bill, abs=1e-6)
@@ -45,12 +52,17 @@ def test_the_days_add_up_to_the_period() -> None:
     assert all(d.lost_to_optimum == pytest.approx(0.0, abs=1e-6) for d in days)
 
 
-@pytest.mark.parametrize(("argv", "said"), [
-    (["--sample", "3d", "--from", "2025-04-17"],
-     "does not cover 2025-04-17 to 2025-04-19; it covers 2025-01-01 to 2025-04-18"),
-    (["scenario.json"], "--out RESULT.json is needed with a scenario file"),
-    ([], "give a scenario file or --sample DAYS"),
-])
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["--sample", "3d", "--from", "2025-04-17"],
+            "does not cover 2025-04-17 to 2025-04-19; it covers 2025-01-01 to 2025-04-18",
+        ),
+        (["scenario.json"], "--out RESULT.json is needed with a scenario file"),
+        ([], "give a scenario file or --sample DAYS"),
+    ],
+)
 def test_what_cannot_run_is_refused_saying_why(
     argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
