@@ -162,8 +162,10 @@ class Hierarchy(Node):
         )
         plan = situation.plan
         plan_pv, curtailed = planned_pv(dict(plan) if plan else None, now)
-        if decision.level != "plan":
-            curtailed = 0.0  # only the plan curtails PV on purpose
+        if decision.level != "plan" and outcome.proposed.level != "plan":
+            # Only the plan curtails PV on purpose; a plan's slot that safety stopped
+            # charging (battery full: hold) keeps curtailing, or it exports at a loss.
+            curtailed = 0.0
         pv = available_pv(telemetry, plan_pv, settings, curtailed)
         command = inverter_command(decision, max(0.0, pv), outcome.floor.min_soc)
         msg.payload = {

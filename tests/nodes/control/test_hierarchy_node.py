@@ -80,3 +80,24 @@ def test_the_mode_in_force_survives_a_restart() -> None:
     assert tick(context(freed, flow, plan=plan_slot(freed.time(), "self_use")))["mode"] == (
         "self_use"
     )
+
+
+def test_a_full_battery_keeps_the_plans_curtailment() -> None:
+    """The plan curtails PV (exporting costs money) while it charges; the battery is full,
+    so safety holds instead: the hold still uses no more PV than the plan did, rather
+    than exporting the rest at a loss (issue 20)."""
+    clock = VirtualClock(WEDNESDAY_3PM)
+    plan = plan_slot(
+        clock.time(),
+        "force_charge",
+        power_w=3000,
+        battery_w=3000,
+        pv_w=3000.0,
+        pv_curtailed_w=2400.0,
+    )
+    full = tick(context(clock, Scope(), plan=plan), soc=1.0)
+    assert (full["mode"], full["level"]) == ("hold", "safety")
+    assert full["setpoint_w"] == 600  # the 600 W of PV the plan used, not the 1000 W measured
+    plan["slots"][0]["pv_curtailed_w"] = 0.0
+    uncurtailed = tick(context(clock, Scope(), plan=plan), soc=1.0)
+    assert uncurtailed["setpoint_w"] >= 1000
