@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flowengine import Engine
-from nodes.control import override as manual
+from nodes.control import override_rules as manual
 from nodes.control.health import HEALTH_KEY
 from nodes.control.site import control_mode
 from nodes.history.query import HistoryQuery, NoHistory, history_rows

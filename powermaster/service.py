@@ -22,7 +22,7 @@ from flowengine.context import GLOBAL
 from flowengine.registry import Registry
 from flowengine.spec import FlowSet
 from flows import SITE_CONFIG
-from nodes.control import override as manual
+from nodes.control import override_rules as manual
 from nodes.control.site import control_mode
 from nodes.replay import SiteMeterConnection
 from nodes.replay.sample import sample_slot_prices

@@ -6,7 +6,7 @@ from nodes.control import site
 from nodes.control.compare import Compare
 from nodes.control.health import HealthCheck
 from nodes.control.hierarchy import Hierarchy
-from nodes.control.manual import OverrideNode
+from nodes.control.override import OverrideNode
 from nodes.health import site as health_site
 
 NODE_TYPES: list[Declared] = [

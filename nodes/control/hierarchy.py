@@ -3,7 +3,7 @@
 safety (grid lost, temperatures, stale telemetry, health) > storm reserve >
 critical SOC > manual override > weekly schedule > plan > opportunistic sale >
 self-use. Anti-oscillation then holds the mode in force when a change would
-come too soon or too often (never for safety, storm or critical), and
+come too soon or too often (never for safety, storm, critical or an override), and
 ``enforce_limits`` has the last word. The levels are pure functions
 (``nodes.control.levels``) run by ``nodes.control.tick``; this node reads
 context, writes the stability state to the flow's context and the command out.

@@ -16,7 +16,7 @@ from typing import Any
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES, Decision
 from nodes.control.floors import Floor, active_reserve
-from nodes.control.override import default_reason
+from nodes.control.override_rules import default_reason
 from nodes.control.schedule import DAYS, rule_at
 from nodes.control.situation import STORM_CHARGE, Situation
 from nodes.core.wallclock import site_zone

@@ -25,7 +25,7 @@ from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
 from flowengine.schema import DURATION
-from nodes.control.override import InvalidOverride, clear_override, set_override
+from nodes.control.override_rules import InvalidOverride, clear_override, set_override
 from nodes.homeassistant.commands import (
     ClearOverride,
     CommandError,
@@ -52,7 +52,7 @@ ANSWER_GAP_S = 5.0
 
 
 class _GlobalStore:
-    """The ``ContextStore`` face (``get``/``set`` by scope) that ``nodes.control.override``
+    """The ``ContextStore`` face (``get``/``set`` by scope) that ``nodes.control.override_rules``
     takes, over a node's global scope."""
 
     def __init__(self, scope: Scope) -> None:

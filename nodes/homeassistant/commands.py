@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES
-from nodes.control.override import MAX_REASON_CHARS, max_duration_s, power_limit_w
+from nodes.control.override_rules import MAX_REASON_CHARS, max_duration_s, power_limit_w
 from nodes.homeassistant.discovery import AUTO
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
@@ -48,7 +48,7 @@ class CommandError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ClearOverride:
-    """End the manual override: ``nodes.control.override.clear_override``."""
+    """End the manual override: ``nodes.control.override_rules.clear_override``."""
 
     kind: ClassVar[str] = "clear_override"
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from flowengine import local_iso
 from nodes.control.decision import MODES
-from nodes.control.override import is_active
+from nodes.control.override_rules import is_active
 from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from flowengine import Engine, VirtualClock
 from flowengine.validate import load_docs
 from flowengine.yamlsource import parse_text
-from nodes.control.override import active_override, clear_override, set_override
+from nodes.control.override_rules import active_override, clear_override, set_override
 from powermaster.config import DEFAULTS
 from tests.flowengine.helpers import Collect, registry
 from tests.support.web import client, sign_in

@@ -11,7 +11,7 @@ from flowengine import VirtualClock
 from flowengine.context import ContextStore
 from flowengine.database import open_database
 from nodes.control.decision import MODES
-from nodes.control.override import active_override, set_override
+from nodes.control.override_rules import active_override, set_override
 from nodes.homeassistant import (
     ClearOverride,
     CommandError,
