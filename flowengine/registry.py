@@ -6,8 +6,9 @@ declaring, in its own ``pyproject.toml``::
     [project.entry-points."flowengine.nodes"]
     mypkg = "mypkg.nodes:NODE_TYPES"
 
-where ``NODE_TYPES`` is a list of ``Node`` subclasses (connections likewise
-under ``flowengine.connections``; trigger types may sit in either list).
+where ``NODE_TYPES`` lists everything the package declares: ``Node``,
+``Connection`` and ``Trigger`` subclasses and its site-config sections, told
+apart by kind. One entry point per package, one way to register.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ log = logging.getLogger("flowengine")
 Declared = type[Node] | type[Connection] | type[Trigger] | SiteSection
 
 NODE_GROUP = "flowengine.nodes"
-CONNECTION_GROUP = "flowengine.connections"
 
 
 class RegistryError(Exception):
@@ -62,11 +62,7 @@ class Registry:
         """Node packages installed after this registry read its entry points."""
         if not self.loaded_points:
             return []
-        now = {
-            f"{group}:{point.name}"
-            for group in (NODE_GROUP, CONNECTION_GROUP)
-            for point in entry_points(group=group)
-        }
+        now = {f"{NODE_GROUP}:{point.name}" for point in entry_points(group=NODE_GROUP)}
         return sorted(name.partition(":")[2] for name in now - self.loaded_points)
 
     def add_node(self, node_type: type[Node]) -> None:
@@ -121,18 +117,15 @@ class Registry:
         A package whose types fail to import is logged and skipped: flows that
         use its types then fail validation by name, and the rest still run.
         """
-        for group in (NODE_GROUP, CONNECTION_GROUP):
-            for point in sorted(entry_points(group=group), key=lambda p: p.name):
-                self.loaded_points.add(f"{group}:{point.name}")
-                try:
-                    types = point.load()
-                except (ImportError, AttributeError) as exc:
-                    self.broken[point.name] = f"{point.value}: {exc}"
-                    log.error(
-                        "node package '%s' (%s) failed to load: %s", point.name, point.value, exc
-                    )
-                    continue
-                self.add_all(types)
+        for point in sorted(entry_points(group=NODE_GROUP), key=lambda p: p.name):
+            self.loaded_points.add(f"{NODE_GROUP}:{point.name}")
+            try:
+                types = point.load()
+            except (ImportError, AttributeError) as exc:
+                self.broken[point.name] = f"{point.value}: {exc}"
+                log.error("node package '%s' (%s) failed to load: %s", point.name, point.value, exc)
+                continue
+            self.add_all(types)
         return self
 
 

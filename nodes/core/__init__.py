@@ -18,6 +18,8 @@ from nodes.core.http_request import HttpRequest
 from nodes.core.sequence import Join, Split
 from nodes.core.switch import Switch
 
+#: The shared connections (in NODE_TYPES too: one entry point registers everything).
+CONNECTION_TYPES = [HttpSession, SqliteDatabase]
 NODE_TYPES = [
     Passthrough,
     SetPayload,
@@ -36,5 +38,5 @@ NODE_TYPES = [
     Split,
     Join,
     HttpRequest,
+    *CONNECTION_TYPES,
 ]
-CONNECTION_TYPES = [HttpSession, SqliteDatabase]

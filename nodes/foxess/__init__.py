@@ -5,5 +5,5 @@ from nodes.foxess import site
 from nodes.foxess.connection import FoxModbusConnection
 from nodes.foxess.inverter import FoxCommand, FoxRead, FoxWatchdog
 
-NODE_TYPES: list[Declared] = [FoxRead, FoxCommand, FoxWatchdog, site.SECTION]
 CONNECTION_TYPES = [FoxModbusConnection]
+NODE_TYPES: list[Declared] = [FoxRead, FoxCommand, FoxWatchdog, *CONNECTION_TYPES, site.SECTION]

@@ -27,7 +27,6 @@ from flowengine import Node, default_registry
 
 NODES = Path(__file__).resolve().parents[2] / "nodes"
 NODE_GROUP = "flowengine.nodes"
-CONNECTION_GROUP = "flowengine.connections"
 #: Module names that say nothing of what a module holds.
 VAGUE = ("node.py", "nodes.py")
 
@@ -48,8 +47,7 @@ def _declared() -> list[tuple[str, type[Any]]]:
     """(registering package, type) for every type our entry points declare."""
     return [
         (_package(point), kind)
-        for group in (NODE_GROUP, CONNECTION_GROUP)
-        for point in _ours(group)
+        for point in _ours(NODE_GROUP)
         for kind in point.load()
         if isinstance(kind, type)  # not a SiteSection (a settings section, no type name)
     ]

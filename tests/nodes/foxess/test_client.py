@@ -293,9 +293,10 @@ def test_exports_and_schema() -> None:
         "foxess.read",
         "foxess.command",
         "foxess.watchdog",
+        "foxess.modbus",
         "section inverter",
     }
-    for node in [n for n in NODE_TYPES if isinstance(n, type)]:
+    for node in [n for n in NODE_TYPES if isinstance(n, type) and issubclass(n, Node)]:
         assert issubclass(node, (Node, Connection))
         prop = node.config_schema["properties"]["connection"]
         assert prop["x-connection"] == "foxess.modbus"
