@@ -17,9 +17,9 @@ from flowengine.durations import parse_duration
 from nodes.control.decision import MODES, Decision
 from nodes.control.floors import Floor, active_reserve
 from nodes.control.override_rules import default_reason
-from nodes.control.schedule import DAYS, rule_at
+from nodes.control.schedule import rule_at
 from nodes.control.situation import STORM_CHARGE, Situation
-from nodes.core.wallclock import site_zone
+from nodes.core.wallclock import DAYS, site_zone
 from nodes.planning.result import slot_at
 
 #: SOC readings this close to a threshold count as on it (0.8 + 0.02 is not quite 0.82).

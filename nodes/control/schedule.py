@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from nodes.core.wallclock import MINUTES_PER_DAY, parse_minute
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_GROUPS = {"all": DAYS, "weekdays": DAYS[:5], "weekends": DAYS[5:]}
+from nodes.core.wallclock import MINUTES_PER_DAY, parse_days, parse_minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +34,6 @@ class Rule:
         if weekday in self.days and minute >= self.start_min:
             return True
         return (weekday - 1) % 7 in self.days and minute < self.end_min
-
-
-def parse_days(value: str | Iterable[str]) -> frozenset[int]:
-    names = [value] if isinstance(value, str) else list(value)
-    days: set[int] = set()
-    for name in names:
-        key = str(name).strip().lower()
-        group = DAY_GROUPS.get(key, (key,))
-        for day in group:
-            if day not in DAYS:
-                raise ValueError(f"unknown day {name!r} (use mon..sun, all, weekdays, weekends)")
-            days.add(DAYS.index(day))
-    return frozenset(days)
 
 
 def parse_rule(raw: Mapping[str, Any]) -> Rule:

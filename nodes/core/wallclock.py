@@ -1,16 +1,23 @@
-"""Times of day as the site config writes them (``"22:00"``), and the site's time zone.
+"""Times of day and days of the week as the site config writes them (``"22:00"``,
+``weekdays``), and the site's time zone.
 
-Control's weekly schedule and the loads' run windows both read them. They live
-here, below both, so the loads package need not import control for them: the
-planner imports the loads and control imports the planner, which would close a cycle.
+Control's weekly schedule, the loads' run windows and the planner's SOC targets all
+read them. They live here, below all three, so none need import another for them:
+the planner imports the loads and control imports the planner, which would close a cycle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
+#: Day names as the site config writes them, Monday first (index = ``datetime.weekday()``).
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_GROUPS = {"all": DAYS, "weekdays": DAYS[:5], "weekends": DAYS[5:]}
+#: Every spelling ``parse_days`` accepts (for a schema's enum).
+DAY_NAMES = (*DAYS, *DAY_GROUPS)
 
 
 def parse_minute(text: str) -> int:
@@ -20,6 +27,21 @@ def parse_minute(text: str) -> int:
     if not 0 <= value <= MINUTES_PER_DAY:
         raise ValueError(f"{text!r} is not a time of day (HH:MM)")
     return value
+
+
+def parse_days(value: str | Iterable[str]) -> frozenset[int]:
+    """The weekdays (0 = Monday) that ``mon`` .. ``sun``, ``all``, ``weekdays`` or
+    ``weekends``, or a list of them, name."""
+    names = [value] if isinstance(value, str) else list(value)
+    days: set[int] = set()
+    for name in names:
+        key = str(name).strip().lower()
+        group = DAY_GROUPS.get(key, (key,))
+        for day in group:
+            if day not in DAYS:
+                raise ValueError(f"unknown day {name!r} (use mon..sun, all, weekdays, weekends)")
+            days.add(DAYS.index(day))
+    return frozenset(days)
 
 
 def site_zone(name: str) -> tzinfo:

@@ -9,11 +9,12 @@ from nodes.planning.inputs import (
     GridSpec,
     PlanInputs,
     PlanOptions,
+    SocTarget,
 )
 from nodes.planning.model import PlanError, build_pulp_problem, solve_plan
 from nodes.planning.plan import Planner
 from nodes.planning.replan import ReplanCheck
-from nodes.planning.result import Plan, PlanSlot
+from nodes.planning.result import Plan, PlanSlot, TargetResult
 from nodes.planning.site import SECTION
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "PlanInputs",
     "PlanOptions",
     "PlanSlot",
+    "SocTarget",
+    "TargetResult",
     "build_pulp_problem",
     "solve_plan",
 ]

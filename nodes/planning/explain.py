@@ -8,7 +8,9 @@ Self Use would do. In every mode but self-use the controller commands battery_w 
 A reason takes its figures from the plan, never from a guess about it: the energy a slot
 keeps (or stores) is followed along the planned SOC to the slots that discharge it, and
 the slot named is the one that takes most of it, with its weekday when it is on another
-local day than the slot explained ("Tue 19:00"), and its price.
+local day than the slot explained ("Tue 19:00"), and its price. Energy that a SOC target
+holds the battery to (the plan has no more there than the target) is named for the target
+instead: "charge from grid at 20.0c: for the 80% target at 16:00".
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ EPS_W = 10.0  # flows below this are solver noise, not decisions
 #: Stored energy (kWh) below this is not worth a "keep ...": it would print as 0.0 kWh.
 MIN_KEPT_KWH = 0.05
 _NOISE_KWH = 1e-4  # SOC moves below this are solver noise
+#: A target binds (sets the SOC rather than the prices) when its slot ends within this
+#: many kWh of it, or short of it.
+_BINDING_KWH = 1e-3
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: that follows the locale
 
 
@@ -49,12 +54,25 @@ class SlotFlows:
 
 
 @dataclass(frozen=True)
+class TargetMark:
+    """A SOC target as reasons name it: ``soc`` by ``by``, at the end of slot ``slot``,
+    which is ``level_kwh`` above the plan's floor (as Horizon.stored_kwh); the plan is
+    ``short_kwh`` below it there."""
+
+    slot: int
+    soc: float
+    by: datetime
+    level_kwh: float
+    short_kwh: float = 0.0
+
+
+@dataclass(frozen=True)
 class Horizon:
     """One solved plan as its reasons read it.
 
     stored_kwh: energy above the plan's floor (soc_min, or the SOC now if lower) at each
     slot's end, in the battery (before discharge losses); start_kwh: the same at the first
-    slot's start.
+    slot's start; targets: the plan's SOC targets.
     """
 
     flows: Sequence[SlotFlows]
@@ -64,6 +82,7 @@ class Horizon:
     tz: ZoneInfo
     stored_kwh: Sequence[float]
     start_kwh: float
+    targets: Sequence[TargetMark] = ()
 
     def stored_before(self, t: int) -> float:
         return self.start_kwh if t == 0 else self.stored_kwh[t - 1]
@@ -172,9 +191,41 @@ def _kwh(kwh: float) -> str:
 
 def when(h: Horizon, t: int, u: int) -> str:
     """Slot u's local start as seen from slot t: "19:00" on t's local day, else "Tue 19:00"."""
-    here, there = h.starts[t].astimezone(h.tz), h.starts[u].astimezone(h.tz)
+    return _local(h, t, h.starts[u])
+
+
+def _local(h: Horizon, t: int, moment: datetime) -> str:
+    """``moment`` in local time as seen from slot t: "19:00" on t's local day, else
+    "Tue 19:00"."""
+    here, there = h.starts[t].astimezone(h.tz), moment.astimezone(h.tz)
     at = there.strftime("%H:%M")
     return at if there.date() == here.date() else f"{_DAYS[there.weekday()]} {at}"
+
+
+def _pct(soc: float) -> str:
+    value = soc * 100
+    return f"{value:.0f}%" if abs(value - round(value)) < 0.05 else f"{value:.1f}%"
+
+
+def aimed_at(h: Horizon, t: int, low: float) -> tuple[float, TargetMark] | None:
+    """kWh of the energy between level ``low`` and slot t's end level that a SOC target at
+    t or after needs, and that target (the first such): energy the target holds the
+    battery to (the plan has no more than the target at its slot) and that stays in the
+    battery until then. None when no target needs at least MIN_KEPT_KWH of it."""
+    for mark in sorted(h.targets, key=lambda m: m.slot):
+        if mark.slot < t or h.stored_kwh[mark.slot] > mark.level_kwh + _BINDING_KWH:
+            continue
+        kept = min(h.stored_kwh[t : mark.slot + 1])  # what stays in the battery until then
+        part = min(kept, mark.level_kwh) - low
+        if part >= MIN_KEPT_KWH:
+            return part, mark
+    return None
+
+
+def _target_name(h: Horizon, t: int, mark: TargetMark) -> str:
+    """'the 80% target at 16:00' (', 1.2 kWh short' when the plan cannot meet it)."""
+    short = f", {_kwh(mark.short_kwh)} short" if mark.short_kwh >= MIN_KEPT_KWH else ""
+    return f"the {_pct(mark.soc)} target at {_local(h, t, mark.by)}{short}"
 
 
 def _target(h: Horizon, t: int, use: Use) -> str:
@@ -190,7 +241,11 @@ def _target(h: Horizon, t: int, use: Use) -> str:
 def _keeping(h: Horizon, t: int) -> str | None:
     """'keep 1.4 kWh for the 31.0c peak at Tue 19:00': the energy in the battery at t's end
     that the plan discharges within the horizon, and where most of it goes; None when that
-    is too little to name."""
+    is too little to name. Energy a SOC target holds is kept for the target."""
+    aimed = aimed_at(h, t, 0.0)
+    if aimed is not None:
+        kwh, mark = aimed
+        return f"keep {_kwh(kwh)} for {_target_name(h, t, mark)}"
     use = use_of(h, t, 0.0)
     if use is None or use.kwh < MIN_KEPT_KWH:
         return None
@@ -225,6 +280,9 @@ def _charge_reason(t: int, h: Horizon) -> str:
         return f"charge from grid at {_c(pi)}: paid to import"
     else:
         head = f"charge from grid at {_c(pi)}"
+    aimed = aimed_at(h, t, h.stored_before(t))
+    if aimed is not None:
+        return f"{head}: for {_target_name(h, t, aimed[1])}"
     use = use_of(h, t, h.stored_before(t))
     if use is None:
         return f"{head}: stored for after the horizon"

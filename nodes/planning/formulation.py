@@ -4,7 +4,8 @@ Per slot t, AC-side flows (kW): pv_to_load, pv_to_batt, pv_to_grid, pv_curtail, 
 grid_to_batt, batt_to_load, batt_to_grid; stored energy soc (kWh, slot end); binaries
 charging (no simultaneous charge and discharge) and importing (no simultaneous import and
 export). Objective: import cost - export revenue + wear + break-even hurdle + penalties
-+ deviation from the plan in force - terminal value of stored energy.
++ deviation from the plan in force - terminal value of stored energy. Each SOC target adds
+one shortfall column (kWh, costed) and one row on its slot's soc: no binaries.
 
 The only binaries besides deferrable-load switches are those two indicators, which the
 LP relaxation almost always satisfies already (losses make simultaneous flows a waste), so
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodes.planning.inputs import PlanInputs
+from nodes.planning.inputs import PlanInputs, SocTarget
 from nodes.planning.linear import LinearModel
 
 # Tie-breaks ($/kWh), far below any real price so they only choose between equal-cost plans.
@@ -54,6 +55,8 @@ class PlanModel:
     terminal_value: float = 0.0
     # binary column -> flow columns it switches on ("charging" <- charge flows, ...)
     indicators: dict[int, list[int]] = field(default_factory=dict)
+    # each SOC target and its shortfall column (kWh short of it)
+    targets: list[tuple[SocTarget, int]] = field(default_factory=list)
 
     def round_relaxation(self, x: list[float], tol: float = 1e-7) -> list[float] | None:
         """Integral point with the LP-relaxation's flows, or None if the flows need branching.
@@ -194,7 +197,21 @@ def build_model(inp: PlanInputs) -> PlanModel:
     if opt.final_soc_min is not None:
         last = slots[-1].soc
         lm.lb[last] = max(lm.lb[last], opt.final_soc_min * cap)
-    return PlanModel(lm, slots, deferrable_on, value, indicators)
+    targets = [
+        (target, _soc_target(lm, i, target, slots, cap)) for i, target in enumerate(inp.targets)
+    ]
+    return PlanModel(lm, slots, deferrable_on, value, indicators, targets)
+
+
+def _soc_target(
+    lm: LinearModel, i: int, target: SocTarget, slots: list[SlotVars], cap: float
+) -> int:
+    """soc at the target slot's end + short >= the target (kWh), short costing its price:
+    a soft target is a price, a hard one a price no saving beats, so a hard target the
+    battery cannot reach leaves the plan short by what it cannot reach instead of failing."""
+    short = lm.var(f"target_short_{i}", 0.0, target.soc * cap, target.price)
+    lm.row(f"target_{i}", [(slots[target.slot].soc, 1.0), (short, 1.0)], lb=target.soc * cap)
+    return short
 
 
 def _soc_penalties(lm: LinearModel, inp: PlanInputs, t: int, soc: int, floor_kwh: float) -> None:

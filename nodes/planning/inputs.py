@@ -19,6 +19,15 @@ MODES: tuple[Mode, ...] = (
 )
 SolverName = Literal["highs", "highs-pulp", "cbc"]
 
+#: $ per kWh a soft SOC target is short by, unless its rule says otherwise: above any
+#: ordinary import price, so the plan buys energy to meet it at peak prices, but below
+#: a price spike, so it does not buy at $2/kWh to be 10 % fuller by 16:00.
+DEFAULT_SHORTFALL_PRICE = 0.50
+#: $ per kWh a hard SOC target is short by when it cannot be met at all (too little time
+#: or power): what no saving beats, so the target is held wherever it can be, and the
+#: plan still solves where it cannot (as the storm reserve's floor).
+HARD_SHORTFALL_PRICE = 1000.0
+
 
 @dataclass(frozen=True)
 class BatterySpec:
@@ -150,6 +159,38 @@ class DeferrableLoad:
 
 
 @dataclass(frozen=True)
+class SocTarget:
+    """SOC of at least ``soc`` (a fraction) at the end of slot ``slot``.
+
+    Soft: each kWh short costs ``shortfall_price`` $. Hard: held unless the battery
+    cannot get there, each kWh short then costing HARD_SHORTFALL_PRICE. ``by`` is the time
+    it was asked for (the slot ends at or just before it); ``requested_soc`` what was asked
+    before ``soc`` was clamped below soc_max; ``name`` names it in the plan.
+    """
+
+    slot: int
+    soc: float
+    hard: bool = False
+    shortfall_price: float = DEFAULT_SHORTFALL_PRICE
+    by: datetime | None = None
+    requested_soc: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.slot < 0:
+            raise ValueError(f"target slot {self.slot} is before the horizon")
+        if not 0 <= self.soc <= 1:
+            raise ValueError("target soc must be a fraction")
+        if not self.shortfall_price >= 0:
+            raise ValueError("target shortfall_price must be >= 0")
+
+    @property
+    def price(self) -> float:
+        """$ per kWh short, as the model charges it."""
+        return HARD_SHORTFALL_PRICE if self.hard else self.shortfall_price
+
+
+@dataclass(frozen=True)
 class PlanInputs:
     """One planning problem. Prices in $/kWh; export_price is what we earn (may be < 0)."""
 
@@ -164,6 +205,8 @@ class PlanInputs:
     options: PlanOptions = field(default_factory=PlanOptions)
     deferrable: Sequence[DeferrableLoad] = ()
     slot_hours: float = 0.5
+    #: SOC targets by a time (nodes.planning.targets makes them from the site config).
+    targets: Sequence[SocTarget] = ()
 
     def __post_init__(self) -> None:
         n = len(self.slot_starts)
@@ -183,6 +226,9 @@ class PlanInputs:
         for d in self.deferrable:
             if d.window[1] >= n:
                 raise ValueError(f"{d.name}: window {d.window} beyond horizon of {n} slots")
+        for target in self.targets:
+            if target.slot >= n:
+                raise ValueError(f"target at slot {target.slot} beyond horizon of {n} slots")
         for rng, _ in self.options.reserve:
             if rng.start < 0:
                 raise ValueError(f"reserve window {rng} starts before the horizon")

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nodes.planning.explain import Horizon, SlotFlows, derive_mode, reason, selfuse_battery_w
+from nodes.planning.explain import (
+    Horizon,
+    SlotFlows,
+    TargetMark,
+    derive_mode,
+    reason,
+    selfuse_battery_w,
+)
 from nodes.planning.formulation import PlanModel, build_model
 from nodes.planning.inputs import PlanInputs, SolverName
-from nodes.planning.result import Plan, PlanSlot
+from nodes.planning.result import Plan, PlanSlot, TargetResult
 from nodes.planning.solvers import (
     PlanError,
     SolveResult,
@@ -90,6 +97,7 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
             )
         )
     floor = min(bat.soc_min, inp.soc_now) * cap  # the model's: soc_min, or the SOC now below it
+    targets = _targets(inp, pm, x)
     horizon = Horizon(
         flows,
         inp.import_price,
@@ -98,6 +106,9 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
         ZoneInfo(inp.options.display_tz),
         stored_kwh=[max(0.0, x[s.soc] - floor) for s in pm.slots],
         start_kwh=max(0.0, inp.soc_now * cap - floor),
+        targets=[
+            TargetMark(r.slot, r.soc, r.by, r.soc * cap - floor, r.shortfall_kwh) for r in targets
+        ],
     )
     slots = []
     for t, (s, f) in enumerate(zip(pm.slots, flows, strict=True)):
@@ -138,7 +149,31 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
         created_at=datetime.now(UTC),
         terminal_value_per_kwh=pm.terminal_value,
         deferrable=deferrable,
+        targets=targets,
     )
+
+
+def _targets(inp: PlanInputs, pm: PlanModel, x: list[float]) -> list[TargetResult]:
+    """Each SOC target, what the plan reaches at its slot's end and how far short that is."""
+    cap, h = inp.battery.capacity_kwh, inp.slot_hours
+    found = []
+    for target, _short in pm.targets:
+        stored = x[pm.slots[target.slot].soc]
+        end = inp.slot_starts[target.slot].astimezone(UTC) + timedelta(hours=h)
+        found.append(
+            TargetResult(
+                by=target.by or end,
+                slot=target.slot,
+                soc=target.soc,
+                requested_soc=target.soc if target.requested_soc is None else target.requested_soc,
+                hard=target.hard,
+                reached=stored / cap,
+                shortfall_kwh=round(max(0.0, target.soc * cap - stored), 6),
+                shortfall_price=target.price,
+                name=target.name,
+            )
+        )
+    return found
 
 
 def _clean(w: float) -> float:

@@ -1,7 +1,7 @@
 """The planner node: forecast in, 48 h battery plan out.
 
-It takes the site's battery, grid and planner settings from the site config,
-the state of charge from the latest telemetry in context, and the previous
+It takes the site's battery, grid and planner settings (its SOC targets too) from
+the site config, the state of charge from the latest telemetry in context, and the previous
 plan's battery power per slot (deviating from it costs switch_penalty_per_kwh,
 so near-equal alternatives do not flip on every re-plan). The horizon is as
 long as the shortest forecast series (prices may not be known 48 h ahead). The
@@ -22,6 +22,7 @@ from nodes.loads import run_today
 from nodes.planning.deferrable import deferrable_loads
 from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
 from nodes.planning.model import PlanError, solve_plan
+from nodes.planning.targets import soc_targets
 
 __all__ = ["PlanError", "Planner", "plan_inputs"]
 
@@ -67,7 +68,9 @@ class Planner(Node):
         "additionalProperties": False,
     }
     takes = "payload {start, slot_seconds, import_price[], export_price[], pv_w[], load_w[]}"
-    gives: ClassVar[dict[str, str]] = {"out": "payload = the plan (slots with mode, power, SOC)"}
+    gives: ClassVar[dict[str, str]] = {
+        "out": "payload = the plan (slots with mode, power, SOC; each SOC target, met or short)"
+    }
 
     async def process(self, msg: Message) -> Message:
         forecast = msg.payload
@@ -84,9 +87,11 @@ class Planner(Node):
             "trigger": msg.meta.get("trigger"),
             "load_source": forecast.get("load_source", "given"),
         }
+        short = sum(1 for target in plan.targets if not target.met)
         self.ctx.status(
             f"{len(plan.slots)} slots, ${plan.total_cost:.2f}, "
             f"{plan.build_ms + plan.solve_ms:.0f} ms"
+            + (f", {short} SOC target{'s' if short > 1 else ''} short" if short else "")
         )
         msg.payload = result
         return msg
@@ -166,9 +171,12 @@ def plan_inputs(
     deferrable: Sequence[Any] = (),
     solver: SolverName = "highs",
     overridden: Sequence[tuple[str, float] | None] | None = None,
+    targets: Sequence[Mapping[str, Any]] = (),
 ) -> PlanInputs:
     """What the solver is given for ``forecast`` from SOC ``soc``, under the site's battery,
-    grid, planner and control settings: the plan flow's solve and a what-if's alike."""
+    grid, planner and control settings: the plan flow's solve and a what-if's alike.
+    ``targets``: SOC target rules beyond ``planner.soc_targets``, in the same form (the
+    one-offs the API or Home Assistant set: nodes.planning.targets.one_off_rule)."""
     battery = settings["battery"]
     grid = settings["grid"]
     planner = settings.get("planner", {})
@@ -212,6 +220,7 @@ def plan_inputs(
         options=options,
         slot_hours=forecast["slot_seconds"] / 3600,
         deferrable=list(deferrable),
+        targets=soc_targets(settings, starts, forecast["slot_seconds"] / 3600, targets),
     )
 
 

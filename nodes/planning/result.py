@@ -52,6 +52,53 @@ class PlanSlot:
         return cls(**d)
 
 
+#: kWh short below which a target counts as met (solver noise).
+MET_TOLERANCE_KWH = 1e-3
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """How the plan meets one SOC target (``PlanInputs.targets``).
+
+    by: the time it was asked for; slot: the slot whose end is planned to hold it (the
+    last ending at or before ``by``); soc: the SOC planned for, requested_soc what was
+    asked (above soc_max less the control margin it is clamped, and ``clamped`` says
+    so); reached: the planned SOC at that slot's end; shortfall_kwh: how far below soc
+    that is; hard: a constraint (short only where the battery cannot get there) rather
+    than a price of shortfall_price $ per kWh short.
+    """
+
+    by: datetime
+    slot: int
+    soc: float
+    requested_soc: float
+    hard: bool
+    reached: float
+    shortfall_kwh: float
+    shortfall_price: float
+    name: str = ""
+
+    @property
+    def met(self) -> bool:
+        return self.shortfall_kwh <= MET_TOLERANCE_KWH
+
+    @property
+    def clamped(self) -> bool:
+        return self.soc < self.requested_soc
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["by"] = self.by.isoformat()
+        d["met"], d["clamped"] = self.met, self.clamped
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TargetResult:
+        names = {f.name for f in fields(cls)}
+        kept = {k: v for k, v in d.items() if k in names}
+        return cls(**{**kept, "by": datetime.fromisoformat(d["by"])})
+
+
 @dataclass(frozen=True)
 class Plan:
     """A solved plan; objective includes wear, penalties and minus terminal value."""
@@ -65,6 +112,7 @@ class Plan:
     created_at: datetime
     terminal_value_per_kwh: float = 0.0
     deferrable: dict[str, list[int]] = field(default_factory=dict)
+    targets: list[TargetResult] = field(default_factory=list)
 
     @property
     def total_cost(self) -> float:
@@ -82,6 +130,7 @@ class Plan:
             "created_at": self.created_at.isoformat(),
             "terminal_value_per_kwh": self.terminal_value_per_kwh,
             "deferrable": {k: list(v) for k, v in self.deferrable.items()},
+            "targets": [t.to_dict() for t in self.targets],
         }
 
     @classmethod
@@ -96,6 +145,7 @@ class Plan:
             created_at=datetime.fromisoformat(d["created_at"]),
             terminal_value_per_kwh=d.get("terminal_value_per_kwh", 0.0),
             deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
+            targets=[TargetResult.from_dict(t) for t in d.get("targets", [])],
         )
 
 

@@ -1,10 +1,12 @@
-"""The ``planner`` section of site.yaml, owned by this package: the planner's costs and horizon."""
+"""The ``planner`` section of site.yaml, owned by this package: the planner's costs, horizon
+and SOC targets (nodes/planning/targets.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flowengine.settings import SiteSection, object_section
+from nodes.planning.targets import RULE_SCHEMA, check_planner
 
 FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 WATTS = {"type": "number", "minimum": 0}
@@ -22,6 +24,12 @@ SCHEMA: dict[str, Any] = object_section(
         "soft_soc_min": FRACTION,
         "soft_soc_max": FRACTION,
         "soft_soc_penalty_per_kwh": {"type": "number", "minimum": 0},
+        "soc_targets": {
+            "description": "SOC targets by a time in the site's zone, e.g. {soc: 0.8, by: "
+            '"16:00", days: weekdays}: soft (a price per kWh short) or hard',
+            "type": "array",
+            "items": RULE_SCHEMA,
+        },
     }
 )
 
@@ -31,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_grid_charge": True,
     "arbitrage_export": True,
     "horizon_hours": 48,
+    "soc_targets": [],
 }
 
-SECTION = SiteSection("planner", SCHEMA, DEFAULTS, owner=__name__)
+SECTION = SiteSection("planner", SCHEMA, DEFAULTS, check_planner, owner=__name__)

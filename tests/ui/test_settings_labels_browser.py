@@ -80,6 +80,7 @@ def test_the_fractions_are_the_soc_and_share_fields() -> None:
         "control.degraded_soc_margin",
         "control.soc_hysteresis",
         "control.soc_margin",
+        "planner.soc_targets.[].soc",
         "planner.soft_soc_max",
         "planner.soft_soc_min",
         "simulator.soc_initial",

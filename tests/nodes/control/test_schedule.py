@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nodes.control.schedule import parse_days, parse_rules, rule_at
+from nodes.control.schedule import parse_rules, rule_at
+from nodes.core.wallclock import parse_days
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 
