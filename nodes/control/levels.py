@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES, Decision
-from nodes.control.floors import Floor, active_reserve
+from nodes.control.floors import LOOKAHEAD_S, Floor, active_reserve
 from nodes.control.override_rules import default_reason
 from nodes.control.schedule import rule_at
 from nodes.control.situation import STORM_CHARGE, Situation
@@ -168,7 +170,9 @@ def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision |
     now is a spike (``opportunistic.spike_export_price``) and beats both what the stored
     energy cost and the price the plan expected for now,
     each by the break-even delta, and SOC is well above the floors. Never while health
-    is degraded (no arbitrage), nor without a plan (no forecast to have missed a spike)."""
+    is degraded (no arbitrage), nor without a plan (no forecast to have missed a spike).
+    Never into the energy the plan keeps for a SOC target still ahead (``target_floor``):
+    it stops there, and sells no faster than keeps it above that for a held mode's time."""
     options = sit.options
     if not options.opportunistic or sit.degraded:
         return None
@@ -191,6 +195,13 @@ def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision |
     if not sit.soc > bottom:
         return None
     power = options.max_discharge_w
+    kept = target_floor(sit)
+    keeping = ""
+    if kept is not None:
+        if not sit.soc > kept.soc + SOC_EPSILON:
+            return None  # what is left is the plan's, for its target
+        power = min(power, _sale_room_w(sit, kept.soc))
+        keeping = f", keeping {kept.soc:.0%} for the plan's target {kept.name}"
     instead = f"; the plan said {planned.mode} expecting {_price(expected)}"
     return Decision(
         "force_discharge",
@@ -198,8 +209,80 @@ def opportunistic(sit: Situation, planned: Decision, floor: Floor) -> Decision |
         "opportunistic",
         f"export price {_price(price)} beats the stored energy's cost {_price(basis)} plus "
         f"the break-even delta {_price(options.break_even_delta)}: selling at "
-        f"{power:.0f} W{instead}",
+        f"{power:.0f} W{keeping}{instead}",
     )
+
+
+@dataclass(frozen=True)
+class TargetFloor:
+    """The SOC an unplanned sale must leave for the plan's SOC targets, and which target
+    sets it (its name, or its SOC and time)."""
+
+    soc: float
+    name: str
+
+
+def target_floor(sit: Situation) -> TargetFloor | None:
+    """The lowest SOC a sale the plan did not make may leave now so that every SOC target
+    of the plan still ahead (``targets``, ``by`` after now) stays as met as the plan has it;
+    None when none lies ahead.
+
+    Energy sold now is missing from the rest of the plan's path, so the plan, followed
+    from here, ends at its target's slot at what it reaches there (``reached``) less the
+    sale. The floor for a target is its SOC plus whatever the plan means to draw from the
+    battery between now and then (its SOC now less ``reached``): the house may run from the
+    battery on the way, so selling down to the target's SOC alone would leave it short at
+    its time unless a re-plan bought the energy back, perhaps at the spike's own price. Never
+    below the target's SOC either, even where the plan charges on the way: buying back what
+    was sold before the target is a bet the plan did not make. Not "no sale at all while a
+    target lies ahead": a daily target is always inside a 48 h plan, so the level would
+    never act; energy above the floor is the plan's to spare. The plan's SOC now is the
+    higher of its current slot's start and end (it does not say where between them now is).
+    """
+    plan = sit.plan or {}
+    targets = plan.get("targets")
+    if not isinstance(targets, list) or not targets:
+        return None
+    path = _planned_soc(plan, sit.now)
+    found: TargetFloor | None = None
+    for target in targets:
+        if not isinstance(target, Mapping):
+            continue
+        soc, by = _number(target.get("soc")), _epoch(target.get("by"))
+        if soc is None or by is None or not by > sit.now:
+            continue  # unreadable, or its time is past: nothing left to keep for it
+        reached = _number(target.get("reached"))
+        drawn = 0.0 if path is None or reached is None else max(0.0, path - reached)
+        keep = soc + drawn
+        if found is None or keep > found.soc:
+            label = str(target.get("name") or f"{soc:.0%}")
+            found = TargetFloor(keep, f"{label} at {sit.local(by)}")
+    return found
+
+
+def _planned_soc(plan: Mapping[str, Any], now: float, seconds: float = 1800) -> float | None:
+    """The plan's SOC now: the higher of its slot's start and end (the previous slot's
+    end, or the plan's starting SOC for its first slot), None when no slot covers now
+    (slots ``seconds`` long, as ``slot_at`` takes them)."""
+    slots = plan.get("slots")
+    previous: float | None = _number((plan.get("built_from") or {}).get("soc"))
+    for slot in slots if isinstance(slots, list) else ():
+        start = _epoch(slot.get("start")) if isinstance(slot, Mapping) else None
+        end = _number(slot.get("soc_end")) if isinstance(slot, Mapping) else None
+        if start is not None and start <= now < start + seconds:
+            sides = [v for v in (previous, end) if v is not None]
+            return max(sides) if sides else None
+        previous = end
+    return None
+
+
+def _sale_room_w(sit: Situation, keep: float) -> float:
+    """The highest discharge that cannot take the SOC below ``keep`` before a tick can stop
+    it: two ticks, or the minimum hold that keeps a sale running once started, if longer."""
+    seconds = max(LOOKAHEAD_S, sit.options.min_hold_for("force_discharge"))
+    efficiency = _number(sit.settings["battery"].get("discharge_efficiency")) or 1.0
+    stored_wh = (sit.soc - keep) * sit.options.capacity_kwh * 1000.0
+    return max(0.0, stored_wh * efficiency * 3600.0 / seconds)
 
 
 def passive(planned: Decision, sit: Situation) -> bool:
@@ -262,6 +345,15 @@ def _describe(mode: str, power: float) -> str:
 
 def _price(value: float) -> str:
     return f"${value:.2f}/kWh"
+
+
+def _epoch(value: Any) -> float | None:
+    """An ISO time (with an offset) as epoch seconds; None if it is not one."""
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return None if when is None or when.tzinfo is None else when.timestamp()
 
 
 def _number(value: Any) -> float | None:

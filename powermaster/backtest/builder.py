@@ -314,6 +314,7 @@ def with_erring_forecasts(scenario: Scenario, seed: int) -> Scenario:
         grid=scenario.grid,
         forecasts=erring_forecasts(scenario, seed),
         history=scenario.history,
+        planner=scenario.planner,
     )
 
 

@@ -9,6 +9,7 @@ with no software, and no battery) run on the same simulator model.
 
 from __future__ import annotations
 
+import copy
 import socket
 import statistics
 import sys
@@ -92,7 +93,8 @@ class ScenarioDataset:
 
 
 def backtest_settings(scenario: Scenario) -> dict[str, Any]:
-    """Exactly the scenario's battery and grid; no site extras unless it names them."""
+    """Exactly the scenario's battery and grid; no site extras unless it names them (its
+    ``planner`` keys, e.g. SOC targets, over the planner section set here)."""
     battery = scenario.battery
     settings = merge_defaults({})
     settings["site"] = {"name": scenario.name, "timezone": scenario.timezone}
@@ -109,6 +111,7 @@ def backtest_settings(scenario: Scenario) -> dict[str, Any]:
         max_import_w=scenario.grid.max_import_w, max_export_w=scenario.grid.max_export_w
     )
     settings["planner"].update(cycle_cost_per_kwh=battery.cycle_cost_per_kwh, break_even_delta=0.0)
+    settings["planner"].update(copy.deepcopy(scenario.planner or {}))
     settings["control"]["soc_margin"] = 0.0
     # The scenario's bill has no fixed charges: the ledger's billing cycles carry none either.
     settings["billing"].update(supply_charge=0.0, monthly_fee=0.0)

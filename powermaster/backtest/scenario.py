@@ -4,6 +4,10 @@ Loading validates hard, with errors that name the field, because a scenario can 
 from any other tool and a silently misaligned series would make every figure wrong.
 ``known_at`` is the one place the contract's visibility rule lives, so the backtest
 runner and any test agree on what the system could see at a virtual time.
+
+``planner`` (optional, this project's own: other tools may ignore it) is site config
+for the planner section the backtest runs with, e.g. ``{"soc_targets": [{"soc": 0.9,
+"by": "17:00", "hard": true}]}``, checked as site.yaml's ``planner`` section is.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+
+from nodes.planning.site import SCHEMA as PLANNER_SCHEMA
+from nodes.planning.targets import rule_problems
 
 SERIES = ("import_price", "export_price", "pv_w", "load_w")
 PRICES = ("import_price", "export_price")
@@ -86,9 +93,11 @@ _SCHEMA: dict[str, Any] = {
             "properties": {"load_w": _NUMBERS, "pv_w": _NUMBERS},
             "additionalProperties": False,
         },
+        "planner": {"type": ["object", "null"]},  # checked by _check: site.yaml's schema
     },
 }
 _VALIDATOR = Draft202012Validator(_SCHEMA)
+_PLANNER_VALIDATOR = Draft202012Validator(PLANNER_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,8 @@ class Scenario:
     grid: ScenarioGrid
     forecasts: list[ForecastIssue] | None = None
     history: dict[str, list[float]] | None = None
+    #: Site config for the ``planner`` section, over the backtest's own (module docstring).
+    planner: dict[str, Any] | None = None
     _issue_times: list[float] = field(init=False, repr=False, compare=False)
     _issue_order: list[ForecastIssue] = field(init=False, repr=False, compare=False)
 
@@ -230,7 +241,7 @@ class Scenario:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "name": self.name,
             "timezone": self.timezone,
             "start": self.start.isoformat(),
@@ -241,6 +252,9 @@ class Scenario:
             "forecasts": None if self.forecasts is None else [f.to_dict() for f in self.forecasts],
             "history": self.history,
         }
+        if self.planner is not None:  # left out when unset: the contract's file, unchanged
+            d["planner"] = self.planner
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
@@ -273,6 +287,7 @@ class Scenario:
             history=None
             if d.get("history") is None
             else {k: [float(v) for v in vs] for k, vs in d["history"].items()},
+            planner=d.get("planner"),
         )
 
 
@@ -350,6 +365,24 @@ def _check(s: Scenario) -> None:
         if name not in ("load_w", "pv_w"):
             raise bad(f"history/{name}", "unknown series (expected load_w, pv_w)")
         _finite(values, f"history/{name}", non_negative=True)
+    if s.planner is not None:
+        _check_planner(s.planner)
+
+
+def _check_planner(planner: dict[str, Any]) -> None:
+    """site.yaml's ``planner`` schema and rules; the wear cost is the battery's alone."""
+    error = best_match(_PLANNER_VALIDATOR.iter_errors(planner))
+    if error is not None:
+        where = "/".join(["planner", *(str(p) for p in error.absolute_path)])
+        raise ValueError(f"scenario field {where}: {error.message}")
+    if "cycle_cost_per_kwh" in planner:
+        raise ValueError(
+            "scenario field planner/cycle_cost_per_kwh: the wear cost is "
+            "battery/cycle_cost_per_kwh (the optimum uses it too)"
+        )
+    for problem in rule_problems(planner.get("soc_targets"), ("planner", "soc_targets")):
+        where = "/".join(str(p) for p in problem.path)
+        raise ValueError(f"scenario field {where}: {problem.message}")
 
 
 def _finite(values: list[float], where: str, *, non_negative: bool) -> None:

@@ -50,6 +50,29 @@ def test_errors_name_the_field(tmp_path: Path, change: dict[str, Any], message: 
     assert message in str(err.value)
 
 
+def test_planner_settings_ride_along_and_are_checked(tmp_path: Path) -> None:
+    """``planner``: site config for the planner section, checked as site.yaml's is; a file
+    without it is written without it (the contract's file, unchanged)."""
+    target = {"soc": 0.9, "by": "17:00", "hard": True}
+    s = load_scenario(_write(tmp_path, tiny(planner={"soc_targets": [target]})))
+    assert s.planner == {"soc_targets": [target]}
+    assert Scenario.from_dict(json.loads(s.to_json())).planner == s.planner
+    assert "planner" not in Scenario.from_dict(tiny()).to_dict()
+    for planner, message in (
+        ({"soc_targets": [{"soc": 0.9}]}, "planner/soc_targets/0: 'by' is a required property"),
+        ({"soc_targets": [{"soc": 0.9, "by": "5pm"}]}, "planner/soc_targets/0/by: '5pm'"),
+        (
+            {"soc_targets": [{**target, "shortfall_price": 1.0}]},
+            "planner/soc_targets/0/shortfall_price: 'planner.soc_targets.0.shortfall_price'",
+        ),
+        ({"horizon": 24}, "planner: Additional properties are not allowed ('horizon'"),
+        ({"cycle_cost_per_kwh": 0.05}, "planner/cycle_cost_per_kwh: the wear cost is battery/"),
+    ):
+        with pytest.raises(ValueError, match="scenario field") as err:
+            load_scenario(_write(tmp_path, tiny(planner=planner)))
+        assert message in str(err.value)
+
+
 def test_battery_errors(tmp_path: Path) -> None:
     d = tiny()
     d["battery"]["soc_initial"] = 0.05
