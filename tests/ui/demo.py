@@ -91,10 +91,16 @@ class DemoSite:
 
 
 @asynccontextmanager
-async def demo_site(tmp_path: Path, port: int | None = None) -> AsyncIterator[DemoSite]:
+async def demo_site(
+    tmp_path: Path, port: int | None = None, edit: Callable[[str], str] | None = None
+) -> AsyncIterator[DemoSite]:
+    """The demo service on virtual time with the UI on; ``edit`` changes the shipped
+    site.yaml's text first (a test's own settings)."""
     config = tmp_path / "site.yaml"
     shipped, found = re.subn(r"^mqtt:.*\n", MQTT_LOGIN, SITE_CONFIG.read_text(), flags=re.M)
     assert found == 1, "the shipped site.yaml has one mqtt section"
+    if edit is not None:
+        shipped = edit(shipped)
     config.write_text(shipped + SECRET_CONFIG)
     (tmp_path / "secrets.yaml").write_text(
         "".join(f"{name}: {value}\n" for name, value in SECRETS.items())

@@ -106,6 +106,7 @@ async def test_the_page_has_the_ids_the_browser_tests_use(url: str) -> None:
         'id="plan-table"',
         'id="plan-created"',
         'id="plan-why"',
+        'id="plan-targets"',
         'src="/static/plan.js"',
     ):
         assert marker in html
@@ -156,3 +157,41 @@ def test_the_slot_holding_now_and_the_loads_the_plan_runs_in_each_slot() -> None
     assert plan_view(None, 0.0, UTC) is None and plan_view({"slots": []}, 0.0, UTC) is None
     after = plan_view(plan, first.timestamp() + 4 * 1800, UTC)
     assert after is not None and after["current"] is None and after["expected_cost_ahead"] == 0
+
+
+def test_the_soc_targets_the_plan_meets_in_the_sites_time() -> None:
+    """planner.soc_targets as the plan meets them (TargetResult.to_dict), shown in the
+    site's zone with the epoch beside it."""
+    first = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
+    slot = {
+        "start": first.isoformat(),
+        "mode": "force_charge",
+        "power_w": 3000.0,
+        "soc_end": 0.8,
+        "cost": 0.9,
+        "import_price": 0.2,
+        "export_price": 0.05,
+        "reason": "charge from grid at 20.0c: for the 80% target at 10:30",
+    }
+    target = {
+        "by": datetime(2026, 1, 15, 0, 30, tzinfo=UTC).isoformat(),
+        "slot": 0,
+        "soc": 0.8,
+        "requested_soc": 0.8,
+        "hard": False,
+        "reached": 0.8,
+        "shortfall_kwh": 0.0,
+        "shortfall_price": 0.5,
+        "name": "",
+        "met": True,
+        "clamped": False,
+    }
+    plan = {"slots": [slot], "created_at": first.isoformat(), "targets": [target]}
+    view = plan_view(plan, first.timestamp(), ZoneInfo("Australia/Brisbane"))
+    assert view is not None
+    (shown,) = view["targets"]
+    assert shown["by"] == "2026-01-15T10:30:00+10:00"
+    assert shown["by_at"] == first.timestamp() + 1800
+    assert (shown["soc"], shown["met"], shown["reached"]) == (0.8, True, 0.8)
+    no_targets = plan_view({**plan, "targets": []}, first.timestamp(), UTC)
+    assert no_targets is not None and no_targets["targets"] == []

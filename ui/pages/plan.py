@@ -4,9 +4,10 @@
 as the page shows it: each slot in the site's wall time with its mode, powers,
 SOC, prices, cost and reason, the slot holding now, the expected cost, why it
 was built (the plan flow's trigger: start-up, its interval, a re-plan's
-reason), the plan flow's recent runs (a failed rebuild leaves the previous plan
-in force, and says so here) and what the re-plan check last said. Everything
-comes from the engine's memory, so it is cheap to ask for on every rebuild.
+reason), the SOC targets it plans for and whether each is met, the plan flow's
+recent runs (a failed rebuild leaves the previous plan in force, and says so
+here) and what the re-plan check last said. Everything comes from the engine's
+memory, so it is cheap to ask for on every rebuild.
 """
 
 from __future__ import annotations
@@ -131,7 +132,14 @@ def plan_view(
         "slots": slots,
         "runs": [_run(run, zone) for run in runs],
         "replan": None if replan is None else dict(replan),
+        "targets": [_target(target, zone) for target in plan.get("targets") or []],
     }
+
+
+def _target(target: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """A SOC target as the plan meets it, its time in the site's zone (``TargetResult``)."""
+    at = datetime.fromisoformat(target["by"]).timestamp()
+    return {**target, "by": local_iso(at, zone), "by_at": at}
 
 
 def why(trigger: Any) -> str:

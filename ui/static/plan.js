@@ -86,9 +86,24 @@
       `${money(view.expected_cost)} over ${hours} h; ${money(view.expected_cost_ahead)} from now on`;
     document.getElementById("plan-replan").textContent = view.replan
       ? `${view.replan.text} (${wall(view.replan.at)})` : "not running";
+    document.getElementById("plan-targets").replaceChildren(...targetLines(view.targets ?? []));
     document.getElementById("plan-zone").textContent = `times in ${view.timezone}`;
     renderRuns(view.runs);
     showError(lastFailure(view.runs));
+  }
+
+  // One line per SOC target (planner.soc_targets): when, how full, and what the plan reaches.
+  function targetLines(targets) {
+    if (!targets.length) return ["none (planner.soc_targets)"];
+    return targets.map((t) => {
+      const asked = t.clamped ? ` (asked ${pct(t.requested_soc)}, above the battery's top)` : "";
+      const kind = t.hard ? "hard" : `soft, ${money(t.shortfall_price)}/kWh short`;
+      const outcome = t.met
+        ? `planned ${pct(t.reached)}: met`
+        : `planned ${pct(t.reached)}: ${t.shortfall_kwh.toFixed(1)} kWh short`;
+      return h("div", { class: t.met ? "target" : "target warn" },
+        `${t.name ? `${t.name}: ` : ""}${pct(t.soc)} by ${wall(t.by)}${asked} (${kind}); ${outcome}`);
+    });
   }
 
   // -- the slots ------------------------------------------------------------------
@@ -150,6 +165,7 @@
       document.getElementById("plan-why").textContent = "—";
       document.getElementById("plan-cost").textContent = "—";
       document.getElementById("plan-replan").textContent = "—";
+      document.getElementById("plan-targets").textContent = "—";
       document.querySelector("#plan-table tbody").replaceChildren(
         h("tr", {}, h("td", { colspan: "8", class: "muted" }, body?.error ?? `no plan (${status})`)));
       renderRuns(body?.runs ?? []);
