@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -631,7 +632,8 @@ def _schema_problem(
         return doc.problem(
             path,
             f"{where} must be {_article(wanted_text)}, "
-            f"not {_kind(error.instance)} {error.instance!r}",
+            f"not {_kind(error.instance)} {_shown(error.instance)}"
+            + _unquoted(error.instance, value),
         )
     if validator == "enum":
         options = ", ".join(str(v) for v in value)
@@ -659,6 +661,17 @@ def _schema_problem(
         wanted = " or ".join(_wanted(a) for a in plain)
         return doc.problem(
             path, f"{where} must be {wanted}, or {{{{ }}}} text giving one; not {error.instance!r}"
+        )
+    if validator in ("anyOf", "oneOf") and _choices(value):
+        choices = _choices(value)
+        given = error.instance if isinstance(error.instance, list) else [error.instance]
+        wrong = [v for v in given if v not in choices]
+        hint = difflib.get_close_matches(str(wrong[0]), [str(c) for c in choices], n=1)
+        return doc.problem(
+            path,
+            f"{where} must be one of {', '.join(str(c) for c in choices)}, or a list of them; "
+            f"not {_shown(wrong[0] if wrong else error.instance)}"
+            + (f"; did you mean '{hint[0]}'?" if hint else ""),
         )
     if validator == "anyOf" and path and path[-1] in ("every", "timeout"):
         return doc.problem(
@@ -704,6 +717,43 @@ def _article(word: str) -> str:
         "null": "empty",
     }
     return names.get(word, word)
+
+
+def _choices(alternatives: Any) -> list[Any]:
+    """The words an ``anyOf`` of "one of these, or a list of them" allows; [] otherwise."""
+    if not isinstance(alternatives, list):
+        return []
+    found: list[Any] = []
+    for alternative in alternatives:
+        if not isinstance(alternative, dict):
+            return []
+        items = alternative.get("items")
+        enum = (items if isinstance(items, dict) else alternative).get("enum")
+        if not isinstance(enum, list):
+            return []
+        found += [value for value in enum if value not in found]
+    return found
+
+
+def _shown(value: Any) -> str:
+    """A value as the file said it (a date as 2026-12-09, not Python's repr)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return repr(value)
+
+
+def _unquoted(value: Any, wanted: Any) -> str:
+    """Why YAML read text as something else, where that is the likely cause: an unquoted
+    16:00 is the number 960 (base 60), an unquoted 2026-12-09 a date."""
+    if wanted != "string":
+        return ""
+    if isinstance(value, date):
+        quoted = f'"{value.isoformat()}"'
+        return f" (YAML reads an unquoted date as a date: write it in quotes, {quoted})"
+    if isinstance(value, int) and not isinstance(value, bool) and 60 <= value <= 1440:
+        time = f"{value // 60}:{value % 60:02d}"
+        return f' (if that was {time} unquoted, YAML read it as {value}: quote it, "{time}")'
+    return ""
 
 
 def _kind(value: Any) -> str:

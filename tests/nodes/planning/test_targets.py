@@ -374,7 +374,25 @@ def test_a_good_config_loads(tmp_path: Path) -> None:
     ("rule", "message"),
     [
         ('{soc: 1.5, by: "16:00"}', "'planner.soc_targets.0.soc' must be at most 1, not 1.5"),
-        ("{soc: 0.8, by: 16:00}", "'planner.soc_targets.0.by' must be text, not the number 960"),
+        (
+            "{soc: 0.8, by: 16:00}",
+            "'planner.soc_targets.0.by' must be text, not the number 960 (if that was 16:00 "
+            'unquoted, YAML read it as 960: quote it, "16:00")',
+        ),
+        (
+            '{soc: 0.8, by: "16:00", date: 2026-12-09}',
+            "'planner.soc_targets.0.date' must be text, not the value 2026-12-09 (YAML reads an "
+            'unquoted date as a date: write it in quotes, "2026-12-09")',
+        ),
+        (
+            '{soc: 0.8, by: "16:00", days: weekday}',
+            "'planner.soc_targets.0.days' must be one of mon, tue, wed, thu, fri, sat, sun, all, "
+            "weekdays, weekends, or a list of them; not 'weekday'; did you mean 'weekdays'?",
+        ),
+        (
+            '{soc: 0.8, by: "16:00", days: [mon, tues]}',
+            "or a list of them; not 'tues'; did you mean 'tue'?",
+        ),
         ('{soc: 0.8, by: "4pm"}', "'planner.soc_targets.0.by' '4pm' has the wrong form"),
         ('{soc: 0.8, by: "16:00", days: weekdayz}', "'planner.soc_targets.0.days'"),
         ("{soc: 0.8}", "missing key 'by' in 'planner.soc_targets.0'"),
