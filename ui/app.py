@@ -37,7 +37,7 @@ from ui.auth import Auth
 from ui.limits import LONG_JSON, BadBody, RequestLimits, bad_body, read_json, whole_number
 from ui.metrics import CONTENT_TYPE, allowed, exposition, registry_for
 from ui.pages import NAV, page_routes
-from ui.security import RequireLogin, SecurityHeaders, session_of
+from ui.security import RequireLogin, SecurityHeaders, by_token, session_of
 from ui.service import Service
 from ui.views import context_view, flow_view, node_messages, trace_view
 
@@ -107,7 +107,8 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         report = service.health()
         code = 503 if report.get("status") == "safety" else 200
         session = session_of(request.scope)
-        if session is None or session.must_set_password:
+        trusted = by_token(request.scope) or (session is not None and not session.must_set_password)
+        if not trusted:
             report = {key: report[key] for key in OPEN_HEALTH if key in report}
         return Json(report, status_code=code)
 

@@ -32,7 +32,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ui.auth import Auth, Session
 
 COOKIE = "pm_session"
-OPEN_PATHS = ("/login", "/api/health", "/metrics")  # /metrics checks its own token
+HEALTH_PATH = "/api/health"
+OPEN_PATHS = ("/login", HEALTH_PATH, "/metrics")  # /metrics checks its own token
 OPEN_PREFIXES = ("/static/", "/api/webhook/")  # a webhook's id is its key
 #: Methods that only read; every other method is a write and needs the CSRF token.
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -48,6 +49,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def by_token(scope: Scope) -> bool:
+    """Whether this request came with a valid API token (and no session)."""
+    return scope.get("state", {}).get("token") is True
 
 
 def session_of(scope: Scope) -> Session | None:
@@ -69,7 +75,9 @@ class RequireLogin:
         cookies = cookie_parser(headers.get("cookie", ""))
         session = self.auth.session(cookies.get(COOKIE))
         path, method = scope["path"], scope["method"]
-        bearer = _bearer(headers) if session is None and not _open(path) else None
+        # /api/health is open, but a token opens its checks as it opens every /api/* route.
+        checked = not _open(path) or path == HEALTH_PATH
+        bearer = _bearer(headers) if session is None and checked else None
         if bearer is not None:
             client = scope.get("client")
             refusal = self._bearer_refusal(
@@ -78,6 +86,7 @@ class RequireLogin:
             if refusal is not None:
                 await refusal(scope, receive, send)
             else:  # no CSRF token to check: see above
+                scope.setdefault("state", {})["token"] = True
                 await self.app(scope, receive, send)
             return
         # Past the set-password page a one-time-password session is a stranger to the

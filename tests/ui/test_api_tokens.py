@@ -292,3 +292,20 @@ def test_a_broken_token_file_opens_nothing_and_is_rewritten(
     assert auth.bearer("pm_anything") is None
     _, text = auth.tokens.create("again")
     assert Auth(tmp_path, one_time_password="").bearer(text) is not None
+
+
+async def test_a_token_opens_the_health_checks_as_a_sign_in_does(kept: Served) -> None:
+    """/api/health is open for monitors (the status only); a token, like a session, also
+    gets the checks (a refused edit's problems), and a wrong one is refused."""
+    url = kept.url
+    async with client() as owner, aiohttp.ClientSession() as script:
+        await sign_in(owner, url, PASSWORD)
+        token = (await make_token(owner, url, "monitor"))["token"]
+        status, open_answer, _ = await call(script, "GET", f"{url}/api/health")
+        assert status == 200 and set(open_answer) <= {"status", "since", "time"}
+        status, with_token, _ = await call(script, "GET", f"{url}/api/health", token)
+        assert status == 200 and with_token["flows"] == kept.service.health()["flows"]
+        status, signed_in, _ = await call(owner, "GET", f"{url}/api/health")
+        assert status == 200 and signed_in == with_token
+        status, refused, _ = await call(script, "GET", f"{url}/api/health", "pm_" + "x" * 40)
+        assert status == 401 and "wrong or revoked" in refused["error"]
