@@ -125,7 +125,15 @@ def view(
     problems: list[dict[str, str]] = []
     data: Any = {}
     try:
-        data = parse_text(config.read_text(encoding="utf-8"), config.name).data or {}
+        text = config.read_text(encoding="utf-8")
+        data = parse_text(text, config.name).data or {}
+        # A hand edit the service refused: the form shows the file, so it says what is
+        # wrong with it (the running settings are the last good ones).
+        checked = parse_text(text, config.name)
+        problems += [
+            {"field": "", "message": f"{problem} (refused: the last good settings run)"}
+            for problem in check_site_config(checked, config.parent / SECRETS_FILE)
+        ]
     except YamlSyntaxError as exc:
         problems.append({"field": "", "message": str(exc.problem)})
     except OSError as exc:

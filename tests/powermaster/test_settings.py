@@ -50,6 +50,17 @@ def test_the_view_masks_every_secret_and_shows_no_secret_name(config: Path) -> N
     assert view["defaults"]["planner"]["horizon_hours"] == 48
 
 
+def test_the_view_says_what_is_wrong_with_a_refused_hand_edit(config: Path) -> None:
+    """The form shows the file; a hand edit the service refused is named there, not shown
+    as if it were in force with no problems."""
+    assert settings.view(config, {})["problems"] == []
+    config.write_text(config.read_text().replace("  soc_min: 0.10", "  soc_min: 10", 1))
+    (problem,) = settings.view(config, {})["problems"]
+    assert "'battery.soc_min' must be at most 1, not 10" in problem["message"]
+    assert problem["message"].startswith("site.yaml:")
+    assert "refused: the last good settings run" in problem["message"]
+
+
 @pytest.mark.parametrize(
     ("patch", "field"),
     [
