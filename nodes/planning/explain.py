@@ -10,7 +10,8 @@ keeps (or stores) is followed along the planned SOC to the slots that discharge 
 the slot named is the one that takes most of it, with its weekday when it is on another
 local day than the slot explained ("Tue 19:00"), and its price. Energy that a SOC target
 holds the battery to (the plan has no more there than the target) is named for the target
-instead: "charge from grid at 20.0c: for the 80% target at 16:00".
+instead, when most of it is still in the battery at the target's slot (see aimed_at):
+"charge from grid at 20.0c: for the 80% target at 16:00".
 """
 
 from __future__ import annotations
@@ -209,15 +210,26 @@ def _pct(soc: float) -> str:
 
 def aimed_at(h: Horizon, t: int, low: float) -> tuple[float, TargetMark] | None:
     """kWh of the energy between level ``low`` and slot t's end level that a SOC target at
-    t or after needs, and that target (the first such): energy the target holds the
-    battery to (the plan has no more than the target at its slot) and that stays in the
-    battery until then. None when no target needs at least MIN_KEPT_KWH of it."""
+    t or after needs, and that target (the first such); None when no target takes it.
+
+    A target takes the part of that energy still in the battery at its slot: the planned
+    SOC from t's end to the target's slot never falls below it (what lies above the lowest
+    SOC on the way is discharged before the target: see drawn, the top goes first). It is
+    named only when it binds (the plan has no more than the target at its slot: the
+    target sets the SOC there, not the prices) and takes at least MIN_KEPT_KWH and most of
+    the energy, no less than what is discharged before its slot, as use_of names the slot
+    that takes most. So a battery kept full for an evening peak that leaves 0.5 kWh of
+    the 9 kWh kept for a morning target is kept for the peak, and a night's charge that
+    stays in the battery until the target is for the target.
+    """
+    top = h.stored_kwh[t]
     for mark in sorted(h.targets, key=lambda m: m.slot):
         if mark.slot < t or h.stored_kwh[mark.slot] > mark.level_kwh + _BINDING_KWH:
             continue
         kept = min(h.stored_kwh[t : mark.slot + 1])  # what stays in the battery until then
         part = min(kept, mark.level_kwh) - low
-        if part >= MIN_KEPT_KWH:
+        spent = top - max(kept, low)  # discharged before the target's slot
+        if part >= MIN_KEPT_KWH and part >= spent:
             return part, mark
     return None
 

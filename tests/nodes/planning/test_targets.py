@@ -161,6 +161,33 @@ def test_a_target_below_the_soc_now_keeps_the_energy_for_it() -> None:
     )
 
 
+def test_energy_kept_for_a_peak_is_not_named_for_a_later_target() -> None:
+    # A user trial: full (9 kWh above the floor) at 16:00 on Tuesday, a 31c peak at
+    # 17:00-18:30 (2.5 kWh a slot, then 1 kWh at 25c), and 90 % (8 kWh) wanted by 07:00 on
+    # Wednesday, which the 10c slots at 05:00-06:30 meet. The afternoon's 8c load is not
+    # worth energy refilled at 10c, so the battery holds; the peak leaves 0.5 kWh, still
+    # there at 07:00, but the 8.5 kWh kept go to the peak first: the reason names the
+    # peak, not the target (it said "keep 0.50 kWh for the 90% target at Wed 07:00").
+    # The 7.5 kWh bought at 10c are all still there at 07:00: those are for the target.
+    start = datetime(2026, 1, 6, 16, 0, tzinfo=UTC)  # a Tuesday
+    n = 30  # 16:00 .. 06:30, the target's slot, the last
+    starts = [start + timedelta(minutes=30 * t) for t in range(n)]
+    imp = [0.08, 0.08, 0.31, 0.31, 0.31, 0.25] + [0.15] * 20 + [0.10] * 3 + [0.15]
+    load = [2000.0, 2000.0, 5000.0, 5000.0, 5000.0, 2000.0] + [0.0] * 24
+    by = datetime(2026, 1, 7, 7, 0, tzinfo=UTC)
+    inp = make(imp, [SocTarget(n - 1, 0.9, by=by)], soc_now=1.0)
+    inp = replace(inp, slot_starts=starts, load_w=load)
+    plan = solve_plan(inp)
+    assert socs(plan)[:6] == [1.0, 1.0, 0.75, 0.5, 0.25, 0.15]
+    assert socs(plan)[25:] == [0.15, 0.4, 0.65, 0.9, 0.9]
+    assert plan.targets[0].met
+    for s in plan.slots[:2]:
+        assert (s.mode, s.reason) == ("hold", "hold: keep 8.5 kWh for the 31.0c peak at 17:00")
+    for s in plan.slots[26:29]:
+        assert s.mode == "force_charge"
+        assert s.reason == "charge from grid at 10.0c: for the 90% target at 07:00"
+
+
 def test_targets_add_a_column_and_a_row_each_and_no_binary() -> None:
     base = build_model(make([0.30] * 6, [])).lm
     with_targets = build_model(make([0.30] * 6, [SocTarget(1, 0.5), SocTarget(4, 0.9)])).lm
