@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flowengine import Engine
+from flowengine import Engine, local_iso
 from nodes.control import override_rules as manual
 from nodes.control.health import HEALTH_KEY
 from nodes.control.site import control_mode
@@ -108,7 +108,7 @@ class ReadModel:
             "status": status,
             "reasons": reasons,
             "since": since,
-            "time": clock.now().isoformat(),
+            "time": local_iso(clock.time(), zone(self.settings["site"]["timezone"])),
             "checks": checks,
             "speed": getattr(clock, "speed", 1.0),
         }
@@ -122,7 +122,7 @@ class ReadModel:
         now = self.engine.clock.time()
         slot = slot_at(plan, now)
         return {
-            "time": self.engine.clock.now().isoformat(),
+            "time": local_iso(now, zone(self.settings["site"]["timezone"])),  # as every page's
             "soc": telemetry.get("soc"),
             "soc_pct": telemetry.get("soc_pct"),
             "pv_w": telemetry.get("pv_w"),

@@ -62,3 +62,10 @@ def test_flows_refused_at_start_degrade_it_and_a_reload_is_shown_not_judged(
     files.flows_missing = False  # a reload that loads
     engine.context.set("global", "health", record("ok", START))
     assert ReadModel(engine, SETTINGS, files).health()["status"] == "ok"
+
+
+def test_the_time_is_the_sites_as_on_every_page(engine: Engine) -> None:
+    """/api/state and /api/health say the time in the site's zone, like /api/plan."""
+    model = ReadModel(engine, SETTINGS, FilesStatus())
+    assert model.state()["time"] == "2026-01-15T06:00:00+10:00"
+    assert model.health()["time"] == "2026-01-15T06:00:00+10:00"
