@@ -84,6 +84,9 @@ async def test_the_cycles_net_bill_is_the_same_on_every_page_and_api(site: DemoS
             await expect(graphs).to_have_attribute("data-value", figure)
             await expect(graphs).to_have_text(text)
             await expect(page.locator("#graph-bill")).to_contain_text("Net bill in this window")
+            # Dates as every page writes them ("Thu 15 Jan 2026"), not the browser's locale.
+            span = page.locator("#graph-span")
+            await expect(span).to_have_text(re.compile(r"^\w{3} \d{1,2} \w{3} \d{4} \u2013 "))
             await shot(page, f"graphs-{label}")
 
             await page.goto(f"{site.url}/accounting")

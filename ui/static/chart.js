@@ -66,7 +66,12 @@
     }
     const toLocal = (ms) => ms + offset(ms);
     const fromLocal = (local) => local - offset(local - offset(local));
-    const format = (options) => new Intl.DateTimeFormat(undefined, { timeZone, ...options });
+    // "Tue 8 Dec 2026", "Tue 8 Dec 13:00": en-AU without its commas, as PM.fmt.time writes
+    // times on every other page (never the browser's own locale).
+    const format = (options) => {
+      const f = new Intl.DateTimeFormat("en-AU", { timeZone, ...options });
+      return { format: (t) => f.format(t).replace(/,/g, "") };
+    };
     return {
       toLocal, fromLocal,
       time: format({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }),
@@ -126,7 +131,7 @@
 
   function formatNumber(v, step) {
     const digits = step >= 1 ? 0 : Math.min(4, Math.ceil(-Math.log10(step)));
-    return v.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return v.toLocaleString("en-AU", { minimumFractionDigits: digits, maximumFractionDigits: digits });
   }
 
   const end = (p) => (p[2] === undefined ? p[0] : p[2]);
