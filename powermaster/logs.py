@@ -69,7 +69,18 @@ def _code(char: str) -> str:
 
 class SafeFormatter(logging.Formatter):
     """A record's first line escaped whole; its traceback and stack, if any, on lines of
-    their own, each escaped and prefixed with ``TRACE_PREFIX``."""
+    their own, each escaped and prefixed with ``TRACE_PREFIX``. Times are in the site's
+    zone once the site config says which (``in_site_zone``), as on every page: a Pi's
+    own zone is often UTC."""
+
+    #: The zone times are written in; None: the machine's, until the site config is read.
+    zone: tzinfo | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if self.zone is None or datefmt is not None:
+            return super().formatTime(record, datefmt)
+        when = datetime.fromtimestamp(record.created, self.zone)
+        return f"{when:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d}{when:%z}"
 
     def format(self, record: logging.LogRecord) -> str:
         record.message = record.getMessage()
@@ -116,6 +127,14 @@ def handler_for(stream: IO[str]) -> logging.Handler:
         JournalFormatter() if to_journal(stream) else SafeFormatter(TERMINAL_FORMAT)
     )
     return handler
+
+
+def in_site_zone(timezone: str) -> None:
+    """Write the times of every log line from now on in the site's zone (its IANA name)."""
+    zone = ZoneInfo(timezone)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, SafeFormatter):
+            handler.formatter.zone = zone
 
 
 def configure(level: int, stream: IO[str] | None = None) -> logging.Handler:

@@ -26,6 +26,7 @@ from nodes.control import override_rules as manual
 from nodes.control.site import control_mode
 from nodes.replay import SiteMeterConnection
 from nodes.replay.sample import sample_slot_prices
+from powermaster import logs
 from powermaster.applying import Applier
 from powermaster.datadir import demo_site_config
 from powermaster.logs import clock_time
@@ -102,6 +103,7 @@ class Service:
     # -- lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
+        logs.in_site_zone(self.settings["site"]["timezone"])
         if not self.options.inverter:
             model = site_model(self.settings, self.clock)
             self.timekeeper.restore_site(model, self.clock.time())  # its SOC carries on

@@ -3,6 +3,7 @@ the nodes' events shown; times on the site's clock."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import subprocess
@@ -11,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from powermaster import logs
 from powermaster.logs import JournalFormatter, clock_time, to_journal
 
 BRISBANE = ZoneInfo("Australia/Brisbane")
@@ -75,3 +77,21 @@ def test_a_nodes_events_show_at_the_default_level() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].endswith("INFO flow.health.check: health ok again")
+
+
+def test_line_times_are_in_the_sites_zone_once_it_is_known() -> None:
+    """A Pi's own zone is often UTC; the site's is what every page shows."""
+    stream = io.StringIO()
+    handler = logs.handler_for(stream)
+    record = logging.LogRecord("power_master", logging.INFO, __file__, 1, "started", None, None)
+    record.created, record.msecs = 1_768_428_000.25, 250.0  # 2026-01-14 22:00:00.25 UTC
+    formatter = handler.formatter
+    assert isinstance(formatter, logs.SafeFormatter) and formatter.zone is None
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        logs.in_site_zone("Australia/Brisbane")
+        handler.handle(record)
+    finally:
+        root.removeHandler(handler)
+    assert stream.getvalue() == "2026-01-15 08:00:00,250+1000 INFO power_master: started\n"
