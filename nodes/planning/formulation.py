@@ -5,7 +5,9 @@ grid_to_batt, batt_to_load, batt_to_grid; stored energy soc (kWh, slot end); bin
 charging (no simultaneous charge and discharge) and importing (no simultaneous import and
 export). Objective: import cost - export revenue + wear + break-even hurdle + penalties
 + deviation from the plan in force - terminal value of stored energy. Each SOC target adds
-one shortfall column (kWh, costed) and one row on its slot's soc: no binaries.
+one shortfall column (kWh, costed) and one row on its slot's soc: no binaries. Each demand
+charge with a slot in the horizon adds one column, the import (kW) above the cycle's peak so
+far, costed at its $/kW, and one row per slot of its window: no binaries.
 
 The only binaries besides deferrable-load switches are those two indicators, which the
 LP relaxation almost always satisfies already (losses make simultaneous flows a waste), so
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodes.planning.inputs import PlanInputs, SocTarget
+from nodes.planning.inputs import DemandCharge, PlanInputs, SocTarget
 from nodes.planning.linear import LinearModel
 
 # Tie-breaks ($/kWh), far below any real price so they only choose between equal-cost plans.
@@ -57,6 +59,8 @@ class PlanModel:
     indicators: dict[int, list[int]] = field(default_factory=dict)
     # each SOC target and its shortfall column (kWh short of it)
     targets: list[tuple[SocTarget, int]] = field(default_factory=list)
+    # each demand charge and its excess column (kW above peak_so_far_kw; None: no slot)
+    demand: list[tuple[DemandCharge, int | None]] = field(default_factory=list)
 
     def round_relaxation(self, x: list[float], tol: float = 1e-7) -> list[float] | None:
         """Integral point with the LP-relaxation's flows, or None if the flows need branching.
@@ -200,7 +204,27 @@ def build_model(inp: PlanInputs) -> PlanModel:
     targets = [
         (target, _soc_target(lm, i, target, slots, cap)) for i, target in enumerate(inp.targets)
     ]
-    return PlanModel(lm, slots, deferrable_on, value, indicators, targets)
+    demand = [(c, _demand_charge(lm, i, c, slots)) for i, c in enumerate(inp.demand_charges)]
+    return PlanModel(lm, slots, deferrable_on, value, indicators, targets, demand)
+
+
+def _demand_charge(
+    lm: LinearModel, i: int, charge: DemandCharge, slots: list[SlotVars]
+) -> int | None:
+    """excess >= grid import (kW) - peak_so_far_kw in each slot of the charge's window,
+    excess >= 0 costing price_per_kw: the cycle's peak is billed, so only import above the
+    peak it already reached costs anything. None (and nothing added) without a slot."""
+    if not charge.slots:
+        return None
+    excess = lm.var(f"demand_excess_{i}", 0.0, cost=charge.price_per_kw)
+    for t in charge.slots:
+        s = slots[t]
+        lm.row(
+            f"demand_{i}_{t}",
+            [(excess, 1.0), (s.grid_to_load, -1.0), (s.grid_to_batt, -1.0)],
+            lb=-charge.peak_so_far_kw,
+        )
+    return excess
 
 
 def _soc_target(

@@ -191,6 +191,24 @@ class SocTarget:
 
 
 @dataclass(frozen=True)
+class DemandCharge:
+    """``price_per_kw`` $ per kW of peak grid import over ``slots`` (the horizon's slots in
+    the charge's window) above ``peak_so_far_kw``, the peak the billing cycle already
+    reached there: only raising that peak costs anything. ``name`` names it in the plan."""
+
+    price_per_kw: float
+    slots: tuple[int, ...]
+    peak_so_far_kw: float = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.price_per_kw >= 0 or not self.peak_so_far_kw >= 0:
+            raise ValueError("demand charge price_per_kw and peak_so_far_kw must be >= 0")
+        if any(t < 0 for t in self.slots):
+            raise ValueError("demand charge slots must be >= 0")
+
+
+@dataclass(frozen=True)
 class PlanInputs:
     """One planning problem. Prices in $/kWh; export_price is what we earn (may be < 0)."""
 
@@ -207,6 +225,8 @@ class PlanInputs:
     slot_hours: float = 0.5
     #: SOC targets by a time (nodes.planning.targets makes them from the site config).
     targets: Sequence[SocTarget] = ()
+    #: Demand charges (nodes.planning.demand makes them from the site config).
+    demand_charges: Sequence[DemandCharge] = ()
 
     def __post_init__(self) -> None:
         n = len(self.slot_starts)
@@ -229,6 +249,9 @@ class PlanInputs:
         for target in self.targets:
             if target.slot >= n:
                 raise ValueError(f"target at slot {target.slot} beyond horizon of {n} slots")
+        for charge in self.demand_charges:
+            if any(t >= n for t in charge.slots):
+                raise ValueError(f"demand charge slot beyond horizon of {n} slots")
         for rng, _ in self.options.reserve:
             if rng.start < 0:
                 raise ValueError(f"reserve window {rng} starts before the horizon")

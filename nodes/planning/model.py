@@ -17,7 +17,7 @@ from nodes.planning.explain import (
 )
 from nodes.planning.formulation import PlanModel, build_model
 from nodes.planning.inputs import PlanInputs, SolverName
-from nodes.planning.result import Plan, PlanSlot, TargetResult
+from nodes.planning.result import DemandResult, Plan, PlanSlot, TargetResult
 from nodes.planning.solvers import (
     PlanError,
     SolveResult,
@@ -150,7 +150,26 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
         terminal_value_per_kwh=pm.terminal_value,
         deferrable=deferrable,
         targets=targets,
+        demand=_demand(pm, slots),
     )
+
+
+def _demand(pm: PlanModel, slots: list[PlanSlot]) -> list[DemandResult]:
+    """Each demand charge: the plan's peak import in its window and what it adds."""
+    found = []
+    for charge, _excess in pm.demand:
+        peak = max((slots[t].grid_import_w / 1000.0 for t in charge.slots), default=0.0)
+        added = charge.price_per_kw * max(0.0, peak - charge.peak_so_far_kw)
+        found.append(
+            DemandResult(
+                name=charge.name,
+                price_per_kw=charge.price_per_kw,
+                peak_so_far_kw=charge.peak_so_far_kw,
+                planned_peak_kw=round(peak, 6),
+                added_cost=round(added, 6),
+            )
+        )
+    return found
 
 
 def _targets(inp: PlanInputs, pm: PlanModel, x: list[float]) -> list[TargetResult]:

@@ -1,6 +1,6 @@
 """The planner node: forecast in, 48 h battery plan out.
 
-It takes the site's battery, grid and planner settings (its SOC targets too) from
+It takes the site's battery, grid and planner settings (its SOC targets and demand charges too) from
 the site config, the state of charge from the latest telemetry in context, and the previous
 plan's battery power per slot (deviating from it costs switch_penalty_per_kwh,
 so near-equal alternatives do not flip on every re-plan). The horizon is as
@@ -20,6 +20,7 @@ from flowengine.message import Message
 from flowengine.node import ContextKey, Node
 from nodes.loads import run_today
 from nodes.planning.deferrable import deferrable_loads
+from nodes.planning.demand import demand_charges
 from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
 from nodes.planning.model import PlanError, solve_plan
 from nodes.planning.targets import soc_targets
@@ -221,6 +222,7 @@ def plan_inputs(
         slot_hours=forecast["slot_seconds"] / 3600,
         deferrable=list(deferrable),
         targets=soc_targets(settings, starts, forecast["slot_seconds"] / 3600, targets),
+        demand_charges=demand_charges(settings, starts),
     )
 
 

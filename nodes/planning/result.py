@@ -100,6 +100,31 @@ class TargetResult:
 
 
 @dataclass(frozen=True)
+class DemandResult:
+    """What one demand charge (``PlanInputs.demand_charges``) costs the plan.
+
+    price_per_kw: $ per kW of the cycle's peak import in its window; peak_so_far_kw: the
+    peak the cycle already reached there; planned_peak_kw: the highest import the plan has
+    in the window's slots of the horizon (0 with none); added_cost: price_per_kw x how far
+    that is above peak_so_far_kw, what the plan adds to the cycle's bill.
+    """
+
+    name: str
+    price_per_kw: float
+    peak_so_far_kw: float
+    planned_peak_kw: float
+    added_cost: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DemandResult:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
 class Plan:
     """A solved plan; objective includes wear, penalties and minus terminal value."""
 
@@ -113,6 +138,7 @@ class Plan:
     terminal_value_per_kwh: float = 0.0
     deferrable: dict[str, list[int]] = field(default_factory=dict)
     targets: list[TargetResult] = field(default_factory=list)
+    demand: list[DemandResult] = field(default_factory=list)
 
     @property
     def total_cost(self) -> float:
@@ -131,6 +157,7 @@ class Plan:
             "terminal_value_per_kwh": self.terminal_value_per_kwh,
             "deferrable": {k: list(v) for k, v in self.deferrable.items()},
             "targets": [t.to_dict() for t in self.targets],
+            "demand": [c.to_dict() for c in self.demand],
         }
 
     @classmethod
@@ -146,6 +173,7 @@ class Plan:
             terminal_value_per_kwh=d.get("terminal_value_per_kwh", 0.0),
             deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
             targets=[TargetResult.from_dict(t) for t in d.get("targets", [])],
+            demand=[DemandResult.from_dict(c) for c in d.get("demand", [])],
         )
 
 

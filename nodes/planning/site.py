@@ -1,12 +1,14 @@
 """The ``planner`` section of site.yaml, owned by this package: the planner's costs, horizon
-and SOC targets (nodes/planning/targets.py)."""
+SOC targets (nodes/planning/targets.py) and demand charges (nodes/planning/demand.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flowengine.settings import SiteSection, object_section
-from nodes.planning.targets import RULE_SCHEMA, check_planner
+from nodes.planning.demand import CHARGE_SCHEMA, charge_problems
+from nodes.planning.targets import RULE_SCHEMA, TargetProblem, check_planner
 
 FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 WATTS = {"type": "number", "minimum": 0}
@@ -30,6 +32,12 @@ SCHEMA: dict[str, Any] = object_section(
             "type": "array",
             "items": RULE_SCHEMA,
         },
+        "demand_charges": {
+            "description": "$ per kW of the billing cycle's peak import in a window, e.g. "
+            '{price_per_kw: 0.5, from: "16:00", to: "21:00", days: weekdays}',
+            "type": "array",
+            "items": CHARGE_SCHEMA,
+        },
     }
 )
 
@@ -40,6 +48,14 @@ DEFAULTS: dict[str, Any] = {
     "arbitrage_export": True,
     "horizon_hours": 48,
     "soc_targets": [],
+    "demand_charges": [],
 }
 
-SECTION = SiteSection("planner", SCHEMA, DEFAULTS, check_planner, owner=__name__)
+
+def check(data: Mapping[str, Any]) -> list[TargetProblem]:
+    """The planner section's check (a whole, schema-valid site config)."""
+    charges = (data.get("planner") or {}).get("demand_charges")
+    return [*check_planner(data), *charge_problems(charges)]
+
+
+SECTION = SiteSection("planner", SCHEMA, DEFAULTS, check, owner=__name__)
