@@ -7,7 +7,12 @@ past midnight, ``"24:00"`` is the day's end), ``days`` as the SOC targets write 
 (``mon`` .. ``sun``, ``all``, ``weekdays``, ``weekends`` or a list; default all; an
 overnight window belongs to the day it starts on). A slot is in the window when its start
 is. ``peak_so_far_kw`` is the peak the cycle has already reached in the window (default
-0): the bill is on the cycle's peak, so only import above it costs anything more.
+0): the bill is on the cycle's peak, so only import above it costs anything more. With
+the site database at hand (``cycle_peaks``) the peak is also read from the recorded
+history: the highest 30-minute average grid import of a recorded slot whose start is in
+the window, since the current billing cycle's start (``billing.start_day``, local
+midnight) and before now. The charge uses the higher of the two, and says which
+(``peak_source``: ``"history"`` when the records are above the config's, else ``"config"``).
 
 The model gets one column per charge with a slot in the horizon, ``excess_kw >= 0``, one
 row per such slot, ``excess_kw >= import_kw[t] - peak_so_far_kw``, and
@@ -16,12 +21,14 @@ row per such slot, ``excess_kw >= import_kw[t] - peak_so_far_kw``, and
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from nodes.core.wallclock import DAY_NAMES, parse_days, parse_minute, site_zone
+from nodes.ledger.billing import cycle_bounds
 from nodes.planning.inputs import DemandCharge
 from nodes.planning.targets import TargetProblem
 
@@ -127,26 +134,79 @@ def charge_problems(
 
 
 def slot_charges(
-    rules: Iterable[ChargeRule], slot_starts: Sequence[datetime], zone: tzinfo
+    rules: Iterable[ChargeRule],
+    slot_starts: Sequence[datetime],
+    zone: tzinfo,
+    recorded: Sequence[float | None] = (),
 ) -> list[DemandCharge]:
-    """Each rule as a charge on the slots of the horizon whose start is in its window."""
-    return [
-        DemandCharge(
-            price_per_kw=rule.price_per_kw,
-            slots=tuple(t for t, start in enumerate(slot_starts) if rule.covers(start, zone)),
-            peak_so_far_kw=rule.peak_so_far_kw,
-            name=rule.label(),
+    """Each rule as a charge on the slots of the horizon whose start is in its window;
+    ``recorded``: each rule's peak (kW) in the history this cycle (None: no record), the
+    charge's peak so far where it is above the rule's ``peak_so_far_kw``."""
+    charges = []
+    for i, rule in enumerate(rules):
+        seen = recorded[i] if i < len(recorded) else None
+        from_history = seen is not None and seen > rule.peak_so_far_kw
+        charges.append(
+            DemandCharge(
+                price_per_kw=rule.price_per_kw,
+                slots=tuple(t for t, start in enumerate(slot_starts) if rule.covers(start, zone)),
+                peak_so_far_kw=seen if from_history and seen is not None else rule.peak_so_far_kw,
+                name=rule.label(),
+                peak_source="history" if from_history else "config",
+            )
         )
-        for rule in rules
-    ]
+    return charges
 
 
 def demand_charges(
-    settings: Mapping[str, Any], slot_starts: Sequence[datetime]
+    settings: Mapping[str, Any],
+    slot_starts: Sequence[datetime],
+    recorded: Sequence[float | None] = (),
 ) -> list[DemandCharge]:
-    """The charges of the site config's ``planner.demand_charges`` over the horizon."""
+    """The charges of the site config's ``planner.demand_charges`` over the horizon;
+    ``recorded``: each rule's peak so far in the site's history (``cycle_peaks``)."""
     raw = (settings.get("planner") or {}).get("demand_charges") or ()
     if not raw:
         return []
     zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
-    return slot_charges([parse_charge(rule) for rule in raw], slot_starts, zone)
+    return slot_charges([parse_charge(rule) for rule in raw], slot_starts, zone, recorded)
+
+
+#: Each recorded slot's average grid import (W): the metered import energy over the time
+#: metered where the inverter's counters are, else the mean of the sampled grid power.
+_SLOT_IMPORTS = (
+    "SELECT slot_start, CASE WHEN grid_import_kwh IS NOT NULL AND metered_s > 0 "
+    "THEN grid_import_kwh * 3600000.0 / metered_s ELSE grid_w END "
+    "FROM history_30min WHERE source = 'recorded' AND slot_start >= ? AND slot_start < ?"
+)
+
+
+def cycle_peaks(
+    db: sqlite3.Connection, settings: Mapping[str, Any], now: float
+) -> list[float | None]:
+    """Each rule of ``planner.demand_charges``: the highest 30-minute average grid import
+    (kW) of the recorded slots in its window since the billing cycle holding ``now`` began
+    (None without such a slot, or without a history in ``db``). Only reads."""
+    raw = (settings.get("planner") or {}).get("demand_charges") or ()
+    if not raw:
+        return []
+    tz_name = str((settings.get("site") or {}).get("timezone") or "UTC")
+    zone = site_zone(tz_name)
+    start_day = int((settings.get("billing") or {}).get("start_day", 1))
+    since, _ = cycle_bounds(now, start_day, zone)
+    try:
+        rows = db.execute(_SLOT_IMPORTS, (since, now)).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc) or "no such column" in str(exc):
+            return [None] * len(raw)  # nothing recorded in this database yet
+        raise
+    slots = [
+        (datetime.fromtimestamp(start, zone), max(0.0, float(w)) / 1000.0)
+        for start, w in rows
+        if w is not None
+    ]
+    peaks: list[float | None] = []
+    for rule in (parse_charge(r) for r in raw):
+        inside = [kw for at, kw in slots if rule.covers(at, zone)]
+        peaks.append(round(max(inside), 6) if inside else None)
+    return peaks

@@ -194,12 +194,15 @@ class SocTarget:
 class DemandCharge:
     """``price_per_kw`` $ per kW of peak grid import over ``slots`` (the horizon's slots in
     the charge's window) above ``peak_so_far_kw``, the peak the billing cycle already
-    reached there: only raising that peak costs anything. ``name`` names it in the plan."""
+    reached there: only raising that peak costs anything. ``name`` names it in the plan;
+    ``peak_source`` says where the peak so far came from (``"config"``: the rule's
+    ``peak_so_far_kw``; ``"history"``: the site's records this cycle, which were higher)."""
 
     price_per_kw: float
     slots: tuple[int, ...]
     peak_so_far_kw: float = 0.0
     name: str = ""
+    peak_source: Literal["config", "history"] = "config"
 
     def __post_init__(self) -> None:
         if not self.price_per_kw >= 0 or not self.peak_so_far_kw >= 0:

@@ -167,6 +167,7 @@ def _demand(pm: PlanModel, slots: list[PlanSlot]) -> list[DemandResult]:
                 peak_so_far_kw=charge.peak_so_far_kw,
                 planned_peak_kw=round(peak, 6),
                 added_cost=round(added, 6),
+                peak_source=charge.peak_source,
             )
         )
     return found

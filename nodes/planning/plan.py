@@ -1,8 +1,10 @@
 """The planner node: forecast in, 48 h battery plan out.
 
-It takes the site's battery, grid and planner settings (its SOC targets and demand charges too) from
-the site config, the state of charge from the latest telemetry in context, and the previous
-plan's battery power per slot (deviating from it costs switch_penalty_per_kwh,
+It takes the site's battery, grid and planner settings (its SOC targets and demand
+charges too) from the site config (with a ``connection``, each demand charge's peak so
+far this billing cycle from the site database's recorded history too), the state of
+charge from the latest telemetry in context, and the previous plan's battery power per
+slot (deviating from it costs switch_penalty_per_kwh,
 so near-equal alternatives do not flip on every re-plan). The horizon is as
 long as the shortest forecast series (prices may not be known 48 h ahead). The
 solve runs in a worker thread, so a slow solve never stalls other flows. A
@@ -18,9 +20,10 @@ from typing import Any, ClassVar
 
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
+from nodes.core.connections import node_database as database
 from nodes.loads import run_today
 from nodes.planning.deferrable import deferrable_loads
-from nodes.planning.demand import demand_charges
+from nodes.planning.demand import cycle_peaks, demand_charges
 from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
 from nodes.planning.model import PlanError, solve_plan
 from nodes.planning.targets import soc_targets
@@ -64,6 +67,12 @@ class Planner(Node):
                 "default": "storm_reserve",
                 "type": "string",
                 "description": "global key of the storm reserve",
+            },
+            "connection": {
+                "type": "string",
+                "x-connection": "core.sqlite",
+                "description": "the site database: demand charges' peak so far this billing "
+                "cycle from its recorded history (without it: planner config only)",
             },
         },
         "additionalProperties": False,
@@ -116,7 +125,16 @@ class Planner(Node):
             reserve=self._reserve(starts, step),
             deferrable=self._deferrable(starts),
             solver=self.config["solver"],
+            recorded_peaks=self._recorded_peaks(),
         )
+
+    def _recorded_peaks(self) -> list[float | None]:
+        """Each demand charge's peak import this billing cycle in the site's history."""
+        if not self.config.get("connection"):
+            return []
+        if not (self.ctx.settings.get("planner") or {}).get("demand_charges"):
+            return []
+        return cycle_peaks(database(self), self.ctx.settings, self.ctx.clock.time())
 
     def _deferrable(self, starts: list[datetime]) -> list[Any]:
         """The site's controllable loads, less what each has already run today."""
@@ -173,11 +191,15 @@ def plan_inputs(
     solver: SolverName = "highs",
     overridden: Sequence[tuple[str, float] | None] | None = None,
     targets: Sequence[Mapping[str, Any]] = (),
+    recorded_peaks: Sequence[float | None] = (),
 ) -> PlanInputs:
     """What the solver is given for ``forecast`` from SOC ``soc``, under the site's battery,
     grid, planner and control settings: the plan flow's solve and a what-if's alike.
     ``targets``: SOC target rules beyond ``planner.soc_targets``, in the same form (the
-    one-offs the API or Home Assistant set: nodes.planning.targets.one_off_rule)."""
+    one-offs the API or Home Assistant set: nodes.planning.targets.one_off_rule).
+    ``recorded_peaks``: each demand charge's peak import (kW) this billing cycle in the
+    site's history (nodes.planning.demand.cycle_peaks); the higher of it and the rule's
+    ``peak_so_far_kw`` is the charge's peak so far."""
     battery = settings["battery"]
     grid = settings["grid"]
     planner = settings.get("planner", {})
@@ -222,7 +244,7 @@ def plan_inputs(
         slot_hours=forecast["slot_seconds"] / 3600,
         deferrable=list(deferrable),
         targets=soc_targets(settings, starts, forecast["slot_seconds"] / 3600, targets),
-        demand_charges=demand_charges(settings, starts),
+        demand_charges=demand_charges(settings, starts, recorded_peaks),
     )
 
 

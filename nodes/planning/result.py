@@ -106,7 +106,8 @@ class DemandResult:
     price_per_kw: $ per kW of the cycle's peak import in its window; peak_so_far_kw: the
     peak the cycle already reached there; planned_peak_kw: the highest import the plan has
     in the window's slots of the horizon (0 with none); added_cost: price_per_kw x how far
-    that is above peak_so_far_kw, what the plan adds to the cycle's bill.
+    that is above peak_so_far_kw, what the plan adds to the cycle's bill; peak_source:
+    where peak_so_far_kw came from ("config" or "history", the site's records this cycle).
     """
 
     name: str
@@ -114,6 +115,7 @@ class DemandResult:
     peak_so_far_kw: float
     planned_peak_kw: float
     added_cost: float
+    peak_source: str = "config"
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -7,6 +7,8 @@ above its 10 % floor). The window is slots 2..5 (4 slots, 6 kWh of load)."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from flowengine.database import open_database
 from flowengine.errors import InvalidFlows
+from nodes.history import record_sample
+from nodes.history.store import sample_values
 from nodes.planning import BatterySpec, GridSpec, PlanInputs, PlanOptions, solve_plan
-from nodes.planning.demand import charge_problems, demand_charges, parse_charge
+from nodes.planning.demand import charge_problems, cycle_peaks, demand_charges, parse_charge
 from nodes.planning.formulation import build_model
 from nodes.planning.inputs import DemandCharge
 from nodes.planning.plan import plan_inputs
@@ -69,6 +74,7 @@ def test_a_high_price_shaves_the_peak_flat_at_the_lowest_it_can_be() -> None:
         "peak_so_far_kw": 0.0,
         "planned_peak_kw": pytest.approx(2.0),
         "added_cost": pytest.approx(20.0),
+        "peak_source": "config",
     }
 
 
@@ -249,3 +255,91 @@ def test_charge_problems_name_the_key_at_fault() -> None:
         "'planner.demand_charges.1.to': the window from 07:00 to 07:00 is empty; for the "
         'whole day write from: "00:00", to: "24:00"'
     ]
+
+
+# The peak so far from the site's own records: a real WAL file written by history.record's
+# store. The site is in Adelaide, billing cycles start on the 1st, the window is
+# 16:00-21:00 every day, the config says 2 kW, and now is 15 January, noon.
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=ADELAIDE).timestamp()
+PEAK_RULE = {"price_per_kw": 10.0, "from": "16:00", "to": "21:00", "peak_so_far_kw": 2.0}
+
+
+def site(**planner: Any) -> dict[str, Any]:
+    return {
+        "site": {"timezone": "Australia/Adelaide"},
+        "billing": {"start_day": 1},
+        "planner": {"demand_charges": [PEAK_RULE], **planner},
+    }
+
+
+@pytest.fixture
+def site_db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    conn = open_database(tmp_path / "site.db", schema="")
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    yield conn
+    conn.close()
+
+
+def import_for_half_an_hour(db: sqlite3.Connection, local: datetime, grid_w: float) -> None:
+    """Samples every 10 minutes of the half hour from ``local``, importing ``grid_w``."""
+    for minute in (0, 10, 20):
+        at = (local + timedelta(minutes=minute)).timestamp()
+        payload = {"pv_w": 0.0, "battery_w": 0.0, "grid_w": grid_w, "soc": 0.5}
+        assert record_sample(db, at, sample_values(payload), zone=ADELAIDE)
+
+
+def test_a_recorded_import_in_the_window_this_cycle_raises_the_peak_so_far(
+    site_db: sqlite3.Connection,
+) -> None:
+    import_for_half_an_hour(site_db, datetime(2026, 1, 6, 18, 0, tzinfo=ADELAIDE), 4200.0)
+    import_for_half_an_hour(site_db, datetime(2026, 1, 7, 19, 0, tzinfo=ADELAIDE), 1500.0)
+    assert cycle_peaks(site_db, site(), NOW) == [pytest.approx(4.2)]
+    (charge,) = demand_charges(site(), [T0], cycle_peaks(site_db, site(), NOW))
+    assert charge.peak_so_far_kw == pytest.approx(4.2)
+    assert charge.peak_source == "history"
+
+
+def test_imports_outside_the_window_or_before_the_cycle_leave_the_config_peak(
+    site_db: sqlite3.Connection,
+) -> None:
+    import_for_half_an_hour(site_db, datetime(2026, 1, 6, 12, 0, tzinfo=ADELAIDE), 6000.0)
+    import_for_half_an_hour(site_db, datetime(2026, 1, 6, 21, 0, tzinfo=ADELAIDE), 6000.0)
+    import_for_half_an_hour(site_db, datetime(2025, 12, 31, 18, 0, tzinfo=ADELAIDE), 7000.0)
+    assert cycle_peaks(site_db, site(), NOW) == [None]
+    (charge,) = demand_charges(site(), [T0], cycle_peaks(site_db, site(), NOW))
+    assert (charge.peak_so_far_kw, charge.peak_source) == (2.0, "config")
+
+
+def test_a_recorded_peak_below_the_configured_one_leaves_the_config_peak(
+    site_db: sqlite3.Connection,
+) -> None:
+    import_for_half_an_hour(site_db, datetime(2026, 1, 6, 18, 0, tzinfo=ADELAIDE), 1200.0)
+    assert cycle_peaks(site_db, site(), NOW) == [pytest.approx(1.2)]
+    (charge,) = demand_charges(site(), [T0], cycle_peaks(site_db, site(), NOW))
+    assert (charge.peak_so_far_kw, charge.peak_source) == (2.0, "config")
+
+
+def test_a_database_without_history_gives_no_recorded_peak(site_db: sqlite3.Connection) -> None:
+    assert cycle_peaks(site_db, site(), NOW) == [None]
+
+
+def test_the_plan_reports_the_recorded_peak_and_its_source(site_db: sqlite3.Connection) -> None:
+    import_for_half_an_hour(site_db, datetime(2026, 1, 6, 18, 0, tzinfo=ADELAIDE), 4200.0)
+    settings = merge_defaults(site())
+    start = datetime(2026, 1, 15, 18, 0, tzinfo=ADELAIDE).timestamp()
+    n = 4
+    forecast = {
+        "start": start,
+        "slot_seconds": 1800,
+        "import_price": [0.30] * n,
+        "export_price": [0.0] * n,
+        "pv_w": [0.0] * n,
+        "load_w": [3000.0] * n,
+    }
+    inputs = plan_inputs(
+        settings, forecast, 0.5, recorded_peaks=cycle_peaks(site_db, settings, NOW)
+    )
+    (result,) = solve_plan(inputs).to_dict()["demand"]
+    assert result["peak_so_far_kw"] == pytest.approx(4.2)
+    assert result["peak_source"] == "history"
+    assert result["added_cost"] == pytest.approx(0.0)  # a 3 kW load stays under 4.2 kW
