@@ -4,7 +4,9 @@ Self-contained synthetic day pair: sinusoidal PV 0-6 kW by day, 300-3000 W load 
 evening peak, cheap midday import, 16-21 h peak and one export spike. Cases: "base";
 "incumb" = anti-flip on against a plan in force (solved before the export spike was
 announced and on 1c dearer evenings; switch_penalty_per_kwh 0.01); "extras" = that plus a 7 kW EV
-as a deferrable load (real binaries). Run:
+as a deferrable load (real binaries); "all" = extras plus a hard 90% SOC target by 06:00
+each day and a $10/kW demand charge on 00-06 h import (issue 20's targets and demand charges,
+no binaries of their own). Run:
     python benchmarks/plan_solve.py [repeats]
 """
 
@@ -27,9 +29,11 @@ from nodes.planning.formulation import build_model
 from nodes.planning.inputs import (
     BatterySpec,
     DeferrableLoad,
+    DemandCharge,
     GridSpec,
     PlanInputs,
     PlanOptions,
+    SocTarget,
 )
 from nodes.planning.solvers import solve_highs, solve_pulp, to_pulp
 
@@ -52,6 +56,15 @@ def with_extras(inp: PlanInputs) -> PlanInputs:
     """Anti-flip plus a 7 kW EV (6 slots, overnight window)."""
     ev = DeferrableLoad("ev", 7000, 6, (36, 63), priority=1)
     return replace(with_incumbent(inp), deferrable=(ev,))
+
+
+def with_everything(inp: PlanInputs) -> PlanInputs:
+    """Extras plus a hard 90% target by 06:00 each day and a $10/kW charge on import from
+    midnight to 06:00 (where the EV would charge): both bind, so both shape the plan."""
+    targets = tuple(SocTarget(day * 48 + 11, 0.9, hard=True) for day in range(2))
+    nights = tuple(t for t in range(len(inp.import_price)) if t % 48 < 12)
+    demand = (DemandCharge(10.0, nights, peak_so_far_kw=1.0, name="night peak"),)
+    return replace(with_extras(inp), targets=targets, demand_charges=demand)
 
 
 def synthetic_inputs(solver: str = "highs", n: int = 96) -> PlanInputs:
@@ -147,6 +160,7 @@ def main() -> None:
         ("base", synthetic_inputs()),
         ("incumb", with_incumbent(synthetic_inputs())),
         ("extras", with_extras(synthetic_inputs())),
+        ("all", with_everything(synthetic_inputs())),
     )
     for label, inp in cases:
         for path in ("highs", "highs-mip", "highs-pulp", "cbc"):
