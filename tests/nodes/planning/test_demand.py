@@ -20,41 +20,21 @@ from flowengine.database import open_database
 from flowengine.errors import InvalidFlows
 from nodes.history import record_sample
 from nodes.history.store import sample_values
-from nodes.planning import BatterySpec, GridSpec, PlanInputs, PlanOptions, solve_plan
+from nodes.planning import PlanInputs, solve_plan
 from nodes.planning.demand import charge_problems, cycle_peaks, demand_charges, parse_charge
 from nodes.planning.formulation import build_model
 from nodes.planning.inputs import DemandCharge
 from nodes.planning.plan import plan_inputs
 from nodes.planning.result import Plan
 from powermaster.config import load_site_config, merge_defaults
+from tests.nodes.planning.small import T0, small_inputs
 
-T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
 ADELAIDE = ZoneInfo("Australia/Adelaide")
 WINDOW = (2, 3, 4, 5)
 
 
 def make(charges: list[DemandCharge], n: int = 6, **opts: Any) -> PlanInputs:
-    opts.setdefault("terminal_value_per_kwh", 0.01)
-    return PlanInputs(
-        slot_starts=[T0 + timedelta(minutes=30 * t) for t in range(n)],
-        import_price=[0.30] * n,
-        export_price=[0.0] * n,
-        pv_w=[0.0] * n,
-        load_w=[3000.0] * n,
-        soc_now=0.3,
-        battery=BatterySpec(
-            capacity_kwh=10.0,
-            max_charge_w=5000,
-            max_discharge_w=5000,
-            charge_efficiency=1.0,
-            discharge_efficiency=1.0,
-            soc_min=0.1,
-            soc_max=1.0,
-        ),
-        grid=GridSpec(max_import_w=10000, max_export_w=5000),
-        options=PlanOptions(**opts),
-        demand_charges=charges,
-    )
+    return small_inputs([0.30] * n, 3000.0, 0.3, demand_charges=charges, **opts)
 
 
 def imports_kw(plan: Plan) -> list[float]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowengine.errors import InvalidFlows
-from nodes.planning import BatterySpec, GridSpec, PlanInputs, PlanOptions, solve_plan
+from nodes.planning import PlanInputs, solve_plan
 from nodes.planning.formulation import build_model
 from nodes.planning.inputs import HARD_SHORTFALL_PRICE, SocTarget
 from nodes.planning.plan import plan_inputs
@@ -29,8 +29,8 @@ from nodes.planning.targets import (
     soc_targets,
 )
 from powermaster.config import load_site_config, merge_defaults
+from tests.nodes.planning.small import T0, small_inputs
 
-T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
 ADELAIDE = ZoneInfo("Australia/Adelaide")  # +10:30 in summer, +9:30 in winter
 EPS = 1e-6
 
@@ -41,28 +41,7 @@ def make(
     soc_now: float = 0.2,
     **opts: Any,
 ) -> PlanInputs:
-    n = len(imp)
-    opts.setdefault("terminal_value_per_kwh", 0.01)  # keep what is stored, buy nothing for it
-    return PlanInputs(
-        slot_starts=[T0 + timedelta(minutes=30 * t) for t in range(n)],
-        import_price=imp,
-        export_price=[0.0] * n,
-        pv_w=[0.0] * n,
-        load_w=[0.0] * n,
-        soc_now=soc_now,
-        battery=BatterySpec(
-            capacity_kwh=10.0,
-            max_charge_w=5000,
-            max_discharge_w=5000,
-            charge_efficiency=1.0,
-            discharge_efficiency=1.0,
-            soc_min=0.1,
-            soc_max=1.0,
-        ),
-        grid=GridSpec(max_import_w=10000, max_export_w=5000),
-        options=PlanOptions(**opts),
-        targets=targets,
-    )
+    return small_inputs(imp, 0.0, soc_now, targets=targets, **opts)
 
 
 def socs(plan: Plan) -> list[float]:
