@@ -126,6 +126,7 @@ TITLES: dict[str, str] = {
     "inverter.max_read_registers": "Registers per read",
     "inverter.max_temp_c": "Maximum temperature (°C)",
     "inverter.fallback_mode": "Fallback work mode",
+    "inverter.charge_current_a": "Normal max charge current (A)",
     "planner": "Planner",
     "planner.cycle_cost_per_kwh": "Battery wear ($/kWh)",
     "planner.break_even_delta": "Break-even margin ($/kWh)",

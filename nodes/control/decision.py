@@ -140,18 +140,29 @@ def _export_cap(wanted: Decision, limits: Limits) -> float:
 
 
 def inverter_command(
-    decision: Decision, pv_w: float, min_soc: float | None = None
+    decision: Decision,
+    pv_w: float,
+    min_soc: float | None = None,
+    curtailing: bool = False,
+    max_charge_w: float | None = None,
 ) -> dict[str, Any]:
     """The ``foxess.command`` payload: an exact AC setpoint (pv - battery) when held.
 
     ``min_soc`` (a fraction) is the floor the inverter's own minimum-SOC setting
     should hold, so its self-use keeps a storm reserve even if we fall silent.
+    ``curtailing``: the setpoint leaves PV unused on purpose. A KH does that only while
+    the battery charges at its limit, so a battery power below ``max_charge_w`` (a hold
+    too) goes out as the charge limit as well (``charge_limit_w``: 41007).
     """
     command: dict[str, Any] = {"mode": decision.mode, "power_w": decision.power_w}
     if decision.mode not in INVERTER_LED:
-        setpoint = max(0.0, _finite(pv_w)) - decision.target_w()
+        target = decision.target_w()
+        setpoint = max(0.0, _finite(pv_w)) - target
         command["setpoint_w"] = round(setpoint)
         command["power_w"] = abs(round(setpoint))
+        below_limit = max_charge_w is None or target < max_charge_w - 0.5
+        if curtailing and target >= 0 and below_limit:
+            command["charge_limit_w"] = round(max(0.0, _finite(target)))
     if decision.export_limit_w is not None:
         command["export_limit_w"] = round(max(0.0, _finite(decision.export_limit_w)))
     if min_soc is not None:

@@ -167,7 +167,13 @@ class Hierarchy(Node):
             # charging (battery full: hold) keeps curtailing, or it exports at a loss.
             curtailed = 0.0
         pv = available_pv(telemetry, plan_pv, settings, curtailed)
-        command = inverter_command(decision, max(0.0, pv), outcome.floor.min_soc)
+        command = inverter_command(
+            decision,
+            max(0.0, pv),
+            outcome.floor.min_soc,
+            curtailing=curtailed > 0,
+            max_charge_w=settings["battery"]["max_charge_w"],
+        )
         msg.payload = {
             **decision.as_dict(),
             **command,

@@ -184,6 +184,7 @@ class FoxKHClient:
         backoff_max_s: float = 60.0,
         fallback_mode: str = "self_use",
         min_soc_backstop: float | None = None,
+        charge_current_a: float | None = None,
         limits: TelemetryLimits | None = None,
         max_export_w: float | None = None,
         settings_check_s: float = 900.0,
@@ -197,6 +198,8 @@ class FoxKHClient:
     ) -> None:
         """``min_soc_backstop`` (a fraction) is the 41011 floor to keep when no reserve is
         asked for; None leaves 41011 alone unless a command asks for a reserve.
+        ``charge_current_a`` is 41007's normal value (A), restored when no command limits
+        the charge (None: what it held before this client first lowered it).
         ``max_export_w`` is the grid's export limit: no command's limit goes above it,
         and it is restored when a command carries none (None: what the register held
         before this client first changed it). ``settings_check_s``: how long a 41xxx
@@ -215,6 +218,9 @@ class FoxKHClient:
             raise ValueError(f"fallback_mode must be one of {list(FALLBACK_MODES)}")
         self.fallback = FALLBACK_MODES[fallback_mode]
         self.min_soc_backstop = min_soc_backstop
+        self.charge_current_a = charge_current_a
+        self._charge_current_found: int | None = None  # 41007 before we first lowered it
+        self._battery_v: float | None = None  # as last read: converts W into 41007's amps
         self.limits = limits or TelemetryLimits()
         self.firmware = r.Firmware(firmware)
         self.unit_id = unit_id
@@ -330,6 +336,7 @@ class FoxKHClient:
         )
         if problems := implausible(telemetry.as_dict(), self.limits):
             raise InverterError("implausible telemetry: " + "; ".join(problems))
+        self._battery_v = telemetry.battery_voltage_v if bms else self._battery_v
         return telemetry
 
     async def read_settings(self) -> InverterSettings:
@@ -362,6 +369,7 @@ class FoxKHClient:
         setpoint_w: float | None = None,
         min_soc: float | None = None,
         export_limit_w: float | None = None,
+        charge_limit_w: float | None = None,
     ) -> CommandResult:
         """Put the inverter in ``mode`` and verify by reading every write back.
 
@@ -384,6 +392,13 @@ class FoxKHClient:
         a slow or refused write is reported in ``failed``: it never holds the mode up.
         Pre-1.33 firmware has no such register: self-use with a lower limit runs as
         zero export (the note says so).
+
+        ``charge_limit_w`` (W) caps the battery's charge through its max charge current
+        (41007, at the battery's voltage as last read), written before the setpoint. A KH
+        curtails PV only while the battery takes all it may (protocols §1.6), so this is
+        how a plan curtails PV while it charges less than the battery could, or holds it
+        (0 A). Without it 41007 goes back to ``charge_current_a`` (else to what it held
+        before this client first lowered it).
         """
         if mode not in MODES:
             raise InverterError(f"unknown mode {mode!r}; expected one of {MODES}")
@@ -391,8 +406,14 @@ class FoxKHClient:
             math.isfinite(export_limit_w) and export_limit_w >= 0
         ):
             raise InverterError(f"export limit must be a power >= 0 W, got {export_limit_w!r}")
+        if charge_limit_w is not None and not (
+            math.isfinite(charge_limit_w) and charge_limit_w >= 0
+        ):
+            raise InverterError(f"charge limit must be a power >= 0 W, got {charge_limit_w!r}")
         floor = CommandResult(mode, None)
-        await self._verify(floor, await self._set_floor(min_soc, floor))
+        expected = await self._set_floor(min_soc, floor)
+        expected.update(await self._set_charge_current(charge_limit_w, floor))
+        await self._verify(floor, expected)
         note = ""
         if self._limit_unheld(export_limit_w):
             self._tell_no_export_register()
@@ -492,6 +513,7 @@ class FoxKHClient:
         result = CommandResult("released", None)
         await self._hand_back(result)
         expected = await self._set_floor(None, result)
+        expected.update(await self._set_charge_current(None, result))
         if self._kept_work_mode:  # what the inverter runs from now on is the one promised
             fallback = int(self.fallback)
             if await self._read_one(r.WORK_MODE) != fallback:
@@ -539,6 +561,41 @@ class FoxKHClient:
             return {}
         await self._write(r.MIN_SOC_ON_GRID, pct, result)
         return {r.MIN_SOC_ON_GRID: pct}
+
+    async def _set_charge_current(
+        self, limit_w: float | None, result: CommandResult
+    ) -> dict[int, int]:
+        """Put 41007 at what ``limit_w`` needs, else back at its normal value; what to read
+        back. The current is rounded down (never more charge than asked) and left alone
+        within 1 A or 5 % of it, so a battery voltage that drifts does not rewrite a
+        setting each tick; 0 A is written exactly (a hold that curtails PV)."""
+        normal = (
+            self._charge_current_found
+            if self.charge_current_a is None
+            else max(0, round(self.charge_current_a * 10))
+        )
+        if limit_w is None:
+            if normal is None:  # never lowered by this process, nothing configured
+                return {}
+            wanted = normal
+        else:
+            if self._battery_v is None or self._battery_v <= 0:
+                return {}  # unknown voltage: the battery charges at its own limit, as before
+            wanted = max(0, math.floor(limit_w / self._battery_v * 10))
+        current = await self._read_setting(r.MAX_CHARGE_CURRENT)
+        if limit_w is not None:
+            if self._charge_current_found is None:
+                self._charge_current_found = current
+            if normal is not None:
+                wanted = min(wanted, normal)
+            close = wanted > 0 and abs(current - wanted) <= max(10, wanted // 20)
+            if close and current <= (normal if normal is not None else current):
+                wanted = current
+        if current == wanted:
+            result.readback[r.MAX_CHARGE_CURRENT] = current  # that read is the check
+            return {}
+        await self._write(r.MAX_CHARGE_CURRENT, wanted, result)
+        return {r.MAX_CHARGE_CURRENT: wanted}
 
     async def _set_export_limit(self, limit_w: float | None) -> CommandResult:
         """Put 46616/46617 at ``limit_w`` (at most the grid's), else the grid's, and check.

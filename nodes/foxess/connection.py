@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "watchdog_s": 60,
     "timeout_s": 3.0,
     "fallback_mode": "self_use",
+    "charge_current_a": None,
     "serial": None,
     "max_read_registers": None,  # the transport's (nodes.foxess.transport)
 }
@@ -70,6 +71,13 @@ class FoxModbusConnection(Connection):
             "watchdog_s": {"type": "integer", "minimum": 10, "maximum": 3600},
             "timeout_s": {"type": "number", "exclusiveMinimum": 0},
             "max_read_registers": MAX_READ_REGISTERS,
+            "charge_current_a": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "description": "41007's normal max charge current (A), put back after a plan "
+                "has lowered it to curtail PV (unset: what it held before)",
+            },
             "fallback_mode": {
                 "enum": list(FALLBACK_MODES),
                 "description": "work mode (41000) the inverter runs when remote control ends",
@@ -100,6 +108,7 @@ class FoxModbusConnection(Connection):
             fallback_mode=self.option("fallback_mode"),
             max_read_registers=None if read_max is None else int(read_max),
             min_soc_backstop=(settings.get("battery") or {}).get("soc_min"),
+            charge_current_a=self.option("charge_current_a"),
             limits=TelemetryLimits.for_site(settings),
             max_export_w=(settings.get("grid") or {}).get("max_export_w"),
             read_only=(settings.get("control") or {}).get("mode") == "shadow",  # writes nothing
@@ -152,9 +161,12 @@ class FoxModbusConnection(Connection):
         setpoint_w: float | None = None,
         min_soc: float | None = None,
         export_limit_w: float | None = None,
+        charge_limit_w: float | None = None,
     ) -> CommandResult:
         return await self._locked(
-            lambda: self.client.command(mode, power_w, setpoint_w, min_soc, export_limit_w)
+            lambda: self.client.command(
+                mode, power_w, setpoint_w, min_soc, export_limit_w, charge_limit_w
+            )
         )
 
     async def release(self) -> CommandResult:

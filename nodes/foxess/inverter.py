@@ -139,7 +139,9 @@ class FoxCommand(_FoxNode):
         f'payload {{"mode": one of {list(MODES)}, "power_w": W >= 0, '
         '"setpoint_w": optional signed AC-port W (+ = output), '
         '"min_soc": optional storm reserve 0..1 for the inverter\'s own floor (41011), '
-        '"export_limit_w": optional W >= 0 the export stays under, in every mode}'
+        '"export_limit_w": optional W >= 0 the export stays under, in every mode, '
+        '"charge_limit_w": optional W >= 0 the battery charges at most (41007), '
+        "so PV is curtailed while it charges less than it could}"
     )
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = command result: written and read-back registers, mismatches"
@@ -186,7 +188,12 @@ class FoxCommand(_FoxNode):
         limit = payload.get("export_limit_w")
         if limit is not None and not _watts(limit):
             raise InverterError(f"payload export_limit_w must be W >= 0, got {limit!r}")
-        result = await self.exchange(self.connection.command(mode, power, setpoint, min_soc, limit))
+        charge = payload.get("charge_limit_w")
+        if charge is not None and not _watts(charge):
+            raise InverterError(f"payload charge_limit_w must be W >= 0, got {charge!r}")
+        result = await self.exchange(
+            self.connection.command(mode, power, setpoint, min_soc, limit, charge)
+        )
         state = "ok" if result.verified else "warn"
         tolerated = f" ({len(result.tolerated)} tolerated)" if result.tolerated else ""
         self.ctx.status(f"{result.mode} {result.setpoint_w or 0} W{tolerated}", state)

@@ -60,6 +60,13 @@ SCHEMA: dict[str, Any] = object_section(
         "timeout_s": POSITIVE,
         "max_read_registers": MAX_READ_REGISTERS,
         "max_temp_c": {"type": "number"},
+        "charge_current_a": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 100,
+            "description": "41007's normal max charge current (A), put back after a plan "
+            "has lowered it to curtail PV (unset: what it held before)",
+        },
         "fallback_mode": {
             "enum": ["self_use", "feed_in_first", "back_up"],
             "description": "work mode (41000) the inverter runs when remote control ends",

@@ -125,7 +125,8 @@ def derive_mode(f: SlotFlows, export_price: float) -> tuple[Mode, float]:
     """Mode and AC setpoint magnitude (W).
 
     Grid charging wins, then battery export; a battery doing what self-use would is
-    self-use (zero-export when feed-in is negative and nothing is exported). Any other
+    self-use (zero-export when feed-in is negative and nothing is exported), unless PV is
+    curtailed while the house imports. Any other
     battery power is commanded exactly, and named by its direction so the label never
     says "hold" while the battery moves: charging is force_charge, discharging (less or
     more than self-use would, for the load) force_discharge, and only an idle battery hold.
@@ -134,7 +135,10 @@ def derive_mode(f: SlotFlows, export_price: float) -> tuple[Mode, float]:
         return "force_charge", f.grid_to_batt
     if f.batt_to_grid > EPS_W:
         return "force_discharge", f.batt_to_grid + f.batt_to_load
-    if abs(f.battery_w - f.selfuse_battery_w) <= EPS_W:
+    # Curtailing PV while the house runs from the grid (paid to import) is nothing the
+    # inverter's own modes do: the setpoint holds it.
+    paid_import = f.pv_curtail > EPS_W and f.grid_to_load > EPS_W
+    if abs(f.battery_w - f.selfuse_battery_w) <= EPS_W and not paid_import:
         if export_price < 0 and f.pv_to_grid + f.batt_to_grid <= EPS_W:
             return "self_use_zero_export", 0.0
         return "self_use", 0.0

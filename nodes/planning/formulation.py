@@ -119,8 +119,8 @@ def build_model(inp: PlanInputs) -> PlanModel:
         wear = opt.cycle_cost_per_kwh * h
         early = -_TIE_EARLY * max(0, min(n, _TIE_EARLY_SLOTS) - t)
         s = SlotVars(
-            # PV always covers the base load first: that is what the inverter does.
-            pv_to_load=var(f"pv_to_load_{t}", min(pv, load), pv, -_TIE_PV_TO_LOAD * h),
+            # PV that is not curtailed covers the base load first (pv_first below).
+            pv_to_load=var(f"pv_to_load_{t}", 0.0, pv, -_TIE_PV_TO_LOAD * h),
             pv_to_batt=var(f"pv_to_batt_{t}", 0.0, min(pv, c_max), early),
             pv_to_grid=var(f"pv_to_grid_{t}", 0.0, min(pv, e_max), -pe),
             pv_curtail=var(f"pv_curtail_{t}", 0.0, pv, _TIE_CURTAIL * h),
@@ -139,6 +139,10 @@ def build_model(inp: PlanInputs) -> PlanModel:
             pv,
             pv,
         )
+        if min(pv, load) > 0:
+            # What the inverter does: PV serves the house before anything else, unless it
+            # is curtailed (the house then runs from the grid: paid to, at a negative price).
+            row(f"pv_first_{t}", [(s.pv_to_load, 1), (s.pv_curtail, 1)], lb=min(pv, load))
         # Load balance is added after deferrable loads are known (they add to the demand).
         flow_terms = [
             (s.soc, 1.0),
@@ -154,8 +158,12 @@ def build_model(inp: PlanInputs) -> PlanModel:
         prev_soc = s.soc
         if c_max > 0 and d_max > 0:
             ch = var(f"charging_{t}", binary=True)
-            indicators[ch] = [s.pv_to_batt, s.grid_to_batt]
+            # A KH curtails PV only while the battery takes all it may (protocols §1.6), so
+            # never while it discharges: curtailing counts as the charging side.
+            indicators[ch] = [s.pv_to_batt, s.grid_to_batt, s.pv_curtail]
             row(f"charge_cap_{t}", [(s.pv_to_batt, 1), (s.grid_to_batt, 1), (ch, -c_max)], ub=0)
+            if pv > 0:
+                row(f"curtail_charging_{t}", [(s.pv_curtail, 1), (ch, -pv)], ub=0)
             row(
                 f"discharge_cap_{t}",
                 [(s.batt_to_load, 1), (s.batt_to_grid, 1), (ch, d_max)],

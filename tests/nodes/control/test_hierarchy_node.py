@@ -101,3 +101,38 @@ def test_a_full_battery_keeps_the_plans_curtailment() -> None:
     plan["slots"][0]["pv_curtailed_w"] = 0.0
     uncurtailed = tick(context(clock, Scope(), plan=plan), soc=1.0)
     assert uncurtailed["setpoint_w"] >= 1000
+    assert "charge_limit_w" not in uncurtailed
+    # Held and curtailing, the battery must not take the PV the plan leaves: 41007 at 0 A.
+    assert full["charge_limit_w"] == 0
+
+
+def test_a_plan_that_charges_slowly_while_curtailing_limits_the_charge() -> None:
+    """A KH curtails PV only at its charge limit (protocols §1.6), so a plan that charges
+    1 kW and leaves PV unused goes out with the charge limit at 1 kW too."""
+    clock = VirtualClock(WEDNESDAY_3PM)
+    plan = plan_slot(
+        clock.time(),
+        "force_charge",
+        power_w=1000,
+        battery_w=1000,
+        pv_w=3000.0,
+        pv_curtailed_w=1400.0,
+    )
+    payload = tick(context(clock, Scope(), plan=plan))
+    assert (payload["mode"], payload["battery_w"]) == ("force_charge", 1000)
+    assert payload["charge_limit_w"] == 1000
+    assert payload["setpoint_w"] == 0  # the 1 kW of PV measured, all of it stored
+
+
+def test_a_plan_that_charges_at_the_limit_leaves_the_charge_limit_alone() -> None:
+    clock = VirtualClock(WEDNESDAY_3PM)
+    limit = float(site()["battery"]["max_charge_w"])
+    plan = plan_slot(
+        clock.time(),
+        "force_charge",
+        power_w=limit,
+        battery_w=limit,
+        pv_w=limit + 2000,
+        pv_curtailed_w=1000.0,
+    )
+    assert "charge_limit_w" not in tick(context(clock, Scope(), plan=plan))
