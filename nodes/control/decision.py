@@ -95,7 +95,12 @@ def enforce_limits(
     reserve, the critical SOC) over ``soc_min`` plus the margin.
     """
     if wanted.mode not in MODES:
-        return Decision("self_use", 0.0, "safety", f"unknown mode {wanted.mode!r}: self-use")
+        # Through the inverter-led rule, so no export allowed makes it zero-export: plain
+        # self-use would export and, recorded as the mode in force, the next tick's kept
+        # self-use would be renamed after anti-oscillation (a change inside the hold).
+        reason = f"unknown mode {wanted.mode!r}: self-use"
+        unknown = Decision("self_use", 0.0, "safety", reason, None, wanted.export_limit_w)
+        return enforce_limits(unknown, soc, pv_w, load_w, limits, floor)
     export_cap = _export_cap(wanted, limits)
     if wanted.mode in INVERTER_LED:
         mode = "self_use_zero_export" if export_cap <= 0 else wanted.mode

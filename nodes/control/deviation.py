@@ -50,8 +50,6 @@ REMOTE_MODES = frozenset({"self_use_zero_export", "force_charge", "force_dischar
 EXACT_MODES = frozenset({"force_charge", "force_discharge", "hold"})
 CHECKS = ("work_mode", "remote_control", "power", "soc")
 WORK_MODE = 41000
-#: SOC within this of full (or of the floor) takes no charge (gives none): the BMS tapers.
-SOC_BAND = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +305,11 @@ def target_battery_w(
     battery, grid = settings["battery"], settings["grid"]
     charge, discharge = float(battery["max_charge_w"]), float(battery["max_discharge_w"])
     floor = max(float(battery["soc_min"]), commanded.min_soc or 0.0)
-    if soc >= float(battery["soc_max"]) - SOC_BAND:
+    # Near full (or the floor) the BMS may still take charge (give it) or may have stopped:
+    # the power check accepts anything from 0 to this target, so either passes.
+    if soc >= float(battery["soc_max"]):
         charge = 0.0
-    if soc <= floor + SOC_BAND:
+    if soc <= floor:
         discharge = 0.0
     export = float(grid["max_export_w"])
     if commanded.export_limit_w is not None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nodes.control.decision import Decision
 from nodes.control.settings import ControlSettings
 from nodes.control.stability import StabilityState, record, stabilise
-from tests.nodes.control.situations import site
+from nodes.control.tick import control_tick
+from tests.nodes.control.situations import WEDNESDAY_3PM, plan_slot, site, situation
 
 MINUTE = 60.0
 OPTIONS = ControlSettings.from_settings(site())
@@ -83,3 +85,39 @@ def test_unreadable_state_starts_afresh() -> None:
     junk: list[Any] = [None, [], {"mode": 3}, {"mode": "hold", "since": "soon"}]
     for value in junk:
         assert StabilityState.from_dict(value) == StabilityState()
+
+
+def test_an_unknown_plan_mode_without_export_starts_the_hold_in_zero_export() -> None:
+    """The hold property's counterexample: with no export allowed, a plan slot in an unknown
+    mode went out as plain self-use (safety), so the next second's kept self-use was renamed
+    zero-export by the limits, a change at level plan 1 s into a 10 min hold."""
+    settings = site(min_hold="10m", max_mode_changes=1, critical_soc=0.0)
+    settings["battery"].update(soc_min=0.0, soc_max=1.0)
+    settings["grid"].update(max_import_w=0.0, max_export_w=0.0)
+    quiet = {"soc": 0.0, "pv_w": 0.0, "load_w": 0.0}
+    first_at, second_at = WEDNESDAY_3PM + 1, WEDNESDAY_3PM + 2
+    first = control_tick(
+        situation(
+            first_at, settings, telemetry=quiet, plan=plan_slot(first_at, "turbo", battery_w=None)
+        ),
+        StabilityState(),
+    )
+    assert (first.decision.mode, first.decision.level) == ("self_use_zero_export", "safety")
+    assert first.decision.reason == "unknown mode 'turbo': self-use"
+    # A restart in between, and an override that ends this very second.
+    state = StabilityState.from_dict(json.loads(json.dumps(first.state.as_dict())))
+    override = {"mode": "self_use", "power_w": None, "until": second_at, "source": "api"}
+    second = control_tick(
+        situation(
+            second_at,
+            settings,
+            latched=state.latched,
+            telemetry=quiet,
+            plan=plan_slot(second_at, "self_use", battery_w=None),
+            override=override,
+        ),
+        state,
+    )
+    assert (second.decision.mode, second.decision.level) == ("self_use_zero_export", "plan")
+    assert second.state.since == first_at
+    assert second.state.changes == (first_at,)
