@@ -124,7 +124,9 @@ class Applier:
         flows go back to the old one: ``SettingsNotApplied``."""
         async with self._one_at_a_time():
             # In a worker: a large edit must not hold up the control tick.
-            edit = await asyncio.to_thread(site_settings.prepare, self.options.config, patch)
+            edit = await asyncio.to_thread(
+                site_settings.prepare, self.options.config, patch, engine.clock.time()
+            )
             if edit.changed:
                 edit.write()
                 try:

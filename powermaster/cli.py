@@ -348,7 +348,7 @@ def _backtest(args: argparse.Namespace) -> int:
         print(f"{args.scenario or 'backtest --sample'}: {exc}", file=sys.stderr)
         return 2
     progress = None if args.quiet else progress_bar()
-    result = run_loop(run_backtest(scenario, args.flows, progress))
+    result = run_loop(run_backtest(scenario, args.flows, progress, attribution=True))
     if args.out is not None:
         write_atomic(args.out, json.dumps(result, indent=1))
     bill, base = result["bill"], result["baselines"]
@@ -359,6 +359,7 @@ def _backtest(args: argparse.Namespace) -> int:
     )
     if args.sample is not None:
         print(_scored(scenario, result))
+    print(_went(result["attribution"]))
     return 0
 
 
@@ -395,6 +396,36 @@ def _scored(scenario: Any, result: dict[str, Any]) -> str:
         f"median import price ({price * 100:.1f} c/kWh)"
     )
     return "\n".join(lines)
+
+
+def _went(days: list[dict[str, Any]]) -> str:
+    """Where each day's money went: its bill against its own optimum, the gap split."""
+    lines = [
+        "where the money went: each day against the best that day allowed (planning each "
+        "half hour, knowing the day), the gap split",
+        "day          bill  optimum     gap      PV    load  prices  execution",
+    ]
+    for day in days:
+        name = f"{date.fromisoformat(day['date']):%a %d %b}"
+        if day.get("problem") or day.get("gap") is None:
+            lines.append(f"{name}  not worked out: {day.get('problem') or 'no bill'}")
+            continue
+        parts = {key: _cents(value) for key, value in day["parts"].items()}
+        lines.append(
+            f"{name} {day['actual']['adjusted']:6.2f} {day['optimum']['adjusted']:8.2f} "
+            f"{_cents(day['gap']):7.2f} {parts['pv']:7.2f} {parts['load']:7.2f} "
+            f"{parts['prices']:7.2f} {parts['execution']:10.2f}"
+        )
+    lines.append(
+        "in $, each less the energy it left in the battery (valued as the planner values "
+        "it, at the day's median import price); docs/ledger.md#where-the-money-went"
+    )
+    return "\n".join(lines)
+
+
+def _cents(value: float) -> float:
+    """To the cent, a zero never printed as -0.00."""
+    return round(value, 2) + 0.0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -463,7 +494,8 @@ def _validate(args: argparse.Namespace) -> int:
             checked += 1
             if _is_site_config(file):
                 try:
-                    load_site_config(file)
+                    # The time now: a one-off SOC target already past is said too.
+                    load_site_config(file, now=time.time())
                 except InvalidFlows as exc:
                     problems.extend(str(p) for p in exc.problems)
             else:

@@ -16,7 +16,9 @@ from flowengine.secrets import attach_secrets, load_secrets
 from flowengine.settings import object_section
 from flowengine.validate import schema_problems
 from flowengine.yamlsource import SourceDoc, YamlSyntaxError, parse_file
+from nodes.core.wallclock import site_zone
 from nodes.inputs.registry import installed as installed_providers
+from nodes.planning.targets import lapsed_problems
 
 #: The sections installed node packages own (loads:, billing:, amber:, mqtt:...), each
 #: with its schema, defaults and checks: declared by the package, not listed here.
@@ -238,6 +240,11 @@ TITLES: dict[str, str] = {
     "bom.precis_every": "Précis every",
     "bom.timeout_s": "Timeout (s)",
     "history": "History",
+    "pv_calibration": "PV calibration",
+    "pv_calibration.enabled": "Calibrate PV forecasts",
+    "pv_calibration.window_days": "Learn from (days)",
+    "pv_calibration.shrink_days": "Trusted half way after (days)",
+    "pv_calibration.bin_minutes": "Factor per (minutes)",
     "history.retention": "Retention",
     "history.retention.telemetry_samples": "Telemetry samples",
     "history.retention.history_30min": "Half-hourly history",
@@ -607,37 +614,57 @@ DEFAULTS: dict[str, Any] = _in_order(
 )
 
 
-def load_site_config(path: Path) -> dict[str, Any]:
-    """Read, validate and fill in defaults; raises ``InvalidFlows`` with located problems."""
+def load_site_config(path: Path, now: float | None = None) -> dict[str, Any]:
+    """Read, validate and fill in defaults; raises ``InvalidFlows`` with located problems
+    (with ``now``, what has lapsed by then too: ``time_problems``)."""
     try:
         doc = parse_file(path)
     except YamlSyntaxError as exc:
         raise InvalidFlows([exc.problem]) from None
-    return load_site_config_doc(doc, path)
+    return load_site_config_doc(doc, path, now)
 
 
-def load_site_config_doc(doc: SourceDoc, path: Path) -> dict[str, Any]:
+def load_site_config_doc(doc: SourceDoc, path: Path, now: float | None = None) -> dict[str, Any]:
     """A parsed site config, checked as if it were the file at ``path`` (its secrets are
     those beside ``path``) and filled in; raises ``InvalidFlows`` with located problems."""
-    problems = check_site_config(doc, path.parent / SECRETS_FILE)
+    problems = check_site_config(doc, path.parent / SECRETS_FILE, now=now)
     if problems:
         raise InvalidFlows(problems)
     return merge_defaults(doc.data)
 
 
 def check_site_config(
-    doc: SourceDoc, secrets_file: Path, new_secrets: Mapping[str, str] | None = None
+    doc: SourceDoc,
+    secrets_file: Path,
+    new_secrets: Mapping[str, str] | None = None,
+    now: float | None = None,
 ) -> list[Problem]:
     """Every problem with a parsed site config (schema, consistency, secrets), each made by
-    ``doc.problem``; binds its ``!secret`` values (``new_secrets`` over the file's)."""
+    ``doc.problem``; binds its ``!secret`` values (``new_secrets`` over the file's). With
+    ``now`` (``power-master validate``, a Settings edit), what has lapsed by then too."""
     data = doc.data if doc.data is not None else {}
     doc.data = data
     problems = schema_problems(doc, SITE_SCHEMA)
     if not problems:
         problems = _check_consistency(doc, data)
+    if not problems and now is not None:
+        problems = time_problems(doc, data, now)
     if not problems:
         problems = _attach_secrets(doc, data, secrets_file, new_secrets or {})
     return problems
+
+
+def time_problems(doc: Any, data: Mapping[str, Any], now: float) -> list[Problem]:
+    """What the time ``now`` makes wrong in a schema-valid site config: a one-off SOC
+    target (``planner.soc_targets``, with a ``date``) already past would never set a
+    target. Loading the files at start never asks (a target that lapsed while the
+    service ran is no reason to refuse them): the plan says so instead."""
+    zone = site_zone(str((data.get("site") or {}).get("timezone") or "UTC"))
+    raw = (data.get("planner") or {}).get("soc_targets")
+    return [
+        doc.problem(tuple(problem.path), problem.message)
+        for problem in lapsed_problems(raw, now, zone)
+    ]
 
 
 def _attach_secrets(

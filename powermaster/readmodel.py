@@ -19,14 +19,19 @@ from zoneinfo import ZoneInfo
 
 from flowengine import Engine, local_iso
 from nodes.control import override_rules as manual
+from nodes.control import planned
 from nodes.control.health import HEALTH_KEY
 from nodes.control.site import control_mode
+from nodes.core.wallclock import site_zone
+from nodes.forecast.accuracy import AccuracyQuery, pv_accuracy
 from nodes.history.query import HistoryQuery, NoHistory, history_rows
 from nodes.ledger.billing import zone
 from nodes.ledger.cycles import statement, window
 from nodes.ledger.entries import EntryQuery, entries
 from nodes.ledger.settings import BillingTerms
 from nodes.ledger.store import NoLedger, require_schema
+from nodes.planning.days import DaysQuery, NoAttribution
+from nodes.planning.days import report as attribution_report
 from nodes.planning.result import slot_at
 from nodes.planning.whatif import override_cost
 from powermaster import overview
@@ -153,16 +158,36 @@ class ReadModel:
         """The manual override in force now, if any (an expired one is not)."""
         return manual.active_override(self.engine.context, self.engine.clock.time())
 
+    def planned_overrides(self) -> list[dict[str, Any]]:
+        """The overrides set ahead whose window has not passed, by ``from``."""
+        stored = self.engine.context.get("global", planned.PLANNED_KEY)
+        return planned.planned(stored, self.engine.clock.time())
+
     async def preview_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
         """What an override would cost against the plan in force, before it is set: the
         override as it would be stored, the cost from two solves of the rest of the plan
         (``nodes.planning.whatif``) and a sentence saying it. Nothing is stored."""
         now = self.engine.clock.time()
         settings = self.settings
-        checked = manual.checked_override(now, settings, mode, power_w, duration, "api", reason)
-        said = manual.describe(checked, now)
+        checked = planned.checked_request(
+            now,
+            settings,
+            mode,
+            power_w,
+            duration=duration,
+            until=until,
+            start=start,
+            reason=reason,
+        )
+        said = manual.describe(checked, now, site_zone(str(settings["site"]["timezone"])))
         plan = self.engine.context.get("global", "plan")
         telemetry = self.engine.context.get("global", "telemetry") or {}
         soc = telemetry.get("soc") if isinstance(telemetry, dict) else None
@@ -179,6 +204,7 @@ class ReadModel:
                 checked["mode"],
                 checked["power_w"],
                 checked["until"],
+                checked.get("from"),
             )
         except ValueError as exc:  # a plan with nothing left, a solve that failed
             return {"override": checked, "cost": None, "text": f"{said}: cost unknown ({exc})"}
@@ -217,6 +243,14 @@ class ReadModel:
         with self._site_reader(NoHistory) as db:
             return history_rows(db, query, tz, now)
 
+    def pv_accuracy(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Each PV provider's forecast against the panels' output, day by day, before and
+        after calibration; ``InvalidRequest`` for a bad query, ``NoHistory`` if none."""
+        query = AccuracyQuery.parse(params)
+        tz = ZoneInfo(self.settings["site"]["timezone"])
+        with self._site_reader(NoHistory) as db:
+            return pv_accuracy(db, query, self.settings, tz, self.engine.clock.time())
+
     # -- the ledger: billing cycles and entries (docs/ledger.md) ---------------
 
     # Both read a snapshot of site.db through a read-only connection of their own, so
@@ -243,6 +277,14 @@ class ReadModel:
         query = EntryQuery.parse(params, tz)
         with self._ledger_reader() as db:
             return entries(db, query, tz)
+
+    def attribution(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Where each finished day's money went (``planning.attribute`` worked them out),
+        each with its actual bill from the ledger; ``InvalidRequest`` for a bad query."""
+        terms = BillingTerms.from_settings(self.settings)
+        query = DaysQuery.parse(params, zone(terms.timezone), self.engine.clock.time())
+        with self._site_reader(NoAttribution) as db:
+            return attribution_report(db, query, terms)
 
     @contextmanager
     def _ledger_reader(self) -> Iterator[sqlite3.Connection]:

@@ -23,6 +23,7 @@ from flowengine.registry import Registry
 from flowengine.spec import FlowSet
 from flows import SITE_CONFIG
 from nodes.control import override_rules as manual
+from nodes.control import planned
 from nodes.control.site import control_mode
 from nodes.replay import SiteMeterConnection
 from nodes.replay.sample import sample_slot_prices
@@ -229,15 +230,27 @@ class Service:
         return self.views.override()
 
     async def preview_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
-        return await self.views.preview_override(mode, power_w, duration, reason)
+        return await self.views.preview_override(mode, power_w, duration, reason, start, until)
+
+    def planned_overrides(self) -> list[dict[str, Any]]:
+        return self.views.planned_overrides()
 
     async def overview_chart(self, params: Mapping[str, str]) -> dict[str, Any]:
         return await self.views.overview_chart(params)
 
     def history(self, params: Mapping[str, str]) -> dict[str, Any]:
         return self.views.history(params)
+
+    def pv_accuracy(self, params: Mapping[str, str]) -> dict[str, Any]:
+        return self.views.pv_accuracy(params)
 
     def billing(self) -> dict[str, Any]:
         return self.views.billing()
@@ -249,6 +262,9 @@ class Service:
 
     def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
         return self.views.ledger(params)
+
+    def attribution(self, params: Mapping[str, str]) -> dict[str, Any]:
+        return self.views.attribution(params)
 
     # -- live state for the UI: a ``state`` event when what ``state()`` shows changes --
 
@@ -296,19 +312,38 @@ class Service:
     # (``context`` and ``at`` on global.override in flows/control.yaml).
 
     def set_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None, source: str = "api"
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        source: str = "api",
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
-        """Store a manual override (``InvalidOverride`` if refused) and act on it at once."""
-        stored = manual.set_override(
-            self.engine.context, self.clock, self.settings, mode, power_w, duration, source, reason
+        """Store a manual override (``InvalidOverride`` if refused) and act on it at once,
+        or keep it until its window opens when ``start`` is still to come (flows/overrides.yaml
+        starts it then)."""
+        stored = planned.set_or_plan_override(
+            self.engine.context,
+            self.clock.time(),
+            self.settings,
+            mode,
+            power_w,
+            duration=duration,
+            until=until,
+            start=start,
+            source=source,
+            reason=reason,
         )
-        until = clock_time(stored["until"], self.settings["site"]["timezone"], self.clock.time())
+        zone, now = self.settings["site"]["timezone"], self.clock.time()
         log.info(
-            "override from %s: %s %.0f W until %s (%s)",
+            "override from %s: %s %.0f W %suntil %s (%s)",
             manual.SOURCE_NAMES.get(source, source),
             stored["mode"],
             stored["power_w"],
-            until,
+            f"from {clock_time(stored['from'], zone, now)} " if "from" in stored else "",
+            clock_time(stored["until"], zone, now),
             stored["reason"],
         )
         return stored
@@ -319,3 +354,10 @@ class Service:
         if cleared is not None:
             log.info("override cleared: %s %s", cleared.get("mode"), cleared.get("reason"))
         return cleared
+
+    def cancel_planned_override(self, override_id: str) -> dict[str, Any] | None:
+        """Drop an override set ahead; the one dropped, if any."""
+        dropped = planned.cancel_planned(self.engine.context, override_id, self.clock.time())
+        if dropped is not None:
+            log.info("override set ahead cancelled: %s %s", dropped["mode"], dropped["reason"])
+        return dropped

@@ -259,9 +259,10 @@ def _mode_of(path: Path, default: int) -> int:
         return default
 
 
-def prepare(config: Path, patch: Any) -> SiteEdit:
+def prepare(config: Path, patch: Any, now: float | None = None) -> SiteEdit:
     """Apply ``patch`` to site.yaml in memory and check the result as loading does;
-    ``InvalidSettings`` names each problem's field. Nothing is written here."""
+    ``InvalidSettings`` names each problem's field. Nothing is written here. ``now``: an
+    edit of the SOC targets is also checked for a one-off one already past."""
     if not isinstance(patch, dict):
         raise InvalidSettings([FieldProblem("", "the edit must be a JSON object of sections")])
     oversized = _oversized(patch)
@@ -300,7 +301,10 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
         doc = _LocatedDoc.parse(site_text, str(config))
     except YamlSyntaxError as exc:
         raise InvalidSettings([FieldProblem("", exc.problem.message)]) from None
-    problems = check_site_config(doc, secrets_file, editor.new_secrets)
+    targets_edited = _soc_targets(before) != _soc_targets(after)
+    problems = check_site_config(
+        doc, secrets_file, editor.new_secrets, now=now if targets_edited else None
+    )
     if problems:
         raise InvalidSettings(
             [FieldProblem(field_name(doc.path_of(p)), p.message) for p in problems]
@@ -314,6 +318,11 @@ def prepare(config: Path, patch: Any) -> SiteEdit:
     if editor.new_secrets:
         edit.secrets_text = _secrets_text(old_secrets, editor.new_secrets)
     return edit
+
+
+def _soc_targets(config: Any) -> Any:
+    planner = config.get("planner") if isinstance(config, dict) else None
+    return planner.get("soc_targets") if isinstance(planner, dict) else None
 
 
 def _round_trip() -> YAML:

@@ -206,6 +206,17 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
                 problems = _problems(exc)
         return Json({"error": "override refused", "problems": problems}, status_code=422)
 
+    async def planned_overrides(request: Request) -> Response:
+        """The overrides set ahead (POST /api/override with a from still to come)."""
+        return Json({"planned": service.planned_overrides()})
+
+    async def planned_override(request: Request) -> Response:
+        """DELETE one override set ahead, by its id."""
+        dropped = service.cancel_planned_override(request.path_params["override_id"])
+        if dropped is None:
+            return not_found("override set ahead with that id")
+        return Json({"cancelled": dropped})
+
     async def override_preview(request: Request) -> Response:
         """POST an override as to /api/override: what it would cost, nothing set."""
         body, problems = await _override_request(request)
@@ -298,6 +309,8 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
         Route("/api/webhook/{webhook_id}", webhook, methods=["POST"]),
         Route("/api/override", override, methods=["GET", "POST", "DELETE"]),
         Route("/api/override/preview", override_preview, methods=["POST"]),
+        Route("/api/override/planned", planned_overrides),
+        Route("/api/override/planned/{override_id}", planned_override, methods=["DELETE"]),
         Route("/api/loads", loads, methods=["GET", "POST"]),
         Route("/api/billing", billing),
         Route("/api/ledger", ledger),
@@ -319,8 +332,9 @@ def create_app(service: Service, auth: Auth, ping: float = PING_SECONDS) -> Star
     return Starlette(routes=routes, middleware=middleware, exception_handlers={BadBody: bad_body})
 
 
-#: What POST /api/override takes; mode, power_w and duration are required.
-OVERRIDE_FIELDS = ("mode", "power_w", "duration", "reason")
+#: What POST /api/override takes; mode, power_w and duration (or until) are required;
+#: ``from`` still to come sets it ahead.
+OVERRIDE_FIELDS = ("mode", "power_w", "duration", "reason", "from", "until")
 
 
 async def _override_request(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -342,8 +356,8 @@ async def _override_request(request: Request) -> tuple[dict[str, Any], list[dict
         for key in body
         if key not in OVERRIDE_FIELDS
     ]
-    fields = {key: body.get(key) for key in OVERRIDE_FIELDS}
-    return fields, unknown
+    fields = {key: body.get(key) for key in OVERRIDE_FIELDS if key != "from"}
+    return {**fields, "start": body.get("from")}, unknown
 
 
 def _problems(exc: ValueError) -> list[dict[str, Any]]:

@@ -38,9 +38,18 @@ class Service(Protocol):
         ...
 
     def set_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None, source: str = "api"
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        source: str = "api",
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
-        """Store a manual override and return it as stored.
+        """Store a manual override and return it as stored: in force from now, or set ahead
+        when ``start`` (its ``from``: ISO 8601 in the site's zone, or epoch seconds) is
+        still to come (then with its ``id``); ``until`` ends it instead of ``duration``.
 
         Raises ``ValueError`` when refused; its ``problems`` attribute, when there is
         one, lists what is wrong as objects with ``as_dict() -> {"field", "message"}``.
@@ -48,7 +57,13 @@ class Service(Protocol):
         ...
 
     async def preview_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
         """What an override would cost against the plan, nothing stored: ``{override, cost:
         {delta, plan_cost, override_cost, slots, shortfall_kwh} | None, text}``; raises
@@ -57,6 +72,14 @@ class Service(Protocol):
 
     def clear_override(self) -> dict[str, Any] | None:
         """End the manual override now; the one that was stored, or None."""
+        ...
+
+    def planned_overrides(self) -> list[dict[str, Any]]:
+        """The overrides set ahead whose window has not passed, by ``from``."""
+        ...
+
+    def cancel_planned_override(self, override_id: str) -> dict[str, Any] | None:
+        """Drop an override set ahead; the one dropped, or None if there is none."""
         ...
 
     # The API calls these two in a worker thread: they must not touch the engine's
@@ -70,10 +93,23 @@ class Service(Protocol):
         """Ledger entries for a query string; ``InvalidRequest`` names each bad parameter."""
         ...
 
+    def attribution(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """Where each finished day's money went (``nodes.planning.days.report``), called in
+        a worker thread like the two above; ``InvalidRequest`` names each bad parameter,
+        ``NoAttribution`` when no day is worked out."""
+        ...
+
     def history(self, params: Mapping[str, str]) -> dict[str, Any]:
         """The site's history for a query string (``nodes.history.query``), called in a
         worker thread like the two above; ``InvalidRequest`` names each bad parameter,
         ``NoHistory`` when none is kept."""
+        ...
+
+    def pv_accuracy(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """How far each PV forecast was from what the panels gave, day by day, before and
+        after calibration (``nodes.forecast.accuracy``), called in a worker thread like
+        ``history``; ``InvalidRequest`` names each bad parameter, ``NoHistory`` when none
+        is kept."""
         ...
 
     def span_bill(

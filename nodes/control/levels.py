@@ -18,7 +18,7 @@ from typing import Any
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES, Decision
 from nodes.control.floors import LOOKAHEAD_S, Floor, active_reserve
-from nodes.control.override_rules import default_reason
+from nodes.control.override_rules import default_reason, is_active
 from nodes.control.schedule import rule_at
 from nodes.control.situation import STORM_CHARGE, Situation
 from nodes.core.wallclock import DAYS, site_zone
@@ -105,13 +105,12 @@ def storm(sit: Situation) -> Decision | None:
 
 
 def override(sit: Situation) -> Decision | None:
-    """The manual override (API or MQTT) until it expires; an unknown mode is ignored."""
+    """The manual override (API or MQTT) until it expires; an unknown mode is ignored, and
+    so is one whose ``from`` is still to come (it is started then: nodes/control/planned.py)."""
     wanted = sit.override
-    if not isinstance(wanted, Mapping) or wanted.get("mode") not in MODES:
+    if not isinstance(wanted, Mapping) or not is_active(wanted, sit.now):
         return None
-    until = wanted.get("until")
-    if not isinstance(until, int | float) or not sit.now < until:
-        return None
+    until = wanted["until"]
     mode = str(wanted["mode"])
     power = _power(wanted.get("power_w"), mode, sit)
     source = str(wanted.get("source") or "")

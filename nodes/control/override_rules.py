@@ -1,7 +1,8 @@
 """The user's manual override: a mode and power for a while, ending by itself.
 
 It lives in the global context key ``override`` as ``{mode, power_w, until,
-set_at, source, reason}`` (epoch seconds), so the control hierarchy reads it
+set_at, source, reason}`` (epoch seconds; ``from`` and ``id`` too when it was set
+ahead: nodes/control/planned.py keeps those until then), so the control hierarchy reads it
 like any other input and it survives a restart. Whatever it asks for still
 passes ``enforce_limits``; here only absurd requests (beyond what the battery
 can do at all, a duration past the cap) are refused, each problem naming its
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flowengine.clock import Clock
@@ -27,6 +29,9 @@ SOURCE_NAMES = {"api": "the API", "ui": "the web page", "mqtt": "Home Assistant"
 #: The longest override without a setting saying otherwise.
 DEFAULT_MAX_DURATION = "24h"
 MAX_REASON_CHARS = 200
+#: How far ahead an override may be set to start (``from``).
+MAX_AHEAD_DAYS = 14
+MAX_AHEAD_S = MAX_AHEAD_DAYS * 86400.0
 
 
 Problem = FieldProblem
@@ -61,15 +66,28 @@ def checked_override(
     source: str = "api",
     reason: Any = None,
     until: float | None = None,
+    start: float | None = None,
 ) -> dict[str, Any]:
-    """The override to store, from a ``duration`` or an ``until`` (epoch seconds).
+    """The override to store, from a ``duration`` or an ``until`` (epoch seconds), from
+    ``start`` (epoch seconds; None or not after ``now``: from now on). One that starts
+    later is stored with its ``from`` (nodes/control/planned.py keeps it until then).
 
     Raises ``InvalidOverride`` naming each field that is wrong: an override always ends."""
     problems: list[Problem] = []
     checked_mode = _mode(mode, problems)
     power = _power(power_w, checked_mode, settings, problems)
+    begin = now if start is None or start <= now else start
+    if begin - now > MAX_AHEAD_S:
+        problems.append(
+            Problem("from", f"is {(begin - now) / 86400:.1f} days ahead: at most {MAX_AHEAD_DAYS}")
+        )
     if until is not None and duration is None:
-        seconds = _duration(until - now, settings, problems, field="until")
+        field = "until"
+        if until <= now:
+            problems.append(Problem("until", "is not in the future"))
+            seconds = 0.0
+        else:
+            seconds = _duration(until - begin, settings, problems, field=field)
     else:
         seconds = _duration(duration, settings, problems)
     if source not in SOURCES:
@@ -77,14 +95,17 @@ def checked_override(
     text = _reason(reason, problems)
     if problems:
         raise InvalidOverride(problems)
-    return {
+    override: dict[str, Any] = {
         "mode": checked_mode,
         "power_w": power,
-        "until": now + seconds,
+        "until": begin + seconds,
         "set_at": now,
         "source": source,
         "reason": text or default_reason(source),
     }
+    if begin > now:
+        override["from"] = begin
+    return override
 
 
 def default_reason(source: str) -> str:
@@ -92,8 +113,15 @@ def default_reason(source: str) -> str:
     return f"manual override from {SOURCE_NAMES.get(source, source)}"
 
 
-def describe(override: Mapping[str, Any], now: float) -> str:
-    """``force charge 3 kW for 1 h``: what an override does, in the owner's words."""
+def describe(override: Mapping[str, Any], now: float, zone: tzinfo = UTC) -> str:
+    """``force charge 3 kW for 1 h``: what an override does, in the owner's words (one set
+    ahead: ``... from Tue 15 Dec 17:00 for 2 h``, in ``zone``)."""
+    start = override.get("from")
+    if isinstance(start, int | float) and _number(start) and start > now:
+        at = datetime.fromtimestamp(start, zone).strftime("%a %d %b %H:%M")
+        return describe({k: v for k, v in override.items() if k != "from"}, start).replace(
+            " for ", f" from {at} for ", 1
+        )
     mode = str(override.get("mode", "")).replace("_", " ")
     power = float(override.get("power_w") or 0.0)
     watts = (
@@ -130,6 +158,9 @@ def is_active(override: Any, now: float) -> bool:
     """Whether ``override`` (a stored value, maybe None or malformed) is in force at ``now``."""
     if not isinstance(override, Mapping) or override.get("mode") not in MODES:
         return False
+    start = override.get("from")
+    if isinstance(start, int | float) and _number(start) and start > now:
+        return False  # set ahead: nodes/control/planned.py starts it
     until = override.get("until")
     return isinstance(until, int | float) and _number(until) and until > now
 
@@ -198,7 +229,7 @@ def _duration(
         return 0.0
     longest = max_duration_s(settings)
     if seconds <= 0:
-        what = "must be more than 0" if field == "duration" else "is not in the future"
+        what = "must be more than 0" if field == "duration" else "is not after from"
         problems.append(Problem(field, what))
     elif seconds > longest:
         problems.append(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from nodes.core.wallclock import MINUTES_PER_DAY, parse_days, parse_minute
+from nodes.core.wallclock import MINUTES_PER_DAY, covers, parse_days, parse_minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +28,7 @@ class Rule:
 
     def covers(self, weekday: int, minute: int) -> bool:
         """Whether the wall-clock ``minute`` of day ``weekday`` falls in this rule."""
-        if self.start_min < self.end_min:
-            return weekday in self.days and self.start_min <= minute < self.end_min
-        # Past midnight: the evening part of a listed day, or the morning after one.
-        if weekday in self.days and minute >= self.start_min:
-            return True
-        return (weekday - 1) % 7 in self.days and minute < self.end_min
+        return covers(self.days, self.start_min, self.end_min, weekday, minute)
 
 
 def parse_rule(raw: Mapping[str, Any]) -> Rule:

@@ -8,8 +8,9 @@ the planner imports the loads and control imports the planner, which would close
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
@@ -42,6 +43,38 @@ def parse_days(value: str | Iterable[str]) -> frozenset[int]:
                 raise ValueError(f"unknown day {name!r} (use mon..sun, all, weekdays, weekends)")
             days.add(DAYS.index(day))
     return frozenset(days)
+
+
+def covers(days: frozenset[int], start_min: int, end_min: int, weekday: int, minute: int) -> bool:
+    """Whether minute ``minute`` of day ``weekday`` (0 = Monday) falls in the window from
+    ``start_min`` to ``end_min`` on ``days``; a window whose end is not after its start
+    runs past midnight and belongs to the day it starts on (``from == to``: a whole day)."""
+    if start_min < end_min:
+        return weekday in days and start_min <= minute < end_min
+    # Past midnight: the evening part of a listed day, or the morning after one.
+    if weekday in days and minute >= start_min:
+        return True
+    return (weekday - 1) % 7 in days and minute < end_min
+
+
+def parse_moment(value: object, zone: tzinfo) -> float:
+    """Epoch seconds from ISO 8601 text (``2026-12-08T16:00``: wall time in ``zone``
+    unless it gives an offset) or a number of epoch seconds; ValueError otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a time")
+        return float(value)
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return (at if at.tzinfo is not None else at.replace(tzinfo=zone)).timestamp()
+    raise ValueError(
+        f"{value!r} is not a time: give ISO 8601 (2026-12-08T16:00, the site's wall time "
+        "unless it has an offset) or epoch seconds"
+    )
 
 
 def site_zone(name: str) -> tzinfo:

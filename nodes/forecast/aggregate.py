@@ -10,6 +10,8 @@ end, which the planner takes in its stride.
 PV is P50, blended towards P10 when being wrong costs most: while a storm
 reserve is armed, or when the horizon's price spread is wide (a missed solar
 charge then means buying at the peak). ``pv_blend`` says how far, per plan.
+The PV reading is ``global.pv`` as issued, or the one ``pv_key`` names
+(``pv_calibrated``: ``forecast.calibrate``'s, corrected to this site).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class ForecastAggregate(Node):
     type_name = "forecast.aggregate"
     reads: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("prices", "the prices reading"),
-        ContextKey("pv", "the PV forecast"),
+        ContextKey("pv", "the PV forecast", "pv_key"),
         ContextKey("weather", "the weather reading"),
         ContextKey("storm", "the storm reading"),
         ContextKey("storm_reserve", "the storm reserve"),
@@ -59,10 +61,15 @@ class ForecastAggregate(Node):
             "p10_blend": {"type": "number", "minimum": 0, "maximum": 1},
             "p10_blend_high_stakes": {"type": "number", "minimum": 0, "maximum": 1},
             "high_stakes_spread": {"type": "number", "minimum": 0},
+            "pv_key": {
+                "type": "string",
+                "default": "pv",
+                "description": "global key of the PV reading (pv_calibrated: forecast.calibrate's)",
+            },
         },
         "additionalProperties": False,
     }
-    takes = "any message (a trigger); reads global prices, pv, weather, storm_reserve"
+    takes = "any message (a trigger); reads global prices, pv (or pv_key), weather, storm_reserve"
     gives: ClassVar[dict[str, str]] = {
         "out": "payload {start, slot_seconds, import_price[], export_price[], pv_w[], "
         "load_w[] or null, issued_at, sources, estimated[], pv_blend}"
@@ -81,7 +88,7 @@ class ForecastAggregate(Node):
         step = float(self.config["slot_minutes"]) * 60
         count = int(horizon * 3600 // step)
         start = slot_start(now, step, site_timezone(self.config, settings))
-        prices, pv = self._reading("prices"), self._reading("pv")
+        prices, pv = self._reading("prices"), self._reading(self.config["pv_key"])
         if prices is None or pv is None:
             missing = " and ".join(k for k, r in (("prices", prices), ("PV", pv)) if r is None)
             raise NoForecast(f"no {missing} reading yet: the plan in force stays")
@@ -193,21 +200,31 @@ class ForecastAggregate(Node):
     def _sources(self, now: float) -> dict[str, Any]:
         out = {}
         for key in ("prices", "pv", "weather", "storm"):
-            reading = self._reading(key)
+            reading = self._reading(self.config["pv_key"] if key == "pv" else key)
             if reading is not None:
                 out[key] = {
                     "provider": reading["provider"],
                     "issued_at": reading["issued_at"],
                     "age_s": round(now - float(reading["fetched_at"]), 1),
                 }
+                if (reading.get("calibration") or {}).get("enabled"):
+                    out[key]["calibrated"] = True
         return out
 
 
 def _stamp(reading: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
-    """What tells one reading from the next (a new fetch is a new reading)."""
+    """What tells one reading from the next (a new fetch is a new reading; a calibrated
+    one is new on each day's factors too)."""
     if reading is None:
         return None
-    return (reading.get("provider"), reading.get("issued_at"), reading.get("fetched_at"))
+    calibration = reading.get("calibration") or {}
+    return (
+        reading.get("provider"),
+        reading.get("issued_at"),
+        reading.get("fetched_at"),
+        calibration.get("enabled"),
+        calibration.get("day"),
+    )
 
 
 def _fresh_copy(payload: dict[str, Any]) -> dict[str, Any]:

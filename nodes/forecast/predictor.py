@@ -5,20 +5,25 @@ and have good and bad days. So the prediction is a recency-weighted profile per
 slot of the week, shrunk towards a weekday/weekend profile and that towards the
 last week's slot-of-day profile where its data is thin or noisy, and scaled
 by how the last few hours compare with what the profile expected of them (damped
-back to 1 as lead time grows). With under two days of history it is the
-configured fallback profile. Pure and deterministic: same inputs, same output.
+back to 1 as lead time grows). A public holiday counts as a Sunday, both in the
+history and in the slots predicted. Where temperatures are given, a cooling and
+heating term learned from the history's own temperatures is taken out of the
+history before the profile is made and put back at the forecast's temperatures
+(``temperature.py``). With under two days of history it is the configured
+fallback profile. Pure and deterministic: same inputs, same output.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from nodes.forecast.profile import SLOTS_PER_DAY, check_profile
+from nodes.forecast.temperature import Sample, TemperatureTerm, fit_temperature
 
 SLOT_SECONDS = 1800
 DAY = 86400
@@ -54,10 +59,20 @@ def _zone(tz: str | tzinfo) -> tzinfo:
 
 
 @lru_cache(maxsize=1 << 16)
-def _local_slot(t: int, zone: tzinfo) -> tuple[int, int]:
-    """(day of week 0=Monday, slot of day 0..47) of the slot starting at ``t``, local time."""
+def _local_slot(t: int, zone: tzinfo) -> tuple[date, int, int]:
+    """(local date, day of week 0=Monday, slot of day 0..47) of the slot starting at ``t``."""
     local = datetime.fromtimestamp(t, zone)
-    return local.weekday(), (local.hour * 60 + local.minute) // 30
+    return local.date(), local.weekday(), (local.hour * 60 + local.minute) // 30
+
+
+SUNDAY = 6
+
+
+def _day_slot(t: int, zone: tzinfo, holidays: Collection[date]) -> tuple[int, int]:
+    """(day type, slot of day) of the slot starting at ``t``: the day type is the day of
+    the week (0=Monday), or Sunday's on a public holiday."""
+    day, dow, sod = _local_slot(t, zone)
+    return (SUNDAY if day in holidays else dow), sod
 
 
 class _Mean:
@@ -90,8 +105,10 @@ class _Profile:
         zone: tzinfo,
         fallback: tuple[float, ...],
         tuning: Tuning,
+        holidays: Collection[date] = (),
     ) -> None:
         self.zone, self.fallback, self.tuning = zone, fallback, tuning
+        self.holidays = holidays
         self.week: dict[tuple[int, int], _Mean] = {}
         self.kind: dict[tuple[bool, int], _Mean] = {}
         self.day: dict[int, _Mean] = {}
@@ -101,7 +118,7 @@ class _Profile:
         k_day = _decay(tuning.day_half_life_days)
         day_from = now - tuning.day_days * DAY
         for t, load in rows:
-            dow, sod = _local_slot(t, zone)
+            dow, sod = _day_slot(t, zone, holidays)
             age = now - t
             self.week.setdefault((dow, sod), _Mean()).add(load, math.exp(-k_week * age))
             self.kind.setdefault((dow >= 5, sod), _Mean()).add(load, math.exp(-k_type * age))
@@ -121,7 +138,7 @@ class _Profile:
 
     def at(self, t: int) -> float:
         """The unscaled expected load of the slot starting at ``t``."""
-        key = _local_slot(t, self.zone)
+        key = _day_slot(t, self.zone, self.holidays)
         value = self._memo.get(key)
         if value is None:
             dow, sod = key
@@ -138,11 +155,17 @@ def predict_load(
     tz: str | tzinfo,
     fallback_profile: Sequence[float],
     tuning: Tuning = DEFAULT_TUNING,
+    *,
+    holidays: Collection[date] = (),
+    temperatures: Mapping[int, float] | None = None,
 ) -> list[float]:
     """Expected mean load (W) of each of ``slots`` 30-minute slots from ``start_epoch``.
 
     ``history`` holds (slot start epoch, mean load W) pairs; only slots that ended
-    before ``start_epoch`` are used (nothing from the future leaks in).
+    before ``start_epoch`` are used (nothing from the future leaks in). ``holidays``
+    are local dates that count as Sundays. ``temperatures`` (°C by 30-minute slot
+    start) may cover both the history, to learn from, and the slots predicted: without
+    both, the prediction is the same as without them.
     """
     zone = _zone(tz)
     fallback = check_profile(fallback_profile)
@@ -155,14 +178,49 @@ def predict_load(
         if since <= t <= start - SLOT_SECONDS and math.isfinite(w) and w >= 0
     ]
     if len(past) < tuning.min_history_slots:
-        return [fallback[_local_slot(t, zone)[1]] for t in starts]
+        return [fallback[_local_slot(t, zone)[2]] for t in starts]
     level_from = start - int(tuning.level_hours * 3600)
-    profile = _Profile([r for r in past if r[0] < level_from], level_from, zone, fallback, tuning)
+    temps = {int(t): float(c) for t, c in (temperatures or {}).items() if math.isfinite(c)}
+    ahead = any(t in temps for t in starts)
+    term = _temperature_term(past, temps, zone, holidays) if ahead else None
+
+    def weather(t: int) -> float:
+        """The load the temperature makes at ``t`` (none without a term)."""
+        return 0.0 if term is None else term.watts(_local_slot(t, zone)[2], temps.get(t))
+
+    profile = _Profile(
+        [(t, w - weather(t)) for t, w in past if t < level_from],
+        level_from,
+        zone,
+        fallback,
+        tuning,
+        holidays,
+    )
+
+    def expected(t: int) -> float:
+        return max(0.0, profile.at(t) + weather(t))
+
     recent = [r for r in past if r[0] >= level_from]
-    expected = sum(profile.at(t) for t, _ in recent)
+    before = sum(expected(t) for t, _ in recent)
     level = 1.0
-    if len(recent) >= 2 and expected > 0:
+    if len(recent) >= 2 and before > 0:
         actual = sum(w for _, w in recent)
-        level = min(tuning.level_max, max(tuning.level_min, actual / expected))
+        level = min(tuning.level_max, max(tuning.level_min, actual / before))
     tau = tuning.level_tau_hours * 3600
-    return [profile.at(t) * (1.0 + (level - 1.0) * math.exp(-(t - start) / tau)) for t in starts]
+    return [expected(t) * (1.0 + (level - 1.0) * math.exp(-(t - start) / tau)) for t in starts]
+
+
+def _temperature_term(
+    past: Sequence[tuple[int, float]],
+    temps: Mapping[int, float],
+    zone: tzinfo,
+    holidays: Collection[date],
+) -> TemperatureTerm | None:
+    """The temperature term learned from the history's slots that have a temperature."""
+    samples = []
+    for t, load in past:
+        temp = temps.get(t)
+        if temp is not None:
+            dow, sod = _day_slot(t, zone, holidays)
+            samples.append(Sample(sod, dow >= 5, load, temp))
+    return fit_temperature(samples)

@@ -21,6 +21,14 @@ read these topics too.
 | ``<p>/override/mode/set`` | in | - | 1 | ``auto``, a mode, or JSON (``commands``) |
 | ``<p>/config/reserve_soc/state`` | out | yes | 1 | storm reserve SOC in % (``80``) |
 | ``<p>/config/reserve_soc/set`` | in | - | 1 | a number of % in the slider's range |
+| ``<p>/target/soc/state`` | out | yes | 1 | the SOC target chosen, in % |
+| ``<p>/target/soc/set`` | in | - | 1 | a number of % in the number's range |
+| ``<p>/target/by/state`` | out | yes | 1 | its time of day, ``HH:MM`` |
+| ``<p>/target/by/set`` | in | - | 1 | ``HH:MM`` |
+| ``<p>/target/hard/state`` | out | yes | 1 | ``ON`` or ``OFF`` |
+| ``<p>/target/hard/set`` | in | - | 1 | ``ON`` or ``OFF`` |
+| ``<p>/target/active/state`` | out | yes | 1 | ``ON`` while HA's target is to come |
+| ``<p>/target/active/set`` | in | - | 1 | ``ON`` sets it, ``OFF`` cancels it |
 | ``<p>/load/<load>/state`` | out | yes | 1 | ``ON``, ``OFF`` or ``None`` (unknown) |
 | ``<p>/load/<load>/set`` | in | - | 1 | ``ON`` or ``OFF`` |
 
@@ -41,7 +49,9 @@ Entities (unique id ``<id>_<key>``): sensors ``battery_soc``, ``pv_power``,
 ``home_energy``, ``control_mode``, ``control_level``, ``control_reason``,
 ``health``, ``storm_reserve``, ``storm_probability``, ``last_update``; binary
 sensor ``storm_reserve_armed``; select ``override_mode``; number
-``reserve_soc``; a switch ``load_<load>`` per load.
+``reserve_soc``; the SOC target's number ``target_soc``, text ``target_by`` and
+switches ``target_hard`` and ``target`` (nodes/homeassistant/target.py); a
+switch ``load_<load>`` per load.
 """
 
 from __future__ import annotations
@@ -58,7 +68,11 @@ from nodes.homeassistant.commands import (
     CommandError,
     SetOverride,
     SetReserveSoc,
+    SetTargetBy,
+    SetTargetHard,
+    SetTargetSoc,
     SwitchLoad,
+    SwitchTarget,
     parse_command,
 )
 from nodes.homeassistant.discovery import Discovery, announced_in, build_discovery
@@ -84,8 +98,12 @@ __all__ = [
     "Load",
     "SetOverride",
     "SetReserveSoc",
+    "SetTargetBy",
+    "SetTargetHard",
+    "SetTargetSoc",
     "SettingsError",
     "SwitchLoad",
+    "SwitchTarget",
     "Topics",
     "announced_in",
     "build_discovery",

@@ -6,8 +6,9 @@ announces again after every reconnect and whenever Home Assistant says it is
 back (``homeassistant/status`` = ``online``; at most once per
 ``ANSWER_GAP_S``, so a flood of them costs one announcement now and one when the
 gap ends), and takes commands from HA's
-controls through the same functions the HTTP API uses (the override; the load
-commands; the storm reserve SOC in global context). A command that arrives with
+controls through the same functions the HTTP API uses (the override, set ahead
+too; the load commands; a one-off SOC target; the storm reserve SOC in global
+context). A command that arrives with
 the retain flag (the broker's replay of a retained one when we subscribe), or one
 that does not parse, is refused in the log and never acted on; the control's
 state is published again so HA shows what holds.
@@ -25,20 +26,30 @@ from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
 from flowengine.schema import DURATION
-from nodes.control.override_rules import InvalidOverride, clear_override, set_override
+from nodes.control.override_rules import InvalidOverride, clear_override
+from nodes.control.planned import set_or_plan_override
+from nodes.core.wallclock import site_zone
+from nodes.homeassistant import target
 from nodes.homeassistant.commands import (
     ClearOverride,
     CommandError,
     SetOverride,
     SetReserveSoc,
+    SetTargetBy,
+    SetTargetHard,
+    SetTargetSoc,
     SwitchLoad,
+    SwitchTarget,
     parse_command,
 )
 from nodes.homeassistant.discovery import build_discovery
+from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.state import build_state, encode, entity_states
 from nodes.homeassistant.topics import Topics
 from nodes.loads import InvalidLoadCommand, set_load_command
 from nodes.mqtt.connection import MqttBroker
+from nodes.planning import one_off
+from nodes.planning.one_off import InvalidTarget
 
 log = logging.getLogger("power_master.homeassistant")
 
@@ -77,12 +88,17 @@ class HomeAssistantBridge(Node):
         ContextKey("loads", "every load's state"),
         ContextKey("override", "the manual override"),
         ContextKey("storm_reserve_soc", "the reserve SOC chosen"),
+        ContextKey("soc_targets", "the one-off SOC targets"),
+        ContextKey("ha_soc_target", "the SOC target HA's controls chose"),
     )
     writes: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("override", "the manual override, from HA's controls"),
+        ContextKey("planned_overrides", "overrides set ahead, from HA"),
         ContextKey("storm_reserve_soc", "the reserve SOC chosen in HA"),
         ContextKey("load_commands", "manual load commands from HA"),
         ContextKey("ha_announced_loads", "the loads announced to HA"),
+        ContextKey("soc_targets", "the one-off SOC target set from HA"),
+        ContextKey("ha_soc_target", "the SOC target HA's controls chose"),
     )
     description = "Announces Power Master to Home Assistant, publishes its state, takes commands."
     config_schema: ClassVar[dict[str, Any]] = {
@@ -178,9 +194,37 @@ class HomeAssistantBridge(Node):
                 name: load.get("on") if isinstance(load, Mapping) else None
                 for name, load in loads.items()
             },
+            target_choice=scope.peek(target.CHOSEN_KEY),
+            soc_targets=scope.peek(one_off.TARGETS_KEY),
         )
 
     # -- what Home Assistant sends --
+
+    def _target(self, command: SetTargetSoc | SetTargetBy | SetTargetHard | SwitchTarget) -> None:
+        """A SOC target control changed: keep the choice; set the target it makes when the
+        switch is turned on (or is on and the choice changed), cancel it when turned off.
+        The plan flow re-plans on the change of global.soc_targets."""
+        scope, settings = self.ctx.globals, self.ctx.settings
+        now = self.ctx.clock.time()
+        ha = HomeAssistantSettings.from_settings(settings)
+        choice = target.chosen(
+            scope.peek(target.CHOSEN_KEY), ha.reserve_min_pct, ha.reserve_max_pct
+        )
+        if isinstance(command, SetTargetSoc):
+            choice["soc"] = command.soc
+        elif isinstance(command, SetTargetBy):
+            choice["by"] = command.by
+        elif isinstance(command, SetTargetHard):
+            choice["hard"] = command.hard
+        scope.set(target.CHOSEN_KEY, choice)
+        if isinstance(command, SwitchTarget) and not command.on:
+            one_off.clear_from(scope, target.SOURCE, now)
+            return
+        if isinstance(command, SwitchTarget) or target.is_on(scope.peek(one_off.TARGETS_KEY), now):
+            zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
+            one_off.replace_from(
+                scope, now, settings, target.request(choice, now, zone), target.SOURCE
+            )
 
     async def _ha_status(self, topic: str, payload: bytes) -> None:
         if payload.strip().lower() != b"online":
@@ -205,16 +249,20 @@ class HomeAssistantBridge(Node):
             if isinstance(command, ClearOverride):
                 clear_override(_GlobalStore(scope))  # type: ignore[arg-type]
             elif isinstance(command, SetOverride):
-                set_override(
-                    _GlobalStore(scope),  # type: ignore[arg-type]
-                    clock,
+                set_or_plan_override(
+                    scope,
+                    clock.time(),
                     settings,
                     command.mode,
                     command.power_w,
-                    command.duration_s,
+                    duration=command.duration_s,
+                    until=command.until,
+                    start=command.start,
                     source="mqtt",
                     reason=command.reason or "from Home Assistant",
                 )
+            elif isinstance(command, SetTargetSoc | SetTargetBy | SetTargetHard | SwitchTarget):
+                self._target(command)
             elif isinstance(command, SetReserveSoc):
                 scope.set(RESERVE_KEY, command.soc)
             elif isinstance(command, SwitchLoad):
@@ -228,7 +276,7 @@ class HomeAssistantBridge(Node):
                     settings,
                 )
             self.ctx.status(f"command: {command.kind}")
-        except (CommandError, InvalidOverride, InvalidLoadCommand) as exc:
+        except (CommandError, InvalidOverride, InvalidLoadCommand, InvalidTarget) as exc:
             log.warning("Home Assistant %s (not acted on)", exc)
             self.ctx.status(str(exc)[:120], "warn")
         self.published = {}  # HA's control shows what holds now, refused or not

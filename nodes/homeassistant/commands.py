@@ -7,18 +7,26 @@ broker replaying a retained one when we subscribe (after every reconnect), not a
 live command (HA publishes commands unretained, and a broker clears the flag on a
 live delivery, so a command published retained acts once when it is sent).
 
-Override (``<prefix>/override/mode/set``): ``auto`` ends the override; any of
-the control modes starts one at the battery's full power for a forcing mode
-and for ``control.override_default_duration`` (2h unless set, never past
-``control.override_max_duration``). A JSON object ``{"mode", "power_w",
-"duration", "reason"}`` may say more (for automations); ``set_override`` checks
-the result once more when it is applied.
+Override (``<prefix>/override/mode/set``): ``auto`` ends the override in force
+(not those set ahead); any of the control modes starts one at the battery's full
+power for a forcing mode and for ``control.override_default_duration`` (2h unless
+set, never past ``control.override_max_duration``). A JSON object ``{"mode",
+"power_w", "duration", "reason", "from", "until"}`` may say more (for automations):
+``from`` still to come sets it ahead (``2026-12-15T17:00``, the site's wall time
+unless it has an offset, or epoch seconds), ``until`` ends it instead of
+``duration``; ``set_or_plan_override`` checks the result once more when it is applied.
+
+SOC target (``<prefix>/target/...``): the number (``soc``, %), the text (``by``,
+``HH:MM``) and the hard switch (``hard``) choose a one-off target; the target
+switch (``active``) ON sets it (by the next time the clock reads ``by``), OFF
+cancels it (nodes/planning/one_off.py).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -26,7 +34,8 @@ from typing import Any, ClassVar
 from flowengine.durations import parse_duration
 from nodes.control.decision import MODES
 from nodes.control.override_rules import MAX_REASON_CHARS, max_duration_s, power_limit_w
-from nodes.homeassistant.discovery import AUTO
+from nodes.core.wallclock import parse_moment, site_zone
+from nodes.homeassistant.discovery import AUTO, CLOCK_PATTERN
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
 
@@ -55,13 +64,15 @@ class ClearOverride:
 
 @dataclass(frozen=True, slots=True)
 class SetOverride:
-    """Start one: ``set_override(context, clock, settings, mode, power_w, duration_s,
-    source="mqtt", reason=reason)``."""
+    """Start one (``set_or_plan_override``): for ``duration_s`` or until ``until`` (epoch
+    seconds), from now or from ``start`` (set ahead)."""
 
     mode: str
     power_w: float
-    duration_s: float
+    duration_s: float | None
     reason: str | None = None
+    start: float | None = None
+    until: float | None = None
     kind: ClassVar[str] = "override"
 
 
@@ -82,7 +93,48 @@ class SwitchLoad:
     kind: ClassVar[str] = "load"
 
 
-Command = ClearOverride | SetOverride | SetReserveSoc | SwitchLoad
+@dataclass(frozen=True, slots=True)
+class SetTargetSoc:
+    """The SOC target's SOC, as a fraction."""
+
+    soc: float
+    kind: ClassVar[str] = "target_soc"
+
+
+@dataclass(frozen=True, slots=True)
+class SetTargetBy:
+    """The SOC target's time of day, ``HH:MM`` in the site's zone."""
+
+    by: str
+    kind: ClassVar[str] = "target_by"
+
+
+@dataclass(frozen=True, slots=True)
+class SetTargetHard:
+    """Whether the SOC target is hard."""
+
+    hard: bool
+    kind: ClassVar[str] = "target_hard"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchTarget:
+    """Set the SOC target chosen (ON), or cancel it (OFF)."""
+
+    on: bool
+    kind: ClassVar[str] = "target"
+
+
+Command = (
+    ClearOverride
+    | SetOverride
+    | SetReserveSoc
+    | SwitchLoad
+    | SetTargetSoc
+    | SetTargetBy
+    | SetTargetHard
+    | SwitchTarget
+)
 
 
 def parse_command(
@@ -103,6 +155,17 @@ def parse_command(
         return _override(topic, text, settings)
     if topic == topics.reserve_soc_set:
         return _reserve(topic, text, ha)
+    if topic == topics.target_soc_set:
+        return SetTargetSoc(_percent(topic, text, ha.reserve_min_pct, ha.reserve_max_pct))
+    if topic == topics.target_by_set:
+        if not re.fullmatch(CLOCK_PATTERN, text):
+            raise CommandError(topic, f"{text!r} is not a time of day (HH:MM)")
+        hours, minutes = text.split(":")
+        return SetTargetBy(f"{int(hours):02d}:{minutes}")
+    if topic == topics.target_hard_set:
+        return SetTargetHard(_on_off(topic, text))
+    if topic == topics.target_set:
+        return SwitchTarget(_on_off(topic, text))
     for load in loads_from(settings.get("loads") if loads is None else loads):
         if topic == topics.load_set(load):
             return SwitchLoad(load.key, _on_off(topic, text))
@@ -147,7 +210,7 @@ def _override_json(topic: str, text: str, settings: Mapping[str, Any]) -> Comman
         raise CommandError(topic, f"payload is not valid JSON ({exc})") from None
     if not isinstance(request, dict):
         raise CommandError(topic, "a JSON payload must be an object")
-    unknown = set(request) - {"mode", "power_w", "duration", "reason"}
+    unknown = set(request) - {"mode", "power_w", "duration", "reason", "from", "until"}
     if unknown:
         raise CommandError(topic, f"unknown field(s) {', '.join(sorted(unknown))}")
     mode = request.get("mode")
@@ -155,12 +218,28 @@ def _override_json(topic: str, text: str, settings: Mapping[str, Any]) -> Comman
         return ClearOverride()
     if mode not in MODES:
         raise CommandError(topic, f"mode must be one of {', '.join((AUTO, *MODES))}, not {mode!r}")
+    if request.get("until") is not None and request.get("duration") is not None:
+        raise CommandError(topic, "give duration or until, not both")
+    until = _moment(topic, "until", request.get("until"), settings)
     return SetOverride(
         mode,
         _power(topic, request.get("power_w"), mode, settings),
-        _duration(topic, request.get("duration"), settings),
+        None if until is not None else _duration(topic, request.get("duration"), settings),
         _reason(topic, request.get("reason")),
+        start=_moment(topic, "from", request.get("from"), settings),
+        until=until,
     )
+
+
+def _moment(topic: str, field: str, value: Any, settings: Mapping[str, Any]) -> float | None:
+    """An override's ``from`` or ``until``: ISO 8601 in the site's wall time, or epoch."""
+    if value is None:
+        return None
+    zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
+    try:
+        return parse_moment(value, zone)
+    except ValueError as exc:
+        raise CommandError(topic, f"{field}: {exc}") from None
 
 
 def _full_power(mode: str, settings: Mapping[str, Any]) -> float:
@@ -202,16 +281,20 @@ def _reason(topic: str, value: Any) -> str | None:
 
 
 def _reserve(topic: str, text: str, ha: HomeAssistantSettings) -> SetReserveSoc:
+    return SetReserveSoc(_percent(topic, text, ha.reserve_min_pct, ha.reserve_max_pct))
+
+
+def _percent(topic: str, text: str, low: float, high: float) -> float:
+    """A number entity's percent, within its range, as a fraction."""
     try:
         percent = float(text)
     except ValueError:
         raise CommandError(topic, f"{text!r} is not a number of percent") from None
     if not math.isfinite(percent):
         raise CommandError(topic, f"{text!r} is not a number of percent")
-    low, high = ha.reserve_min_pct, ha.reserve_max_pct
     if not low <= percent <= high:
         raise CommandError(topic, f"{percent:g} % is outside {low:g} to {high:g} %")
-    return SetReserveSoc(round(percent / 100, 4))
+    return round(percent / 100, 4)
 
 
 def _on_off(topic: str, text: str) -> bool:

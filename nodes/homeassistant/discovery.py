@@ -36,6 +36,8 @@ OVERRIDE_OPTIONS = (AUTO, *MODES)
 HEALTH_STATES = ("ok", "degraded", "safety")
 #: HA's own word for "not known": enum sensors list it so a missing value shows as unknown.
 UNKNOWN = "unknown"
+#: A time of day as the SOC target's text entity takes it (HA checks its ``pattern``).
+CLOCK_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
 #: Load switches' keys start so, and no other component's does (house load: ``home_``).
 LOAD_PREFIX = "load_"
 ENERGY_FLOWS = ("grid_import", "grid_export", "pv", "battery_charge", "battery_discharge", "load")
@@ -187,6 +189,7 @@ def build_discovery(
         components[reading.key] = _reading(reading, ha.device_id, topics)
     components["override_mode"] = _override_select(ha.device_id, topics)
     components["reserve_soc"] = _reserve_number(ha, topics)
+    components.update(_target_controls(ha, topics))
     live = set()
     for load in chosen:
         key = load_key(load)
@@ -314,6 +317,59 @@ def _reserve_number(ha: HomeAssistantSettings, topics: Topics) -> dict[str, Any]
         "unit_of_measurement": "%",
         "icon": "mdi:battery-lock",
         "entity_category": "config",
+    }
+
+
+def _target_controls(ha: HomeAssistantSettings, topics: Topics) -> dict[str, dict[str, Any]]:
+    """A one-off SOC target: how full (number), by when (text, HH:MM), hard or soft
+    (switch), and the switch that sets or cancels it (nodes/homeassistant/target.py)."""
+    uid = ha.device_id
+    return {
+        "target_soc": {
+            "p": "number",
+            "unique_id": f"{uid}_target_soc",
+            "name": "SOC target",
+            "command_topic": topics.target_soc_set,
+            "state_topic": topics.target_soc_state,
+            "min": _plain(ha.reserve_min_pct),
+            "max": _plain(ha.reserve_max_pct),
+            "step": _plain(ha.reserve_step_pct),
+            "mode": "slider",
+            "unit_of_measurement": "%",
+            "icon": "mdi:battery-arrow-up",
+        },
+        "target_by": {
+            "p": "text",
+            "unique_id": f"{uid}_target_by",
+            "name": "SOC target by",
+            "command_topic": topics.target_by_set,
+            "state_topic": topics.target_by_state,
+            "min": 4,
+            "max": 5,
+            "mode": "text",
+            "pattern": CLOCK_PATTERN,
+            "icon": "mdi:clock-end",
+        },
+        "target_hard": {
+            "p": "switch",
+            "unique_id": f"{uid}_target_hard",
+            "name": "SOC target hard",
+            "command_topic": topics.target_hard_set,
+            "state_topic": topics.target_hard_state,
+            "payload_on": ON,
+            "payload_off": OFF,
+            "icon": "mdi:lock-clock",
+        },
+        "target": {
+            "p": "switch",
+            "unique_id": f"{uid}_target",
+            "name": "SOC target set",
+            "command_topic": topics.target_set,
+            "state_topic": topics.target_state,
+            "payload_on": ON,
+            "payload_off": OFF,
+            "icon": "mdi:battery-clock",
+        },
     }
 
 

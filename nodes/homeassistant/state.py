@@ -21,6 +21,7 @@ from typing import Any
 from flowengine import local_iso
 from nodes.control.decision import MODES
 from nodes.control.override_rules import is_active
+from nodes.homeassistant import target
 from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
@@ -74,13 +75,17 @@ def entity_states(
     reserve_soc: float | None = None,
     load_states: Mapping[str, bool | None] | None = None,
     loads: Iterable[str] | Mapping[str, Any] | None = None,
+    target_choice: Mapping[str, Any] | None = None,
+    soc_targets: Any = None,
 ) -> dict[str, str]:
-    """Topic -> payload for the select, the number and each load switch.
+    """Topic -> payload for the select, the numbers, the text and the switches.
 
     ``override`` is ``global.override`` (an expired one reads ``auto``);
     ``reserve_soc`` the reserve in force as a fraction (default: settings
     ``storm.reserve_soc``); ``load_states`` maps a load's settings key to on/off
-    (missing or None: unknown).
+    (missing or None: unknown); ``target_choice`` what HA's SOC target controls chose
+    (``global.ha_soc_target``) and ``soc_targets`` the one-off targets
+    (``global.soc_targets``), whose switch is ON while HA's is still to come.
     """
     ha = HomeAssistantSettings.from_settings(settings)
     topics = Topics(ha.topic_prefix, ha.discovery_prefix, ha.device_id)
@@ -91,6 +96,11 @@ def entity_states(
     if reserve is None:
         reserve = float(STORM_DEFAULTS["reserve_soc"])
     states[topics.reserve_soc_state] = _percent_text(reserve)
+    choice = target.chosen(target_choice, ha.reserve_min_pct, ha.reserve_max_pct)
+    states[topics.target_soc_state] = _percent_text(choice["soc"])
+    states[topics.target_by_state] = choice["by"]
+    states[topics.target_hard_state] = ON if choice["hard"] else OFF
+    states[topics.target_state] = ON if target.is_on(soc_targets, now) else OFF
     switched = load_states or {}
     for load in loads_from(settings.get("loads") if loads is None else loads):
         on = switched.get(load.key)

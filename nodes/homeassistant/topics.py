@@ -72,6 +72,38 @@ class Topics:
     def reserve_soc_state(self) -> str:
         return f"{self.prefix}/config/reserve_soc/state"
 
+    @property
+    def target_soc_set(self) -> str:
+        return f"{self.prefix}/target/soc/set"
+
+    @property
+    def target_soc_state(self) -> str:
+        return f"{self.prefix}/target/soc/state"
+
+    @property
+    def target_by_set(self) -> str:
+        return f"{self.prefix}/target/by/set"
+
+    @property
+    def target_by_state(self) -> str:
+        return f"{self.prefix}/target/by/state"
+
+    @property
+    def target_hard_set(self) -> str:
+        return f"{self.prefix}/target/hard/set"
+
+    @property
+    def target_hard_state(self) -> str:
+        return f"{self.prefix}/target/hard/state"
+
+    @property
+    def target_set(self) -> str:
+        return f"{self.prefix}/target/active/set"
+
+    @property
+    def target_state(self) -> str:
+        return f"{self.prefix}/target/active/state"
+
     def load_set(self, load: Load) -> str:
         return f"{self.prefix}/load/{load.object_id}/set"
 
@@ -83,6 +115,10 @@ class Topics:
         return [
             self.override_mode_set,
             self.reserve_soc_set,
+            self.target_soc_set,
+            self.target_by_set,
+            self.target_hard_set,
+            self.target_set,
             *(self.load_set(load) for load in loads),
         ]
 

@@ -1,8 +1,10 @@
 """Battery planning: the pure model, PlanInputs -> MILP -> Plan (no I/O, no engine types),
-and the node types that run it in a flow (``NODE_TYPES``: the planner, replan, archive)."""
+and the node types that run it in a flow (``NODE_TYPES``: the planner, replan, archive,
+and the attribution of each finished day's bill)."""
 
 from flowengine.registry import Declared
 from nodes.planning.archive import PlanArchive
+from nodes.planning.attribute import PlanningAttribute
 from nodes.planning.inputs import (
     BatterySpec,
     DeferrableLoad,
@@ -32,4 +34,4 @@ __all__ = [
     "solve_plan",
 ]
 
-NODE_TYPES: list[Declared] = [Planner, ReplanCheck, PlanArchive, SECTION]
+NODE_TYPES: list[Declared] = [Planner, ReplanCheck, PlanArchive, PlanningAttribute, SECTION]

@@ -21,12 +21,15 @@ from typing import Any, ClassVar
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node
 from nodes.core.connections import node_database as database
+from nodes.core.wallclock import site_zone
 from nodes.loads import run_today
+from nodes.planning import one_off
 from nodes.planning.deferrable import deferrable_loads
 from nodes.planning.demand import cycle_peaks, demand_charges
+from nodes.planning.held import Held, held_slots
 from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
 from nodes.planning.model import PlanError, solve_plan
-from nodes.planning.targets import soc_targets
+from nodes.planning.targets import lapsed_problems, soc_targets
 
 __all__ = ["PlanError", "Planner", "plan_inputs"]
 
@@ -41,6 +44,9 @@ class Planner(Node):
         ContextKey("plan", "the plan in force", "previous_key"),
         ContextKey("storm_reserve", "the storm reserve", "reserve_key"),
         ContextKey("loads", "loads' run time today"),
+        ContextKey("soc_targets", "one-off SOC targets (the API, Home Assistant)", "targets_key"),
+        ContextKey("override", "the manual override in force", "override_key"),
+        ContextKey("planned_overrides", "overrides set ahead", "planned_overrides_key"),
     )
     description = "Solves the battery plan (MILP over the forecast horizon) for the lowest bill."
     config_schema: ClassVar[dict[str, Any]] = {
@@ -68,6 +74,28 @@ class Planner(Node):
                 "type": "string",
                 "description": "global key of the storm reserve",
             },
+            "targets_key": {
+                "default": "soc_targets",
+                "type": "string",
+                "description": "global key of the one-off SOC targets the API and Home "
+                "Assistant set (planned for as planner.soc_targets are; those past are not)",
+            },
+            "override_key": {
+                "default": "override",
+                "type": "string",
+                "description": "global key of the manual override: its slots are held",
+            },
+            "planned_overrides_key": {
+                "default": "planned_overrides",
+                "type": "string",
+                "description": "global key of the overrides set ahead: their slots are held",
+            },
+            "hold_schedule": {
+                "default": True,
+                "type": "boolean",
+                "description": "hold the slots control.schedule's weekly rules cover, as the "
+                "control tick runs them",
+            },
             "connection": {
                 "type": "string",
                 "x-connection": "core.sqlite",
@@ -84,12 +112,17 @@ class Planner(Node):
 
     async def process(self, msg: Message) -> Message:
         forecast = msg.payload
-        inputs = self._inputs(forecast)
+        inputs, held = self._inputs(forecast)
         plan = await asyncio.to_thread(solve_plan, inputs)
         result = plan.to_dict()
         result["created_at"] = self.ctx.clock.now().isoformat()  # engine time, not wall time
-        for slot, pv, load in zip(result["slots"], inputs.pv_w, inputs.load_w, strict=True):
+        for slot, pv, load, holder in zip(
+            result["slots"], inputs.pv_w, inputs.load_w, held, strict=True
+        ):
             slot["pv_w"], slot["load_w"] = pv, load  # what this slot was planned on
+            if holder is not None:  # an override or the schedule: the plan planned around it
+                slot["held_by"] = holder.by
+                slot["reason"] = f"{holder.by}: {slot['reason']}"
         result["built_from"] = {
             "issued_at": forecast.get("issued_at"),
             "soc": inputs.soc_now,
@@ -97,16 +130,22 @@ class Planner(Node):
             "trigger": msg.meta.get("trigger"),
             "load_source": forecast.get("load_source", "given"),
         }
+        lapsed = self._lapsed()
+        if lapsed:
+            result["config_problems"] = lapsed
         short = sum(1 for target in plan.targets if not target.met)
         self.ctx.status(
             f"{len(plan.slots)} slots, ${plan.total_cost:.2f}, "
             f"{plan.build_ms + plan.solve_ms:.0f} ms"
             + (f", {short} SOC target{'s' if short > 1 else ''} short" if short else "")
+            + (f"; {lapsed[0]}" if lapsed else ""),
+            "warn" if lapsed else "ok",
         )
         msg.payload = result
         return msg
 
-    def _inputs(self, forecast: dict[str, Any]) -> PlanInputs:
+    def _inputs(self, forecast: dict[str, Any]) -> tuple[PlanInputs, list[Held | None]]:
+        """What the solver is given, and what holds each slot (an override, the schedule)."""
         settings = self.ctx.settings
         step = forecast["slot_seconds"]
         starts = slot_starts(forecast)
@@ -116,7 +155,20 @@ class Planner(Node):
             settings["battery"]["capacity_kwh"],
             settings.get("simulator", {}).get("soc_initial", 0.5),
         )
-        return plan_inputs(
+        now = self.ctx.clock.time()
+        n = len(starts)
+        held = held_slots(
+            settings,
+            [start.timestamp() for start in starts],
+            step,
+            forecast["pv_w"][:n],
+            forecast["load_w"][:n],
+            now,
+            override=self.ctx.globals.peek(self.config["override_key"]),
+            planned=_listed(self.ctx.globals.peek(self.config["planned_overrides_key"])),
+            schedule=self.config["hold_schedule"],
+        )
+        inputs = plan_inputs(
             settings,
             forecast,
             soc,
@@ -125,8 +177,23 @@ class Planner(Node):
             reserve=self._reserve(starts, step),
             deferrable=self._deferrable(starts),
             solver=self.config["solver"],
+            overridden=(
+                [None if h is None else h.as_option() for h in held]
+                if any(h is not None for h in held)
+                else None
+            ),
+            targets=one_off.rules(self.ctx.globals.peek(self.config["targets_key"]), now),
             recorded_peaks=self._recorded_peaks(),
         )
+        return inputs, held
+
+    def _lapsed(self) -> list[str]:
+        """The site config's one-off SOC targets whose time has passed: said, not dropped
+        without a word (nodes.planning.targets.lapsed_problems)."""
+        settings = self.ctx.settings
+        raw = (settings.get("planner") or {}).get("soc_targets")
+        zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
+        return [str(p) for p in lapsed_problems(raw, self.ctx.clock.time(), zone)]
 
     def _recorded_peaks(self) -> list[float | None]:
         """Each demand charge's peak import this billing cycle in the site's history."""
@@ -246,6 +313,10 @@ def plan_inputs(
         targets=soc_targets(settings, starts, forecast["slot_seconds"] / 3600, targets),
         demand_charges=demand_charges(settings, starts, recorded_peaks),
     )
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _soc(telemetry: dict[str, Any], capacity_kwh: float, default: float) -> float:

@@ -198,6 +198,32 @@ def _name(path: tuple[str | int, ...], *more: str) -> str:
     return "'" + ".".join(str(part) for part in (*path, *more)) + "'"
 
 
+def lapsed_problems(
+    raw: Sequence[Mapping[str, Any]] | None,
+    now: float,
+    zone: tzinfo,
+    path: tuple[str | int, ...] = ("planner", "soc_targets"),
+) -> list[TargetProblem]:
+    """One-off rules (``date``) whose time is before epoch ``now``: they will never set a
+    target, so a check that knows the time says so at their ``date`` instead of leaving
+    them out of every plan without a word. (Loading the files at start does not ask: a
+    target that lapsed while the service ran is no reason to refuse them.)"""
+    problems = []
+    for i, rule in enumerate(raw or ()):
+        if "date" not in rule or rule_problems([rule], ()):
+            continue
+        if expired(rule, now, zone):
+            where = (*path, i)
+            problems.append(
+                TargetProblem(
+                    (*where, "date"),
+                    f"{_name(where, 'date')}: {rule['date']} {rule['by']} has passed, so this "
+                    "target sets nothing: remove it or give a date still to come",
+                )
+            )
+    return problems
+
+
 def check_planner(data: Mapping[str, Any]) -> list[TargetProblem]:
     """The planner section's check (a whole, schema-valid site config)."""
     return rule_problems((data.get("planner") or {}).get("soc_targets"))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nodes.planning.held import held_power, held_slots
 from nodes.planning.model import solve_plan
 from nodes.planning.plan import plan_inputs
 from nodes.planning.result import Plan
@@ -49,24 +50,6 @@ class OverrideCost:
         }
 
 
-def override_battery_w(
-    mode: str, power_w: float, slot: Mapping[str, Any], battery: Mapping[str, Any]
-) -> float:
-    """The battery power (+ charging) ``mode`` at ``power_w`` holds in ``slot``: what the
-    control tick commands for an override, within the battery's power limits."""
-    charge, discharge = float(battery["max_charge_w"]), float(battery["max_discharge_w"])
-    if mode == "force_charge":
-        return min(abs(power_w), charge)
-    if mode == "force_discharge":
-        return -min(abs(power_w), discharge)
-    if mode == "hold":
-        return 0.0
-    surplus = float(slot.get("pv_w") or 0.0) - float(slot.get("load_w") or 0.0)  # self-use
-    if mode == "self_use_zero_export":
-        surplus = max(surplus, -discharge)
-    return max(-discharge, min(charge, surplus))
-
-
 def override_cost(
     plan: Mapping[str, Any],
     settings: Mapping[str, Any],
@@ -75,9 +58,12 @@ def override_cost(
     mode: str,
     power_w: float,
     until: float,
+    start: float | None = None,
 ) -> OverrideCost:
-    """The cost of ``mode`` at ``power_w`` from ``now`` to ``until`` against ``plan``
-    (its stored dict form) from SOC ``soc``; ``ValueError`` if the plan has no slot left."""
+    """The cost of ``mode`` at ``power_w`` from ``now`` (or a later ``start``: an override
+    set ahead) to ``until`` against ``plan`` (its stored dict form) from SOC ``soc``;
+    ``ValueError`` if the plan has no slot left."""
+    begin = now if start is None else max(now, start)
     slots = _remaining(plan.get("slots") or [], now)
     if not slots:
         raise ValueError("the plan has no slot from now on: no cost to compare against")
@@ -92,11 +78,20 @@ def override_cost(
         },
     }
     held = [
-        _held(mode, power_w, slot, settings["battery"], _overlap(start, step, now, until))
+        held_power(mode, power_w, slot, settings["battery"], _overlap(start, step, begin, until))
         for slot, start in zip(slots, starts, strict=True)
     ]
-    overridden = [None if want is None else (mode, want) for want in held]
-    free = solve_plan(plan_inputs(settings, forecast, soc))
+    # Both solves hold what the plan holds (the weekly schedule's slots): only the
+    # override differs.
+    pv_w = [float(slot.get("pv_w") or 0.0) for slot in slots]
+    load_w = [float(slot.get("load_w") or 0.0) for slot in slots]
+    scheduled = held_slots(settings, starts, step, pv_w, load_w, now)
+    free_options = [None if h is None else h.as_option() for h in scheduled]
+    overridden = [
+        (mode, want) if want is not None else scheduled_option
+        for want, scheduled_option in zip(held, free_options, strict=True)
+    ]
+    free = solve_plan(plan_inputs(settings, forecast, soc, overridden=_any(free_options)))
     pinned = solve_plan(plan_inputs(settings, forecast, soc, overridden=overridden))
     capacity = float(settings["battery"]["capacity_kwh"])
     hours = step / 3600
@@ -110,22 +105,16 @@ def override_cost(
     return OverrideCost(with_override - plan_cost, plan_cost, with_override, covered, shortfall)
 
 
-def _overlap(start: float, step: float, now: float, until: float) -> float:
-    """The part of the slot from ``start`` that the override from now to ``until`` covers."""
-    return max(0.0, min(start + step, until) - max(start, now)) / step
+def _overlap(start: float, step: float, begin: float, until: float) -> float:
+    """The part of the slot from ``start`` that the override from ``begin`` to ``until``
+    covers."""
+    return max(0.0, min(start + step, until) - max(start, begin)) / step
 
 
-def _held(
-    mode: str, power_w: float, slot: Mapping[str, Any], battery: Mapping[str, Any], part: float
-) -> float | None:
-    """The slot's battery power under the override (None: not under it). A slot the override
-    covers in part is planned at its average: a forced power times the part covered; a hold
-    or self-use, which have no average to give, where it covers at least half."""
-    forced = mode in ("force_charge", "force_discharge")
-    if part <= 0 or (not forced and part < 0.5):
-        return None
-    held = override_battery_w(mode, power_w, slot, battery)
-    return held * part if forced else held
+def _any(
+    overridden: list[tuple[str, float] | None],
+) -> list[tuple[str, float] | None] | None:
+    return overridden if any(h is not None for h in overridden) else None
 
 
 def _value(plan: Plan, soc: float, capacity_kwh: float) -> float:

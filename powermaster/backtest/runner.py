@@ -10,21 +10,26 @@ with no software, and no battery) run on the same simulator model.
 from __future__ import annotations
 
 import copy
+import math
 import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from flowengine import Engine, VirtualClock, default_registry, load_flow_dir
 from flowengine.database import open_database
 from flowengine.registry import Registry
 from flows import FLOWS_DIR
+from nodes.forecast.accuracy import MAX_DAYS, AccuracyQuery, pv_accuracy
 from nodes.history.store import seed_history
 from nodes.replay import ReplayDatasetConnection, SiteMeterConnection
+from powermaster.backtest.attribution import work_out
 from powermaster.backtest.books import close_books, scenario_prices
 from powermaster.backtest.scenario import Scenario
 from powermaster.config import merge_defaults
@@ -40,6 +45,9 @@ CHUNK_SECONDS = 6 * 3600
 TELL_ONLY_FLOWS = ("notify.yaml", "homeassistant.yaml")
 #: A scenario has no controllable loads (docs/backtest.md): nothing for this flow to switch.
 NO_LOADS_FLOWS = ("loads.yaml",)
+#: Accounts only: where each day's money went is worked out once the run is over, when
+#: asked (``run_backtest(attribution=True)``; powermaster/backtest/attribution.py).
+ACCOUNTS_ONLY_FLOWS = ("attribution.yaml",)
 
 
 class ScenarioProfile:
@@ -148,8 +156,13 @@ async def run_backtest(
     flows_dir: Path = FLOWS_DIR,
     progress: Progress | None = None,
     registry: Registry | None = None,
+    site: Mapping[str, Mapping[str, Any]] | None = None,
+    attribution: bool = False,
 ) -> dict[str, Any]:
-    """Run the flows over the whole scenario and return the result document."""
+    """Run the flows over the whole scenario and return the result document. ``site``
+    sets site config keys over the scenario's, section by section (a benchmark's
+    ``{"pv_calibration": {"enabled": True}}``). With ``attribution``, the result's
+    ``attribution`` says where each day's money went (powermaster/backtest/attribution.py)."""
     wall_start = time.perf_counter()
     start = scenario.start.timestamp()
     end = start + scenario.n_slots * scenario.slot_minutes * 60
@@ -159,10 +172,12 @@ async def run_backtest(
     flowset = load_flow_dir(
         flows_dir,
         registry,
-        exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *NO_LOADS_FLOWS),
+        exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *NO_LOADS_FLOWS, *ACCOUNTS_ONLY_FLOWS),
         complete=False,  # a backtest leaves out the flows that only tell people
     )
     settings = backtest_settings(scenario)
+    for section, values in (site or {}).items():
+        settings[section] = {**settings.get(section, {}), **values}
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
         port = _free_port()
         settings["inverter"].update(host="127.0.0.1", port=port)
@@ -201,9 +216,14 @@ async def run_backtest(
             engine.close()
         start_day = int(settings["billing"]["start_day"])
         billing = close_books(Path(data_dir) / "site.db", scenario, retailer, start_day)
+        accuracy = _pv_accuracy(Path(data_dir) / "site.db", scenario, settings, last)
+        days = work_out(Path(data_dir) / "site.db", scenario, settings) if attribution else None
     result = score(scenario, model)
+    if days is not None:
+        result["attribution"] = days
     result.update(
         billing=billing,
+        pv_accuracy=accuracy,
         ticks=ticks,
         plans=plans,
         wall_seconds=round(time.perf_counter() - wall_start, 2),
@@ -231,6 +251,16 @@ def _seed_history(scenario: Scenario, data_dir: Path) -> None:
         )
     finally:
         db.close()
+
+
+def _pv_accuracy(
+    path: Path, scenario: Scenario, settings: Mapping[str, Any], end: float
+) -> dict[str, Any]:
+    """The PV forecast against what the panels gave over the run, day by day, before and
+    after calibration: the report ``/api/forecast/accuracy`` gives."""
+    days = min(MAX_DAYS, math.ceil(scenario.n_slots * scenario.slot_seconds / 86400))
+    with closing(open_database(path, schema="")) as db:
+        return pv_accuracy(db, AccuracyQuery(days), settings, ZoneInfo(scenario.timezone), end)
 
 
 def score(scenario: Scenario, model: SiteModel) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from starlette.applications import Starlette
 from flowengine import Engine, VirtualClock
 from flowengine.validate import load_docs
 from flowengine.yamlsource import parse_text
-from nodes.control.override_rules import active_override, clear_override, set_override
+from nodes.control.override_rules import active_override, clear_override
+from nodes.control.planned import PLANNED_KEY, cancel_planned, planned, set_or_plan_override
 from powermaster.config import DEFAULTS
 from tests.flowengine.helpers import Collect, registry
 from tests.support.web import client, sign_in
@@ -92,18 +93,47 @@ class FakeService:
         return active_override(self.engine.context, self.engine.clock.time())
 
     def set_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None, source: str = "api"
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        source: str = "api",
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
-        context, clock = self.engine.context, self.engine.clock
-        return set_override(context, clock, DEFAULTS, mode, power_w, duration, source, reason)
+        return set_or_plan_override(
+            self.engine.context,
+            self.engine.clock.time(),
+            DEFAULTS,
+            mode,
+            power_w,
+            duration=duration,
+            until=until,
+            start=start,
+            source=source,
+            reason=reason,
+        )
 
     def clear_override(self) -> dict[str, Any] | None:
         return clear_override(self.engine.context)
 
+    def planned_overrides(self) -> list[dict[str, Any]]:
+        return planned(self.engine.context.get("global", PLANNED_KEY), self.engine.clock.time())
+
+    def cancel_planned_override(self, override_id: str) -> dict[str, Any] | None:
+        return cancel_planned(self.engine.context, override_id, self.engine.clock.time())
+
     # The rest of ``ui.service.Service``: the pages and API these tests use never call them.
 
     async def preview_override(
-        self, mode: Any, power_w: Any, duration: Any, reason: Any = None
+        self,
+        mode: Any,
+        power_w: Any,
+        duration: Any,
+        reason: Any = None,
+        start: Any = None,
+        until: Any = None,
     ) -> dict[str, Any]:
         raise NotImplementedError("no plan to preview against in the UI tests")
 
@@ -113,7 +143,13 @@ class FakeService:
     def ledger(self, params: Mapping[str, str]) -> dict[str, Any]:
         raise NotImplementedError("no ledger in the UI tests")
 
+    def attribution(self, params: Mapping[str, str]) -> dict[str, Any]:
+        raise NotImplementedError("no days worked out in the UI tests")
+
     def history(self, params: Mapping[str, str]) -> dict[str, Any]:
+        raise NotImplementedError("no history in the UI tests")
+
+    def pv_accuracy(self, params: Mapping[str, str]) -> dict[str, Any]:
         raise NotImplementedError("no history in the UI tests")
 
     def span_bill(

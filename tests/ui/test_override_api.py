@@ -175,9 +175,14 @@ async def test_an_override_makes_control_act_at_once_and_again_when_it_ends(
     )
     assert status == 200
     await site.engine.settle()
-    runs = control_runs(site)
-    assert len(runs) == before + 1 and runs[-1]["trigger"] == "context global.override"
-    assert runs[-1]["started"] == stored["set_at"]  # no virtual time passed: at once
+    runs = control_runs(site)[before:]
+    assert runs[0]["trigger"] == "context global.override"
+    assert runs[0]["started"] == stored["set_at"]  # no virtual time passed: at once
+    # The plan is built again holding the override's slots, and the tick takes it in.
+    assert [r["trigger"] for r in runs[1:]] == ["context global.plan"]
+    plan = site.engine.context.get("global", "plan")
+    assert plan["slots"][0]["held_by"] == "override"
+    assert plan["slots"][0]["mode"] == "force_charge"
     state = (await call(http, "GET", url(site, "/api/state")))[1]
     assert state["override"] == stored and state["decided_at"] == stored["set_at"]
     assert state["level"] == "override" and "manual override from the web page" in state["reason"]
@@ -200,9 +205,10 @@ async def test_clearing_an_override_makes_control_act_at_once(
     status, answer = await call(http, "DELETE", url(site, "/api/override"))
     assert status == 200 and answer["cleared"]["mode"] == "force_charge"
     await site.engine.settle()
-    runs = control_runs(site)
-    assert len(runs) == before + 1 and runs[-1]["trigger"] == "context global.override"
+    runs = control_runs(site)[before:]
+    assert [r["trigger"] for r in runs] == ["context global.override", "context global.plan"]
     assert site.engine.context.get("global", "override") is None
+    assert "held_by" not in site.engine.context.get("global", "plan")["slots"][0]
     clock = site.clock
     assert isinstance(clock, VirtualClock)
     await clock.advance(3600)  # the cleared override's end no longer ticks

@@ -26,8 +26,10 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from yarl import URL
 
+from nodes.forecast import accuracy
 from nodes.history import query as history
 from nodes.ledger import entries as ledger
+from nodes.planning import days
 from powermaster import overview
 from tests.support.web import client, sign_in
 from tests.ui.demo import PASSWORD, DemoSite, demo_site
@@ -39,7 +41,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 #: The query parameters each handler reads (any route also gets random ones).
 PARAMETERS = {
     "/api/ledger": ledger.PARAMETERS,
+    "/api/attribution": days.PARAMETERS,
     "/api/history": history.PARAMETERS,
+    "/api/forecast/accuracy": accuracy.PARAMETERS,
     "/api/overview/chart": overview.PARAMETERS,
     "/api/flows/{flow_id}/runs": ("limit",),
     "/login": ("next",),
@@ -291,6 +295,7 @@ async def test_no_query_answers_500(owner: Owner, path: str, data: st.DataObject
         ("/api/history?since=-1e308", "since"),
         ("/api/history?since=0001-01-01T00:00", "since"),
         ("/api/overview/chart?hours=1e308", "hours"),
+        ("/api/attribution?until=99999999999999", "until"),
     ],
 )
 async def test_a_time_out_of_range_is_400_naming_the_parameter(

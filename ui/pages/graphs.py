@@ -3,7 +3,9 @@ and weeks, from the history tables (docs/history.md).
 
 ``GET /graphs`` is the page; ``GET /api/history?resolution=30min|day|week&since=
 &until=&fields=`` gives its rows (``nodes/history/query.py``), read in a worker
-thread on a connection of the service's own.
+thread on a connection of the service's own. ``GET /api/forecast/accuracy?days=14``
+gives its solar forecast card: each PV provider's bias and MAE per day before and
+after calibration (``nodes/forecast/accuracy.py``), read the same way.
 
 When money is asked for, the answer also carries the window's ``bill`` (its net bill
 so far: imports less exports plus the fixed charges for the time the ledger covers)
@@ -50,7 +52,22 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
             await asyncio.to_thread(add_bill, body, service.span_bill)
         return JSONResponse(body)
 
-    return [Route("/graphs", page), Route("/api/history", history)]
+    async def pv_accuracy(request: Request) -> Response:
+        try:
+            body = await asyncio.to_thread(service.pv_accuracy, request.query_params)
+        except InvalidRequest as exc:
+            problems = [p.as_dict() for p in exc.problems]
+            body = {"error": "bad accuracy query", "problems": problems}
+            return JSONResponse(body, status_code=400)
+        except NoHistory as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        return JSONResponse(body)
+
+    return [
+        Route("/graphs", page),
+        Route("/api/history", history),
+        Route("/api/forecast/accuracy", pv_accuracy),
+    ]
 
 
 def _epoch(iso: str) -> float:

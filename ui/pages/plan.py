@@ -4,10 +4,15 @@
 as the page shows it: each slot in the site's wall time with its mode, powers,
 SOC, prices, cost and reason, the slot holding now, the expected cost, why it
 was built (the plan flow's trigger: start-up, its interval, a re-plan's
-reason), the SOC targets it plans for and whether each is met, the plan flow's
-recent runs (a failed rebuild leaves the previous plan in force, and says so
-here) and what the re-plan check last said. Everything comes from the engine's
-memory, so it is cheap to ask for on every rebuild.
+reason), the SOC targets it plans for and whether each is met, its demand
+charges (the peak it plans and what that adds), the slots an override or the
+weekly schedule holds, the plan flow's recent runs (a failed rebuild leaves the
+previous plan in force, and says so here) and what the re-plan check last said.
+Everything comes from the engine's memory, so it is cheap to ask for on every
+rebuild.
+
+``/api/targets`` lists, sets (POST) and cancels (DELETE ``/api/targets/{id}``) the
+one-off SOC targets (nodes/planning/one_off.py) the plan flow plans for.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from starlette.templating import Jinja2Templates
 from flowengine import local_iso
 from flowengine.engine import Engine
 from nodes.core.wallclock import site_zone
+from nodes.planning import one_off
+from nodes.planning.one_off import InvalidTarget
+from ui.limits import read_json
 from ui.service import Service
 
 PLAN_FLOW = "plan"
@@ -60,7 +68,58 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
             return JSONResponse({"error": NO_PLAN, "runs": shown}, status_code=404)
         return JSONResponse(view)
 
-    return [Route("/plan", page), Route("/api/plan", plan)]
+    async def targets(request: Request) -> Response:
+        """The one-off SOC targets still to come; POST one ``{soc, by, day, hard,
+        shortfall_price, name}`` (times in the site's zone): 201 with it as stored, 422
+        naming each field at fault (a time already past among them)."""
+        engine = service.engine
+        zone = site_zone(engine.timezone)
+        now = engine.clock.time()
+        if request.method == "POST":
+            try:
+                body = await read_json(request)
+            except ValueError:
+                body = None
+            # A signed-in browser is the web page; an API token (no session) a script.
+            source = "ui" if request.scope.get("state", {}).get("session") else "api"
+            try:
+                stored = one_off.add_target(engine.context, now, engine.settings, body, source)
+            except InvalidTarget as exc:
+                problems = [p.as_dict() for p in exc.problems]
+                return JSONResponse(
+                    {"error": "SOC target refused", "problems": problems}, status_code=422
+                )
+            return JSONResponse(target_view(stored, zone), status_code=201)
+        kept = one_off.pending(engine.context.get("global", one_off.TARGETS_KEY), now)
+        return JSONResponse(
+            {"timezone": str(zone), "targets": [target_view(t, zone) for t in kept]}
+        )
+
+    async def target(request: Request) -> Response:
+        """DELETE a one-off SOC target by its id: the plan flow plans again without it."""
+        engine = service.engine
+        dropped = one_off.cancel_target(
+            engine.context, request.path_params["target_id"], engine.clock.time()
+        )
+        if dropped is None:
+            return JSONResponse({"error": "no SOC target with that id"}, status_code=404)
+        return JSONResponse({"cancelled": target_view(dropped, site_zone(engine.timezone))})
+
+    return [
+        Route("/plan", page),
+        Route("/api/plan", plan),
+        Route("/api/targets", targets, methods=["GET", "POST"]),
+        Route("/api/targets/{target_id}", target, methods=["DELETE"]),
+    ]
+
+
+def target_view(target: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """A one-off SOC target as stored, its times in the site's zone."""
+    return {
+        **target,
+        "by": local_iso(float(target["at"]), zone),
+        "set_at": local_iso(float(target["set_at"]), zone),
+    }
 
 
 def plan_view(
@@ -103,6 +162,7 @@ def plan_view(
                 "grid_export_w": slot.get("grid_export_w"),
                 "cost": slot["cost"],
                 "reason": slot["reason"],
+                "held_by": slot.get("held_by"),
                 "loads": running.get(index, []),
             }
         )
@@ -133,6 +193,8 @@ def plan_view(
         "runs": [_run(run, zone) for run in runs],
         "replan": None if replan is None else dict(replan),
         "targets": [_target(target, zone) for target in plan.get("targets") or []],
+        "demand": [dict(charge) for charge in plan.get("demand") or []],
+        "config_problems": list(plan.get("config_problems") or []),
     }
 
 

@@ -1,6 +1,7 @@
-// The accounting page: the billing cycle so far and projected (/api/billing), the
-// closed cycles, and the ledger one interval to a row (/api/ledger?view=intervals) with
-// its gaps; read again when a control tick or a settlement posts. Money is signed as a
+// The accounting page: the billing cycle so far and projected (/api/billing), where
+// each finished day's money went (/api/attribution), the closed cycles, and the ledger
+// one interval to a row (/api/ledger?view=intervals) with its gaps; read again when a
+// control tick or a settlement posts, or a day is worked out. Money is signed as a
 // bill reads it (paid as is, earned marked and taken off; the legend on the page says
 // so), prices are in c/kWh. Text only ever goes in through textContent.
 "use strict";
@@ -11,6 +12,11 @@
   const PAGE = 100;
   const REFRESH_MS = 3000; // a tick every second at --speed 300: add up at most every 3 s
   const POSTING_FLOWS = new Set(["control", "settle"]);
+  const WENT_FLOWS = new Set(["attribution", "settle"]); // a day worked out, a settlement
+  const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  // Each part of the gap: its column, and its name in the summary.
+  const PARTS = [["pv", "PV forecast", "PV forecasts"], ["load", "Load forecast", "load forecasts"],
+    ["prices", "Price forecast", "price forecasts"], ["execution", "Execution", "execution"]];
 
   const ledger = { kind: "", rows: [], keys: new Set(), gaps: new Map(), more: false, pages: 0 };
   const openCycles = new Set();
@@ -212,6 +218,95 @@
     document.body.dataset.billing = String(Number(document.body.dataset.billing || 0) + 1);
   }
 
+  // -- where the money went: each finished day against the best it allowed ---------
+
+  /** "Wed 14 Jan" for a date "2026-01-14" (a calendar date: no zone in it). */
+  function dateName(text) {
+    const [y, m, d] = text.split("-").map(Number);
+    return `${DAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]} ${d} ${MONTHS[m - 1]}`;
+  }
+
+  /** A part of the gap: above zero it cost money, below zero the error happened to help. */
+  function part(value) {
+    if (!known(value)) return { text: "—" };
+    const n = Number(value);
+    return { text: money(n), state: n >= 0.005 ? "cost" : n <= -0.005 ? "earned" : null };
+  }
+
+  function cell(label, shown, value) {
+    return fill(h("td", { class: "num money", "data-label": label }), shown, known(value) ? String(value) : "");
+  }
+
+  /** What to know of a day beside its figures: holes in the ledger, forecasts missing. */
+  function dayNotes(day) {
+    const notes = [];
+    const actual = day.actual ?? {};
+    if (!known(actual.bill)) notes.push("no bill in the ledger: execution unknown");
+    if (Number(actual.gap_hours ?? 0) > 0) notes.push(`${actual.gap_hours} h gap in the ledger`);
+    if (Number(actual.before_ledger_hours ?? 0) > 0) {
+      notes.push(`${actual.before_ledger_hours} h of it before the ledger began`);
+    }
+    const filled = Object.values(day.filled ?? {}).reduce((a, b) => a + Number(b), 0);
+    if (filled > 0) notes.push(`${filled} half hours with no forecast yet, taken as they came`);
+    return notes.join("; ");
+  }
+
+  function wentRow(day) {
+    const name = h("th", { scope: "row", "data-label": "Day" }, dateName(day.date));
+    if (day.problem) {
+      return h("tr", { class: "unworked", "data-date": day.date }, name,
+        h("td", { colspan: "7" }, `Not worked out: ${day.problem}.`));
+    }
+    const notes = dayNotes(day);
+    if (notes) name.append(h("span", { class: "went-note" }, notes));
+    return h("tr", { "data-date": day.date }, name,
+      cell("Bill", line(day.actual.bill), day.actual.bill),
+      cell("Best possible", line(day.optimum.bill), day.optimum.bill),
+      cell("Gap", part(day.gap), day.gap),
+      ...PARTS.map(([key, label]) => {
+        const td = cell(label, part(day.parts[key]), day.parts[key]);
+        td.dataset.part = key;
+        return td;
+      }));
+  }
+
+  function wentSummary(totals, shown) {
+    if (!totals.days) {
+      return shown ? "No day with a bill in the ledger yet: execution and the gap need one." : "";
+    }
+    const gap = Number(totals.gap);
+    const days = totals.days === 1 ? "1 day" : `${totals.days} days`;
+    const head = Math.abs(gap) < 0.005
+      ? `Over ${days}: the best possible, to the cent.`
+      : `Over ${days}: ${money(Math.abs(gap))} ${gap > 0 ? "more than" : "less than"} the best possible.`;
+    const split = PARTS.map(([key, , said]) => `${said} ${money(totals.parts[key])}`);
+    return `${head} ${split.join(", ")}.`;
+  }
+
+  async function loadWent() {
+    const tbody = document.querySelector("#went-days tbody");
+    const { ok, status, body } = await api("/api/attribution");
+    if (!ok) {
+      document.getElementById("went-span").textContent = "";
+      tbody.replaceChildren(h("tr", {}, h("td", { colspan: "8", class: "muted" },
+        status === 404 ? "No day worked out: this site's flows do not work it out."
+          : body?.error ?? `unavailable (${status})`)));
+      return;
+    }
+    document.getElementById("went-span").textContent = `${day(body.since)} to ${day(body.until)}`;
+    const days = body.days;
+    const summary = document.getElementById("went-summary");
+    summary.textContent = wentSummary(body.totals, days.length > 0);
+    const valued = days.find((d) => known(d.stored_value));
+    document.getElementById("went-value").textContent = valued
+      ? `${fmt.price(valued.stored_value)} on ${dateName(valued.date)}: the day's median import price less wear, after the battery's losses`
+      : "the day's median import price less wear, after the battery's losses";
+    tbody.replaceChildren(...(days.length ? days.map(wentRow)
+      : [h("tr", {}, h("td", { colspan: "8", class: "muted" },
+        "No day is over yet: each is worked out shortly after midnight."))]));
+    document.body.dataset.went = String(Number(document.body.dataset.went || 0) + 1);
+  }
+
   // -- the ledger, one interval to a row ------------------------------------------
 
   function query(extra) {
@@ -397,10 +492,13 @@
   document.getElementById("ledger-more").addEventListener("click", loadOlder);
 
   const refresh = debounce(() => { loadBilling(); loadNewer(); }, REFRESH_MS);
+  const refreshWent = debounce(loadWent, REFRESH_MS);
   onEvent((event) => {
     if (event.type === "run" && POSTING_FLOWS.has(event.flow)) refresh();
     else if (event.type === "ready" && ledger.pages) refresh(); // back after a reconnect
+    if (event.type === "run" && WENT_FLOWS.has(event.flow)) refreshWent();
   });
   loadBilling();
+  loadWent();
   loadLedger();
 })();

@@ -1,6 +1,7 @@
 // The plan page: the plan in force slot by slot (/api/plan), the slot holding now
-// highlighted, and when and why it was last rebuilt. Read again when the plan or
-// replan flow finishes; the highlight follows the engine's clock from live events.
+// highlighted, and when and why it was last rebuilt; the SOC targets and overrides
+// set by hand, with a form to add a target. Read again when the plan or replan flow
+// finishes; the highlight follows the engine's clock from live events.
 // Text only ever goes in through textContent.
 "use strict";
 
@@ -86,7 +87,10 @@
       `${money(view.expected_cost)} over ${hours} h; ${money(view.expected_cost_ahead)} from now on`;
     document.getElementById("plan-replan").textContent = view.replan
       ? `${view.replan.text} (${wall(view.replan.at)})` : "not running";
-    document.getElementById("plan-targets").replaceChildren(...targetLines(view.targets ?? []));
+    document.getElementById("plan-targets").replaceChildren(
+      ...targetLines(view.targets ?? []),
+      ...(view.config_problems ?? []).map((text) => h("div", { class: "target warn" }, text)));
+    document.getElementById("plan-demand").replaceChildren(...demandLines(view.demand ?? []));
     document.getElementById("plan-zone").textContent = `times in ${view.timezone}`;
     renderRuns(view.runs);
     showError(lastFailure(view.runs));
@@ -106,13 +110,98 @@
     });
   }
 
+  // One line per demand charge (planner.demand_charges): the peak the plan keeps to in
+  // its window, the peak the billing cycle already reached there, and what it adds.
+  function demandLines(charges) {
+    if (!charges.length) return ["none (planner.demand_charges)"];
+    const kw = (v) => `${Number(v).toFixed(2)} kW`;
+    return charges.map((d) => {
+      const source = d.peak_source === "history" ? "recorded this cycle" : "as configured";
+      return h("div", { class: d.added_cost > 0 ? "target warn" : "target" },
+        `${d.name ? `${d.name}: ` : ""}$${Number(d.price_per_kw).toFixed(2)}/kW; planned peak `
+        + `${kw(d.planned_peak_kw)}, peak so far ${kw(d.peak_so_far_kw)} (${source}); `
+        + `adds ${money(d.added_cost)}`);
+    });
+  }
+
+  // -- targets and overrides set by hand (/api/targets, /api/override/planned) ---
+
+  const $ = (id) => document.getElementById(id);
+
+  function problemText(body, status) {
+    const problems = body?.problems ?? [];
+    if (!problems.length) return body?.error ?? `refused (${status})`;
+    return problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join("; ");
+  }
+
+  function cancelButton(label, path) {
+    return h("button", { type: "button", class: "cancel", onclick: async (event) => {
+      event.target.disabled = true;
+      const { ok, status, body } = await api(path, { method: "DELETE" });
+      if (!ok) showError(problemText(body, status));
+      loadAsks();
+    } }, label);
+  }
+
+  function renderOneOffs(targets) {
+    const list = $("one-offs");
+    list.replaceChildren(...targets.map((t) => h("li", { "data-id": t.id },
+      h("span", {}, `${t.name && t.name !== "one-off" ? `${t.name}: ` : ""}${pct(t.soc)} by ${wall(t.by)} `
+        + `(${t.hard ? "hard" : "soft"}; set from ${t.source === "mqtt" ? "Home Assistant" : t.source === "ui" ? "this page" : "the API"})`),
+      cancelButton("Cancel", `/api/targets/${encodeURIComponent(t.id)}`))));
+    if (!targets.length) list.append(h("li", { class: "muted" }, "None: add one below (the plan is built again at once)."));
+  }
+
+  function renderPlanned(overrides) {
+    const list = $("planned-overrides");
+    list.replaceChildren(...overrides.map((o) => h("li", { "data-id": o.id },
+      h("span", {}, `${MODES[o.mode] ?? o.mode}`
+        + `${o.mode.startsWith("force") ? ` ${(o.power_w / 1000).toFixed(1)} kW` : ""}`
+        + ` ${window.PM.fmt.time(o.from, { seconds: false })} to ${window.PM.fmt.time(o.until, { seconds: false })}`
+        + ` (${o.reason})`),
+      cancelButton("Cancel", `/api/override/planned/${encodeURIComponent(o.id)}`))));
+    if (!overrides.length) list.append(h("li", { class: "muted" },
+      "None (POST /api/override with a from, or Home Assistant's override)."));
+  }
+
+  async function loadAsks() {
+    const [targets, planned] = await Promise.all([api("/api/targets"), api("/api/override/planned")]);
+    if (targets.ok) renderOneOffs(targets.body.targets);
+    if (planned.ok) renderPlanned(planned.body.planned);
+    const n = targets.ok ? targets.body.targets.length : 0;
+    const m = planned.ok ? planned.body.planned.length : 0;
+    $("asks-count").textContent = `(${n} SOC target${n === 1 ? "" : "s"}, `
+      + `${m} override${m === 1 ? "" : "s"} set ahead)`;
+  }
+
+  $("target-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("target-problem").hidden = true;
+    const request = {
+      soc: Number($("target-soc").value) / 100,
+      by: $("target-by").value,
+      day: $("target-day").value,
+      hard: $("target-hard").checked,
+    };
+    $("target-add").disabled = true;
+    const { ok, status, body } = await api("/api/targets", { method: "POST", body: request });
+    $("target-add").disabled = false;
+    if (!ok) {
+      $("target-problem").textContent = problemText(body, status);
+      $("target-problem").hidden = false;
+      return;
+    }
+    loadAsks();
+  });
+
   // -- the slots ------------------------------------------------------------------
 
   function slotRow(slot) {
     const mode = h("span", { class: "mode", "data-mode": slot.mode }, MODES[slot.mode] ?? slot.mode);
     const loads = slot.loads.length ? h("span", { class: "plan-loads" }, ` + ${slot.loads.join(", ")}`) : null;
     const p = parts(slot.start);
-    return h("tr", { "data-slot": String(slot.index), "data-at": String(slot.at) },
+    return h("tr", { "data-slot": String(slot.index), "data-at": String(slot.at),
+      class: slot.held_by ? "held" : null, title: slot.held_by ? `held: ${slot.held_by}` : null },
       h("td", { "data-label": "Time" }, p ? p.time : "—"),
       h("td", { "data-label": "Mode" }, mode, loads),
       h("td", { class: "num", "data-label": "Power W", title: `setpoint ${Math.round(slot.power_w)} W` },
@@ -151,7 +240,8 @@
       row.classList.toggle("past", at + plan.slot_seconds <= now);
       if (here) { row.setAttribute("aria-current", "true"); current = row; } else row.removeAttribute("aria-current");
     }
-    if (current && !scrolled) {
+    // Past slots above now: bring now into view once (a plan starting now needs no scroll).
+    if (current && !scrolled && current.dataset.slot !== "0") {
       scrolled = true;
       current.scrollIntoView({ block: "nearest" });
     }
@@ -166,6 +256,7 @@
       document.getElementById("plan-cost").textContent = "—";
       document.getElementById("plan-replan").textContent = "—";
       document.getElementById("plan-targets").textContent = "—";
+      document.getElementById("plan-demand").textContent = "—";
       document.querySelector("#plan-table tbody").replaceChildren(
         h("tr", {}, h("td", { colspan: "8", class: "muted" }, body?.error ?? `no plan (${status})`)));
       renderRuns(body?.runs ?? []);
@@ -177,11 +268,12 @@
     renderSlots(body);
   }
 
-  const reload = debounce(load, 1000);
+  const reload = debounce(() => { load(); loadAsks(); }, 1000);
   onEvent((event) => {
-    if (event.type === "run" && PLAN_FLOWS.has(event.flow)) reload();
+    if (event.type === "run" && (PLAN_FLOWS.has(event.flow) || event.flow === "overrides")) reload();
     else if (event.type === "ready" && plan) reload(); // back after a reconnect
     if (event.type === "run" && typeof event.at === "number") highlight(event.at);
   });
   load();
+  loadAsks();
 })();

@@ -101,3 +101,48 @@ def test_local_time_with_daylight_saving() -> None:
     peak = datetime.fromtimestamp(start, sydney) + timedelta(hours=19)
     assert load[38] == pytest.approx(1500.0, abs=5)  # 19:00 local, not 18:00 or 20:00
     assert peak.hour == 19 and load[36] == pytest.approx(200.0, abs=5)
+
+
+#: Wednesday 2026-02-04, made a public holiday in the tests below.
+WEDNESDAY = MONDAY + 2 * 86400
+
+
+def test_a_public_holiday_is_predicted_like_a_sunday() -> None:
+    past = history(28, WEDNESDAY)
+    holiday = datetime.fromtimestamp(WEDNESDAY, TZ).date()
+    as_holiday = predict_load(past, WEDNESDAY, 48, TZ, FLAT, holidays={holiday})
+    as_weekday = predict_load(past, WEDNESDAY, 48, TZ, FLAT)
+    sunday = [household(MONDAY - 86400 + i * 1800) for i in range(48)]
+    assert max(abs(h - s) for h, s in zip(as_holiday, sunday, strict=True)) < 0.03 * 1000
+    assert as_holiday[24] == pytest.approx(1000.0, rel=0.03)  # noon: the weekend's 1 kW
+    assert as_holiday[36] == pytest.approx(300.0, rel=0.05)  # 18:00: no weekday peak
+    assert as_weekday[24] == pytest.approx(300.0, rel=0.05)
+    assert as_weekday[36] == pytest.approx(2000.0, rel=0.02)
+
+
+def test_a_past_holiday_counts_as_a_sunday_not_as_its_weekday() -> None:
+    """Four weeks back a Monday was a holiday lived like a weekend: with the holiday known,
+    the next Monday is a plain weekday again."""
+    start = MONDAY + 28 * 86400
+    holiday_start = MONDAY + 21 * 86400  # the Monday a week before
+    holiday = datetime.fromtimestamp(holiday_start, TZ).date()
+
+    def lived(t: float) -> float:
+        on_holiday = holiday_start <= t < holiday_start + 86400
+        return household(t - 86400 if on_holiday else t)  # that Monday lived like a Sunday
+
+    past = [(t, lived(t)) for t, _ in history(28, start)]
+    known = predict_load(past, start, 48, TZ, FLAT, holidays={holiday})
+    unknown = predict_load(past, start, 48, TZ, FLAT)
+    assert known[24] == pytest.approx(300.0, rel=0.05)  # Monday noon
+    assert known[36] == pytest.approx(2000.0, rel=0.02)  # Monday 18:00
+    assert unknown[24] > known[24] + 100  # the holiday's busy noon leaks into Mondays
+
+
+def test_holidays_outside_the_window_change_nothing() -> None:
+    start = MONDAY + 28 * 86400
+    past = history(28, start)
+    far = {datetime(2020, 1, 1).date(), datetime(2030, 1, 1).date()}
+    assert predict_load(past, start, 96, TZ, FLAT, holidays=far) == predict_load(
+        past, start, 96, TZ, FLAT
+    )

@@ -6,7 +6,7 @@ removes that component; shared options are inherited where a component does not
 set them), ``schemas.py`` (``DEVICE_DISCOVERY_SCHEMA`` requires ``device``,
 ``origin`` and ``components``; ``check_unique_id`` requires a unique id on an
 entity component with more than its platform), ``abbreviations.py``; and
-``sensor.py``, ``binary_sensor.py``, ``switch.py`` for what a rendered value
+``sensor.py``, ``binary_sensor.py``, ``switch.py``, ``text.py`` for what a rendered value
 template becomes (``None`` means unknown). The templates are rendered with
 Jinja2 as HA does (HA adds filters of its own; ours use only Jinja's).
 """
@@ -32,7 +32,7 @@ DEVICE = {
 }
 ORIGIN = {"name": "name", "sw": "sw_version", "url": "support_url"}
 SHARED_OPTIONS = ("availability_topic", "state_topic", "command_topic", "qos", "encoding")
-ENTITY_PLATFORMS = ("sensor", "binary_sensor", "switch", "select", "number")
+ENTITY_PLATFORMS = ("sensor", "binary_sensor", "switch", "select", "number", "text")
 #: protocols.md §7.2, plus min/max/step for a number (always set, §7.2 says).
 REQUIRED = {
     "sensor": ("state_topic",),
@@ -40,6 +40,7 @@ REQUIRED = {
     "switch": ("command_topic",),
     "select": ("command_topic", "options"),
     "number": ("command_topic", "min", "max", "step"),
+    "text": ("command_topic",),
 }
 #: protocols.md §7.3 (HA sensor/const.py DEVICE_CLASS_STATE_CLASSES, the classes we use).
 ALLOWED_STATE_CLASSES = {

@@ -17,7 +17,11 @@ from nodes.homeassistant import (
     CommandError,
     SetOverride,
     SetReserveSoc,
+    SetTargetBy,
+    SetTargetHard,
+    SetTargetSoc,
     SwitchLoad,
+    SwitchTarget,
     parse_command,
 )
 from tests.nodes.homeassistant import samples
@@ -162,3 +166,44 @@ def test_topics_follow_the_configured_prefix() -> None:
     settings = samples.settings(mqtt={"prefix": "site7/pm"}, loads=LOADS)
     assert parse_command(settings, "site7/pm/override/mode/set", b"auto") == ClearOverride()
     assert "not a command topic" in refusal(MODE, b"auto", settings)
+
+
+# -- an override set ahead, and the SOC target's controls ----------------------------------
+
+
+def test_a_json_override_may_be_set_ahead_with_from_and_until() -> None:
+    payload = '{"mode": "hold", "from": "2026-01-20T17:00+10:00", "until": 1768899600}'
+    assert parse(MODE, payload) == SetOverride(
+        "hold", 0.0, None, start=1768892400.0, until=1768899600.0
+    )
+    with_duration = parse(MODE, '{"mode": "hold", "from": 1768892400, "duration": "30m"}')
+    assert (with_duration.start, with_duration.duration_s) == (1768892400.0, 1800.0)
+    assert "from: 'soon' is not a time" in refusal(MODE, '{"mode": "hold", "from": "soon"}')
+    both = '{"mode": "hold", "until": 1768899600, "duration": "1h"}'
+    assert refusal(MODE, both) == "give duration or until, not both"
+
+
+TARGET = "power_master/target"
+
+
+def test_the_soc_target_controls() -> None:
+    assert parse(f"{TARGET}/soc/set", "85") == SetTargetSoc(0.85)
+    assert parse(f"{TARGET}/by/set", "7:30") == SetTargetBy("07:30")
+    assert parse(f"{TARGET}/by/set", "16:00") == SetTargetBy("16:00")
+    assert parse(f"{TARGET}/hard/set", "ON") == SetTargetHard(True)
+    assert parse(f"{TARGET}/active/set", "off") == SwitchTarget(False)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "problem"),
+    [
+        ("soc", "120", "120 % is outside"),
+        ("soc", "lots", "is not a number of percent"),
+        ("by", "25:00", "'25:00' is not a time of day (HH:MM)"),
+        ("by", "4pm", "is not a time of day"),
+        ("hard", "maybe", "is neither ON nor OFF"),
+        ("active", "", "payload is empty"),
+    ],
+)
+def test_a_bad_soc_target_command_is_refused(topic: str, payload: str, problem: str) -> None:
+    assert problem in refusal(f"{TARGET}/{topic}/set", payload)

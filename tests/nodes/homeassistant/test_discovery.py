@@ -84,7 +84,7 @@ def test_origin_without_a_url_leaves_it_out() -> None:
 def test_every_entity_has_its_required_keys_and_the_shared_availability() -> None:
     held = entities()
     platforms = {entity["platform"] for entity in held.values()}
-    assert platforms == {"sensor", "binary_sensor", "select", "number", "switch"}
+    assert platforms == {"sensor", "binary_sensor", "select", "number", "switch", "text"}
     for key, entity in held.items():
         assert entity["availability_topic"] == "power_master/status", key
         assert entity["name"], key
@@ -190,7 +190,8 @@ def test_command_topics_are_exactly_the_discovered_ones() -> None:
     found = build_discovery(samples.settings(loads=LOADS))
     announced = {c["command_topic"] for c in found.payload["cmps"].values() if "command_topic" in c}
     assert set(found.command_topics) == announced
-    assert len(found.command_topics) == 4  # select, number, two switches
+    # the select, the reserve number, the SOC target's number, text and two switches, two loads
+    assert len(found.command_topics) == 8
 
 
 @pytest.mark.parametrize(

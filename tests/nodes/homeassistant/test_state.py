@@ -158,9 +158,29 @@ def test_entity_states_for_the_select_number_and_switches() -> None:
     assert states == {
         "power_master/override/mode/state": "force_discharge",
         "power_master/config/reserve_soc/state": "35",
+        # nothing chosen in HA yet: the SOC target's defaults, and no target set
+        "power_master/target/soc/state": "80",
+        "power_master/target/by/state": "16:00",
+        "power_master/target/hard/state": "OFF",
+        "power_master/target/active/state": "OFF",
         "power_master/load/pool_pump/state": "ON",
         "power_master/load/spa/state": "OFF",
     }
+
+
+def test_the_soc_target_controls_show_the_choice_and_whether_it_is_set() -> None:
+    settings = samples.settings()
+    choice = {"soc": 0.95, "by": "07:30", "hard": True}
+    set_from_ha = [{"id": "a1", "soc": 0.95, "at": NOW + 3600, "source": "mqtt"}]
+    states = entity_states(settings, NOW, target_choice=choice, soc_targets=set_from_ha)
+    assert states["power_master/target/soc/state"] == "95"
+    assert states["power_master/target/by/state"] == "07:30"
+    assert states["power_master/target/hard/state"] == "ON"
+    assert states["power_master/target/active/state"] == "ON"
+    from_the_api = [{**set_from_ha[0], "source": "api"}]
+    for targets in (from_the_api, [{**set_from_ha[0], "at": NOW}], None):  # not HA's, or past
+        states = entity_states(settings, NOW, target_choice=choice, soc_targets=targets)
+        assert states["power_master/target/active/state"] == "OFF"
 
 
 def test_an_expired_or_missing_override_reads_auto() -> None:

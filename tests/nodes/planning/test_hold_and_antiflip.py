@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from flowengine import VirtualClock
 from nodes.planning import Plan, PlanError, PlanInputs, PlanSlot, solve_plan
 from nodes.planning.explain import selfuse_battery_w
 from nodes.planning.plan import Planner
@@ -242,7 +243,8 @@ def planner(previous: dict[str, Any] | None, **config: Any) -> Planner:
     globals_ = FakeScope(telemetry={"soc": 0.5})
     if previous is not None:
         globals_["plan"] = previous
-    ctx = SimpleNamespace(settings=settings, globals=globals_)
+    clock = VirtualClock(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+    ctx = SimpleNamespace(settings=settings, globals=globals_, clock=clock)
     return Planner(ctx, config)
 
 
@@ -257,13 +259,14 @@ def test_node_truncates_to_known_prices_and_passes_incumbent() -> None:
         "pv_w": [0.0] * 5,
         "load_w": [300.0] * 5,
     }
-    inp = planner(previous.to_dict())._inputs(forecast)
+    inp, held = planner(previous.to_dict())._inputs(forecast)
+    assert held == [None, None, None]  # no override, no schedule
     assert inp.n_slots == 3 and len(inp.pv_w) == 3
     assert inp.options.switch_penalty_per_kwh == 0.001
     assert inp.options.incumbent_battery_w == [s.battery_w for s in previous.slots[1:]]
     assert inp.slot_starts[0] == datetime(2025, 1, 1, 0, 30, tzinfo=UTC)
     assert solve_plan(inp).slots[0].start == inp.slot_starts[0]
-    fresh = planner(None, switch_penalty_per_kwh=0.0)._inputs(forecast)
+    fresh, _ = planner(None, switch_penalty_per_kwh=0.0)._inputs(forecast)
     assert fresh.options.incumbent_battery_w is None
     assert fresh.options.switch_penalty_per_kwh == 0.0
 

@@ -22,12 +22,14 @@ from nodes.planning.plan import plan_inputs
 from nodes.planning.result import Plan
 from nodes.planning.targets import (
     expired,
+    lapsed_problems,
     one_off_rule,
     parse_rule,
     rule_problems,
     slot_targets,
     soc_targets,
 )
+from powermaster import settings as site_settings
 from powermaster.config import load_site_config, merge_defaults
 from tests.nodes.planning.small import T0, small_inputs
 
@@ -439,3 +441,53 @@ def test_soc_targets_reads_the_settings_as_the_planner_does() -> None:
     assert soc_targets({}, starts, 0.5) == []
     found = soc_targets(settings({"soc": 0.5, "by": "13:00", "days": "fri"}), starts, 0.5)
     assert [(t.slot, t.soc) for t in found] == [(1, 0.5)]
+
+
+# --- a one-off target in the config that has passed: said where the config is checked ----
+
+
+def test_a_lapsed_one_off_is_said_at_its_date_by_a_check_that_knows_the_time() -> None:
+    rules = [
+        {"soc": 0.6, "by": "18:00", "date": "2026-12-08"},
+        {"soc": 0.8, "by": "16:00", "days": "weekdays"},  # weekly: never lapses
+        {"soc": 0.7, "by": "09:00", "date": "2026-12-09"},
+    ]
+    before = datetime(2026, 12, 8, 17, 59, tzinfo=ADELAIDE).timestamp()
+    assert lapsed_problems(rules, before, ADELAIDE) == []
+    after = datetime(2026, 12, 8, 18, 1, tzinfo=ADELAIDE).timestamp()
+    [problem] = lapsed_problems(rules, after, ADELAIDE)
+    assert problem.path == ("planner", "soc_targets", 0, "date")
+    assert str(problem) == (
+        "'planner.soc_targets.0.date': 2026-12-08 18:00 has passed, so this target sets "
+        "nothing: remove it or give a date still to come"
+    )
+
+
+def test_validate_says_so_with_its_line_and_loading_at_start_does_not_refuse(
+    tmp_path: Path,
+) -> None:
+    site = site_file(
+        tmp_path,
+        '    - {soc: 0.8, by: "16:00", days: weekdays}\n'
+        '    - {soc: 0.6, by: "18:00", date: "2026-12-08"}\n',
+    )
+    now = datetime(2026, 12, 9, tzinfo=ADELAIDE).timestamp()
+    with pytest.raises(InvalidFlows) as caught:
+        load_site_config(site, now=now)  # as power-master validate checks it
+    (problem,) = caught.value.problems
+    assert (problem.line, "2026-12-08 18:00 has passed" in problem.message) == (5, True)
+    assert len(load_site_config(site)["planner"]["soc_targets"]) == 2  # the service's start
+
+
+def test_a_settings_edit_of_the_targets_is_refused_at_a_lapsed_one(tmp_path: Path) -> None:
+    site = site_file(tmp_path, '    - {soc: 0.8, by: "16:00", days: weekdays}\n')
+    now = datetime(2026, 12, 9, tzinfo=ADELAIDE).timestamp()
+    past = {"soc": 0.6, "by": "18:00", "date": "2026-12-08"}
+    patch = {"planner": {"soc_targets": [{"soc": 0.8, "by": "16:00", "days": "weekdays"}, past]}}
+    with pytest.raises(site_settings.InvalidSettings) as caught:
+        site_settings.prepare(site, patch, now)
+    [problem] = caught.value.problems
+    assert problem.field == "planner.soc_targets.1.date" and "has passed" in problem.message
+    later = {**past, "date": "2026-12-10"}
+    edit = site_settings.prepare(site, {"planner": {"soc_targets": [later]}}, now)
+    assert edit.changed == ["planner.soc_targets"]

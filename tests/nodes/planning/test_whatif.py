@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nodes.planning.held import override_battery_w
 from nodes.planning.model import solve_plan
 from nodes.planning.plan import plan_inputs
-from nodes.planning.whatif import override_battery_w, override_cost
+from nodes.planning.whatif import override_cost
 from powermaster.config import merge_defaults
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
@@ -89,6 +90,16 @@ def test_an_override_starting_mid_slot_is_planned_by_the_part_of_each_slot_it_co
     cost = override_cost(plan, SETTINGS, 1.0, start, "force_charge", 2500, start + 4 * STEP)
     assert cost.slots == 5
     assert cost.shortfall_kwh == pytest.approx(5.0, abs=1e-3)
+
+
+def test_an_override_set_ahead_costs_what_holding_its_window_costs() -> None:
+    """Dear in the second hour (50c), cheap after (10c): the plan discharges into the dear
+    hour; a hold set ahead for just that hour costs that hour's kWh at 50c instead of 10c,
+    and covers its two slots only."""
+    plan = planned([0.30] * 2 + [0.50] * 2 + [0.10] * 4)
+    ahead = override_cost(plan, SETTINGS, 0.5, T0, "hold", 0, T0 + 4 * STEP, start=T0 + 2 * STEP)
+    assert ahead.slots == 2
+    assert ahead.delta == pytest.approx(0.50 - 0.10, abs=0.02)
 
 
 def test_the_battery_power_each_mode_holds() -> None:

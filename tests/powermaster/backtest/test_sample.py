@@ -25,8 +25,13 @@ def test_a_sample_day_runs_and_is_scored_day_by_day(
     assert said.startswith("sample-amber-2025-02-03-1d-erring: bill $")
     assert re.search(r"^capture \d\.\d{3} \(0 = the inverter alone", said, re.M)
     assert re.search(r"^Mon 03 Feb +-?\d+\.\d\d +-?\d+\.\d\d +-?\d+\.\d\d +\d\.\d{3}", said, re.M)
+    # Where the day's money went: its gap to its own optimum, split four ways.
+    assert re.search(r"^day +bill +optimum +gap +PV +load +prices +execution$", said, re.M)
+    assert re.search(r"^Mon 03 Feb(?: +-?\d+\.\d\d){7}$", said, re.M)
     result = json.loads(out.read_text())
     assert check_result(result, sample_scenario(1)) == []
+    [day] = [d for d in result["attribution"] if d["date"] == "2025-02-03"]
+    assert sum(day["parts"].values()) == pytest.approx(day["gap"], abs=1e-3)
 
 
 def test_the_days_add_up_to_the_period() -> None:
