@@ -21,6 +21,7 @@ from flowengine.context import GLOBAL, ContextStore, Scope
 from flowengine.durations import parse_duration
 from flowengine.errors import FieldProblem, InvalidRequest
 from nodes.control.decision import MODES
+from nodes.core.wallclock import site_zone
 
 OVERRIDE_KEY = "override"
 SOURCES = ("api", "ui", "mqtt", "flow")
@@ -29,6 +30,9 @@ SOURCE_NAMES = {"api": "the API", "ui": "the web page", "mqtt": "Home Assistant"
 #: The longest override without a setting saying otherwise.
 DEFAULT_MAX_DURATION = "24h"
 MAX_REASON_CHARS = 200
+#: How far in the past a ``from`` may be (clocks differ a little) and still mean "now";
+#: earlier is refused rather than started late for its whole length.
+PAST_GRACE_S = 300.0
 #: How far ahead an override may be set to start (``from``).
 MAX_AHEAD_DAYS = 14
 MAX_AHEAD_S = MAX_AHEAD_DAYS * 86400.0
@@ -69,13 +73,18 @@ def checked_override(
     start: float | None = None,
 ) -> dict[str, Any]:
     """The override to store, from a ``duration`` or an ``until`` (epoch seconds), from
-    ``start`` (epoch seconds; None or not after ``now``: from now on). One that starts
+    ``start`` (epoch seconds; None or up to PAST_GRACE_S before ``now``: from now on; earlier
+    is refused). One that starts
     later is stored with its ``from`` (nodes/control/planned.py keeps it until then).
 
     Raises ``InvalidOverride`` naming each field that is wrong: an override always ends."""
     problems: list[Problem] = []
     checked_mode = _mode(mode, problems)
     power = _power(power_w, checked_mode, settings, problems)
+    if start is not None and start < now - PAST_GRACE_S:
+        zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
+        ago = datetime.fromtimestamp(start, zone).strftime("%a %d %b %H:%M")
+        problems.append(Problem("from", f"is past ({ago}): leave it out to start now"))
     begin = now if start is None or start <= now else start
     if begin - now > MAX_AHEAD_S:
         problems.append(

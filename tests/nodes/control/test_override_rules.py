@@ -17,6 +17,7 @@ from nodes.control.override_rules import (
     OVERRIDE_KEY,
     InvalidOverride,
     active_override,
+    checked_override,
     clear_override,
     is_active,
     power_limit_w,
@@ -150,3 +151,16 @@ def test_a_stored_override_is_within_limits_and_active_only_until_its_end(
     assert stored["until"] - stored["set_at"] == pytest.approx(request["duration"])
     assert is_active(stored, START + later) == (START + later < stored["until"])
     assert is_active(stored, stored["set_at"]) and not is_active(stored, stored["until"])
+
+
+def test_a_from_in_the_past_is_refused_rather_than_started_late() -> None:
+    """A window that has begun already would otherwise run its whole length from now."""
+    problems: dict[str, str] = {}
+    try:
+        checked_override(START, SETTINGS, "hold", 0, "1h", start=START - 3 * 3600)
+    except InvalidOverride as exc:
+        problems = {p.field: p.message for p in exc.problems}
+    assert problems["from"].startswith("is past (")
+    # A few seconds of clock difference still means now.
+    now = checked_override(START, SETTINGS, "hold", 0, "1h", start=START - 30)
+    assert "from" not in now and now["until"] == START + 3600
