@@ -162,7 +162,11 @@ async def test_the_overview_updates_over_the_live_stream(site: DemoSite) -> None
         await site.tick(1800)  # half an hour of ticks, each pushed as a state event
         await expect(body).not_to_have_attribute("data-updated", str(before))
         state = site.service.state()
-        await expect(page.locator("#soc")).to_have_attribute("data-value", str(state["soc"]))
+        # Half an hour of ticks queues many events; on a loaded machine the page takes
+        # longer than expect's 5 s to work through them to the last one.
+        await expect(page.locator("#soc")).to_have_attribute(
+            "data-value", str(state["soc"]), timeout=20_000
+        )
         await expect(page.locator("#mode")).to_have_attribute("data-value", state["mode"])
         assert soc_before is not None
         await expect(page.locator("#chart-power svg .pm-line")).not_to_have_count(0)
