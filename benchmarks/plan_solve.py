@@ -3,10 +3,12 @@
 Self-contained synthetic day pair: sinusoidal PV 0-6 kW by day, 300-3000 W load with an
 evening peak, cheap midday import, 16-21 h peak and one export spike. Cases: "base";
 "incumb" = anti-flip on against a plan in force (solved before the export spike was
-announced and on 1c dearer evenings; switch_penalty_per_kwh 0.01); "extras" = that plus a 7 kW EV
-as a deferrable load (real binaries); "all" = extras plus a hard 90% SOC target by 06:00
-each day and a $10/kW demand charge on 00-06 h import (issue 20's targets and demand charges,
-no binaries of their own). Run:
+announced and on 1c dearer evenings; switch_penalty_per_kwh 0.01); "extras" = that plus a 7 kW
+car needing 21 kWh overnight, as a flexible load (issue 21: a power per slot, no binaries);
+"all" = extras plus a hard 90% SOC target by 06:00 each day and a $10/kW demand charge on
+00-06 h import (issue 20's targets and demand charges, no binaries of their own); "relay" =
+all plus a 1.2 kW pool pump on a relay that must run 8 whole slots by day (real binaries:
+the relaxation runs it in fractions of slots, so this one goes to branch and bound). Run:
     python benchmarks/plan_solve.py [repeats]
 """
 
@@ -30,6 +32,7 @@ from nodes.planning.inputs import (
     BatterySpec,
     DeferrableLoad,
     DemandCharge,
+    FlexibleLoad,
     GridSpec,
     PlanInputs,
     PlanOptions,
@@ -53,9 +56,9 @@ def with_incumbent(inp: PlanInputs) -> PlanInputs:
 
 
 def with_extras(inp: PlanInputs) -> PlanInputs:
-    """Anti-flip plus a 7 kW EV (6 slots, overnight window)."""
-    ev = DeferrableLoad("ev", 7000, 6, (36, 63), priority=1)
-    return replace(with_incumbent(inp), deferrable=(ev,))
+    """Anti-flip plus a 7 kW car needing 21 kWh between 18:00 and 07:30."""
+    car = FlexibleLoad("car", 7000, 21.0, (36, 63), priority=1)
+    return replace(with_incumbent(inp), flexible=(car,))
 
 
 def with_everything(inp: PlanInputs) -> PlanInputs:
@@ -65,6 +68,12 @@ def with_everything(inp: PlanInputs) -> PlanInputs:
     nights = tuple(t for t in range(len(inp.import_price)) if t % 48 < 12)
     demand = (DemandCharge(10.0, nights, peak_so_far_kw=1.0, name="night peak"),)
     return replace(with_extras(inp), targets=targets, demand_charges=demand)
+
+
+def with_relay(inp: PlanInputs) -> PlanInputs:
+    """Everything plus a 1.2 kW pool pump that runs 8 whole slots between 08:00 and 20:00."""
+    pump = DeferrableLoad("pool_pump", 1200, 8, (16, 40))
+    return replace(with_everything(inp), deferrable=(pump,))
 
 
 def synthetic_inputs(solver: str = "highs", n: int = 96) -> PlanInputs:
@@ -161,6 +170,7 @@ def main() -> None:
         ("incumb", with_incumbent(synthetic_inputs())),
         ("extras", with_extras(synthetic_inputs())),
         ("all", with_everything(synthetic_inputs())),
+        ("relay", with_relay(synthetic_inputs())),
     )
     for label, inp in cases:
         for path in ("highs", "highs-mip", "highs-pulp", "cbc"):

@@ -8,6 +8,7 @@ from nodes.planning.attribute import PlanningAttribute
 from nodes.planning.inputs import (
     BatterySpec,
     DeferrableLoad,
+    FlexibleLoad,
     GridSpec,
     PlanInputs,
     PlanOptions,
@@ -16,12 +17,14 @@ from nodes.planning.inputs import (
 from nodes.planning.model import PlanError, build_pulp_problem, solve_plan
 from nodes.planning.plan import Planner
 from nodes.planning.replan import ReplanCheck
-from nodes.planning.result import Plan, PlanSlot, TargetResult
+from nodes.planning.result import FlexibleResult, Plan, PlanSlot, TargetResult
 from nodes.planning.site import SECTION
 
 __all__ = [
     "BatterySpec",
     "DeferrableLoad",
+    "FlexibleLoad",
+    "FlexibleResult",
     "GridSpec",
     "Plan",
     "PlanError",

@@ -7,7 +7,9 @@ export). Objective: import cost - export revenue + wear + break-even hurdle + pe
 + deviation from the plan in force - terminal value of stored energy. Each SOC target adds
 one shortfall column (kWh, costed) and one row on its slot's soc: no binaries. Each demand
 charge with a slot in the horizon adds one column, the import (kW) above the cycle's peak so
-far, costed at its $/kW, and one row per slot of its window: no binaries.
+far, costed at its $/kW, and one row per slot of its window: no binaries. Flexible loads
+(a car, a hot-water diverter) add a power column per slot of their window and an energy
+row (nodes.planning.flexible): no binaries either.
 
 The only binaries besides deferrable-load switches are those two indicators, which the
 LP relaxation almost always satisfies already (losses make simultaneous flows a waste), so
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nodes.planning.flexible import FlexColumns, add_flexible_loads
 from nodes.planning.inputs import DemandCharge, PlanInputs, SocTarget
 from nodes.planning.linear import LinearModel
 
@@ -61,6 +64,8 @@ class PlanModel:
     targets: list[tuple[SocTarget, int]] = field(default_factory=list)
     # each demand charge and its excess column (kW above peak_so_far_kw; None: no slot)
     demand: list[tuple[DemandCharge, int | None]] = field(default_factory=list)
+    # each flexible load's power columns per slot and its shortfall column
+    flexible: list[FlexColumns] = field(default_factory=list)
 
     def round_relaxation(self, x: list[float], tol: float = 1e-7) -> list[float] | None:
         """Integral point with the LP-relaxation's flows, or None if the flows need branching.
@@ -195,6 +200,14 @@ def build_model(inp: PlanInputs) -> PlanModel:
             extra[t].append((ons[t], -d.power_w / 1000.0))
         row(f"runs_{d.name}", [(c, 1.0) for c in ons.values()], d.run_slots, d.run_slots)
         deferrable_on[d.name] = ons
+    flexible = add_flexible_loads(
+        lm,
+        inp,
+        [s.grid_to_load for s in slots],
+        [s.batt_to_load for s in slots],
+        [s.pv_curtail for s in slots],
+        extra,
+    )
     for t, s in enumerate(slots):
         load = inp.load_w[t] / 1000.0
         row(
@@ -213,7 +226,7 @@ def build_model(inp: PlanInputs) -> PlanModel:
         (target, _soc_target(lm, i, target, slots, cap)) for i, target in enumerate(inp.targets)
     ]
     demand = [(c, _demand_charge(lm, i, c, slots)) for i, c in enumerate(inp.demand_charges)]
-    return PlanModel(lm, slots, deferrable_on, value, indicators, targets, demand)
+    return PlanModel(lm, slots, deferrable_on, value, indicators, targets, demand, flexible)
 
 
 def _demand_charge(

@@ -159,6 +159,50 @@ class DeferrableLoad:
 
 
 @dataclass(frozen=True)
+class FlexibleLoad:
+    """A load whose power the plan chooses slot by slot: a car charger, a hot-water diverter.
+
+    Up to ``max_w`` in each slot of ``window`` (first, last: inclusive slot indices),
+    ``energy_kwh`` delivered by the end of the last one. The plan's power per slot is an
+    average: below ``min_w`` (a charger's 6 A) control runs the load at ``min_w`` for
+    that share of the slot, so the model needs no on/off binaries and stays an LP.
+
+    hard: the energy is delivered wherever the window allows (each kWh it cannot deliver
+    costs HARD_SHORTFALL_PRICE); soft: each kWh short costs ``shortfall_price``.
+    solar_only: only PV the house does not use feeds it, never the grid or the battery.
+    from_battery: False keeps the house battery from discharging into it (the battery
+    serves the house alone while it runs). Higher ``priority`` is nudged earlier.
+    """
+
+    name: str
+    max_w: float
+    energy_kwh: float
+    window: tuple[int, int]
+    min_w: float = 0.0
+    hard: bool = True
+    shortfall_price: float = DEFAULT_SHORTFALL_PRICE
+    solar_only: bool = False
+    from_battery: bool = True
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        first, last = self.window
+        if not self.max_w >= 0 or not self.energy_kwh >= 0:
+            raise ValueError(f"{self.name}: max_w and energy_kwh must be >= 0")
+        if not 0 <= self.min_w <= self.max_w:
+            raise ValueError(f"{self.name}: need 0 <= min_w <= max_w")
+        if first < 0 or last < first:
+            raise ValueError(f"{self.name}: window {self.window} is empty or before the horizon")
+        if not self.shortfall_price >= 0:
+            raise ValueError(f"{self.name}: shortfall_price must be >= 0")
+
+    @property
+    def price(self) -> float:
+        """$ per kWh short, as the model charges it."""
+        return HARD_SHORTFALL_PRICE if self.hard else self.shortfall_price
+
+
+@dataclass(frozen=True)
 class SocTarget:
     """SOC of at least ``soc`` (a fraction) at the end of slot ``slot``.
 
@@ -225,6 +269,8 @@ class PlanInputs:
     grid: GridSpec
     options: PlanOptions = field(default_factory=PlanOptions)
     deferrable: Sequence[DeferrableLoad] = ()
+    #: Loads whose power the plan chooses (nodes.planning.flexible places them).
+    flexible: Sequence[FlexibleLoad] = ()
     slot_hours: float = 0.5
     #: SOC targets by a time (nodes.planning.targets makes them from the site config).
     targets: Sequence[SocTarget] = ()
@@ -249,6 +295,11 @@ class PlanInputs:
         for d in self.deferrable:
             if d.window[1] >= n:
                 raise ValueError(f"{d.name}: window {d.window} beyond horizon of {n} slots")
+        for f in self.flexible:
+            if f.window[1] >= n:
+                raise ValueError(f"{f.name}: window {f.window} beyond horizon of {n} slots")
+        if len({f.name for f in self.flexible}) != len(self.flexible):
+            raise ValueError("flexible loads need distinct names")
         for target in self.targets:
             if target.slot >= n:
                 raise ValueError(f"target at slot {target.slot} beyond horizon of {n} slots")

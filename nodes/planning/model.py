@@ -17,7 +17,7 @@ from nodes.planning.explain import (
 )
 from nodes.planning.formulation import PlanModel, build_model
 from nodes.planning.inputs import PlanInputs, SolverName
-from nodes.planning.result import DemandResult, Plan, PlanSlot, TargetResult
+from nodes.planning.result import DemandResult, FlexibleResult, Plan, PlanSlot, TargetResult
 from nodes.planning.solvers import (
     PlanError,
     SolveResult,
@@ -65,11 +65,15 @@ def build_pulp_problem(inputs: PlanInputs) -> Any:
 def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: float) -> Plan:
     x, bat = res.values, inp.battery
     cap, h = bat.capacity_kwh, inp.slot_hours
-    extra_load = [0.0] * inp.n_slots  # planned deferrable loads: the inverter sees them too
+    extra_load = [0.0] * inp.n_slots  # planned relays and flexible loads: the inverter sees them
     for d in inp.deferrable:
         for t, col in pm.deferrable_on.get(d.name, {}).items():
             if x[col] > 0.5:
                 extra_load[t] += d.power_w
+    flexible = _flexible(inp, pm, x)
+    for placed in flexible:
+        for t, w in enumerate(placed.power_w):
+            extra_load[t] += w
     flows = []
     for t, s in enumerate(pm.slots):
         stored = inp.soc_now * cap if t == 0 else x[pm.slots[t - 1].soc]
@@ -151,7 +155,33 @@ def _to_plan(inp: PlanInputs, pm: PlanModel, res: SolveResult, formulate_ms: flo
         deferrable=deferrable,
         targets=targets,
         demand=_demand(pm, slots),
+        flexible=flexible,
     )
+
+
+def _flexible(inp: PlanInputs, pm: PlanModel, x: list[float]) -> list[FlexibleResult]:
+    """Each flexible load's planned power per slot, and how far short of its energy it is."""
+    h = inp.slot_hours
+    found = []
+    for placed in pm.flexible:
+        f = placed.load
+        power_w = [0.0] * inp.n_slots
+        for t, col in placed.power.items():
+            power_w[t] = _clean(x[col] * 1000.0)
+        found.append(
+            FlexibleResult(
+                name=f.name,
+                energy_kwh=f.energy_kwh,
+                planned_kwh=round(sum(power_w) / 1000.0 * h, 6),
+                shortfall_kwh=round(max(0.0, x[placed.short]), 6),
+                shortfall_price=f.price,
+                hard=f.hard,
+                solar_only=f.solar_only,
+                from_battery=f.from_battery,
+                power_w=power_w,
+            )
+        )
+    return found
 
 
 def _demand(pm: PlanModel, slots: list[PlanSlot]) -> list[DemandResult]:

@@ -127,6 +127,41 @@ class DemandResult:
 
 
 @dataclass(frozen=True)
+class FlexibleResult:
+    """How the plan places one flexible load (``PlanInputs.flexible``).
+
+    power_w: the planned average power in each slot of the horizon (0 outside its
+    window); energy_kwh: what it asked for; planned_kwh: what the plan delivers;
+    shortfall_kwh: the rest, which the plan could not place or found dearer than
+    shortfall_price $ per kWh (a hard target's price is what no saving beats).
+    """
+
+    name: str
+    energy_kwh: float
+    planned_kwh: float
+    shortfall_kwh: float
+    shortfall_price: float
+    hard: bool
+    solar_only: bool
+    from_battery: bool
+    power_w: list[float] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return self.shortfall_kwh <= MET_TOLERANCE_KWH
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["power_w"], d["met"] = list(self.power_w), self.met
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FlexibleResult:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
 class Plan:
     """A solved plan; objective includes wear, penalties and minus terminal value."""
 
@@ -141,6 +176,7 @@ class Plan:
     deferrable: dict[str, list[int]] = field(default_factory=dict)
     targets: list[TargetResult] = field(default_factory=list)
     demand: list[DemandResult] = field(default_factory=list)
+    flexible: list[FlexibleResult] = field(default_factory=list)
 
     @property
     def total_cost(self) -> float:
@@ -160,6 +196,7 @@ class Plan:
             "deferrable": {k: list(v) for k, v in self.deferrable.items()},
             "targets": [t.to_dict() for t in self.targets],
             "demand": [c.to_dict() for c in self.demand],
+            "flexible": [f.to_dict() for f in self.flexible],
         }
 
     @classmethod
@@ -176,6 +213,7 @@ class Plan:
             deferrable={k: list(v) for k, v in d.get("deferrable", {}).items()},
             targets=[TargetResult.from_dict(t) for t in d.get("targets", [])],
             demand=[DemandResult.from_dict(c) for c in d.get("demand", [])],
+            flexible=[FlexibleResult.from_dict(f) for f in d.get("flexible", [])],
         )
 
 
