@@ -27,8 +27,16 @@ from nodes.planning import one_off
 from nodes.planning.deferrable import deferrable_loads
 from nodes.planning.demand import cycle_peaks, demand_charges
 from nodes.planning.held import Held, held_slots
-from nodes.planning.inputs import BatterySpec, GridSpec, PlanInputs, PlanOptions, SolverName
+from nodes.planning.inputs import (
+    BatterySpec,
+    FlexibleLoad,
+    GridSpec,
+    PlanInputs,
+    PlanOptions,
+    SolverName,
+)
 from nodes.planning.model import PlanError, solve_plan
+from nodes.planning.placement import Placement, place_all
 from nodes.planning.targets import lapsed_problems, soc_targets
 
 __all__ = ["PlanError", "Planner", "plan_inputs"]
@@ -47,6 +55,8 @@ class Planner(Node):
         ContextKey("soc_targets", "one-off SOC targets (the API, Home Assistant)", "targets_key"),
         ContextKey("override", "the manual override in force", "override_key"),
         ContextKey("planned_overrides", "overrides set ahead", "planned_overrides_key"),
+        ContextKey("flexible_loads", "the flexible loads' state (car SOC, plugged in)"),
+        ContextKey("flexible_targets", "one-off targets of flexible loads (the API, HA)"),
     )
     description = "Solves the battery plan (MILP over the forecast horizon) for the lowest bill."
     config_schema: ClassVar[dict[str, Any]] = {
@@ -112,9 +122,10 @@ class Planner(Node):
 
     async def process(self, msg: Message) -> Message:
         forecast = msg.payload
-        inputs, held = self._inputs(forecast)
+        inputs, held, placed = self._inputs(forecast)
         plan = await asyncio.to_thread(solve_plan, inputs)
         result = plan.to_dict()
+        result["flexible"] = _with_needs(result["flexible"], placed)
         result["created_at"] = self.ctx.clock.now().isoformat()  # engine time, not wall time
         for slot, pv, load, holder in zip(
             result["slots"], inputs.pv_w, inputs.load_w, held, strict=True
@@ -144,8 +155,11 @@ class Planner(Node):
         msg.payload = result
         return msg
 
-    def _inputs(self, forecast: dict[str, Any]) -> tuple[PlanInputs, list[Held | None]]:
-        """What the solver is given, and what holds each slot (an override, the schedule)."""
+    def _inputs(
+        self, forecast: dict[str, Any]
+    ) -> tuple[PlanInputs, list[Held | None], list[Placement]]:
+        """What the solver is given, what holds each slot (an override, the schedule), and
+        what each flexible load needs by when."""
         settings = self.ctx.settings
         step = forecast["slot_seconds"]
         starts = slot_starts(forecast)
@@ -168,6 +182,14 @@ class Planner(Node):
             planned=_listed(self.ctx.globals.peek(self.config["planned_overrides_key"])),
             schedule=self.config["hold_schedule"],
         )
+        placed = place_all(
+            settings,
+            [start.timestamp() for start in starts],
+            step,
+            now,
+            self.ctx.globals.peek("flexible_loads"),
+            self.ctx.globals.peek("flexible_targets"),
+        )
         inputs = plan_inputs(
             settings,
             forecast,
@@ -184,8 +206,9 @@ class Planner(Node):
             ),
             targets=one_off.rules(self.ctx.globals.peek(self.config["targets_key"]), now),
             recorded_peaks=self._recorded_peaks(),
+            flexible=[p.load for p in placed if p.load is not None],
         )
-        return inputs, held
+        return inputs, held, placed
 
     def _lapsed(self) -> list[str]:
         """The site config's one-off SOC targets whose time has passed: said, not dropped
@@ -259,6 +282,7 @@ def plan_inputs(
     overridden: Sequence[tuple[str, float] | None] | None = None,
     targets: Sequence[Mapping[str, Any]] = (),
     recorded_peaks: Sequence[float | None] = (),
+    flexible: Sequence[FlexibleLoad] = (),
 ) -> PlanInputs:
     """What the solver is given for ``forecast`` from SOC ``soc``, under the site's battery,
     grid, planner and control settings: the plan flow's solve and a what-if's alike.
@@ -266,7 +290,8 @@ def plan_inputs(
     one-offs the API or Home Assistant set: nodes.planning.targets.one_off_rule).
     ``recorded_peaks``: each demand charge's peak import (kW) this billing cycle in the
     site's history (nodes.planning.demand.cycle_peaks); the higher of it and the rule's
-    ``peak_so_far_kw`` is the charge's peak so far."""
+    ``peak_so_far_kw`` is the charge's peak so far. ``flexible``: the flexible loads placed
+    over the horizon (nodes.planning.placement)."""
     battery = settings["battery"]
     grid = settings["grid"]
     planner = settings.get("planner", {})
@@ -310,9 +335,22 @@ def plan_inputs(
         options=options,
         slot_hours=forecast["slot_seconds"] / 3600,
         deferrable=list(deferrable),
+        flexible=list(flexible),
         targets=soc_targets(settings, starts, forecast["slot_seconds"] / 3600, targets),
         demand_charges=demand_charges(settings, starts, recorded_peaks),
     )
+
+
+def _with_needs(found: list[dict[str, Any]], placed: list[Placement]) -> list[dict[str, Any]]:
+    """Each flexible load's plan with what it needs by when, and the loads with no slot."""
+    by_id = {f["name"]: f for f in found}
+    result = []
+    for p in placed:
+        entry = by_id.get(p.id) or {"name": p.id, "power_w": [], "planned_kwh": 0.0}
+        deadline = datetime.fromtimestamp(p.deadline, UTC).isoformat()
+        entry.update(deadline=deadline, needed_kwh=round(p.energy_kwh, 3), why=p.why)
+        result.append(entry)
+    return result
 
 
 def _listed(value: Any) -> list[Any]:

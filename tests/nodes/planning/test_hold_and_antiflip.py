@@ -259,14 +259,14 @@ def test_node_truncates_to_known_prices_and_passes_incumbent() -> None:
         "pv_w": [0.0] * 5,
         "load_w": [300.0] * 5,
     }
-    inp, held = planner(previous.to_dict())._inputs(forecast)
+    inp, held, _ = planner(previous.to_dict())._inputs(forecast)
     assert held == [None, None, None]  # no override, no schedule
     assert inp.n_slots == 3 and len(inp.pv_w) == 3
     assert inp.options.switch_penalty_per_kwh == 0.001
     assert inp.options.incumbent_battery_w == [s.battery_w for s in previous.slots[1:]]
     assert inp.slot_starts[0] == datetime(2025, 1, 1, 0, 30, tzinfo=UTC)
     assert solve_plan(inp).slots[0].start == inp.slot_starts[0]
-    fresh, _ = planner(None, switch_penalty_per_kwh=0.0)._inputs(forecast)
+    fresh, _, _ = planner(None, switch_penalty_per_kwh=0.0)._inputs(forecast)
     assert fresh.options.incumbent_battery_w is None
     assert fresh.options.switch_penalty_per_kwh == 0.0
 
