@@ -1,27 +1,22 @@
-"""What each flexible load still needs, by when, and in which of the plan's slots.
+"""In which of the plan's slots each flexible load goes, with what it still needs.
 
-A load's next deadline is its target's ``by`` on the next day its target counts (a
-one-off target set from the API or Home Assistant replaces it). Its slots are those of
-its window that end by the deadline and have not ended (at least half inside, as a
-relay's are), from the next slot on while a car is not plugged in. What it needs: a
-car's energy from its SOC now (the charger's reading, else ``assumed_soc`` plus what
-this session drew) to the target; a tank's energy less what it drew since its window
-opened. A deadline past the horizon's end leaves the horizon its share.
+What a load needs by when is nodes.flexible.deadline's. Its slots are those of its
+window that end by the deadline and have not ended (at least half inside, as a relay's
+are), from the next slot on while a car is not plugged in. A deadline past the
+horizon's end leaves the horizon its share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
+from nodes.flexible.deadline import need
 from nodes.flexible.settings import FlexConfig, flexible_configs
 from nodes.loads.settings import zone_of
-from nodes.loads.window import local_time
 from nodes.planning.inputs import FlexibleLoad
-
-MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,33 +31,6 @@ class Placement:
     why: str
 
 
-def next_deadline(config: FlexConfig, now: float, zone: tzinfo) -> float:
-    """The epoch of the target's next ``by`` after ``now`` on a day it counts."""
-    today = datetime.fromtimestamp(now, zone).date()
-    for ahead in range(8):
-        day = today + timedelta(days=ahead)
-        if day.weekday() not in config.target.days:
-            continue
-        at = local_time(day, config.target.by_min, zone)
-        if at > now:
-            return at
-    raise ValueError(f"{config.id}: no deadline in the coming week")  # days is never empty
-
-
-def window_start(config: FlexConfig, deadline: float, zone: tzinfo) -> float:
-    """The start of the window occurrence the deadline falls in or ends; without a window,
-    the same time the day before (what the load draws after it counts towards this one)."""
-    window = config.window
-    day = datetime.fromtimestamp(deadline, zone).date()
-    if window is None:
-        return local_time(day - timedelta(days=1), config.target.by_min, zone)
-    for back in range(3):
-        start = local_time(day - timedelta(days=back), window.start_min, zone)
-        if start < deadline:
-            return start
-    return deadline - MINUTES_PER_DAY * 60.0
-
-
 def place(
     config: FlexConfig,
     state: Mapping[str, Any] | None,
@@ -75,40 +43,21 @@ def place(
 ) -> Placement:
     """The load as the planner's ``FlexibleLoad`` over ``starts`` (epochs), and why."""
     state = state or {}
-    deadline = next_deadline(config, now, zone)
-    soc_wanted, energy_wanted = config.target.soc, config.target.energy_kwh
-    if one_off and float(one_off.get("by", 0)) > now:
-        deadline = float(one_off["by"])
-        soc_wanted = one_off.get("soc")
-        energy_wanted = one_off.get("energy_kwh")
-    opened = window_start(config, deadline, zone)
-    begin = max(now, opened)
-    end = deadline
-    if config.window is not None:
-        end = min(deadline, opened + config.window.minutes * 60.0)
-    drawn = _drawn_since(state, opened)
-    if soc_wanted is not None:
-        soc_now = state.get("soc")
-        if soc_now is None:
-            battery = config.battery_kwh or 1.0
-            soc_now = config.assumed_soc + drawn * config.efficiency / battery
-        need = config.energy_for_soc(float(soc_now), float(soc_wanted))
-        what = f"{float(soc_wanted):.0%} from {float(soc_now):.0%}"
-    else:
-        need = max(0.0, float(energy_wanted or 0.0) - drawn)
-        what = f"{need:.1f} kWh more of {float(energy_wanted or 0.0):.1f}"
+    needed = need(config, state, now, zone, one_off)
+    deadline, begin, end = needed.deadline, max(now, needed.opened), needed.closes
+    what, need_kwh = needed.what, needed.energy_kwh
     if state.get("plugged") is False and config.kind == "car":
         begin = max(begin, _next_slot_start(starts, slot_s, now))
     slots = [i for i, s in enumerate(starts) if _inside(s, s + slot_s, begin, end, now)]
     by = datetime.fromtimestamp(deadline, zone).strftime("%a %H:%M")
-    if need <= 1e-6 or not slots:
+    if need_kwh <= 1e-6 or not slots:
         why = f"{config.name}: {what} by {by}" + ("" if slots else ", no slot in the horizon")
-        return Placement(config.id, deadline, need, begin, None, why)
+        return Placement(config.id, deadline, need_kwh, begin, None, why)
     first, last = slots[0], slots[-1]
     horizon_end = starts[-1] + slot_s
-    energy = need
+    energy = need_kwh
     if end > horizon_end:  # the horizon holds only its share of the window
-        energy = need * (horizon_end - begin) / max(end - begin, 1.0)
+        energy = need_kwh * (horizon_end - begin) / max(end - begin, 1.0)
     load = FlexibleLoad(
         name=config.id,
         max_w=config.max_w,
@@ -121,15 +70,7 @@ def place(
         from_battery=config.from_battery,
         priority=priority,
     )
-    return Placement(config.id, deadline, need, begin, load, f"{config.name}: {what} by {by}")
-
-
-def _drawn_since(state: Mapping[str, Any], since: float) -> float:
-    """kWh the load drew in its session, if that session began at or after ``since``."""
-    started = state.get("session_start")
-    if started is None or float(started) < since:
-        return 0.0
-    return float(state.get("session_kwh") or 0.0)
+    return Placement(config.id, deadline, need_kwh, begin, load, f"{config.name}: {what} by {by}")
 
 
 def _next_slot_start(starts: Sequence[float], slot_s: float, now: float) -> float:

@@ -1,0 +1,99 @@
+"""The power a flexible load is set to now: the plan's, the sun's, within the device's limits.
+
+Pure: the control node (nodes.flexible.control) reads the device and the meter, and
+this decides. In order:
+
+1. No car plugged in, or its target reached: off.
+2. No plan for this slot: a load that still needs energy inside its window runs at its
+   most (a car is ready by its deadline even when planning has failed), solar-only
+   loads excepted.
+3. The plan's power for the slot, raised by sun the plan did not expect: what the site
+   exports beyond the plan's export for the slot goes to the load before the grid.
+4. Solar-only: never more than the PV surplus now (what it draws plus the export, less
+   any import).
+5. Below the device's minimum: run at the minimum until the slot's share is drawn, then
+   off (a duty cycle, as the plan assumed). Then down to the device's step, up to its
+   maximum, and rising no faster than its ramp.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from nodes.flexible.settings import FlexConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FlexTick:
+    """What the node knows this run about the slot, the plan and the meter."""
+
+    now: float
+    slot_label: str  # the slot, for reasons: "18:30 slot at 21.5c"
+    planned_w: float | None  # the plan's average for the load this slot (None: no plan)
+    planned_export_w: float = 0.0  # what the plan exports this slot
+    grid_w: float | None = None  # the meter now, + importing (None: unknown)
+    needed_kwh: float | None = None  # still to draw by its deadline (None: unknown)
+    slot_kwh: float = 0.0  # drawn so far in this slot
+    slot_s: float = 1800.0
+    in_window: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FlexDecision:
+    setpoint_w: float
+    reason: str
+
+
+def decide(
+    config: FlexConfig,
+    tick: FlexTick,
+    power_w: float | None,
+    plugged: bool | None,
+    last_setpoint_w: float = 0.0,
+    minutes_since_set: float = math.inf,
+) -> FlexDecision:
+    """The setpoint for ``config``'s device now (see the module docstring)."""
+    if plugged is False:
+        return FlexDecision(0.0, "no car plugged in")
+    if tick.needed_kwh is not None and tick.needed_kwh <= 1e-3:
+        return FlexDecision(0.0, "target reached")
+    drawing = max(0.0, power_w or 0.0)
+    importing = max(0.0, tick.grid_w or 0.0)
+    exporting = max(0.0, -(tick.grid_w or 0.0))
+    if tick.planned_w is None:
+        if config.solar_only or not tick.in_window:
+            return FlexDecision(0.0, "no plan for this slot")
+        want, why = config.max_w, "no plan for this slot: charging at its most to be ready"
+    else:
+        want, why = tick.planned_w, f"plan: {tick.planned_w:.0f} W in the {tick.slot_label}"
+        spare = exporting - tick.planned_export_w - importing
+        if tick.grid_w is not None and spare > 1.0 and drawing + spare > want:
+            want = drawing + spare
+            why += f"; {spare:.0f} W more sun than planned goes here, not to the grid"
+    if config.solar_only:
+        if tick.grid_w is None:
+            return FlexDecision(0.0, "solar only, and no meter reading to see the surplus")
+        surplus = drawing + exporting - importing
+        if surplus < want:
+            want = max(0.0, surplus)
+            why += f"; solar only: {want:.0f} W of PV surplus now"
+    want = min(want, config.max_w)
+    if want <= 1.0:
+        return FlexDecision(0.0, why)
+    if want < config.min_w:
+        if config.solar_only:
+            return FlexDecision(0.0, f"{why}; under its {config.min_w:.0f} W minimum")
+        share_kwh = want / 1000.0 * tick.slot_s / 3600.0
+        if tick.slot_kwh >= share_kwh - 1e-6:
+            return FlexDecision(0.0, f"{why}; this slot's {share_kwh:.2f} kWh is drawn")
+        want = config.min_w
+        why += f"; at its {config.min_w:.0f} W minimum until {share_kwh:.2f} kWh is drawn"
+    if config.step_w > 0:
+        want = max(config.min_w, math.floor(want / config.step_w + 1e-9) * config.step_w)
+    if config.ramp_w_per_min is not None and want > last_setpoint_w:
+        ceiling = max(config.min_w, last_setpoint_w + config.ramp_w_per_min * minutes_since_set)
+        if want > ceiling:
+            want = ceiling
+            why += f"; ramping up {config.ramp_w_per_min:.0f} W a minute"
+    return FlexDecision(round(want, 1), why)

@@ -1,0 +1,123 @@
+"""The power a charger is set to now, from the plan's slot, the meter and its limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nodes.flexible import flexible_configs
+from nodes.flexible.decide import FlexTick, decide
+from tests.nodes.flexible.test_settings import CAR, TANK
+
+
+def config(**change: Any) -> Any:
+    return flexible_configs({"flexible_loads": {"car": {**CAR, **change}}})["car"]
+
+
+def tick(planned: float | None, **kw: Any) -> FlexTick:
+    return FlexTick(now=0.0, slot_label="18:30 slot at 21.5c", planned_w=planned, **kw)
+
+
+def test_the_plan_power_for_the_slot_named_in_the_reason() -> None:
+    got = decide(config(), tick(4000, grid_w=4200, needed_kwh=20), 0.0, True)
+    assert got.setpoint_w == 4000
+    assert got.reason == "plan: 4000 W in the 18:30 slot at 21.5c"
+
+
+def test_no_car_plugged_in_or_the_target_reached_is_off() -> None:
+    assert decide(config(), tick(4000), 0.0, False).reason == "no car plugged in"
+    assert decide(config(), tick(4000, needed_kwh=0.0), 0.0, True).setpoint_w == 0
+
+
+def test_sun_the_plan_did_not_expect_goes_to_the_car_before_the_grid() -> None:
+    # Planned 2 kW and no export; drawing 2 kW while 1.5 kW goes out: 3.5 kW.
+    got = decide(config(), tick(2000, grid_w=-1500, needed_kwh=20), 2000.0, True)
+    assert got.setpoint_w == 3500
+    assert "1500 W more sun than planned" in got.reason
+
+
+def test_export_the_plan_wanted_stays_export() -> None:
+    # The plan exports 3 kW this slot (a good feed-in price): only beyond that is spare.
+    got = decide(config(), tick(0, grid_w=-3000, planned_export_w=3000, needed_kwh=20), 0, True)
+    assert got.setpoint_w == 0
+
+
+def test_no_plan_charges_at_its_most_inside_its_window() -> None:
+    got = decide(config(), tick(None, needed_kwh=20), 0.0, True)
+    assert got.setpoint_w == 7200 and "no plan" in got.reason
+    outside = decide(config(), tick(None, needed_kwh=20, in_window=False), 0.0, True)
+    assert outside.setpoint_w == 0
+
+
+def test_solar_only_follows_the_surplus_and_never_imports() -> None:
+    solar = config(mode="solar_only")
+    # Drawing 3 kW while importing 500 W: the surplus is 2.5 kW.
+    got = decide(solar, tick(3000, grid_w=500, needed_kwh=20), 3000.0, True)
+    assert got.setpoint_w == 2500
+    # Below its 1.38 kW minimum it stops rather than import.
+    assert decide(solar, tick(3000, grid_w=2000, needed_kwh=20), 3000.0, True).setpoint_w == 0
+    # Without a meter reading it cannot know the surplus.
+    assert decide(solar, tick(3000, needed_kwh=20), 0.0, True).setpoint_w == 0
+
+
+def test_below_its_minimum_it_runs_at_the_minimum_for_the_slots_share() -> None:
+    # 700 W average over 30 min is 0.35 kWh: at 1380 W until that is drawn, then off.
+    running = decide(config(), tick(700, needed_kwh=20, slot_kwh=0.1), 1380.0, True)
+    assert running.setpoint_w == 1380
+    done = decide(config(), tick(700, needed_kwh=20, slot_kwh=0.36), 1380.0, True)
+    assert done.setpoint_w == 0 and "0.35 kWh is drawn" in done.reason
+
+
+def test_steps_and_ramp() -> None:
+    stepped = config(step_w=230, ramp_w_per_min=1000)
+    assert decide(stepped, tick(4000, needed_kwh=20), 4000.0, True, 4000.0, 5).setpoint_w == 3910
+    ramped = decide(stepped, tick(7000, needed_kwh=20), 2000.0, True, 2000.0, 2.0)
+    assert ramped.setpoint_w == 4000 and "ramping" in ramped.reason
+    # Down at once.
+    assert decide(stepped, tick(1380, needed_kwh=20), 6000.0, True, 6000.0, 0.1).setpoint_w == 1380
+
+
+def test_a_relay_diverter_is_on_at_its_power_or_off() -> None:
+    tank = flexible_configs({"flexible_loads": {"tank": {**TANK, "mode": "cheapest"}}})["tank"]
+    assert decide(tank, tick(3600, needed_kwh=6), 0.0, None).setpoint_w == 3600
+    # 1.8 kW average: on for half the slot (0.9 kWh), then off.
+    assert decide(tank, tick(1800, needed_kwh=6, slot_kwh=0.5), 3600.0, None).setpoint_w == 3600
+    assert decide(tank, tick(1800, needed_kwh=6, slot_kwh=0.9), 3600.0, None).setpoint_w == 0
+
+
+@given(
+    planned=st.one_of(st.none(), st.floats(0, 20000)),
+    grid=st.one_of(st.none(), st.floats(-15000, 15000)),
+    drawing=st.floats(0, 12000),
+    solar=st.booleans(),
+    slot_kwh=st.floats(0, 5),
+    last=st.floats(0, 8000),
+    minutes=st.floats(0, 60),
+)
+def test_never_outside_the_device_limits(
+    planned: float | None,
+    grid: float | None,
+    drawing: float,
+    solar: bool,
+    slot_kwh: float,
+    last: float,
+    minutes: float,
+) -> None:
+    c = config(mode="solar_only" if solar else "cheapest", step_w=230, ramp_w_per_min=500)
+    got = decide(
+        c,
+        tick(planned, grid_w=grid, needed_kwh=10, slot_kwh=slot_kwh),
+        drawing,
+        True,
+        last,
+        minutes,
+    )
+    assert got.setpoint_w == 0 or c.min_w <= got.setpoint_w <= c.max_w
+    if solar and got.setpoint_w > 0:
+        assert grid is not None
+        # Never more than the surplus now (what it draws plus export, less import).
+        assert got.setpoint_w <= drawing - grid + 1e-6
+    assert got.setpoint_w == pytest.approx(got.setpoint_w)  # a number, never NaN
