@@ -1,8 +1,10 @@
 """Flexible loads: car chargers and hot-water diverters whose power the plan chooses.
 
-``nodes.flexible.settings`` is the site config's ``flexible_loads`` section (offered
-the way the loads package offers ``loads``); the planner places each load from it
-(``nodes.planning.placement``).
+``flexible.control`` is the node (flows/flexible.yaml); ``nodes.flexible.decide`` the
+pure setpoint decision; ``nodes.flexible.settings`` the site config's ``flexible_loads``
+section (offered the way the loads package offers ``loads``); the adapters speak MQTT,
+OpenEVSE, evcc and Shelly (``nodes.flexible.adapters``). The planner places each load
+(``nodes.planning.placement``) from what it needs by when (``nodes.flexible.deadline``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from flowengine.registry import Declared
 from flowengine.settings import sections_from
+from nodes.flexible.control import FlexibleControl
 from nodes.flexible.settings import (
     DEFAULTS,
     SCHEMA,
@@ -26,7 +29,7 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {SECTION: SCHEMA}
 SETTINGS_DEFAULTS: dict[str, Any] = {SECTION: DEFAULTS}
 SETTINGS_CHECKS: dict[str, Callable[[Any], list[Any]]] = {SECTION: check_flexible_loads}
 
-NODE_TYPES: list[Declared] = []
+NODE_TYPES: list[Declared] = [FlexibleControl]
 NODE_TYPES += sections_from(SETTINGS_SCHEMA, SETTINGS_DEFAULTS, SETTINGS_CHECKS, owner=__name__)
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "SETTINGS_DEFAULTS",
     "SETTINGS_SCHEMA",
     "FlexConfig",
+    "FlexibleControl",
     "InvalidFlexibleLoads",
     "check_flexible_loads",
     "flexible_configs",

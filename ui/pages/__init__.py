@@ -23,7 +23,7 @@ NAV = [
     ("/settings", "Settings"),
 ]
 #: Modules under ui/pages with a ``routes(service, templates)`` function.
-MODULES = ("overview", "plan", "graphs", "accounting", "loads", "settings")
+MODULES = ("overview", "plan", "graphs", "accounting", "loads", "flexible", "settings")
 
 
 def page_routes(service: Any, templates: Jinja2Templates) -> list[BaseRoute]:
