@@ -137,6 +137,11 @@ def plan_view(
     step = starts[1] - starts[0] if len(starts) > 1 else DEFAULT_SLOT_S
     built_from: Mapping[str, Any] = plan.get("built_from") or {}
     running = _loads_by_slot(plan.get("deferrable") or {})
+    flexible = [f for f in plan.get("flexible") or [] if isinstance(f, Mapping)]
+    for entry in flexible:  # "car 7.2 kW" in each slot the plan runs it
+        for index, power in enumerate(entry.get("power_w") or []):
+            if power > 0:
+                running.setdefault(index, []).append(f"{entry['name']} {power / 1000:.1f} kW")
     soc = built_from.get("soc")
     slots = []
     current = None
@@ -194,6 +199,7 @@ def plan_view(
         "replan": None if replan is None else dict(replan),
         "targets": [_target(target, zone) for target in plan.get("targets") or []],
         "demand": [dict(charge) for charge in plan.get("demand") or []],
+        "flexible": [_flexible(entry, zone) for entry in flexible],
         "config_problems": list(plan.get("config_problems") or []),
     }
 
@@ -202,6 +208,15 @@ def _target(target: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
     """A SOC target as the plan meets it, its time in the site's zone (``TargetResult``)."""
     at = datetime.fromisoformat(target["by"]).timestamp()
     return {**target, "by": local_iso(at, zone), "by_at": at}
+
+
+def _flexible(entry: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """A flexible load as the plan places it, its deadline in the site's zone."""
+    found = {k: v for k, v in entry.items() if k != "power_w"}
+    deadline = entry.get("deadline")
+    if isinstance(deadline, str):
+        found["deadline"] = local_iso(datetime.fromisoformat(deadline).timestamp(), zone)
+    return found
 
 
 def why(trigger: Any) -> str:

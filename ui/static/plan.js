@@ -91,6 +91,7 @@
       ...targetLines(view.targets ?? []),
       ...(view.config_problems ?? []).map((text) => h("div", { class: "target warn" }, text)));
     document.getElementById("plan-demand").replaceChildren(...demandLines(view.demand ?? []));
+    document.getElementById("plan-flexible").replaceChildren(...flexibleLines(view.flexible ?? []));
     document.getElementById("plan-zone").textContent = `times in ${view.timezone}`;
     renderRuns(view.runs);
     showError(lastFailure(view.runs));
@@ -121,6 +122,22 @@
         `${d.name ? `${d.name}: ` : ""}$${Number(d.price_per_kw).toFixed(2)}/kW; planned peak `
         + `${kw(d.planned_peak_kw)}, peak so far ${kw(d.peak_so_far_kw)} (${source}); `
         + `adds ${money(d.added_cost)}`);
+    });
+  }
+
+  // One line per flexible load (flexible_loads: a car, a diverter): what it needs by
+  // when, and what the plan delivers.
+  function flexibleLines(loads) {
+    if (!loads.length) return ["none (flexible_loads)"];
+    return loads.map((f) => {
+      const planned = Number(f.planned_kwh ?? 0).toFixed(1);
+      const short = Number(f.shortfall_kwh ?? 0);
+      const needed = Number(f.needed_kwh ?? 0);
+      let outcome = `planned ${planned} kWh: met`;
+      if (needed <= 0.001) outcome = "nothing to do";
+      else if (f.shortfall_kwh === undefined) outcome = "waits for a later plan";
+      else if (short > 0.001) outcome = `planned ${planned} kWh: ${short.toFixed(1)} kWh short`;
+      return h("div", { class: short > 0.001 ? "target warn" : "target" }, `${f.why ?? f.name}; ${outcome}`);
     });
   }
 
@@ -257,6 +274,7 @@
       document.getElementById("plan-replan").textContent = "—";
       document.getElementById("plan-targets").textContent = "—";
       document.getElementById("plan-demand").textContent = "—";
+      document.getElementById("plan-flexible").textContent = "—";
       document.querySelector("#plan-table tbody").replaceChildren(
         h("tr", {}, h("td", { colspan: "8", class: "muted" }, body?.error ?? `no plan (${status})`)));
       renderRuns(body?.runs ?? []);
