@@ -8,7 +8,8 @@ Topic layout (``<p>`` = ``mqtt.prefix``, default
 ``power_master``; ``<d>`` = ``homeassistant.discovery_prefix``, default
 ``homeassistant``; ``<id>`` = ``homeassistant.device_id``; ``<load>`` = a load's
 id: its key in settings ``loads`` as it is, or with each run of anything but
-letters, digits, ``_`` and ``-`` made ``_``). The layout is stable: fleet tools
+letters, digits, ``_`` and ``-`` made ``_``; ``<flex>`` = a flexible load's key in
+settings ``flexible_loads``). The layout is stable: fleet tools
 read these topics too.
 
 | Topic | Way | Retain | QoS | Payload |
@@ -31,6 +32,15 @@ read these topics too.
 | ``<p>/target/active/set`` | in | - | 1 | ``ON`` sets it, ``OFF`` cancels it |
 | ``<p>/load/<load>/state`` | out | yes | 1 | ``ON``, ``OFF`` or ``None`` (unknown) |
 | ``<p>/load/<load>/set`` | in | - | 1 | ``ON`` or ``OFF`` |
+| ``<p>/flexible/<flex>/state`` | out | no | 0 | a flexible load's JSON, with ``<p>/state`` |
+| ``<p>/flexible/<flex>/target/soc/state`` | out | yes | 1 | its target SOC chosen, % (a car) |
+| ``<p>/flexible/<flex>/target/soc/set`` | in | - | 1 | a number of %, 1 to 100 |
+| ``<p>/flexible/<flex>/target/energy/state`` | out | yes | 1 | its target energy, kWh (else) |
+| ``<p>/flexible/<flex>/target/energy/set`` | in | - | 1 | a number of kWh in the number's range |
+| ``<p>/flexible/<flex>/target/by/state`` | out | yes | 1 | its time of day, ``HH:MM`` |
+| ``<p>/flexible/<flex>/target/by/set`` | in | - | 1 | ``HH:MM`` |
+| ``<p>/flexible/<flex>/target/active/state`` | out | yes | 1 | ``ON`` while HA's is to come |
+| ``<p>/flexible/<flex>/target/active/set`` | in | - | 1 | ``ON`` sets it, ``OFF`` cancels it |
 
 ``<p>/state`` keys (null when unknown): ``timestamp`` and ``telemetry_at`` (ISO
 8601 UTC), ``battery_soc`` (%), ``pv_w``, ``load_w``, ``battery_w`` (+ =
@@ -51,7 +61,16 @@ Entities (unique id ``<id>_<key>``): sensors ``battery_soc``, ``pv_power``,
 sensor ``storm_reserve_armed``; select ``override_mode``; number
 ``reserve_soc``; the SOC target's number ``target_soc``, text ``target_by`` and
 switches ``target_hard`` and ``target`` (nodes/homeassistant/target.py); a
-switch ``load_<load>`` per load.
+switch ``load_<load>`` per load; per flexible load, ``flex_<flex>_<what>``
+(``discovery.FLEXIBLE``): sensors ``power``, ``setpoint``, ``session_energy``,
+``planned_energy``, ``needed_energy``, ``deadline``, ``reason``, ``mode`` (and for a
+car ``car_soc`` and the binary sensor ``plugged``), the one-off target's number
+``target``, text ``target_by`` and switch ``target_active``
+(nodes/homeassistant/flexible.py).
+
+``<p>/flexible/<flex>/state`` keys (null when unknown): ``power_w``, ``setpoint_w``,
+``session_kwh``, ``planned_kwh`` (the plan's), ``needed_kwh``, ``deadline`` (ISO 8601,
+the site's offset), ``reason``, ``plugged`` (ON/OFF), ``soc`` (the car's, %), ``mode``.
 """
 
 from __future__ import annotations
@@ -66,18 +85,21 @@ from nodes.homeassistant.commands import (
     ClearOverride,
     Command,
     CommandError,
+    SetFlexibleBy,
+    SetFlexibleTarget,
     SetOverride,
     SetReserveSoc,
     SetTargetBy,
     SetTargetHard,
     SetTargetSoc,
+    SwitchFlexibleTarget,
     SwitchLoad,
     SwitchTarget,
     parse_command,
 )
 from nodes.homeassistant.discovery import Discovery, announced_in, build_discovery
 from nodes.homeassistant.settings import HomeAssistantSettings, SettingsError
-from nodes.homeassistant.state import build_state, encode, entity_states
+from nodes.homeassistant.state import build_state, encode, entity_states, flexible_state
 from nodes.homeassistant.topics import Load, Topics, loads_from
 
 NODE_TYPES: list[Declared] = [HomeAssistantBridge]
@@ -96,12 +118,15 @@ __all__ = [
     "Discovery",
     "HomeAssistantSettings",
     "Load",
+    "SetFlexibleBy",
+    "SetFlexibleTarget",
     "SetOverride",
     "SetReserveSoc",
     "SetTargetBy",
     "SetTargetHard",
     "SetTargetSoc",
     "SettingsError",
+    "SwitchFlexibleTarget",
     "SwitchLoad",
     "SwitchTarget",
     "Topics",
@@ -110,6 +135,7 @@ __all__ = [
     "build_state",
     "encode",
     "entity_states",
+    "flexible_state",
     "loads_from",
     "parse_command",
 ]

@@ -7,8 +7,9 @@ back (``homeassistant/status`` = ``online``; at most once per
 ``ANSWER_GAP_S``, so a flood of them costs one announcement now and one when the
 gap ends), and takes commands from HA's
 controls through the same functions the HTTP API uses (the override, set ahead
-too; the load commands; a one-off SOC target; the storm reserve SOC in global
-context). A command that arrives with
+too; the load commands; a one-off SOC target; each flexible load's one-off target;
+the storm reserve SOC in global context). Each flexible load's state goes to its own
+topic with the state. A command that arrives with
 the retain flag (the broker's replay of a retained one when we subscribe), or one
 that does not parse, is refused in the log and never acted on; the control's
 state is published again so HA shows what holds.
@@ -29,22 +30,29 @@ from flowengine.schema import DURATION
 from nodes.control.override_rules import InvalidOverride, clear_override
 from nodes.control.planned import set_or_plan_override
 from nodes.core.wallclock import site_zone
-from nodes.homeassistant import target
+from nodes.flexible import one_off as flexible_one_off
+from nodes.flexible.one_off import InvalidFlexibleTarget
+from nodes.flexible.settings import InvalidFlexibleLoads
+from nodes.homeassistant import flexible, target
 from nodes.homeassistant.commands import (
     ClearOverride,
     CommandError,
+    FlexibleCommand,
+    SetFlexibleBy,
+    SetFlexibleTarget,
     SetOverride,
     SetReserveSoc,
     SetTargetBy,
     SetTargetHard,
     SetTargetSoc,
+    SwitchFlexibleTarget,
     SwitchLoad,
     SwitchTarget,
     parse_command,
 )
 from nodes.homeassistant.discovery import build_discovery
 from nodes.homeassistant.settings import HomeAssistantSettings
-from nodes.homeassistant.state import build_state, encode, entity_states
+from nodes.homeassistant.state import build_state, encode, entity_states, flexible_state
 from nodes.homeassistant.topics import Topics
 from nodes.loads import InvalidLoadCommand, set_load_command
 from nodes.mqtt.connection import MqttBroker
@@ -90,6 +98,10 @@ class HomeAssistantBridge(Node):
         ContextKey("storm_reserve_soc", "the reserve SOC chosen"),
         ContextKey("soc_targets", "the one-off SOC targets"),
         ContextKey("ha_soc_target", "the SOC target HA's controls chose"),
+        ContextKey("flexible_loads", "every flexible load's state"),
+        ContextKey("plan", "the plan (each flexible load's planned energy)"),
+        ContextKey("flexible_targets", "the flexible loads' one-off targets"),
+        ContextKey("ha_flexible_targets", "the flexible loads' targets HA's controls chose"),
     )
     writes: ClassVar[tuple[ContextKey, ...]] = (
         ContextKey("override", "the manual override, from HA's controls"),
@@ -99,6 +111,8 @@ class HomeAssistantBridge(Node):
         ContextKey("ha_announced_loads", "the loads announced to HA"),
         ContextKey("soc_targets", "the one-off SOC target set from HA"),
         ContextKey("ha_soc_target", "the SOC target HA's controls chose"),
+        ContextKey("flexible_targets", "a flexible load's one-off target set from HA"),
+        ContextKey("ha_flexible_targets", "the flexible loads' targets HA's controls chose"),
     )
     description = "Announces Power Master to Home Assistant, publishes its state, takes commands."
     config_schema: ClassVar[dict[str, Any]] = {
@@ -177,6 +191,17 @@ class HomeAssistantBridge(Node):
             command_check=scope.peek("command_check"),
         )
         await self.broker.publish(self.topics.state, encode(state))
+        reports = scope.peek("flexible_loads")
+        for config in flexible.configs(self.ctx.settings):
+            load = flexible_state(
+                config,
+                now,
+                self.ctx.settings,
+                status=reports.get(config.id) if isinstance(reports, Mapping) else None,
+                plan=scope.peek("plan"),
+                targets=scope.peek(flexible_one_off.TARGETS_KEY),
+            )
+            await self.broker.publish(self.topics.flexible_state(config.id), encode(load))
         for topic, payload in self._entity_states(now).items():
             if self.published.get(topic) != payload:
                 await self.broker.publish(topic, payload, qos=1, retain=True)
@@ -196,6 +221,8 @@ class HomeAssistantBridge(Node):
             },
             target_choice=scope.peek(target.CHOSEN_KEY),
             soc_targets=scope.peek(one_off.TARGETS_KEY),
+            flexible_choice=scope.peek(flexible.CHOSEN_KEY),
+            flexible_targets=scope.peek(flexible_one_off.TARGETS_KEY),
         )
 
     # -- what Home Assistant sends --
@@ -224,6 +251,38 @@ class HomeAssistantBridge(Node):
             zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
             one_off.replace_from(
                 scope, now, settings, target.request(choice, now, zone), target.SOURCE
+            )
+
+    def _flexible(self, command: FlexibleCommand) -> None:
+        """A flexible load's target control changed: as ``_target`` does for the SOC
+        target, keep the choice; set the load's one-off target it makes when the switch
+        is turned on (or is on and the choice changed), cancel HA's when turned off. The
+        plan and flexible flows follow global.flexible_targets."""
+        scope, settings = self.ctx.globals, self.ctx.settings
+        now = self.ctx.clock.time()
+        load_id = command.load
+        config = next(c for c in flexible.configs(settings) if c.id == load_id)
+        kept = scope.peek(flexible.CHOSEN_KEY)
+        choices = dict(kept) if isinstance(kept, Mapping) else {}
+        choice = flexible.chosen(choices.get(load_id), config)
+        if isinstance(command, SetFlexibleTarget):
+            if command.soc is not None:
+                choice["soc"] = command.soc
+            if command.energy_kwh is not None:
+                choice["energy_kwh"] = command.energy_kwh
+        elif isinstance(command, SetFlexibleBy):
+            choice["by"] = command.by
+        choices[load_id] = choice
+        scope.set(flexible.CHOSEN_KEY, choices)
+        targets = scope.peek(flexible_one_off.TARGETS_KEY)
+        on = flexible.is_on(targets, load_id, now)
+        if isinstance(command, SwitchFlexibleTarget) and not command.on:
+            if on:
+                flexible_one_off.cancel_target(scope, load_id, now)
+            return
+        if isinstance(command, SwitchFlexibleTarget) or on:
+            flexible_one_off.set_target(
+                scope, now, settings, load_id, flexible.request(choice), flexible.SOURCE
             )
 
     async def _ha_status(self, topic: str, payload: bytes) -> None:
@@ -263,6 +322,8 @@ class HomeAssistantBridge(Node):
                 )
             elif isinstance(command, SetTargetSoc | SetTargetBy | SetTargetHard | SwitchTarget):
                 self._target(command)
+            elif isinstance(command, SetFlexibleTarget | SetFlexibleBy | SwitchFlexibleTarget):
+                self._flexible(command)
             elif isinstance(command, SetReserveSoc):
                 scope.set(RESERVE_KEY, command.soc)
             elif isinstance(command, SwitchLoad):
@@ -276,7 +337,14 @@ class HomeAssistantBridge(Node):
                     settings,
                 )
             self.ctx.status(f"command: {command.kind}")
-        except (CommandError, InvalidOverride, InvalidLoadCommand, InvalidTarget) as exc:
+        except (
+            CommandError,
+            InvalidOverride,
+            InvalidLoadCommand,
+            InvalidTarget,
+            InvalidFlexibleTarget,
+            InvalidFlexibleLoads,
+        ) as exc:
             log.warning("Home Assistant %s (not acted on)", exc)
             self.ctx.status(str(exc)[:120], "warn")
         self.published = {}  # HA's control shows what holds now, refused or not

@@ -20,6 +20,11 @@ SOC target (``<prefix>/target/...``): the number (``soc``, %), the text (``by``,
 ``HH:MM``) and the hard switch (``hard``) choose a one-off target; the target
 switch (``active``) ON sets it (by the next time the clock reads ``by``), OFF
 cancels it (nodes/planning/one_off.py).
+
+A flexible load's one-off target (``<prefix>/flexible/<id>/target/...``): the number
+(``soc``, %, for a car with ``battery_kwh``; else ``energy``, kWh) and the text
+(``by``, ``HH:MM``) choose it; the switch (``active``) ON sets it, OFF cancels it
+(nodes/homeassistant/flexible.py, nodes/flexible/one_off.py).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from flowengine.durations import parse_duration
 from nodes.control.decision import MODES
 from nodes.control.override_rules import MAX_REASON_CHARS, max_duration_s, power_limit_w
 from nodes.core.wallclock import parse_moment, site_zone
+from nodes.flexible.settings import InvalidFlexibleLoads
+from nodes.homeassistant import flexible
 from nodes.homeassistant.discovery import AUTO, CLOCK_PATTERN
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
@@ -125,6 +132,37 @@ class SwitchTarget:
     kind: ClassVar[str] = "target"
 
 
+@dataclass(frozen=True, slots=True)
+class SetFlexibleTarget:
+    """A flexible load's one-off target amount: the car's ``soc`` (a fraction) or the
+    ``energy_kwh``, one of them; ``load`` is its id in ``flexible_loads``."""
+
+    load: str
+    soc: float | None = None
+    energy_kwh: float | None = None
+    kind: ClassVar[str] = "flexible_target"
+
+
+@dataclass(frozen=True, slots=True)
+class SetFlexibleBy:
+    """A flexible load's one-off target's time of day, ``HH:MM`` in the site's zone."""
+
+    load: str
+    by: str
+    kind: ClassVar[str] = "flexible_target_by"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchFlexibleTarget:
+    """Set the flexible load's one-off target chosen (ON), or cancel it (OFF)."""
+
+    load: str
+    on: bool
+    kind: ClassVar[str] = "flexible_target_active"
+
+
+FlexibleCommand = SetFlexibleTarget | SetFlexibleBy | SwitchFlexibleTarget
+
 Command = (
     ClearOverride
     | SetOverride
@@ -134,6 +172,9 @@ Command = (
     | SetTargetBy
     | SetTargetHard
     | SwitchTarget
+    | SetFlexibleTarget
+    | SetFlexibleBy
+    | SwitchFlexibleTarget
 )
 
 
@@ -158,10 +199,7 @@ def parse_command(
     if topic == topics.target_soc_set:
         return SetTargetSoc(_percent(topic, text, ha.reserve_min_pct, ha.reserve_max_pct))
     if topic == topics.target_by_set:
-        if not re.fullmatch(CLOCK_PATTERN, text):
-            raise CommandError(topic, f"{text!r} is not a time of day (HH:MM)")
-        hours, minutes = text.split(":")
-        return SetTargetBy(f"{int(hours):02d}:{minutes}")
+        return SetTargetBy(_clock(topic, text))
     if topic == topics.target_hard_set:
         return SetTargetHard(_on_off(topic, text))
     if topic == topics.target_set:
@@ -169,7 +207,56 @@ def parse_command(
     for load in loads_from(settings.get("loads") if loads is None else loads):
         if topic == topics.load_set(load):
             return SwitchLoad(load.key, _on_off(topic, text))
+    found = _flexible(topics, topic, text, settings)
+    if found is not None:
+        return found
     raise CommandError(topic, "not a command topic of ours (no such control or load)")
+
+
+def _flexible(
+    topics: Topics, topic: str, text: str, settings: Mapping[str, Any]
+) -> FlexibleCommand | None:
+    """A flexible load's target command on ``topic``, or None if it is none of theirs."""
+    if not topic.startswith(f"{topics.prefix}/flexible/"):
+        return None
+    try:
+        configs = flexible.configs(settings)
+    except InvalidFlexibleLoads as exc:
+        raise CommandError(topic, f"flexible_loads cannot be used: {exc}") from None
+    for config in configs:
+        load_id = config.id
+        if topic == topics.flexible_target_set(load_id, "soc") and flexible.uses_soc(config):
+            low, high = flexible.SOC_MIN_PCT, flexible.SOC_MAX_PCT
+            return SetFlexibleTarget(load_id, soc=_percent(topic, text, low, high))
+        if topic == topics.flexible_target_set(load_id, "energy") and not flexible.uses_soc(config):
+            top = flexible.energy_max_kwh(config)
+            return SetFlexibleTarget(load_id, energy_kwh=_kwh(topic, text, top))
+        if topic == topics.flexible_by_set(load_id):
+            return SetFlexibleBy(load_id, _clock(topic, text))
+        if topic == topics.flexible_active_set(load_id):
+            return SwitchFlexibleTarget(load_id, _on_off(topic, text))
+    return None
+
+
+def _clock(topic: str, text: str) -> str:
+    """A text entity's time of day as ``HH:MM``."""
+    if not re.fullmatch(CLOCK_PATTERN, text):
+        raise CommandError(topic, f"{text!r} is not a time of day (HH:MM)")
+    hours, minutes = text.split(":")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def _kwh(topic: str, text: str, high: float) -> float:
+    """A number entity's kWh, from 0 to ``high``."""
+    try:
+        kwh = float(text)
+    except ValueError:
+        raise CommandError(topic, f"{text!r} is not a number of kWh") from None
+    if not math.isfinite(kwh):
+        raise CommandError(topic, f"{text!r} is not a number of kWh")
+    if not 0 <= kwh <= high:
+        raise CommandError(topic, f"{kwh:g} kWh is outside 0 to {high:g} kWh")
+    return round(kwh, 3)
 
 
 def default_duration_s(settings: Mapping[str, Any]) -> float:

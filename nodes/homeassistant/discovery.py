@@ -14,6 +14,14 @@ existing config"; ``check_unique_id`` exempts such a one-key component). So a
 load taken out of settings goes out once as ``{"p": "switch"}``, in the same
 message as everything that stays; the caller keeps ``announced_loads`` from one
 build to pass to the next.
+
+A flexible load (site.yaml ``flexible_loads``) gets its own sensors, read from its
+own state topic (``<prefix>/flexible/<id>/state``), and its one-off target's controls,
+each under the key ``flex_<id>_<what>`` (``FLEXIBLE``: every ``<what>`` and its
+platform; no ``<what>`` ends with ``_`` and another, so two loads' keys never meet).
+Its components are announced and removed as a load's switch is: a flexible load taken
+out of settings (or a car's sensors, when it is no car any more) goes out once as its
+platform alone.
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ from importlib import metadata
 from typing import Any
 
 from nodes.control.decision import MODES
+from nodes.flexible.settings import MODES as FLEXIBLE_MODES
+from nodes.flexible.settings import FlexConfig
+from nodes.homeassistant import flexible
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Load, Topics, loads_from
 
@@ -40,6 +51,26 @@ UNKNOWN = "unknown"
 CLOCK_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
 #: Load switches' keys start so, and no other component's does (house load: ``home_``).
 LOAD_PREFIX = "load_"
+#: A flexible load's components' keys start so: ``flex_<id>_<what>``.
+FLEX_PREFIX = "flex_"
+#: A flexible load's components: ``<what>`` -> platform (``plugged`` and ``car_soc``
+#: for a car only).
+FLEXIBLE: dict[str, str] = {
+    "power": "sensor",
+    "setpoint": "sensor",
+    "session_energy": "sensor",
+    "planned_energy": "sensor",
+    "needed_energy": "sensor",
+    "deadline": "sensor",
+    "reason": "sensor",
+    "mode": "sensor",
+    "plugged": "binary_sensor",
+    "car_soc": "sensor",
+    "target": "number",
+    "target_by": "text",
+    "target_active": "switch",
+}
+CAR_ONLY = ("plugged", "car_soc")
 ENERGY_FLOWS = ("grid_import", "grid_export", "pv", "battery_charge", "battery_discharge", "load")
 
 
@@ -195,9 +226,14 @@ def build_discovery(
         key = load_key(load)
         components[key] = _load_switch(load, ha.device_id, topics)
         live.add(key)
-    removed = {key for key in announced if key.startswith(LOAD_PREFIX) and key not in live}
+    configs = flexible.configs(settings)
+    for config in configs:
+        made = _flexible_components(config, ha.device_id, topics)
+        components.update(made)
+        live.update(made)
+    removed = {key for key in announced if key not in live and platform_of(key) is not None}
     for key in sorted(removed):
-        components[key] = {"p": "switch"}
+        components[key] = {"p": platform_of(key)}
     payload = {
         "dev": _device(ha),
         "o": _origin(ha),
@@ -210,7 +246,9 @@ def build_discovery(
         payload=payload,
         announced_loads=frozenset(live),
         removed=frozenset(removed),
-        command_topics=tuple(topics.command_topics(chosen)),
+        command_topics=tuple(
+            topics.command_topics(chosen, [(c.id, flexible.unit(c)) for c in configs])
+        ),
     )
 
 
@@ -219,9 +257,27 @@ def load_key(load: Load) -> str:
     return f"{LOAD_PREFIX}{load.object_id}"
 
 
+def flexible_key(load_id: str, what: str) -> str:
+    """The component key (and unique id suffix) of a flexible load's ``what`` (``FLEXIBLE``)."""
+    return f"{FLEX_PREFIX}{load_id}_{what}"
+
+
+def platform_of(key: str) -> str | None:
+    """The platform of a load's component from its key alone (what a removal must name),
+    or None for a key no load's component has."""
+    if key.startswith(LOAD_PREFIX):
+        return "switch"
+    if key.startswith(FLEX_PREFIX):
+        for what, platform in FLEXIBLE.items():
+            if key.endswith(f"_{what}") and len(key) > len(FLEX_PREFIX) + len(what) + 1:
+                return platform
+    return None
+
+
 def announced_in(retained: bytes | str | None) -> frozenset[str]:
-    """The load keys a device config we published (say, read back retained after a
-    restart) still announces; tombstones and anything unreadable count as none."""
+    """The load keys (switches and flexible loads' components) a device config we
+    published (say, read back retained after a restart) still announces; tombstones and
+    anything unreadable count as none."""
     if not retained:
         return frozenset()
     try:
@@ -234,9 +290,9 @@ def announced_in(retained: bytes | str | None) -> frozenset[str]:
     return frozenset(
         key
         for key, config in components.items()
-        if key.startswith(LOAD_PREFIX)
+        if platform_of(key) is not None
         and isinstance(config, dict)
-        and config.get("p") == "switch"
+        and config.get("p") == platform_of(key)
         and len(config) > 1
     )
 
@@ -262,7 +318,9 @@ def _origin(ha: HomeAssistantSettings) -> dict[str, Any]:
     return origin
 
 
-def _reading(reading: Reading, device_id: str, topics: Topics) -> dict[str, Any]:
+def _reading(
+    reading: Reading, device_id: str, topics: Topics, state_topic: str | None = None
+) -> dict[str, Any]:
     template = (
         f"{{{{ value_json.{reading.field} | default('{UNKNOWN}', true) }}}}"
         if reading.text
@@ -272,7 +330,7 @@ def _reading(reading: Reading, device_id: str, topics: Topics) -> dict[str, Any]
         "p": reading.platform,
         "unique_id": f"{device_id}_{reading.key}",
         "name": reading.name,
-        "state_topic": topics.state,
+        "state_topic": state_topic or topics.state,
         "value_template": template,
     }
     optional = {
@@ -389,3 +447,111 @@ def _load_switch(load: Load, device_id: str, topics: Topics) -> dict[str, Any]:
         "payload_off": OFF,
         "icon": "mdi:power-socket-au",
     }
+
+
+def _flexible_readings(config: FlexConfig) -> list[Reading]:
+    """A flexible load's sensors, read from its state topic (``state.flexible_state``)."""
+    name = config.name
+    icon = {"car": "mdi:ev-station", "hot_water": "mdi:water-boiler"}.get(config.kind, "mdi:flash")
+
+    def key(what: str) -> str:
+        return flexible_key(config.id, what)
+
+    def kwh(what: str, field: str, state_class: str | None, icon: str) -> Reading:
+        label = f"{name} {what.replace('_', ' ')}"
+        return Reading(key(what), label, field, "kWh", "energy", state_class, 1, icon)
+
+    found = [
+        _power(key("power"), f"{name} power", "power_w", icon),
+        _power(key("setpoint"), f"{name} setpoint", "setpoint_w", "mdi:tune-vertical"),
+        # A new session starts from 0: a meter reset, as total_increasing takes it.
+        kwh("session_energy", "session_kwh", "total_increasing", "mdi:counter"),
+        # Not meters: no state class, so HA sums no statistics from them.
+        kwh("planned_energy", "planned_kwh", None, "mdi:calendar-clock"),
+        kwh("needed_energy", "needed_kwh", None, "mdi:battery-arrow-up-outline"),
+        Reading(
+            key("deadline"),
+            f"{name} deadline",
+            "deadline",
+            device_class="timestamp",
+            icon="mdi:clock-end",
+        ),
+        _words(key("reason"), f"{name} reason", "reason", "mdi:comment-question-outline"),
+        _words(key("mode"), f"{name} mode", "mode", "mdi:cog", FLEXIBLE_MODES),
+    ]
+    if config.kind == "car":
+        found += [
+            Reading(
+                key("plugged"),
+                f"{name} plugged in",
+                "plugged",
+                device_class="plug",
+                icon="mdi:ev-plug-type2",
+                platform="binary_sensor",
+            ),
+            Reading(key("car_soc"), f"{name} SOC", "soc", "%", "battery", "measurement", 0),
+        ]
+    return found
+
+
+def _flexible_components(
+    config: FlexConfig, device_id: str, topics: Topics
+) -> dict[str, dict[str, Any]]:
+    """A flexible load's sensors and its one-off target's controls, by component key."""
+    load_id, name = config.id, config.name
+    state = topics.flexible_state(load_id)
+    components = {
+        reading.key: _reading(reading, device_id, topics, state)
+        for reading in _flexible_readings(config)
+    }
+    amount = flexible.unit(config)
+    number: dict[str, Any] = {
+        "p": "number",
+        "unique_id": f"{device_id}_{flexible_key(load_id, 'target')}",
+        "command_topic": topics.flexible_target_set(load_id, amount),
+        "state_topic": topics.flexible_target_state(load_id, amount),
+    }
+    if amount == "soc":
+        number.update(
+            name=f"{name} target SOC",
+            min=_plain(flexible.SOC_MIN_PCT),
+            max=_plain(flexible.SOC_MAX_PCT),
+            step=1,
+            mode="slider",
+            unit_of_measurement="%",
+            icon="mdi:battery-arrow-up",
+        )
+    else:
+        number.update(
+            name=f"{name} target energy",
+            min=0,
+            max=_plain(flexible.energy_max_kwh(config)),
+            step=flexible.ENERGY_STEP_KWH,
+            mode="box",
+            unit_of_measurement="kWh",
+            icon="mdi:lightning-bolt",
+        )
+    components[flexible_key(load_id, "target")] = number
+    components[flexible_key(load_id, "target_by")] = {
+        "p": "text",
+        "unique_id": f"{device_id}_{flexible_key(load_id, 'target_by')}",
+        "name": f"{name} target by",
+        "command_topic": topics.flexible_by_set(load_id),
+        "state_topic": topics.flexible_by_state(load_id),
+        "min": 4,
+        "max": 5,
+        "mode": "text",
+        "pattern": CLOCK_PATTERN,
+        "icon": "mdi:clock-end",
+    }
+    components[flexible_key(load_id, "target_active")] = {
+        "p": "switch",
+        "unique_id": f"{device_id}_{flexible_key(load_id, 'target_active')}",
+        "name": f"{name} target set",
+        "command_topic": topics.flexible_active_set(load_id),
+        "state_topic": topics.flexible_active_state(load_id),
+        "payload_on": ON,
+        "payload_off": OFF,
+        "icon": "mdi:calendar-check",
+    }
+    return components

@@ -21,10 +21,14 @@ from typing import Any
 from flowengine import local_iso
 from nodes.control.decision import MODES
 from nodes.control.override_rules import is_active
-from nodes.homeassistant import target
+from nodes.flexible import one_off as flexible_one_off
+from nodes.flexible.deadline import next_deadline
+from nodes.flexible.settings import FlexConfig
+from nodes.homeassistant import flexible, target
 from nodes.homeassistant.discovery import AUTO, ENERGY_FLOWS, HEALTH_STATES
 from nodes.homeassistant.settings import HomeAssistantSettings
 from nodes.homeassistant.topics import OFF, ON, Topics, loads_from
+from nodes.loads.settings import zone_of
 from nodes.storm.settings import DEFAULTS as STORM_DEFAULTS
 
 #: HA keeps at most 255 characters of a state.
@@ -63,6 +67,56 @@ def build_state(
     }
 
 
+def flexible_state(
+    config: FlexConfig,
+    now: float,
+    settings: Mapping[str, Any],
+    status: Mapping[str, Any] | None = None,
+    plan: Mapping[str, Any] | None = None,
+    targets: Any = None,
+) -> dict[str, Any]:
+    """A flexible load's ``<prefix>/flexible/<id>/state`` message.
+
+    ``status`` is its entry in ``global.flexible_loads`` (flexible.control's report),
+    ``plan`` the plan (its ``flexible`` entry gives the planned energy, and the needed
+    energy until control reports one), ``targets`` ``global.flexible_targets``. The
+    deadline is control's, else the one-off target's, else the configured one: never
+    unknown. Power in W, energy in kWh, the car's SOC in %, plugged ON/OFF.
+    """
+    data = _mapping(status)
+    entries = _mapping(plan).get("flexible")
+    entry = next(
+        (
+            _mapping(e)
+            for e in (entries if isinstance(entries, list) else ())
+            if _mapping(e).get("name") == config.id
+        ),
+        _mapping(None),
+    )
+    zone = zone_of(settings)
+    deadline = _number(data.get("deadline"))
+    if deadline is None or deadline <= now:
+        one_off = flexible_one_off.pending(targets, now).get(config.id)
+        deadline = float(one_off["by"]) if one_off else next_deadline(config, now, zone)
+    needed = _number(data.get("needed_kwh"))
+    if needed is None:
+        needed = _number(entry.get("needed_kwh"))
+    plugged = data.get("plugged")
+    soc = _number(data.get("soc"))
+    return {
+        "power_w": _whole(data.get("power_w")),
+        "setpoint_w": _whole(data.get("setpoint_w")),
+        "session_kwh": _rounded(data.get("session_kwh"), 3),
+        "planned_kwh": _rounded(entry.get("planned_kwh"), 3),
+        "needed_kwh": None if needed is None else round(needed, 3) + 0.0,
+        "deadline": local_iso(deadline, zone, "seconds"),
+        "reason": _text(data.get("reason")),
+        "plugged": (ON if plugged else OFF) if isinstance(plugged, bool) else None,
+        "soc": None if soc is None else round(soc * 100, 1),
+        "mode": str(config.get("mode")),
+    }
+
+
 def encode(state: Mapping[str, Any]) -> bytes:
     """Compact JSON; never NaN (``build_state`` already turned those into null)."""
     return json.dumps(state, separators=(",", ":"), allow_nan=False).encode()
@@ -77,6 +131,8 @@ def entity_states(
     loads: Iterable[str] | Mapping[str, Any] | None = None,
     target_choice: Mapping[str, Any] | None = None,
     soc_targets: Any = None,
+    flexible_choice: Mapping[str, Any] | None = None,
+    flexible_targets: Any = None,
 ) -> dict[str, str]:
     """Topic -> payload for the select, the numbers, the text and the switches.
 
@@ -85,7 +141,10 @@ def entity_states(
     ``storm.reserve_soc``); ``load_states`` maps a load's settings key to on/off
     (missing or None: unknown); ``target_choice`` what HA's SOC target controls chose
     (``global.ha_soc_target``) and ``soc_targets`` the one-off targets
-    (``global.soc_targets``), whose switch is ON while HA's is still to come.
+    (``global.soc_targets``), whose switch is ON while HA's is still to come;
+    ``flexible_choice`` what each flexible load's target controls chose
+    (``global.ha_flexible_targets``) and ``flexible_targets`` the loads' one-off targets
+    (``global.flexible_targets``), whose switch is ON while HA's is still to come.
     """
     ha = HomeAssistantSettings.from_settings(settings)
     topics = Topics(ha.topic_prefix, ha.discovery_prefix, ha.device_id)
@@ -105,6 +164,15 @@ def entity_states(
     for load in loads_from(settings.get("loads") if loads is None else loads):
         on = switched.get(load.key)
         states[topics.load_state(load)] = NONE_PAYLOAD if on is None else (ON if on else OFF)
+    choices = _mapping(flexible_choice)
+    for config in flexible.configs(settings):
+        choice = flexible.chosen(choices.get(config.id), config)
+        unit = flexible.unit(config)
+        amount = _percent_text(choice["soc"]) if unit == "soc" else f"{choice['energy_kwh']:g}"
+        states[topics.flexible_target_state(config.id, unit)] = amount
+        states[topics.flexible_by_state(config.id)] = choice["by"]
+        on = flexible.is_on(flexible_targets, config.id, now)
+        states[topics.flexible_active_state(config.id)] = ON if on else OFF
     return states
 
 
@@ -197,6 +265,11 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def _whole(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else round(number)
 
 
 def _rounded(value: Any, digits: int) -> float | None:

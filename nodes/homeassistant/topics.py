@@ -104,14 +104,40 @@ class Topics:
     def target_state(self) -> str:
         return f"{self.prefix}/target/active/state"
 
+    def flexible_state(self, load_id: str) -> str:
+        """A flexible load's JSON (power, setpoint, energies, deadline...), like ``state``."""
+        return f"{self.prefix}/flexible/{load_id}/state"
+
+    def flexible_target_set(self, load_id: str, unit: str) -> str:
+        """Its one-off target's amount: ``unit`` is ``soc`` (%) or ``energy`` (kWh)."""
+        return f"{self.prefix}/flexible/{load_id}/target/{unit}/set"
+
+    def flexible_target_state(self, load_id: str, unit: str) -> str:
+        return f"{self.prefix}/flexible/{load_id}/target/{unit}/state"
+
+    def flexible_by_set(self, load_id: str) -> str:
+        return f"{self.prefix}/flexible/{load_id}/target/by/set"
+
+    def flexible_by_state(self, load_id: str) -> str:
+        return f"{self.prefix}/flexible/{load_id}/target/by/state"
+
+    def flexible_active_set(self, load_id: str) -> str:
+        return f"{self.prefix}/flexible/{load_id}/target/active/set"
+
+    def flexible_active_state(self, load_id: str) -> str:
+        return f"{self.prefix}/flexible/{load_id}/target/active/state"
+
     def load_set(self, load: Load) -> str:
         return f"{self.prefix}/load/{load.object_id}/set"
 
     def load_state(self, load: Load) -> str:
         return f"{self.prefix}/load/{load.object_id}/state"
 
-    def command_topics(self, loads: Iterable[Load]) -> list[str]:
-        """Every topic HA sends commands on: subscribe to these (not to a wildcard)."""
+    def command_topics(
+        self, loads: Iterable[Load], flexible: Iterable[tuple[str, str]] = ()
+    ) -> list[str]:
+        """Every topic HA sends commands on: subscribe to these (not to a wildcard).
+        ``flexible``: each flexible load's id and its target's unit (``soc``, ``energy``)."""
         return [
             self.override_mode_set,
             self.reserve_soc_set,
@@ -120,6 +146,15 @@ class Topics:
             self.target_hard_set,
             self.target_set,
             *(self.load_set(load) for load in loads),
+            *(
+                topic
+                for load_id, unit in flexible
+                for topic in (
+                    self.flexible_target_set(load_id, unit),
+                    self.flexible_by_set(load_id),
+                    self.flexible_active_set(load_id),
+                )
+            ),
         ]
 
 
