@@ -3,10 +3,9 @@
 Pure: the control node (nodes.flexible.control) reads the device and the meter, and
 this decides. In order:
 
-1. No car plugged in, or its target reached: off.
-2. No plan for this slot: a load that still needs energy inside its window runs at its
-   most (a car is ready by its deadline even when planning has failed), solar-only
-   loads excepted.
+1. No car plugged in, its target reached, or outside its window: off.
+2. No plan for this slot: a load that still needs energy runs at its most (a car is
+   ready by its deadline even when planning has failed), solar-only loads excepted.
 3. The plan's power for the slot, raised by sun the plan did not expect: what the site
    exports beyond the plan's export for the slot goes to the load before the grid.
 4. Solar-only: never more than the PV surplus now (what it draws plus the export, less
@@ -58,11 +57,13 @@ def decide(
         return FlexDecision(0.0, "no car plugged in")
     if tick.needed_kwh is not None and tick.needed_kwh <= 1e-3:
         return FlexDecision(0.0, "target reached")
+    if not tick.in_window:
+        return FlexDecision(0.0, "outside its window")
     drawing = max(0.0, power_w or 0.0)
     importing = max(0.0, tick.grid_w or 0.0)
     exporting = max(0.0, -(tick.grid_w or 0.0))
     if tick.planned_w is None:
-        if config.solar_only or not tick.in_window:
+        if config.solar_only:
             return FlexDecision(0.0, "no plan for this slot")
         want, why = config.max_w, "no plan for this slot: charging at its most to be ready"
     else:

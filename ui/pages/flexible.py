@@ -88,6 +88,8 @@ def flexible_view(
     plan = plan if isinstance(plan, Mapping) else {}
     planned = {f.get("name"): f for f in plan.get("flexible") or [] if isinstance(f, Mapping)}
     slots = plan.get("slots") or []
+    starts = [_epoch(slot.get("start")) for slot in slots]
+    step = (starts[1] or 0.0) - (starts[0] or 0.0) if len(starts) > 1 else 1800.0
     loads = []
     for load_id, config in flexible_configs(settings).items():
         state = dict(states.get(load_id) or {})
@@ -116,7 +118,8 @@ def flexible_view(
                     "met": entry.get("met"),
                     "slots": [
                         {
-                            "start": _local(_epoch(slot.get("start")), zone),
+                            "start": _local(starts[i], zone),
+                            "end": _local((starts[i] or 0.0) + step, zone),
                             "power_w": power[i],
                             "import_price": slot.get("import_price"),
                             "reason": slot.get("reason"),

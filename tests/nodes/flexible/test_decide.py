@@ -52,6 +52,12 @@ def test_no_plan_charges_at_its_most_inside_its_window() -> None:
     assert outside.setpoint_w == 0
 
 
+def test_outside_its_window_no_sun_goes_to_it() -> None:
+    # 09:00, the car's window opens at 18:00: 1.5 kW going out stays export.
+    got = decide(config(), tick(0, grid_w=-1500, needed_kwh=20, in_window=False), 0.0, None)
+    assert got.setpoint_w == 0 and got.reason == "outside its window"
+
+
 def test_solar_only_follows_the_surplus_and_never_imports() -> None:
     solar = config(mode="solar_only")
     # Drawing 3 kW while importing 500 W: the surplus is 2.5 kW.
