@@ -62,6 +62,10 @@ class Decision:
     battery_w: float | None = None
     #: A lower export limit than the grid's for this decision (a schedule rule's).
     export_limit_w: float | None = None
+    #: When a forced mode must end by itself (epoch seconds): a discharge that reaches a
+    #: floor then. The command sets the inverter's watchdog (44001) so that it hands back
+    #: to its own work mode, which holds the floor (41011), then at the latest.
+    until: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,7 +138,8 @@ def enforce_limits(
     reason = wanted.reason
     if abs(bounded - target) > 0.5:
         reason = f"{reason} (battery power capped at {bounded:.0f} W by limits)"
-    return replace(wanted, power_w=abs(bounded), battery_w=bounded, reason=reason)
+    until = wanted.until if bounded < 0 else None  # an end only a discharge needs
+    return replace(wanted, power_w=abs(bounded), battery_w=bounded, reason=reason, until=until)
 
 
 def _export_cap(wanted: Decision, limits: Limits) -> float:
@@ -157,7 +162,8 @@ def inverter_command(
     should hold, so its self-use keeps a storm reserve even if we fall silent.
     ``curtailing``: the setpoint leaves PV unused on purpose. A KH does that only while
     the battery charges at its limit, so a battery power below ``max_charge_w`` (a hold
-    too) goes out as the charge limit as well (``charge_limit_w``: 41007).
+    too) goes out as the charge limit as well (``charge_limit_w``: 41007). A forced mode's
+    ``until`` goes out as it is: the inverter's watchdog ends it then.
     """
     command: dict[str, Any] = {"mode": decision.mode, "power_w": decision.power_w}
     if decision.mode not in INVERTER_LED:
@@ -168,6 +174,8 @@ def inverter_command(
         below_limit = max_charge_w is None or target < max_charge_w - 0.5
         if curtailing and target >= 0 and below_limit:
             command["charge_limit_w"] = round(max(0.0, _finite(target)))
+        if decision.until is not None and math.isfinite(decision.until):
+            command["until"] = decision.until
     if decision.export_limit_w is not None:
         command["export_limit_w"] = round(max(0.0, _finite(decision.export_limit_w)))
     if min_soc is not None:

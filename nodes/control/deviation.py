@@ -28,7 +28,8 @@ Remote control lapsing for reasons of our own is not held against the inverter:
 a command older than ``max_age_s`` (the watchdog flow stops feeding one that old),
 a Modbus link that failed since the command (the watchdog could not be fed), or
 health in safety (the watchdog is left to expire): the caller says which
-(``excuse``), and it is noted instead.
+(``excuse``), and it is noted instead. So is a command read after its own end
+(``Commanded.until``: a discharge to a floor), which its watchdog was set to end.
 
 Everything here is pure: ``compare`` takes the tick's telemetry, the command and
 the memory of the ticks before, and gives the findings and the next memory.
@@ -93,6 +94,8 @@ class Commanded:
     #: The inverter's own floor (41011) the decision asked for, a fraction.
     min_soc: float | None = None
     export_limit_w: float | None = None
+    #: When the command ends by itself (the decision's ``until``): its watchdog lapses then.
+    until: float | None = None
 
     @classmethod
     def from_result(
@@ -118,6 +121,7 @@ class Commanded:
             work_mode=work_mode,
             min_soc=_number(taken.get("min_soc")),
             export_limit_w=_number(taken.get("export_limit_w")),
+            until=_number(taken.get("until")),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,6 +143,7 @@ class Commanded:
             work_mode=work_mode if isinstance(work_mode, int) else None,
             min_soc=_number(data.get("min_soc")),
             export_limit_w=_number(data.get("export_limit_w")),
+            until=_number(data.get("until")),
         )
 
 
@@ -253,6 +258,8 @@ def compare(
     honoured = None if target is None or battery is None else abs(battery - target) <= tolerance
     remote = telemetry.get("remote_enabled")
     lapsed = commanded.mode in REMOTE_MODES and remote is False and not honoured
+    if lapsed and not excuse and commanded.until is not None and read_at >= commanded.until:
+        excuse = "the command's end passed, so its watchdog handed back as it was set to"
     if lapsed and excuse:
         notes.append(f"remote control off, not held against the inverter: {excuse}")
         return _verdict(now, findings, notes, target, replace(memory, power_off=0, soc_trail=()))

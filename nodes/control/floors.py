@@ -5,8 +5,12 @@ the plan in the hierarchy, yet most of the time they have nothing to say; when
 they do, it is "not below this SOC". So they act as a floor over whatever the
 lower levels decide: a decision that would discharge at or below the floor
 becomes self-use with the inverter's own minimum SOC at the floor (the inverter
-then holds it by itself, even if we fall silent), and a discharge above it is
-capped so it cannot run through the floor before the next tick or two.
+then holds it by itself, even if we fall silent). A discharge above it that would
+reach it within the next tick or two runs on at its power until it does, and no
+longer: the command carries that end (``Decision.until``) and the inverter's own
+watchdog (44001) hands back to its work mode then, whether or not a tick comes.
+Closer to the floor than that (under ``MIN_UNTIL_S`` to go) it is capped so it
+cannot run through the floor before the next tick or two.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from nodes.control.situation import CRITICAL, Situation
 
 #: How long a capped discharge may run before the next tick stops it (two ticks: one may be late).
 LOOKAHEAD_S = 600.0
+#: A discharge that would reach the floor sooner than LOOKAHEAD_S runs on at its power with
+#: an end (``Decision.until``) the inverter's watchdog keeps, if it has this long to run;
+#: closer to the floor it is capped instead.
+MIN_UNTIL_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +112,21 @@ def hold_floor(decision: Decision, sit: Situation, floor: Floor) -> Decision:
     room_w = (soc - floor.soc) * sit.options.capacity_kwh * 1000 * 3600 / LOOKAHEAD_S
     if -target <= room_w:
         return decision
+    seconds = seconds_to_floor(sit, floor, -target)
+    if seconds >= LOOKAHEAD_S:
+        return decision  # farther than it looked: the BMS's finer reading
+    if seconds >= MIN_UNTIL_S:
+        # At its power to the floor, not tapered off: the command ends by itself there (the
+        # inverter's watchdog, 44001), so no late tick can run it through the floor.
+        until = sit.now + seconds
+        if decision.until is not None:
+            until = min(until, decision.until)
+        return replace(
+            decision,
+            until=until,
+            reason=f"{decision.reason} (for {until - sit.now:.0f} s, until the {floor.reason}: "
+            "the inverter's watchdog then hands back to its own mode, which keeps the floor)",
+        )
     return replace(
         decision,
         power_w=room_w,
@@ -111,6 +134,19 @@ def hold_floor(decision: Decision, sit: Situation, floor: Floor) -> Decision:
         reason=f"{decision.reason} (discharge capped at {room_w:.0f} W to stay above the "
         f"{floor.reason})",
     )
+
+
+def seconds_to_floor(sit: Situation, floor: Floor, discharge_w: float) -> float:
+    """How long a discharge of ``discharge_w`` (AC) takes to run the battery from its SOC now
+    (the BMS's finer reading where it has one) down to ``floor``, or to the hard limit's
+    bottom (``soc_min`` plus the margin ``enforce_limits`` keeps) where that is higher;
+    0 at or below it."""
+    options = sit.options
+    margin = options.soc_margin + (options.degraded_soc_margin if sit.degraded else 0.0)
+    stop = max(floor.soc, options.soc_min + margin)
+    stored_w = discharge_w / max(1e-6, options.discharge_efficiency)
+    above = max(0.0, sit.fine_soc - stop) * options.capacity_kwh * 3.6e6
+    return above / stored_w if stored_w > 0 else 0.0
 
 
 def no_arbitrage(decision: Decision, sit: Situation) -> Decision:

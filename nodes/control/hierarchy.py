@@ -59,8 +59,9 @@ def available_pv(
     """PV to count on for the AC setpoint (pv - battery).
 
     The PV registers report what the panels deliver, which is less than they
-    could while the inverter curtails them (battery at its charge limit, or
-    export at its limit). Then the plan's PV for this slot is the better guess.
+    could while the inverter curtails them (battery at its charge limit, the one
+    41007 holds too when a command lowered it to curtail, or export at its
+    limit). Then the plan's PV for this slot is the better guess.
     Where the plan curtails PV on purpose (exporting costs money, or importing
     pays), no more than the PV it planned to use is counted.
     """
@@ -76,6 +77,9 @@ def _available(
     if plan_pv is None or plan_pv <= measured:
         return measured
     charge_limit = settings["battery"]["max_charge_w"]
+    held = telemetry.get("charge_limit_w")  # 41007 as the inverter holds it (lowered to curtail)
+    if isinstance(held, int | float) and 0 <= held < charge_limit:
+        charge_limit = float(held)
     export_limit = settings["grid"]["max_export_w"]
     battery_w = float(telemetry.get("battery_w") or 0.0)  # None: the BMS is not connected
     grid_w = float(telemetry.get("grid_w") or 0.0)

@@ -43,6 +43,8 @@ class ControlSettings:
     break_even_delta: float
     timezone: str
     schedule: tuple[Rule, ...] = field(default=())
+    #: Stored energy out per AC energy delivered: how fast a discharge runs down the SOC.
+    discharge_efficiency: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> ControlSettings:
@@ -73,6 +75,7 @@ class ControlSettings:
             break_even_delta=float(planner.get("break_even_delta", 0.02)),
             timezone=str(settings.get("site", {}).get("timezone", "UTC")),
             schedule=parse_rules(control.get("schedule", [])),
+            discharge_efficiency=float(battery.get("discharge_efficiency", 1.0)),
         )
 
     def min_hold_for(self, mode: str) -> float:

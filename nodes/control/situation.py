@@ -37,6 +37,19 @@ class Situation:
         return _number(self.telemetry.get("soc"), math.nan)
 
     @property
+    def fine_soc(self) -> float:
+        """SOC now from the BMS's remaining energy (0.01 kWh steps) when it agrees with the
+        1 %-step SOC register (as the plan reads it), else the register's."""
+        soc = self.soc
+        energy = self.telemetry.get("battery_energy_kwh")
+        capacity = self.options.capacity_kwh
+        if isinstance(energy, int | float) and not isinstance(energy, bool) and capacity > 0:
+            fine = energy / capacity
+            if abs(fine - soc) <= 0.011:  # finer, and the same reading
+                return fine
+        return soc
+
+    @property
     def pv_w(self) -> float:
         return max(0.0, _number(self.telemetry.get("pv_w"), 0.0))
 

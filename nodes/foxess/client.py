@@ -48,6 +48,9 @@ READBACK_LAG_S = 5.0
 #: timeout room for the mode's own writes and re-reads.
 EXPORT_TIMEOUT_S = 10.0
 EXPORT_TRIES = 2
+#: The shortest watchdog time (44001) written: a command with an end (``until``) sooner
+#: than this is not fed again, and lapses at the end its last write set.
+MIN_WATCHDOG_S = 10
 
 MODES = ("self_use", "self_use_zero_export", "force_charge", "force_discharge", "hold")
 #: Work modes 41000 may hold for the inverter to fall back to when the watchdog fires.
@@ -94,6 +97,9 @@ class Telemetry:
     remote_setpoint_w: int
     bms_connected: bool = True
     battery_energy_kwh: float | None = None  # BMS energy remaining (KH >= 1.33)
+    #: The charge limit the inverter holds (W): 41007 (max charge current) as last read or
+    #: written, at the battery voltage just read; None while unknown (never read yet).
+    charge_limit_w: float | None = None
     energy_kwh: dict[str, float] = field(default_factory=dict)  # inverter totals
     energy_today_kwh: dict[str, float] = field(default_factory=dict)  # since local midnight
 
@@ -163,6 +169,11 @@ class _Remote:
     mode: str
     setpoint_w: int
     written_at: float = 0.0
+    #: When it ends by itself (epoch seconds): its watchdog is set to lapse then.
+    until: float | None = None
+
+    def over(self, now: float) -> bool:
+        return self.until is not None and now >= self.until
 
 
 class FoxKHClient:
@@ -264,8 +275,9 @@ class FoxKHClient:
 
     @property
     def remote_active(self) -> bool:
-        """True while a remote-control command from this client is in force."""
-        return self._remote is not None
+        """True while a remote-control command from this client is in force (not past the
+        end it was given)."""
+        return self._remote is not None and not self._remote.over(self.clock.time())
 
     async def connect(self) -> bool:
         """Try once now; on failure schedule the next try. Never raises."""
@@ -331,6 +343,7 @@ class FoxKHClient:
             remote_setpoint_w=r.decode_i16(remote[2]),
             bms_connected=bms,
             battery_energy_kwh=value.get("bms_energy_remaining") if bms else None,
+            charge_limit_w=self._charge_limit_w(value["battery_voltage"]) if bms else None,
             energy_kwh=_energy(value, "_total"),
             energy_today_kwh=_energy(value, "_today"),
         )
@@ -338,6 +351,13 @@ class FoxKHClient:
             raise InverterError("implausible telemetry: " + "; ".join(problems))
         self._battery_v = telemetry.battery_voltage_v if bms else self._battery_v
         return telemetry
+
+    def _charge_limit_w(self, volts: float) -> float | None:
+        """41007 as last read or written (no read of its own) at ``volts``, in W."""
+        known = self._settings.get(r.MAX_CHARGE_CURRENT)
+        if known is None or volts <= 0:
+            return None
+        return round(known[0] / 10 * volts, 1)
 
     async def read_settings(self) -> InverterSettings:
         raw = {a: await self._read_one(a) for a in r.SETTINGS}
@@ -370,6 +390,7 @@ class FoxKHClient:
         min_soc: float | None = None,
         export_limit_w: float | None = None,
         charge_limit_w: float | None = None,
+        until: float | None = None,
     ) -> CommandResult:
         """Put the inverter in ``mode`` and verify by reading every write back.
 
@@ -399,6 +420,11 @@ class FoxKHClient:
         how a plan curtails PV while it charges less than the battery could, or holds it
         (0 A). Without it 41007 goes back to ``charge_current_a`` (else to what it held
         before this client first lowered it).
+
+        ``until`` (epoch seconds) ends a forced mode by itself: the watchdog (44001) is
+        written as the time left to it (at most ``watchdog_s``, at least
+        ``MIN_WATCHDOG_S``) and never fed past it, so the inverter hands back to its work
+        mode then even if no command comes (a discharge that reaches a floor then).
         """
         if mode not in MODES:
             raise InverterError(f"unknown mode {mode!r}; expected one of {MODES}")
@@ -420,13 +446,15 @@ class FoxKHClient:
             if mode == "self_use":
                 mode = "self_use_zero_export"
                 note = f"self-use with export up to {export_limit_w:.0f} W run as zero export"
-        result = await self._command(mode, power_w, setpoint_w)
+        result = await self._command(mode, power_w, setpoint_w, until)
         result.absorb(floor)
         result.follow(await self._set_export_limit(export_limit_w))
         result.note = note
         return result
 
-    async def _command(self, mode: str, power_w: float, setpoint_w: float | None) -> CommandResult:
+    async def _command(
+        self, mode: str, power_w: float, setpoint_w: float | None, until: float | None = None
+    ) -> CommandResult:
         if mode == "self_use":
             return await self._leave_remote()
         if setpoint_w is not None and mode != "self_use_zero_export":
@@ -439,6 +467,7 @@ class FoxKHClient:
             same is not None
             and same.mode == mode
             and same.setpoint_w == setpoint
+            and same.until == until
             and not self._work_mode_changed(fallback)
         ):
             if (held := self._held_as_seen(same)) is not None:
@@ -456,11 +485,11 @@ class FoxKHClient:
         self._kept_work_mode = True
         if await self._read_setting(r.WORK_MODE) != fallback:
             await self._write(r.WORK_MODE, fallback, result)
-        await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
+        await self._write(r.REMOTE_TIMEOUT, self._watchdog_time(until), result)
         self._taken = True  # before the write: a write that times out may still have landed
         await self._write(r.REMOTE_ENABLE, 1, result)
         await self._write(r.REMOTE_SETPOINT, r.encode_i16(setpoint), result)
-        self._remote = _Remote(mode, setpoint, self.clock.time())
+        self._remote = _Remote(mode, setpoint, self.clock.time(), until)
         await self._verify(result, {r.WORK_MODE: fallback})
         return result
 
@@ -663,21 +692,34 @@ class FoxKHClient:
         re-enable remote control: if the watchdog already fired, the result shows a
         44000 mismatch and the caller decides whether to command again. A 44000 that
         reads 0 while the AC port follows the setpoint is tolerated (``_tolerates``).
+        A command with an end (``until``) is fed with the time left to it, and not at all
+        once that is under ``MIN_WATCHDOG_S``: it lapses at its end.
         """
         if self._remote is None:
             return None
         if not force and self.clock.time() - self._remote.written_at < self.watchdog_s / 3:
             return None
+        until = self._remote.until
+        if until is not None and until - self.clock.time() < MIN_WATCHDOG_S:
+            return None  # it ends by itself at its end, as the last write set it
         setpoint = self._remote.setpoint_w
         if self._remote.mode == "self_use_zero_export":
             setpoint = await self._setpoint(self._remote.mode, 0)
         result = CommandResult(self._remote.mode, setpoint)
-        await self._write(r.REMOTE_TIMEOUT, self.watchdog_s, result)
+        await self._write(r.REMOTE_TIMEOUT, self._watchdog_time(until), result)
         await self._write(r.REMOTE_SETPOINT, r.encode_i16(setpoint), result)
         self._remote.setpoint_w = setpoint
         self._remote.written_at = self.clock.time()
         await self._verify(result, {r.REMOTE_ENABLE: 1})  # 0 here: the watchdog already fired
         return result
+
+    def _watchdog_time(self, until: float | None) -> int:
+        """44001 for a command that ends at ``until`` (None: ``watchdog_s``): the whole
+        seconds left to it, so a write now makes the inverter hand back by then."""
+        if until is None:
+            return self.watchdog_s
+        left = math.floor(until - self.clock.time())
+        return max(MIN_WATCHDOG_S, min(self.watchdog_s, left))
 
     async def _leave_remote(self) -> CommandResult:
         if self._remote is None and (held := self._self_use_as_seen()) is not None:

@@ -162,10 +162,11 @@ class FoxModbusConnection(Connection):
         min_soc: float | None = None,
         export_limit_w: float | None = None,
         charge_limit_w: float | None = None,
+        until: float | None = None,
     ) -> CommandResult:
         return await self._locked(
             lambda: self.client.command(
-                mode, power_w, setpoint_w, min_soc, export_limit_w, charge_limit_w
+                mode, power_w, setpoint_w, min_soc, export_limit_w, charge_limit_w, until
             )
         )
 

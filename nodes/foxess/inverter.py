@@ -141,7 +141,9 @@ class FoxCommand(_FoxNode):
         '"min_soc": optional storm reserve 0..1 for the inverter\'s own floor (41011), '
         '"export_limit_w": optional W >= 0 the export stays under, in every mode, '
         '"charge_limit_w": optional W >= 0 the battery charges at most (41007), '
-        "so PV is curtailed while it charges less than it could}"
+        "so PV is curtailed while it charges less than it could, "
+        '"until": optional epoch seconds a forced mode ends by itself (its watchdog, 44001, '
+        "set to end it then and not fed past it)}"
     )
     gives: ClassVar[dict[str, str]] = {
         "out": "payload = command result: written and read-back registers, mismatches"
@@ -191,8 +193,13 @@ class FoxCommand(_FoxNode):
         charge = payload.get("charge_limit_w")
         if charge is not None and not _watts(charge):
             raise InverterError(f"payload charge_limit_w must be W >= 0, got {charge!r}")
+        until = payload.get("until")
+        if until is not None and not (
+            isinstance(until, int | float) and not isinstance(until, bool) and math.isfinite(until)
+        ):
+            raise InverterError(f"payload until must be epoch seconds, got {until!r}")
         result = await self.exchange(
-            self.connection.command(mode, power, setpoint, min_soc, limit, charge)
+            self.connection.command(mode, power, setpoint, min_soc, limit, charge, until)
         )
         state = "ok" if result.verified else "warn"
         tolerated = f" ({len(result.tolerated)} tolerated)" if result.tolerated else ""

@@ -231,6 +231,22 @@ def test_remote_control_lapsing_on_our_side_is_noted_not_told() -> None:
     )
 
 
+def test_a_command_read_after_its_own_end_is_not_held_against_the_inverter() -> None:
+    # A discharge to a floor ends by itself (its watchdog set to lapse at ``until``): the
+    # inverter then runs its own self-use, which is what it was told to do by then.
+    discharge = Commanded("force_discharge", T0, setpoint_w=5000, work_mode=0, until=T0 + 240)
+    handed_back = reading(remote_enabled=False, battery_w=-600.0, grid_w=0.0)
+    ended = judge(handed_back, commanded=discharge)
+    assert ended.findings == () and "end passed" in ended.notes[-1]
+    early = replace(discharge, until=T0 + TICK + 60)  # still in force when read: dropped
+    assert checks(judge(handed_back, commanded=early)) == ["remote_control"]
+    stored = Commanded.from_dict(discharge.as_dict())
+    assert stored == discharge
+    decided = {"until": T0 + 240, "min_soc": 0.1}
+    taken = Commanded.from_result({"mode": "force_discharge", "setpoint_w": 5000}, T0, decided)
+    assert taken.until == T0 + 240
+
+
 def test_off_grid_and_without_the_bms_only_the_work_mode_is_judged() -> None:
     off_grid = judge(reading(grid_lost=True, remote_enabled=False, battery_w=-600.0))
     assert off_grid.findings == ()

@@ -96,12 +96,25 @@ def test_storm_reserve_holds_under_a_discharging_plan_and_the_command_carries_it
     assert (outcome.decision.level, outcome.decision.mode) == ("storm", "self_use")
     assert "force_discharge (plan: planned) would discharge below it" in outcome.decision.reason
     assert outcome.floor.min_soc == 0.8
-    # Above the reserve the plan may discharge, but not through the reserve before a tick or two.
+    # Above the reserve the plan may discharge, at its power until it reaches the reserve
+    # and no longer: the command ends by itself then (the inverter's watchdog).
     outcome = tick(situation(telemetry={"soc": 0.81}, storm=storm, plan=plan))
+    assert outcome.decision.level == "plan"
+    assert outcome.decision.target_w() == -4000
+    seconds = 0.01 * 10.4 * 3.6e6 * 0.95 / 4000  # 1 % of 10.4 kWh, 95 % discharge efficiency
+    assert outcome.decision.until == pytest.approx(NOW + seconds)
+    assert "until the storm reserve 80%" in outcome.decision.reason
+    command = inverter_command(outcome.decision, 0.0, outcome.floor.min_soc)
+    assert command["until"] == pytest.approx(NOW + seconds)
+    # With under half a minute to go (the BMS's finer reading: 80.25 %) it is capped
+    # instead, so it cannot run through the reserve before a tick or two.
+    close = {"soc": 0.81, "battery_energy_kwh": 0.8025 * 10.4}
+    outcome = tick(situation(telemetry=close, storm=storm, plan=plan))
     assert outcome.decision.level == "plan"
     assert outcome.decision.battery_w is not None
     assert -outcome.decision.battery_w == pytest.approx(0.01 * 10.4e3 * 6)  # 1 % in 10 minutes
     assert "capped" in outcome.decision.reason
+    assert outcome.decision.until is None
 
 
 def test_storm_reserve_outranks_the_manual_override() -> None:
@@ -132,6 +145,25 @@ def test_critical_soc_stops_discharging_with_hysteresis() -> None:
     # Never reached: 16 % may discharge (capped so it does not run through 15 %).
     fresh = tick(situation(settings=backup, telemetry={"soc": 0.16}, plan=plan))
     assert fresh.decision.level == "plan" and fresh.decision.target_w() < 0
+
+
+def test_a_discharge_sold_down_to_the_floor_runs_at_its_power_until_it_gets_there() -> None:
+    # The default critical floor is soc_min (10 %); the hard limit keeps 2 % off it. A plan
+    # that sells at 5 kW to the floor runs at 5 kW, not tapered to half, and ends by itself
+    # at 12 % (the BMS's 0.01 kWh reading: 14.21 %), the inverter's watchdog set to then.
+    plan = plan_slot(NOW, "force_discharge", power_w=5000, battery_w=-5000)
+    reading = {"soc": 0.14, "battery_energy_kwh": 0.1421 * 10.4}
+    outcome = tick(situation(telemetry=reading, plan=plan))
+    assert (outcome.decision.level, outcome.decision.target_w()) == ("plan", -5000)
+    seconds = (0.1421 - 0.12) * 10.4 * 3.6e6 * 0.95 / 5000
+    assert outcome.decision.until == pytest.approx(NOW + seconds)
+    assert 150 < seconds < 300  # before the next tick: it would have been capped to 2.5 kW
+    # Farther than ten minutes from the floor, nothing is said: the next ticks decide.
+    far = tick(situation(telemetry={"soc": 0.30}, plan=plan))
+    assert far.decision.until is None and far.decision.target_w() == -5000
+    # The end goes with the command; a self-use decision has none.
+    assert inverter_command(outcome.decision, 0.0)["until"] == outcome.decision.until
+    assert "until" not in inverter_command(far.decision, 0.0)
 
 
 def test_critical_soc_lets_charging_through() -> None:

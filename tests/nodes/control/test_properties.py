@@ -48,8 +48,15 @@ def sometimes(draw: st.DrawFn, usual: st.SearchStrategy[Any], odd: st.SearchStra
 
 @st.composite
 def telemetry(draw: st.DrawFn) -> dict[str, Any]:
+    soc = draw(sometimes(fractions, st.sampled_from([None, float("nan")])))
+    finer: dict[str, Any] = {}
+    if isinstance(soc, float) and soc == soc and draw(st.booleans()):
+        # The BMS's remaining energy (the default 10.4 kWh), near the register's reading.
+        offset = draw(st.floats(-0.015, 0.015))
+        finer["battery_energy_kwh"] = max(0.0, soc + offset) * 10.4
     return {
-        "soc": draw(sometimes(fractions, st.sampled_from([None, float("nan")]))),
+        **finer,
+        "soc": soc,
         "pv_w": draw(watts),
         "load_w": draw(watts),
         "grid_lost": draw(rarely()),
@@ -198,6 +205,13 @@ def test_the_command_never_breaks_the_hard_limits(sit: Situation, state: Stabili
         assert soc < top
     if target < 0:
         assert soc > max(bottom, outcome.floor.soc)
+    if decision.until is not None:
+        # A discharge with an end stays above the floors at its power until then.
+        seconds = decision.until - sit.now
+        assert target < 0 and 0 < seconds < 600
+        drained = -target / battery["discharge_efficiency"] * seconds / (10.4 * 3.6e6)
+        assert sit.fine_soc - drained >= max(bottom, outcome.floor.soc) - 1e-9
+        assert command["until"] == decision.until
     assert abs((pv - command["setpoint_w"]) - target) <= 1.0
     # The grid stays inside its limits wherever the battery could keep it there.
     can_give = battery["max_discharge_w"] if soc > max(bottom, outcome.floor.soc) else 0.0

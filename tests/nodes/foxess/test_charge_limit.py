@@ -92,6 +92,24 @@ async def test_a_slow_charge_that_curtails_pv_charges_at_the_limit_asked(
     fox.close()
 
 
+async def test_telemetry_tells_the_charge_limit_in_force(
+    server: FoxKHServer, model: SiteModel, clock: VirtualClock
+) -> None:
+    # The PV a held battery leaves curtailed is not in the PV reading: the control tick
+    # needs the lowered limit to know the reading is its own setpoint's echo.
+    fox = await connected(server, clock)
+    assert (await fox.read_telemetry()).charge_limit_w is None  # 41007 not read yet
+    await fox.command("hold", 0, setpoint_w=1000, charge_limit_w=0)
+    held = await fox.read_telemetry()
+    assert held.charge_limit_w == 0 and held.battery_w == pytest.approx(0.0)
+    await fox.command("force_charge", 1000, setpoint_w=1000, charge_limit_w=1000)
+    assert (await fox.read_telemetry()).charge_limit_w == pytest.approx(1000)
+    await fox.command("self_use")
+    normal = model.settings.max_charge_current_da / 10 * VOLTS
+    assert (await fox.read_telemetry()).charge_limit_w == pytest.approx(normal)
+    fox.close()
+
+
 async def test_the_charge_current_goes_back_when_no_limit_is_asked(
     server: FoxKHServer, clock: VirtualClock
 ) -> None:
