@@ -24,20 +24,23 @@ from nodes.loads.mqtt_switch import MqttClient
 
 
 class PlanOnly:
-    """No device: it reads nothing (``ChargerReading(None)``) and takes any power asked."""
+    """No device: it takes any power asked and is taken to draw it (so the energy it is
+    given counts towards its target); it knows no plug and no SOC."""
 
     def __init__(self, config: FlexConfig) -> None:
         self.config = config
+        self.asked = 0.0
 
     @property
     def where(self) -> str:
         return "no device (planned only)"
 
     async def read(self) -> ChargerReading:
-        return ChargerReading(None)
+        return ChargerReading(self.asked, setpoint_w=self.asked)
 
     async def set_power(self, watts: float) -> float:
-        return max(0.0, float(watts))
+        self.asked = max(0.0, float(watts))
+        return self.asked
 
     def close(self) -> None:
         """Nothing to release."""

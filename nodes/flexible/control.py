@@ -37,6 +37,9 @@ MAX_COUNTED_GAP_S = 600.0
 #: A setpoint this much (W) off what the device draws, minutes after it was set, is said.
 MISMATCH_W = 500.0
 MISMATCH_AFTER_S = 180.0
+#: With no plan yet this long after start, a load that needs energy runs at its most
+#: (planning has failed); before that it waits for the first plan.
+FIRST_PLAN_GRACE_S = 900.0
 
 _KEY = {"type": "string", "minLength": 1}
 
@@ -116,6 +119,7 @@ class FlexibleControl(Node):
         self._own_session: aiohttp.ClientSession | None = None
         self._factory = ChargerFactory(self._session, self._mqtt)
         self._adapters: dict[str, tuple[FlexConfig, ChargerAdapter | str]] = {}
+        self._started: float | None = None
 
     async def stop(self) -> None:
         for _, adapter in self._adapters.values():
@@ -128,6 +132,8 @@ class FlexibleControl(Node):
 
     async def process(self, msg: Message) -> Message:
         now = self.ctx.clock.time()
+        if self._started is None:
+            self._started = now
         settings = self.ctx.settings
         configs = flexible_configs(settings)
         adapters = self._adapters_for(configs)
@@ -135,7 +141,7 @@ class FlexibleControl(Node):
         readings = await asyncio.gather(*(_read(adapters[name]) for name in names))
         memory: dict[str, dict[str, Any]] = dict(self.ctx.flow.get("memory") or {})
         plan = self.ctx.globals.peek(self.config["plan_key"])
-        grid_w = self._grid_w(msg, now)
+        grid_w, pv_w = self._meter(msg, now)
         one_offs = self.ctx.globals.peek(self.config["targets_key"]) or {}
         zone = zone_of(settings)
         record: dict[str, dict[str, Any]] = {}
@@ -145,11 +151,13 @@ class FlexibleControl(Node):
             state = _observed(_counted(memory.get(name) or {}, reading, now), reading, now)
             needed = need(config, state, now, zone, _mapping(one_offs).get(name))
             if float(state["session_start"]) < needed.opened <= now:  # its window opened again
-                state.update(session_start=now, session_kwh=0.0)
+                state.update(session_start=now, session_kwh=0.0, soc_kwh=0.0)
             tick = _tick(plan, name, now, zone, grid_w, needed.energy_kwh, state)
-            tick = replace(tick, in_window=needed.opened <= now < needed.closes)
+            tick = replace(tick, in_window=needed.opened <= now < needed.closes, pv_w=pv_w)
             if reading is None:
                 decision = FlexDecision(0.0, f"unavailable: {error}")
+            elif tick.planned_w is None and now - self._started < FIRST_PLAN_GRACE_S:
+                decision = FlexDecision(0.0, "waiting for the first plan")
             else:
                 decision = decide(
                     config,
@@ -227,15 +235,19 @@ class FlexibleControl(Node):
                 self._adapters[name] = (config, made)
         return {name: self._adapters[name][1] for name in configs}
 
-    def _grid_w(self, msg: Message, now: float) -> float | None:
-        """The meter now (W, + importing): the message's reading, else a recent stored one."""
+    def _meter(self, msg: Message, now: float) -> tuple[float | None, float | None]:
+        """The meter now (W, + importing) and the PV: the message's reading, else a recent
+        stored one; (None, None) when neither is fresh."""
         for reading in (msg.payload, self.ctx.globals.peek(self.config["telemetry_key"])):
             if isinstance(reading, Mapping) and isinstance(reading.get("grid_w"), int | float):
                 at = reading.get("timestamp")
                 max_age = parse_duration(self.config["telemetry_max_age"])
                 if not isinstance(at, int | float) or now - at <= max_age:
-                    return float(reading["grid_w"])
-        return None
+                    pv = reading.get("pv_w")
+                    return float(reading["grid_w"]), float(pv) if isinstance(
+                        pv, int | float
+                    ) else None
+        return None, None
 
     def _connection(self, name: str) -> Any:
         try:
@@ -307,11 +319,12 @@ def _observed(state: dict[str, Any], reading: ChargerReading | None, now: float)
     plugged = None if reading is None else reading.plugged
     fresh = plugged is True and state.get("plugged") is False
     if fresh or state.get("session_start") is None:
-        state.update(session_start=now, session_kwh=0.0)
+        state.update(session_start=now, session_kwh=0.0, soc_kwh=0.0)
     if plugged is not None:
         state["plugged"] = plugged
-    if reading is not None and reading.soc is not None:
-        state["soc"] = reading.soc
+    if reading is not None and reading.soc is not None and reading.soc != state.get("soc"):
+        # The energy counter when the car said this SOC: what it draws after counts on top.
+        state.update(soc=reading.soc, soc_kwh=float(state.get("session_kwh") or 0.0))
     return state
 
 

@@ -2,9 +2,10 @@
 
 The next deadline is the target's ``by`` on the next day it counts (a one-off target
 set from the API or Home Assistant replaces it). What it needs: a car's energy from its
-SOC now (the charger's reading, else ``assumed_soc`` plus what this session drew) to the
-target; a tank's energy less what it drew since its window opened. The planner places
-the need in its slots (nodes.planning.placement); control stops at it.
+SOC now (its last reading plus what it drew since, else ``assumed_soc`` plus what this
+session drew) to the target; a tank's energy less what it drew since its window
+opened. The planner places the need in its slots (nodes.planning.placement); control
+stops at it.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def need(
     one_off: Mapping[str, Any] | None = None,
 ) -> Need:
     """What ``config``'s load needs by its next deadline, from its ``state``
-    (global.flexible_loads[id]: soc, session_start, session_kwh)."""
+    (global.flexible_loads[id]: soc, soc_kwh (session_kwh when the SOC was read),
+    session_start, session_kwh)."""
     state = state or {}
     deadline = next_deadline(config, now, zone)
     soc_wanted, energy_wanted = config.target.soc, config.target.energy_kwh
@@ -79,12 +81,20 @@ def need(
         closes = min(deadline, opened + config.window.minutes * 60.0)
     drawn = drawn_since(state, opened)
     if soc_wanted is not None:
+        battery = config.battery_kwh or 1.0
         soc_now = state.get("soc")
+        assumed = soc_now is None
         if soc_now is None:
-            battery = config.battery_kwh or 1.0
             soc_now = config.assumed_soc + drawn * config.efficiency / battery
+        else:  # what it drew since the car last said its SOC (a slow feed lags)
+            mark = state.get("soc_kwh")  # unknown: count nothing on top
+            session = float(state.get("session_kwh") or 0.0)
+            since = 0.0 if mark is None else max(0.0, session - float(mark))
+            soc_now = min(1.0, float(soc_now) + since * config.efficiency / battery)
         energy = config.energy_for_soc(float(soc_now), float(soc_wanted))
         what = f"{float(soc_wanted):.0%} from {float(soc_now):.0%}"
+        if assumed:  # nothing reports the car's SOC: its assumed_soc, and what it drew
+            what += " (assumed)"
     else:
         energy = max(0.0, float(energy_wanted or 0.0) - drawn)
         what = f"{energy:.1f} kWh more of {float(energy_wanted or 0.0):.1f}"

@@ -7,7 +7,8 @@ this decides. In order:
 2. No plan for this slot: a load that still needs energy runs at its most (a car is
    ready by its deadline even when planning has failed), solar-only loads excepted.
 3. The plan's power for the slot, raised by sun the plan did not expect: what the site
-   exports beyond the plan's export for the slot goes to the load before the grid.
+   exports beyond the plan's export for the slot (no more than the PV now: a battery's
+   export is no sun) goes to the load before the grid, when that is enough to run it.
 4. Solar-only: never more than the PV surplus now (what it draws plus the export, less
    any import).
 5. Below the device's minimum: run at the minimum until the slot's share is drawn, then
@@ -21,6 +22,9 @@ import math
 from dataclasses import dataclass
 
 from nodes.flexible.settings import FlexConfig
+
+#: Less than this (W, a slot's average) is not worth starting a charger for.
+CRUMB_W = 50.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class FlexTick:
     slot_kwh: float = 0.0  # drawn so far in this slot
     slot_s: float = 1800.0
     in_window: bool = True
+    pv_w: float | None = None  # the PV now (None: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,9 @@ def decide(
     else:
         want, why = tick.planned_w, f"plan: {tick.planned_w:.0f} W in the {tick.slot_label}"
         spare = exporting - tick.planned_export_w - importing
-        if tick.grid_w is not None and spare > 1.0 and drawing + spare > want:
+        if tick.pv_w is not None:  # export from the battery is no sun
+            spare = min(spare, max(0.0, tick.pv_w))
+        if tick.grid_w is not None and spare > 1.0 and max(config.min_w, want) <= drawing + spare:
             want = drawing + spare
             why += f"; {spare:.0f} W more sun than planned goes here, not to the grid"
     if config.solar_only:
@@ -80,7 +87,7 @@ def decide(
             want = max(0.0, surplus)
             why += f"; solar only: {want:.0f} W of PV surplus now"
     want = min(want, config.max_w)
-    if want <= 1.0:
+    if want < CRUMB_W:  # a plan's crumb: too little to start a charger for
         return FlexDecision(0.0, why)
     if want < config.min_w:
         if config.solar_only:

@@ -31,7 +31,8 @@ class MqttCharger:
         self.plugged: bool | None = None
         self.soc: float | None = None
         self.online: bool | None = None
-        self.problem = ""
+        #: topic -> what was wrong with its last payload (cleared by a good one)
+        self.problems: dict[str, str] = {}
         self._unsubscribe: list[Callable[[], None]] = []
 
     @property
@@ -61,9 +62,10 @@ class MqttCharger:
             raise ChargerUnavailable(
                 self.config.id, self.where, "its availability topic says offline"
             )
+        if self.problems:
+            raise ChargerUnavailable(self.config.id, self.where, "; ".join(self.problems.values()))
         if self.config.get("power_topic") and self.power_w is None:
-            why = self.problem or "no power reading yet"
-            raise ChargerUnavailable(self.config.id, self.where, why)
+            raise ChargerUnavailable(self.config.id, self.where, "no power reading yet")
         return ChargerReading(self.power_w, self.plugged, self.soc)
 
     async def set_power(self, watts: float) -> float:
@@ -87,9 +89,10 @@ class MqttCharger:
     def _on_power(self, topic: str, payload: bytes) -> None:
         value = _number(payload)
         if value is None or value < 0:
-            self.problem = f"power {payload[:40]!r} on {topic} is not a number of watts"
+            self.problems[topic] = f"power {payload[:40]!r} on {topic} is not a number of watts"
             return
-        self.power_w, self.problem = value, ""
+        self.power_w = value
+        self.problems.pop(topic, None)
 
     def _on_plugged(self, topic: str, payload: bytes) -> None:
         text = payload.decode("utf-8", "replace").strip().lower()
@@ -98,14 +101,19 @@ class MqttCharger:
         elif text in UNPLUGGED:
             self.plugged = False
         else:
-            self.problem = f"plugged state {payload[:40]!r} on {topic} is neither on nor off"
+            self.problems[topic] = (
+                f"plugged state {payload[:40]!r} on {topic} is neither on nor off"
+            )
+            return
+        self.problems.pop(topic, None)
 
     def _on_soc(self, topic: str, payload: bytes) -> None:
         value = _number(payload)
         if value is None or not 0 <= value <= 100:
-            self.problem = f"SOC {payload[:40]!r} on {topic} is not a percentage"
+            self.problems[topic] = f"SOC {payload[:40]!r} on {topic} is not a percentage"
             return
         self.soc = value / 100.0
+        self.problems.pop(topic, None)
 
     def _on_availability(self, topic: str, payload: bytes) -> None:
         text = payload.decode("utf-8", "replace").strip()

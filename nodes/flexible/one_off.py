@@ -26,10 +26,15 @@ FIELDS = ("soc", "energy_kwh", "by")
 #: How far ahead a one-off target may be set.
 MAX_AHEAD_S = 7 * 86400.0
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+_LOOKS_LIKE_CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
 
 
 class InvalidFlexibleTarget(InvalidRequest):
     """A refused one-off target; ``problems`` says what is wrong with which field."""
+
+
+class UnknownFlexibleLoad(InvalidFlexibleTarget):
+    """A target for a load site.yaml does not have."""
 
 
 def set_target(
@@ -45,7 +50,7 @@ def set_target(
     configs = flexible_configs(settings)
     if load_id not in configs:
         known = ", ".join(configs) or "none configured"
-        raise InvalidFlexibleTarget([FieldProblem("", f"no flexible load {load_id!r} ({known})")])
+        raise UnknownFlexibleLoad([FieldProblem("", f"no flexible load {load_id!r} ({known})")])
     zone = site_zone(str((settings.get("site") or {}).get("timezone") or "UTC"))
     if not isinstance(request, Mapping):
         example = '{"soc": 0.9, "by": "06:00"}'
@@ -56,21 +61,31 @@ def set_target(
         if key not in FIELDS
     ]
     given = [key for key in ("soc", "energy_kwh") if request.get(key) is not None]
-    if len(given) != 1:
-        problems.append(FieldProblem("soc", "give soc (a fraction, 0.9) or energy_kwh, one"))
+    if not given:
+        problems.append(FieldProblem("soc", "is required, or energy_kwh: what it needs by then"))
+    elif len(given) == 2:
+        problems.append(FieldProblem("energy_kwh", "give soc or energy_kwh, not both"))
     soc, energy = request.get("soc"), request.get("energy_kwh")
     if soc is not None and (not _number(soc) or not 0 < soc <= 1):
         problems.append(FieldProblem("soc", f"must be a fraction above 0 up to 1, not {soc!r}"))
     if soc is not None and configs[load_id].battery_kwh is None:
         problems.append(FieldProblem("soc", f"{load_id} has no battery_kwh: give energy_kwh"))
+    most = configs[load_id].max_w / 1000.0 * 24.0
     if energy is not None and (not _number(energy) or energy < 0):
         problems.append(FieldProblem("energy_kwh", f"must be kWh, 0 or more, not {energy!r}"))
+    elif energy is not None and energy > most:
+        problems.append(
+            FieldProblem("energy_kwh", f"{energy} kWh is more than a day at its max_w ({most:g})")
+        )
     at = _when(request.get("by"), now, zone, problems)
     if problems or at is None:
         raise InvalidFlexibleTarget(problems)
     stored = {"by": at, "source": source, "set_at": now}
     stored.update({"soc": float(soc)} if soc is not None else {"energy_kwh": float(energy or 0)})
-    _set(context, {**pending(_get(context), now), load_id: stored})
+    kept = pending(_get(context), now)
+    _set(context, {**kept, load_id: stored})
+    if load_id in kept:
+        return {**stored, "replaced": kept[load_id]}
     return stored
 
 
@@ -101,7 +116,9 @@ def _when(value: Any, now: float, zone: Any, problems: list[FieldProblem]) -> fl
         problems.append(FieldProblem("by", 'is required: "06:00" or 2026-12-08T06:00'))
         return None
     try:
-        if isinstance(value, str) and _CLOCK.match(value.strip()):
+        if isinstance(value, str) and _LOOKS_LIKE_CLOCK.match(value.strip()):
+            if not _CLOCK.match(value.strip()):
+                raise ValueError(f"{value!r} is not a time of day: HH:MM from 00:00 to 23:59")
             minute = parse_minute(value.strip())
             today = datetime.fromtimestamp(now, zone).date()
             moment = local_time(today, minute, zone)

@@ -17,13 +17,13 @@ from typing import Any
 
 import jsonschema
 
+from nodes.core.wallclock import DAY_NAMES, parse_days
 from nodes.loads.settings import LOAD_ID_PATTERN, LoadProblem
 from nodes.loads.window import Window
 
 ADAPTERS = ("mqtt", "openevse", "evcc", "shelly_gen1", "shelly_gen2", "none")
 KINDS = ("car", "hot_water", "other")
 MODES = ("cheapest", "solar_only")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTION = "flexible_loads"
 
 _CLOCK_TIME = {
@@ -47,11 +47,12 @@ TARGET_SCHEMA: dict[str, Any] = {
         },
         "by": {**_CLOCK_TIME, "description": "the deadline, local time (07:30)"},
         "days": {
-            "type": "array",
-            "items": {"enum": list(WEEKDAYS)},
-            "minItems": 1,
-            "uniqueItems": True,
-            "description": "the days whose deadline counts (every day if left out)",
+            "description": "the days whose deadline counts: mon..sun, or all, weekdays, "
+            "weekends, or a list (all if left out)",
+            "anyOf": [
+                {"enum": list(DAY_NAMES)},
+                {"type": "array", "items": {"enum": list(DAY_NAMES)}, "minItems": 1},
+            ],
         },
         "hard": {
             "type": "boolean",
@@ -66,7 +67,6 @@ TARGET_SCHEMA: dict[str, Any] = {
     },
     "required": ["by"],
     "additionalProperties": False,
-    "oneOf": [{"required": ["energy_kwh"]}, {"required": ["soc"]}],
 }
 
 LOAD_SCHEMA: dict[str, Any] = {
@@ -256,8 +256,6 @@ def check_flexible_loads(section: Any) -> list[LoadProblem]:
                 f"load id {error.instance!r} must start with a letter and hold only "
                 "letters, digits, _ and -"
             )
-        elif error.validator == "oneOf":
-            message = "give energy_kwh or soc, not both"
         elif error.validator == "pattern" and error.path and error.path[-1] in ("from", "to", "by"):
             message = f"{error.instance!r} is not a time HH:MM from 00:00 to 24:00"
         problems.append(LoadProblem((SECTION, *error.absolute_path), message))
@@ -299,7 +297,7 @@ def _config(load_id: str, raw: Mapping[str, Any]) -> FlexConfig:
             by_min=_minute(target["by"]),
             energy_kwh=None if "energy_kwh" not in target else float(target["energy_kwh"]),
             soc=None if "soc" not in target else float(target["soc"]),
-            days=tuple(sorted(WEEKDAYS.index(d) for d in days)) if days else tuple(range(7)),
+            days=tuple(sorted(parse_days(days))) if days else tuple(range(7)),
             hard=bool(target.get("hard", True)),
             shortfall_price=float(target.get("shortfall_price", 0.5)),
         ),
@@ -332,9 +330,19 @@ def _sense_problems(load_id: str, raw: Mapping[str, Any]) -> list[LoadProblem]:
         found.append(LoadProblem((SECTION, load_id, key), message))
 
     if float(raw.get("min_w", 0.0)) > float(raw["max_w"]):
-        problem("min_w", f"{raw['min_w']} W is above max_w ({raw['max_w']} W)")
-    if "soc" in raw["target"] and "battery_kwh" not in raw:
+        problem("min_w", f"min_w {raw['min_w']} W is above max_w ({raw['max_w']} W)")
+    target = raw["target"]
+    if ("soc" in target) == ("energy_kwh" in target):
+        found.append(
+            LoadProblem(
+                (SECTION, load_id, "target"),
+                "give the target energy_kwh (kWh by then) or soc (a car's, 0.8), one of them",
+            )
+        )
+    if "soc" in target and "battery_kwh" not in raw:
         problem("battery_kwh", "a SOC target needs the car's battery_kwh")
+    if "soc" in target and raw.get("kind", "car") != "car":
+        problem("kind", f"a SOC target is a car's; a {raw['kind']} load gives energy_kwh")
     if _relay(raw) and raw.get("min_w", raw["max_w"]) != raw["max_w"]:
         problem("min_w", "a relay is on or off: set min_w to max_w (or leave it out)")
     return found

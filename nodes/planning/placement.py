@@ -51,7 +51,10 @@ def place(
     slots = [i for i, s in enumerate(starts) if _inside(s, s + slot_s, begin, end, now)]
     by = datetime.fromtimestamp(deadline, zone).strftime("%a %H:%M")
     if need_kwh <= 1e-6 or not slots:
-        why = f"{config.name}: {what} by {by}" + ("" if slots else ", no slot in the horizon")
+        why = f"{config.name}: {what} by {by}"
+        if not slots:
+            horizon_end = starts[-1] + slot_s
+            why += ", no slot in the horizon" if end > horizon_end else ", no slot left before then"
         return Placement(config.id, deadline, need_kwh, begin, None, why)
     first, last = slots[0], slots[-1]
     horizon_end = starts[-1] + slot_s

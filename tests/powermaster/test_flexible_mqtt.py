@@ -150,7 +150,8 @@ async def test_a_soc_update_re_plans_and_the_setpoint_follows(site: Service, car
     await minutes_until(site, lambda: state(site).get("soc") == 0.79)
     await minutes_until(site, lambda: planned(site)["needed_kwh"] < 1.0)
     await minutes_until(site, lambda: car.setpoints[-1] < 7200)
-    assert planned(site)["needed_kwh"] == pytest.approx(0.667, abs=0.01)
+    # 0.67 kWh when the car spoke, less what it drew since (counted on top of its 79 %).
+    assert 0.3 < planned(site)["needed_kwh"] <= 0.667
     assert car.setpoints[-1] in (0.0, 1380.0) or car.setpoints[-1] < 2000
     # Energy counted from what the charger said it drew.
     assert state(site)["session_kwh"] > 0

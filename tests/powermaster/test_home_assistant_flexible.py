@@ -123,7 +123,9 @@ async def test_a_flexible_target_set_from_home_assistant_re_plans_the_car(
             "flex_car_target_active": "switch",
         }
         assert components["flex_car_target"]["command_topic"] == f"{TOPIC}/target/soc/set"
-        assert planned(site)["needed_kwh"] == CONFIGURED_KWH  # the configured 80 % by 07:30
+        # The configured 80 % by 07:30 (less the little the car was given meanwhile: a car
+        # on adapter none is taken to draw what it is told).
+        assert planned(site)["needed_kwh"] == pytest.approx(CONFIGURED_KWH, abs=0.5)
 
         def chosen() -> dict[str, Any]:
             return dict((global_(site, "ha_flexible_targets") or {}).get("car") or {})
@@ -168,7 +170,7 @@ async def test_a_flexible_target_set_from_home_assistant_re_plans_the_car(
         runs = list(reversed(site.engine.traces.recent("plan", 50)))[runs_before:]
         assert "context global.flexible_targets" in [r["trigger"] for r in runs]
         entry = planned(site)
-        assert entry["needed_kwh"] == CHOSEN_KWH
+        assert entry["needed_kwh"] == pytest.approx(CHOSEN_KWH, abs=0.5)
         assert entry["deadline"] == "2026-01-15T20:00:00+00:00"
         assert "90% from 30%" in entry["why"]
         while (await home.next_on(f"{TOPIC}/target/active/state"))[0] != "ON":
@@ -180,7 +182,7 @@ async def test_a_flexible_target_set_from_home_assistant_re_plans_the_car(
         await site.engine.settle()
         while True:
             state = json.loads((await home.next_on(f"{TOPIC}/state"))[0])
-            if state["needed_kwh"] == CHOSEN_KWH:
+            if abs(state["needed_kwh"] - CHOSEN_KWH) < 0.5:
                 break
         assert state["deadline"] == "2026-01-16T06:00:00+10:00"
         assert state["planned_kwh"] == pytest.approx(entry["planned_kwh"], abs=1e-3)
@@ -196,7 +198,7 @@ async def test_a_flexible_target_set_from_home_assistant_re_plans_the_car(
             lambda: targets().get("car", {}).get("soc") == 0.7,
         )
         await site.engine.settle()
-        assert planned(site)["needed_kwh"] == round((0.7 - 0.3) * 60 / 0.9, 3)
+        assert planned(site)["needed_kwh"] == pytest.approx((0.7 - 0.3) * 60 / 0.9, abs=0.5)
 
         # A refused command (beyond the number's range) is logged; the bridge carries on.
         home.publish(f"{TOPIC}/target/soc/set", "150")
@@ -209,7 +211,7 @@ async def test_a_flexible_target_set_from_home_assistant_re_plans_the_car(
             lambda: targets() == {},
         )
         await site.engine.settle()
-        assert planned(site)["needed_kwh"] == CONFIGURED_KWH
+        assert planned(site)["needed_kwh"] == pytest.approx(CONFIGURED_KWH, abs=0.5)
         assert chosen()["soc"] == 0.7
     finally:
         home.close()

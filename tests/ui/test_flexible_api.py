@@ -38,12 +38,16 @@ async def test_targets_are_checked_field_by_field_and_listed(tmp_path: Path) -> 
             status, bad = await call(http, "POST", f"{url}/car/target", {"soc": 1.5, "by": "25:99"})
             assert status == 422
             assert {p["field"] for p in bad["problems"]} == {"soc", "by"}
+            assert "'25:99' is not a time of day: HH:MM" in str(bad)
+            huge = {"energy_kwh": 500, "by": "06:00"}
+            status, too_much = await call(http, "POST", f"{url}/car/target", huge)
+            assert status == 422 and "more than a day at its max_w (172.8)" in str(too_much)
             both = {"soc": 0.9, "energy_kwh": 5, "by": "06:00"}
             assert (await call(http, "POST", f"{url}/car/target", both))[0] == 422
             status, unknown = await call(
                 http, "POST", f"{url}/boat/target", {"soc": 0.9, "by": "6:00"}
             )
-            assert status == 422
+            assert status == 404
             assert "no flexible load 'boat' (car)" in str(unknown)
 
             status, made = await call(
@@ -51,6 +55,10 @@ async def test_targets_are_checked_field_by_field_and_listed(tmp_path: Path) -> 
             )
             assert status == 201
             assert made["by"].startswith("2026-01-16T06:00:00+10:00")
+            status, again = await call(
+                http, "POST", f"{url}/car/target", {"soc": 0.9, "by": "06:00"}
+            )
+            assert status == 201 and again["replaced"]["by"] == made["by"]
             await site.tick(60)
             car = (await call(http, "GET", url))[1]["loads"][0]
             assert car["one_off"]["soc"] == 0.9

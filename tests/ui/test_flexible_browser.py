@@ -52,12 +52,12 @@ async def test_the_car_its_plan_and_a_one_off_target(tmp_path: Path) -> None:
                 page = watched.page
                 await sign_in(watched, PASSWORD, "/plan")
                 await expect(page.locator("#plan-flexible")).to_contain_text(
-                    "Car: 80% from 30% by Fri 07:30; planned 33.3 kWh: met"
+                    "Car: 80% from 30% (assumed) by Fri 07:30; planned 33.3 kWh: met"
                 )
                 await page.screenshot(path=str(shots / f"plan-flexible-{label}.png"))
                 await page.goto(f"{site.url}/loads")
                 card = page.locator("[data-flexible=car]")
-                await expect(card).to_contain_text("Car: 80% from 30% by Fri 07:30:")
+                await expect(card).to_contain_text("Car: 80% from 30% (assumed) by Fri 07:30:")
                 await expect(card).to_contain_text("33.3 kWh by Fri 07:30")
                 await page.screenshot(
                     path=str(shots / f"loads-flexible-{label}.png"), full_page=True
@@ -71,6 +71,6 @@ async def test_the_car_its_plan_and_a_one_off_target(tmp_path: Path) -> None:
                 stored = engine.context.get("global", "flexible_targets")
                 assert stored["car"]["soc"] == 0.9 and stored["car"]["source"] == "ui"
                 await site.tick(60)
-                await expect(card).to_contain_text("Car: 90% from 30% by Fri 06:00")
+                await expect(card).to_contain_text("Car: 90% from 30% (assumed) by Fri 06:00")
                 await card.get_by_role("button", name="Cancel").click()
                 await expect(card).to_contain_text("none: the configured target")

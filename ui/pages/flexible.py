@@ -24,7 +24,13 @@ from starlette.templating import Jinja2Templates
 from flowengine import local_iso
 from nodes.core.wallclock import site_zone
 from nodes.flexible import flexible_configs
-from nodes.flexible.one_off import TARGETS_KEY, InvalidFlexibleTarget, cancel_target, pending
+from nodes.flexible.one_off import (
+    TARGETS_KEY,
+    InvalidFlexibleTarget,
+    UnknownFlexibleLoad,
+    cancel_target,
+    pending,
+)
 from nodes.flexible.one_off import set_target as store_target
 from ui.limits import read_json
 from ui.service import Service
@@ -53,6 +59,9 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
         zone = site_zone(engine.timezone)
         now = engine.clock.time()
         load_id = request.path_params["load_id"]
+        if load_id not in (engine.settings.get("flexible_loads") or {}):
+            known = ", ".join(engine.settings.get("flexible_loads") or {}) or "none configured"
+            return JSONResponse({"error": f"no flexible load {load_id!r} ({known})"}, 404)
         if request.method == "DELETE":
             dropped = cancel_target(engine.context, load_id, now)
             if dropped is None:
@@ -65,10 +74,15 @@ def routes(service: Service, templates: Jinja2Templates) -> list[BaseRoute]:
         source = "ui" if request.scope.get("state", {}).get("session") else "api"
         try:
             stored = store_target(engine.context, now, engine.settings, load_id, body, source)
+        except UnknownFlexibleLoad as exc:
+            return JSONResponse({"error": str(exc.problems[0].message)}, 404)
         except InvalidFlexibleTarget as exc:
             problems = [p.as_dict() for p in exc.problems]
-            return JSONResponse({"error": "target refused", "problems": problems}, 422)
-        return JSONResponse({"load": load_id, **_target(stored, zone)}, status_code=201)
+            return JSONResponse({"error": f"{load_id} target refused", "problems": problems}, 422)
+        answer = {"load": load_id, **_target(stored, zone)}
+        if "replaced" in stored:  # one target per load: the one it replaced
+            answer["replaced"] = _target(stored["replaced"], zone)
+        return JSONResponse(answer, status_code=201)
 
     return [
         Route("/api/flexible", listing),

@@ -96,7 +96,7 @@
 
   function paint(el, load) {
     const s = load.state;
-    el.title.textContent = load.name;
+    el.title.textContent = load.name === load.id ? load.name : `${load.name} (${load.id})`;
     el.reason.textContent = s.reason ?? "";
     el.now.textContent = now(load);
     if (el.car) el.car.textContent = car(load);

@@ -127,3 +127,21 @@ def test_never_outside_the_device_limits(
         # Never more than the surplus now (what it draws plus export, less import).
         assert got.setpoint_w <= drawing - grid + 1e-6
     assert got.setpoint_w == pytest.approx(got.setpoint_w)  # a number, never NaN
+
+
+def test_a_battery_exporting_at_night_is_no_sun_for_the_car() -> None:
+    # 22:30: 121 W going out from the battery, no PV. (A stranger saw 1380 W, then 0.)
+    night = tick(0, grid_w=-121, needed_kwh=20, pv_w=0.0)
+    assert decide(config(), night, 0.0, True).setpoint_w == 0
+
+
+def test_sun_too_little_to_run_the_charger_stays_export() -> None:
+    # 800 W spare sun cannot start a 1380 W charger: it is not started for it.
+    assert (
+        decide(config(), tick(0, grid_w=-800, needed_kwh=20, pv_w=3000), 0.0, True).setpoint_w == 0
+    )
+
+
+def test_a_plan_crumb_is_not_worth_starting_for() -> None:
+    # 8 W planned for the slot (solver noise): not 1380 W for a few seconds.
+    assert decide(config(), tick(8, needed_kwh=20), 0.0, True).setpoint_w == 0

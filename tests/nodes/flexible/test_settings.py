@@ -37,6 +37,14 @@ def test_a_car_and_a_tank_parse_with_their_defaults() -> None:
     assert car.kind == "car" and car.min_w == 1380 and not car.from_battery
     assert car.target.soc == 0.8 and car.target.by_min == 7 * 60 + 30
     assert car.target.days == (0, 1, 2, 3, 4)
+    weekdays = {**CAR, "target": {**CAR["target"], "days": "weekdays"}}
+    assert flexible_configs({"flexible_loads": {"car": weekdays}})["car"].target.days == (
+        0,
+        1,
+        2,
+        3,
+        4,
+    )
     assert car.window is not None and car.window.wraps
     assert car.energy_for_soc(0.3, 0.8) == pytest.approx(0.5 * 60 / 0.9)
     assert tank.solar_only and tank.min_w == 3600  # a relay is on or off
@@ -48,13 +56,14 @@ def test_a_car_and_a_tank_parse_with_their_defaults() -> None:
     ("change", "expected"),
     [
         ({"max_w": -1}, "flexible_loads.car.max_w: -1 is less than or equal to the minimum of 0"),
-        ({"min_w": 9000}, "flexible_loads.car.min_w: 9000 W is above max_w (7200 W)"),
+        ({"min_w": 9000}, "flexible_loads.car.min_w: min_w 9000 W is above max_w (7200 W)"),
         ({"target": {"by": "7:75", "soc": 0.8}}, "flexible_loads.car.target.by: '7:75' is not"),
-        ({"target": {"by": "07:30"}}, "flexible_loads.car.target: give energy_kwh or soc"),
+        ({"target": {"by": "07:30"}}, "flexible_loads.car.target: give the target energy_kwh"),
         (
             {"target": {"by": "07:30", "soc": 0.8, "energy_kwh": 5}},
-            "flexible_loads.car.target: give energy_kwh or soc",
+            "flexible_loads.car.target: give the target energy_kwh",
         ),
+        ({"kind": "hot_water"}, "flexible_loads.car.kind: a SOC target is a car's"),
         ({"battery_kwh": None}, "flexible_loads.car.battery_kwh: None is not of type"),
         ({"command_topic": None}, "flexible_loads.car.command_topic: None is not of type"),
         ({"mode": "sunny"}, "flexible_loads.car.mode: 'sunny' is not one of"),

@@ -138,3 +138,18 @@ def test_place_all_reads_the_site_and_its_states() -> None:
     assert by_id["car"].energy_kwh == pytest.approx(0.1 * 60 / 0.9)
     assert by_id["tank"].deadline == at("2025-03-03T23:00")
     assert place_all({}, starts("2025-03-03T17:00"), SLOT, now) == []
+
+
+def test_a_slow_soc_feed_counts_what_the_car_drew_since_it_spoke() -> None:
+    # The car said 70 % when the session had drawn 2 kWh; it has drawn 8 since: 70 % plus
+    # 6 kWh x 0.9 / 60 kWh = 79 %, so 0.9 kWh (not 6.7) more to 80 %.
+    now = at("2025-03-03T23:00")
+    state = {
+        "soc": 0.7,
+        "soc_kwh": 2.0,
+        "session_kwh": 8.0,
+        "plugged": True,
+        "session_start": at("2025-03-03T18:00"),
+    }
+    placed = place(config(CAR), state, starts("2025-03-03T23:00"), SLOT, now, BNE)
+    assert placed.energy_kwh == pytest.approx((0.8 - 0.79) * 60 / 0.9)
