@@ -344,15 +344,22 @@ def _tick(
         state.update(slot_start=None, slot_kwh=0.0)
         return FlexTick(now, "slot now", None, grid_w=grid_w, needed_kwh=needed_kwh)
     index, start, slot_s = found
-    if state.get("slot_start") != start:
-        state.update(slot_start=start, slot_kwh=0.0)
+    made = plan.get("created_at")
+    if state.get("slot_start") != start or state.get("plan_at") != made:
+        # This slot's count starts again with the slot, and with a plan made in it (whose
+        # energy for the slot is what is still to come then).
+        state.update(slot_start=start, plan_at=made, slot_kwh=0.0)
     slot = slots[index] if slots else {}
     entry = next(
         (f for f in plan.get("flexible") or [] if isinstance(f, Mapping) and f.get("name") == name),
         None,
     )
     power = entry.get("power_w") if entry else None
-    planned = float(power[index]) if isinstance(power, list) and index < len(power) else 0.0
+    average = float(power[index]) if isinstance(power, list) and index < len(power) else 0.0
+    planned = average
+    share = float((entry or {}).get("first_share") or 1.0)
+    if entry and index == entry.get("first_slot") and 0 < share < 1:
+        planned = average / share  # the slot's average, in what was left of it
     price = slot.get("import_price")
     label = datetime.fromtimestamp(start, zone).strftime("%H:%M") + " slot"
     if isinstance(price, int | float):
@@ -366,6 +373,7 @@ def _tick(
         needed_kwh=needed_kwh,
         slot_kwh=float(state.get("slot_kwh") or 0.0),
         slot_s=slot_s,
+        slot_energy_kwh=average / 1000.0 * slot_s / 3600.0,
     )
 
 

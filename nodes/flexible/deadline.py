@@ -18,6 +18,9 @@ from typing import Any
 from nodes.flexible.settings import FlexConfig
 from nodes.loads.window import MINUTES_PER_DAY, local_time
 
+#: A reported SOC may be this much above the truth (whole percent, rounded).
+REPORTED_SOC_SLACK = 0.005
+
 
 def next_deadline(config: FlexConfig, now: float, zone: tzinfo) -> float:
     """The epoch of the target's next ``by`` after ``now`` on a day it counts."""
@@ -90,7 +93,9 @@ def need(
             mark = state.get("soc_kwh")  # unknown: count nothing on top
             session = float(state.get("session_kwh") or 0.0)
             since = 0.0 if mark is None else max(0.0, session - float(mark))
-            soc_now = min(1.0, float(soc_now) + since * config.efficiency / battery)
+            # A car says its SOC in whole percent: 80 may be 79.5, so take it that low.
+            reported = max(0.0, float(soc_now) - REPORTED_SOC_SLACK)
+            soc_now = min(1.0, reported + since * config.efficiency / battery)
         energy = config.energy_for_soc(float(soc_now), float(soc_wanted))
         what = f"{float(soc_wanted):.0%} from {float(soc_now):.0%}"
         if assumed:  # nothing reports the car's SOC: its assumed_soc, and what it drew

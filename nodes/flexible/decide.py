@@ -37,7 +37,8 @@ class FlexTick:
     planned_export_w: float = 0.0  # what the plan exports this slot
     grid_w: float | None = None  # the meter now, + importing (None: unknown)
     needed_kwh: float | None = None  # still to draw by its deadline (None: unknown)
-    slot_kwh: float = 0.0  # drawn so far in this slot
+    slot_kwh: float = 0.0  # drawn so far in this slot (since the plan, if made in it)
+    slot_energy_kwh: float | None = None  # the plan's energy for the rest of this slot
     slot_s: float = 1800.0
     in_window: bool = True
     pv_w: float | None = None  # the PV now (None: unknown)
@@ -93,6 +94,8 @@ def decide(
         if config.solar_only:
             return FlexDecision(0.0, f"{why}; under its {config.min_w:.0f} W minimum")
         share_kwh = want / 1000.0 * tick.slot_s / 3600.0
+        if tick.slot_energy_kwh is not None and want <= (tick.planned_w or 0.0) + 1e-6:
+            share_kwh = tick.slot_energy_kwh  # what the plan gives the rest of the slot
         if tick.slot_kwh >= share_kwh - 1e-6:
             return FlexDecision(0.0, f"{why}; this slot's {share_kwh:.2f} kWh is drawn")
         want = config.min_w

@@ -56,7 +56,8 @@ def add_flexible_loads(
         power = {}
         for t in range(first, last + 1):
             late = _TIE_LATE * (1 + f.priority) * h * t / n
-            power[t] = lm.var(f"flex_{f.name}_{t}", 0.0, f.max_w / 1000.0, late)
+            most = f.max_w / 1000.0 * (f.first_share if t == first else 1.0)
+            power[t] = lm.var(f"flex_{f.name}_{t}", 0.0, most, late)
             extra[t].append((power[t], -1.0))
         short = lm.var(f"flex_short_{f.name}", 0.0, f.energy_kwh, f.price)
         lm.row(

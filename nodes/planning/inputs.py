@@ -184,9 +184,14 @@ class FlexibleLoad:
     solar_only: bool = False
     from_battery: bool = True
     priority: int = 0
+    #: The share of its first slot still to come (a plan made 17 minutes into a half-hour
+    #: slot has 13/30 of it left): that slot holds at most max_w x first_share on average.
+    first_share: float = 1.0
 
     def __post_init__(self) -> None:
         first, last = self.window
+        if not 0 < self.first_share <= 1:
+            raise ValueError(f"{self.name}: first_share must be in (0, 1]")
         if not self.max_w >= 0 or not self.energy_kwh >= 0:
             raise ValueError(f"{self.name}: max_w and energy_kwh must be >= 0")
         if not 0 <= self.min_w <= self.max_w:

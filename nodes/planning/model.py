@@ -179,6 +179,8 @@ def _flexible(inp: PlanInputs, pm: PlanModel, x: list[float]) -> list[FlexibleRe
                 solar_only=f.solar_only,
                 from_battery=f.from_battery,
                 power_w=power_w,
+                first_slot=f.window[0],
+                first_share=f.first_share,
             )
         )
     return found

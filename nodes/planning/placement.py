@@ -57,6 +57,8 @@ def place(
             why += ", no slot in the horizon" if end > horizon_end else ", no slot left before then"
         return Placement(config.id, deadline, need_kwh, begin, None, why)
     first, last = slots[0], slots[-1]
+    first_start = starts[first]
+    share = min(1.0, (first_start + slot_s - now) / slot_s) if first_start < now else 1.0
     horizon_end = starts[-1] + slot_s
     energy = need_kwh
     if end > horizon_end:  # the horizon holds only its share of the window
@@ -72,6 +74,7 @@ def place(
         solar_only=config.solar_only,
         from_battery=config.from_battery,
         priority=priority,
+        first_share=max(share, 1e-3),
     )
     return Placement(config.id, deadline, need_kwh, begin, load, f"{config.name}: {what} by {by}")
 
@@ -82,8 +85,10 @@ def _next_slot_start(starts: Sequence[float], slot_s: float, now: float) -> floa
 
 
 def _inside(start: float, end: float, begin: float, finish: float, now: float) -> bool:
-    """A slot that has not ended and lies at least half inside [begin, finish)."""
-    return end > now and min(end, finish) - max(start, begin) >= (end - start) / 2
+    """A slot that has not ended and whose part still to come lies at least half inside
+    [begin, finish) (the slot now counts from now: a plan made late in it still uses it)."""
+    rest = end - max(start, now)
+    return rest > 0 and min(end, finish) - max(start, begin) >= rest / 2
 
 
 def place_all(

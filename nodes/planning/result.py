@@ -145,6 +145,10 @@ class FlexibleResult:
     solar_only: bool
     from_battery: bool
     power_w: list[float] = field(default_factory=list)
+    #: The share of its first slot that was still to come when planned: that slot's power
+    #: is its average over the whole slot, so the load runs at power / first_share in it.
+    first_slot: int = 0
+    first_share: float = 1.0
 
     @property
     def met(self) -> bool:

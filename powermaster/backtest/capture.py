@@ -73,7 +73,8 @@ def check_result(
         curtailed = s.get("pv_curtailed_wh", 0.0)
         if min(imp, exp, charge, discharge, curtailed) < 0:
             problems.append(f"slot {i}: negative energy")
-        pv, load = scenario.pv_w[i] * h, scenario.load_w[i] * h
+        # A car's draw (run_backtest(car=...)) is house load the scenario does not hold.
+        pv, load = scenario.pv_w[i] * h, scenario.load_w[i] * h + s.get("flexible_wh", 0.0)
         gap = (pv - curtailed + imp + discharge) - (load + exp + charge)
         if abs(gap) > balance_tol_wh:
             problems.append(f"slot {i}: energy does not balance by {gap:+.1f} Wh")

@@ -77,8 +77,10 @@ class SimEvse:
     active: bool = False
     amps: int = 0
     time: float = field(default=math.nan)
-    #: kWh drawn from the wall since the start
+    #: kWh drawn from the wall since the start, and in each slot (by slot start epoch)
     drawn_kwh: float = 0.0
+    slot_seconds: float = 1800.0
+    drawn_by_slot: dict[float, float] = field(default_factory=dict)
     claims: list[dict[str, Any]] = field(default_factory=list)
 
     def draw_w(self, t: float) -> float:
@@ -95,12 +97,16 @@ class SimEvse:
             return
         while self.time < t:
             change = self.car.next_change(self.time)
-            end = min(t, change)
+            slot_end = (math.floor(self.time / self.slot_seconds) + 1) * self.slot_seconds
+            end = min(t, change, slot_end)
             power = self.draw_w(self.time)
             kwh = power * (end - self.time) / 3.6e6
             room = (1.0 - self.car.soc) * self.car.capacity_kwh / self.car.efficiency
             kwh = min(kwh, room)
             self.drawn_kwh += kwh
+            if kwh > 0:
+                slot = math.floor(self.time / self.slot_seconds) * self.slot_seconds
+                self.drawn_by_slot[slot] = self.drawn_by_slot.get(slot, 0.0) + kwh
             self.car.soc = min(
                 1.0, self.car.soc + kwh * self.car.efficiency / self.car.capacity_kwh
             )

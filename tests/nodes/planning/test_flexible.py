@@ -187,3 +187,9 @@ def test_the_car_never_exceeds_its_charger_and_the_battery_stays_in_its_limits(
         if solar_only:
             # The grid feeds the house and the battery, never the car.
             assert slot.grid_import_w - slot.battery_charge_w <= house + 1e-3
+
+
+def test_the_first_slot_holds_only_what_is_left_of_it() -> None:
+    # A plan made with a quarter of slot 0 left: at most 7 kW x 0.25 on average there.
+    inp = with_loads(make([0.10, 0.30]), car(window=(0, 1), energy_kwh=8.0, first_share=0.25))
+    assert power(solve_plan(inp)) == pytest.approx([1750, 6250], abs=1e-3)

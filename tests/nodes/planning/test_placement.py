@@ -39,9 +39,10 @@ def test_a_car_home_at_5pm_charges_from_6pm_until_7_30_next_morning() -> None:
     assert placed.deadline == at("2025-03-04T07:30")
     assert placed.load is not None
     assert placed.load.window == (2, 28)  # 18:00 to the slot ending 07:30
-    assert placed.load.energy_kwh == pytest.approx(0.5 * 60 / 0.9)
+    # A car's 30 % may be 29.5 % (whole percent): planned from there.
+    assert placed.load.energy_kwh == pytest.approx((0.8 - 0.295) * 60 / 0.9)
     assert placed.load.min_w == 1380 and not placed.load.from_battery
-    assert placed.why == "car: 80% from 30% by Tue 07:30"
+    assert placed.why == "car: 80% from 30% by Tue 07:30"  # 29.5 % shown to the percent
 
 
 def test_no_weekend_deadline_friday_night_leaves_the_car_out_of_a_48h_plan() -> None:
@@ -96,7 +97,7 @@ def test_a_one_off_target_replaces_the_next_deadline() -> None:
     placed = place(config(CAR), {"soc": 0.3}, starts("2025-03-03T17:00"), SLOT, now, BNE, one_off)
     assert placed.deadline == at("2025-03-03T22:00")
     assert placed.load is not None and placed.load.window == (2, 9)
-    assert placed.energy_kwh == pytest.approx(0.2 * 60 / 0.9)
+    assert placed.energy_kwh == pytest.approx((0.5 - 0.295) * 60 / 0.9)
 
 
 def test_a_past_one_off_target_is_ignored() -> None:
@@ -111,7 +112,7 @@ def test_a_deadline_past_the_horizon_gives_the_horizon_its_share() -> None:
     placed = place(config(CAR), {"soc": 0.3}, starts("2025-03-03T18:00", 14), SLOT, now, BNE)
     # 7 of the window's 13.5 hours are in the horizon.
     assert placed.load is not None
-    assert placed.load.energy_kwh == pytest.approx(0.5 * 60 / 0.9 * 7 / 13.5)
+    assert placed.load.energy_kwh == pytest.approx((0.8 - 0.295) * 60 / 0.9 * 7 / 13.5)
 
 
 def test_a_car_already_at_its_target_is_not_planned() -> None:
@@ -135,14 +136,14 @@ def test_place_all_reads_the_site_and_its_states() -> None:
         {"tank": {"by": at("2025-03-03T23:00"), "energy_kwh": 1.0}},
     )
     by_id = {p.id: p for p in placed}
-    assert by_id["car"].energy_kwh == pytest.approx(0.1 * 60 / 0.9)
+    assert by_id["car"].energy_kwh == pytest.approx((0.8 - 0.695) * 60 / 0.9)
     assert by_id["tank"].deadline == at("2025-03-03T23:00")
     assert place_all({}, starts("2025-03-03T17:00"), SLOT, now) == []
 
 
 def test_a_slow_soc_feed_counts_what_the_car_drew_since_it_spoke() -> None:
-    # The car said 70 % when the session had drawn 2 kWh; it has drawn 8 since: 70 % plus
-    # 6 kWh x 0.9 / 60 kWh = 79 %, so 0.9 kWh (not 6.7) more to 80 %.
+    # The car said 70 % (69.5 % at worst) when the session had drawn 2 kWh; it has drawn
+    # 8 since: 69.5 % plus 6 kWh x 0.9 / 60 kWh = 78.5 %, so 1 kWh (not 7) more to 80 %.
     now = at("2025-03-03T23:00")
     state = {
         "soc": 0.7,
@@ -152,4 +153,12 @@ def test_a_slow_soc_feed_counts_what_the_car_drew_since_it_spoke() -> None:
         "session_start": at("2025-03-03T18:00"),
     }
     placed = place(config(CAR), state, starts("2025-03-03T23:00"), SLOT, now, BNE)
-    assert placed.energy_kwh == pytest.approx((0.8 - 0.79) * 60 / 0.9)
+    assert placed.energy_kwh == pytest.approx((0.8 - 0.785) * 60 / 0.9)
+
+
+def test_a_plan_made_late_in_a_slot_still_uses_what_is_left_of_it() -> None:
+    # 19:47: 13 of the 19:30 slot's 30 minutes are left; the car may use them.
+    now = at("2025-03-03T19:47")
+    placed = place(config(CAR), {"soc": 0.3}, starts("2025-03-03T19:30"), SLOT, now, BNE)
+    assert placed.load is not None and placed.load.window[0] == 0
+    assert placed.load.first_share == pytest.approx(13 / 30)
