@@ -11,8 +11,9 @@ not judged) and how many days fall below 0.97. First with perfect foresight, the
 forecasts that err (PV and prices erring more with lead time, load predicted
 by the product from the home's own history).
 
-    python benchmarks/backtest_capture.py [--only amber-2025-02] [--kind perfect|erring|both]
-        [--pv-calibration on|off] [--pv-bias] [--split]
+    python benchmarks/backtest_capture.py [--only amber-2025-02[,qld-shifted-2025-06]]
+        [--kind perfect|erring|both] [--pv-calibration on|off] [--pv-bias] [--split]
+        [--pv-spread on|off] [--p10-blend W] [--p10-blend-high-stakes W] [--seed N]
 
 ``--pv-calibration on`` runs with site.yaml's ``pv_calibration.enabled`` (off by
 default) and prints, per month, the PV forecast's bias and MAE (W, daylight half
@@ -20,6 +21,13 @@ hours the panels were not held back in) before and after calibration, as the
 product's own accuracy report gives them. ``--pv-bias`` skews every PV forecast
 the same way each day (25 % too high before 11:00, 20 % too low from 13:00: a
 roof face modelled wrongly), which the erring forecasts alone never are.
+
+The erring forecasts carry the PV's spread (each issue's ``pv_p10_w`` and ``pv_p90_w``),
+which the plan's PV blends towards P10 as ``forecast.aggregate`` is tuned;
+``--pv-spread off`` drops it (the PV forecast then has no spread, P10 = P50), and
+``--p10-blend W`` / ``--p10-blend-high-stakes W`` run the flows with that tuning of
+the plan and replan flows' ``forecast.aggregate`` (nodes/forecast/aggregate.py's
+``DEFAULTS`` otherwise).
 
 ``--split`` also works out where each day's money went (the Accounting page's "where
 the money went": powermaster/backtest/attribution.py) and prints, per scenario, each
@@ -31,12 +39,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from flowengine.loop import run as run_loop
+from flows import FLOWS_DIR
 from powermaster.backtest.builder import Kind, build_all
 from powermaster.backtest.capture import capture, check_result
 from powermaster.backtest.days import by_day
@@ -52,9 +66,12 @@ GOOD_DAY = 0.97
 
 
 def run_one(
-    scenario: Scenario, site: dict[str, Any] | None = None, split: bool = False
+    scenario: Scenario,
+    site: dict[str, Any] | None = None,
+    split: bool = False,
+    flows_dir: Path = FLOWS_DIR,
 ) -> dict[str, object]:
-    result = run_loop(run_backtest(scenario, site=site, attribution=split))
+    result = run_loop(run_backtest(scenario, flows_dir, site=site, attribution=split))
     problems = check_result(result, scenario)
     best = optimum(scenario)
     value = capture(
@@ -123,7 +140,10 @@ def report(title: str, rows: list[dict[str, Any]]) -> None:
     captures = [float(r["capture"]) for r in rows]
     worst_days = [r for r in rows if r["worst_day_capture"] is not None]
     if captures:
-        print(f"{'':28} capture min {min(captures):.3f}, median {statistics.median(captures):.3f}")
+        print(
+            f"{'':28} capture min {min(captures):.3f}, median "
+            f"{statistics.median(captures):.3f}, mean {statistics.fmean(captures):.4f}"
+        )
     if worst_days:
         worst = min(worst_days, key=lambda r: float(r["worst_day_capture"]))
         print(
@@ -169,6 +189,32 @@ def report_split(rows: list[dict[str, Any]]) -> None:
             )
 
 
+def without_pv_spread(scenario: Scenario) -> Scenario:
+    """The scenario with no PV spread in its forecasts (P10 = P90 = P50, as before)."""
+    issues = [replace(i, pv_p10_w=None, pv_p90_w=None) for i in scenario.forecasts or []]
+    return replace(scenario, forecasts=issues if scenario.forecasts is not None else None)
+
+
+def tuned_flows(directory: Path, aggregate: dict[str, float]) -> Path:
+    """The shipped flows copied into ``directory``, every ``forecast.aggregate`` node's
+    config given ``aggregate`` (its P10 blend tuning) over its own."""
+    out = directory / "flows"
+    shutil.copytree(FLOWS_DIR, out)
+    for path in sorted(out.glob("*.yaml")):
+        if path.name.endswith(".test.yaml"):
+            continue
+        doc = yaml.safe_load(path.read_text())
+        nodes = doc.get("nodes") if isinstance(doc, dict) else None
+        changed = False
+        for node in nodes or []:
+            if isinstance(node, dict) and node.get("type") == "forecast.aggregate":
+                node["config"] = {**(node.get("config") or {}), **aggregate}
+                changed = True
+        if changed:
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
 def _cents(value: float) -> float:
     """To the cent, a zero never printed as -0.00."""
     return round(value, 2) + 0.0
@@ -181,21 +227,46 @@ def _figure(value: float | None, spec: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=["perfect", "erring", "both"], default="both")
-    parser.add_argument("--only", help="run only scenarios whose name starts with this")
+    parser.add_argument(
+        "--only", help="run only scenarios whose name starts with this (comma-separated: any)"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--pv-calibration", choices=["on", "off"], default="off")
     parser.add_argument("--pv-bias", action="store_true", help="skew PV forecasts by hour")
     parser.add_argument("--split", action="store_true", help="where each day's money went")
+    parser.add_argument(
+        "--pv-spread", choices=["on", "off"], default="on", help="forecasts' PV P10/P90"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the erring forecasts' seed")
+    parser.add_argument("--p10-blend", type=float, help="forecast.aggregate's p10_blend")
+    parser.add_argument(
+        "--p10-blend-high-stakes", type=float, help="forecast.aggregate's p10_blend_high_stakes"
+    )
     args = parser.parse_args()
     kinds: list[Kind] = ["perfect", "erring"] if args.kind == "both" else [args.kind]
     site = {"pv_calibration": {"enabled": args.pv_calibration == "on"}}
+    only = tuple(p for p in (args.only or "").split(",") if p)
+    tuning = {
+        key: value
+        for key, value in (
+            ("p10_blend", args.p10_blend),
+            ("p10_blend_high_stakes", args.p10_blend_high_stakes),
+        )
+        if value is not None
+    }
+    workdir = tempfile.TemporaryDirectory(prefix="pm-capture-flows-")
+    flows_dir = tuned_flows(Path(workdir.name), tuning) if tuning else FLOWS_DIR
     everything: dict[str, list[dict[str, Any]]] = {}
     for kind in kinds:
         rows: list[dict[str, Any]] = []
-        for scenario in build_all(kind=kind):
-            if args.only and not scenario.name.startswith(args.only):
+        for scenario in build_all(kind=kind, seed=args.seed):
+            if only and not scenario.name.startswith(only):
                 continue
-            row = run_one(with_pv_bias(scenario) if args.pv_bias else scenario, site, args.split)
+            if args.pv_spread == "off":
+                scenario = without_pv_spread(scenario)
+            if args.pv_bias:
+                scenario = with_pv_bias(scenario)
+            row = run_one(scenario, site, args.split, flows_dir)
             rows.append(row)
             print(
                 f"  {row['name']}: capture {row['capture']:.3f} ({row['wall']:.0f} s)",
@@ -214,6 +285,7 @@ def main() -> None:
             report_split(rows)
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1))
+    workdir.cleanup()
 
 
 if __name__ == "__main__":

@@ -153,7 +153,12 @@ class FlexibleControl(Node):
             if float(state["session_start"]) < needed.opened <= now:  # its window opened again
                 state.update(session_start=now, session_kwh=0.0, soc_kwh=0.0)
             tick = _tick(plan, name, now, zone, grid_w, needed.energy_kwh, state)
-            tick = replace(tick, in_window=needed.opened <= now < needed.closes, pv_w=pv_w)
+            tick = replace(
+                tick,
+                in_window=needed.opened <= now < needed.closes,
+                pv_w=pv_w,
+                hours_left=(needed.closes - now) / 3600.0,
+            )
             if reading is None:
                 decision = FlexDecision(0.0, f"unavailable: {error}")
             elif tick.planned_w is None and now - self._started < FIRST_PLAN_GRACE_S:
@@ -300,14 +305,15 @@ async def _read(adapter: ChargerAdapter | str) -> tuple[ChargerReading | None, s
 
 
 def _counted(state: dict[str, Any], reading: ChargerReading | None, now: float) -> dict[str, Any]:
-    """``state`` with the energy drawn since the last read added (the mean of the two
-    readings over the gap, a gap over MAX_COUNTED_GAP_S counting that much)."""
+    """``state`` with the energy drawn since the last read added: this reading's power over
+    the gap (the setpoint changes just after a read, so what a reading says is what ran
+    since the one before), a gap over MAX_COUNTED_GAP_S counting that much."""
     state = dict(state)
     power = None if reading is None else reading.power_w
     before, at = state.get("power_w"), state.get("read_at")
     if power is not None and isinstance(before, int | float) and isinstance(at, int | float):
         gap = min(max(0.0, now - at), MAX_COUNTED_GAP_S)
-        kwh = (float(before) + power) / 2.0 * gap / 3.6e6
+        kwh = power * gap / 3.6e6
         state["session_kwh"] = float(state.get("session_kwh") or 0.0) + kwh
         state["slot_kwh"] = float(state.get("slot_kwh") or 0.0) + kwh
     state.update(power_w=power, read_at=now if power is not None else None)

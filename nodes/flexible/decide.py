@@ -9,6 +9,8 @@ this decides. In order:
 3. The plan's power for the slot, raised by sun the plan did not expect: what the site
    exports beyond the plan's export for the slot (no more than the PV now: a battery's
    export is no sun) goes to the load before the grid, when that is enough to run it.
+   In the last hour before a hard target's deadline it runs at least at the pace that
+   still meets it (what steps and late ticks lost is made up before the car leaves).
 4. Solar-only: never more than the PV surplus now (what it draws plus the export, less
    any import).
 5. Below the device's minimum: run at the minimum until the slot's share is drawn, then
@@ -25,6 +27,8 @@ from nodes.flexible.settings import FlexConfig
 
 #: Less than this (W, a slot's average) is not worth starting a charger for.
 CRUMB_W = 50.0
+#: In its last hour a hard target runs at least at the pace that still meets it.
+CATCH_UP_H = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class FlexTick:
     slot_s: float = 1800.0
     in_window: bool = True
     pv_w: float | None = None  # the PV now (None: unknown)
+    hours_left: float | None = None  # until its deadline (or its window closes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,10 @@ def decide(
         if tick.grid_w is not None and spare > 1.0 and max(config.min_w, want) <= drawing + spare:
             want = drawing + spare
             why += f"; {spare:.0f} W more sun than planned goes here, not to the grid"
+    behind = _catching_up(config, tick)
+    if behind > want:  # short of a hard target's pace: what still meets the deadline
+        want = behind
+        why += f"; {tick.needed_kwh:.1f} kWh still to go in {tick.hours_left:.2f} h: {want:.0f} W"
     if config.solar_only:
         if tick.grid_w is None:
             return FlexDecision(0.0, "solar only, and no meter reading to see the surplus")
@@ -108,3 +117,14 @@ def decide(
             want = ceiling
             why += f"; ramping up {config.ramp_w_per_min:.0f} W a minute"
     return FlexDecision(round(want, 1), why)
+
+
+def _catching_up(config: FlexConfig, tick: FlexTick) -> float:
+    """The power (W) a hard target needs from now to be met by its deadline, when the
+    last hour has come: what the plan's slots could not quite give (steps, a late
+    tick, a SOC read low) is made up before the car leaves. 0 otherwise."""
+    if not config.target.hard or tick.needed_kwh is None or tick.hours_left is None:
+        return 0.0
+    if not 0 < tick.hours_left <= CATCH_UP_H or tick.needed_kwh <= 1e-3:
+        return 0.0
+    return min(config.max_w, tick.needed_kwh * 1000.0 / tick.hours_left)

@@ -90,22 +90,32 @@ class ReplayPv(_Replay):
     description = "The PV (and, where recorded, the load) replayed from the sample data."
 
     def parse(self, raw: Any, now: float) -> tuple[float, dict[str, Any]]:
+        """P50 from ``pv_w``; P10 and P90 from ``pv_p10_w`` and ``pv_p90_w`` where the
+        dataset gives a spread (a backtest's issue, as Solcast's would arrive), else P50."""
         start, step = float(raw["start"]), float(raw["slot_seconds"])
+        p50 = list(raw["pv_w"])
+        p10, p90 = (_band(raw.get(key), p50) for key in ("pv_p10_w", "pv_p90_w"))
         periods = [
             {
                 "start": start + i * step,
                 "end": start + (i + 1) * step,
                 "p50_w": w,
-                "p10_w": w,
-                "p90_w": w,
+                "p10_w": low,
+                "p90_w": high,
             }
-            for i, w in enumerate(raw["pv_w"])
+            for i, (w, low, high) in enumerate(zip(p50, p10, p90, strict=True))
         ]
         data: dict[str, Any] = {"periods": periods, "replay_state": raw["replay_state"]}
         if raw.get("load_w") is not None:
             data["load_w"] = list(raw["load_w"])
         issued = raw.get("issued_at")
         return (now if issued is None else float(issued)), data
+
+
+def _band(values: Any, p50: list[Any]) -> list[Any]:
+    """A spread band slot for slot with P50; P50 itself where it is missing or runs short."""
+    given = list(values or [])
+    return given[: len(p50)] + p50[len(given) :]
 
 
 #: Each metered slot as the ``sample`` usage provider serves it (the ledger's usage shape).

@@ -234,6 +234,18 @@ def _pv_sigma(lead_h: float) -> float:
     return 0.05 + 0.30 * min(max(lead_h - 1.0, 0.0), 35.0) / 35.0
 
 
+#: The standard normal's 90th percentile: P10 and P90 lie this many sigmas from P50.
+Z90 = 1.2815516
+
+
+def pv_bands(p50: float, sigma: float) -> tuple[float, float]:
+    """(P10, P90) of the truth behind an erring forecast ``p50`` = truth x (1 + sigma z),
+    z ~ N(0, 1): the truth is below ``p50 / (1 + Z90 sigma)`` exactly when z > Z90, one
+    time in ten whatever the truth, and above ``p50 / (1 - Z90 sigma)`` one time in ten.
+    (sigma stays under 0.36, so 1 - Z90 sigma > 0.5: P90 is at most about 1.8 x P50.)"""
+    return p50 / (1.0 + Z90 * sigma), p50 / (1.0 - Z90 * sigma)
+
+
 def _week_ago(scenario: Scenario, prior: Prices | None) -> list[tuple[float, float] | None]:
     """Real (import, export) a week before each slot; None where nothing real is known."""
     week = 7 * 86400 // scenario.slot_seconds
@@ -254,9 +266,11 @@ def erring_forecasts(
 
     PV = truth x (1 + e), e ~ N(0, sigma(lead)) blended from a per-day factor (a bias kept
     across issues plus a per-issue revision) and per-slot noise, so errors are correlated
-    within a day. Prices beyond the current slot drift towards the real price a week earlier
-    (``prior``: real prices before the start; by default the name's source), weight
-    lead/36 h; spikes are hidden beyond an hour. Load is never given.
+    within a day; each issue gives the PV's spread too (``pv_p10_w``, ``pv_p90_w``: the
+    truth's 10th and 90th percentiles given the forecast, ``pv_bands``), as Solcast does.
+    Prices beyond the current slot drift towards the real price a week earlier (``prior``:
+    real prices before the start; by default the name's source), weight lead/36 h; spikes
+    are hidden beyond an hour. Load is never given.
     """
     if prior is None:
         prior = next((f() for p, f in SOURCES.items() if scenario.name.startswith(p)), None)
@@ -276,13 +290,20 @@ def erring_forecasts(
         stop = min(n, i + horizon)
         revision: dict[int, float] = {}
         f_imp, f_exp, f_pv = [imp[i]], [exp[i]], []
+        f_p10: list[float] = []
+        f_p90: list[float] = []
         for j in range(i, stop):
             lead = (j - i) * h
             d = day[j]
             if d not in revision:
                 revision[d] = rng.gauss(0.0, 1.0)
             z = 0.8 * (0.6 * day_bias[d] + 0.8 * revision[d]) + 0.6 * rng.gauss(0.0, 1.0)
-            f_pv.append(round(max(0.0, scenario.pv_w[j] * (1.0 + _pv_sigma(lead) * z)), 1))
+            sigma = _pv_sigma(lead)
+            p50 = max(0.0, scenario.pv_w[j] * (1.0 + sigma * z))
+            p10, p90 = pv_bands(p50, sigma)
+            f_pv.append(round(p50, 1))
+            f_p10.append(round(p10, 1))
+            f_p90.append(round(p90, 1))
             if j == i:
                 continue
             r = ref[j]
@@ -295,7 +316,16 @@ def erring_forecasts(
             f_imp.append(round(pi, 5))
             f_exp.append(round(pe, 5))
         issued = scenario.slot_start(i)
-        issues.append(ForecastIssue(issued, import_price=f_imp, export_price=f_exp, pv_w=f_pv))
+        issues.append(
+            ForecastIssue(
+                issued,
+                import_price=f_imp,
+                export_price=f_exp,
+                pv_w=f_pv,
+                pv_p10_w=f_p10,
+                pv_p90_w=f_p90,
+            )
+        )
     return issues
 
 
@@ -363,6 +393,7 @@ __all__ = [
     "main",
     "network_price",
     "perfect_scenarios",
+    "pv_bands",
     "retail_prices",
     "with_erring_forecasts",
 ]

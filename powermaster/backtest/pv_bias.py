@@ -27,9 +27,19 @@ def with_pv_bias(scenario: Scenario) -> Scenario:
     issues = []
     for issue in scenario.forecasts or []:
         first = scenario.slot_index(issue.issued_at.timestamp())
-        pv = issue.pv_w
-        if pv is not None:
-            hours = [scenario.slot_start(first + j).hour for j in range(len(pv))]
-            pv = [round(w * pv_bias(h), 1) for w, h in zip(pv, hours, strict=True)]
-        issues.append(replace(issue, pv_w=pv))
+        hours = [scenario.slot_start(first + j).hour for j in range(len(issue.pv_w or []))]
+        issues.append(
+            replace(
+                issue,
+                pv_w=_skew(issue.pv_w, hours),
+                pv_p10_w=_skew(issue.pv_p10_w, hours),  # the spread moves with its P50
+                pv_p90_w=_skew(issue.pv_p90_w, hours),
+            )
+        )
     return replace(scenario, name=f"{scenario.name}-pvbias", forecasts=issues)
+
+
+def _skew(values: list[float] | None, hours: list[int]) -> list[float] | None:
+    if values is None:
+        return None
+    return [round(w * pv_bias(h), 1) for w, h in zip(values, hours, strict=True)]

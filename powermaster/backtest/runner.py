@@ -18,9 +18,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
+
+from aiohttp import web
 
 from flowengine import Engine, VirtualClock, default_registry, load_flow_dir
 from flowengine.database import open_database
@@ -31,9 +34,11 @@ from nodes.history.store import seed_history
 from nodes.replay import ReplayDatasetConnection, SiteMeterConnection
 from powermaster.backtest.attribution import work_out
 from powermaster.backtest.books import close_books, scenario_prices
+from powermaster.backtest.car import CarSpec
 from powermaster.backtest.scenario import Scenario
 from powermaster.config import merge_defaults
 from powermaster.service import NOT_FLOW_FILES
+from powermaster.sim.evse import SimCar, SimEvse, WithCar
 from powermaster.sim.fox_server import FoxKHServer
 from powermaster.sim.retailer import SimulatedRetailer
 from powermaster.sim.site import Battery, Grid, SiteModel
@@ -43,8 +48,8 @@ CHUNK_SECONDS = 6 * 3600
 #: Flows that only tell people (notifications, Home Assistant over MQTT): they change
 #: nothing the meter sees, and a backtest has nobody to tell.
 TELL_ONLY_FLOWS = ("notify.yaml", "homeassistant.yaml")
-#: A scenario has no controllable loads (docs/backtest.md): nothing for this flow to switch.
-NO_LOADS_FLOWS = ("loads.yaml",)
+#: A scenario has no controllable loads (docs/backtest.md): nothing for these flows to drive.
+NO_LOADS_FLOWS = ("loads.yaml", "flexible.yaml")
 #: Accounts only: where each day's money went is worked out once the run is over, when
 #: asked (``run_backtest(attribution=True)``; powermaster/backtest/attribution.py).
 ACCOUNTS_ONLY_FLOWS = ("attribution.yaml",)
@@ -66,7 +71,9 @@ class ScenarioProfile:
 
 
 class ScenarioDataset:
-    """What the flows may know at time t: the scenario's visibility rules."""
+    """What the flows may know at time t: the scenario's visibility rules. An issue's PV
+    spread (``pv_p10_w``, ``pv_p90_w``) rides along: the ``sample`` PV provider gives it
+    as a reading's P10 and P90, as Solcast's arrive (nodes/replay/providers.py)."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -158,26 +165,36 @@ async def run_backtest(
     registry: Registry | None = None,
     site: Mapping[str, Mapping[str, Any]] | None = None,
     attribution: bool = False,
+    car: CarSpec | None = None,
 ) -> dict[str, Any]:
     """Run the flows over the whole scenario and return the result document. ``site``
     sets site config keys over the scenario's, section by section (a benchmark's
     ``{"pv_calibration": {"enabled": True}}``). With ``attribution``, the result's
-    ``attribution`` says where each day's money went (powermaster/backtest/attribution.py)."""
+    ``attribution`` says where each day's money went (powermaster/backtest/attribution.py).
+    With a ``car``, a simulated car on a simulated OpenEVSE (powermaster/sim/evse.py) is
+    driven by the flexible flow as ``flexible_loads.car``; its draw is house load to the
+    meter, and the result's ``car`` gives the SOC it left with each morning."""
     wall_start = time.perf_counter()
     start = scenario.start.timestamp()
     end = start + scenario.n_slots * scenario.slot_minutes * 60
     clock = VirtualClock(start)
     model = site_for(scenario)
     registry = registry or default_registry()
+    no_loads = tuple(f for f in NO_LOADS_FLOWS if not (car and f == "flexible.yaml"))
     flowset = load_flow_dir(
         flows_dir,
         registry,
-        exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *NO_LOADS_FLOWS, *ACCOUNTS_ONLY_FLOWS),
+        exclude=(*NOT_FLOW_FILES, *TELL_ONLY_FLOWS, *no_loads, *ACCOUNTS_ONLY_FLOWS),
         complete=False,  # a backtest leaves out the flows that only tell people
     )
     settings = backtest_settings(scenario)
     for section, values in (site or {}).items():
         settings[section] = {**settings.get(section, {}), **values}
+    evse = None
+    if car is not None:
+        evse = _car_evse(scenario, car, clock, model)
+        evse_port = _free_port()
+        settings["flexible_loads"] = car.settings(evse_port)
     with tempfile.TemporaryDirectory(prefix="pm-backtest-") as data_dir:
         port = _free_port()
         settings["inverter"].update(host="127.0.0.1", port=port)
@@ -197,6 +214,11 @@ async def run_backtest(
             ],
         )
         await server.start()
+        evse_site = None
+        if evse is not None:
+            evse_site = web.AppRunner(evse.app())
+            await evse_site.setup()
+            await web.TCPSite(evse_site, "127.0.0.1", evse_port).start()
         try:
             _seed_history(scenario, Path(data_dir))
             await engine.start(flowset)
@@ -213,6 +235,8 @@ async def run_backtest(
         finally:
             await engine.stop()
             await server.stop()
+            if evse_site is not None:
+                await evse_site.cleanup()
             engine.close()
         start_day = int(settings["billing"]["start_day"])
         billing = close_books(Path(data_dir) / "site.db", scenario, retailer, start_day)
@@ -221,6 +245,19 @@ async def run_backtest(
     result = score(scenario, model)
     if days is not None:
         result["attribution"] = days
+    if evse is not None:
+        evse.advance_to(end)
+        step = scenario.slot_minutes * 60
+        for i, slot in enumerate(result["slots"]):  # the car's draw, in the house load
+            slot["flexible_wh"] = round(evse.drawn_by_slot.get(start + i * step, 0.0) * 1000, 3)
+        zone = ZoneInfo(scenario.timezone)
+        result["car"] = {
+            "departures": [
+                (datetime.fromtimestamp(at, zone).isoformat(), round(soc, 4))
+                for at, soc in evse.car.departures
+            ],
+            "drawn_kwh": round(evse.drawn_kwh, 3),
+        }
     result.update(
         billing=billing,
         pv_accuracy=accuracy,
@@ -229,6 +266,31 @@ async def run_backtest(
         wall_seconds=round(time.perf_counter() - wall_start, 2),
     )
     return result
+
+
+def _car_evse(scenario: Scenario, car: CarSpec, clock: VirtualClock, model: SiteModel) -> SimEvse:
+    """The car on its OpenEVSE, its draw put into the site model's house load."""
+    zone = ZoneInfo(scenario.timezone)
+    sim_car = SimCar(
+        zone,
+        capacity_kwh=car.capacity_kwh,
+        efficiency=car.efficiency,
+        arrive_min=car.minute(car.arrive),
+        leave_min=car.minute(car.leave),
+        arrive_soc=car.arrive_soc,
+        soc=car.arrive_soc,
+    )
+    evse = SimEvse(
+        sim_car,
+        clock.time,
+        voltage=car.voltage,
+        phases=car.phases,
+        max_amps=car.max_amps,
+        before_change=model.advance_to,
+        slot_seconds=scenario.slot_minutes * 60,
+    )
+    model.profile = WithCar(model.profile, evse)
+    return evse
 
 
 def _seed_history(scenario: Scenario, data_dir: Path) -> None:

@@ -29,6 +29,10 @@ from nodes.planning.targets import rule_problems
 
 SERIES = ("import_price", "export_price", "pv_w", "load_w")
 PRICES = ("import_price", "export_price")
+#: An issue's optional PV spread (P10, P90 in W), slot for slot with its ``pv_w`` (P50),
+#: as Solcast gives it; without them the PV forecast has no spread (P10 = P90 = P50).
+PV_BANDS = ("pv_p10_w", "pv_p90_w")
+ISSUE_SERIES = (*SERIES, *PV_BANDS)
 
 _BATTERY_REQUIRED = (
     "capacity_kwh",
@@ -83,7 +87,7 @@ _SCHEMA: dict[str, Any] = {
                 "required": ["issued_at"],
                 "properties": {
                     "issued_at": {"type": "string"},
-                    **{name: _ISSUE_ARRAY for name in SERIES},
+                    **{name: _ISSUE_ARRAY for name in ISSUE_SERIES},
                 },
                 "additionalProperties": False,
             },
@@ -123,17 +127,20 @@ class ScenarioGrid:
 
 @dataclass
 class ForecastIssue:
-    """One forecast; each list starts at the slot containing issued_at. None = not forecast."""
+    """One forecast; each list starts at the slot containing issued_at. None = not forecast.
+    ``pv_p10_w`` and ``pv_p90_w`` (optional) are the PV's spread around ``pv_w``."""
 
     issued_at: datetime
     import_price: list[float] | None = None
     export_price: list[float] | None = None
     pv_w: list[float] | None = None
     load_w: list[float] | None = None
+    pv_p10_w: list[float] | None = None
+    pv_p90_w: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"issued_at": self.issued_at.isoformat()}
-        for name in SERIES:
+        for name in ISSUE_SERIES:
             values = getattr(self, name)
             if values is not None:
                 d[name] = values
@@ -211,6 +218,8 @@ class Scenario:
         issued_at <= t, shifted to start at the current slot, whose prices are the real
         ones; a field the issue leaves out is None; before the first issue every field is
         None. Lists never run beyond what the issue covers nor past the scenario's end.
+        ``pv_p10_w`` and ``pv_p90_w`` are the issue's PV spread, None where it gives none
+        (and with perfect foresight, which has no spread).
         """
         k = self.slot_index(t)
         if not 0 <= k < self.n_slots:
@@ -224,12 +233,13 @@ class Scenario:
         if self.forecasts is None:
             for name in SERIES:
                 out[name] = list(getattr(self, name)[k:stop])
+            out.update(dict.fromkeys(PV_BANDS))
             return out
         n = bisect_right(self._issue_times, t) - 1
         issue = self._issue_order[n] if n >= 0 else None
         out["issued_at"] = self._issue_times[n] if issue is not None else None
         offset = k - self.slot_index(self._issue_times[n]) if issue is not None else 0
-        for name in SERIES:
+        for name in ISSUE_SERIES:
             values = getattr(issue, name) if issue is not None else None
             if values is None:
                 out[name] = None
@@ -271,7 +281,7 @@ class Scenario:
             forecasts = [
                 ForecastIssue(
                     issued_at=_aware(f["issued_at"], f"forecasts/{i}/issued_at"),
-                    **{n: _numbers(f[n], f"forecasts/{i}/{n}") for n in SERIES if n in f},
+                    **{n: _numbers(f[n], f"forecasts/{i}/{n}") for n in ISSUE_SERIES if n in f},
                 )
                 for i, f in enumerate(d["forecasts"])
             ]
@@ -357,10 +367,18 @@ def _check(s: Scenario) -> None:
         at = issue.issued_at.timestamp()
         if not s.start.timestamp() <= at < end:
             raise bad(f"forecasts/{i}/issued_at", "is outside the scenario's slots")
-        for name in SERIES:
+        for name in ISSUE_SERIES:
             values = getattr(issue, name)
             if values is not None:
-                _finite(values, f"forecasts/{i}/{name}", non_negative=name in ("pv_w", "load_w"))
+                _finite(values, f"forecasts/{i}/{name}", non_negative=name not in PRICES)
+        for name in PV_BANDS:
+            values = getattr(issue, name)
+            if values is not None and len(values) != len(issue.pv_w or []):
+                raise bad(
+                    f"forecasts/{i}/{name}",
+                    f"has {len(values)} values but the issue's pv_w has "
+                    f"{len(issue.pv_w or [])}: a spread goes with a P50, slot for slot",
+                )
     for name, values in (s.history or {}).items():
         if name not in ("load_w", "pv_w"):
             raise bad(f"history/{name}", "unknown series (expected load_w, pv_w)")
@@ -393,6 +411,7 @@ def _finite(values: list[float], where: str, *, non_negative: bool) -> None:
 
 
 __all__ = [
+    "PV_BANDS",
     "ForecastIssue",
     "Scenario",
     "ScenarioBattery",

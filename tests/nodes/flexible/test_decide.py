@@ -145,3 +145,15 @@ def test_sun_too_little_to_run_the_charger_stays_export() -> None:
 def test_a_plan_crumb_is_not_worth_starting_for() -> None:
     # 8 W planned for the slot (solver noise): not 1380 W for a few seconds.
     assert decide(config(), tick(8, needed_kwh=20), 0.0, True).setpoint_w == 0
+
+
+def test_in_its_last_hour_a_hard_target_runs_at_the_pace_that_meets_it() -> None:
+    # 2 kWh still to go and 30 minutes left, the plan saying 3 kW: 4 kW meets it.
+    late = tick(3000, needed_kwh=2.0, hours_left=0.5)
+    got = decide(config(), late, 3000.0, True)
+    assert got.setpoint_w == 4000 and "2.0 kWh still to go in 0.50 h" in got.reason
+    # Earlier than that the plan's slots still have room: no catching up.
+    assert decide(config(), tick(3000, needed_kwh=2.0, hours_left=3), 0, True).setpoint_w == 3000
+    # A soft target is a price, not a promise.
+    soft = config(target={"soc": 0.8, "by": "07:30", "hard": False})
+    assert decide(soft, late, 3000.0, True).setpoint_w == 3000

@@ -12,11 +12,14 @@ import pytest
 from powermaster.backtest.builder import (
     BATTERY,
     GRID,
+    Z90,
+    _pv_sigma,
     build_all,
     erring_forecasts,
     main,
     network_price,
     perfect_scenarios,
+    pv_bands,
     with_erring_forecasts,
 )
 from powermaster.backtest.scenario import Scenario, load_scenario
@@ -129,6 +132,35 @@ def test_erring_is_deterministic_per_seed(scenarios: dict[str, Scenario]) -> Non
     a, b, c = erring_forecasts(s, 1), erring_forecasts(s, 1), erring_forecasts(s, 2)
     assert [i.to_dict() for i in a] == [i.to_dict() for i in b]
     assert [i.pv_w for i in a] != [i.pv_w for i in c]
+
+
+def test_erring_pv_carries_its_spread(erring: Scenario) -> None:
+    """P10 and P90 of the truth given the forecast, slot for slot, at the lead's sigma."""
+    for i in (0, 500, erring.n_slots - 1):
+        issue = (erring.forecasts or [])[i]
+        assert issue.pv_w is not None and issue.pv_p10_w is not None and issue.pv_p90_w is not None
+        assert len(issue.pv_p10_w) == len(issue.pv_p90_w) == len(issue.pv_w)
+        for lead, (p50, p10, p90) in enumerate(
+            zip(issue.pv_w, issue.pv_p10_w, issue.pv_p90_w, strict=True)
+        ):
+            assert 0 <= p10 <= p50 <= p90
+            low, high = pv_bands(p50, _pv_sigma(lead * 0.5))
+            assert p10 == pytest.approx(low, abs=0.2) and p90 == pytest.approx(high, abs=0.2)
+    assert pv_bands(1000.0, 0.2) == pytest.approx((1000 / (1 + 0.2 * Z90), 1000 / (1 - 0.2 * Z90)))
+
+
+def test_the_truth_falls_outside_p10_p90_about_one_time_in_ten(erring: Scenario) -> None:
+    below = above = n = 0
+    for i, issue in enumerate(erring.forecasts or []):
+        assert issue.pv_w is not None and issue.pv_p10_w is not None and issue.pv_p90_w is not None
+        for j, (p10, p90) in enumerate(zip(issue.pv_p10_w, issue.pv_p90_w, strict=True)):
+            truth = erring.pv_w[i + j]
+            if truth > 0:
+                n += 1
+                below += truth < p10
+                above += truth > p90
+    # A month's days share their errors (a per-day bias): near 10 %, not exactly.
+    assert 0.06 < below / n < 0.14 and 0.06 < above / n < 0.14, (below / n, above / n)
 
 
 def _mean_error(s: Scenario, field: str, leads: range, relative: bool) -> float:

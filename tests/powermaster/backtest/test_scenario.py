@@ -168,3 +168,35 @@ def test_issues_out_of_order_are_sorted() -> None:
     s = Scenario.from_dict(d)
     assert s.known_at(T0 + 10, 1)["pv_w"] == [1.0]
     assert s.known_at(T0 + 3600, 1)["pv_w"] == [2.0]
+
+
+def test_an_issue_may_carry_the_pv_spread(tmp_path: Path) -> None:
+    issue = {
+        "issued_at": "2025-03-01T00:00:00+10:00",
+        "pv_w": [100.0, 200.0, 300.0, 400.0],
+        "pv_p10_w": [50.0, 150.0, 250.0, 350.0],
+        "pv_p90_w": [150.0, 250.0, 350.0, 450.0],
+    }
+    s = load_scenario(_write(tmp_path, tiny(forecasts=[issue])))
+    assert Scenario.from_dict(json.loads(s.to_json())).to_dict() == s.to_dict()
+    k = s.known_at(T0 + 1800, 2)
+    assert k["pv_w"] == [200.0, 300.0]
+    assert k["pv_p10_w"] == [150.0, 250.0] and k["pv_p90_w"] == [250.0, 350.0]
+    # Without a spread (or with perfect foresight) there is none to see.
+    assert _with_issues().known_at(T0, 2)["pv_p10_w"] is None
+    assert Scenario.from_dict(tiny()).known_at(T0, 2)["pv_p90_w"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"pv_p10_w": [1.0, 2.0]}, r"forecasts/0/pv_p10_w: has 2 values but the issue's pv_w"),
+        ({"pv_w": None, "pv_p90_w": [1.0]}, r"forecasts/0/pv_p90_w: has 1 values"),
+        ({"pv_p10_w": [1.0, -1.0, 0.0, 0.0]}, r"forecasts/0/pv_p10_w/1: -1.0 is not a finite"),
+    ],
+)
+def test_a_spread_goes_with_its_p50(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    issue = {"issued_at": "2025-03-01T00:00:00+10:00", "pv_w": [1.0, 2.0, 3.0, 4.0], **change}
+    issue = {k: v for k, v in issue.items() if v is not None}
+    with pytest.raises(ValueError, match=message):
+        load_scenario(_write(tmp_path, tiny(forecasts=[issue])))
