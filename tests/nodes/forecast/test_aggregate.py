@@ -80,7 +80,8 @@ async def test_the_horizon_ends_where_the_prices_end() -> None:
     pv = [interval(T0 + i * 1800, 30, p50_w=1000.0, p10_w=400.0) for i in range(96)]
     engine = await _with_readings(settings, prices, pv)
     got = Collect.seen["got"][0]
-    assert len(got["import_price"]) == 5 and got["pv_w"] == [1000.0] * 5
+    # 0.6 of the way to P10, by default
+    assert len(got["import_price"]) == 5 and got["pv_w"] == pytest.approx([640.0] * 5)
     assert got["load_w"] is None  # nobody forecast it: forecast.load predicts it
     await engine.stop()
 
@@ -88,10 +89,25 @@ async def test_the_horizon_ends_where_the_prices_end() -> None:
 async def test_pv_leans_towards_p10_while_a_storm_reserve_is_armed() -> None:
     prices = [interval(T0 + i * 1800, 30, import_price=0.3, export_price=0.05) for i in range(4)]
     pv = [interval(T0 + i * 1800, 30, p50_w=1000.0, p10_w=400.0) for i in range(4)]
-    engine = await _with_readings(merge_defaults({}), prices, pv, storm={"soc": 0.8, "armed": True})
+    calm = "{p10_blend: 0.0}"
+    engine = await _with_readings(merge_defaults({}), prices, pv, config=calm)
+    got = Collect.seen["got"][0]
+    assert got["pv_blend"] == 0.0 and got["pv_w"][0] == 1000.0
+    await engine.stop()
+    storm = {"soc": 0.8, "armed": True}
+    engine = await _with_readings(merge_defaults({}), prices, pv, storm=storm, config=calm)
     got = Collect.seen["got"][0]
     assert got["pv_blend"] == pytest.approx(0.3)
     assert got["pv_w"][0] == pytest.approx(1000 - 0.3 * 600)
+    await engine.stop()
+
+
+async def test_by_default_the_plan_leans_most_of_the_way_to_p10() -> None:
+    prices = [interval(T0 + i * 1800, 30, import_price=0.3, export_price=0.05) for i in range(4)]
+    pv = [interval(T0 + i * 1800, 30, p50_w=1000.0, p10_w=400.0) for i in range(4)]
+    engine = await _with_readings(merge_defaults({}), prices, pv)
+    got = Collect.seen["got"][0]
+    assert got["pv_blend"] == 0.6 and got["pv_w"] == pytest.approx([640.0] * 4)
     await engine.stop()
 
 
@@ -110,6 +126,7 @@ async def _with_readings(
     prices: list[dict[str, Any]],
     pv: list[dict[str, Any]] | None,
     storm: dict[str, Any] | None = None,
+    config: str = "{}",
 ) -> Engine:
     Collect.seen = {}
     reg = registry()
@@ -125,9 +142,9 @@ async def _with_readings(
 flow: plan
 triggers: [{type: start}]
 nodes:
-  - {id: forecast, type: forecast.aggregate, wires: [got]}
+  - {id: forecast, type: forecast.aggregate, config: CONFIG, wires: [got]}
   - {id: got, type: test.collect}
-"""
+""".replace("CONFIG", config)
     await engine.start(load_flow_text(flow, reg))
     await engine.settle()
     return engine
