@@ -29,19 +29,16 @@ Whole amps only, rounded down; below 6 A or the load's ``min_w`` it stops.
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any, TypeGuard
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from flowengine.secrets import reveal
 from nodes.flexible.device import ChargerReading, ChargerUnavailable, amps_for, watts_for
+from nodes.flexible.http_json import basic_auth, exchange, number, shown, snippet
 from nodes.flexible.settings import FlexConfig
 
 MIN_AMPS = 6
-_SNIPPET_CHARS = 80
 
 
 class Evcc:
@@ -50,7 +47,6 @@ class Evcc:
         self.session = session
         self.url = URL(str(config.get("url")).rstrip("/"))
         self.loadpoint = int(config.get("loadpoint"))
-        self.timeout = aiohttp.ClientTimeout(total=config.timeout_s)
 
     @property
     def where(self) -> str:
@@ -68,15 +64,15 @@ class Evcc:
             )
         point = loadpoints[self.loadpoint - 1]
         if not isinstance(point, dict):
-            raise self._unavailable(f"answered api/state with loadpoint {_shown(point)}")
+            raise self._unavailable(f"answered api/state with loadpoint {shown(point)}")
         power, connected = point.get("chargePower"), point.get("connected")
-        if not _number(power):
-            raise self._unavailable(f"answered api/state with chargePower {_shown(power)}")
+        if not number(power):
+            raise self._unavailable(f"answered api/state with chargePower {shown(power)}")
         soc = point.get("vehicleSoc")
         return ChargerReading(
             power_w=max(0.0, float(power)),
             plugged=connected if isinstance(connected, bool) else None,
-            soc=float(soc) / 100.0 if _number(soc) and 0 < soc <= 100 else None,
+            soc=float(soc) / 100.0 if number(soc) and 0 < soc <= 100 else None,
             setpoint_w=self._setpoint(point),
         )
 
@@ -98,7 +94,7 @@ class Evcc:
         mode, current = point.get("mode"), point.get("maxCurrent")
         if mode == "off":
             return 0.0
-        if mode == "now" and _number(current):
+        if mode == "now" and number(current):
             return watts_for(self.config, current)
         return None  # evcc decides (pv, minpv): not what we told it
 
@@ -107,43 +103,28 @@ class Evcc:
 
     async def _exchange(self, method: str, path: str) -> Any:
         """The JSON evcc answers; every failure a ChargerUnavailable in words."""
-        try:
-            async with self.session.request(
-                method, self.url / path, headers=self._auth(), timeout=self.timeout
-            ) as response:
-                status = response.status
-                text = await response.text(errors="replace")
-        except TimeoutError:
-            raise self._unavailable(f"did not answer within {self.config.timeout_s:g} s") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise self._unavailable(f"not reachable ({exc.os_error or exc})") from None
-        except aiohttp.ClientError as exc:
-            raise self._unavailable(f"not reachable ({type(exc).__name__}: {exc})") from None
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            if 200 <= status < 300:
-                raise self._unavailable(
-                    f"answered {path} with something not JSON: {_snippet(text)}"
-                ) from None
-            answer = None
-        if status == 401:
+        answer = await exchange(
+            self.session,
+            method,
+            self.url / path,
+            path,
+            timeout_s=self.config.timeout_s,
+            unavailable=self._unavailable,
+            headers=self._auth(),
+        )
+        if answer.status == 401:
             raise self._unavailable(f"refused {method} {path} (HTTP 401): check username/password")
-        if not 200 <= status < 300:
-            said = answer.get("error") if isinstance(answer, dict) else None
+        if not answer.ok:
+            said = answer.json.get("error") if isinstance(answer.json, dict) else None
             raise self._unavailable(
-                f"answered {method} {path} with HTTP {status}: {said or _snippet(text)}"
+                f"answered {method} {path} with HTTP {answer.status}: "
+                f"{said or snippet(answer.text)}"
             )
-        return answer
+        return answer.json
 
     def _auth(self) -> dict[str, str] | None:
         """Basic auth for an evcc behind a proxy that asks for it (evcc itself does not)."""
-        password = self.config.get("password")
-        if password is None:
-            return None
-        user = str(self.config.get("username") or "")
-        pair = f"{user}:{reveal(password)}"
-        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
+        return basic_auth(str(self.config.get("username") or ""), self.config.get("password"))
 
     def _unavailable(self, reason: str) -> ChargerUnavailable:
         return ChargerUnavailable(self.config.id, self.where, reason)
@@ -154,16 +135,3 @@ def _unwrap(answer: Any, key: str) -> Any:
     if isinstance(answer, dict) and key not in answer and isinstance(answer.get("result"), dict):
         return answer["result"]
     return answer
-
-
-def _number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _shown(value: Any) -> str:
-    return "missing" if value is None else _snippet(json.dumps(value))
-
-
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 3] + "..."

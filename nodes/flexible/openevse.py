@@ -26,15 +26,14 @@ it stops. HTTP Basic auth when the gateway has a password.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any, TypeGuard
 
 import aiohttp
 from yarl import URL
 
-from flowengine.secrets import reveal
 from nodes.flexible.device import ChargerReading, ChargerUnavailable, amps_for, watts_for
+from nodes.flexible.http_json import basic_auth, exchange, number, shown, snippet
 from nodes.flexible.settings import FlexConfig
 
 #: Our EVSE client id for claims: vendor 0x504D ("PM", not registered with OpenEVSE),
@@ -61,7 +60,6 @@ STATES = {
     255: "disabled",
 }
 _WORKING = (1, 2, 3, 254, 255)
-_SNIPPET_CHARS = 80
 
 
 class OpenEvse:
@@ -71,7 +69,6 @@ class OpenEvse:
         self.host = str(config.get("host"))
         self.port = int(config.get("port"))
         self.base = URL.build(scheme="http", host=self.host, port=self.port)
-        self.timeout = aiohttp.ClientTimeout(total=config.timeout_s)
 
     @property
     def where(self) -> str:
@@ -83,13 +80,13 @@ class OpenEvse:
             raise self._garbage("/status", status)
         state, amp, voltage = status.get("state"), status.get("amp"), status.get("voltage")
         if not _int(state):
-            raise self._unavailable(f"answered /status with state {_shown(state)}")
-        if not _number(amp) or amp < 0:
-            raise self._unavailable(f"answered /status with amp {_shown(amp)} (mA)")
+            raise self._unavailable(f"answered /status with state {shown(state)}")
+        if not number(amp) or amp < 0:
+            raise self._unavailable(f"answered /status with amp {shown(amp)} (mA)")
         if state not in _WORKING:
             name = STATES.get(state, "not a state the firmware knows")
             raise self._unavailable(f"reports EVSE state {state}: {name}")
-        volts = float(voltage) if _number(voltage) and voltage > 0 else self.config.voltage
+        volts = float(voltage) if number(voltage) and voltage > 0 else self.config.voltage
         vehicle = status.get("vehicle")
         plugged = bool(vehicle) if vehicle in (0, 1) else state in (2, 3)
         return ChargerReading(
@@ -118,52 +115,35 @@ class OpenEvse:
         if status.get("status") == "disabled":
             return 0.0
         pilot = status.get("pilot")
-        return watts_for(self.config, pilot) if _number(pilot) and pilot >= 0 else None
+        return watts_for(self.config, pilot) if number(pilot) and pilot >= 0 else None
 
     async def _exchange(self, method: str, path: str, body: Any = None) -> Any:
         """The JSON the gateway answers; every failure a ChargerUnavailable in words."""
-        try:
-            async with self.session.request(
-                method,
-                self.base.with_path(path),
-                json=body,
-                headers=self._auth(),
-                timeout=self.timeout,
-            ) as response:
-                status = response.status
-                text = await response.text(errors="replace")
-        except TimeoutError:
-            raise self._unavailable(f"did not answer within {self.config.timeout_s:g} s") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise self._unavailable(f"not reachable ({exc.os_error or exc})") from None
-        except aiohttp.ClientError as exc:
-            raise self._unavailable(f"not reachable ({type(exc).__name__}: {exc})") from None
-        if status == 401:
+        answer = await exchange(
+            self.session,
+            method,
+            self.base.with_path(path),
+            path,
+            timeout_s=self.config.timeout_s,
+            unavailable=self._unavailable,
+            body=body,
+            headers=self._auth(),
+        )
+        if answer.status == 401:
             raise self._unavailable(self._auth_reason())
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            if 200 <= status < 300:
-                raise self._unavailable(
-                    f"answered {path} with something not JSON: {_snippet(text)}"
-                ) from None
-            answer = None
-        if status == 404 and path.startswith("/claims"):
+        if answer.status == 404 and path.startswith("/claims"):
             raise self._unavailable("has no claims API (HTTP 404): it needs firmware 4.1 or later")
-        if not 200 <= status < 300:
-            said = answer.get("msg") if isinstance(answer, dict) else None
+        if not answer.ok:
+            said = answer.json.get("msg") if isinstance(answer.json, dict) else None
             raise self._unavailable(
-                f"answered {method} {path} with HTTP {status}: {said or _snippet(text)}"
+                f"answered {method} {path} with HTTP {answer.status}: "
+                f"{said or snippet(answer.text)}"
             )
-        return answer
+        return answer.json
 
     def _auth(self) -> dict[str, str] | None:
         """HTTP Basic credentials, revealed only here (never logged, never in an error)."""
-        password = self.config.get("password")
-        if password is None:
-            return None
-        pair = f"{self._user()}:{reveal(password)}"
-        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
+        return basic_auth(self._user(), self.config.get("password"))
 
     def _user(self) -> str:
         return str(self.config.get("username") or DEFAULT_USER)
@@ -180,11 +160,7 @@ class OpenEvse:
         return ChargerUnavailable(self.config.id, self.where, reason)
 
     def _garbage(self, what: str, answer: Any) -> ChargerUnavailable:
-        return self._unavailable(f"answered {what} with {_snippet(json.dumps(answer))}")
-
-
-def _number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+        return self._unavailable(f"answered {what} with {snippet(json.dumps(answer))}")
 
 
 def _int(value: Any) -> TypeGuard[int]:
@@ -193,15 +169,6 @@ def _int(value: Any) -> TypeGuard[int]:
 
 def _soc(value: Any) -> float | None:
     """The car's SOC as a fraction, from a percentage (None when absent or nonsense)."""
-    if not _number(value) or not 0 <= value <= 100:
+    if not number(value) or not 0 <= value <= 100:
         return None
     return float(value) / 100.0
-
-
-def _shown(value: Any) -> str:
-    return "missing" if value is None else _snippet(json.dumps(value))
-
-
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 3] + "..."
