@@ -18,8 +18,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
-import aiohttp
-
 from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node, NodeContext
@@ -29,7 +27,7 @@ from nodes.flexible.deadline import need
 from nodes.flexible.decide import FlexDecision, FlexTick, decide
 from nodes.flexible.device import ChargerAdapter, ChargerReading, ChargerUnavailable
 from nodes.flexible.settings import FlexConfig, flexible_configs
-from nodes.loads.mqtt_switch import MqttClient
+from nodes.loads.links import DeviceLinks
 from nodes.loads.settings import zone_of
 
 #: Power counted between two reads at most this far apart (a gap counts no more).
@@ -116,8 +114,8 @@ class FlexibleControl(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._own_session: aiohttp.ClientSession | None = None
-        self._factory = ChargerFactory(self._session, self._mqtt)
+        self._links = DeviceLinks(ctx, config, "an mqtt charger")
+        self._factory = ChargerFactory(self._links.session, self._links.mqtt)
         self._adapters: dict[str, tuple[FlexConfig, ChargerAdapter | str]] = {}
         self._started: float | None = None
 
@@ -126,9 +124,7 @@ class FlexibleControl(Node):
             if not isinstance(adapter, str):
                 adapter.close()
         self._adapters = {}
-        if self._own_session is not None:
-            await self._own_session.close()
-            self._own_session = None
+        await self._links.close()
 
     async def process(self, msg: Message) -> Message:
         now = self.ctx.clock.time()
@@ -253,35 +249,6 @@ class FlexibleControl(Node):
                         pv, int | float
                     ) else None
         return None, None
-
-    def _connection(self, name: str) -> Any:
-        try:
-            return self.ctx.connection(name)
-        except KeyError:
-            raise LookupError(f"no connection named {name!r} in the flows") from None
-
-    def _session(self) -> aiohttp.ClientSession:
-        name = self.config.get("http")
-        if name:
-            session = self._connection(name).session
-            if session is None:
-                raise LookupError(f"HTTP connection '{name}' is not open")
-            return session  # type: ignore[no-any-return]
-        if self._own_session is None:
-            self._own_session = aiohttp.ClientSession()
-        return self._own_session
-
-    def _mqtt(self) -> MqttClient:
-        name = self.config.get("mqtt")
-        if not name:
-            raise LookupError("an mqtt charger needs the node's mqtt option (a connection id)")
-        connection = self._connection(name)
-        client = (
-            connection if hasattr(connection, "publish") else getattr(connection, "client", None)
-        )
-        if client is None:
-            raise LookupError(f"MQTT connection '{name}' is not open (or not an MQTT connection)")
-        return client  # type: ignore[no-any-return]
 
     def _status(self, record: Mapping[str, Mapping[str, Any]]) -> None:
         if not record:

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import aiohttp
-
 from flowengine.durations import parse_duration
 from flowengine.message import Message
 from flowengine.node import ContextKey, Node, NodeContext
@@ -26,6 +24,7 @@ from flowengine.schema import DURATION
 from nodes.loads.adapters import AdapterFactory
 from nodes.loads.commands import COMMANDS_KEY, LOADS_KEY, active_commands
 from nodes.loads.device import LoadAdapter, LoadUnavailable
+from nodes.loads.links import DeviceLinks
 from nodes.loads.manager import (
     LoadDecision,
     LoadMemory,
@@ -35,7 +34,6 @@ from nodes.loads.manager import (
     decide,
     record_outcome,
 )
-from nodes.loads.mqtt_switch import MqttClient
 from nodes.loads.settings import LoadConfig, load_configs, zone_of
 
 #: Global keys read each run, and the config option that renames each.
@@ -128,8 +126,8 @@ class ManageLoads(Node):
 
     def __init__(self, ctx: NodeContext, config: dict[str, Any]) -> None:
         super().__init__(ctx, config)
-        self._own_session: aiohttp.ClientSession | None = None
-        self._factory = AdapterFactory(self._session, self._mqtt)
+        self._links = DeviceLinks(ctx, config, "an mqtt load")
+        self._factory = AdapterFactory(self._links.session, self._links.mqtt)
         self._adapters: dict[str, tuple[LoadConfig, LoadAdapter | str]] = {}
 
     async def stop(self) -> None:
@@ -137,9 +135,7 @@ class ManageLoads(Node):
             if not isinstance(adapter, str):
                 await adapter.close()
         self._adapters = {}
-        if self._own_session is not None:
-            await self._own_session.close()
-            self._own_session = None
+        await self._links.close()
 
     async def process(self, msg: Message) -> Message:
         now = self.ctx.clock.time()
@@ -252,35 +248,6 @@ class ManageLoads(Node):
                 f"but the device reports {_word(reading.on)}"
             )
         return _Outcome(reading.on, reading.power_w, error, decision.state, decision.reason)
-
-    def _connection(self, name: str) -> Any:
-        try:
-            return self.ctx.connection(name)
-        except KeyError:
-            raise LookupError(f"no connection named {name!r} in the flows") from None
-
-    def _session(self) -> aiohttp.ClientSession:
-        name = self.config.get("http")
-        if name:
-            session = self._connection(name).session
-            if session is None:
-                raise LookupError(f"HTTP connection '{name}' is not open")
-            return session  # type: ignore[no-any-return]
-        if self._own_session is None:
-            self._own_session = aiohttp.ClientSession()
-        return self._own_session
-
-    def _mqtt(self) -> MqttClient:
-        name = self.config.get("mqtt")
-        if not name:
-            raise LookupError("an mqtt load needs the node's mqtt option (a connection id)")
-        connection = self._connection(name)
-        client = (
-            connection if hasattr(connection, "publish") else getattr(connection, "client", None)
-        )
-        if client is None:
-            raise LookupError(f"MQTT connection '{name}' is not open (or not an MQTT connection)")
-        return client  # type: ignore[no-any-return]
 
     # -- inputs ------------------------------------------------------------------
 
